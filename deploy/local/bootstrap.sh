@@ -1,0 +1,37 @@
+# Sourced by the local commands: makes sure this machine has what Printcloud needs
+# (Java + Maven for the Kafka broker, a virtualenv with the project installed).
+# Idempotent and quick when everything is already there.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+VENV="${PRINTCLOUD_VENV:-$ROOT/.venv}"
+PYTHON_BIN="${PYTHON:-python3}"
+
+need_apt=()
+command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "Printcloud needs: ${need_apt[*]} (install them with your package manager)" >&2
+    exit 1
+  fi
+  echo "installing ${need_apt[*]}" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+"$PYTHON_BIN" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+  echo "Printcloud needs Python >= 3.11 (found $("$PYTHON_BIN" --version))" >&2; exit 1; }
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "creating virtualenv $VENV" >&2
+  "$PYTHON_BIN" -m venv "$VENV"
+fi
+stamp="$VENV/.printcloud-installed"
+want="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "installing Printcloud and its dependencies into $VENV" >&2
+  "$VENV/bin/pip" install -q --disable-pip-version-check -e "$ROOT[dev]"
+  echo "$want" > "$stamp"
+fi
+export PATH="$VENV/bin:$PATH"
+cd "$ROOT"

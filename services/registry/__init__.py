@@ -1,0 +1,1 @@
+"""registry: tenants, printers and their capabilities, virtual printers, connectors."""

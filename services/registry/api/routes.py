@@ -1,0 +1,18 @@
+"""The registry's URL table."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from services.registry.api import views
+
+
+def add_routes(app: web.Application) -> None:
+    """Register the registry's public HTTP API."""
+    app.router.add_post("/v1/tenants", views.create_tenant)
+    app.router.add_get("/v1/tenants", views.list_tenants)
+    app.router.add_get("/v1/tenants/{tenant_id}", views.get_tenant)
+    app.router.add_post("/v1/printers", views.register_printer)
+    app.router.add_get("/v1/printers", views.list_printers)
+    app.router.add_get("/v1/printers/{printer_id}", views.get_printer)
+    app.router.add_patch("/v1/printers/{printer_id}", views.update_printer)

@@ -1,0 +1,126 @@
+"""Thin HTTP views: parse, authorise, call a handler, shape the answer."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.registry import handlers
+from services.registry import repository as repo
+from services.registry.domain.commands import CreateTenant, RegisterPrinter, UpdatePrinter
+from services.registry.domain.errors import PrinterNotFound, TenantNotFound
+from services.registry.domain.model import Printer, Tenant
+from shared.db.outbox import Emitter
+from shared.http.body import parse_json, path_uuid, query_model
+from shared.http.middleware import correlation_id, principal
+from shared.service import RUNTIME
+
+
+class Page(BaseModel):
+    """Keyset pagination: ``after`` is the last id of the previous page."""
+
+    model_config = ConfigDict(extra="forbid")
+    limit: int = Field(default=50, ge=1, le=500)
+    after: uuid.UUID | None = None
+    tenant_id: uuid.UUID | None = None
+
+
+def _emitter(request: web.Request) -> Emitter:
+    rt = request.app[RUNTIME]
+    return Emitter(rt.schema, rt.spec.name, correlation_id(request))
+
+
+def _json(entity: Tenant | Printer) -> dict[str, Any]:
+    return {
+        k: (v.isoformat() if hasattr(v, "isoformat") else str(v) if isinstance(v, uuid.UUID) else v)
+        for k, v in asdict(entity).items()
+    }
+
+
+def _page(items: list[Any], limit: int) -> dict[str, Any]:
+    return {
+        "items": [_json(i) for i in items],
+        "next_after": str(items[-1].id) if len(items) == limit else None,
+    }
+
+
+async def create_tenant(request: web.Request) -> web.Response:
+    """POST /v1/tenants (operators)."""
+    principal(request).require_role("operator")
+    cmd = await parse_json(request, CreateTenant)
+    tenant = await handlers.create_tenant(request.app[RUNTIME].pool, cmd, _emitter(request))
+    return web.json_response(
+        _json(tenant), status=201, headers={"Location": f"/v1/tenants/{tenant.id}"}
+    )
+
+
+async def get_tenant(request: web.Request) -> web.Response:
+    """GET /v1/tenants/{tenant_id}."""
+    tenant_id = path_uuid(request, "tenant_id")
+    principal(request).require_tenant(tenant_id)
+    async with request.app[RUNTIME].pool.acquire() as conn:
+        tenant = await repo.get_tenant(conn, tenant_id)
+    if tenant is None:
+        raise TenantNotFound("no such tenant")
+    return web.json_response(_json(tenant))
+
+
+async def list_tenants(request: web.Request) -> web.Response:
+    """GET /v1/tenants (operators)."""
+    principal(request).require_role("operator")
+    page = query_model(request, Page)
+    async with request.app[RUNTIME].pool.acquire() as conn:
+        tenants = await repo.list_tenants(conn, after=page.after, limit=page.limit)
+    return web.json_response(_page(tenants, page.limit))
+
+
+async def register_printer(request: web.Request) -> web.Response:
+    """POST /v1/printers."""
+    who = principal(request)
+    who.require_role("admin")
+    cmd = await parse_json(request, RegisterPrinter)
+    printer = await handlers.register_printer(
+        request.app[RUNTIME].pool, cmd, who, _emitter(request)
+    )
+    return web.json_response(
+        _json(printer), status=201, headers={"Location": f"/v1/printers/{printer.id}"}
+    )
+
+
+async def get_printer(request: web.Request) -> web.Response:
+    """GET /v1/printers/{printer_id}."""
+    printer_id = path_uuid(request, "printer_id")
+    async with request.app[RUNTIME].pool.acquire() as conn:
+        printer = await repo.get_printer(conn, printer_id)
+    if printer is None:
+        raise PrinterNotFound("no such printer")
+    principal(request).require_tenant(printer.tenant_id)
+    return web.json_response(_json(printer))
+
+
+async def list_printers(request: web.Request) -> web.Response:
+    """GET /v1/printers: the caller's tenant (operators: all, or ?tenant_id=)."""
+    who = principal(request)
+    page = query_model(request, Page)
+    tenant_id = page.tenant_id if who.is_operator else who.tenant_id
+    async with request.app[RUNTIME].pool.acquire() as conn:
+        printers = await repo.list_printers(
+            conn, tenant_id=tenant_id, after=page.after, limit=page.limit
+        )
+    return web.json_response(_page(printers, page.limit))
+
+
+async def update_printer(request: web.Request) -> web.Response:
+    """PATCH /v1/printers/{printer_id}."""
+    who = principal(request)
+    printer_id = path_uuid(request, "printer_id")
+    cmd = await parse_json(request, UpdatePrinter)
+    who.require_role("admin")
+    printer = await handlers.update_printer(
+        request.app[RUNTIME].pool, printer_id, cmd, who, _emitter(request)
+    )
+    return web.json_response(_json(printer))

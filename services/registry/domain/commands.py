@@ -1,0 +1,48 @@
+"""What callers ask the registry to do; validated at the edge, pure values inside."""
+
+from __future__ import annotations
+
+import uuid
+
+from pydantic import BaseModel, ConfigDict, Field
+
+NAME_PATTERN = r"^\S(.*\S)?$"
+REGION_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+class CreateTenant(_Command):
+    """Create a tenant."""
+
+    name: str = Field(min_length=1, max_length=200, pattern=NAME_PATTERN)
+
+
+class RegisterPrinter(_Command):
+    """Add a printer to a tenant (operators name the tenant; tenant admins may omit it)."""
+
+    tenant_id: uuid.UUID | None = None
+    name: str = Field(min_length=1, max_length=200, pattern=NAME_PATTERN)
+    model: str = Field(min_length=1, max_length=200)
+    region: str = Field(
+        min_length=2,
+        max_length=64,
+        pattern=REGION_PATTERN,
+        description="Lowercase region code such as 'eu-west' or 'us-east-1'.",
+    )
+    location: str | None = Field(default=None, max_length=500)
+
+
+class UpdatePrinter(_Command):
+    """Change a printer's descriptive attributes; absent fields stay as they are."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200, pattern=NAME_PATTERN)
+    model: str | None = Field(default=None, min_length=1, max_length=200)
+    region: str | None = Field(default=None, min_length=2, max_length=64, pattern=REGION_PATTERN)
+    location: str | None = Field(default=None, max_length=500)
+
+    def changes(self) -> dict[str, str | None]:
+        """The fields the caller sent; ``location: null`` clears it, others may not be null."""
+        return {k: getattr(self, k) for k in self.model_fields_set}

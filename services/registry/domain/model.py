@@ -1,0 +1,49 @@
+"""Registry entities: pure values and rules, no I/O."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from shared.errors import FieldError, ValidationFailed
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """An organisation using Printcloud."""
+
+    id: uuid.UUID
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Printer:
+    """A printer of one tenant; ``revision`` counts its changes from 1."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    name: str
+    model: str
+    region: str
+    location: str | None
+    connection_state: str
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+
+    def updated(self, changes: dict[str, str | None], now: datetime) -> tuple[Printer, list[str]]:
+        """The printer after ``changes`` and the names of the fields that really changed."""
+        nulls = [k for k, v in changes.items() if v is None and k != "location"]
+        if nulls:
+            raise ValidationFailed(
+                "these fields cannot be cleared", [FieldError(k, "may not be null") for k in nulls]
+            )
+        changed = sorted(k for k, v in changes.items() if getattr(self, k) != v)
+        if not changed:
+            return self, []
+        return (
+            replace(self, **changes, revision=self.revision + 1, updated_at=now),  # type: ignore[arg-type]
+            changed,
+        )

@@ -1,0 +1,116 @@
+"""Registry command handlers: load, decide, save and emit in one transaction."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import asyncpg
+
+from services.registry import repository as repo
+from services.registry.domain.commands import CreateTenant, RegisterPrinter, UpdatePrinter
+from services.registry.domain.errors import DuplicateName, PrinterNotFound, TenantNotFound
+from services.registry.domain.events import PrinterRegistered, PrinterUpdated, TenantCreated
+from services.registry.domain.model import Printer, Tenant
+from shared.db.outbox import Emitter
+from shared.errors import FieldError
+from shared.http.auth import Principal
+
+
+async def create_tenant(pool: asyncpg.Pool, cmd: CreateTenant, out: Emitter) -> Tenant:
+    """Create a tenant and emit tenant.created."""
+    tenant_id = uuid.uuid4()
+    async with pool.acquire() as conn, conn.transaction():
+        try:
+            tenant = await repo.insert_tenant(conn, tenant_id, cmd.name)
+        except asyncpg.UniqueViolationError:
+            raise DuplicateName(
+                f"a tenant named {cmd.name!r} exists", [FieldError("name", "already taken")]
+            ) from None
+        await out.emit(conn, TenantCreated(tenant_id=tenant_id, name=cmd.name), tenant_id=tenant_id)
+    return tenant
+
+
+async def register_printer(
+    pool: asyncpg.Pool, cmd: RegisterPrinter, who: Principal, out: Emitter
+) -> Printer:
+    """Add a printer to the caller's tenant (or the named one, for operators)."""
+    tenant_id = who.tenant_id if not who.is_operator else cmd.tenant_id
+    if tenant_id is None:
+        raise TenantNotFound("name the tenant", [FieldError("tenant_id", "required for operators")])
+    if cmd.tenant_id is not None:
+        who.require_tenant(cmd.tenant_id)
+    now = datetime.now(UTC)
+    draft = Printer(
+        id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        name=cmd.name,
+        model=cmd.model,
+        region=cmd.region,
+        location=cmd.location,
+        connection_state="unknown",
+        revision=1,
+        created_at=now,
+        updated_at=now,
+    )
+    async with pool.acquire() as conn, conn.transaction():
+        if await repo.get_tenant(conn, tenant_id) is None:
+            raise TenantNotFound("no such tenant", [FieldError("tenant_id", "unknown tenant")])
+        try:
+            printer = await repo.insert_printer(conn, draft)
+        except asyncpg.UniqueViolationError:
+            raise DuplicateName(
+                f"the tenant has a printer named {cmd.name!r}",
+                [FieldError("name", "already taken in this tenant")],
+            ) from None
+        await out.emit(
+            conn,
+            PrinterRegistered(
+                printer_id=printer.id,
+                tenant_id=tenant_id,
+                revision=printer.revision,
+                name=printer.name,
+                model=printer.model,
+                region=printer.region,
+                location=printer.location,
+            ),
+            tenant_id=tenant_id,
+        )
+    return printer
+
+
+async def update_printer(
+    pool: asyncpg.Pool, printer_id: uuid.UUID, cmd: UpdatePrinter, who: Principal, out: Emitter
+) -> Printer:
+    """Apply a partial update; emits printer.updated only when something changed."""
+    async with pool.acquire() as conn, conn.transaction():
+        # The row lock orders concurrent updates, and so their outbox rows.
+        current = await repo.get_printer(conn, printer_id, for_update=True)
+        if current is None:
+            raise PrinterNotFound("no such printer")
+        who.require_tenant(current.tenant_id)
+        printer, changed = current.updated(cmd.changes(), datetime.now(UTC))
+        if not changed:
+            return current
+        try:
+            await repo.save_printer(conn, printer)
+        except asyncpg.UniqueViolationError:
+            raise DuplicateName(
+                f"the tenant has a printer named {printer.name!r}",
+                [FieldError("name", "already taken in this tenant")],
+            ) from None
+        await out.emit(
+            conn,
+            PrinterUpdated(
+                printer_id=printer.id,
+                tenant_id=printer.tenant_id,
+                revision=printer.revision,
+                name=printer.name,
+                model=printer.model,
+                region=printer.region,
+                location=printer.location,
+                changed=changed,
+            ),
+            tenant_id=printer.tenant_id,
+        )
+    return printer

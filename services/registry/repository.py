@@ -1,0 +1,110 @@
+"""SQL for the registry's own schema."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from services.registry.domain.model import Printer, Tenant
+
+_PRINTER_COLUMNS = (
+    "id, tenant_id, name, model, region, location, connection_state, revision, "
+    "created_at, updated_at"
+)
+
+
+def _printer(row: asyncpg.Record) -> Printer:
+    return Printer(**dict(row))
+
+
+async def insert_tenant(conn: asyncpg.Connection, tenant_id: uuid.UUID, name: str) -> Tenant:
+    """Insert a tenant; UniqueViolationError if the name is taken."""
+    row = await conn.fetchrow(
+        "INSERT INTO tenants (id, name) VALUES ($1, $2) RETURNING id, name, created_at",
+        tenant_id,
+        name,
+    )
+    return Tenant(**dict(row))
+
+
+async def get_tenant(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> Tenant | None:
+    """A tenant by id."""
+    row = await conn.fetchrow("SELECT id, name, created_at FROM tenants WHERE id = $1", tenant_id)
+    return Tenant(**dict(row)) if row else None
+
+
+async def list_tenants(
+    conn: asyncpg.Connection, *, after: uuid.UUID | None, limit: int
+) -> list[Tenant]:
+    """Tenants in id order, keyset-paginated."""
+    rows = await conn.fetch(
+        "SELECT id, name, created_at FROM tenants WHERE ($1::uuid IS NULL OR id > $1) "
+        "ORDER BY id LIMIT $2",
+        after,
+        limit,
+    )
+    return [Tenant(**dict(r)) for r in rows]
+
+
+async def insert_printer(conn: asyncpg.Connection, p: Printer) -> Printer:
+    """Insert a printer; UniqueViolationError if the name is taken in the tenant."""
+    row = await conn.fetchrow(
+        f"""
+        INSERT INTO printers (id, tenant_id, name, model, region, location)
+        VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_PRINTER_COLUMNS}
+        """,
+        p.id,
+        p.tenant_id,
+        p.name,
+        p.model,
+        p.region,
+        p.location,
+    )
+    return _printer(row)
+
+
+async def get_printer(
+    conn: asyncpg.Connection, printer_id: uuid.UUID, *, for_update: bool = False
+) -> Printer | None:
+    """A printer by id; ``for_update`` locks its row until the transaction ends."""
+    lock = " FOR UPDATE" if for_update else ""
+    row = await conn.fetchrow(
+        f"SELECT {_PRINTER_COLUMNS} FROM printers WHERE id = $1{lock}", printer_id
+    )
+    return _printer(row) if row else None
+
+
+async def save_printer(conn: asyncpg.Connection, p: Printer) -> None:
+    """Write a printer's mutable fields back."""
+    await conn.execute(
+        """
+        UPDATE printers SET name = $2, model = $3, region = $4, location = $5,
+               revision = $6, updated_at = $7
+        WHERE id = $1
+        """,
+        p.id,
+        p.name,
+        p.model,
+        p.region,
+        p.location,
+        p.revision,
+        p.updated_at,
+    )
+
+
+async def list_printers(
+    conn: asyncpg.Connection, *, tenant_id: uuid.UUID | None, after: uuid.UUID | None, limit: int
+) -> list[Printer]:
+    """Printers of one tenant (or all, for operators) in id order, keyset-paginated."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {_PRINTER_COLUMNS} FROM printers
+        WHERE ($1::uuid IS NULL OR tenant_id = $1) AND ($2::uuid IS NULL OR id > $2)
+        ORDER BY id LIMIT $3
+        """,
+        tenant_id,
+        after,
+        limit,
+    )
+    return [_printer(r) for r in rows]

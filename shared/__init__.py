@@ -1,0 +1,1 @@
+"""Printcloud's common library: what every service uses exactly once."""

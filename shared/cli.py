@@ -1,0 +1,144 @@
+"""The ``printcloud`` command: run services, migrate, manage topics, run locally."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from services import SERVICES, load_spec
+
+app = typer.Typer(help="Printcloud: open cloud printing.", no_args_is_help=True)
+topics_app = typer.Typer(help="Kafka topics from the declared table.", no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
+console = Console()
+
+ServiceArg = Annotated[str, typer.Argument(help=f"one of: {', '.join(SERVICES)}")]
+
+
+def _service(name: str) -> str:
+    if name not in SERVICES:
+        raise typer.BadParameter(f"unknown service {name!r}; known: {', '.join(SERVICES)}")
+    return name
+
+
+@app.command()
+def run(service: ServiceArg) -> None:
+    """Run one service process (HTTP, outbox relay, consumers) until SIGTERM."""
+    from shared.service import main
+
+    main(load_spec(_service(service)))
+
+
+@app.command()
+def migrate(
+    services: Annotated[list[str] | None, typer.Argument(help="default: every service")] = None,
+) -> None:
+    """Apply pending migrations, each service as its own role (PRINTCLOUD_<NAME>_DATABASE_URL)."""
+    from shared.infra.database import migrate_service
+
+    for name in services or list(SERVICES):
+        spec = load_spec(_service(name))
+        settings = spec.settings_cls()  # type: ignore[call-arg]
+        applied = asyncio.run(
+            migrate_service(
+                settings.database_url.get_secret_value(),
+                settings.db_schema or spec.name,
+                spec.migrations_dir,
+            )
+        )
+        console.print(f"{name}: {'applied ' + ', '.join(applied) if applied else 'up to date'}")
+
+
+@topics_app.command("create")
+def topics_create(
+    bootstrap: Annotated[str, typer.Option(envvar="PRINTCLOUD_KAFKA_BOOTSTRAP")],
+    replication_factor: Annotated[int, typer.Option(min=1)] = 1,
+) -> None:
+    """Create every declared topic that is missing; report drift; change nothing else."""
+    from shared.kafka.admin import ensure_topics
+    from shared.kafka.topics import TOPICS
+
+    report = asyncio.run(ensure_topics(bootstrap, TOPICS, replication_factor=replication_factor))
+    console.print(f"created: {report.created or '-'}")
+    console.print(f"already present: {report.existing or '-'}")
+    for line in report.drift:
+        console.print(f"[yellow]drift[/]: {line}")
+
+
+@topics_app.command("list")
+def topics_list() -> None:
+    """Print the declared topic table."""
+    from shared.kafka.topics import TOPICS
+
+    table = Table("topic", "owner", "key", "partitions", "retention", "description")
+    for t in TOPICS:
+        retention = "compacted" if t.compacted else f"{t.retention_ms // 86_400_000} d"
+        table.add_row(t.name, t.owner, t.key, str(t.partitions), retention, t.description)
+    console.print(table)
+
+
+@app.command()
+def platform(
+    check: Annotated[
+        bool, typer.Option(help="start, prove one request end to end, stop, exit")
+    ] = False,
+) -> None:
+    """Start Kafka, Postgres, migrations, topics and every service locally (Ctrl-C stops)."""
+    from shared.infra.local import LocalPlatform
+
+    local = LocalPlatform({n: f"services.{n}" for n in SERVICES})
+    try:
+        with console.status("starting Postgres and Kafka"):
+            local.start_infra()
+        with console.status("migrations and topics"):
+            asyncio.run(local.prepare({n: load_spec(n).migrations_dir for n in SERVICES}))
+        with console.status("starting services"):
+            local.start_services()
+        _print_platform(local)
+        if check:
+            asyncio.run(_smoke(local))
+            console.print("[green]check passed[/]")
+            return
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    finally:
+        console.print("stopping")
+        local.stop()
+
+
+def _print_platform(local: object) -> None:
+    from shared.infra.local import LocalPlatform
+
+    assert isinstance(local, LocalPlatform)
+    table = Table("what", "where")
+    for proc in local.processes:
+        table.add_row(proc.name, f"http://127.0.0.1:{proc.http_port}  (log {proc.log_file})")
+    table.add_row("kafka", local.kafka.bootstrap)
+    table.add_row("postgres", f"127.0.0.1:{local.ports.postgres} database printcloud")
+    table.add_row("operator token", local.operator_token)
+    console.print(table)
+
+
+async def _smoke(local: object) -> None:
+    from shared.infra.local import LocalPlatform
+    from shared.infra.smoke import registry_round_trip
+
+    assert isinstance(local, LocalPlatform)
+    registry = next(p for p in local.processes if p.name == "registry")
+    result = await registry_round_trip(
+        f"http://127.0.0.1:{registry.http_port}", local.operator_token, local.kafka.bootstrap
+    )
+    console.print(result)
+
+
+def main() -> None:
+    """Console entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Postgres plumbing: pools, migrations, outbox, inbox, role/schema provisioning."""

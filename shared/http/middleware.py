@@ -1,0 +1,114 @@
+"""Middlewares every service app runs, outermost first: correlation id, problem+json,
+metrics, authentication."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from structlog.contextvars import bound_contextvars
+
+from shared import metrics
+from shared.errors import DomainError
+from shared.http.auth import Authenticator, Principal
+from shared.http.problem import from_domain_error, problem_response
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+CORRELATION_HEADER = "X-Correlation-ID"
+AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+CORRELATION_ID = web.RequestKey("correlation_id", uuid.UUID)
+PRINCIPAL = web.RequestKey("principal", Principal)
+
+
+def correlation_id(request: web.Request) -> uuid.UUID:
+    """The request's correlation id (from the header, or minted on entry)."""
+    return request[CORRELATION_ID]
+
+
+def principal(request: web.Request) -> Principal:
+    """The authenticated caller of a non-public route."""
+    return request[PRINCIPAL]
+
+
+@web.middleware
+async def correlation_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Adopt a valid incoming X-Correlation-ID or mint one; echo it; bind it to logs."""
+    try:
+        cid = uuid.UUID(request.headers.get(CORRELATION_HEADER, ""))
+    except ValueError:
+        cid = uuid.uuid4()
+    request[CORRELATION_ID] = cid
+    with bound_contextvars(correlation_id=str(cid)):
+        response = await handler(request)
+    response.headers[CORRELATION_HEADER] = str(cid)
+    return response
+
+
+@web.middleware
+async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn every error into application/problem+json; never leak internals on 500."""
+    try:
+        return await handler(request)
+    except DomainError as exc:
+        return from_domain_error(exc, instance=request.path)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = exc.reason.lower().replace(" ", "-")
+        headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
+        return problem_response(
+            exc.status,
+            exc.reason,
+            exc.text or exc.reason,
+            code=code,
+            instance=request.path,
+            headers=headers,
+        )
+    except Exception:
+        log.exception("unhandled error", path=request.path, method=request.method)
+        return problem_response(
+            500,
+            "Internal error",
+            "the server failed; the correlation id identifies this request in the logs",
+            code="internal-error",
+            instance=request.path,
+        )
+
+
+@web.middleware
+async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Request latency by route pattern (never by raw path: ids would explode labels)."""
+    start = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "unmatched"
+        metrics.HTTP_REQUESTS.labels(request.method, route, str(status)).observe(
+            time.perf_counter() - start
+        )
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every non-public route needs a principal from the app's authenticator."""
+    if request.path in PUBLIC_PATHS:
+        return await handler(request)
+    request[PRINCIPAL] = await request.app[AUTHENTICATOR].authenticate(request)
+    return await handler(request)
+
+
+MIDDLEWARES = (correlation_middleware, problem_middleware, metrics_middleware, auth_middleware)

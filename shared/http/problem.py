@@ -1,0 +1,49 @@
+"""RFC 9457 problem details (``application/problem+json``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from shared.errors import DomainError, FieldError
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    code: str,
+    errors: Sequence[FieldError] = (),
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    """A problem+json response; ``errors`` lists each offending field and the reason."""
+    body: dict[str, object] = {
+        "type": f"https://printcloud.dev/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if instance:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = [{"field": e.field, "reason": e.reason} for e in errors]
+    return web.Response(
+        status=status,
+        body=json.dumps(body).encode(),
+        content_type=PROBLEM_CONTENT_TYPE,
+        headers=headers,
+    )
+
+
+def from_domain_error(exc: DomainError, instance: str | None = None) -> web.Response:
+    """The problem+json form of a domain error."""
+    return problem_response(
+        exc.status, exc.title, exc.detail, code=exc.code, errors=exc.errors, instance=instance
+    )

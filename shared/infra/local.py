@@ -1,0 +1,136 @@
+"""The whole platform on one machine: Kafka, Postgres, migrations, topics, services.
+
+State (broker and database data, generated secrets, logs) lives under
+``$PRINTCLOUD_HOME`` (default ``~/.local/share/printcloud``), outside any clone,
+so a second start reuses it. Everything listens on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shared.infra.database import create_database, dsn_for, migrate_service, provision
+from shared.infra.kafka import KafkaBroker
+from shared.infra.postgres import PostgresServer
+from shared.infra.processes import ServiceProcess
+from shared.kafka.admin import ensure_topics
+from shared.kafka.topics import TOPICS
+
+DATABASE = "printcloud"
+
+
+def home() -> Path:
+    """Where local state lives."""
+    default = Path.home() / ".local" / "share" / "printcloud"
+    return Path(os.environ.get("PRINTCLOUD_HOME", default))
+
+
+@dataclass
+class Ports:
+    """Loopback ports of the local platform (override with PRINTCLOUD_LOCAL_*_PORT)."""
+
+    kafka: int = int(os.environ.get("PRINTCLOUD_LOCAL_KAFKA_PORT", "19092"))
+    kafka_controller: int = int(os.environ.get("PRINTCLOUD_LOCAL_KAFKA_CONTROLLER_PORT", "19093"))
+    postgres: int = int(os.environ.get("PRINTCLOUD_LOCAL_POSTGRES_PORT", "15432"))
+    first_service: int = int(os.environ.get("PRINTCLOUD_LOCAL_HTTP_PORT", "8081"))
+
+
+def _secrets(path: Path, services: Sequence[str]) -> dict[str, object]:
+    data: dict[str, object] = json.loads(path.read_text()) if path.exists() else {}
+    data.setdefault("operator_token", "pc_op_" + secrets.token_urlsafe(24))
+    roles = data.setdefault("roles", {})
+    assert isinstance(roles, dict)
+    for name in services:
+        roles.setdefault(name, secrets.token_urlsafe(18))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(json.dumps(data, indent=2))
+    return data
+
+
+@dataclass
+class LocalPlatform:
+    """Starts and stops the local platform; ``services`` maps name -> module."""
+
+    services: dict[str, str]
+    root: Path = field(default_factory=home)
+    ports: Ports = field(default_factory=Ports)
+    processes: list[ServiceProcess] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        logs = self.root / "logs"
+        self.kafka = KafkaBroker(
+            data_dir=self.root / "kafka",
+            port=self.ports.kafka,
+            controller_port=self.ports.kafka_controller,
+            log_file=logs / "kafka.log",
+        )
+        self.postgres = PostgresServer(
+            data_dir=self.root / "postgres",
+            port=self.ports.postgres,
+            log_file=logs / "postgres.log",
+        )
+        self.secrets = _secrets(self.root / "secrets.json", list(self.services))
+
+    @property
+    def operator_token(self) -> str:
+        """The bootstrap operator's bearer token."""
+        return str(self.secrets["operator_token"])
+
+    def service_dsn(self, name: str) -> str:
+        """The DSN of a service's own role."""
+        roles = self.secrets["roles"]
+        assert isinstance(roles, dict)
+        return dsn_for(
+            self.postgres.admin_dsn(), user=name, password=roles[name], database=DATABASE
+        )
+
+    def service_env(self, name: str, port: int) -> dict[str, str]:
+        """The environment of one service process."""
+        prefix = f"PRINTCLOUD_{name.upper()}_"
+        return {
+            prefix + "DATABASE_URL": self.service_dsn(name),
+            prefix + "KAFKA_BOOTSTRAP": self.kafka.bootstrap,
+            prefix + "HTTP_PORT": str(port),
+            prefix + "OPERATOR_TOKEN": self.operator_token,
+        }
+
+    def start_infra(self) -> None:
+        """Kafka and Postgres, started and waited for."""
+        self.postgres.start()
+        self.kafka.start()
+
+    async def prepare(self, migrations: dict[str, Path | None]) -> None:
+        """Database, roles, schemas, migrations and topics (all idempotent)."""
+        await create_database(self.postgres.admin_dsn(), DATABASE)
+        roles = self.secrets["roles"]
+        assert isinstance(roles, dict)
+        await provision(self.postgres.admin_dsn(DATABASE), {n: roles[n] for n in self.services})
+        for name, directory in migrations.items():
+            await migrate_service(self.service_dsn(name), name, directory)
+        await ensure_topics(self.kafka.bootstrap, TOPICS)
+
+    def start_services(self) -> None:
+        """Every service as its own process, waited for until ready."""
+        for i, (name, module) in enumerate(self.services.items()):
+            port = self.ports.first_service + i
+            proc = ServiceProcess(
+                name, module, self.service_env(name, port), self.root / "logs" / f"{name}.log", port
+            )
+            proc.start()
+            self.processes.append(proc)
+        for proc in self.processes:
+            proc.wait_ready()
+
+    def stop(self) -> None:
+        """Services first (gracefully), then Kafka, then Postgres."""
+        for proc in reversed(self.processes):
+            proc.terminate()
+        self.processes.clear()
+        self.kafka.stop()
+        self.postgres.stop()

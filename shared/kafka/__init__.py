@@ -1,0 +1,1 @@
+"""Kafka plumbing: the topic table, the producer, the consumer loop, topic admin."""

@@ -1,0 +1,78 @@
+"""Create the declared topics; idempotent, and loud about drift."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from shared.kafka.topics import TopicSpec
+
+
+async def _wait_visible(admin: AIOKafkaAdminClient, names: list[str]) -> None:
+    """Metadata propagates asynchronously: wait until created topics are listed."""
+    for _ in range(100):
+        if set(names) <= set(await admin.list_topics()):
+            return
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"created topics not visible after 10 s: {names}")
+
+
+@dataclass
+class TopicsReport:
+    """What ``ensure_topics`` found and did."""
+
+    created: list[str] = field(default_factory=list)
+    existing: list[str] = field(default_factory=list)
+    drift: list[str] = field(default_factory=list)
+
+
+async def ensure_topics(
+    bootstrap: str,
+    specs: Sequence[TopicSpec],
+    *,
+    replication_factor: int = 1,
+    partitions_override: int | None = None,
+) -> TopicsReport:
+    """Create missing topics; report (never silently change) partition drift."""
+    report = TopicsReport()
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="printcloud-topics")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [s for s in specs if s.name not in existing]
+        if missing:
+            response = await admin.create_topics(
+                [
+                    NewTopic(
+                        name=s.name,
+                        num_partitions=partitions_override or s.partitions,
+                        replication_factor=replication_factor,
+                        topic_configs=s.config(),
+                    )
+                    for s in missing
+                ]
+            )
+            errors = [
+                f"{name}: error {code} {message or ''}".strip()
+                for name, code, message in response.topic_errors
+                if code not in (0, 36)  # 36: TOPIC_ALREADY_EXISTS (a concurrent creator)
+            ]
+            if errors:
+                raise RuntimeError(f"broker refused to create topics: {errors}")
+            report.created = [s.name for s in missing]
+        present = [s for s in specs if s.name in existing]
+        report.existing = [s.name for s in present]
+        if present:
+            for meta in await admin.describe_topics([s.name for s in present]):
+                spec = next(s for s in present if s.name == meta["topic"])
+                want = partitions_override or spec.partitions
+                have = len(meta["partitions"])
+                if have != want:
+                    report.drift.append(f"{spec.name}: {have} partitions, declared {want}")
+        await _wait_visible(admin, [s.name for s in missing])
+        return report
+    finally:
+        await admin.close()

@@ -1,0 +1,76 @@
+"""The one declared table of Printcloud topics.
+
+Everything that creates topics (``printcloud topics create``, the Kubernetes
+``KafkaTopic`` resources) and everything that documents them reads this table;
+a topic is never typed twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DAY_MS = 24 * 60 * 60 * 1000
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """A topic: its name, owner, partition key, partitions and retention."""
+
+    name: str
+    owner: str
+    key: str
+    description: str
+    partitions: int = 6
+    retention_ms: int = 7 * DAY_MS
+    compacted: bool = False
+    extra_config: dict[str, str] = field(default_factory=dict)
+
+    def config(self) -> dict[str, str]:
+        """Broker-side topic configuration."""
+        cfg = {
+            "cleanup.policy": "compact" if self.compacted else "delete",
+            "retention.ms": str(-1 if self.compacted else self.retention_ms),
+            "min.insync.replicas": "1",
+        }
+        cfg.update(self.extra_config)
+        return cfg
+
+
+DEAD_LETTER_TOPIC = "printcloud.dead-letter"
+
+TOPICS: tuple[TopicSpec, ...] = (
+    TopicSpec(
+        name="registry.tenants",
+        owner="registry",
+        key="tenant_id",
+        description="Tenant lifecycle: created, renamed, suspended.",
+        partitions=3,
+        retention_ms=30 * DAY_MS,
+    ),
+    TopicSpec(
+        name="registry.printers",
+        owner="registry",
+        key="printer_id",
+        description="Printer lifecycle, capabilities and connection state.",
+        retention_ms=30 * DAY_MS,
+    ),
+    TopicSpec(
+        name=DEAD_LETTER_TOPIC,
+        owner="shared",
+        key="original key",
+        description=(
+            "Messages a consumer could not apply, unchanged, with the reason, the consumer "
+            "and the original topic/partition/offset in headers."
+        ),
+        partitions=3,
+        retention_ms=30 * DAY_MS,
+    ),
+)
+
+
+def topic(name: str) -> TopicSpec:
+    """Look a topic up by name; a typo is a KeyError naming the known topics."""
+    for spec in TOPICS:
+        if spec.name == name:
+            return spec
+    raise KeyError(f"unknown topic {name!r}; declared: {[t.name for t in TOPICS]}")

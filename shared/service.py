@@ -1,0 +1,222 @@
+"""The process skeleton every service runs on.
+
+``serve(spec)`` starts, in one process: the HTTP server (the service's routes
+plus /healthz, /readyz and /metrics), the outbox relay, the service's consumers
+and its periodic tasks, all supervised. On SIGTERM or SIGINT readiness turns
+false first, new HTTP connections stop, in-flight requests finish, consumers
+finish the batch in hand, the relay flushes, and the process exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+from aiohttp import web
+from aiokafka.client import AIOKafkaClient
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from shared.db import inbox
+from shared.db.migrate import load_migrations, pending
+from shared.db.outbox import OutboxRelay
+from shared.db.pool import create_pool
+from shared.events.registry import EventRegistry
+from shared.http.auth import Authenticator, OperatorTokenAuthenticator
+from shared.http.middleware import AUTHENTICATOR, MIDDLEWARES
+from shared.kafka.consumer import EventConsumer, Handler
+from shared.logging import configure_logging, get_logger
+from shared.settings import ServiceSettings
+from shared.supervisor import Supervisor, TaskFactory
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    """A consumer group of this service: its topics and a handler per event type."""
+
+    name: str
+    topics: Sequence[str]
+    handlers: dict[str, Handler]
+
+
+@dataclass
+class Runtime:
+    """What a running service instance shares with its views and tasks."""
+
+    spec: ServiceSpec
+    settings: ServiceSettings
+    pool: asyncpg.Pool
+    schema: str
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    ready: bool = False
+    supervisor: Supervisor | None = None
+    kafka: AIOKafkaClient | None = None
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """Everything that makes a service itself; the runtime does the rest."""
+
+    name: str
+    settings_cls: type[ServiceSettings]
+    registry: EventRegistry
+    migrations_dir: Path | None = None
+    add_routes: Callable[[web.Application], None] | None = None
+    consumers: Callable[[Runtime], Sequence[ConsumerSpec]] = lambda _: ()
+    tasks: Callable[[Runtime], dict[str, TaskFactory]] = lambda _: {}
+    authenticator: Callable[[ServiceSettings], Authenticator] = lambda s: (
+        OperatorTokenAuthenticator(
+            s.operator_token.get_secret_value() if s.operator_token else None
+        )
+    )
+
+
+RUNTIME = web.AppKey("runtime", Runtime)
+
+
+def _schema(spec: ServiceSpec, settings: ServiceSettings) -> str:
+    return settings.db_schema or spec.name
+
+
+async def _healthz(_: web.Request) -> web.Response:
+    return web.json_response({"status": "alive"})
+
+
+async def _readyz(request: web.Request) -> web.Response:
+    rt = request.app[RUNTIME]
+    checks: dict[str, str] = {"accepting": "ok" if rt.ready else "shutting down or starting"}
+    try:
+        async with asyncio.timeout(2), rt.pool.acquire() as conn:
+            todo = await pending(conn, load_migrations(rt.spec.migrations_dir))
+        checks["database"] = "ok"
+        checks["migrations"] = "ok" if not todo else f"pending: {todo}"
+    except Exception as exc:
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+    try:
+        assert rt.kafka is not None
+        async with asyncio.timeout(2):
+            await rt.kafka.fetch_all_metadata()
+        checks["kafka"] = "ok"
+    except Exception as exc:
+        checks["kafka"] = f"unreachable: {type(exc).__name__}"
+    if rt.supervisor and rt.supervisor.failing:
+        checks["tasks"] = f"restarting: {sorted(rt.supervisor.failing)}"
+    ok = all(v == "ok" for v in checks.values())
+    return web.json_response(
+        {"status": "ready" if ok else "not ready", "checks": checks}, status=200 if ok else 503
+    )
+
+
+async def _metrics(_: web.Request) -> web.Response:
+    return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def _purge_task(rt: Runtime) -> TaskFactory:
+    async def purge(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            async with rt.pool.acquire() as conn:
+                removed = await inbox.purge(conn, older_than_days=rt.settings.inbox_retention_days)
+            if removed:
+                log.info("inbox purged", removed=removed)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 3600)
+
+    return purge
+
+
+def _background(rt: Runtime) -> dict[str, TaskFactory]:
+    s = rt.settings
+    relay = OutboxRelay(
+        dsn=s.database_url.get_secret_value(),
+        schema=rt.schema,
+        bootstrap=s.kafka_bootstrap,
+        batch_size=s.outbox_batch_size,
+        poll_s=s.outbox_poll_s,
+    )
+    tasks: dict[str, TaskFactory] = {"outbox-relay": relay.run, "inbox-purge": _purge_task(rt)}
+    for c in rt.spec.consumers(rt):
+        consumer = EventConsumer(
+            name=c.name,
+            topics=c.topics,
+            handlers=c.handlers,
+            registry=rt.spec.registry,
+            pool=rt.pool,
+            bootstrap=s.kafka_bootstrap,
+            batch_size=s.consumer_batch_size,
+        )
+        tasks[f"consumer:{c.name}"] = consumer.run
+    tasks.update(rt.spec.tasks(rt))
+    return tasks
+
+
+def create_app(spec: ServiceSpec, settings: ServiceSettings) -> web.Application:
+    """The service's aiohttp app; its cleanup context owns pool, Kafka and tasks."""
+    app = web.Application(middlewares=MIDDLEWARES)
+    app[AUTHENTICATOR] = spec.authenticator(settings)
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/readyz", _readyz)
+    app.router.add_get("/metrics", _metrics)
+    if spec.add_routes:
+        spec.add_routes(app)
+
+    async def lifetime(app: web.Application) -> AsyncIterator[None]:
+        schema = _schema(spec, settings)
+        pool = await create_pool(
+            settings.database_url.get_secret_value(),
+            schema,
+            application_name=spec.name,
+            min_size=settings.db_pool_min,
+            max_size=settings.db_pool_max,
+        )
+        rt = Runtime(spec=spec, settings=settings, pool=pool, schema=schema)
+        app[RUNTIME] = rt
+        rt.kafka = AIOKafkaClient(bootstrap_servers=settings.kafka_bootstrap)
+        rt.supervisor = Supervisor(rt.stop)
+        try:
+            await rt.kafka.bootstrap()
+            for name, factory in _background(rt).items():
+                rt.supervisor.start(name, factory)
+            rt.ready = True
+            yield
+        finally:
+            rt.ready = False
+            rt.stop.set()
+            await rt.supervisor.join(timeout=30)
+            await rt.kafka.close()
+            await pool.close()
+
+    app.cleanup_ctx.append(lifetime)
+    return app
+
+
+async def serve(spec: ServiceSpec, settings: ServiceSettings | None = None) -> None:
+    """Run the service until SIGTERM/SIGINT, then shut down gracefully."""
+    settings = settings or spec.settings_cls()  # type: ignore[call-arg]
+    configure_logging(spec.name, settings.log_level, settings.log_json)
+    app = create_app(spec, settings)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=20)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.http_host, settings.http_port, reuse_address=True)
+    await site.start()
+    log.info("service started", host=settings.http_host, port=settings.http_port)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    await stopping.wait()
+    log.info("shutdown requested; readiness off")
+    app[RUNTIME].ready = False
+    await asyncio.sleep(settings.shutdown_grace_s)
+    await runner.cleanup()
+    log.info("service stopped")
+
+
+def main(spec: ServiceSpec) -> None:
+    """Entry point of ``python -m services.<name>``."""
+    asyncio.run(serve(spec))

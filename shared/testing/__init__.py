@@ -1,0 +1,1 @@
+"""Test fixtures that start real Kafka and Postgres (never mocks)."""

@@ -1,0 +1,80 @@
+"""pytest fixtures: one real Kafka and one real Postgres for the whole run.
+
+Load with ``pytest_plugins = ["shared.testing.fixtures"]``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from shared.infra.database import create_database, dsn_for, migrate_service, provision
+from shared.kafka.admin import ensure_topics
+from shared.kafka.topics import TOPICS, TopicSpec
+from shared.testing.infra import TestInfra, start_test_infra
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[TestInfra]:
+    """Kafka + Postgres, started once per run and stopped at its end."""
+    started = start_test_infra()
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+@pytest.fixture(scope="session")
+async def database(infra: TestInfra) -> str:
+    """A fresh database for this run; returns its superuser DSN."""
+    name = f"printcloud_test_{secrets.token_hex(4)}"
+    await create_database(infra.admin_dsn, name)
+    return dsn_for(infra.admin_dsn, **_admin_login(infra.admin_dsn), database=name)
+
+
+def _admin_login(dsn: str) -> dict[str, str]:
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(dsn)
+    return {"user": unquote(parts.username or "postgres"), "password": unquote(parts.password or "")}
+
+
+@pytest.fixture(scope="session")
+async def topics(infra: TestInfra) -> tuple[TopicSpec, ...]:
+    """The declared topics, created on the run's broker."""
+    await ensure_topics(infra.bootstrap, TOPICS)
+    return TOPICS
+
+
+@dataclass(frozen=True)
+class ServiceDb:
+    """A provisioned service: role and schema ``name``, migrated."""
+
+    name: str
+    dsn: str
+
+
+ServiceDbFactory = Callable[..., Awaitable[ServiceDb]]
+
+
+@pytest.fixture(scope="session")
+async def service_db(database: str) -> AsyncIterator[ServiceDbFactory]:
+    """Factory: ``await service_db("t_x", migrations_dir)`` provisions and migrates."""
+
+    async def make(name: str, migrations_dir: Path | None = None) -> ServiceDb:
+        password = secrets.token_urlsafe(16)
+        await provision(database, {name: password})
+        dsn = dsn_for(database, user=name, password=password)
+        await migrate_service(dsn, name, migrations_dir)
+        return ServiceDb(name, dsn)
+
+    yield make
+
+
+def unique(prefix: str) -> str:
+    """A short unique lowercase name (schemas, roles, topics, groups)."""
+    return f"{prefix}_{secrets.token_hex(4)}"

