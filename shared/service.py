@@ -28,7 +28,7 @@ from shared.db.pool import create_pool
 from shared.events.registry import EventRegistry
 from shared.http.auth import Authenticator, OperatorTokenAuthenticator
 from shared.http.middleware import AUTHENTICATOR, MIDDLEWARES
-from shared.kafka.consumer import EventConsumer, Handler
+from shared.kafka.consumer import BatchHandler, EventConsumer, Handler
 from shared.logging import configure_logging, get_logger
 from shared.settings import ServiceSettings
 from shared.supervisor import Supervisor, TaskFactory
@@ -42,7 +42,8 @@ class ConsumerSpec:
 
     name: str
     topics: Sequence[str]
-    handlers: dict[str, Handler]
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    batch_handlers: dict[str, BatchHandler] = field(default_factory=dict)
 
 
 @dataclass
@@ -145,6 +146,7 @@ def _background(rt: Runtime) -> dict[str, TaskFactory]:
             name=c.name,
             topics=c.topics,
             handlers=c.handlers,
+            batch_handlers=c.batch_handlers,
             registry=rt.spec.registry,
             pool=rt.pool,
             bootstrap=s.kafka_bootstrap,
@@ -197,7 +199,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> web.Application:
 
 async def serve(spec: ServiceSpec, settings: ServiceSettings | None = None) -> None:
     """Run the service until SIGTERM/SIGINT, then shut down gracefully."""
-    settings = settings or spec.settings_cls()  # type: ignore[call-arg]
+    settings = settings or spec.settings_cls()
     configure_logging(spec.name, settings.log_level, settings.log_json)
     app = create_app(spec, settings)
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=20)

@@ -7,34 +7,36 @@ together, so a redelivered event finds its claim and changes nothing.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 import asyncpg
 
 
-async def claim(
+async def claim_many(
     conn: asyncpg.Connection,
     *,
     consumer: str,
-    event_id: uuid.UUID,
-    topic: str,
-    partition: int,
-    offset: int,
-) -> bool:
-    """Record ``event_id`` as applied by ``consumer``; False if it already was."""
-    inserted = await conn.fetchval(
+    events: Sequence[tuple[uuid.UUID, str, int, int]],
+) -> set[uuid.UUID]:
+    """Record (event_id, topic, partition, offset) rows as applied by ``consumer``
+    in one statement; returns the ids that were new (the others are duplicates)."""
+    if not events:
+        return set()
+    rows = await conn.fetch(
         """
         INSERT INTO processed_events (consumer, event_id, topic, kafka_partition, kafka_offset)
-        VALUES ($1, $2, $3, $4, $5)
+        SELECT $1, e, t, p, o FROM unnest($2::uuid[], $3::text[], $4::int[], $5::bigint[])
+            AS u(e, t, p, o)
         ON CONFLICT DO NOTHING
-        RETURNING 1
+        RETURNING event_id
         """,
         consumer,
-        event_id,
-        topic,
-        partition,
-        offset,
+        [e[0] for e in events],
+        [e[1] for e in events],
+        [e[2] for e in events],
+        [e[3] for e in events],
     )
-    return inserted is not None
+    return {r["event_id"] for r in rows}
 
 
 async def purge(conn: asyncpg.Connection, *, older_than_days: int) -> int:

@@ -36,6 +36,22 @@ from shared.logging import get_logger
 log = get_logger(__name__)
 
 Handler = Callable[[asyncpg.Connection, DecodedEvent[Any]], Awaitable[None]]
+BatchHandler = Callable[[asyncpg.Connection, list[DecodedEvent[Any]]], Awaitable[None]]
+
+
+def per_event(handler: Handler) -> BatchHandler:
+    """A batch handler that applies events one by one, logging with each event's ids."""
+
+    async def apply(conn: asyncpg.Connection, events: list[DecodedEvent[Any]]) -> None:
+        for event in events:
+            with bound_contextvars(
+                event_id=str(event.envelope.event_id),
+                correlation_id=str(event.envelope.correlation_id),
+            ):
+                await handler(conn, event)
+
+    return apply
+
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
@@ -62,14 +78,20 @@ class _Park(Exception):
 
 
 class EventConsumer:
-    """A consumer group member applying events of ``topics`` with ``handlers`` by type."""
+    """A consumer group member applying events of ``topics`` with a handler per type.
+
+    ``handlers`` take one event; ``batch_handlers`` take a run of consecutive
+    events of one type in a single call (one round trip for many events). Runs
+    never reorder events: types alternate exactly as they arrived.
+    """
 
     def __init__(
         self,
         *,
         name: str,
         topics: Sequence[str],
-        handlers: Mapping[str, Handler],
+        handlers: Mapping[str, Handler] | None = None,
+        batch_handlers: Mapping[str, BatchHandler] | None = None,
         registry: EventRegistry,
         pool: asyncpg.Pool,
         bootstrap: str,
@@ -78,7 +100,10 @@ class EventConsumer:
     ) -> None:
         self.name = name
         self._topics = list(topics)
-        self._handlers = dict(handlers)
+        self._handlers: dict[str, BatchHandler] = {
+            t: per_event(h) for t, h in (handlers or {}).items()
+        }
+        self._handlers.update(batch_handlers or {})
         self._registry = registry
         self._pool = pool
         self._bootstrap = bootstrap
@@ -152,64 +177,100 @@ class EventConsumer:
     async def _apply(
         self, records: list[ConsumerRecord[bytes, bytes]], *, careful: bool
     ) -> list[_Dead]:
-        """One transaction for the batch. The fast path raises _Park at the first
-        bad record; the careful path isolates each record in a savepoint."""
+        """One transaction for the batch.
+
+        The fast path claims the whole batch in one statement and raises _Park at
+        the first bad record; the careful path isolates each record in a savepoint.
+        """
         dead: list[_Dead] = []
         outcomes: list[tuple[str, str]] = []
+        todo: list[tuple[ConsumerRecord[bytes, bytes], DecodedEvent[Any]]] = []
+        for rec in records:
+            try:
+                decoded = self._decode(rec)
+            except EventDecodeError as exc:
+                if not careful:
+                    raise _Park from None
+                dead.append(_Dead(rec, exc.reason))
+                continue
+            if decoded is None:
+                outcomes.append((rec.topic, "ignored"))
+            else:
+                todo.append((rec, decoded))
         async with self._pool.acquire() as conn, conn.transaction():
-            for rec in records:
-                try:
-                    decoded = self._decode(rec)
-                except EventDecodeError as exc:
-                    if not careful:
-                        raise _Park from None
-                    dead.append(_Dead(rec, exc.reason))
-                    continue
-                if decoded is None:
-                    outcomes.append((rec.topic, "ignored"))
-                    continue
-                with bound_contextvars(
-                    event_id=str(decoded.envelope.event_id),
-                    correlation_id=str(decoded.envelope.correlation_id),
-                ):
-                    outcome = await self._apply_one(conn, rec, decoded, careful, dead)
-                outcomes.append((rec.topic, outcome))
+            if careful:
+                for rec, decoded in todo:
+                    outcome = await self._apply_carefully(conn, rec, decoded, dead)
+                    outcomes.append((rec.topic, outcome))
+            else:
+                claimed = await self._claim_all(conn, todo)
+                fresh = []
+                for rec, decoded in todo:
+                    event_id = decoded.envelope.event_id
+                    # The same event twice in one batch is applied once.
+                    outcome = "applied" if event_id in claimed else "duplicate"
+                    claimed.discard(event_id)
+                    outcomes.append((rec.topic, outcome))
+                    if outcome == "applied":
+                        fresh.append(decoded)
+                await self._apply_runs(conn, fresh)
         for topic, outcome in outcomes:
             metrics.EVENTS_CONSUMED.labels(self.name, topic, outcome).inc()
         return dead
 
-    async def _apply_one(
+    async def _apply_runs(self, conn: asyncpg.Connection, events: list[DecodedEvent[Any]]) -> None:
+        """Hand runs of same-type events to their handler, in arrival order."""
+        start = 0
+        while start < len(events):
+            kind = events[start].envelope.type
+            end = start + 1
+            while end < len(events) and events[end].envelope.type == kind:
+                end += 1
+            try:
+                await self._handlers[kind](conn, events[start:end])
+            except TRANSIENT_ERRORS:
+                raise
+            except Exception as exc:
+                raise _Park from exc
+            start = end
+
+    async def _claim_all(
+        self,
+        conn: asyncpg.Connection,
+        todo: list[tuple[ConsumerRecord[bytes, bytes], DecodedEvent[Any]]],
+    ) -> set[Any]:
+        return await inbox.claim_many(
+            conn,
+            consumer=self.name,
+            events=[(d.envelope.event_id, r.topic, r.partition, r.offset) for r, d in todo],
+        )
+
+    async def _apply_carefully(
         self,
         conn: asyncpg.Connection,
         rec: ConsumerRecord[bytes, bytes],
         decoded: DecodedEvent[Any],
-        careful: bool,
         dead: list[_Dead],
     ) -> str:
-        handler = self._handlers[decoded.envelope.type]
-        savepoint = conn.transaction() if careful else contextlib.nullcontext()
-        try:
-            async with savepoint:
-                claimed = await inbox.claim(
-                    conn,
-                    consumer=self.name,
-                    event_id=decoded.envelope.event_id,
-                    topic=rec.topic,
-                    partition=rec.partition,
-                    offset=rec.offset,
-                )
-                if not claimed:
-                    return "duplicate"
-                await handler(conn, decoded)
-                return "applied"
-        except TRANSIENT_ERRORS:
-            raise
-        except Exception as exc:
-            if not careful:
-                raise _Park from exc
-            log.exception("handler failed; parking event", consumer=self.name)
-            dead.append(_Dead(rec, f"handler error: {type(exc).__name__}: {exc}"))
-            return "dead_lettered"
+        ids = decoded.envelope
+        with bound_contextvars(event_id=str(ids.event_id), correlation_id=str(ids.correlation_id)):
+            try:
+                async with conn.transaction():  # a savepoint: a failure undoes this event only
+                    claimed = await inbox.claim_many(
+                        conn,
+                        consumer=self.name,
+                        events=[(ids.event_id, rec.topic, rec.partition, rec.offset)],
+                    )
+                    if not claimed:
+                        return "duplicate"
+                    await self._handlers[ids.type](conn, [decoded])
+                    return "applied"
+            except TRANSIENT_ERRORS:
+                raise
+            except Exception as exc:
+                log.exception("handler failed; parking event", consumer=self.name)
+                dead.append(_Dead(rec, f"handler error: {type(exc).__name__}: {exc}"))
+                return "dead_lettered"
 
     def _decode(self, rec: ConsumerRecord[bytes, bytes]) -> DecodedEvent[Any] | None:
         """The typed event, None for a known type this consumer does not handle."""

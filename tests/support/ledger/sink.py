@@ -18,34 +18,41 @@ class SinkSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="PRINTCLOUD_LEDGER_SINK_", extra="ignore")
 
 
-async def apply_entry(conn: asyncpg.Connection, event: DecodedEvent[Any]) -> None:
-    """Record the entry; a seq that is not the key's previous + 1 is a violation."""
-    data: EntryRecorded = event.data
-    previous = await conn.fetchval("SELECT seq FROM heads WHERE key = $1 FOR UPDATE", data.key)
-    expected = (previous or 0) + 1
-    if data.seq != expected:
-        await conn.execute(
-            "INSERT INTO violations VALUES ($1, $2, $3, $4)",
-            event.envelope.event_id,
-            data.key,
-            expected,
-            data.seq,
-        )
+async def apply_entries(conn: asyncpg.Connection, events: list[DecodedEvent[Any]]) -> None:
+    """Record a run of entries; a seq that is not the key's previous + 1 is a violation."""
+    entries: list[tuple[Any, EntryRecorded]] = [(e.envelope.event_id, e.data) for e in events]
+    keys = sorted({d.key for _, d in entries})
+    rows = await conn.fetch(
+        "SELECT key, seq FROM heads WHERE key = ANY($1::text[]) FOR UPDATE", keys
+    )
+    heads = {r["key"]: r["seq"] for r in rows}
+    violations = []
+    for event_id, d in entries:
+        expected = heads.get(d.key, 0) + 1
+        if d.seq != expected:
+            violations.append((event_id, d.key, expected, d.seq))
+        heads[d.key] = d.seq
     await conn.execute(
-        "INSERT INTO heads VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET seq = $2",
-        data.key,
-        data.seq,
+        "INSERT INTO heads SELECT * FROM unnest($1::text[], $2::int[]) "
+        "ON CONFLICT (key) DO UPDATE SET seq = excluded.seq",
+        list(heads),
+        list(heads.values()),
     )
     await conn.execute(
-        "INSERT INTO applied (event_id, key, seq) VALUES ($1, $2, $3)",
-        event.envelope.event_id,
-        data.key,
-        data.seq,
+        "INSERT INTO applied (event_id, key, seq) "
+        "SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[])",
+        [i for i, _ in entries],
+        [d.key for _, d in entries],
+        [d.seq for _, d in entries],
     )
+    if violations:
+        await conn.executemany("INSERT INTO violations VALUES ($1, $2, $3, $4)", violations)
 
 
 def _consumers(rt: Runtime) -> list[ConsumerSpec]:
-    return [ConsumerSpec(rt.schema, [TOPIC], {EntryRecorded.event_type: apply_entry})]
+    return [
+        ConsumerSpec(rt.schema, [TOPIC], batch_handlers={EntryRecorded.event_type: apply_entries})
+    ]
 
 
 SPEC = ServiceSpec(

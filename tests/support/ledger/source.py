@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import random
 import time
@@ -45,21 +46,27 @@ def _generator(rt: Runtime) -> TaskFactory:
                 )
                 if count is None:
                     break
+                picks = collections.Counter(random.choices(range(s.keys), k=count))
+                rows = await conn.fetch(
+                    "INSERT INTO keys SELECT * FROM unnest($1::text[], $2::int[]) "
+                    "ON CONFLICT (key) DO UPDATE SET seq = keys.seq + excluded.seq "
+                    "RETURNING key, seq",
+                    [f"k{k}" for k in sorted(picks)],
+                    [picks[k] for k in sorted(picks)],
+                )
                 events = []
-                for key in sorted(random.choices(range(s.keys), k=count)):
-                    seq = await conn.fetchval(
-                        "INSERT INTO keys VALUES ($1, 1) ON CONFLICT (key) "
-                        "DO UPDATE SET seq = keys.seq + 1 RETURNING seq",
-                        f"k{key}",
-                    )
-                    data = EntryRecorded(key=f"k{key}", seq=seq, pad="x" * s.pad_bytes)
-                    events.append(
-                        (data.topic, new_envelope(data, source=rt.schema, tenant_id=None))
-                    )
+                for row in rows:
+                    n = picks[int(row["key"][1:])]
+                    for seq in range(row["seq"] - n + 1, row["seq"] + 1):
+                        data = EntryRecorded(key=row["key"], seq=seq, pad="x" * s.pad_bytes)
+                        env = new_envelope(data, source=rt.schema, tenant_id=None)
+                        events.append((data.topic, env))
                 await add_events(conn, rt.schema, events)
-                await conn.executemany(
-                    "INSERT INTO emitted VALUES ($1, $2, $3)",
-                    [(e.event_id, e.key, e.data["seq"]) for _, e in events],
+                await conn.execute(
+                    "INSERT INTO emitted SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[])",
+                    [e.event_id for _, e in events],
+                    [e.key for _, e in events],
+                    [e.data["seq"] for _, e in events],
                 )
             sent += count
             if s.rate > 0:
