@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,13 +47,14 @@ async def add_events(
     await conn.execute(
         """
         INSERT INTO outbox (event_id, topic, key, payload, headers)
-        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
+        SELECT e, t, k, p, h::jsonb
+        FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[]) AS u(e, t, k, p, h)
         """,
         [e.event_id for _, e in events],
         [t for t, _ in events],
         [e.key for _, e in events],
         [e.model_dump_json() for _, e in events],
-        [dict((k, v.decode()) for k, v in e.kafka_headers()) for _, e in events],
+        [json.dumps({k: v.decode() for k, v in e.kafka_headers()}) for _, e in events],
     )
     # Delivered at commit, folded into one notification per transaction.
     await conn.execute("SELECT pg_notify($1, '')", channel(schema))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -22,6 +23,12 @@ def dsn_for(admin_dsn: str, *, user: str, password: str, database: str | None = 
         netloc += f":{parts.port}"
     path = f"/{database}" if database else parts.path
     return urlunsplit((parts.scheme, netloc, path, parts.query, ""))
+
+
+def with_database(dsn: str, database: str) -> str:
+    """``dsn`` pointing at another database, same login."""
+    parts = urlsplit(dsn)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, ""))
 
 
 async def create_database(admin_dsn: str, name: str) -> None:
@@ -52,3 +59,15 @@ async def migrate_service(dsn: str, schema: str, migrations_dir: Path | None) ->
         return await migrate(conn, schema, load_migrations(migrations_dir))
     finally:
         await conn.close()
+
+
+async def prepare_service(
+    admin_dsn: str, name: str, migrations_dir: Path | None, password: str | None = None
+) -> str:
+    """Provision role and schema ``name`` in ``admin_dsn``'s database, migrate it, and
+    return the DSN of the service's own role."""
+    password = password or secrets.token_urlsafe(16)
+    await provision(admin_dsn, {name: password})
+    dsn = dsn_for(admin_dsn, user=name, password=password)
+    await migrate_service(dsn, name, migrations_dir)
+    return dsn

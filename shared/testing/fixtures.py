@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.infra.database import create_database, dsn_for, migrate_service, provision
+from shared.infra.database import create_database, prepare_service, with_database
 from shared.kafka.admin import ensure_topics
 from shared.kafka.topics import TOPICS, TopicSpec
 from shared.testing.infra import TestInfra, start_test_infra
@@ -33,14 +33,7 @@ async def database(infra: TestInfra) -> str:
     """A fresh database for this run; returns its superuser DSN."""
     name = f"printcloud_test_{secrets.token_hex(4)}"
     await create_database(infra.admin_dsn, name)
-    return dsn_for(infra.admin_dsn, **_admin_login(infra.admin_dsn), database=name)
-
-
-def _admin_login(dsn: str) -> dict[str, str]:
-    from urllib.parse import unquote, urlsplit
-
-    parts = urlsplit(dsn)
-    return {"user": unquote(parts.username or "postgres"), "password": unquote(parts.password or "")}
+    return with_database(infra.admin_dsn, name)
 
 
 @pytest.fixture(scope="session")
@@ -66,11 +59,7 @@ async def service_db(database: str) -> AsyncIterator[ServiceDbFactory]:
     """Factory: ``await service_db("t_x", migrations_dir)`` provisions and migrates."""
 
     async def make(name: str, migrations_dir: Path | None = None) -> ServiceDb:
-        password = secrets.token_urlsafe(16)
-        await provision(database, {name: password})
-        dsn = dsn_for(database, user=name, password=password)
-        await migrate_service(dsn, name, migrations_dir)
-        return ServiceDb(name, dsn)
+        return ServiceDb(name, await prepare_service(database, name, migrations_dir))
 
     yield make
 

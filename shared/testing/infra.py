@@ -74,9 +74,7 @@ def start_test_infra() -> TestInfra:
         controller_port=free_port(),
         log_file=workdir / "kafka.log",
     )
-    infra = TestInfra(
-        broker.bootstrap, "", "local processes", broker, postgres, workdir=workdir
-    )
+    infra = TestInfra(broker.bootstrap, "", "local processes", broker, postgres, workdir=workdir)
     try:
         postgres.start()
         broker.start()
