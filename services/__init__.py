@@ -11,6 +11,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from shared.events.envelope import EventData
     from shared.service import ServiceSpec
 
 SERVICES: dict[str, str] = {
@@ -27,3 +28,9 @@ def load_spec(name: str) -> ServiceSpec:
     module, _, attr = target.partition(":")
     spec: ServiceSpec = getattr(importlib.import_module(module), attr)
     return spec
+
+
+def event_models() -> list[type[EventData]]:
+    """Every event payload model that any service publishes, sorted by type and version."""
+    models = {m for name in SERVICES for m in load_spec(name).registry.models()}
+    return sorted(models, key=lambda m: (m.event_type, m.event_version))

@@ -15,6 +15,8 @@ from services import SERVICES, load_spec
 app = typer.Typer(help="Printcloud: open cloud printing.", no_args_is_help=True)
 topics_app = typer.Typer(help="Kafka topics from the declared table.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
+schemas_app = typer.Typer(help="JSON Schemas of the events.", no_args_is_help=True)
+app.add_typer(schemas_app, name="schemas")
 console = Console()
 
 ServiceArg = Annotated[str, typer.Argument(help=f"one of: {', '.join(SERVICES)}")]
@@ -43,7 +45,7 @@ def migrate(
 
     for name in services or list(SERVICES):
         spec = load_spec(_service(name))
-        settings = spec.settings_cls()  # type: ignore[call-arg]
+        settings = spec.settings_cls()
         applied = asyncio.run(
             migrate_service(
                 settings.database_url.get_secret_value(),
@@ -80,6 +82,29 @@ def topics_list() -> None:
         retention = "compacted" if t.compacted else f"{t.retention_ms // 86_400_000} d"
         table.add_row(t.name, t.owner, t.key, str(t.partitions), retention, t.description)
     console.print(table)
+
+
+@schemas_app.command("write")
+def schemas_write() -> None:
+    """Regenerate shared/schemas/*.json from the event models."""
+    from services import event_models
+    from shared.events import schemas
+
+    written = schemas.write(event_models())
+    console.print(f"written: {written or 'nothing changed'}")
+
+
+@schemas_app.command("check")
+def schemas_check() -> None:
+    """Exit 1 if a committed schema differs from its model."""
+    from services import event_models
+    from shared.events import schemas
+
+    stale = schemas.stale(event_models())
+    if stale:
+        console.print(f"[red]stale schemas[/]: {stale} (run: printcloud schemas write)")
+        raise typer.Exit(1)
+    console.print("schemas up to date")
 
 
 @app.command()

@@ -1,0 +1,69 @@
+"""JSON Schemas of the envelope and every event payload, committed beside the code.
+
+Analytics consumers read them; a test fails when a model changes and its
+committed schema does not (``printcloud schemas write`` regenerates them).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from shared.events.envelope import Envelope, EventData
+
+SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
+
+
+def file_name(model: type[EventData]) -> str:
+    """``printer.registered.v1.json`` for PrinterRegistered v1."""
+    return f"{model.event_type}.v{model.event_version}.json"
+
+
+def event_schema(model: type[EventData]) -> dict[str, Any]:
+    """The payload schema of one event type, with its identity and topic."""
+    schema = model.model_json_schema(mode="serialization")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = f"https://printcloud.dev/schemas/{file_name(model)}"
+    schema["x-printcloud"] = {
+        "type": model.event_type,
+        "version": model.event_version,
+        "topic": model.topic,
+    }
+    return schema
+
+
+def envelope_schema() -> dict[str, Any]:
+    """The schema of the envelope every event travels in."""
+    schema = Envelope.model_json_schema(mode="serialization")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://printcloud.dev/schemas/envelope.json"
+    return schema
+
+
+def render(models: Iterable[type[EventData]]) -> dict[str, str]:
+    """File name -> JSON text for the envelope and every model."""
+    files = {"envelope.json": envelope_schema()}
+    files.update({file_name(m): event_schema(m) for m in models})
+    return {name: json.dumps(body, indent=2, sort_keys=True) + "\n" for name, body in files.items()}
+
+
+def write(models: Iterable[type[EventData]], directory: Path = SCHEMA_DIR) -> list[str]:
+    """Write every schema file that differs; returns the names written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in render(models).items():
+        path = directory / name
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+            written.append(name)
+    return written
+
+
+def stale(models: Iterable[type[EventData]], directory: Path = SCHEMA_DIR) -> list[str]:
+    """Names of schema files that are missing, outdated, or left over."""
+    want = render(models)
+    have = {p.name for p in directory.glob("*.json")} if directory.is_dir() else set()
+    out = sorted(n for n, t in want.items() if n not in have or (directory / n).read_text() != t)
+    return out + sorted(have - set(want))
