@@ -129,7 +129,10 @@ def platform(
             asyncio.run(_smoke(local))
             console.print("[green]check passed[/]")
             return
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        console.print("running; Ctrl-C stops everything")
+        stop_signals = {signal.SIGINT, signal.SIGTERM}
+        signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+        signal.sigwait(stop_signals)
     finally:
         console.print("stopping")
         local.stop()
