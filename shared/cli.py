@@ -15,6 +15,8 @@ from services import SERVICES, load_spec
 app = typer.Typer(help="Printcloud: open cloud printing.", no_args_is_help=True)
 topics_app = typer.Typer(help="Kafka topics from the declared table.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
+db_app = typer.Typer(help="Database roles and schemas.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
 schemas_app = typer.Typer(help="JSON Schemas of the events.", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
 console = Console()
@@ -54,6 +56,30 @@ def migrate(
             )
         )
         console.print(f"{name}: {'applied ' + ', '.join(applied) if applied else 'up to date'}")
+
+
+@db_app.command("provision")
+def db_provision(
+    admin_dsn: Annotated[str, typer.Option(envvar="PRINTCLOUD_ADMIN_DSN", help="superuser DSN")],
+    services: Annotated[list[str] | None, typer.Argument(help="default: every service")] = None,
+) -> None:
+    """Create each service's login role and schema from its PRINTCLOUD_<NAME>_DATABASE_URL
+    (role and password from that DSN), and lock everything else away from it."""
+    from urllib.parse import unquote, urlsplit
+
+    from shared.infra.database import provision
+
+    passwords: dict[str, str] = {}
+    for name in services or list(SERVICES):
+        spec = load_spec(_service(name))
+        settings = spec.settings_cls()
+        dsn = urlsplit(settings.database_url.get_secret_value())
+        schema = settings.db_schema or spec.name
+        if unquote(dsn.username or "") != schema:
+            raise typer.BadParameter(f"{name}: the DSN's user must be {schema!r}, the schema name")
+        passwords[schema] = unquote(dsn.password or "")
+    asyncio.run(provision(admin_dsn, passwords))
+    console.print(f"provisioned: {', '.join(passwords)}")
 
 
 @topics_app.command("create")

@@ -23,7 +23,6 @@ class ServiceSettings(BaseSettings):
     db_pool_min: int = Field(default=2, ge=1)
     db_pool_max: int = Field(default=10, ge=1)
     kafka_bootstrap: str = "127.0.0.1:9092"
-    kafka_client_id: str = ""
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
     log_level: str = "INFO"
@@ -33,7 +32,11 @@ class ServiceSettings(BaseSettings):
         default=5.0, gt=0, description="Safety poll when no NOTIFY arrives."
     )
     consumer_batch_size: int = Field(default=500, ge=1, le=10_000)
-    inbox_retention_days: int = Field(default=14, ge=1)
+    inbox_retention_days: int = Field(
+        default=35,
+        ge=1,
+        description="Keep inbox rows longer than any topic keeps messages (30 days).",
+    )
     shutdown_grace_s: float = Field(
         default=2.0, ge=0, description="Time between readiness=false and stopping work."
     )

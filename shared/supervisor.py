@@ -17,9 +17,12 @@ TaskFactory = Callable[[asyncio.Event], Awaitable[None]]
 class Supervisor:
     """Each task is ``factory(stop)``; a crash restarts it with exponential backoff."""
 
-    def __init__(self, stop: asyncio.Event, *, max_backoff_s: float = 30.0) -> None:
+    def __init__(
+        self, stop: asyncio.Event, *, max_backoff_s: float = 30.0, healthy_after_s: float = 10.0
+    ) -> None:
         self._stop = stop
         self._max_backoff_s = max_backoff_s
+        self._healthy_after_s = healthy_after_s
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self.failing: set[str] = set()
 
@@ -29,16 +32,21 @@ class Supervisor:
 
     async def _supervise(self, name: str, factory: TaskFactory) -> None:
         delay = 0.5
+        loop = asyncio.get_running_loop()
         while not self._stop.is_set():
+            # A restarted task that stays up this long counts as recovered.
+            recovered = loop.call_later(self._healthy_after_s, self.failing.discard, name)
+            started = loop.time()
             try:
                 await factory(self._stop)
-                self.failing.discard(name)
-                delay = 0.5
                 if not self._stop.is_set():
                     log.warning("task returned before stop; restarting", task=name)
             except asyncio.CancelledError:
                 raise
             except Exception:
+                recovered.cancel()
+                if loop.time() - started > self._healthy_after_s:
+                    delay = 0.5
                 self.failing.add(name)
                 metrics.TASK_RESTARTS.labels(name).inc()
                 log.exception("task crashed; restarting", task=name, backoff_s=delay)

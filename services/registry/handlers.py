@@ -13,7 +13,7 @@ from services.registry.domain.errors import DuplicateName, PrinterNotFound, Tena
 from services.registry.domain.events import PrinterRegistered, PrinterUpdated, TenantCreated
 from services.registry.domain.model import Printer, Tenant
 from shared.db.outbox import Emitter
-from shared.errors import FieldError
+from shared.errors import FieldError, ValidationFailed
 from shared.http.auth import Principal
 
 
@@ -35,11 +35,14 @@ async def register_printer(
     pool: asyncpg.Pool, cmd: RegisterPrinter, who: Principal, out: Emitter
 ) -> Printer:
     """Add a printer to the caller's tenant (or the named one, for operators)."""
-    tenant_id = who.tenant_id if not who.is_operator else cmd.tenant_id
+    tenant_id = cmd.tenant_id or who.tenant_scope()
     if tenant_id is None:
-        raise TenantNotFound("name the tenant", [FieldError("tenant_id", "required for operators")])
-    if cmd.tenant_id is not None:
-        who.require_tenant(cmd.tenant_id)
+        raise ValidationFailed(
+            "name the tenant", [FieldError("tenant_id", "required for operators")]
+        )
+    unknown = TenantNotFound("no such tenant", [FieldError("tenant_id", "unknown tenant")])
+    if not who.can_access(tenant_id):
+        raise unknown
     now = datetime.now(UTC)
     draft = Printer(
         id=uuid.uuid4(),
@@ -55,7 +58,7 @@ async def register_printer(
     )
     async with pool.acquire() as conn, conn.transaction():
         if await repo.get_tenant(conn, tenant_id) is None:
-            raise TenantNotFound("no such tenant", [FieldError("tenant_id", "unknown tenant")])
+            raise unknown
         try:
             printer = await repo.insert_printer(conn, draft)
         except asyncpg.UniqueViolationError:
@@ -86,9 +89,8 @@ async def update_printer(
     async with pool.acquire() as conn, conn.transaction():
         # The row lock orders concurrent updates, and so their outbox rows.
         current = await repo.get_printer(conn, printer_id, for_update=True)
-        if current is None:
+        if current is None or not who.can_access(current.tenant_id):
             raise PrinterNotFound("no such printer")
-        who.require_tenant(current.tenant_id)
         printer, changed = current.updated(cmd.changes(), datetime.now(UTC))
         if not changed:
             return current

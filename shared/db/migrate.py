@@ -78,10 +78,12 @@ async def _applied(conn: asyncpg.Connection) -> dict[str, str]:
     return {r["id"]: r["checksum"] for r in rows}
 
 
-def _check(migrations: list[Migration], applied: dict[str, str]) -> list[Migration]:
+def _check(
+    migrations: list[Migration], applied: dict[str, str], *, allow_newer: bool = False
+) -> list[Migration]:
     known = {m.id for m in migrations}
     unknown = sorted(set(applied) - known)
-    if unknown:
+    if unknown and not allow_newer:
         raise MigrationError(
             f"database has migrations this code does not know: {unknown} (older code?)"
         )
@@ -96,8 +98,12 @@ def _check(migrations: list[Migration], applied: dict[str, str]) -> list[Migrati
 
 
 async def pending(conn: asyncpg.Connection, migrations: list[Migration]) -> list[str]:
-    """Ids not yet applied; MigrationError if an applied file changed."""
-    return [m.id for m in _check(migrations, await _applied(conn))]
+    """Ids not yet applied; MigrationError if an applied file changed.
+
+    Migrations newer than this code are allowed: during a rolling upgrade the old
+    replicas keep serving on the expanded schema.
+    """
+    return [m.id for m in _check(migrations, await _applied(conn), allow_newer=True)]
 
 
 async def migrate(conn: asyncpg.Connection, schema: str, migrations: list[Migration]) -> list[str]:

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import asyncpg
+from aiokafka import AIOKafkaProducer
 
 from shared import metrics
 from shared.db.pool import connect
@@ -106,7 +107,7 @@ class OutboxRelay:
     ) -> None:
         self._dsn = dsn
         self._schema = schema
-        self._producer = create_producer(bootstrap, client_id=f"{schema}-outbox-relay")
+        self._bootstrap = bootstrap
         self._batch_size = batch_size
         self._poll_s = poll_s
         self._flush_timeout_s = flush_timeout_s
@@ -115,13 +116,14 @@ class OutboxRelay:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Wait for leadership, then publish until ``stop`` is set, then flush."""
-        await self._producer.start()
+        producer = create_producer(self._bootstrap, client_id=f"{self._schema}-outbox-relay")
+        await producer.start()
         try:
-            await self._run(stop)
+            await self._run(stop, producer)
         finally:
-            await self._producer.stop()
+            await producer.stop()
 
-    async def _run(self, stop: asyncio.Event) -> None:
+    async def _run(self, stop: asyncio.Event, producer: AIOKafkaProducer) -> None:
         conn = await connect(self._dsn, self._schema, application_name=f"{self._schema}-relay")
         try:
             if not await self._acquire_leadership(conn, stop):
@@ -130,9 +132,9 @@ class OutboxRelay:
             await conn.add_listener(channel(self._schema), self._on_notify)
             log.info("outbox relay active", schema=self._schema)
             while not stop.is_set():
-                if await self._publish_batch(conn) < self._batch_size:
+                if await self._publish_batch(conn, producer) < self._batch_size:
                     await self._idle(conn, stop)
-            await self._flush(conn)
+            await self._flush(conn, producer)
         finally:
             metrics.OUTBOX_RELAY_ACTIVE.set(0)
             # Closing the session releases the advisory lock for a standby replica.
@@ -161,7 +163,7 @@ class OutboxRelay:
                 w.cancel()
         self._wake.clear()
 
-    async def _publish_batch(self, conn: asyncpg.Connection) -> int:
+    async def _publish_batch(self, conn: asyncpg.Connection, producer: AIOKafkaProducer) -> int:
         async with conn.transaction():
             rows = await conn.fetch(
                 "SELECT id, topic, key, payload, headers FROM outbox ORDER BY id LIMIT $1",
@@ -170,7 +172,7 @@ class OutboxRelay:
             if not rows:
                 return 0
             futures = [
-                await self._producer.send(
+                await producer.send(
                     r["topic"],
                     value=r["payload"].encode(),
                     key=r["key"].encode(),
@@ -187,11 +189,11 @@ class OutboxRelay:
         self.published += len(rows)
         return len(rows)
 
-    async def _flush(self, conn: asyncpg.Connection) -> None:
+    async def _flush(self, conn: asyncpg.Connection, producer: AIOKafkaProducer) -> None:
         """On shutdown, publish what is already committed, within a deadline."""
         try:
             async with asyncio.timeout(self._flush_timeout_s):
-                while await self._publish_batch(conn) == self._batch_size:
+                while await self._publish_batch(conn, producer) == self._batch_size:
                     pass
         except TimeoutError:
             log.warning("outbox flush timed out; the next active relay publishes the rest")

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from aiohttp import web
 
-from shared.errors import Forbidden, NotFound, Unauthenticated
+from shared.errors import Forbidden, Unauthenticated
 
 
 @dataclass(frozen=True)
@@ -37,10 +37,21 @@ class Principal:
         if not self.is_operator and not self.roles.intersection(roles):
             raise Forbidden(f"requires one of the roles {sorted(roles)}")
 
-    def require_tenant(self, tenant_id: uuid.UUID) -> None:
-        """NotFound (not Forbidden: existence must not leak) for a foreign tenant."""
-        if not self.is_operator and self.tenant_id != tenant_id:
-            raise NotFound("no such resource")
+    def can_access(self, tenant_id: uuid.UUID) -> bool:
+        """Whether this caller may see ``tenant_id``'s data.
+
+        Callers answer a foreign resource exactly as a missing one (the same 404),
+        so that existence does not leak across tenants.
+        """
+        return self.is_operator or (self.tenant_id is not None and self.tenant_id == tenant_id)
+
+    def tenant_scope(self) -> uuid.UUID | None:
+        """The tenant a listing is limited to; None (all tenants) only for operators."""
+        if self.is_operator:
+            return None
+        if self.tenant_id is None:
+            raise Forbidden("this credential is not bound to a tenant")
+        return self.tenant_id
 
 
 class Authenticator(Protocol):

@@ -111,4 +111,5 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     return await handler(request)
 
 
-MIDDLEWARES = (correlation_middleware, problem_middleware, metrics_middleware, auth_middleware)
+# Metrics sit outside the problem middleware so they see the final status of errors too.
+MIDDLEWARES = (correlation_middleware, metrics_middleware, problem_middleware, auth_middleware)

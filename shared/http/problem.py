@@ -43,7 +43,14 @@ def problem_response(
 
 
 def from_domain_error(exc: DomainError, instance: str | None = None) -> web.Response:
-    """The problem+json form of a domain error."""
+    """The problem+json form of a domain error (401 also names the scheme, RFC 9110)."""
+    headers = {"WWW-Authenticate": 'Bearer realm="printcloud"'} if exc.status == 401 else None
     return problem_response(
-        exc.status, exc.title, exc.detail, code=exc.code, errors=exc.errors, instance=instance
+        exc.status,
+        exc.title,
+        exc.detail,
+        code=exc.code,
+        errors=exc.errors,
+        instance=instance,
+        headers=headers,
     )

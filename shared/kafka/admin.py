@@ -50,7 +50,7 @@ async def ensure_topics(
                         name=s.name,
                         num_partitions=partitions_override or s.partitions,
                         replication_factor=replication_factor,
-                        topic_configs=s.config(),
+                        topic_configs=s.config(replication_factor),
                     )
                     for s in missing
                 ]

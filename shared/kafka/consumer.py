@@ -201,7 +201,8 @@ class EventConsumer:
             if careful:
                 for rec, decoded in todo:
                     outcome = await self._apply_carefully(conn, rec, decoded, dead)
-                    outcomes.append((rec.topic, outcome))
+                    if outcome != "dead_lettered":  # counted when parked
+                        outcomes.append((rec.topic, outcome))
             else:
                 claimed = await self._claim_all(conn, todo)
                 fresh = []

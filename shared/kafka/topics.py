@@ -25,12 +25,16 @@ class TopicSpec:
     compacted: bool = False
     extra_config: dict[str, str] = field(default_factory=dict)
 
-    def config(self) -> dict[str, str]:
-        """Broker-side topic configuration."""
+    def config(self, replication_factor: int = 1) -> dict[str, str]:
+        """Broker-side topic configuration.
+
+        With three replicas, ``min.insync.replicas=2`` makes acks=all mean "on two
+        brokers"; a single-broker development cluster can only ask for one.
+        """
         cfg = {
             "cleanup.policy": "compact" if self.compacted else "delete",
             "retention.ms": str(-1 if self.compacted else self.retention_ms),
-            "min.insync.replicas": "1",
+            "min.insync.replicas": str(min(2, replication_factor)),
         }
         cfg.update(self.extra_config)
         return cfg

@@ -115,7 +115,7 @@ async def test_bad_input_is_refused_with_field_and_reason_and_changes_nothing(
         ({"tenant_id": tenant["id"], "name": "", "model": "m", "region": "eu-west"}, 422, "name"),
         ({"tenant_id": tenant["id"], "name": "a", "model": "m", "region": "Mars!"}, 422, "region"),
         ({"tenant_id": tenant["id"], "name": "a", "model": "m", "region": "eu", "x": 1}, 422, "x"),
-        ({"name": "a", "model": "m", "region": "eu-west"}, 404, "tenant_id"),
+        ({"name": "a", "model": "m", "region": "eu-west"}, 422, "tenant_id"),
         (
             {"tenant_id": str(uuid.uuid4()), "name": "a", "model": "m", "region": "eu"},
             404,

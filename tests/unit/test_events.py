@@ -99,3 +99,16 @@ def test_topic_names_are_unique_and_owned() -> None:
     names = [t.name for t in TOPICS]
     assert len(names) == len(set(names))
     assert all(t.partitions >= 1 and t.owner for t in TOPICS)
+
+
+def test_inbox_outlives_every_topic_so_a_replay_is_still_deduplicated() -> None:
+    from shared.settings import ServiceSettings
+
+    longest_days = max(t.retention_ms for t in TOPICS if not t.compacted) / 86_400_000
+    assert ServiceSettings.model_fields["inbox_retention_days"].default > longest_days
+
+
+def test_min_insync_replicas_follows_replication() -> None:
+    spec = TOPICS[0]
+    assert spec.config(1)["min.insync.replicas"] == "1"
+    assert spec.config(3)["min.insync.replicas"] == "2"

@@ -116,3 +116,26 @@ async def test_server_error_leaks_nothing(client: TestClient) -> None:
     assert resp.status == 500
     text = await resp.text()
     assert "hunter2" not in text and "RuntimeError" not in text
+
+
+def test_tenant_scoping_rules() -> None:
+    import uuid
+
+    from shared.errors import Forbidden
+    from shared.http.auth import Principal
+
+    mine, other = uuid.uuid4(), uuid.uuid4()
+    operator = Principal("op", None, frozenset({"operator"}))
+    member = Principal("u", mine, frozenset({"admin"}))
+    unbound = Principal("x", None, frozenset({"admin"}))
+    assert operator.can_access(other) and operator.tenant_scope() is None
+    assert member.can_access(mine) and not member.can_access(other)
+    assert member.tenant_scope() == mine
+    assert not unbound.can_access(mine)
+    with pytest.raises(Forbidden):
+        unbound.tenant_scope()
+
+
+async def test_unauthenticated_names_the_scheme(client: TestClient) -> None:
+    resp = await client.post("/things", json={"name": "a", "count": 1})
+    assert resp.headers["WWW-Authenticate"].startswith("Bearer")

@@ -15,6 +15,7 @@ from services.registry.domain.commands import CreateTenant, RegisterPrinter, Upd
 from services.registry.domain.errors import PrinterNotFound, TenantNotFound
 from services.registry.domain.model import Printer, Tenant
 from shared.db.outbox import Emitter
+from shared.errors import FieldError
 from shared.http.body import parse_json, path_uuid, query_model
 from shared.http.middleware import correlation_id, principal
 from shared.service import RUNTIME
@@ -26,6 +27,11 @@ class Page(BaseModel):
     model_config = ConfigDict(extra="forbid")
     limit: int = Field(default=50, ge=1, le=500)
     after: uuid.UUID | None = None
+
+
+class PrinterPage(Page):
+    """A page of printers; operators may narrow it to one tenant."""
+
     tenant_id: uuid.UUID | None = None
 
 
@@ -61,7 +67,8 @@ async def create_tenant(request: web.Request) -> web.Response:
 async def get_tenant(request: web.Request) -> web.Response:
     """GET /v1/tenants/{tenant_id}."""
     tenant_id = path_uuid(request, "tenant_id")
-    principal(request).require_tenant(tenant_id)
+    if not principal(request).can_access(tenant_id):
+        raise TenantNotFound("no such tenant")
     async with request.app[RUNTIME].pool.acquire() as conn:
         tenant = await repo.get_tenant(conn, tenant_id)
     if tenant is None:
@@ -96,17 +103,17 @@ async def get_printer(request: web.Request) -> web.Response:
     printer_id = path_uuid(request, "printer_id")
     async with request.app[RUNTIME].pool.acquire() as conn:
         printer = await repo.get_printer(conn, printer_id)
-    if printer is None:
+    if printer is None or not principal(request).can_access(printer.tenant_id):
         raise PrinterNotFound("no such printer")
-    principal(request).require_tenant(printer.tenant_id)
     return web.json_response(_json(printer))
 
 
 async def list_printers(request: web.Request) -> web.Response:
     """GET /v1/printers: the caller's tenant (operators: all, or ?tenant_id=)."""
-    who = principal(request)
-    page = query_model(request, Page)
-    tenant_id = page.tenant_id if who.is_operator else who.tenant_id
+    page = query_model(request, PrinterPage)
+    tenant_id = principal(request).tenant_scope() or page.tenant_id
+    if page.tenant_id is not None and page.tenant_id != tenant_id:
+        raise TenantNotFound("no such tenant", [FieldError("tenant_id", "unknown tenant")])
     async with request.app[RUNTIME].pool.acquire() as conn:
         printers = await repo.list_printers(
             conn, tenant_id=tenant_id, after=page.after, limit=page.limit
@@ -117,9 +124,9 @@ async def list_printers(request: web.Request) -> web.Response:
 async def update_printer(request: web.Request) -> web.Response:
     """PATCH /v1/printers/{printer_id}."""
     who = principal(request)
+    who.require_role("admin")
     printer_id = path_uuid(request, "printer_id")
     cmd = await parse_json(request, UpdatePrinter)
-    who.require_role("admin")
     printer = await handlers.update_printer(
         request.app[RUNTIME].pool, printer_id, cmd, who, _emitter(request)
     )
