@@ -17,6 +17,26 @@ from shared.errors import FieldError, ValidationFailed
 from shared.http.auth import Principal
 
 
+def _name_taken(name: str) -> DuplicateName:
+    return DuplicateName(
+        f"the tenant has a printer named {name!r}",
+        [FieldError("name", "already taken in this tenant")],
+    )
+
+
+def _state(p: Printer) -> dict[str, object]:
+    """The printer's state as carried by printer events."""
+    return {
+        "printer_id": p.id,
+        "tenant_id": p.tenant_id,
+        "revision": p.revision,
+        "name": p.name,
+        "model": p.model,
+        "region": p.region,
+        "location": p.location,
+    }
+
+
 async def create_tenant(pool: asyncpg.Pool, cmd: CreateTenant, out: Emitter) -> Tenant:
     """Create a tenant and emit tenant.created."""
     tenant_id = uuid.uuid4()
@@ -62,23 +82,8 @@ async def register_printer(
         try:
             printer = await repo.insert_printer(conn, draft)
         except asyncpg.UniqueViolationError:
-            raise DuplicateName(
-                f"the tenant has a printer named {cmd.name!r}",
-                [FieldError("name", "already taken in this tenant")],
-            ) from None
-        await out.emit(
-            conn,
-            PrinterRegistered(
-                printer_id=printer.id,
-                tenant_id=tenant_id,
-                revision=printer.revision,
-                name=printer.name,
-                model=printer.model,
-                region=printer.region,
-                location=printer.location,
-            ),
-            tenant_id=tenant_id,
-        )
+            raise _name_taken(cmd.name) from None
+        await out.emit(conn, PrinterRegistered(**_state(printer)), tenant_id=tenant_id)
     return printer
 
 
@@ -97,22 +102,8 @@ async def update_printer(
         try:
             await repo.save_printer(conn, printer)
         except asyncpg.UniqueViolationError:
-            raise DuplicateName(
-                f"the tenant has a printer named {printer.name!r}",
-                [FieldError("name", "already taken in this tenant")],
-            ) from None
+            raise _name_taken(printer.name) from None
         await out.emit(
-            conn,
-            PrinterUpdated(
-                printer_id=printer.id,
-                tenant_id=printer.tenant_id,
-                revision=printer.revision,
-                name=printer.name,
-                model=printer.model,
-                region=printer.region,
-                location=printer.location,
-                changed=changed,
-            ),
-            tenant_id=printer.tenant_id,
+            conn, PrinterUpdated(**_state(printer), changed=changed), tenant_id=printer.tenant_id
         )
     return printer

@@ -24,12 +24,8 @@ class TenantCreated(EventData):
         return str(self.tenant_id)
 
 
-class PrinterRegistered(EventData):
-    """A printer was added to a tenant."""
-
-    event_type: ClassVar[str] = "printer.registered"
-    event_version: ClassVar[int] = 1
-    topic: ClassVar[str] = "registry.printers"
+class _PrinterState(EventData):
+    """The full descriptive state of a printer after a change."""
 
     printer_id: uuid.UUID
     tenant_id: uuid.UUID
@@ -43,24 +39,23 @@ class PrinterRegistered(EventData):
         return str(self.printer_id)
 
 
-class PrinterUpdated(EventData):
+class PrinterRegistered(_PrinterState):
+    """A printer was added to a tenant (revision 1)."""
+
+    event_type: ClassVar[str] = "printer.registered"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = "registry.printers"
+
+
+class PrinterUpdated(_PrinterState):
     """A printer's descriptive attributes changed; carries the full new state."""
 
     event_type: ClassVar[str] = "printer.updated"
     event_version: ClassVar[int] = 1
     topic: ClassVar[str] = "registry.printers"
 
-    printer_id: uuid.UUID
-    tenant_id: uuid.UUID
-    revision: int = Field(ge=2)
-    name: str
-    model: str
-    region: str
-    location: str | None
+    revision: int = Field(ge=2, description="Increases by one with every change.")
     changed: list[str] = Field(description="Names of the fields that changed.")
-
-    def partition_key(self) -> str:
-        return str(self.printer_id)
 
 
 EVENTS = (TenantCreated, PrinterRegistered, PrinterUpdated)
