@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import asyncpg
 
@@ -10,7 +11,7 @@ from services.registry.domain.model import Printer, Tenant
 
 _PRINTER_COLUMNS = (
     "id, tenant_id, name, model, region, location, connection_state, revision, "
-    "created_at, updated_at"
+    "created_at, updated_at, capabilities_version, last_seen_at, presence_session"
 )
 
 
@@ -108,3 +109,52 @@ async def list_printers(
         limit,
     )
     return [_printer(r) for r in rows]
+
+
+async def save_presence(conn: asyncpg.Connection, p: Printer) -> None:
+    """Write a printer's connection state, session and last-seen time."""
+    await conn.execute(
+        "UPDATE printers SET connection_state = $2, presence_session = $3, last_seen_at = $4 "
+        "WHERE id = $1",
+        p.id,
+        p.connection_state,
+        p.presence_session,
+        p.last_seen_at,
+    )
+
+
+async def current_capabilities(
+    conn: asyncpg.Connection, printer_id: uuid.UUID, version: int | None = None
+) -> asyncpg.Record | None:
+    """The latest (or the given) capabilities version of a printer."""
+    return await conn.fetchrow(
+        """
+        SELECT c.version, c.fingerprint, c.document, c.reported_at
+        FROM printer_capabilities c JOIN printers p ON p.id = c.printer_id
+        WHERE c.printer_id = $1 AND c.version = coalesce($2, p.capabilities_version)
+        """,
+        printer_id,
+        version,
+    )
+
+
+async def add_capabilities(
+    conn: asyncpg.Connection,
+    printer_id: uuid.UUID,
+    version: int,
+    fingerprint: str,
+    document: dict[str, object],
+    reported_at: datetime,
+) -> None:
+    """Store a new capabilities version and make it the printer's current one."""
+    await conn.execute(
+        "INSERT INTO printer_capabilities VALUES ($1, $2, $3, $4, $5)",
+        printer_id,
+        version,
+        fingerprint,
+        document,
+        reported_at,
+    )
+    await conn.execute(
+        "UPDATE printers SET capabilities_version = $2 WHERE id = $1", printer_id, version
+    )

@@ -59,6 +59,22 @@ TOPICS: tuple[TopicSpec, ...] = (
         retention_ms=30 * DAY_MS,
     ),
     TopicSpec(
+        name="devices.telemetry",
+        owner="gateway",
+        key="device_id",
+        description="What devices report: capabilities, status, counters, supply levels.",
+        partitions=12,
+        retention_ms=7 * DAY_MS,
+    ),
+    TopicSpec(
+        name="devices.presence",
+        owner="gateway",
+        key="device_id",
+        description="Devices connecting to and disconnecting from gateway replicas.",
+        partitions=12,
+        retention_ms=7 * DAY_MS,
+    ),
+    TopicSpec(
         name=DEAD_LETTER_TOPIC,
         owner="shared",
         key="original key",

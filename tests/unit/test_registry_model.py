@@ -65,3 +65,17 @@ def test_register_printer_validation_names_the_field(body: dict[str, object], fi
     with pytest.raises(ValidationError) as err:
         RegisterPrinter.model_validate(body)
     assert {e["loc"][0] for e in err.value.errors()} == {field}
+
+
+def test_presence_ignores_stale_events_and_old_sessions() -> None:
+    from services.registry.domain.model import presence_after
+
+    a, b = uuid.uuid4(), uuid.uuid4()
+    p = presence_after(_printer(), connected=True, session=a, at=T0)
+    assert p is not None and (p.connection_state, p.presence_session) == ("online", a)
+    moved = presence_after(p, connected=True, session=b, at=T0 + timedelta(seconds=1))
+    assert moved is not None and moved.presence_session == b
+    assert presence_after(moved, connected=False, session=a, at=T0 + timedelta(seconds=2)) is None
+    assert presence_after(moved, connected=True, session=a, at=T0) is None  # older than seen
+    gone = presence_after(moved, connected=False, session=b, at=T0 + timedelta(seconds=3))
+    assert gone is not None and (gone.connection_state, gone.presence_session) == ("offline", None)

@@ -16,3 +16,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/printers", views.list_printers)
     app.router.add_get("/v1/printers/{printer_id}", views.get_printer)
     app.router.add_patch("/v1/printers/{printer_id}", views.update_printer)
+    app.router.add_get("/v1/printers/{printer_id}/capabilities", views.get_capabilities)

@@ -12,7 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.registry import handlers
 from services.registry import repository as repo
 from services.registry.domain.commands import CreateTenant, RegisterPrinter, UpdatePrinter
-from services.registry.domain.errors import PrinterNotFound, TenantNotFound
+from services.registry.domain.errors import (
+    CapabilitiesNotFound,
+    PrinterNotFound,
+    TenantNotFound,
+)
 from services.registry.domain.model import Printer, Tenant
 from shared.db.outbox import Emitter
 from shared.errors import FieldError
@@ -40,11 +44,22 @@ def _emitter(request: web.Request) -> Emitter:
     return Emitter(rt.schema, rt.spec.name, correlation_id(request))
 
 
+_INTERNAL = frozenset({"presence_session"})
+
+
 def _json(entity: Tenant | Printer) -> dict[str, Any]:
     return {
         k: (v.isoformat() if hasattr(v, "isoformat") else str(v) if isinstance(v, uuid.UUID) else v)
         for k, v in asdict(entity).items()
+        if k not in _INTERNAL
     }
+
+
+class CapabilitiesQuery(BaseModel):
+    """``version`` selects an older capabilities version (default: the current one)."""
+
+    model_config = ConfigDict(extra="forbid")
+    version: int | None = Field(default=None, ge=1)
 
 
 def _page(items: list[Any], limit: int) -> dict[str, Any]:
@@ -131,3 +146,29 @@ async def update_printer(request: web.Request) -> web.Response:
         request.app[RUNTIME].pool, printer_id, cmd, who, _emitter(request)
     )
     return web.json_response(_json(printer))
+
+
+async def get_capabilities(request: web.Request) -> web.Response:
+    """GET /v1/printers/{printer_id}/capabilities: what the printer reported."""
+    printer_id = path_uuid(request, "printer_id")
+    query = query_model(request, CapabilitiesQuery)
+    async with request.app[RUNTIME].pool.acquire() as conn:
+        printer = await repo.get_printer(conn, printer_id)
+        if printer is None or not principal(request).can_access(printer.tenant_id):
+            raise PrinterNotFound("no such printer")
+        row = await repo.current_capabilities(conn, printer_id, query.version)
+    if row is None:
+        raise CapabilitiesNotFound(
+            "the printer has not reported capabilities yet"
+            if query.version is None
+            else f"no capabilities version {query.version}"
+        )
+    return web.json_response(
+        {
+            "printer_id": str(printer_id),
+            "version": row["version"],
+            "fingerprint": row["fingerprint"],
+            "reported_at": row["reported_at"].isoformat(),
+            "capabilities": row["document"],
+        }
+    )

@@ -18,5 +18,10 @@ class PrinterNotFound(NotFound):
 
 
 @dataclass
+class CapabilitiesNotFound(NotFound):
+    code: str = "capabilities-not-found"
+
+
+@dataclass
 class DuplicateName(Conflict):
     code: str = "duplicate-name"

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import ClassVar
+from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from shared.events.envelope import EventData
+from shared.printing.capabilities import Capabilities
 
 
 class TenantCreated(EventData):
@@ -58,4 +59,43 @@ class PrinterUpdated(_PrinterState):
     changed: list[str] = Field(description="Names of the fields that changed.")
 
 
-EVENTS = (TenantCreated, PrinterRegistered, PrinterUpdated)
+class PrinterCapabilitiesChanged(EventData):
+    """A printer reported capabilities that differ from its last version."""
+
+    event_type: ClassVar[str] = "printer.capabilities_changed"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = "registry.printers"
+
+    printer_id: uuid.UUID
+    tenant_id: uuid.UUID
+    version: int = Field(ge=1, description="1 for the first report, +1 for each change.")
+    capabilities: Capabilities
+    fingerprint: str = Field(description="SHA-256 of the canonical capabilities document.")
+
+    def partition_key(self) -> str:
+        return str(self.printer_id)
+
+
+class PrinterConnectionChanged(EventData):
+    """A printer went online or offline (as seen by the gateway)."""
+
+    event_type: ClassVar[str] = "printer.connection_changed"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = "registry.printers"
+
+    printer_id: uuid.UUID
+    tenant_id: uuid.UUID
+    connection_state: Literal["online", "offline"]
+    at: AwareDatetime
+
+    def partition_key(self) -> str:
+        return str(self.printer_id)
+
+
+EVENTS = (
+    TenantCreated,
+    PrinterRegistered,
+    PrinterUpdated,
+    PrinterCapabilitiesChanged,
+    PrinterConnectionChanged,
+)

@@ -32,6 +32,9 @@ class Printer:
     revision: int
     created_at: datetime
     updated_at: datetime
+    capabilities_version: int = 0
+    last_seen_at: datetime | None = None
+    presence_session: uuid.UUID | None = None
 
     def updated(self, changes: dict[str, str | None], now: datetime) -> tuple[Printer, list[str]]:
         """The printer after ``changes`` and the names of the fields that really changed."""
@@ -47,3 +50,21 @@ class Printer:
             replace(self, **changes, revision=self.revision + 1, updated_at=now),  # type: ignore[arg-type]
             changed,
         )
+
+
+def presence_after(
+    p: Printer, *, connected: bool, session: uuid.UUID, at: datetime
+) -> Printer | None:
+    """The printer after a presence event, or None when the event changes nothing.
+
+    Events of an older session are ignored: a device that reconnected to another
+    gateway replica may have its new ``connected`` arrive before the old
+    socket's ``disconnected``.
+    """
+    if p.last_seen_at is not None and at < p.last_seen_at:
+        return None
+    if connected:
+        return replace(p, connection_state="online", presence_session=session, last_seen_at=at)
+    if p.presence_session not in (None, session):
+        return None
+    return replace(p, connection_state="offline", presence_session=None, last_seen_at=at)

@@ -1,0 +1,1 @@
+"""Printing vocabulary shared by the services, the gateway protocol and the agent."""

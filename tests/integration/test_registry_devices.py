@@ -1,0 +1,179 @@
+"""The registry learns capabilities and presence from the gateway's topics."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from services.registry.app import SPEC
+from services.registry.settings import RegistrySettings
+from shared.events.contracts.gateway import (
+    DeviceCapabilitiesReported,
+    DeviceConnected,
+    DeviceDisconnected,
+)
+from shared.events.envelope import EventData, new_envelope
+from shared.kafka.topics import DEAD_LETTER_TOPIC
+from shared.printing.capabilities import Capabilities
+from shared.service import create_app
+from shared.testing.fixtures import ServiceDbFactory, unique
+from tests.integration.conftest import eventually
+
+pytestmark = pytest.mark.integration
+TOKEN = "op-" + uuid.uuid4().hex
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+CAPS = Capabilities(
+    document_format_supported=["application/pdf"],
+    media_supported=["iso_a4_210x297mm", "na_letter_8.5x11in"],
+    sides_supported=["one-sided", "two-sided-long-edge"],
+)
+T0 = datetime.now(UTC)
+
+
+class Devices:
+    def __init__(self, client: TestClient, bootstrap: str, schema: str) -> None:
+        self.client, self.bootstrap, self.schema = client, bootstrap, schema
+
+    async def printer(self) -> dict[str, Any]:
+        r = await self.client.post("/v1/tenants", json={"name": unique("T")}, headers=AUTH)
+        tenant = await r.json()
+        body = {"tenant_id": tenant["id"], "name": "P", "model": "M", "region": "eu-west"}
+        r = await self.client.post("/v1/printers", json=body, headers=AUTH)
+        assert r.status == 201
+        return await r.json()  # type: ignore[no-any-return]
+
+    async def publish(self, data: EventData) -> None:
+        env = new_envelope(data, source="gateway", tenant_id=getattr(data, "tenant_id", None))
+        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap)
+        await producer.start()
+        try:
+            await producer.send_and_wait(data.topic, env.to_bytes(), key=env.key.encode())
+        finally:
+            await producer.stop()
+
+    async def get(self, path: str) -> tuple[int, Any]:
+        r = await self.client.get(path, headers=AUTH)
+        return r.status, await r.json(content_type=None)
+
+
+@pytest.fixture
+async def devices(
+    service_db: ServiceDbFactory, bootstrap: str, topics: object
+) -> AsyncIterator[Devices]:
+    db = await service_db(unique("registry"), SPEC.migrations_dir)
+    settings = RegistrySettings(
+        database_url=db.dsn,
+        db_schema=db.name,
+        kafka_bootstrap=bootstrap,
+        operator_token=TOKEN,
+        outbox_poll_s=0.5,
+    )
+    async with TestClient(TestServer(create_app(SPEC, settings))) as c:
+        yield Devices(c, bootstrap, db.name)
+
+
+def _report(p: dict[str, Any], caps: Capabilities = CAPS, at: datetime = T0) -> Any:
+    return DeviceCapabilitiesReported(
+        device_id=p["id"], tenant_id=p["tenant_id"], capabilities=caps, reported_at=at
+    )
+
+
+async def test_capabilities_are_versioned_only_when_they_change(devices: Devices) -> None:
+    p = await devices.printer()
+    path = f"/v1/printers/{p['id']}/capabilities"
+    assert (await devices.get(path))[0] == 404
+    await devices.publish(_report(p))
+    await devices.publish(_report(p, at=T0 + timedelta(seconds=1)))  # same document
+    duplex_only = CAPS.model_copy(update={"sides_supported": ["two-sided-long-edge"]})
+    await devices.publish(_report(p, duplex_only, T0 + timedelta(seconds=2)))
+
+    async def two_versions() -> bool:
+        status, body = await devices.get(path)
+        return status == 200 and body["version"] == 2
+
+    await eventually(two_versions)
+    _, current = await devices.get(path)
+    assert current["capabilities"]["sides_supported"] == ["two-sided-long-edge"]
+    _, first = await devices.get(path + "?version=1")
+    assert first["capabilities"]["media_supported"] == CAPS.media_supported
+    assert (await devices.get(path + "?version=3"))[0] == 404
+    assert (await devices.get(path + "?version=zero"))[0] == 422
+    _, printer = await devices.get(f"/v1/printers/{p['id']}")
+    assert printer["capabilities_version"] == 2
+
+
+async def test_presence_follows_the_latest_session(devices: Devices) -> None:
+    p = await devices.printer()
+    old, new = uuid.uuid4(), uuid.uuid4()
+    ids = {"device_id": p["id"], "tenant_id": p["tenant_id"], "gateway": "gw-1"}
+    await devices.publish(DeviceConnected(**ids, session_id=old, at=T0))
+    # The device moved to another replica: the new session connects before the
+    # old socket's disconnect arrives. The printer must stay online.
+    await devices.publish(DeviceConnected(**ids, session_id=new, at=T0 + timedelta(seconds=2)))
+    await devices.publish(
+        DeviceDisconnected(**ids, session_id=old, at=T0 + timedelta(seconds=3), reason="closed")
+    )
+    marker = await devices.printer()
+    await devices.publish(
+        DeviceConnected(
+            device_id=marker["id"],
+            tenant_id=marker["tenant_id"],
+            gateway="gw",
+            session_id=old,
+            at=T0,
+        )
+    )
+
+    async def marker_online() -> bool:
+        return (await devices.get(f"/v1/printers/{marker['id']}"))[1][
+            "connection_state"
+        ] == "online"
+
+    await eventually(marker_online)
+    _, printer = await devices.get(f"/v1/printers/{p['id']}")
+    assert printer["connection_state"] == "online"
+    await devices.publish(
+        DeviceDisconnected(**ids, session_id=new, at=T0 + timedelta(seconds=4), reason="closed")
+    )
+
+    async def offline() -> bool:
+        return (await devices.get(f"/v1/printers/{p['id']}"))[1]["connection_state"] == "offline"
+
+    await eventually(offline)
+
+
+async def test_reports_for_foreign_or_unknown_printers_are_parked(devices: Devices) -> None:
+    p = await devices.printer()
+    foreign = _report(p).model_copy(update={"tenant_id": uuid.uuid4()})
+    unknown = _report({"id": uuid.uuid4(), "tenant_id": p["tenant_id"]})
+    empty = _report(p, Capabilities(document_format_supported=["application/pdf"]))
+    for event in (foreign, unknown, empty):
+        await devices.publish(event)
+    dlq = AIOKafkaConsumer(
+        DEAD_LETTER_TOPIC, bootstrap_servers=devices.bootstrap, auto_offset_reset="earliest"
+    )
+    await dlq.start()
+    reasons: list[str] = []
+    group = f"{devices.schema}-device-state".encode()
+    try:
+
+        async def parked() -> bool:
+            for recs in (await dlq.getmany(timeout_ms=200)).values():
+                for r in recs:
+                    h = dict(r.headers)
+                    if h.get("dlq.consumer") == group:
+                        reasons.append(h["dlq.reason"].decode())
+            return sum(str(p["id"]) in r or "media_supported" in r for r in reasons) >= 2
+
+        await eventually(parked)
+    finally:
+        await dlq.stop()
+    assert any(f"no printer {p['id']} in tenant" in r for r in reasons)
+    assert any("capabilities lack ['media_supported']" in r for r in reasons)
+    assert (await devices.get(f"/v1/printers/{p['id']}/capabilities"))[0] == 404
