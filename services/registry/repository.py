@@ -7,7 +7,7 @@ from datetime import datetime
 
 import asyncpg
 
-from services.registry.domain.model import Printer, Tenant
+from services.registry.domain.model import Printer, Tenant, VirtualPrinter
 
 _PRINTER_COLUMNS = (
     "id, tenant_id, name, model, region, location, connection_state, revision, "
@@ -158,3 +158,104 @@ async def add_capabilities(
     await conn.execute(
         "UPDATE printers SET capabilities_version = $2 WHERE id = $1", printer_id, version
     )
+
+
+async def insert_virtual_printer(conn: asyncpg.Connection, vp: VirtualPrinter) -> None:
+    """Insert a virtual printer and its members; UniqueViolationError on a taken name."""
+    await conn.execute(
+        "INSERT INTO virtual_printers (id, tenant_id, name, revision, created_at, updated_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6)",
+        vp.id,
+        vp.tenant_id,
+        vp.name,
+        vp.revision,
+        vp.created_at,
+        vp.updated_at,
+    )
+    await _write_members(conn, vp)
+
+
+async def save_virtual_printer(conn: asyncpg.Connection, vp: VirtualPrinter) -> None:
+    """Write a virtual printer's name, revision and members back."""
+    await conn.execute(
+        "UPDATE virtual_printers SET name = $2, revision = $3, updated_at = $4 WHERE id = $1",
+        vp.id,
+        vp.name,
+        vp.revision,
+        vp.updated_at,
+    )
+    await conn.execute("DELETE FROM virtual_printer_members WHERE virtual_printer_id = $1", vp.id)
+    await _write_members(conn, vp)
+
+
+async def _write_members(conn: asyncpg.Connection, vp: VirtualPrinter) -> None:
+    await conn.execute(
+        "INSERT INTO virtual_printer_members (virtual_printer_id, printer_id, position) "
+        "SELECT $1, m, pos FROM unnest($2::uuid[]) WITH ORDINALITY AS u(m, pos)",
+        vp.id,
+        list(vp.members),
+    )
+
+
+_VP_SELECT = """
+    SELECT v.id, v.tenant_id, v.name, v.revision, v.created_at, v.updated_at,
+           coalesce(array_agg(m.printer_id ORDER BY m.position)
+                    FILTER (WHERE m.printer_id IS NOT NULL), '{}') AS members
+    FROM virtual_printers v LEFT JOIN virtual_printer_members m ON m.virtual_printer_id = v.id
+"""
+
+
+def _vp(row: asyncpg.Record) -> VirtualPrinter:
+    return VirtualPrinter(**{**dict(row), "members": tuple(row["members"])})
+
+
+async def get_virtual_printer(
+    conn: asyncpg.Connection, vp_id: uuid.UUID, *, for_update: bool = False
+) -> VirtualPrinter | None:
+    """A virtual printer with its members; ``for_update`` locks it."""
+    if for_update:
+        await conn.execute("SELECT 1 FROM virtual_printers WHERE id = $1 FOR UPDATE", vp_id)
+    row = await conn.fetchrow(_VP_SELECT + " WHERE v.id = $1 GROUP BY v.id", vp_id)
+    return _vp(row) if row else None
+
+
+async def list_virtual_printers(
+    conn: asyncpg.Connection, *, tenant_id: uuid.UUID | None, after: uuid.UUID | None, limit: int
+) -> list[VirtualPrinter]:
+    """Virtual printers in id order, keyset-paginated."""
+    rows = await conn.fetch(
+        _VP_SELECT + " WHERE ($1::uuid IS NULL OR v.tenant_id = $1) AND "
+        "($2::uuid IS NULL OR v.id > $2) GROUP BY v.id ORDER BY v.id LIMIT $3",
+        tenant_id,
+        after,
+        limit,
+    )
+    return [_vp(r) for r in rows]
+
+
+async def foreign_or_missing(
+    conn: asyncpg.Connection, tenant_id: uuid.UUID, printer_ids: list[uuid.UUID]
+) -> list[uuid.UUID]:
+    """The ids among ``printer_ids`` that are not printers of ``tenant_id``."""
+    rows = await conn.fetch(
+        "SELECT id FROM printers WHERE tenant_id = $1 AND id = ANY($2::uuid[])",
+        tenant_id,
+        printer_ids,
+    )
+    found = {r["id"] for r in rows}
+    return [p for p in printer_ids if p not in found]
+
+
+async def members_capabilities(
+    conn: asyncpg.Connection, printer_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, object]]:
+    """The current capabilities document of each member that has reported one."""
+    rows = await conn.fetch(
+        """
+        SELECT p.id, c.document FROM printers p
+        JOIN printer_capabilities c ON c.printer_id = p.id AND c.version = p.capabilities_version
+        WHERE p.id = ANY($1::uuid[])
+        """,
+        printer_ids,
+    )
+    return {r["id"]: r["document"] for r in rows}

@@ -59,6 +59,14 @@ TOPICS: tuple[TopicSpec, ...] = (
         retention_ms=30 * DAY_MS,
     ),
     TopicSpec(
+        name="registry.virtual-printers",
+        owner="registry",
+        key="virtual_printer_id",
+        description="Virtual printers (shared pull-print queues) and their members.",
+        partitions=3,
+        retention_ms=30 * DAY_MS,
+    ),
+    TopicSpec(
         name="devices.telemetry",
         owner="gateway",
         key="device_id",

@@ -37,14 +37,16 @@ T0 = datetime.now(UTC)
 
 
 class Devices:
-    def __init__(self, client: TestClient, bootstrap: str, schema: str) -> None:
-        self.client, self.bootstrap, self.schema = client, bootstrap, schema
+    def __init__(
+        self, client: TestClient, bootstrap: str, schema: str, auth: dict[str, str] = AUTH
+    ) -> None:
+        self.client, self.bootstrap, self.schema, self.auth = client, bootstrap, schema, auth
 
     async def printer(self) -> dict[str, Any]:
-        r = await self.client.post("/v1/tenants", json={"name": unique("T")}, headers=AUTH)
+        r = await self.client.post("/v1/tenants", json={"name": unique("T")}, headers=self.auth)
         tenant = await r.json()
         body = {"tenant_id": tenant["id"], "name": "P", "model": "M", "region": "eu-west"}
-        r = await self.client.post("/v1/printers", json=body, headers=AUTH)
+        r = await self.client.post("/v1/printers", json=body, headers=self.auth)
         assert r.status == 201
         return await r.json()  # type: ignore[no-any-return]
 
@@ -58,7 +60,7 @@ class Devices:
             await producer.stop()
 
     async def get(self, path: str) -> tuple[int, Any]:
-        r = await self.client.get(path, headers=AUTH)
+        r = await self.client.get(path, headers=self.auth)
         return r.status, await r.json(content_type=None)
 
 

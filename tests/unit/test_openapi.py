@@ -20,7 +20,13 @@ from pydantic import BaseModel
 
 from services.registry.api.views import Page, PrinterPage
 from services.registry.app import SPEC
-from services.registry.domain.commands import CreateTenant, RegisterPrinter, UpdatePrinter
+from services.registry.domain.commands import (
+    CreateTenant,
+    CreateVirtualPrinter,
+    RegisterPrinter,
+    UpdatePrinter,
+    UpdateVirtualPrinter,
+)
 from services.registry.settings import RegistrySettings
 from shared.errors import FieldError
 from shared.http.middleware import PUBLIC_PATHS
@@ -34,8 +40,10 @@ BODIES: dict[tuple[str, str], type[BaseModel]] = {
     ("POST", "/v1/tenants"): CreateTenant,
     ("POST", "/v1/printers"): RegisterPrinter,
     ("PATCH", "/v1/printers/{printer_id}"): UpdatePrinter,
+    ("POST", "/v1/virtual-printers"): CreateVirtualPrinter,
+    ("PATCH", "/v1/virtual-printers/{virtual_printer_id}"): UpdateVirtualPrinter,
 }
-LISTS = (("GET", "/v1/tenants"), ("GET", "/v1/printers"))
+LISTS = (("GET", "/v1/tenants"), ("GET", "/v1/printers"), ("GET", "/v1/virtual-printers"))
 CONSTRAINTS = ("minLength", "maxLength", "pattern", "format", "minimum", "maximum", "default")
 
 
@@ -210,7 +218,7 @@ def test_list_parameters_match_the_page_model(
 ) -> None:
     method, path = operation
     op = doc["paths"][path][method.lower()]
-    model = PrinterPage if path == "/v1/printers" else Page
+    model = Page if path == "/v1/tenants" else PrinterPage
     page = model.model_json_schema()["properties"]
     query = {
         p["name"]: p for p in (_resolve(doc, raw) for raw in op["parameters"]) if p["in"] == "query"

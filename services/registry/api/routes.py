@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.registry.api import views
+from services.registry.api import views, virtual_printers
 
 
 def add_routes(app: web.Application) -> None:
@@ -17,3 +17,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/printers/{printer_id}", views.get_printer)
     app.router.add_patch("/v1/printers/{printer_id}", views.update_printer)
     app.router.add_get("/v1/printers/{printer_id}/capabilities", views.get_capabilities)
+    app.router.add_post("/v1/virtual-printers", virtual_printers.create)
+    app.router.add_get("/v1/virtual-printers", virtual_printers.list_all)
+    app.router.add_get("/v1/virtual-printers/{virtual_printer_id}", virtual_printers.get)
+    app.router.add_patch("/v1/virtual-printers/{virtual_printer_id}", virtual_printers.update)

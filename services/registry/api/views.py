@@ -17,7 +17,7 @@ from services.registry.domain.errors import (
     PrinterNotFound,
     TenantNotFound,
 )
-from services.registry.domain.model import Printer, Tenant
+from services.registry.domain.model import Printer, Tenant, VirtualPrinter
 from shared.db.outbox import Emitter
 from shared.errors import FieldError
 from shared.http.body import parse_json, path_uuid, query_model
@@ -39,7 +39,7 @@ class PrinterPage(Page):
     tenant_id: uuid.UUID | None = None
 
 
-def _emitter(request: web.Request) -> Emitter:
+def emitter(request: web.Request) -> Emitter:
     rt = request.app[RUNTIME]
     return Emitter(rt.schema, rt.spec.name, correlation_id(request))
 
@@ -47,7 +47,7 @@ def _emitter(request: web.Request) -> Emitter:
 _INTERNAL = frozenset({"presence_session"})
 
 
-def _json(entity: Tenant | Printer) -> dict[str, Any]:
+def to_json(entity: Tenant | Printer | VirtualPrinter) -> dict[str, Any]:
     return {
         k: (v.isoformat() if hasattr(v, "isoformat") else str(v) if isinstance(v, uuid.UUID) else v)
         for k, v in asdict(entity).items()
@@ -62,9 +62,9 @@ class CapabilitiesQuery(BaseModel):
     version: int | None = Field(default=None, ge=1)
 
 
-def _page(items: list[Any], limit: int) -> dict[str, Any]:
+def page_of(items: list[Any], limit: int) -> dict[str, Any]:
     return {
-        "items": [_json(i) for i in items],
+        "items": [to_json(i) for i in items],
         "next_after": str(items[-1].id) if len(items) == limit else None,
     }
 
@@ -73,9 +73,9 @@ async def create_tenant(request: web.Request) -> web.Response:
     """POST /v1/tenants (operators)."""
     principal(request).require_role("operator")
     cmd = await parse_json(request, CreateTenant)
-    tenant = await handlers.create_tenant(request.app[RUNTIME].pool, cmd, _emitter(request))
+    tenant = await handlers.create_tenant(request.app[RUNTIME].pool, cmd, emitter(request))
     return web.json_response(
-        _json(tenant), status=201, headers={"Location": f"/v1/tenants/{tenant.id}"}
+        to_json(tenant), status=201, headers={"Location": f"/v1/tenants/{tenant.id}"}
     )
 
 
@@ -88,7 +88,7 @@ async def get_tenant(request: web.Request) -> web.Response:
         tenant = await repo.get_tenant(conn, tenant_id)
     if tenant is None:
         raise TenantNotFound("no such tenant")
-    return web.json_response(_json(tenant))
+    return web.json_response(to_json(tenant))
 
 
 async def list_tenants(request: web.Request) -> web.Response:
@@ -97,7 +97,7 @@ async def list_tenants(request: web.Request) -> web.Response:
     page = query_model(request, Page)
     async with request.app[RUNTIME].pool.acquire() as conn:
         tenants = await repo.list_tenants(conn, after=page.after, limit=page.limit)
-    return web.json_response(_page(tenants, page.limit))
+    return web.json_response(page_of(tenants, page.limit))
 
 
 async def register_printer(request: web.Request) -> web.Response:
@@ -105,11 +105,9 @@ async def register_printer(request: web.Request) -> web.Response:
     who = principal(request)
     who.require_role("admin")
     cmd = await parse_json(request, RegisterPrinter)
-    printer = await handlers.register_printer(
-        request.app[RUNTIME].pool, cmd, who, _emitter(request)
-    )
+    printer = await handlers.register_printer(request.app[RUNTIME].pool, cmd, who, emitter(request))
     return web.json_response(
-        _json(printer), status=201, headers={"Location": f"/v1/printers/{printer.id}"}
+        to_json(printer), status=201, headers={"Location": f"/v1/printers/{printer.id}"}
     )
 
 
@@ -120,7 +118,7 @@ async def get_printer(request: web.Request) -> web.Response:
         printer = await repo.get_printer(conn, printer_id)
     if printer is None or not principal(request).can_access(printer.tenant_id):
         raise PrinterNotFound("no such printer")
-    return web.json_response(_json(printer))
+    return web.json_response(to_json(printer))
 
 
 async def list_printers(request: web.Request) -> web.Response:
@@ -133,7 +131,7 @@ async def list_printers(request: web.Request) -> web.Response:
         printers = await repo.list_printers(
             conn, tenant_id=tenant_id, after=page.after, limit=page.limit
         )
-    return web.json_response(_page(printers, page.limit))
+    return web.json_response(page_of(printers, page.limit))
 
 
 async def update_printer(request: web.Request) -> web.Response:
@@ -143,9 +141,9 @@ async def update_printer(request: web.Request) -> web.Response:
     printer_id = path_uuid(request, "printer_id")
     cmd = await parse_json(request, UpdatePrinter)
     printer = await handlers.update_printer(
-        request.app[RUNTIME].pool, printer_id, cmd, who, _emitter(request)
+        request.app[RUNTIME].pool, printer_id, cmd, who, emitter(request)
     )
-    return web.json_response(_json(printer))
+    return web.json_response(to_json(printer))
 
 
 async def get_capabilities(request: web.Request) -> web.Response:

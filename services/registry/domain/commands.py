@@ -46,3 +46,18 @@ class UpdatePrinter(_Command):
     def changes(self) -> dict[str, str | None]:
         """The fields the caller sent; ``location: null`` clears it, others may not be null."""
         return {k: getattr(self, k) for k in self.model_fields_set}
+
+
+class CreateVirtualPrinter(_Command):
+    """Create a shared pull-print queue over some of the tenant's printers."""
+
+    tenant_id: uuid.UUID | None = None
+    name: str = Field(min_length=1, max_length=200, pattern=NAME_PATTERN)
+    members: list[uuid.UUID] = Field(default_factory=list, max_length=500)
+
+
+class UpdateVirtualPrinter(_Command):
+    """Rename a virtual printer and/or replace its members (absent: unchanged)."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200, pattern=NAME_PATTERN)
+    members: list[uuid.UUID] | None = Field(default=None, max_length=500)

@@ -25,3 +25,8 @@ class CapabilitiesNotFound(NotFound):
 @dataclass
 class DuplicateName(Conflict):
     code: str = "duplicate-name"
+
+
+@dataclass
+class VirtualPrinterNotFound(NotFound):
+    code: str = "virtual-printer-not-found"

@@ -92,10 +92,42 @@ class PrinterConnectionChanged(EventData):
         return str(self.printer_id)
 
 
+class _VirtualPrinterState(EventData):
+    virtual_printer_id: uuid.UUID
+    tenant_id: uuid.UUID
+    revision: int = Field(ge=1)
+    name: str
+    members: list[uuid.UUID] = Field(description="Member printer ids, in the admin's order.")
+
+    def partition_key(self) -> str:
+        return str(self.virtual_printer_id)
+
+
+class VirtualPrinterCreated(_VirtualPrinterState):
+    """A virtual printer (shared pull-print queue) was created."""
+
+    event_type: ClassVar[str] = "virtual_printer.created"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = "registry.virtual-printers"
+
+
+class VirtualPrinterUpdated(_VirtualPrinterState):
+    """A virtual printer was renamed or its members changed; carries the full state."""
+
+    event_type: ClassVar[str] = "virtual_printer.updated"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = "registry.virtual-printers"
+
+    revision: int = Field(ge=2)
+    changed: list[str]
+
+
 EVENTS = (
     TenantCreated,
     PrinterRegistered,
     PrinterUpdated,
     PrinterCapabilitiesChanged,
     PrinterConnectionChanged,
+    VirtualPrinterCreated,
+    VirtualPrinterUpdated,
 )

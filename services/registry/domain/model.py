@@ -68,3 +68,30 @@ def presence_after(
     if p.presence_session not in (None, session):
         return None
     return replace(p, connection_state="offline", presence_session=None, last_seen_at=at)
+
+
+@dataclass(frozen=True)
+class VirtualPrinter:
+    """A shared queue: jobs wait here until released at one of the member printers."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    name: str
+    revision: int
+    members: tuple[uuid.UUID, ...]
+    created_at: datetime
+    updated_at: datetime
+
+    def updated(
+        self, name: str | None, members: list[uuid.UUID] | None, now: datetime
+    ) -> tuple[VirtualPrinter, list[str]]:
+        """The virtual printer after a change and the names of what really changed."""
+        changes: dict[str, object] = {}
+        if name is not None and name != self.name:
+            changes["name"] = name
+        if members is not None and tuple(dict.fromkeys(members)) != self.members:
+            changes["members"] = tuple(dict.fromkeys(members))
+        if not changes:
+            return self, []
+        after = replace(self, **changes, revision=self.revision + 1, updated_at=now)  # type: ignore[arg-type]
+        return after, sorted(changes)

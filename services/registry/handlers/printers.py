@@ -9,11 +9,12 @@ import asyncpg
 
 from services.registry import repository as repo
 from services.registry.domain.commands import CreateTenant, RegisterPrinter, UpdatePrinter
-from services.registry.domain.errors import DuplicateName, PrinterNotFound, TenantNotFound
+from services.registry.domain.errors import DuplicateName, PrinterNotFound
 from services.registry.domain.events import PrinterRegistered, PrinterUpdated, TenantCreated
 from services.registry.domain.model import Printer, Tenant
+from services.registry.handlers.tenancy import target_tenant, unknown_tenant
 from shared.db.outbox import Emitter
-from shared.errors import FieldError, ValidationFailed
+from shared.errors import FieldError
 from shared.http.auth import Principal
 
 
@@ -55,14 +56,7 @@ async def register_printer(
     pool: asyncpg.Pool, cmd: RegisterPrinter, who: Principal, out: Emitter
 ) -> Printer:
     """Add a printer to the caller's tenant (or the named one, for operators)."""
-    tenant_id = cmd.tenant_id or who.tenant_scope()
-    if tenant_id is None:
-        raise ValidationFailed(
-            "name the tenant", [FieldError("tenant_id", "required for operators")]
-        )
-    unknown = TenantNotFound("no such tenant", [FieldError("tenant_id", "unknown tenant")])
-    if not who.can_access(tenant_id):
-        raise unknown
+    tenant_id = target_tenant(who, cmd.tenant_id)
     now = datetime.now(UTC)
     draft = Printer(
         id=uuid.uuid4(),
@@ -78,7 +72,7 @@ async def register_printer(
     )
     async with pool.acquire() as conn, conn.transaction():
         if await repo.get_tenant(conn, tenant_id) is None:
-            raise unknown
+            raise unknown_tenant()
         try:
             printer = await repo.insert_printer(conn, draft)
         except asyncpg.UniqueViolationError:

@@ -1,0 +1,86 @@
+"""HTTP views of virtual printers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from services.registry import handlers
+from services.registry import repository as repo
+from services.registry.api.views import PrinterPage, emitter, page_of, to_json
+from services.registry.domain.commands import CreateVirtualPrinter, UpdateVirtualPrinter
+from services.registry.domain.errors import VirtualPrinterNotFound
+from services.registry.domain.model import VirtualPrinter
+from shared.http.body import parse_json, path_uuid, query_model
+from shared.http.middleware import principal
+from shared.printing.capabilities import Capabilities, intersect
+from shared.service import RUNTIME
+
+
+def _vp_json(vp: VirtualPrinter) -> dict[str, Any]:
+    body = to_json(vp)
+    body["members"] = [str(m) for m in vp.members]
+    return body
+
+
+async def _with_capabilities(request: web.Request, vp: VirtualPrinter) -> dict[str, Any]:
+    """The virtual printer plus what every member supports (members that have not
+    reported yet are listed; until they do, the effective set is incomplete)."""
+    async with request.app[RUNTIME].pool.acquire() as conn:
+        docs = await repo.members_capabilities(conn, list(vp.members))
+    body = _vp_json(vp)
+    known = [Capabilities.model_validate(docs[m]) for m in vp.members if m in docs]
+    body["effective_capabilities"] = intersect(known).model_dump(mode="json")
+    body["members_without_capabilities"] = [str(m) for m in vp.members if m not in docs]
+    return body
+
+
+async def create(request: web.Request) -> web.Response:
+    """POST /v1/virtual-printers."""
+    who = principal(request)
+    who.require_role("admin")
+    cmd = await parse_json(request, CreateVirtualPrinter)
+    vp = await handlers.create_virtual_printer(
+        request.app[RUNTIME].pool, cmd, who, emitter(request)
+    )
+    return web.json_response(
+        await _with_capabilities(request, vp),
+        status=201,
+        headers={"Location": f"/v1/virtual-printers/{vp.id}"},
+    )
+
+
+async def get(request: web.Request) -> web.Response:
+    """GET /v1/virtual-printers/{virtual_printer_id}."""
+    vp_id = path_uuid(request, "virtual_printer_id")
+    async with request.app[RUNTIME].pool.acquire() as conn:
+        vp = await repo.get_virtual_printer(conn, vp_id)
+    if vp is None or not principal(request).can_access(vp.tenant_id):
+        raise VirtualPrinterNotFound("no such virtual printer")
+    return web.json_response(await _with_capabilities(request, vp))
+
+
+async def list_all(request: web.Request) -> web.Response:
+    """GET /v1/virtual-printers."""
+    page = query_model(request, PrinterPage)
+    tenant_id = principal(request).tenant_scope() or page.tenant_id
+    async with request.app[RUNTIME].pool.acquire() as conn:
+        items = await repo.list_virtual_printers(
+            conn, tenant_id=tenant_id, after=page.after, limit=page.limit
+        )
+    body = page_of(items, page.limit)
+    body["items"] = [_vp_json(vp) for vp in items]
+    return web.json_response(body)
+
+
+async def update(request: web.Request) -> web.Response:
+    """PATCH /v1/virtual-printers/{virtual_printer_id}."""
+    who = principal(request)
+    who.require_role("admin")
+    vp_id = path_uuid(request, "virtual_printer_id")
+    cmd = await parse_json(request, UpdateVirtualPrinter)
+    vp = await handlers.update_virtual_printer(
+        request.app[RUNTIME].pool, vp_id, cmd, who, emitter(request)
+    )
+    return web.json_response(await _with_capabilities(request, vp))
