@@ -114,9 +114,12 @@ def topics_list() -> None:
 def schemas_write() -> None:
     """Regenerate shared/schemas/*.json from the event models."""
     from services import event_models
-    from shared.events import schemas
+    from shared.events import catalogue, schemas
+    from shared.kafka.topics import TOPICS
 
     written = schemas.write(event_models())
+    if catalogue.write(TOPICS, event_models()):
+        written.append(str(catalogue.CATALOGUE))
     console.print(f"written: {written or 'nothing changed'}")
 
 
@@ -124,9 +127,12 @@ def schemas_write() -> None:
 def schemas_check() -> None:
     """Exit 1 if a committed schema differs from its model."""
     from services import event_models
-    from shared.events import schemas
+    from shared.events import catalogue, schemas
+    from shared.kafka.topics import TOPICS
 
     stale = schemas.stale(event_models())
+    if catalogue.stale(TOPICS, event_models()):
+        stale.append(str(catalogue.CATALOGUE))
     if stale:
         console.print(f"[red]stale schemas[/]: {stale} (run: printcloud schemas write)")
         raise typer.Exit(1)

@@ -45,3 +45,15 @@ def test_envelope_schema_requires_every_envelope_field() -> None:
         "data",
     } <= set(body["required"])
     assert body["additionalProperties"] is False
+
+
+def test_catalogue_page_matches_the_code() -> None:
+    from shared.events import catalogue
+    from shared.kafka.topics import TOPICS
+
+    assert not catalogue.stale(TOPICS, event_models()), "run `printcloud schemas write`"
+    text = catalogue.render(TOPICS, event_models())
+    for model in event_models():
+        assert f"### `{model.event_type}` v{model.event_version}" in text
+    for topic in TOPICS:
+        assert f"| `{topic.name}` |" in text
