@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,6 +16,8 @@ from services import SERVICES, load_spec
 app = typer.Typer(help="Printcloud: open cloud printing.", no_args_is_help=True)
 topics_app = typer.Typer(help="Kafka topics from the declared table.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
+device_app = typer.Typer(help="Devices: onboarding from an administrator's terminal.")
+app.add_typer(device_app, name="device")
 db_app = typer.Typer(help="Database roles and schemas.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 schemas_app = typer.Typer(help="JSON Schemas of the events.", no_args_is_help=True)
@@ -139,6 +142,41 @@ def schemas_check() -> None:
     console.print("schemas up to date")
 
 
+@device_app.command("relay")
+def device_relay(
+    name: Annotated[str, typer.Option(help="name of the new printer or connector")],
+    region: Annotated[str, typer.Option(help="region code, e.g. eu-west")],
+    sheet: Annotated[str | None, typer.Option(help="the sheet's QR payload")] = None,
+    sheet_file: Annotated[Path | None, typer.Option(help="a file holding the payload")] = None,
+    location: Annotated[str | None, typer.Option()] = None,
+    tenant_id: Annotated[str | None, typer.Option(help="required for operators")] = None,
+    url: Annotated[str, typer.Option(envvar="PRINTCLOUD_URL")] = "http://127.0.0.1:8081",
+    token: Annotated[str, typer.Option(envvar="PRINTCLOUD_TOKEN", help="bearer token")] = "",
+) -> None:
+    """Claim an offline device from its registration sheet (what its QR code holds)."""
+    import json
+
+    import aiohttp
+
+    payload = sheet or (sheet_file.read_text().strip() if sheet_file else None)
+    if not payload:
+        raise typer.BadParameter("give --sheet or --sheet-file")
+    body = {"sheet": payload, "name": name, "region": region, "location": location}
+    if tenant_id:
+        body["tenant_id"] = tenant_id
+
+    async def post() -> tuple[int, dict[str, object]]:
+        headers = {"Authorization": f"Bearer {token}"}
+        async with aiohttp.ClientSession(url, headers=headers) as http:
+            async with http.post("/v1/registrations/relay", json=body) as resp:
+                return resp.status, await resp.json(content_type=None)
+
+    status, answer = asyncio.run(post())
+    console.print_json(json.dumps(answer))
+    if status != 201:
+        raise typer.Exit(1)
+
+
 @app.command()
 def platform(
     check: Annotated[
@@ -198,6 +236,13 @@ async def _smoke(local: object) -> None:
 def main() -> None:
     """Console entry point."""
     app()
+
+
+# Deployment commands (shared/deploy): printcloud k8s generate|check, printcloud migrate-check.
+from shared.deploy.cli import k8s_app, migrate_check  # noqa: E402
+
+app.add_typer(k8s_app, name="k8s")
+app.command("migrate-check")(migrate_check)
 
 
 if __name__ == "__main__":

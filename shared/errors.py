@@ -77,5 +77,24 @@ class Forbidden(DomainError):
     title: str = "Forbidden"
 
 
+@dataclass
+class TooManyRequests(DomainError):
+    """A rate or attempt limit was reached; ``retry_after`` seconds until it eases."""
+
+    code: str = "too-many-requests"
+    status: int = 429
+    title: str = "Too many requests"
+    retry_after: int = 60
+
+
+@dataclass
+class Gone(DomainError):
+    """The resource existed but can no longer be used (an expired code)."""
+
+    code: str = "gone"
+    status: int = 410
+    title: str = "Gone"
+
+
 class PermanentEventError(Exception):
     """A consumer handler's way to say: this event can never be applied (park it)."""

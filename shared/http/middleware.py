@@ -102,10 +102,22 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
         )
 
 
+_PUBLIC_ATTR = "__printcloud_public__"
+
+
+def public(view: Handler) -> Handler:
+    """Mark a view as reachable without a principal (it must authenticate its caller
+    some other way, e.g. a device proving its key, or be harmless and rate limited)."""
+    setattr(view, _PUBLIC_ATTR, True)
+    return view
+
+
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every non-public route needs a principal from the app's authenticator."""
-    if request.path in PUBLIC_PATHS:
+    """Every route needs a principal from the app's authenticator, except health,
+    metrics and views marked :func:`public`."""
+    route_handler = request.match_info.handler
+    if request.path in PUBLIC_PATHS or getattr(route_handler, _PUBLIC_ATTR, False):
         return await handler(request)
     request[PRINCIPAL] = await request.app[AUTHENTICATOR].authenticate(request)
     return await handler(request)

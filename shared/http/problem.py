@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from shared.errors import DomainError, FieldError
+from shared.errors import DomainError, FieldError, TooManyRequests
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -44,7 +44,11 @@ def problem_response(
 
 def from_domain_error(exc: DomainError, instance: str | None = None) -> web.Response:
     """The problem+json form of a domain error (401 also names the scheme, RFC 9110)."""
-    headers = {"WWW-Authenticate": 'Bearer realm="printcloud"'} if exc.status == 401 else None
+    headers: dict[str, str] | None = None
+    if exc.status == 401:
+        headers = {"WWW-Authenticate": 'Bearer realm="printcloud"'}
+    elif isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": str(exc.retry_after)}
     return problem_response(
         exc.status,
         exc.title,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.registry.api import views, virtual_printers
+from services.registry.api import onboarding, views, virtual_printers
 
 
 def add_routes(app: web.Application) -> None:
@@ -21,3 +21,9 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/virtual-printers", virtual_printers.list_all)
     app.router.add_get("/v1/virtual-printers/{virtual_printer_id}", virtual_printers.get)
     app.router.add_patch("/v1/virtual-printers/{virtual_printer_id}", virtual_printers.update)
+    app.router.add_post("/v1/registrations", onboarding.start_registration)
+    app.router.add_post("/v1/registrations/claim", onboarding.claim)
+    app.router.add_post("/v1/registrations/relay", onboarding.relay)
+    app.router.add_get("/v1/registrations/{registration_id}", onboarding.poll_registration)
+    app.router.add_get("/v1/connectors/{connector_id}", onboarding.get_connector)
+    app.router.add_put("/v1/connectors/{connector_id}/devices", onboarding.assign_devices)

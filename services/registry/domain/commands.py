@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -61,3 +62,43 @@ class UpdateVirtualPrinter(_Command):
 
     name: str | None = Field(default=None, min_length=1, max_length=200, pattern=NAME_PATTERN)
     members: list[uuid.UUID] | None = Field(default=None, max_length=500)
+
+
+class StartRegistration(_Command):
+    """A device asks to join: its public key, what it is, and its model."""
+
+    public_key: str = Field(min_length=40, max_length=1000, description="PEM or base64url.")
+    kind: Literal["printer", "connector"] = "printer"
+    model: str = Field(min_length=1, max_length=200)
+
+
+class _NewDevice(_Command):
+    tenant_id: uuid.UUID | None = None
+    name: str = Field(min_length=1, max_length=200, pattern=NAME_PATTERN)
+    region: str = Field(min_length=2, max_length=64, pattern=REGION_PATTERN)
+    location: str | None = Field(default=None, max_length=500)
+
+
+class ClaimDevice(_NewDevice):
+    """An administrator claims a registered device for a tenant by its code."""
+
+    claim_code: str = Field(min_length=1, max_length=32)
+
+
+class RelaySheet(_NewDevice):
+    """An administrator relays the registration sheet of a device that is offline."""
+
+    sheet: str = Field(min_length=1, max_length=4000, description="The sheet's QR payload.")
+
+
+class ConnectorDevice(_Command):
+    """A printer a connector is responsible for, and the URI it reaches it at."""
+
+    printer_id: uuid.UUID
+    uri: str = Field(min_length=1, max_length=2000, pattern=r"^(ipps?|https?)://\S+$")
+
+
+class AssignConnectorDevices(_Command):
+    """The whole list of printers a connector is responsible for."""
+
+    devices: list[ConnectorDevice] = Field(max_length=10_000)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, Gone, NotFound
 
 
 @dataclass
@@ -30,3 +30,28 @@ class DuplicateName(Conflict):
 @dataclass
 class VirtualPrinterNotFound(NotFound):
     code: str = "virtual-printer-not-found"
+
+
+@dataclass
+class ClaimCodeNotFound(NotFound):
+    code: str = "claim-code-not-found"
+
+
+@dataclass
+class ClaimCodeExpired(Gone):
+    code: str = "claim-code-expired"
+
+
+@dataclass
+class RegistrationNotFound(NotFound):
+    code: str = "registration-not-found"
+
+
+@dataclass
+class AlreadyClaimed(Conflict):
+    code: str = "device-already-claimed"
+
+
+@dataclass
+class ConnectorNotFound(NotFound):
+    code: str = "connector-not-found"

@@ -122,6 +122,42 @@ class VirtualPrinterUpdated(_VirtualPrinterState):
     changed: list[str]
 
 
+class ConnectorRegistered(EventData):
+    """A connector (a site agent bridging printers) was claimed for a tenant."""
+
+    event_type: ClassVar[str] = "connector.registered"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = "registry.devices"
+
+    connector_id: uuid.UUID
+    tenant_id: uuid.UUID
+    name: str
+    model: str
+    region: str
+    location: str | None
+
+    def partition_key(self) -> str:
+        return str(self.connector_id)
+
+
+class ConnectorDevicesChanged(EventData):
+    """The list of printers a connector is responsible for was replaced."""
+
+    event_type: ClassVar[str] = "connector.devices_changed"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = "registry.devices"
+
+    connector_id: uuid.UUID
+    tenant_id: uuid.UUID
+    revision: int = Field(ge=2)
+    devices: list[dict[str, str]] = Field(
+        description="Each printer as {printer_id, uri}: the whole list after the change."
+    )
+
+    def partition_key(self) -> str:
+        return str(self.connector_id)
+
+
 EVENTS = (
     TenantCreated,
     PrinterRegistered,
@@ -130,4 +166,6 @@ EVENTS = (
     PrinterConnectionChanged,
     VirtualPrinterCreated,
     VirtualPrinterUpdated,
+    ConnectorRegistered,
+    ConnectorDevicesChanged,
 )

@@ -57,27 +57,36 @@ async def register_printer(
 ) -> Printer:
     """Add a printer to the caller's tenant (or the named one, for operators)."""
     tenant_id = target_tenant(who, cmd.tenant_id)
+    async with pool.acquire() as conn, conn.transaction():
+        return await add_printer(
+            conn, uuid.uuid4(), tenant_id, cmd.name, cmd.model, cmd.region, cmd.location, out
+        )
+
+
+async def add_printer(
+    conn: asyncpg.Connection,
+    printer_id: uuid.UUID,
+    tenant_id: uuid.UUID,
+    name: str,
+    model: str,
+    region: str,
+    location: str | None,
+    out: Emitter,
+) -> Printer:
+    """Insert a printer in the caller's transaction and emit printer.registered."""
     now = datetime.now(UTC)
     draft = Printer(
-        id=uuid.uuid4(),
-        tenant_id=tenant_id,
-        name=cmd.name,
-        model=cmd.model,
-        region=cmd.region,
-        location=cmd.location,
-        connection_state="unknown",
-        revision=1,
-        created_at=now,
+        id=printer_id, tenant_id=tenant_id, name=name, model=model, region=region,
+        location=location, connection_state="unknown", revision=1, created_at=now,
         updated_at=now,
-    )
-    async with pool.acquire() as conn, conn.transaction():
-        if await repo.get_tenant(conn, tenant_id) is None:
-            raise unknown_tenant()
-        try:
-            printer = await repo.insert_printer(conn, draft)
-        except asyncpg.UniqueViolationError:
-            raise _name_taken(cmd.name) from None
-        await out.emit(conn, PrinterRegistered(**_state(printer)), tenant_id=tenant_id)
+    )  # fmt: skip
+    if await repo.get_tenant(conn, tenant_id) is None:
+        raise unknown_tenant()
+    try:
+        printer = await repo.insert_printer(conn, draft)
+    except asyncpg.UniqueViolationError:
+        raise _name_taken(name) from None
+    await out.emit(conn, PrinterRegistered(**_state(printer)), tenant_id=tenant_id)
     return printer
 
 

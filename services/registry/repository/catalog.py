@@ -9,6 +9,25 @@ import asyncpg
 
 from services.registry.domain.model import Printer, Tenant, VirtualPrinter
 
+__all__ = [
+    "add_capabilities",
+    "current_capabilities",
+    "foreign_or_missing",
+    "get_printer",
+    "get_tenant",
+    "get_virtual_printer",
+    "insert_printer",
+    "insert_tenant",
+    "insert_virtual_printer",
+    "list_printers",
+    "list_tenants",
+    "list_virtual_printers",
+    "members_capabilities",
+    "save_presence",
+    "save_printer",
+    "save_virtual_printer",
+]
+
 _PRINTER_COLUMNS = (
     "id, tenant_id, name, model, region, location, connection_state, revision, "
     "created_at, updated_at, capabilities_version, last_seen_at, presence_session"

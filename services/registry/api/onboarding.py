@@ -1,0 +1,156 @@
+"""HTTP views of onboarding (registrations, claims, sheets) and connectors."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from services.registry import repository as repo
+from services.registry.api.views import emitter
+from services.registry.domain.commands import (
+    AssignConnectorDevices,
+    ClaimDevice,
+    RelaySheet,
+    StartRegistration,
+)
+from services.registry.domain.errors import ConnectorNotFound
+from services.registry.domain.onboarding import Registration, display_claim_code
+from services.registry.handlers import connectors as connector_handlers
+from services.registry.handlers import onboarding as handlers
+from services.registry.settings import RegistrySettings
+from shared.crypto.encoding import b64url_decode
+from shared.errors import Unauthenticated
+from shared.http.body import parse_json, path_uuid
+from shared.http.middleware import principal, public
+from shared.service import RUNTIME
+
+
+def _settings(request: web.Request) -> RegistrySettings:
+    settings = request.app[RUNTIME].settings
+    assert isinstance(settings, RegistrySettings)
+    return settings
+
+
+def _registration_json(r: Registration, *, with_code: bool, base: str) -> dict[str, Any]:
+    status = "expired" if r.expired(datetime.now(UTC)) else r.status
+    body: dict[str, Any] = {
+        "registration_id": str(r.id),
+        "kind": r.kind,
+        "status": status,
+        "fingerprint": r.key.fingerprint,
+        "expires_at": r.expires_at.isoformat(),
+        "poll_url": f"/v1/registrations/{r.id}",
+    }
+    if with_code and r.status == "pending":
+        code = display_claim_code(r.claim_code)
+        body["claim_code"] = code
+        body["claim_url"] = f"{base.rstrip('/')}/claim?code={code}"
+    if r.status == "claimed":
+        body["device_id"] = str(r.device_id)
+        body["tenant_id"] = str(r.tenant_id)
+    return body
+
+
+@public
+async def start_registration(request: web.Request) -> web.Response:
+    """POST /v1/registrations: a device without credentials asks to join (rate limited)."""
+    cmd = await parse_json(request, StartRegistration)
+    settings = _settings(request)
+    r, created = await handlers.start_registration(
+        request.app[RUNTIME].pool, cmd, request.remote or "unknown", settings
+    )
+    return web.json_response(
+        _registration_json(r, with_code=True, base=settings.public_url),
+        status=201 if created else 200,
+        headers={"Location": f"/v1/registrations/{r.id}"},
+    )
+
+
+@public
+async def poll_registration(request: web.Request) -> web.Response:
+    """GET /v1/registrations/{registration_id}: the device reads its registration,
+    signing ``registration id`` and a timestamp with its key."""
+    registration_id = path_uuid(request, "registration_id")
+    try:
+        timestamp = int(request.headers["X-Printcloud-Timestamp"])
+        signature = b64url_decode(request.headers["X-Printcloud-Signature"])
+    except (KeyError, ValueError):
+        raise Unauthenticated(
+            "send X-Printcloud-Timestamp and X-Printcloud-Signature (base64url)"
+        ) from None
+    settings = _settings(request)
+    r = await handlers.poll_registration(
+        request.app[RUNTIME].pool, registration_id, timestamp, signature, settings
+    )
+    return web.json_response(_registration_json(r, with_code=True, base=settings.public_url))
+
+
+def _claimed_json(r: Registration) -> dict[str, Any]:
+    return {
+        "registration_id": str(r.id),
+        "device_id": str(r.device_id),
+        "tenant_id": str(r.tenant_id),
+        "kind": r.kind,
+        "model": r.model,
+        "fingerprint": r.key.fingerprint,
+        "location": f"/v1/{'printers' if r.kind == 'printer' else 'connectors'}/{r.device_id}",
+    }
+
+
+async def claim(request: web.Request) -> web.Response:
+    """POST /v1/registrations/claim: an administrator claims a device by its code."""
+    who = principal(request)
+    who.require_role("admin")
+    cmd = await parse_json(request, ClaimDevice)
+    r = await handlers.claim_device(
+        request.app[RUNTIME].pool, cmd, who, emitter(request), _settings(request)
+    )
+    body = _claimed_json(r)
+    return web.json_response(body, status=201, headers={"Location": body["location"]})
+
+
+async def relay(request: web.Request) -> web.Response:
+    """POST /v1/registrations/relay: an administrator relays a device's sheet."""
+    who = principal(request)
+    who.require_role("admin")
+    cmd = await parse_json(request, RelaySheet)
+    r = await handlers.relay_sheet(request.app[RUNTIME].pool, cmd, who, emitter(request))
+    body = _claimed_json(r)
+    return web.json_response(body, status=201, headers={"Location": body["location"]})
+
+
+def _connector_json(row: Any, devices: list[Any]) -> dict[str, Any]:
+    body = {k: (v.isoformat() if hasattr(v, "isoformat") else str(v) if k.endswith("id") else v)
+            for k, v in dict(row).items()}  # fmt: skip
+    body["devices"] = [
+        {"printer_id": str(d["printer_id"]), "uri": d["uri"], "name": d["name"]} for d in devices
+    ]
+    return body
+
+
+async def get_connector(request: web.Request) -> web.Response:
+    """GET /v1/connectors/{connector_id}: the connector and the printers it bridges."""
+    connector_id = path_uuid(request, "connector_id")
+    async with request.app[RUNTIME].pool.acquire() as conn:
+        row = await repo.get_connector(conn, connector_id)
+        if row is None or not principal(request).can_access(row["tenant_id"]):
+            raise ConnectorNotFound("no such connector")
+        devices = await repo.list_connector_devices(conn, connector_id)
+    return web.json_response(_connector_json(row, devices))
+
+
+async def assign_devices(request: web.Request) -> web.Response:
+    """PUT /v1/connectors/{connector_id}/devices: the whole list of bridged printers."""
+    who = principal(request)
+    who.require_role("admin")
+    connector_id = path_uuid(request, "connector_id")
+    cmd = await parse_json(request, AssignConnectorDevices)
+    await connector_handlers.assign_devices(
+        request.app[RUNTIME].pool, connector_id, cmd, who, emitter(request)
+    )
+    async with request.app[RUNTIME].pool.acquire() as conn:
+        row = await repo.get_connector(conn, connector_id)
+        devices = await repo.list_connector_devices(conn, connector_id)
+    return web.json_response(_connector_json(row, devices))

@@ -1,0 +1,264 @@
+"""Onboarding over real HTTP: online claim codes, the offline sheet, connectors."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from aiokafka import AIOKafkaConsumer
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+from services.registry.app import SPEC
+from services.registry.domain.onboarding import DeviceKey, Sheet, poll_message
+from services.registry.settings import RegistrySettings
+from shared.crypto.encoding import b64url_encode
+from shared.crypto.keys import spki_der
+from shared.crypto.signatures import sign
+from shared.service import create_app
+from shared.testing.fixtures import ServiceDbFactory, unique
+from tests.integration.conftest import eventually
+
+pytestmark = pytest.mark.integration
+TOKEN = "op-" + uuid.uuid4().hex
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+class Device:
+    """A device's side of onboarding: its key pair and its requests."""
+
+    def __init__(self, key: Any = None) -> None:
+        self.private = key or ed25519.Ed25519PrivateKey.generate()
+        self.public_text = b64url_encode(spki_der(self.private.public_key()))
+
+    def poll_headers(self, registration_id: str, ts: int | None = None) -> dict[str, str]:
+        ts = ts or int(time.time())
+        sig = sign(self.private, poll_message(uuid.UUID(registration_id), ts))
+        return {"X-Printcloud-Timestamp": str(ts), "X-Printcloud-Signature": b64url_encode(sig)}
+
+
+class Cloud:
+    def __init__(self, client: TestClient, dsn: str, bootstrap: str) -> None:
+        self.client, self.dsn, self.bootstrap = client, dsn, bootstrap
+
+    async def tenant(self) -> str:
+        r = await self.client.post("/v1/tenants", json={"name": unique("T")}, headers=AUTH)
+        return str((await r.json())["id"])
+
+    async def register(self, device: Device, kind: str = "printer") -> Any:
+        body = {"public_key": device.public_text, "kind": kind, "model": "Acme Laser 5"}
+        return await self.client.post("/v1/registrations", json=body)
+
+    async def claim(self, tenant: str, code: str, name: str = "Lobby") -> Any:
+        body = {"tenant_id": tenant, "claim_code": code, "name": name, "region": "eu-west"}
+        return await self.client.post("/v1/registrations/claim", json=body, headers=AUTH)
+
+    async def sql(self, query: str, *args: object) -> None:
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            await conn.execute(query, *args)
+        finally:
+            await conn.close()
+
+
+@pytest.fixture
+async def cloud(
+    service_db: ServiceDbFactory, bootstrap: str, topics: object
+) -> AsyncIterator[Cloud]:
+    db = await service_db(unique("registry"), SPEC.migrations_dir)
+    settings = RegistrySettings(
+        database_url=db.dsn,
+        db_schema=db.name,
+        kafka_bootstrap=bootstrap,
+        operator_token=TOKEN,
+        outbox_poll_s=0.5,
+        claim_failures_limit=3,
+        registrations_limit=8,
+        public_url="https://print.example.org",
+    )
+    async with TestClient(TestServer(create_app(SPEC, settings))) as c:
+        yield Cloud(c, db.dsn, bootstrap)
+
+
+async def test_online_claim_and_the_device_reads_its_identity(cloud: Cloud) -> None:
+    device, tenant = Device(), await cloud.tenant()
+    r = await cloud.register(device)
+    assert r.status == 201
+    reg = await r.json()
+    code = reg["claim_code"]
+    assert len(code) == 9 and code[4] == "-" and not set(code) & set("01ILOU")
+    assert reg["claim_url"] == f"https://print.example.org/claim?code={code}"
+    again = await cloud.register(device)  # the device asks again: same registration
+    assert again.status == 200 and (await again.json())["claim_code"] == code
+
+    poll = f"/v1/registrations/{reg['registration_id']}"
+    assert (await cloud.client.get(poll)).status == 401
+    assert (
+        await cloud.client.get(poll, headers=Device().poll_headers(reg["registration_id"]))
+    ).status == 401
+    headers = device.poll_headers(reg["registration_id"])
+    assert (await (await cloud.client.get(poll, headers=headers)).json())["status"] == "pending"
+    assert (await cloud.client.get(poll, headers=headers)).status == 401  # replayed poll
+
+    claimed = await cloud.claim(tenant, code.lower().replace("-", " "))
+    assert claimed.status == 201, await claimed.text()
+    identity = await claimed.json()
+    assert identity["tenant_id"] == tenant and identity["kind"] == "printer"
+    later = device.poll_headers(reg["registration_id"], int(time.time()) + 1)
+    polled = await (await cloud.client.get(poll, headers=later)).json()
+    assert (polled["status"], polled["device_id"]) == ("claimed", identity["device_id"])
+    assert "claim_code" not in polled
+    printer = await cloud.client.get(f"/v1/printers/{identity['device_id']}", headers=AUTH)
+    assert (await printer.json())["model"] == "Acme Laser 5"
+
+    reused = await cloud.claim(tenant, code, name="Other")
+    assert reused.status == 404
+    assert (await reused.json(content_type=None))["code"] == "claim-code-not-found"
+    assert (await cloud.register(device)).status == 409  # the key is taken
+
+    event = await _claimed_event(cloud.bootstrap, identity["device_id"])
+    assert event["data"]["fingerprint"] == DeviceKey.parse(device.public_text).fingerprint
+    assert event["data"]["public_key"] == device.public_text
+
+
+async def _claimed_event(bootstrap: str, device_id: str) -> dict[str, Any]:
+    consumer = AIOKafkaConsumer(
+        "registry.devices", bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    found: list[dict[str, Any]] = []
+    try:
+
+        async def seen() -> bool:
+            for recs in (await consumer.getmany(timeout_ms=200)).values():
+                found.extend(json.loads(r.value) for r in recs if r.key == device_id.encode())
+            return any(e["type"] == "device.claimed" for e in found)
+
+        await eventually(seen)
+    finally:
+        await consumer.stop()
+    return next(e for e in found if e["type"] == "device.claimed")
+
+
+async def test_expired_codes_are_gone_and_registering_again_renews(cloud: Cloud) -> None:
+    device, tenant = Device(ec.generate_private_key(ec.SECP256R1())), await cloud.tenant()
+    reg = await (await cloud.register(device)).json()
+    await cloud.sql("UPDATE registrations SET expires_at = now() - interval '1 second'")
+    r = await cloud.claim(tenant, reg["claim_code"])
+    assert r.status == 410
+    assert (await r.json(content_type=None))["code"] == "claim-code-expired"
+    renewed = await (await cloud.register(device)).json()
+    assert renewed["registration_id"] == reg["registration_id"]
+    assert renewed["claim_code"] != reg["claim_code"]
+    assert (await cloud.claim(tenant, renewed["claim_code"])).status == 201
+
+
+async def test_guessing_codes_is_limited_per_tenant(cloud: Cloud) -> None:
+    device, tenant = Device(), await cloud.tenant()
+    reg = await (await cloud.register(device)).json()
+    for guess in ("AAAA-AAAA", "BBBB-BBBB", "CCCC-CCCC"):
+        assert (await cloud.claim(tenant, guess)).status == 404
+    blocked = await cloud.claim(tenant, reg["claim_code"])
+    assert blocked.status == 429
+    assert int(blocked.headers["Retry-After"]) > 0
+    bad = await cloud.claim(tenant, "0OIL-1234")
+    assert bad.status == 422
+    other_tenant = await cloud.tenant()
+    assert (await cloud.claim(other_tenant, reg["claim_code"])).status == 201
+
+
+async def test_registrations_are_rate_limited_and_bad_keys_refused(cloud: Cloud) -> None:
+    r = await cloud.client.post("/v1/registrations", json={"public_key": "x" * 60, "model": "M"})
+    assert r.status == 422
+    assert [e["field"] for e in (await r.json(content_type=None))["errors"]] == ["public_key"]
+    # The malformed attempt counted too: 8 allowed per window in all.
+    statuses = [(await cloud.register(Device())).status for _ in range(8)]
+    assert statuses == [201] * 7 + [429]
+
+
+async def test_offline_sheet_is_relayed_and_a_tampered_one_refused(cloud: Cloud) -> None:
+    device, tenant = Device(), await cloud.tenant()
+    key = DeviceKey.parse(device.public_text)
+    sheet = Sheet("ABCDEFGH", "printer", "Acme Ink 2", key).payload()
+    body = {"tenant_id": tenant, "sheet": sheet, "name": "Basement", "region": "eu-west"}
+    tampered_key = DeviceKey.parse(Device().public_text)
+    tampered = sheet.replace(f"key={key.text()}", f"key={tampered_key.text()}")
+    r = await cloud.client.post(
+        "/v1/registrations/relay", json={**body, "sheet": tampered}, headers=AUTH
+    )
+    assert r.status == 422
+    assert [e["field"] for e in (await r.json(content_type=None))["errors"]] == ["sheet.fp"]
+
+    r = await cloud.client.post("/v1/registrations/relay", json=body, headers=AUTH)
+    assert r.status == 201, await r.text()
+    identity = await r.json()
+    again = await cloud.client.post("/v1/registrations/relay", json=body, headers=AUTH)
+    assert again.status == 409
+    event = await _claimed_event(cloud.bootstrap, identity["device_id"])
+    assert event["data"]["fingerprint"] == key.fingerprint
+    # The device, once online, finds its identity by its key.
+    assert (await cloud.register(device)).status == 409
+
+
+async def test_a_connector_is_claimed_and_given_its_printers(cloud: Cloud) -> None:
+    tenant = await cloud.tenant()
+    reg = await (await cloud.register(Device(), kind="connector")).json()
+    r = await cloud.claim(tenant, reg["claim_code"], name="Site A")
+    connector = await r.json()
+    assert connector["kind"] == "connector"
+    printer = await (await cloud.register(Device())).json()
+    p = await (await cloud.claim(tenant, printer["claim_code"], name="Bridged")).json()
+    path = f"/v1/connectors/{connector['device_id']}/devices"
+    good = {"devices": [{"printer_id": p["device_id"], "uri": "ipp://10.0.0.5/ipp/print"}]}
+    r = await cloud.client.put(path, json=good, headers=AUTH)
+    assert r.status == 200, await r.text()
+    assert [d["printer_id"] for d in (await r.json())["devices"]] == [p["device_id"]]
+
+    foreign_tenant = await cloud.tenant()
+    other = await (await cloud.register(Device())).json()
+    q = await (await cloud.claim(foreign_tenant, other["claim_code"], name="X")).json()
+    bad = {"devices": [*good["devices"], {"printer_id": q["device_id"], "uri": "ipp://h/p"}]}
+    r = await cloud.client.put(path, json=bad, headers=AUTH)
+    assert r.status == 422
+    assert [e["field"] for e in (await r.json(content_type=None))["errors"]] == [
+        "devices.1.printer_id"
+    ]
+    twice = {"devices": good["devices"] * 2}
+    assert (await cloud.client.put(path, json=twice, headers=AUTH)).status == 422
+    read = await (
+        await cloud.client.get(f"/v1/connectors/{connector['device_id']}", headers=AUTH)
+    ).json()
+    assert [d["uri"] for d in read["devices"]] == ["ipp://10.0.0.5/ipp/print"]
+
+
+async def test_the_cli_relays_a_sheet(cloud: Cloud, tmp_path: Any) -> None:
+    import asyncio
+    import sys
+
+    tenant = await cloud.tenant()
+    device = Device()
+    sheet = Sheet("KMNPQRST", "printer", "Acme", DeviceKey.parse(device.public_text)).payload()
+    (tmp_path / "sheet.txt").write_text(sheet)
+    base = str(cloud.client.make_url("/")).rstrip("/")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "shared.cli", "device", "relay", "--sheet-file",
+        str(tmp_path / "sheet.txt"), "--name", "Via CLI", "--region", "eu-west",
+        "--tenant-id", tenant, "--url", base, "--token", TOKEN,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await proc.communicate()
+    assert proc.returncode == 0, out.decode()
+    assert json.loads(out)["tenant_id"] == tenant
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "shared.cli", "device", "relay", "--sheet", sheet,
+        "--name", "Again", "--region", "eu-west", "--tenant-id", tenant, "--url", base,
+        "--token", TOKEN, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await proc.communicate()
+    assert proc.returncode == 1
+    assert b"device-already-claimed" in out
