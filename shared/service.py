@@ -15,22 +15,28 @@ import signal
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from aiohttp import web
 from aiokafka.client import AIOKafkaClient
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared.db import inbox
 from shared.db.migrate import MigrationError, load_migrations, pending
 from shared.db.outbox import OutboxRelay
 from shared.db.pool import create_pool
 from shared.events.registry import EventRegistry
-from shared.http.auth import Authenticator, OperatorTokenAuthenticator
+from shared.http.auth import (
+    Authenticator,
+    CompositeAuthenticator,
+    JwtAuthenticator,
+    OperatorTokenAuthenticator,
+)
+from shared.http.health import healthz, metrics, readiness
 from shared.http.middleware import AUTHENTICATOR, MIDDLEWARES
 from shared.kafka.consumer import BatchHandler, EventConsumer, Handler
 from shared.logging import configure_logging, get_logger
-from shared.settings import ServiceSettings
+from shared.settings import ProcessSettings, ServiceSettings
 from shared.supervisor import Supervisor, TaskFactory
 
 log = get_logger(__name__)
@@ -44,6 +50,22 @@ class ConsumerSpec:
     topics: Sequence[str]
     handlers: dict[str, Handler] = field(default_factory=dict)
     batch_handlers: dict[str, BatchHandler] = field(default_factory=dict)
+
+
+def default_authenticator(settings: ServiceSettings) -> Authenticator:
+    """The operator token, and auth's access tokens when ``auth_jwks_url`` is set."""
+    token = settings.operator_token.get_secret_value() if settings.operator_token else None
+    operator = OperatorTokenAuthenticator(token)
+    if not settings.auth_jwks_url:
+        return operator
+    tokens = JwtAuthenticator(
+        settings.auth_jwks_url,
+        settings.auth_issuer,
+        settings.auth_audience,
+        leeway_s=settings.auth_leeway_s,
+        min_refresh_s=settings.auth_jwks_min_refresh_s,
+    )
+    return CompositeAuthenticator(operator, tokens)
 
 
 @dataclass
@@ -65,28 +87,29 @@ class ServiceSpec:
     """Everything that makes a service itself; the runtime does the rest."""
 
     name: str
-    settings_cls: type[ServiceSettings]
+    settings_cls: type[ProcessSettings]
     registry: EventRegistry
     migrations_dir: Path | None = None
     add_routes: Callable[[web.Application], None] | None = None
     consumers: Callable[[Runtime], Sequence[ConsumerSpec]] = lambda _: ()
     tasks: Callable[[Runtime], dict[str, TaskFactory]] = lambda _: {}
-    authenticator: Callable[[ServiceSettings], Authenticator] = lambda s: (
-        OperatorTokenAuthenticator(
-            s.operator_token.get_secret_value() if s.operator_token else None
-        )
-    )
+    authenticator: Callable[[ServiceSettings], Authenticator] = default_authenticator
+    app_factory: Callable[[Any], web.Application] | None = None
+    """A process without a database (the gateway) builds its own app; it must set
+    ``app[UNREADY]``. Such a process has no migrations, outbox or consumers here."""
+
+    @property
+    def has_database(self) -> bool:
+        """Whether the service owns a Postgres schema (and so a role and migrations)."""
+        return self.app_factory is None
 
 
 RUNTIME = web.AppKey("runtime", Runtime)
+UNREADY: web.AppKey[Callable[[], None]] = web.AppKey("unready")
 
 
 def _schema(spec: ServiceSpec, settings: ServiceSettings) -> str:
     return settings.db_schema or spec.name
-
-
-async def _healthz(_: web.Request) -> web.Response:
-    return web.json_response({"status": "alive"})
 
 
 async def _readyz(request: web.Request) -> web.Response:
@@ -111,14 +134,7 @@ async def _readyz(request: web.Request) -> web.Response:
         checks["kafka"] = f"unreachable: {type(exc).__name__}"
     if rt.supervisor and rt.supervisor.failing:
         checks["tasks"] = f"restarting: {sorted(rt.supervisor.failing)}"
-    ok = all(v == "ok" for v in checks.values())
-    return web.json_response(
-        {"status": "ready" if ok else "not ready", "checks": checks}, status=200 if ok else 503
-    )
-
-
-async def _metrics(_: web.Request) -> web.Response:
-    return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+    return readiness(checks)
 
 
 def _purge_task(rt: Runtime) -> TaskFactory:
@@ -164,9 +180,10 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> web.Application:
     """The service's aiohttp app; its cleanup context owns pool, Kafka and tasks."""
     app = web.Application(middlewares=MIDDLEWARES)
     app[AUTHENTICATOR] = spec.authenticator(settings)
-    app.router.add_get("/healthz", _healthz)
+    app[UNREADY] = lambda: setattr(app[RUNTIME], "ready", False)
+    app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", _readyz)
-    app.router.add_get("/metrics", _metrics)
+    app.router.add_get("/metrics", metrics)
     if spec.add_routes:
         spec.add_routes(app)
 
@@ -200,26 +217,39 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> web.Application:
     return app
 
 
-async def serve(spec: ServiceSpec, settings: ServiceSettings | None = None) -> None:
-    """Run the service until SIGTERM/SIGINT, then shut down gracefully."""
-    settings = settings or spec.settings_cls()
-    configure_logging(spec.name, settings.log_level, settings.log_json)
-    app = create_app(spec, settings)
+async def serve_app(
+    name: str, app: web.Application, settings: ProcessSettings, unready: Callable[[], None]
+) -> None:
+    """Serve ``app`` until SIGTERM/SIGINT; then ``unready()`` (readiness off), wait the
+    grace period so load balancers notice, stop taking connections, finish in-flight
+    requests and run the app's cleanup (background tasks stop and flush there)."""
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=20)
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port, reuse_address=True)
     await site.start()
-    log.info("service started", host=settings.http_host, port=settings.http_port)
+    log.info("service started", service=name, host=settings.http_host, port=settings.http_port)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     await stopping.wait()
     log.info("shutdown requested; readiness off")
-    app[RUNTIME].ready = False
+    unready()
     await asyncio.sleep(settings.shutdown_grace_s)
     await runner.cleanup()
     log.info("service stopped")
+
+
+async def serve(spec: ServiceSpec, settings: ProcessSettings | None = None) -> None:
+    """Run the service until SIGTERM/SIGINT, then shut down gracefully."""
+    settings = settings or spec.settings_cls()
+    configure_logging(spec.name, settings.log_level, settings.log_json)
+    if spec.app_factory is not None:
+        app = spec.app_factory(settings)
+    else:
+        assert isinstance(settings, ServiceSettings)
+        app = create_app(spec, settings)
+    await serve_app(spec.name, app, settings, app[UNREADY])
 
 
 def main(spec: ServiceSpec) -> None:

@@ -11,8 +11,27 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class ServiceSettings(BaseSettings):
-    """Configuration common to every Printcloud service process."""
+class ProcessSettings(BaseSettings):
+    """What every Printcloud process needs: Kafka, HTTP, logs, shutdown, operator token."""
+
+    model_config = SettingsConfigDict(env_prefix="PRINTCLOUD_", extra="ignore")
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    log_level: str = "INFO"
+    log_json: bool = True
+    shutdown_grace_s: float = Field(
+        default=2.0, ge=0, description="Time between readiness=false and stopping work."
+    )
+    operator_token: SecretStr | None = Field(
+        default=None,
+        description="Bootstrap operator bearer token (platform-wide admin).",
+    )
+
+
+class ServiceSettings(ProcessSettings):
+    """Configuration common to every service that owns a Postgres schema."""
 
     model_config = SettingsConfigDict(env_prefix="PRINTCLOUD_", extra="ignore")
 
@@ -22,11 +41,6 @@ class ServiceSettings(BaseSettings):
     db_schema: str = Field(default="", description="Schema; defaults to the service name.")
     db_pool_min: int = Field(default=2, ge=1)
     db_pool_max: int = Field(default=10, ge=1)
-    kafka_bootstrap: str = "127.0.0.1:9092"
-    http_host: str = "127.0.0.1"
-    http_port: int = Field(default=8080, ge=0, le=65535)
-    log_level: str = "INFO"
-    log_json: bool = True
     outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
     outbox_poll_s: float = Field(
         default=5.0, gt=0, description="Safety poll when no NOTIFY arrives."
@@ -37,10 +51,26 @@ class ServiceSettings(BaseSettings):
         ge=1,
         description="Keep inbox rows longer than any topic keeps messages (30 days).",
     )
-    shutdown_grace_s: float = Field(
-        default=2.0, ge=0, description="Time between readiness=false and stopping work."
+    auth_jwks_url: str = Field(
+        default="",
+        description=(
+            "URL of the auth service's JWKS (/.well-known/jwks.json); when set, access tokens "
+            "are accepted besides the operator token. Empty: the operator token only."
+        ),
     )
-    operator_token: SecretStr | None = Field(
-        default=None,
-        description="Bootstrap operator bearer token (platform-wide admin).",
+    auth_issuer: str = Field(
+        default="printcloud-auth",
+        min_length=1,
+        description="The `iss` of access tokens: auth signs with it, services require it.",
+    )
+    auth_audience: str = Field(
+        default="printcloud", min_length=1, description="The `aud` access tokens must carry."
+    )
+    auth_leeway_s: float = Field(
+        default=30, ge=0, le=300, description="Clock skew tolerated when checking exp/nbf/iat."
+    )
+    auth_jwks_min_refresh_s: float = Field(
+        default=10,
+        ge=0,
+        description="Least time between two JWKS fetches (a token with an unknown kid refreshes).",
     )

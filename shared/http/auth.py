@@ -1,22 +1,51 @@
-"""The authentication hook: who is calling, and for which tenant.
+"""The authentication hook: who is calling, for which tenant, with which scopes.
 
 Every route except health and metrics requires a principal. An
 :class:`Authenticator` turns a request into a :class:`Principal` or raises
 :class:`~shared.errors.Unauthenticated`. The bootstrap authenticator knows one
-operator token (platform administration, e.g. creating tenants); the auth
-service plugs its token verifier in through the same interface.
+operator token (platform administration, e.g. creating tenants). The
+:class:`JwtAuthenticator` verifies the auth service's access tokens offline,
+against the public keys auth publishes (JWKS); :class:`CompositeAuthenticator`
+tries several in turn.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import time
 import uuid
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from types import MappingProxyType
+from typing import Any, Protocol
 
+import aiohttp
+import jwt
 from aiohttp import web
 
-from shared.errors import Forbidden, Unauthenticated
+from shared.errors import DomainError, Forbidden, Unauthenticated
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+SCOPES: Mapping[str, str] = MappingProxyType(
+    {
+        "printers:read": "Read printers, their capabilities and state.",
+        "printers:write": "Register printers and change them.",
+        "jobs:read": "Read print jobs.",
+        "jobs:submit": "Submit print jobs.",
+        "users:read": "Read users and their API tokens.",
+        "users:write": "Create, change and delete users; create and revoke API tokens.",
+        "devices:read": "Read device credentials.",
+        "devices:write": "Revoke device credentials.",
+        "devices:verify": "Read any device's public key to verify it (gateway, services).",
+    }
+)
+"""The scope vocabulary of access tokens: scope -> what it allows."""
+
+TENANT_ROLES = frozenset({"admin", "user"})
+"""Roles a tenant's users hold; ``operator`` is never granted by a token."""
 
 
 @dataclass(frozen=True)
@@ -26,6 +55,7 @@ class Principal:
     subject: str
     tenant_id: uuid.UUID | None
     roles: frozenset[str] = field(default_factory=frozenset)
+    scopes: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def is_operator(self) -> bool:
@@ -36,6 +66,11 @@ class Principal:
         """Forbidden unless the principal has one of ``roles`` (operators always pass)."""
         if not self.is_operator and not self.roles.intersection(roles):
             raise Forbidden(f"requires one of the roles {sorted(roles)}")
+
+    def require_scope(self, scope: str) -> None:
+        """Forbidden unless the credential carries ``scope`` (operators always pass)."""
+        if not self.is_operator and scope not in self.scopes:
+            raise Forbidden(f"requires the scope {scope!r}")
 
     def can_access(self, tenant_id: uuid.UUID) -> bool:
         """Whether this caller may see ``tenant_id``'s data.
@@ -83,3 +118,247 @@ class OperatorTokenAuthenticator:
         if self._token is None or not hmac.compare_digest(token, self._token):
             raise Unauthenticated("unknown or expired token")
         return Principal(subject="operator", tenant_id=None, roles=frozenset({"operator"}))
+
+
+class CompositeAuthenticator:
+    """Tries each authenticator in order; the first that accepts the request wins."""
+
+    def __init__(self, *authenticators: Authenticator) -> None:
+        if not authenticators:
+            raise ValueError("name at least one authenticator")
+        self._authenticators = authenticators
+
+    async def authenticate(self, request: web.Request) -> Principal:
+        """The first principal found; otherwise the last refusal."""
+        refusal: Unauthenticated | None = None
+        for authenticator in self._authenticators:
+            try:
+                return await authenticator.authenticate(request)
+            except Unauthenticated as exc:
+                refusal = exc
+        assert refusal is not None
+        raise refusal
+
+
+# --------------------------------------------------------------------------- access tokens
+
+ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
+"""JOSE ``typ`` of an access token (RFC 9068); other JWTs are refused."""
+_KEY_TYPES = {"EdDSA": ("OKP", "Ed25519"), "ES256": ("EC", "P-256")}
+_REQUIRED_CLAIMS = ["iss", "aud", "sub", "iat", "exp", "jti"]
+
+
+class AuthUnavailable(DomainError):
+    """The token issuer's keys cannot be had: a server-side outage, not the caller's fault."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, code="auth-unavailable", status=503, title="Unavailable")
+
+
+def token_key_id(token: str) -> tuple[str, str]:
+    """``(kid, alg)`` from an access token's header (not yet verified), or Unauthenticated."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise Unauthenticated("the token is not a JWT") from None
+    kid, alg, typ = header.get("kid"), header.get("alg"), header.get("typ")
+    if not isinstance(typ, str) or typ.lower() not in ACCESS_TOKEN_TYPES:
+        raise Unauthenticated("the token is not an access token")
+    if not isinstance(kid, str) or not isinstance(alg, str):
+        raise Unauthenticated("the token names no signing key")
+    return kid, alg
+
+
+def parse_jwks(document: object) -> dict[str, jwt.PyJWK]:
+    """The usable signing keys of a JWKS, by kid; keys of other types are skipped."""
+    keys = document.get("keys") if isinstance(document, dict) else None
+    if not isinstance(keys, list):
+        raise ValueError("not a JWK set")
+    usable: dict[str, jwt.PyJWK] = {}
+    for jwk in keys:
+        if not isinstance(jwk, dict) or not isinstance(jwk.get("kid"), str):
+            continue
+        alg = jwk.get("alg")
+        wanted = _KEY_TYPES.get(alg) if isinstance(alg, str) else None
+        if wanted != (jwk.get("kty"), jwk.get("crv")) or jwk.get("use", "sig") != "sig":
+            continue
+        try:
+            usable[jwk["kid"]] = jwt.PyJWK.from_dict(jwk, algorithm=alg)
+        except jwt.PyJWTError:
+            continue
+    return usable
+
+
+def verify_access_token(
+    token: str, key: jwt.PyJWK, *, issuer: str, audience: str, leeway_s: float
+) -> Principal:
+    """Check an access token's signature (with ``key``'s own algorithm) and claims."""
+    _, alg = token_key_id(token)
+    if alg != key.algorithm_name:
+        raise Unauthenticated("the token's algorithm does not match its key")
+    try:
+        claims = jwt.decode(
+            token,
+            key.key,
+            algorithms=[key.algorithm_name],
+            audience=audience,
+            issuer=issuer,
+            leeway=leeway_s,
+            options={"require": _REQUIRED_CLAIMS},
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthenticated("the token has expired") from None
+    except jwt.ImmatureSignatureError:
+        raise Unauthenticated("the token is not valid yet") from None
+    except jwt.PyJWTError:
+        raise Unauthenticated("the token is not valid") from None
+    return principal_from_claims(claims)
+
+
+def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
+    """The principal of verified claims; roles and scopes outside the vocabulary are dropped."""
+    sub, tenant, roles, scope = (
+        claims.get("sub"),
+        claims.get("tenant_id"),
+        claims.get("roles", []),
+        claims.get("scope", ""),
+    )
+    if not isinstance(sub, str) or not sub or not isinstance(scope, str):
+        raise Unauthenticated("the token's claims are not valid")
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise Unauthenticated("the token's claims are not valid")
+    try:
+        tenant_id = None if tenant is None else uuid.UUID(str(tenant))
+    except ValueError:
+        raise Unauthenticated("the token's claims are not valid") from None
+    return Principal(
+        subject=sub,
+        tenant_id=tenant_id,
+        roles=frozenset(roles) & TENANT_ROLES,
+        scopes=frozenset(scope.split()) & SCOPES.keys(),
+    )
+
+
+JwksFetch = Callable[[], Awaitable[tuple[object, float | None]]]
+
+
+def _max_age(cache_control: str | None) -> float | None:
+    for directive in (cache_control or "").split(","):
+        name, _, value = directive.strip().partition("=")
+        if name.lower() == "max-age" and value.isdigit():
+            return float(value)
+    return None
+
+
+class JwksCache:
+    """The issuer's public keys, fetched over HTTP and kept fresh.
+
+    Keys are kept for the ``Cache-Control: max-age`` of the answer (or
+    ``default_max_age_s``) and refreshed in the background once 80 % of that has
+    passed. A token naming an unknown ``kid`` triggers a refresh, but never more
+    than one per ``min_refresh_s``, so a flood of forged kids cannot make this
+    service hammer the issuer. If the issuer is unreachable, the last keys stay in
+    use for ``stale_grace_s`` past their expiry; after that requests get 503.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        fetch: JwksFetch | None = None,
+        default_max_age_s: float = 300,
+        min_refresh_s: float = 10,
+        stale_grace_s: float = 3600,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.url = url
+        self._fetch = fetch or self._http_fetch
+        self._default_max_age_s = default_max_age_s
+        self._min_refresh_s = min_refresh_s
+        self._stale_grace_s = stale_grace_s
+        self._clock = clock
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at: float | None = None
+        self._max_age_s = default_max_age_s
+        self._attempted_at = float("-inf")
+        self._lock = asyncio.Lock()
+        self._background: set[asyncio.Task[None]] = set()
+        self.fetches = 0
+
+    async def key(self, kid: str) -> jwt.PyJWK | None:
+        """The key named ``kid``, refreshing the set when it is stale or lacks the kid."""
+        now = self._clock()
+        age = None if self._fetched_at is None else now - self._fetched_at
+        if age is None or age >= self._max_age_s:
+            await self._refresh(now)
+            self._require_usable()
+        elif age >= 0.8 * self._max_age_s and not self._background:
+            task = asyncio.create_task(self._refresh(now))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        if kid not in self._keys and now - self._attempted_at >= self._min_refresh_s:
+            await self._refresh(now)
+        return self._keys.get(kid)
+
+    def _require_usable(self) -> None:
+        fetched = self._fetched_at
+        limit = self._max_age_s + self._stale_grace_s
+        if fetched is None or self._clock() - fetched >= limit:
+            raise AuthUnavailable("the token issuer's keys are unavailable; try again later")
+
+    async def _refresh(self, requested_at: float) -> None:
+        async with self._lock:
+            if self._attempted_at >= requested_at:
+                return  # another caller refreshed while this one waited
+            if self._clock() - self._attempted_at < self._min_refresh_s:
+                return  # at most one fetch per min_refresh_s, failed or not
+            self._attempted_at = self._clock()
+            try:
+                document, max_age = await self._fetch()
+                keys = parse_jwks(document)
+            except Exception as exc:  # any failure keeps the last good keys
+                log.warning("jwks refresh failed", url=self.url, error=type(exc).__name__)
+                return
+            self.fetches += 1
+            self._keys, self._fetched_at = keys, self._clock()
+            self._max_age_s = max_age if max_age else self._default_max_age_s
+
+    async def _http_fetch(self) -> tuple[object, float | None]:
+        timeout = aiohttp.ClientTimeout(total=5)
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as session,
+            session.get(self.url, headers={"Accept": "application/json"}) as resp,
+        ):
+            resp.raise_for_status()
+            document: object = await resp.json(content_type=None)
+            return document, _max_age(resp.headers.get("Cache-Control"))
+
+
+class JwtAuthenticator:
+    """Verifies auth's access tokens offline with the keys of its JWKS."""
+
+    def __init__(
+        self,
+        jwks_url: str,
+        issuer: str,
+        audience: str,
+        *,
+        leeway_s: float = 30,
+        min_refresh_s: float = 10,
+        cache: JwksCache | None = None,
+    ) -> None:
+        self.jwks = cache or JwksCache(jwks_url, min_refresh_s=min_refresh_s)
+        self._issuer = issuer
+        self._audience = audience
+        self._leeway_s = leeway_s
+
+    async def authenticate(self, request: web.Request) -> Principal:
+        """The principal of a valid access token, or Unauthenticated."""
+        token = bearer_token(request)
+        kid, _ = token_key_id(token)
+        key = await self.jwks.key(kid)
+        if key is None:
+            raise Unauthenticated("the token's signing key is unknown")
+        return verify_access_token(
+            token, key, issuer=self._issuer, audience=self._audience, leeway_s=self._leeway_s
+        )

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from shared.crypto.encoding import b64_decode_any, b64url_decode, b64url_encode
 from shared.crypto.keys import (
@@ -132,8 +132,13 @@ def test_bad_keys_are_refused(text: str) -> None:
 
 def test_other_curves_and_rsa_are_refused() -> None:
     p384 = ec.generate_private_key(ec.SECP384R1()).public_key()
-    with pytest.raises(KeyFormatError, match="only Ed25519 and ECDSA P-256"):
-        load_public_key(b64url_encode(spki_der(p384)))  # type: ignore[arg-type]
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+    for key in (p384, rsa_key):
+        der = key.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        with pytest.raises(KeyFormatError, match="only Ed25519 and ECDSA P-256"):
+            load_public_key(b64url_encode(der))
 
 
 def test_rfc8037_jwk_thumbprint() -> None:

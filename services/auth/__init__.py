@@ -1,0 +1,1 @@
+"""The auth service: users, API tokens, access tokens (JWT) and device credentials."""

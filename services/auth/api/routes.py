@@ -1,0 +1,44 @@
+"""Auth's URL table."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from services.auth.api import views
+from services.auth.settings import AuthSettings
+from services.auth.signing import KeyRing
+from shared.service import RUNTIME
+
+JWKS_PATH = "/.well-known/jwks.json"
+
+
+def add_routes(app: web.Application) -> None:
+    """Register auth's HTTP API and the start-up step that readies its signing keys."""
+    app.router.add_post("/v1/token", views.issue_token)
+    app.router.add_get(JWKS_PATH, views.jwks)
+    app.router.add_post("/v1/signing-keys/rotate", views.rotate_signing_keys)
+    app.router.add_post("/v1/users", views.create_user)
+    app.router.add_get("/v1/users", views.list_users)
+    app.router.add_get("/v1/users/{user_id}", views.get_user)
+    app.router.add_patch("/v1/users/{user_id}", views.update_user)
+    app.router.add_delete("/v1/users/{user_id}", views.delete_user)
+    app.router.add_post("/v1/users/{user_id}/api-tokens", views.create_api_token)
+    app.router.add_get("/v1/users/{user_id}/api-tokens", views.list_api_tokens)
+    app.router.add_get("/v1/api-tokens/{token_id}", views.get_api_token)
+    app.router.add_post("/v1/api-tokens/{token_id}/revoke", views.revoke_api_token)
+    app.router.add_get("/v1/device-credentials/{device_id}", views.get_device_credential)
+    app.router.add_post("/v1/device-credentials/{device_id}/revoke", views.revoke_device_credential)
+    app.on_startup.append(_ready_keys)
+
+
+async def _ready_keys(app: web.Application) -> None:
+    """Runs after the runtime started: refuse to serve without the KEK, and make sure a
+    signing key exists before the first token request."""
+    rt = app[RUNTIME]
+    assert isinstance(rt.settings, AuthSettings)
+    ring = KeyRing.from_settings(rt.settings)
+    async with asyncio.timeout(30), rt.pool.acquire() as conn:
+        await ring.maintain(conn)
+    app[views.KEYRING] = ring
