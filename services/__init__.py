@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 SERVICES: dict[str, str] = {
     "registry": "services.registry.app:SPEC",
+    "auth": "services.auth.app:SPEC",
+    "gateway": "services.gateway.app:SPEC",
 }
 
 
@@ -34,3 +36,8 @@ def event_models() -> list[type[EventData]]:
     """Every event payload model that any service publishes, sorted by type and version."""
     models = {m for name in SERVICES for m in load_spec(name).registry.models()}
     return sorted(models, key=lambda m: (m.event_type, m.event_version))
+
+
+def database_services() -> list[str]:
+    """The services that own a Postgres schema (role, migrations), in table order."""
+    return [name for name in SERVICES if load_spec(name).has_database]

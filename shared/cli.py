@@ -11,7 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from services import SERVICES, load_spec
+from services import SERVICES, database_services, load_spec
+from shared.settings import ServiceSettings
 
 app = typer.Typer(help="Printcloud: open cloud printing.", no_args_is_help=True)
 topics_app = typer.Typer(help="Kafka topics from the declared table.", no_args_is_help=True)
@@ -48,9 +49,12 @@ def migrate(
     """Apply pending migrations, each service as its own role (PRINTCLOUD_<NAME>_DATABASE_URL)."""
     from shared.infra.database import migrate_service
 
-    for name in services or list(SERVICES):
+    for name in services or database_services():
         spec = load_spec(_service(name))
         settings = spec.settings_cls()
+        if not isinstance(settings, ServiceSettings):
+            console.print(f"{name}: has no database")
+            continue
         applied = asyncio.run(
             migrate_service(
                 settings.database_url.get_secret_value(),
@@ -73,9 +77,11 @@ def db_provision(
     from shared.infra.database import provision
 
     passwords: dict[str, str] = {}
-    for name in services or list(SERVICES):
+    for name in services or database_services():
         spec = load_spec(_service(name))
         settings = spec.settings_cls()
+        if not isinstance(settings, ServiceSettings):
+            continue
         dsn = urlsplit(settings.database_url.get_secret_value())
         schema = settings.db_schema or spec.name
         if unquote(dsn.username or "") != schema:
@@ -186,12 +192,14 @@ def platform(
     """Start Kafka, Postgres, migrations, topics and every service locally (Ctrl-C stops)."""
     from shared.infra.local import LocalPlatform
 
-    local = LocalPlatform({n: f"services.{n}" for n in SERVICES})
+    local = LocalPlatform({n: f"services.{n}" for n in SERVICES}, database_services())
     try:
         with console.status("starting Postgres and Kafka"):
             local.start_infra()
         with console.status("migrations and topics"):
-            asyncio.run(local.prepare({n: load_spec(n).migrations_dir for n in SERVICES}))
+            asyncio.run(
+                local.prepare({n: load_spec(n).migrations_dir for n in database_services()})
+            )
         with console.status("starting services"):
             local.start_services()
         _print_platform(local)

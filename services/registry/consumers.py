@@ -9,8 +9,10 @@ import asyncpg
 from services.registry import repository as repo
 from services.registry.domain.events import PrinterCapabilitiesChanged, PrinterConnectionChanged
 from services.registry.domain.model import presence_after
+from services.registry.handlers import commands
 from shared.db.outbox import Emitter
 from shared.errors import PermanentEventError
+from shared.events.contracts.commands import DeviceCommandAcked
 from shared.events.contracts.gateway import (
     DeviceCapabilitiesReported,
     DeviceConnected,
@@ -97,6 +99,11 @@ def consumers(rt: Runtime) -> list[ConsumerSpec]:
     presence = presence_handler(out)
     return [
         ConsumerSpec(
+            name=f"{rt.schema}-command-ledger",
+            topics=["devices.command-acks"],
+            handlers={DeviceCommandAcked.event_type: commands.apply_ack},
+        ),
+        ConsumerSpec(
             name=f"{rt.schema}-device-state",
             topics=["devices.telemetry", "devices.presence"],
             handlers={
@@ -104,5 +111,5 @@ def consumers(rt: Runtime) -> list[ConsumerSpec]:
                 DeviceConnected.event_type: presence,
                 DeviceDisconnected.event_type: presence,
             },
-        )
+        ),
     ]

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared.crypto.sealing import new_key_text
 from shared.infra.database import create_database, dsn_for, migrate_service, provision
 from shared.infra.kafka import KafkaBroker
 from shared.infra.postgres import PostgresServer
@@ -43,6 +44,7 @@ class Ports:
 def _secrets(path: Path, services: Sequence[str]) -> dict[str, object]:
     data: dict[str, object] = json.loads(path.read_text()) if path.exists() else {}
     data.setdefault("operator_token", "pc_op_" + secrets.token_urlsafe(24))
+    data.setdefault("auth_key_encryption_key", new_key_text())
     roles = data.setdefault("roles", {})
     assert isinstance(roles, dict)
     for name in services:
@@ -58,6 +60,7 @@ class LocalPlatform:
     """Starts and stops the local platform; ``services`` maps name -> module."""
 
     services: dict[str, str]
+    databases: list[str]
     root: Path = field(default_factory=home)
     ports: Ports = field(default_factory=Ports)
     processes: list[ServiceProcess] = field(default_factory=list)
@@ -75,7 +78,7 @@ class LocalPlatform:
             port=self.ports.postgres,
             log_file=logs / "postgres.log",
         )
-        self.secrets = _secrets(self.root / "secrets.json", list(self.services))
+        self.secrets = _secrets(self.root / "secrets.json", self.databases)
 
     @property
     def operator_token(self) -> str:
@@ -90,15 +93,30 @@ class LocalPlatform:
             self.postgres.admin_dsn(), user=name, password=roles[name], database=DATABASE
         )
 
-    def service_env(self, name: str, port: int) -> dict[str, str]:
-        """The environment of one service process."""
+    def port_of(self, name: str) -> int:
+        """The loopback HTTP port of a service (in the order of the table)."""
+        return self.ports.first_service + list(self.services).index(name)
+
+    def service_env(self, name: str) -> dict[str, str]:
+        """The environment of one service process: how it reaches Kafka, its database
+        and the other services it talks to."""
         prefix = f"PRINTCLOUD_{name.upper()}_"
-        return {
-            prefix + "DATABASE_URL": self.service_dsn(name),
+        env = {
             prefix + "KAFKA_BOOTSTRAP": self.kafka.bootstrap,
-            prefix + "HTTP_PORT": str(port),
+            prefix + "HTTP_PORT": str(self.port_of(name)),
             prefix + "OPERATOR_TOKEN": self.operator_token,
         }
+        if name in self.databases:
+            env[prefix + "DATABASE_URL"] = self.service_dsn(name)
+        if name == "auth":
+            env[prefix + "KEY_ENCRYPTION_KEY"] = str(self.secrets["auth_key_encryption_key"])
+        elif "auth" in self.services and name in self.databases:
+            env[prefix + "AUTH_JWKS_URL"] = (
+                f"http://127.0.0.1:{self.port_of('auth')}/.well-known/jwks.json"
+            )
+        if name == "gateway":
+            env[prefix + "REGISTRY_URL"] = f"http://127.0.0.1:{self.port_of('registry')}"
+        return env
 
     def start_infra(self) -> None:
         """Kafka and Postgres, started and waited for."""
@@ -110,18 +128,16 @@ class LocalPlatform:
         await create_database(self.postgres.admin_dsn(), DATABASE)
         roles = self.secrets["roles"]
         assert isinstance(roles, dict)
-        await provision(self.postgres.admin_dsn(DATABASE), {n: roles[n] for n in self.services})
+        await provision(self.postgres.admin_dsn(DATABASE), {n: roles[n] for n in self.databases})
         for name, directory in migrations.items():
             await migrate_service(self.service_dsn(name), name, directory)
         await ensure_topics(self.kafka.bootstrap, TOPICS)
 
     def start_services(self) -> None:
         """Every service as its own process, waited for until ready."""
-        for i, (name, module) in enumerate(self.services.items()):
-            port = self.ports.first_service + i
-            proc = ServiceProcess(
-                name, module, self.service_env(name, port), self.root / "logs" / f"{name}.log", port
-            )
+        for name, module in self.services.items():
+            log = self.root / "logs" / f"{name}.log"
+            proc = ServiceProcess(name, module, self.service_env(name), log, self.port_of(name))
             proc.start()
             self.processes.append(proc)
         for proc in self.processes:

@@ -76,3 +76,17 @@ async def ensure_topics(
         return report
     finally:
         await admin.close()
+
+
+async def partitions_of(bootstrap: str, topic: str) -> list[int]:
+    """The partition numbers of ``topic``; RuntimeError naming the fix if it is missing."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="printcloud-metadata")
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    parts = [p["partition"] for d in described if d["topic"] == topic for p in d["partitions"]]
+    if not parts:
+        raise RuntimeError(f"topic {topic} does not exist (run `printcloud topics create`)")
+    return sorted(parts)

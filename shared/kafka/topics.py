@@ -75,6 +75,22 @@ TOPICS: tuple[TopicSpec, ...] = (
         retention_ms=7 * DAY_MS,
     ),
     TopicSpec(
+        name="devices.commands",
+        owner="registry",
+        key="device_id",
+        description="Commands for devices, delivered by the gateway until acknowledged.",
+        partitions=12,
+        retention_ms=7 * DAY_MS,
+    ),
+    TopicSpec(
+        name="devices.command-acks",
+        owner="gateway",
+        key="device_id",
+        description="Devices' acknowledgements of commands (done, failed, rejected).",
+        partitions=12,
+        retention_ms=7 * DAY_MS,
+    ),
+    TopicSpec(
         name="devices.presence",
         owner="gateway",
         key="device_id",
@@ -109,8 +125,11 @@ TOPICS: tuple[TopicSpec, ...] = (
         name="auth.device-credentials",
         owner="auth",
         key="device_id",
-        description="Device public keys issued and revoked; the gateway caches them.",
-        retention_ms=30 * DAY_MS,
+        description=(
+            "Device public keys issued and revoked; compacted, so the latest state of every "
+            "device stays readable and each gateway replica loads all of them at start."
+        ),
+        compacted=True,
     ),
     TopicSpec(
         name=DEAD_LETTER_TOPIC,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.registry.api import onboarding, views, virtual_printers
+from services.registry.api import commands, onboarding, views, virtual_printers
 
 
 def add_routes(app: web.Application) -> None:
@@ -27,3 +27,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/registrations/{registration_id}", onboarding.poll_registration)
     app.router.add_get("/v1/connectors/{connector_id}", onboarding.get_connector)
     app.router.add_put("/v1/connectors/{connector_id}/devices", onboarding.assign_devices)
+    app.router.add_post("/v1/devices/{device_id}/commands", commands.issue)
+    app.router.add_get("/v1/devices/{device_id}/commands", commands.pending)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -102,3 +102,10 @@ class AssignConnectorDevices(_Command):
     """The whole list of printers a connector is responsible for."""
 
     devices: list[ConnectorDevice] = Field(max_length=10_000)
+
+
+class IssueCommand(_Command):
+    """Ask a device to do something; it is delivered until the device acknowledges."""
+
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[a-z][a-z0-9_]*$")
+    payload: dict[str, Any] = Field(default_factory=dict)

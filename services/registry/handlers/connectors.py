@@ -11,6 +11,7 @@ from services.registry import repository as repo
 from services.registry.domain.commands import AssignConnectorDevices
 from services.registry.domain.errors import ConnectorNotFound
 from services.registry.domain.events import ConnectorDevicesChanged
+from services.registry.handlers import commands
 from shared.db.outbox import Emitter
 from shared.errors import Conflict, FieldError, ValidationFailed
 from shared.http.auth import Principal
@@ -58,13 +59,17 @@ async def assign_devices(
         after = await repo.get_connector(conn, connector_id)
         devices = await repo.list_connector_devices(conn, connector_id)
         assert after is not None
+        listing = [{"printer_id": str(d["printer_id"]), "uri": d["uri"]} for d in devices]
+        # The connector learns its list through the command ledger, so it gets it
+        # even if it is offline now.
+        await commands.issue(conn, connector_id, "sync_devices", {"devices": listing}, out)
         await out.emit(
             conn,
             ConnectorDevicesChanged(
                 connector_id=connector_id,
                 tenant_id=after["tenant_id"],
                 revision=after["revision"],
-                devices=[{"printer_id": str(d["printer_id"]), "uri": d["uri"]} for d in devices],
+                devices=listing,
             ),
             tenant_id=after["tenant_id"],
         )

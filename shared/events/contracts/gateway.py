@@ -61,4 +61,38 @@ class DeviceDisconnected(_DeviceEvent):
     reason: Literal["closed", "heartbeat_timeout", "replaced", "shutdown", "error"]
 
 
-EVENTS = (DeviceCapabilitiesReported, DeviceConnected, DeviceDisconnected)
+class DeviceStatusReported(_DeviceEvent):
+    """A device's state in IPP terms (printer-state and printer-state-reasons)."""
+
+    event_type: ClassVar[str] = "device.status_reported"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = "devices.telemetry"
+
+    state: Literal["idle", "processing", "stopped"]
+    reasons: list[str] = Field(default_factory=list)
+    message: str = ""
+    reported_at: AwareDatetime
+    via_connector: uuid.UUID | None = None
+
+
+class DeviceJobStatusReported(_DeviceEvent):
+    """A device reported progress of a print job."""
+
+    event_type: ClassVar[str] = "device.job_status_reported"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = "devices.telemetry"
+
+    job_id: uuid.UUID
+    state: Literal["received", "printing", "completed", "failed", "canceled"]
+    detail: str = ""
+    reported_at: AwareDatetime
+    via_connector: uuid.UUID | None = None
+
+
+EVENTS = (
+    DeviceCapabilitiesReported,
+    DeviceConnected,
+    DeviceDisconnected,
+    DeviceStatusReported,
+    DeviceJobStatusReported,
+)

@@ -1,0 +1,1 @@
+"""gateway: the websocket endpoint every printer and connector keeps open."""

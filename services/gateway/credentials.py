@@ -1,0 +1,98 @@
+"""Device keys, cached from auth's ``auth.device-credentials`` topic.
+
+Every replica reads the whole (compacted) topic from the start and follows it,
+so a device can authenticate on any replica without a call to auth, and a
+revocation takes effect everywhere within the topic's latency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from services.auth.domain.events import DeviceCredentialIssued, DeviceCredentialRevoked
+from shared.crypto.encoding import b64url_decode
+from shared.crypto.keys import PublicKey, load_public_key_bytes
+from shared.events.registry import EventDecodeError, EventRegistry
+from shared.kafka.admin import partitions_of
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+TOPIC = DeviceCredentialIssued.topic
+REGISTRY = EventRegistry([DeviceCredentialIssued, DeviceCredentialRevoked])
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A device's identity and the key it proves it with."""
+
+    device_id: uuid.UUID
+    tenant_id: uuid.UUID
+    kind: str
+    fingerprint: str
+    key: PublicKey
+
+
+async def all_partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
+    """Every partition of ``topic`` (this replica reads them all, in no group)."""
+    return [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
+
+
+class CredentialCache:
+    """fingerprint -> credential, kept current from the topic; ``ready`` once caught up."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self._bootstrap = bootstrap
+        self._by_fingerprint: dict[str, Credential] = {}
+        self._by_device: dict[uuid.UUID, str] = {}
+        self.ready = asyncio.Event()
+
+    def lookup(self, fingerprint: str) -> Credential | None:
+        """The live credential with this key fingerprint, if any."""
+        return self._by_fingerprint.get(fingerprint)
+
+    def __len__(self) -> int:
+        return len(self._by_fingerprint)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Read the topic from the beginning, then follow it until ``stop``."""
+        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            tps = await all_partitions(self._bootstrap, TOPIC)
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            ends = await consumer.end_offsets(tps)
+            while not stop.is_set():
+                batch = await consumer.getmany(timeout_ms=500)
+                for records in batch.values():
+                    for rec in records:
+                        self._apply(rec.value)
+                positions = [await consumer.position(tp) for tp in tps]
+                if not self.ready.is_set() and all(
+                    pos >= ends[tp] for pos, tp in zip(positions, tps, strict=True)
+                ):
+                    log.info("device credentials loaded", devices=len(self))
+                    self.ready.set()
+        finally:
+            await consumer.stop()
+
+    def _apply(self, raw: bytes | None) -> None:
+        try:
+            event = REGISTRY.decode(raw)
+        except EventDecodeError as exc:
+            log.warning("unreadable credential event skipped", reason=exc.reason)
+            return
+        data = event.data
+        old = self._by_device.pop(data.device_id, None)  # type: ignore[attr-defined]
+        if old is not None:
+            self._by_fingerprint.pop(old, None)
+        if isinstance(data, DeviceCredentialIssued):
+            key = load_public_key_bytes(b64url_decode(data.public_key))
+            self._by_fingerprint[data.fingerprint] = Credential(
+                data.device_id, data.tenant_id, data.subject_type, data.fingerprint, key
+            )
+            self._by_device[data.device_id] = data.fingerprint

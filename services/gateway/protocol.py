@@ -1,0 +1,156 @@
+"""The device websocket protocol, version 1: one pydantic model per frame type.
+
+Every frame is a JSON text message with a ``type``. The gateway speaks first:
+
+1. gateway -> device ``hello`` with a fresh random ``nonce`` (base64url, 32 bytes);
+2. device -> gateway ``auth``: its key ``fingerprint`` and ``signature`` over
+   ``AUTH_CONTEXT + nonce`` (Ed25519; or ECDSA P-256/SHA-256 as raw r||s), and
+   optionally the ``device_id`` it believes it has;
+3. gateway -> device ``welcome`` with the device's identity, or ``error`` (fatal)
+   and close. Nothing else is accepted before ``welcome``.
+
+Then, in any order: the device sends ``heartbeat``, ``capabilities``, ``status``,
+``command_ack`` and ``job_status``; the gateway sends ``command`` (until the device
+acknowledges it, a command is delivered again on every new session, to any
+gateway replica) and ``error`` (non-fatal ones keep the connection).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+
+from shared.printing.capabilities import Capabilities
+
+PROTOCOL_VERSION = 1
+AUTH_CONTEXT = b"printcloud-device-login:v1:"
+MAX_FRAME_BYTES = 256 * 1024
+_B64URL = r"^[A-Za-z0-9_-]+$"
+
+
+class _Frame(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------------------------------------------------------------- gateway -> device
+
+
+class Hello(_Frame):
+    """First frame on every connection: the challenge to sign."""
+
+    type: Literal["hello"] = "hello"
+    protocol: int = PROTOCOL_VERSION
+    nonce: str = Field(pattern=_B64URL, min_length=43, max_length=43)
+    gateway: str
+    server_time: AwareDatetime
+
+
+class Welcome(_Frame):
+    """Authentication succeeded: who the device is for the cloud."""
+
+    type: Literal["welcome"] = "welcome"
+    device_id: uuid.UUID
+    tenant_id: uuid.UUID
+    kind: Literal["printer", "connector"]
+    session_id: uuid.UUID
+    heartbeat_interval_s: float = Field(gt=0)
+
+
+class Command(_Frame):
+    """Something for the device to do; acknowledge it with ``command_ack``."""
+
+    type: Literal["command"] = "command"
+    command_id: uuid.UUID
+    name: str = Field(min_length=1, max_length=100)
+    payload: dict[str, Any] = Field(default_factory=dict)
+    target_device_id: uuid.UUID | None = Field(
+        default=None, description="For a connector: the bridged printer it is meant for."
+    )
+    issued_at: AwareDatetime
+
+
+class Error(_Frame):
+    """A refused frame (``fatal``: the gateway closes the connection after it)."""
+
+    type: Literal["error"] = "error"
+    code: str
+    message: str
+    fatal: bool = False
+    in_reply_to: str | None = Field(default=None, description="The refused frame's type.")
+
+
+# ---------------------------------------------------------------- device -> gateway
+
+
+class Auth(_Frame):
+    """The device proves possession of its private key by signing the nonce."""
+
+    type: Literal["auth"] = "auth"
+    protocol: int = Field(ge=1)
+    fingerprint: str = Field(pattern=r"^[0-9a-f]{64}$")
+    signature: str = Field(pattern=_B64URL, min_length=40, max_length=200)
+    device_id: uuid.UUID | None = None
+    agent: str = Field(default="", max_length=200)
+
+
+class Heartbeat(_Frame):
+    """I am alive (also keeps idle proxies from closing the socket)."""
+
+    type: Literal["heartbeat"] = "heartbeat"
+    seq: int = Field(ge=0)
+
+
+class CapabilitiesReport(_Frame):
+    """What the device (or, for a connector, one bridged printer) can do."""
+
+    type: Literal["capabilities"] = "capabilities"
+    capabilities: Capabilities
+    device_id: uuid.UUID | None = Field(
+        default=None, description="A bridged printer's id (connectors only)."
+    )
+
+
+class StatusReport(_Frame):
+    """The device's state in IPP terms (printer-state and reasons)."""
+
+    type: Literal["status"] = "status"
+    state: Literal["idle", "processing", "stopped"]
+    reasons: list[str] = Field(default_factory=list, max_length=50)
+    message: str = Field(default="", max_length=1000)
+    device_id: uuid.UUID | None = None
+
+
+class CommandAck(_Frame):
+    """The device finished with a command (it will not be delivered again)."""
+
+    type: Literal["command_ack"] = "command_ack"
+    command_id: uuid.UUID
+    outcome: Literal["done", "failed", "rejected"]
+    detail: str = Field(default="", max_length=2000)
+
+
+class JobStatus(_Frame):
+    """Progress of a print job on the device."""
+
+    type: Literal["job_status"] = "job_status"
+    job_id: uuid.UUID
+    state: Literal["received", "printing", "completed", "failed", "canceled"]
+    detail: str = Field(default="", max_length=2000)
+    device_id: uuid.UUID | None = None
+
+
+DeviceFrame = Annotated[
+    Auth | Heartbeat | CapabilitiesReport | StatusReport | CommandAck | JobStatus,
+    Field(discriminator="type"),
+]
+GatewayFrame = Annotated[Hello | Welcome | Command | Error, Field(discriminator="type")]
+
+DEVICE_FRAMES: TypeAdapter[DeviceFrame] = TypeAdapter(DeviceFrame)
+GATEWAY_FRAMES: TypeAdapter[GatewayFrame] = TypeAdapter(GatewayFrame)
+
+
+def auth_message(nonce: str) -> bytes:
+    """What the device signs: a purpose-bound prefix and the connection's nonce."""
+    return AUTH_CONTEXT + nonce.encode("ascii")

@@ -1,0 +1,204 @@
+"""The gateway over real websockets, with the real registry and broker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from services.gateway.app import GATEWAY
+from services.gateway.app import create_app as create_gateway
+from services.gateway.settings import GatewaySettings
+from services.registry.app import SPEC
+from services.registry.settings import RegistrySettings
+from shared.service import create_app
+from shared.testing.fixtures import ServiceDbFactory, unique
+from tests.integration.conftest import eventually
+from tests.support.device import TestDevice, next_frame
+
+pytestmark = pytest.mark.integration
+TOKEN = "op-" + uuid.uuid4().hex
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+CAPS = {
+    "document_format_supported": ["application/pdf"],
+    "media_supported": ["iso_a4_210x297mm"],
+}
+
+
+@dataclass
+class Rig:
+    registry: TestClient
+    gateway: TestClient
+    bootstrap: str
+
+    @property
+    def ws_url(self) -> str:
+        return str(self.gateway.make_url("/v1/devices/ws"))
+
+    async def printer_device(self) -> TestDevice:
+        """A printer in the registry with a credential the gateway knows."""
+        r = await self.registry.post("/v1/tenants", json={"name": unique("T")}, headers=AUTH)
+        tenant = (await r.json())["id"]
+        body = {"tenant_id": tenant, "name": "P", "model": "M", "region": "eu-west"}
+        printer = await (await self.registry.post("/v1/printers", json=body, headers=AUTH)).json()
+        device = TestDevice(uuid.UUID(printer["id"]), uuid.UUID(tenant))
+        await device.issue_credential(self.bootstrap)
+        cache = self.gateway.server.app[GATEWAY].credentials
+
+        async def known() -> bool:
+            return cache.lookup(device.fingerprint) is not None
+
+        await eventually(known)
+        return device
+
+    async def get(self, path: str) -> Any:
+        return await (await self.registry.get(path, headers=AUTH)).json()
+
+
+@pytest.fixture
+async def rig(service_db: ServiceDbFactory, bootstrap: str, topics: object) -> AsyncIterator[Rig]:
+    db = await service_db(unique("registry"), SPEC.migrations_dir)
+    reg_settings = RegistrySettings(
+        database_url=db.dsn,
+        db_schema=db.name,
+        kafka_bootstrap=bootstrap,
+        operator_token=TOKEN,
+        outbox_poll_s=0.5,
+    )
+    async with TestClient(TestServer(create_app(SPEC, reg_settings))) as registry:
+        gw_settings = GatewaySettings(
+            kafka_bootstrap=bootstrap,
+            operator_token=TOKEN,
+            instance="gw-test",
+            registry_url=str(registry.make_url("/")),
+            max_frame_bytes=64 * 1024,
+            heartbeat_interval_s=5,
+        )
+        async with TestClient(TestServer(create_gateway(gw_settings))) as gateway:
+            gw = gateway.server.app[GATEWAY]
+            await eventually(
+                lambda: _true(gw.credentials.ready.is_set() and gw.feed_ready.is_set())
+            )
+            yield Rig(registry, gateway, bootstrap)
+
+
+async def _true(v: bool) -> bool:
+    return v
+
+
+async def test_device_authenticates_reports_and_is_seen_online(rig: Rig) -> None:
+    device = await rig.printer_device()
+    async with aiohttp.ClientSession() as http:
+        ws, welcome = await device.connect(http, rig.ws_url)
+        assert welcome["type"] == "welcome", welcome
+        assert (welcome["device_id"], welcome["kind"]) == (str(device.device_id), "printer")
+        await ws.send_json({"type": "capabilities", "capabilities": CAPS})
+
+        async def online_with_caps() -> bool:
+            p = await rig.get(f"/v1/printers/{device.device_id}")
+            return p["connection_state"] == "online" and p["capabilities_version"] == 1
+
+        await eventually(online_with_caps)
+        await ws.close()
+
+    async def offline() -> bool:
+        return (await rig.get(f"/v1/printers/{device.device_id}"))["connection_state"] == "offline"
+
+    await eventually(offline)
+
+
+async def test_impersonation_is_refused(rig: Rig) -> None:
+    device = await rig.printer_device()
+    stranger = TestDevice()
+    other = await rig.printer_device()
+    async with aiohttp.ClientSession() as http:
+        _, answer = await stranger.connect(http, rig.ws_url)
+        assert (answer["type"], answer["code"], answer["fatal"]) == (
+            "error",
+            "unknown-device",
+            True,
+        )
+        _, answer = await device.connect(http, rig.ws_url, device_id=str(other.device_id))
+        assert answer["code"] == "device-mismatch"
+        # Signed by another key: the fingerprint is right, the signature is not.
+        ws = await http.ws_connect(rig.ws_url)
+        hello = json.loads((await ws.receive()).data)
+        forged = other.auth_frame(hello["nonce"])
+        await ws.send_json({**forged, "fingerprint": device.fingerprint, "device_id": None})
+        assert json.loads((await ws.receive()).data)["code"] == "bad-signature"
+        # A signature of an earlier connection's nonce is worthless on a new one.
+        ws = await http.ws_connect(rig.ws_url)
+        json.loads((await ws.receive()).data)
+        await ws.send_json(device.auth_frame(hello["nonce"]))
+        assert json.loads((await ws.receive()).data)["code"] == "bad-signature"
+        ws = await http.ws_connect(rig.ws_url)
+        await ws.receive()
+        await ws.send_json({"type": "heartbeat", "seq": 1})
+        assert json.loads((await ws.receive()).data)["code"] == "auth-required"
+
+
+async def test_malformed_frames_get_errors_and_the_connection_survives(rig: Rig) -> None:
+    device = await rig.printer_device()
+    async with aiohttp.ClientSession() as http:
+        ws, welcome = await device.connect(http, rig.ws_url)
+        assert welcome["type"] == "welcome"
+        cases = [
+            ("{not json", "invalid-frame"),
+            (json.dumps({"type": "teleport"}), "unknown-frame"),
+            (json.dumps({"type": "heartbeat", "seq": "x"}), "invalid-frame"),
+            (json.dumps({"type": "status", "state": "idle", "extra": 1}), "invalid-frame"),
+            (json.dumps({"type": "capabilities", "capabilities": CAPS,
+                         "device_id": str(uuid.uuid4())}), "not-your-device"),
+            (json.dumps(device.auth_frame("x" * 43)), "already-authenticated"),
+        ]  # fmt: skip
+        for raw, code in cases:
+            await ws.send_str(raw)
+            error = await next_frame(ws, "error")
+            assert (error["code"], error["fatal"]) == (code, False), raw
+        await ws.send_bytes(b"\x00\x01")
+        assert (await next_frame(ws, "error"))["code"] == "text-only"
+        await ws.send_json({"type": "heartbeat", "seq": 2})  # still connected
+        await ws.send_str("x" * (64 * 1024 + 1))
+        closing = await ws.receive(timeout=10)
+        assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+        assert ws.close_code == 1009  # message too big
+    sessions = rig.gateway.server.app[GATEWAY].sessions
+    await eventually(lambda: _true(len(sessions) == 0))
+
+
+async def test_commands_are_delivered_until_acknowledged(rig: Rig) -> None:
+    device = await rig.printer_device()
+    path = f"/v1/devices/{device.device_id}/commands"
+    r = await rig.registry.post(path, json={"name": "identify", "payload": {"n": 1}}, headers=AUTH)
+    assert r.status == 202
+    command_id = (await r.json())["command_id"]
+    async with aiohttp.ClientSession() as http:
+        ws, _ = await device.connect(http, rig.ws_url)
+        first = await next_frame(ws, "command")
+        assert (first["command_id"], first["payload"]) == (command_id, {"n": 1})
+        await ws.close()  # no ack: it must come again
+        ws, _ = await device.connect(http, rig.ws_url)
+        again = await next_frame(ws, "command")
+        assert again["command_id"] == command_id
+        live = await rig.registry.post(path, json={"name": "identify"}, headers=AUTH)
+        live_id = (await live.json())["command_id"]
+        assert (await next_frame(ws, "command"))["command_id"] == live_id
+        for cid in (command_id, live_id):
+            await ws.send_json({"type": "command_ack", "command_id": cid, "outcome": "done"})
+
+        async def ledger_empty() -> bool:
+            return (await rig.get(path))["items"] == []
+
+        await eventually(ledger_empty)
+        await ws.close()
+        ws, _ = await device.connect(http, rig.ws_url)
+        with pytest.raises(asyncio.TimeoutError):
+            await next_frame(ws, "command", timeout=1.5)
+        await ws.close()
