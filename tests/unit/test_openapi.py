@@ -1,7 +1,8 @@
-"""docs/openapi.yaml is a valid OpenAPI 3.1 document and describes the registry as built.
+"""docs/openapi.yaml is a valid OpenAPI 3.1 document and describes the registry and
+auth as built (auth's operations carry the tag ``auth``).
 
-No network and no database: the registry's aiohttp app is built but never started
-(``create_app`` connects only on startup), and only its router is inspected.
+No network and no database: the services' aiohttp apps are built but never started
+(``create_app`` connects only on startup), and only their routers are inspected.
 """
 
 from __future__ import annotations
@@ -18,12 +19,17 @@ from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 from openapi_spec_validator.readers import read_from_filename
 from pydantic import BaseModel
 
+from services.auth.api.shapes import UserPage
+from services.auth.app import SPEC as AUTH
+from services.auth.domain.commands import CreateApiToken, CreateUser, TokenRequest, UpdateUser
+from services.auth.settings import AuthSettings
 from services.registry.api.views import Page, PrinterPage
 from services.registry.app import SPEC
 from services.registry.domain.commands import (
     ClaimDevice,
     CreateTenant,
     CreateVirtualPrinter,
+    IssueCommand,
     RegisterPrinter,
     RelaySheet,
     StartRegistration,
@@ -48,8 +54,18 @@ BODIES: dict[tuple[str, str], type[BaseModel]] = {
     ("POST", "/v1/registrations"): StartRegistration,
     ("POST", "/v1/registrations/claim"): ClaimDevice,
     ("POST", "/v1/registrations/relay"): RelaySheet,
+    ("POST", "/v1/devices/{device_id}/commands"): IssueCommand,
+    ("POST", "/v1/token"): TokenRequest,
+    ("POST", "/v1/users"): CreateUser,
+    ("PATCH", "/v1/users/{user_id}"): UpdateUser,
+    ("POST", "/v1/users/{user_id}/api-tokens"): CreateApiToken,
 }
-LISTS = (("GET", "/v1/tenants"), ("GET", "/v1/printers"), ("GET", "/v1/virtual-printers"))
+LISTS = (
+    ("GET", "/v1/tenants"),
+    ("GET", "/v1/printers"),
+    ("GET", "/v1/virtual-printers"),
+    ("GET", "/v1/users"),
+)
 CONSTRAINTS = ("minLength", "maxLength", "pattern", "format", "minimum", "maximum", "default")
 
 
@@ -62,6 +78,16 @@ def doc() -> dict[str, Any]:
 def registry_app() -> web.Application:
     """The registry's app, built exactly as the service builds it (not started)."""
     return create_app(SPEC, RegistrySettings(database_url="postgresql://x:y@127.0.0.1:1/db"))
+
+
+def auth_app() -> web.Application:
+    """The auth service's app, built exactly as the service builds it (not started)."""
+    return create_app(AUTH, AuthSettings(database_url="postgresql://x:y@127.0.0.1:1/db"))
+
+
+def auth_documented(doc: Mapping[str, Any]) -> set[tuple[str, str]]:
+    """(METHOD, path) of the operations tagged ``auth``."""
+    return {(m, p) for m, p, op in _operations(doc) if "auth" in op.get("tags", ())}
 
 
 def _normalise(path: str) -> str:
@@ -124,9 +150,18 @@ def test_document_is_valid_openapi_3_1(doc: dict[str, Any]) -> None:
 
 def test_operations_are_exactly_the_registry_routes(doc: dict[str, Any]) -> None:
     routes = router_operations(registry_app())
-    documented = doc_operations(doc)
+    documented = doc_operations(doc) - auth_documented(doc)
     assert routes - documented == set(), f"routes without documentation: {routes - documented}"
     assert documented - routes == set(), f"documented but not served: {documented - routes}"
+
+
+def test_operations_tagged_auth_are_exactly_the_auth_routes(doc: dict[str, Any]) -> None:
+    common = {("GET", path) for path in PUBLIC_PATHS}
+    routes = router_operations(auth_app()) - common
+    documented = auth_documented(doc)
+    assert routes - documented == set(), f"routes without documentation: {routes - documented}"
+    assert documented - routes == set(), f"documented but not served: {documented - routes}"
+    assert common <= router_operations(auth_app()), "auth serves health and metrics too"
 
 
 def test_an_undocumented_route_is_noticed(doc: dict[str, Any]) -> None:
@@ -158,7 +193,7 @@ def public_operations(app: web.Application) -> set[tuple[str, str]]:
 def test_every_v1_operation_requires_the_bearer_token(doc: dict[str, Any]) -> None:
     schemes = doc["components"]["securitySchemes"]
     assert schemes["bearerAuth"] == {**schemes["bearerAuth"], "type": "http", "scheme": "bearer"}
-    public = public_operations(registry_app())
+    public = public_operations(registry_app()) | public_operations(auth_app())
     for method, path, op in _operations(doc):
         effective = op.get("security", doc.get("security", []))
         if path in PUBLIC_PATHS or (method, path) in public:
@@ -234,7 +269,7 @@ def test_list_parameters_match_the_page_model(
 ) -> None:
     method, path = operation
     op = doc["paths"][path][method.lower()]
-    model = Page if path == "/v1/tenants" else PrinterPage
+    model = {"/v1/tenants": Page, "/v1/users": UserPage}.get(path, PrinterPage)
     page = model.model_json_schema()["properties"]
     query = {
         p["name"]: p for p in (_resolve(doc, raw) for raw in op["parameters"]) if p["in"] == "query"
@@ -249,6 +284,11 @@ def test_list_parameters_match_the_page_model(
 
 
 def test_created_resources_carry_a_location(doc: dict[str, Any]) -> None:
-    for method, path in (("POST", "/v1/tenants"), ("POST", "/v1/printers")):
+    for method, path in (
+        ("POST", "/v1/tenants"),
+        ("POST", "/v1/printers"),
+        ("POST", "/v1/users"),
+        ("POST", "/v1/users/{user_id}/api-tokens"),
+    ):
         created = doc["paths"][path][method.lower()]["responses"]["201"]
         assert "Location" in created["headers"], f"{method} {path}"

@@ -1,0 +1,325 @@
+"""The rendered overlays: schema-valid (Kubernetes and the operators' CRDs), clean
+under checkov, and complete for every service and topic the code declares."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from services import SERVICES, database_services, load_spec
+from shared.deploy import k8s
+from shared.deploy.model import load_services
+from shared.kafka.topics import TOPICS
+from tests.deploy.conftest import OVERLAYS, ROOT, Rendered, Tools
+
+pytestmark = pytest.mark.parametrize("overlay", OVERLAYS)
+
+
+def _kubeconform(tools: Tools, path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*tools.kubeconform_cmd(), str(path)], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_every_object_is_valid_against_kubernetes_and_crd_schemas(
+    overlay: str, tools: Tools, rendered: dict[str, Rendered]
+) -> None:
+    proc = _kubeconform(tools, rendered[overlay].path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = re.search(r"Valid: (\d+), Invalid: (\d+), Errors: (\d+), Skipped: (\d+)", proc.stdout)
+    assert summary is not None, proc.stdout
+    assert int(summary.group(1)) == len(rendered[overlay].objects), proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("kind", "breakage"),
+    [
+        ("Deployment", lambda o: o["spec"]["template"]["spec"].update(terminationGracePeriod=1)),
+        ("KafkaTopic", lambda o: o["spec"].update(partitions="six")),
+        ("Cluster", lambda o: o["spec"]["managed"]["roles"][0].update(passwordSecrets={})),
+        ("PrometheusRule", lambda o: o["spec"]["groups"][0]["rules"][0].pop("expr")),
+    ],
+)
+def test_validation_rejects_a_broken_object(
+    overlay: str,
+    kind: str,
+    breakage: Any,
+    tools: Tools,
+    rendered: dict[str, Rendered],
+    tmp_path: Path,
+) -> None:
+    obj = yaml.safe_load(yaml.safe_dump(rendered[overlay].of_kind(kind)[0]))
+    breakage(obj)
+    path = tmp_path / "broken.yaml"
+    path.write_text(yaml.safe_dump(obj))
+    proc = _kubeconform(tools, path)
+    assert proc.returncode != 0 and "Invalid: 1" in proc.stdout, proc.stdout
+
+
+def test_checkov_finds_nothing_beyond_the_documented_skips(
+    overlay: str, tools: Tools, rendered: dict[str, Rendered]
+) -> None:
+    proc = subprocess.run(
+        [
+            tools.checkov,
+            "--config-file",
+            str(ROOT / "k8s/.checkov.yaml"),
+            "-f",
+            str(rendered[overlay].path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    assert "Passed checks" in proc.stdout, proc.stdout
+
+
+def test_every_service_has_its_objects(overlay: str, rendered: dict[str, Rendered]) -> None:
+    r = rendered[overlay]
+    for name in SERVICES:
+        full = f"printcloud-{name}"
+        for kind in (
+            "Deployment",
+            "Service",
+            "ServiceAccount",
+            "PodDisruptionBudget",
+            "NetworkPolicy",
+        ):
+            assert r.get(kind, full) is not None, f"{overlay}: no {kind} {full}"
+        hpa = r.get("HorizontalPodAutoscaler", full)
+        scaled = r.get("ScaledObject", full)
+        assert (hpa is None) != (scaled is None), f"{overlay}: {full} needs exactly one autoscaler"
+        target = (hpa or scaled)["spec"]["scaleTargetRef"]  # type: ignore[index]
+        assert target["name"] == full and target.get("kind", "Deployment") == "Deployment"
+        sa = r.get("ServiceAccount", full)
+        assert sa is not None and sa["automountServiceAccountToken"] is False
+
+
+def _container(deployment: dict[str, Any]) -> dict[str, Any]:
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    assert len(containers) == 1
+    return containers[0]
+
+
+def _config_value(r: Rendered, container: dict[str, Any], var: str) -> str | None:
+    for ref in container.get("envFrom", []):
+        cm = r.get("ConfigMap", ref["configMapRef"]["name"])
+        assert cm is not None, f"envFrom names a missing ConfigMap {ref}"
+        if var in cm["data"]:
+            return str(cm["data"][var])
+    return None
+
+
+def test_probes_point_at_health_endpoints_on_the_listening_port(
+    overlay: str, rendered: dict[str, Rendered]
+) -> None:
+    r = rendered[overlay]
+    for name in SERVICES:
+        spec = load_spec(name)
+        info = next(s for s in load_services() if s.name == name)
+        deployment = r.get("Deployment", f"printcloud-{name}")
+        assert deployment is not None
+        container = _container(deployment)
+        configured = _config_value(r, container, info.env("http_port"))
+        listens = (
+            int(configured) if configured else spec.settings_cls.model_fields["http_port"].default
+        )
+        host = _config_value(r, container, info.env("http_host"))
+        assert host == "0.0.0.0", f"{name} must listen on all interfaces in a pod"
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        for probe, path in (
+            ("readinessProbe", "/readyz"),
+            ("livenessProbe", "/healthz"),
+            ("startupProbe", "/healthz"),
+        ):
+            get = container[probe]["httpGet"]
+            assert get["path"] == path, f"{name} {probe}"
+            port = ports[get["port"]] if isinstance(get["port"], str) else get["port"]
+            assert port == listens, (
+                f"{name} {probe} probes {port}, the service listens on {listens}"
+            )
+        service = r.get("Service", f"printcloud-{name}")
+        assert service is not None
+        target = service["spec"]["ports"][0]["targetPort"]
+        assert (ports[target] if isinstance(target, str) else target) == listens
+
+
+def test_pods_are_hardened_and_shut_down_within_their_grace(
+    overlay: str, rendered: dict[str, Rendered]
+) -> None:
+    r = rendered[overlay]
+    for workload in [*r.of_kind("Deployment"), *r.of_kind("Job")]:
+        pod = workload["spec"]["template"]["spec"]
+        name = workload["metadata"]["name"]
+        assert pod["automountServiceAccountToken"] is False, name
+        assert pod["securityContext"]["runAsNonRoot"] is True, name
+        assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault", name
+        tmp_volumes = {v["name"] for v in pod["volumes"] if "emptyDir" in v}
+        for c in [*pod.get("initContainers", []), *pod["containers"]]:
+            sc = c["securityContext"]
+            assert sc["readOnlyRootFilesystem"] is True, (name, c["name"])
+            assert sc["allowPrivilegeEscalation"] is False, (name, c["name"])
+            assert sc["capabilities"]["drop"] == ["ALL"], (name, c["name"])
+            assert sc["seccompProfile"]["type"] == "RuntimeDefault", (name, c["name"])
+            assert {"requests", "limits"} <= set(c["resources"]), (name, c["name"])
+            mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
+            assert mounts.get("/tmp") in tmp_volumes, (name, c["name"])
+    for deployment in r.of_kind("Deployment"):
+        container = _container(deployment)
+        svc = next(
+            s for s in load_services() if f"printcloud-{s.name}" == deployment["metadata"]["name"]
+        )
+        grace = float(_config_value(r, container, svc.env("shutdown_grace_s")) or 2.0)
+        budget = grace + k8s.HTTP_DRAIN_S + k8s.TASKS_DRAIN_S
+        assert deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > budget
+
+
+def test_configuration_comes_from_configmaps_and_secrets_by_reference(
+    overlay: str, rendered: dict[str, Rendered]
+) -> None:
+    r = rendered[overlay]
+    assert not r.of_kind("Secret"), "Secrets are created by the operator, never committed"
+    composed = re.compile(r"^[a-z]+://(\$\([A-Z_]+\)|[:@/])+$")
+    for workload in [*r.of_kind("Deployment"), *r.of_kind("Job")]:
+        pod = workload["spec"]["template"]["spec"]
+        for c in [*pod.get("initContainers", []), *pod["containers"]]:
+            defined: set[str] = set()
+            for ref in c.get("envFrom", []):
+                assert set(ref) == {"configMapRef"}, ref
+            for var in c.get("env", []):
+                if "valueFrom" in var:
+                    (source,) = var["valueFrom"]
+                    assert source in ("configMapKeyRef", "secretKeyRef"), var
+                else:
+                    # Only a DSN composed of earlier variables, never a literal value.
+                    assert composed.match(var["value"]), var
+                    used = set(re.findall(r"\$\(([A-Z_]+)\)", var["value"]))
+                    assert used <= defined, f"{var['name']} uses {used - defined} before definition"
+                defined.add(var["name"])
+
+
+def test_network_policies_deny_by_default_and_open_only_what_services_need(
+    overlay: str, rendered: dict[str, Rendered]
+) -> None:
+    r = rendered[overlay]
+    deny = r.get("NetworkPolicy", "printcloud-default-deny")
+    assert deny is not None
+    assert deny["spec"]["policyTypes"] == ["Ingress", "Egress"]
+    assert "ingress" not in deny["spec"] and "egress" not in deny["spec"]
+    for name in SERVICES:
+        deployment = r.get("Deployment", f"printcloud-{name}")
+        assert deployment is not None
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        selector = deny["spec"]["podSelector"]["matchLabels"]
+        assert selector.items() <= labels.items(), f"default deny must select {name}"
+        policy = r.get("NetworkPolicy", f"printcloud-{name}")
+        assert policy is not None
+        egress_ports = {p["port"] for rule in policy["spec"]["egress"] for p in rule["ports"]}
+        needs_pg = load_spec(name).has_database
+        assert egress_ports == {53, k8s.KAFKA_PORT, "http"} | ({k8s.PG_PORT} if needs_pg else set())
+        sources = [peer for rule in policy["spec"]["ingress"] for peer in rule["from"]]
+        namespaces = {
+            p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+            for p in sources
+            if "namespaceSelector" in p
+        }
+        assert namespaces == {k8s.INGRESS_CONTROLLER_NAMESPACE, k8s.MONITORING_NAMESPACE}
+
+
+def test_every_topic_has_a_kafka_topic_with_the_table_configuration(
+    overlay: str, rendered: dict[str, Rendered]
+) -> None:
+    r = rendered[overlay]
+    replication = k8s.REPLICATION[overlay]
+    by_topic = {o["spec"]["topicName"]: o for o in r.of_kind("KafkaTopic")}
+    assert set(by_topic) == {t.name for t in TOPICS}
+    for t in TOPICS:
+        spec = by_topic[t.name]["spec"]
+        assert spec["partitions"] == t.partitions, t.name
+        assert spec["replicas"] == replication, t.name
+        assert {k: str(v) for k, v in spec["config"].items()} == t.config(replication), t.name
+        assert by_topic[t.name]["metadata"]["labels"]["strimzi.io/cluster"] == k8s.KAFKA_CLUSTER
+    nodes = sum(
+        p["spec"]["replicas"] for p in r.of_kind("KafkaNodePool") if "broker" in p["spec"]["roles"]
+    )
+    assert nodes >= replication, "more topic replicas than brokers"
+
+
+def test_ingress_routes_every_api_prefix_to_its_service(
+    overlay: str, rendered: dict[str, Rendered]
+) -> None:
+    r = rendered[overlay]
+    routes: dict[tuple[str, str], str] = {}
+    for ingress in r.of_kind("Ingress"):
+        for rule in ingress["spec"]["rules"]:
+            for p in rule["http"]["paths"]:
+                routes[ingress["metadata"]["name"], p["path"]] = p["backend"]["service"]["name"]
+    for info in load_services():
+        gateway = info.name == k8s.GATEWAY_SERVICE
+        ingress = "printcloud-gateway" if gateway else "printcloud-api"
+        for prefix in info.api_prefixes:
+            assert routes.get((ingress, prefix)) == f"printcloud-{info.name}", (
+                f"{prefix} not routed to {info.name} by {ingress}"
+            )
+        for route in info.routes:
+            assert any(
+                route == p or route.startswith(p.rstrip("/") + "/") for p in info.api_prefixes
+            )
+
+
+def test_migrations_job_provisions_and_migrates_every_service(
+    overlay: str, rendered: dict[str, Rendered]
+) -> None:
+    job = rendered[overlay].get("Job", "printcloud-migrate")
+    assert job is not None
+    pod = job["spec"]["template"]["spec"]
+    databases = database_services()
+    assert databases and "gateway" not in databases
+    assert pod["initContainers"][0]["args"] == ["db", "provision", *databases]
+    assert pod["containers"][0]["args"] == ["migrate", *databases]
+    env = {v["name"] for v in pod["containers"][0]["env"]}
+    for info in load_services():
+        assert (info.env("database_url") in env) == info.has_database
+    cluster = rendered[overlay].get("Cluster", k8s.PG_CLUSTER)
+    assert cluster is not None
+    roles = {role["name"]: role for role in cluster["spec"]["managed"]["roles"]}
+    assert set(roles) == set(databases)
+    for name, role in roles.items():
+        assert role["passwordSecret"]["name"] == k8s.db_secret(name)
+        assert role["superuser"] is False and role["login"] is True
+    for name in SERVICES:
+        deployment = rendered[overlay].get("Deployment", f"printcloud-{name}")
+        assert deployment is not None
+        inits = deployment["spec"]["template"]["spec"]["initContainers"]
+        if name in databases:
+            (init,) = inits
+            assert init["args"][:2] == ["migrate-check", name]
+        else:
+            assert inits == [], f"{name} has no database to wait for"
+
+
+def test_alerts_name_a_runbook_section_that_exists(
+    overlay: str, rendered: dict[str, Rendered]
+) -> None:
+    doc = (ROOT / "docs/operations.md").read_text()
+    anchors = {
+        re.sub(r"[^a-z0-9 -]", "", h.strip().lower()).replace(" ", "-")
+        for h in re.findall(r"^#+ (.+)$", doc, flags=re.M)
+    }
+    rules = [
+        rule
+        for pr in rendered[overlay].of_kind("PrometheusRule")
+        for g in pr["spec"]["groups"]
+        for rule in g["rules"]
+    ]
+    assert rules
+    for rule in rules:
+        target = rule["annotations"]["runbook"]
+        assert target.startswith("docs/operations.md#"), rule["alert"]
+        assert target.split("#", 1)[1] in anchors, f"{rule['alert']}: no section {target}"
