@@ -37,6 +37,16 @@ def principal(request: web.Request) -> Principal:
     return request[PRINCIPAL]
 
 
+def caller(request: web.Request, scope: str, *roles: str) -> Principal:
+    """The caller, if its credential carries ``scope`` and (when given) one of ``roles``;
+    Forbidden otherwise (operators always pass)."""
+    who = request[PRINCIPAL]
+    who.require_scope(scope)
+    if roles:
+        who.require_role(*roles)
+    return who
+
+
 @web.middleware
 async def correlation_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Adopt a valid incoming X-Correlation-ID or mint one; echo it; bind it to logs."""

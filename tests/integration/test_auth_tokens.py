@@ -114,6 +114,13 @@ async def test_a_tenant_admin_sees_only_their_tenant_in_the_registry(
 
     user = bearer(await access_token(auth, await _api_token(auth, mine, ["user"], ["jobs:read"])))
     assert (await registry.post("/v1/printers", json=body, headers=user)).status == 403
+    # An admin's token limited to submitting jobs cannot manage or even read printers.
+    narrow = bearer(
+        await access_token(auth, await _api_token(auth, mine, ["admin"], ["jobs:submit"]))
+    )
+    refused = await registry.post("/v1/printers", json={**body, "name": "X"}, headers=narrow)
+    assert refused.status == 403 and "printers:write" in (await problem(refused))["detail"]
+    assert (await registry.get("/v1/printers", headers=narrow)).status == 403
 
 
 async def test_tampered_forged_and_confused_tokens_are_refused(

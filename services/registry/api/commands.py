@@ -12,7 +12,7 @@ from services.registry.domain.commands import IssueCommand
 from services.registry.handlers import commands
 from shared.errors import NotFound
 from shared.http.body import parse_json, path_uuid
-from shared.http.middleware import principal
+from shared.http.middleware import caller
 from shared.service import RUNTIME
 
 
@@ -30,8 +30,7 @@ def _command_json(row: Any) -> dict[str, Any]:
 
 async def issue(request: web.Request) -> web.Response:
     """POST /v1/devices/{device_id}/commands: queue a command for a printer/connector."""
-    who = principal(request)
-    who.require_role("admin")
+    who = caller(request, "printers:write", "admin")
     device_id = path_uuid(request, "device_id")
     cmd = await parse_json(request, IssueCommand)
     async with request.app[RUNTIME].pool.acquire() as conn, conn.transaction():
@@ -47,7 +46,7 @@ async def pending(request: web.Request) -> web.Response:
     device_id = path_uuid(request, "device_id")
     async with request.app[RUNTIME].pool.acquire() as conn:
         found = await repo.device_holder(conn, device_id)
-        if found is None or not principal(request).can_access(found[0]):
+        if found is None or not caller(request, "printers:read").can_access(found[0]):
             raise NotFound("no such device", code="device-not-found")
         rows = await repo.pending_commands(conn, device_id)
     return web.json_response({"items": [_command_json(r) for r in rows]})

@@ -23,7 +23,7 @@ from services.registry.settings import RegistrySettings
 from shared.crypto.encoding import b64url_decode
 from shared.errors import Unauthenticated
 from shared.http.body import parse_json, path_uuid
-from shared.http.middleware import principal, public
+from shared.http.middleware import caller, public
 from shared.service import RUNTIME
 
 
@@ -101,8 +101,7 @@ def _claimed_json(r: Registration) -> dict[str, Any]:
 
 async def claim(request: web.Request) -> web.Response:
     """POST /v1/registrations/claim: an administrator claims a device by its code."""
-    who = principal(request)
-    who.require_role("admin")
+    who = caller(request, "printers:write", "admin")
     cmd = await parse_json(request, ClaimDevice)
     r = await handlers.claim_device(
         request.app[RUNTIME].pool, cmd, who, emitter(request), _settings(request)
@@ -113,8 +112,7 @@ async def claim(request: web.Request) -> web.Response:
 
 async def relay(request: web.Request) -> web.Response:
     """POST /v1/registrations/relay: an administrator relays a device's sheet."""
-    who = principal(request)
-    who.require_role("admin")
+    who = caller(request, "printers:write", "admin")
     cmd = await parse_json(request, RelaySheet)
     r = await handlers.relay_sheet(request.app[RUNTIME].pool, cmd, who, emitter(request))
     body = _claimed_json(r)
@@ -135,7 +133,7 @@ async def get_connector(request: web.Request) -> web.Response:
     connector_id = path_uuid(request, "connector_id")
     async with request.app[RUNTIME].pool.acquire() as conn:
         row = await repo.get_connector(conn, connector_id)
-        if row is None or not principal(request).can_access(row["tenant_id"]):
+        if row is None or not caller(request, "printers:read").can_access(row["tenant_id"]):
             raise ConnectorNotFound("no such connector")
         devices = await repo.list_connector_devices(conn, connector_id)
     return web.json_response(_connector_json(row, devices))
@@ -143,8 +141,7 @@ async def get_connector(request: web.Request) -> web.Response:
 
 async def assign_devices(request: web.Request) -> web.Response:
     """PUT /v1/connectors/{connector_id}/devices: the whole list of bridged printers."""
-    who = principal(request)
-    who.require_role("admin")
+    who = caller(request, "printers:write", "admin")
     connector_id = path_uuid(request, "connector_id")
     cmd = await parse_json(request, AssignConnectorDevices)
     await connector_handlers.assign_devices(

@@ -21,7 +21,7 @@ from services.registry.domain.model import Printer, Tenant, VirtualPrinter
 from shared.db.outbox import Emitter
 from shared.errors import FieldError
 from shared.http.body import parse_json, path_uuid, query_model
-from shared.http.middleware import correlation_id, principal
+from shared.http.middleware import caller, correlation_id, principal
 from shared.service import RUNTIME
 
 
@@ -82,7 +82,7 @@ async def create_tenant(request: web.Request) -> web.Response:
 async def get_tenant(request: web.Request) -> web.Response:
     """GET /v1/tenants/{tenant_id}."""
     tenant_id = path_uuid(request, "tenant_id")
-    if not principal(request).can_access(tenant_id):
+    if not caller(request, "printers:read").can_access(tenant_id):
         raise TenantNotFound("no such tenant")
     async with request.app[RUNTIME].pool.acquire() as conn:
         tenant = await repo.get_tenant(conn, tenant_id)
@@ -102,8 +102,7 @@ async def list_tenants(request: web.Request) -> web.Response:
 
 async def register_printer(request: web.Request) -> web.Response:
     """POST /v1/printers."""
-    who = principal(request)
-    who.require_role("admin")
+    who = caller(request, "printers:write", "admin")
     cmd = await parse_json(request, RegisterPrinter)
     printer = await handlers.register_printer(request.app[RUNTIME].pool, cmd, who, emitter(request))
     return web.json_response(
@@ -116,7 +115,7 @@ async def get_printer(request: web.Request) -> web.Response:
     printer_id = path_uuid(request, "printer_id")
     async with request.app[RUNTIME].pool.acquire() as conn:
         printer = await repo.get_printer(conn, printer_id)
-    if printer is None or not principal(request).can_access(printer.tenant_id):
+    if printer is None or not caller(request, "printers:read").can_access(printer.tenant_id):
         raise PrinterNotFound("no such printer")
     return web.json_response(to_json(printer))
 
@@ -124,7 +123,7 @@ async def get_printer(request: web.Request) -> web.Response:
 async def list_printers(request: web.Request) -> web.Response:
     """GET /v1/printers: the caller's tenant (operators: all, or ?tenant_id=)."""
     page = query_model(request, PrinterPage)
-    tenant_id = principal(request).tenant_scope() or page.tenant_id
+    tenant_id = caller(request, "printers:read").tenant_scope() or page.tenant_id
     if page.tenant_id is not None and page.tenant_id != tenant_id:
         raise TenantNotFound("no such tenant", [FieldError("tenant_id", "unknown tenant")])
     async with request.app[RUNTIME].pool.acquire() as conn:
@@ -136,8 +135,7 @@ async def list_printers(request: web.Request) -> web.Response:
 
 async def update_printer(request: web.Request) -> web.Response:
     """PATCH /v1/printers/{printer_id}."""
-    who = principal(request)
-    who.require_role("admin")
+    who = caller(request, "printers:write", "admin")
     printer_id = path_uuid(request, "printer_id")
     cmd = await parse_json(request, UpdatePrinter)
     printer = await handlers.update_printer(
@@ -152,7 +150,7 @@ async def get_capabilities(request: web.Request) -> web.Response:
     query = query_model(request, CapabilitiesQuery)
     async with request.app[RUNTIME].pool.acquire() as conn:
         printer = await repo.get_printer(conn, printer_id)
-        if printer is None or not principal(request).can_access(printer.tenant_id):
+        if printer is None or not caller(request, "printers:read").can_access(printer.tenant_id):
             raise PrinterNotFound("no such printer")
         row = await repo.current_capabilities(conn, printer_id, query.version)
     if row is None:

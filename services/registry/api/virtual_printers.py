@@ -13,7 +13,7 @@ from services.registry.domain.commands import CreateVirtualPrinter, UpdateVirtua
 from services.registry.domain.errors import VirtualPrinterNotFound
 from services.registry.domain.model import VirtualPrinter
 from shared.http.body import parse_json, path_uuid, query_model
-from shared.http.middleware import principal
+from shared.http.middleware import caller
 from shared.printing.capabilities import Capabilities, intersect
 from shared.service import RUNTIME
 
@@ -38,8 +38,7 @@ async def _with_capabilities(request: web.Request, vp: VirtualPrinter) -> dict[s
 
 async def create(request: web.Request) -> web.Response:
     """POST /v1/virtual-printers."""
-    who = principal(request)
-    who.require_role("admin")
+    who = caller(request, "printers:write", "admin")
     cmd = await parse_json(request, CreateVirtualPrinter)
     vp = await handlers.create_virtual_printer(
         request.app[RUNTIME].pool, cmd, who, emitter(request)
@@ -56,7 +55,7 @@ async def get(request: web.Request) -> web.Response:
     vp_id = path_uuid(request, "virtual_printer_id")
     async with request.app[RUNTIME].pool.acquire() as conn:
         vp = await repo.get_virtual_printer(conn, vp_id)
-    if vp is None or not principal(request).can_access(vp.tenant_id):
+    if vp is None or not caller(request, "printers:read").can_access(vp.tenant_id):
         raise VirtualPrinterNotFound("no such virtual printer")
     return web.json_response(await _with_capabilities(request, vp))
 
@@ -64,7 +63,7 @@ async def get(request: web.Request) -> web.Response:
 async def list_all(request: web.Request) -> web.Response:
     """GET /v1/virtual-printers."""
     page = query_model(request, PrinterPage)
-    tenant_id = principal(request).tenant_scope() or page.tenant_id
+    tenant_id = caller(request, "printers:read").tenant_scope() or page.tenant_id
     async with request.app[RUNTIME].pool.acquire() as conn:
         items = await repo.list_virtual_printers(
             conn, tenant_id=tenant_id, after=page.after, limit=page.limit
@@ -76,8 +75,7 @@ async def list_all(request: web.Request) -> web.Response:
 
 async def update(request: web.Request) -> web.Response:
     """PATCH /v1/virtual-printers/{virtual_printer_id}."""
-    who = principal(request)
-    who.require_role("admin")
+    who = caller(request, "printers:write", "admin")
     vp_id = path_uuid(request, "virtual_printer_id")
     cmd = await parse_json(request, UpdateVirtualPrinter)
     vp = await handlers.update_virtual_printer(
