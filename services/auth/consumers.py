@@ -9,7 +9,6 @@ from typing import Any
 import asyncpg
 
 from services.auth import repository as repo
-from services.auth.domain.events import DeviceCredentialIssued
 from services.auth.domain.model import DeviceCredential
 from services.auth.handlers import credential_revoked
 from shared.crypto.encoding import b64url_decode
@@ -22,6 +21,7 @@ from shared.crypto.keys import (
 )
 from shared.db.outbox import Emitter
 from shared.errors import PermanentEventError
+from shared.events.contracts.auth import DeviceCredentialIssued
 from shared.events.contracts.devices import DeviceClaimed
 from shared.events.registry import DecodedEvent
 from shared.service import ConsumerSpec, Runtime

@@ -24,7 +24,6 @@ from services.auth.domain.errors import (
 from services.auth.domain.events import (
     ApiTokenCreated,
     ApiTokenRevoked,
-    DeviceCredentialRevoked,
     UserCreated,
     UserDeleted,
     UserUpdated,
@@ -45,6 +44,7 @@ from services.auth.settings import AuthSettings
 from services.auth.signing import KeyRing
 from shared.db.outbox import Emitter
 from shared.errors import FieldError, ValidationFailed
+from shared.events.contracts.auth import DeviceCredentialRevoked
 from shared.http.auth import Principal
 
 

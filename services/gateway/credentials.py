@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from services.auth.domain.events import DeviceCredentialIssued, DeviceCredentialRevoked
 from shared.crypto.encoding import b64url_decode
 from shared.crypto.keys import PublicKey, load_public_key_bytes
+from shared.events.contracts.auth import DeviceCredentialIssued, DeviceCredentialRevoked
 from shared.events.registry import EventDecodeError, EventRegistry
 from shared.kafka.admin import partitions_of
 from shared.logging import get_logger
