@@ -5,8 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from aiohttp.test_utils import TestClient
 
 from shared.testing.infra import TestInfra
 
@@ -35,3 +40,38 @@ async def running(*tasks: Callable[[asyncio.Event], Awaitable[None]]) -> AsyncIt
 @pytest.fixture(scope="session")
 def bootstrap(infra: TestInfra) -> str:
     return infra.bootstrap
+
+
+@dataclass(frozen=True)
+class RegistryUnderTest:
+    """A registry app on its own fresh schema, reachable over real HTTP."""
+
+    client: TestClient
+    dsn: str
+    schema: str
+
+
+RegistryFactory = Callable[..., contextlib.AbstractAsyncContextManager[RegistryUnderTest]]
+
+
+@pytest.fixture
+def registry_app(service_db: Any, bootstrap: str, topics: object) -> RegistryFactory:
+    """``async with registry_app(token, **settings) as reg``: a started registry."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from services.registry.app import SPEC
+    from services.registry.settings import RegistrySettings
+    from shared.service import create_app
+    from shared.testing.fixtures import unique
+
+    @contextlib.asynccontextmanager
+    async def start(token: str, **overrides: Any) -> AsyncIterator[RegistryUnderTest]:
+        db = await service_db(unique("registry"), SPEC.migrations_dir)
+        settings = RegistrySettings(
+            database_url=db.dsn, db_schema=db.name, kafka_bootstrap=bootstrap,
+            operator_token=token, outbox_poll_s=0.5, **overrides,
+        )  # fmt: skip
+        async with TestClient(TestServer(create_app(SPEC, settings))) as client:
+            yield RegistryUnderTest(client, db.dsn, db.name)
+
+    return start

@@ -8,14 +8,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from aiokafka import AIOKafkaConsumer
 
-from services.registry.app import SPEC
-from services.registry.settings import RegistrySettings
-from shared.service import create_app
-from shared.testing.fixtures import ServiceDbFactory, unique
-from tests.integration.conftest import eventually
+from shared.testing.fixtures import unique
+from tests.integration.conftest import RegistryFactory, eventually
 
 pytestmark = pytest.mark.integration
 TOKEN = "op-" + uuid.uuid4().hex
@@ -23,19 +20,9 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture
-async def client(
-    service_db: ServiceDbFactory, bootstrap: str, topics: object
-) -> AsyncIterator[TestClient]:
-    db = await service_db(unique("registry"), SPEC.migrations_dir)
-    settings = RegistrySettings(
-        database_url=db.dsn,
-        db_schema=db.name,
-        kafka_bootstrap=bootstrap,
-        operator_token=TOKEN,
-        outbox_poll_s=0.5,
-    )
-    async with TestClient(TestServer(create_app(SPEC, settings))) as c:
-        yield c
+async def client(registry_app: RegistryFactory) -> AsyncIterator[TestClient]:
+    async with registry_app(TOKEN) as reg:
+        yield reg.client
 
 
 async def _tenant(client: TestClient, name: str | None = None) -> dict[str, Any]:

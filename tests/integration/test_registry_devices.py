@@ -8,11 +8,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from services.registry.app import SPEC
-from services.registry.settings import RegistrySettings
 from shared.events.contracts.gateway import (
     DeviceCapabilitiesReported,
     DeviceConnected,
@@ -21,9 +19,8 @@ from shared.events.contracts.gateway import (
 from shared.events.envelope import EventData, new_envelope
 from shared.kafka.topics import DEAD_LETTER_TOPIC
 from shared.printing.capabilities import Capabilities
-from shared.service import create_app
-from shared.testing.fixtures import ServiceDbFactory, unique
-from tests.integration.conftest import eventually
+from shared.testing.fixtures import unique
+from tests.integration.conftest import RegistryFactory, eventually
 
 pytestmark = pytest.mark.integration
 TOKEN = "op-" + uuid.uuid4().hex
@@ -65,19 +62,9 @@ class Devices:
 
 
 @pytest.fixture
-async def devices(
-    service_db: ServiceDbFactory, bootstrap: str, topics: object
-) -> AsyncIterator[Devices]:
-    db = await service_db(unique("registry"), SPEC.migrations_dir)
-    settings = RegistrySettings(
-        database_url=db.dsn,
-        db_schema=db.name,
-        kafka_bootstrap=bootstrap,
-        operator_token=TOKEN,
-        outbox_poll_s=0.5,
-    )
-    async with TestClient(TestServer(create_app(SPEC, settings))) as c:
-        yield Devices(c, bootstrap, db.name)
+async def devices(registry_app: RegistryFactory, bootstrap: str) -> AsyncIterator[Devices]:
+    async with registry_app(TOKEN) as reg:
+        yield Devices(reg.client, bootstrap, reg.schema)
 
 
 def _report(p: dict[str, Any], caps: Capabilities = CAPS, at: datetime = T0) -> Any:

@@ -10,19 +10,16 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from aiokafka import AIOKafkaConsumer
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from services.registry.app import SPEC
 from services.registry.domain.onboarding import DeviceKey, Sheet, poll_message
-from services.registry.settings import RegistrySettings
 from shared.crypto.encoding import b64url_encode
 from shared.crypto.keys import spki_der
 from shared.crypto.signatures import sign
-from shared.service import create_app
-from shared.testing.fixtures import ServiceDbFactory, unique
-from tests.integration.conftest import eventually
+from shared.testing.fixtures import unique
+from tests.integration.conftest import RegistryFactory, eventually
 
 pytestmark = pytest.mark.integration
 TOKEN = "op-" + uuid.uuid4().hex
@@ -67,22 +64,10 @@ class Cloud:
 
 
 @pytest.fixture
-async def cloud(
-    service_db: ServiceDbFactory, bootstrap: str, topics: object
-) -> AsyncIterator[Cloud]:
-    db = await service_db(unique("registry"), SPEC.migrations_dir)
-    settings = RegistrySettings(
-        database_url=db.dsn,
-        db_schema=db.name,
-        kafka_bootstrap=bootstrap,
-        operator_token=TOKEN,
-        outbox_poll_s=0.5,
-        claim_failures_limit=3,
-        registrations_limit=8,
-        public_url="https://print.example.org",
-    )
-    async with TestClient(TestServer(create_app(SPEC, settings))) as c:
-        yield Cloud(c, db.dsn, bootstrap)
+async def cloud(registry_app: RegistryFactory, bootstrap: str) -> AsyncIterator[Cloud]:
+    limits = {"claim_failures_limit": 3, "registrations_limit": 8}
+    async with registry_app(TOKEN, public_url="https://print.example.org", **limits) as reg:
+        yield Cloud(reg.client, reg.dsn, bootstrap)
 
 
 async def test_online_claim_and_the_device_reads_its_identity(cloud: Cloud) -> None:

@@ -7,13 +7,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from services.registry.app import SPEC
-from services.registry.settings import RegistrySettings
-from shared.service import create_app
-from shared.testing.fixtures import ServiceDbFactory, unique
-from tests.integration.conftest import eventually
+from tests.integration.conftest import RegistryFactory, eventually
 from tests.integration.test_registry_devices import CAPS, Devices, _report
 
 pytestmark = pytest.mark.integration
@@ -22,19 +17,9 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture
-async def devices(
-    service_db: ServiceDbFactory, bootstrap: str, topics: object
-) -> AsyncIterator[Devices]:
-    db = await service_db(unique("registry"), SPEC.migrations_dir)
-    settings = RegistrySettings(
-        database_url=db.dsn,
-        db_schema=db.name,
-        kafka_bootstrap=bootstrap,
-        operator_token=TOKEN,
-        outbox_poll_s=0.5,
-    )
-    async with TestClient(TestServer(create_app(SPEC, settings))) as c:
-        yield Devices(c, bootstrap, db.name, AUTH)
+async def devices(registry_app: RegistryFactory, bootstrap: str) -> AsyncIterator[Devices]:
+    async with registry_app(TOKEN) as reg:
+        yield Devices(reg.client, bootstrap, reg.schema, AUTH)
 
 
 async def _printer_in(d: Devices, tenant_id: str, name: str) -> dict[str, Any]:

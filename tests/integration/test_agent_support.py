@@ -1,0 +1,355 @@
+"""Helpers for the agent tests: a gateway that speaks the device protocol exactly,
+real ``ippeveprinter`` printers, and the agent as a separate process. (No tests here.)"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import WSMsgType, web
+
+from services.agent.state import StateDir
+from services.gateway.protocol import (
+    DEVICE_FRAMES,
+    Auth,
+    Command,
+    Error,
+    Hello,
+    Welcome,
+    auth_message,
+)
+from shared.crypto.encoding import b64url_decode, b64url_encode
+from shared.crypto.keys import load_public_key_bytes
+from shared.crypto.signatures import verify
+
+ROOT = Path(__file__).resolve().parents[2]
+WAIT_S = 15.0
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# ---------------------------------------------------------------------- the gateway side
+
+
+@dataclass
+class GatewaySession:
+    """One authenticated device connection, seen from the gateway."""
+
+    ws: web.WebSocketResponse
+    auth: Auth
+    welcome: Welcome
+    frames: list[dict[str, Any]] = field(default_factory=list)
+    arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
+    closed: asyncio.Event = field(default_factory=asyncio.Event)
+    close_code: int | None = None
+
+    async def command(
+        self,
+        name: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        command_id: uuid.UUID | None = None,
+        target: uuid.UUID | None = None,
+    ) -> uuid.UUID:
+        """Send a command frame; its id."""
+        cmd = Command(
+            command_id=command_id or uuid.uuid4(), name=name, payload=payload or {},
+            target_device_id=target, issued_at=datetime.now(UTC),
+        )  # fmt: skip
+        await self.ws.send_str(cmd.model_dump_json())
+        return cmd.command_id
+
+    async def wait_for(
+        self, match: Callable[[dict[str, Any]], bool], timeout: float = WAIT_S
+    ) -> dict[str, Any]:
+        """The first frame (already received or arriving) that ``match`` accepts."""
+        async with asyncio.timeout(timeout), self.arrived:
+            while True:
+                for frame in self.frames:
+                    if match(frame):
+                        return frame
+                await self.arrived.wait()
+
+    async def ack(self, command_id: uuid.UUID, timeout: float = WAIT_S) -> dict[str, Any]:
+        """The command_ack for ``command_id``."""
+        return await self.wait_for(
+            lambda f: f["type"] == "command_ack" and f["command_id"] == str(command_id), timeout
+        )
+
+    def of_type(self, kind: str) -> list[dict[str, Any]]:
+        """Frames of one type received so far."""
+        return [f for f in self.frames if f["type"] == kind]
+
+
+class FakeGateway:
+    """The gateway side of protocol v1, checking every device frame against the models."""
+
+    def __init__(self, public_der: bytes, kind: str = "printer", heartbeat_s: float = 0.3) -> None:
+        self.key = load_public_key_bytes(public_der)
+        self.device_id = uuid.uuid4()
+        self.tenant_id = uuid.uuid4()
+        self.kind = kind
+        self.heartbeat_s = heartbeat_s
+        self.refuse = 0  # refuse this many connections with a fatal error frame
+        self.attempts: list[float] = []
+        self.sessions: asyncio.Queue[GatewaySession] = asyncio.Queue()
+        self.invalid: list[str] = []
+        self.port = free_port()
+        self.url = f"ws://127.0.0.1:{self.port}/v1/devices/ws"
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/v1/devices/ws", self._handle)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def next_session(self, timeout: float = WAIT_S) -> GatewaySession:
+        """The next authenticated connection."""
+        return await asyncio.wait_for(self.sessions.get(), timeout)
+
+    async def _handle(self, request: web.Request) -> web.WebSocketResponse:
+        self.attempts.append(asyncio.get_running_loop().time())
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        nonce = b64url_encode(secrets.token_bytes(32))
+        hello = Hello(nonce=nonce, gateway="test-gateway", server_time=datetime.now(UTC))
+        await ws.send_str(hello.model_dump_json())
+        msg = await ws.receive(timeout=10)
+        auth = DEVICE_FRAMES.validate_json(msg.data)
+        assert isinstance(auth, Auth)
+        good = verify(self.key, auth_message(nonce), b64url_decode(auth.signature))
+        if not good or self.refuse > 0:
+            self.refuse = max(0, self.refuse - 1)
+            code = "bad-signature" if not good else "try-later"
+            error = Error(code=code, message="refused", fatal=True, in_reply_to="auth")
+            await ws.send_str(error.model_dump_json())
+            await ws.close()
+            return ws
+        welcome = Welcome(
+            device_id=self.device_id, tenant_id=self.tenant_id, kind=self.kind,
+            session_id=uuid.uuid4(), heartbeat_interval_s=self.heartbeat_s,
+        )  # fmt: skip
+        await ws.send_str(welcome.model_dump_json())
+        session = GatewaySession(ws, auth, welcome)
+        await self.sessions.put(session)
+        async for message in ws:
+            if message.type != WSMsgType.TEXT:
+                continue
+            try:
+                DEVICE_FRAMES.validate_json(message.data)
+            except ValueError as exc:
+                self.invalid.append(f"{message.data[:200]}: {exc}")
+                continue
+            async with session.arrived:
+                session.frames.append(json.loads(message.data))
+                session.arrived.notify_all()
+        session.close_code = ws.close_code
+        session.closed.set()
+        return ws
+
+
+@contextlib.asynccontextmanager
+async def gateway_for(state: Path, kind: str = "printer") -> AsyncIterator[FakeGateway]:
+    """A running fake gateway that knows the key in ``state`` (created if needed)."""
+    gateway = FakeGateway(StateDir(state).public_der(), kind)
+    await gateway.start()
+    try:
+        yield gateway
+        assert not gateway.invalid, f"the agent sent invalid frames: {gateway.invalid}"
+    finally:
+        await gateway.stop()
+
+
+# ---------------------------------------------------------------------- the agent process
+
+
+class AgentProcess:
+    """``python -m services.agent run ...`` as a child process."""
+
+    def __init__(self, state: Path, gateway_url: str, *args: str) -> None:
+        self.argv = [
+            sys.executable, "-m", "services.agent", "run", "--state", str(state),
+            "--gateway", gateway_url, *args,
+        ]  # fmt: skip
+        self.log = state.parent / f"{state.name}-agent.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> AgentProcess:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(self.argv, cwd=ROOT, stdout=out, stderr=out)
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to flush or close anything."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(10)
+
+    async def terminate(self, timeout: float = 20) -> int:
+        """SIGTERM and the exit code."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return await asyncio.to_thread(self.proc.wait, timeout)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@contextlib.contextmanager
+def agent(state: Path, gateway_url: str, *args: str) -> Iterator[AgentProcess]:
+    """A running agent process, killed at the end of the block."""
+    process = AgentProcess(state, gateway_url, *args).start()
+    try:
+        yield process
+    except BaseException:
+        print(process.output()[-6000:])
+        raise
+    finally:
+        process.stop()
+
+
+# ---------------------------------------------------------------------- real IPP printers
+
+
+def _need_ippeveprinter() -> str:
+    path = shutil.which("ippeveprinter") or (
+        "/usr/sbin/ippeveprinter" if os.path.exists("/usr/sbin/ippeveprinter") else None
+    )
+    if path is None:
+        pytest.skip("ippeveprinter is not installed (deploy/local/bootstrap.sh installs it)")
+    return path
+
+
+@contextlib.contextmanager
+def system_bus() -> Iterator[dict[str, str]]:
+    """Environment giving ippeveprinter a D-Bus to find (it refuses to start without one)."""
+    if os.path.exists("/run/dbus/system_bus_socket"):
+        yield {}
+        return
+    daemon = shutil.which("dbus-daemon")
+    if daemon is None:
+        pytest.skip("dbus-daemon is not installed (package dbus)")
+    directory = Path(tempfile.mkdtemp(prefix="pc-dbus-"))
+    address = f"unix:path={directory}/bus"
+    proc = subprocess.Popen(
+        [daemon, "--session", "--nofork", f"--address={address}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            if (directory / "bus").exists():
+                break
+            time.sleep(0.05)
+        yield {"DBUS_SYSTEM_BUS_ADDRESS": address}
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@dataclass
+class IppPrinterProcess:
+    """A running ippeveprinter: its URI and the directory its jobs' documents land in."""
+
+    uri: str
+    spool: Path
+    proc: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+    def documents(self, job_id: uuid.UUID) -> list[Path]:
+        """The kept documents of jobs named ``job_id``."""
+        return sorted(self.spool.glob(f"*-{job_id}.*"))
+
+
+def start_ippeveprinter(
+    env: dict[str, str], spool: Path, *, duplex: bool = True, colour: bool = True,
+    formats: str = "application/pdf,image/jpeg,image/pwg-raster",
+) -> IppPrinterProcess:  # fmt: skip
+    """An IPP Everywhere printer on a free loopback port, keeping every document."""
+    spool.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    argv = [
+        _need_ippeveprinter(), "-p", str(port), "-r", "off", "-k", "-d", str(spool),
+        "-f", formats, "-s", "10,5" if colour else "10,0", "-m", "Test Model",
+        *(["-2"] if duplex else []), f"Printcloud Test {port}",
+    ]  # fmt: skip
+    log = (spool.parent / f"{spool.name}.log").open("ab")
+    proc = subprocess.Popen(argv, env={**os.environ, **env}, stdout=log, stderr=log)
+    for _ in range(200):
+        if proc.poll() is not None:
+            raise RuntimeError(f"ippeveprinter exited {proc.returncode}: see {log.name}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.05)
+    return IppPrinterProcess(f"ipp://127.0.0.1:{port}/ipp/print", spool, proc)
+
+
+async def eventually_true(check: Callable[[], bool], timeout: float = WAIT_S) -> None:
+    """Poll ``check`` until true; fail after ``timeout``."""
+    async with asyncio.timeout(timeout):
+        while not check():  # noqa: ASYNC110 - watching files another process writes
+            await asyncio.sleep(0.05)
+
+
+def minimal_pdf(text: str = "Printcloud") -> bytes:
+    """A small valid one-page PDF."""
+    stream = f"BT /F1 24 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
