@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from services import SERVICES, database_services, load_spec
+from services.agent.cli import agent_app
 from shared.settings import ServiceSettings
 
 app = typer.Typer(help="Printcloud: open cloud printing.", no_args_is_help=True)
@@ -19,6 +20,9 @@ topics_app = typer.Typer(help="Kafka topics from the declared table.", no_args_i
 app.add_typer(topics_app, name="topics")
 device_app = typer.Typer(help="Devices: onboarding from an administrator's terminal.")
 app.add_typer(device_app, name="device")
+app.add_typer(
+    agent_app, name="agent", help="The device agent: printer simulator, IPP bridge, connector."
+)
 db_app = typer.Typer(help="Database roles and schemas.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 schemas_app = typer.Typer(help="JSON Schemas of the events.", no_args_is_help=True)

@@ -37,14 +37,14 @@ export PATH="$VENV/bin:$PATH"
 cd "$ROOT"
 
 # The device agent bridges IPP printers; its tests print on Debian's ippeveprinter
-# (cups-ipp-utils), which needs dbus-daemon to start. Without them those tests skip.
+# (cups-ipp-utils), which needs dbus-daemon to start. Without them those tests fail.
 if ! command -v ippeveprinter >/dev/null 2>&1 && [ ! -x /usr/sbin/ippeveprinter ] \
     || ! command -v dbus-daemon >/dev/null 2>&1; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing cups-ipp-utils and dbus-daemon (ippeveprinter)" >&2
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
         cups-ipp-utils dbus-daemon >/dev/null; } \
-      || echo "could not install cups-ipp-utils: the agent's IPP tests will skip" >&2
+      || echo "could not install cups-ipp-utils: the agent's IPP tests will fail" >&2
   else
     echo "install cups-ipp-utils and dbus-daemon for the agent's IPP tests" >&2
   fi

@@ -249,7 +249,9 @@ def _need_ippeveprinter() -> str:
         "/usr/sbin/ippeveprinter" if os.path.exists("/usr/sbin/ippeveprinter") else None
     )
     if path is None:
-        pytest.skip("ippeveprinter is not installed (deploy/local/bootstrap.sh installs it)")
+        pytest.fail(
+            "ippeveprinter is not installed: run deploy/local/test (it installs cups-ipp-utils)"
+        )
     return path
 
 
@@ -261,7 +263,7 @@ def system_bus() -> Iterator[dict[str, str]]:
         return
     daemon = shutil.which("dbus-daemon")
     if daemon is None:
-        pytest.skip("dbus-daemon is not installed (package dbus)")
+        pytest.fail("dbus-daemon is not installed: run deploy/local/test (it installs dbus-daemon)")
     directory = Path(tempfile.mkdtemp(prefix="pc-dbus-"))
     address = f"unix:path={directory}/bus"
     proc = subprocess.Popen(

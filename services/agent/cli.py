@@ -1,0 +1,130 @@
+"""``python -m services.agent``: register a device, print its sheet, run it."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated, Literal
+
+import aiohttp
+import typer
+
+from services.agent.onboarding import AlreadyClaimed, Registrar, RegistrationFailed, sheet_for
+from services.agent.onboarding import sheet_text as render_sheet
+from services.agent.runtime import RunConfig, run_agent
+from services.agent.state import StateDir, StateError
+from shared.logging import configure_logging
+
+agent_app = typer.Typer(
+    help="The Printcloud device agent: a printer (simulated or bridged over IPP) or a "
+    "connector for many printers.",
+    no_args_is_help=True,
+)
+
+StateOpt = Annotated[
+    Path, typer.Option("--state", envvar="PRINTCLOUD_AGENT_STATE", help="state directory")
+]
+KindOpt = Annotated[str, typer.Option("--kind", help="printer or connector", case_sensitive=False)]
+ModelOpt = Annotated[str, typer.Option("--model", help="the device's model name")]
+
+
+def _kind(kind: str) -> Literal["printer", "connector"]:
+    if kind not in ("printer", "connector"):
+        raise typer.BadParameter("--kind must be printer or connector")
+    return "printer" if kind == "printer" else "connector"
+
+
+@agent_app.command()
+def register(
+    registry_url: Annotated[
+        str, typer.Option("--registry-url", envvar="PRINTCLOUD_AGENT_REGISTRY_URL")
+    ],
+    state: StateOpt,
+    model: ModelOpt,
+    kind: KindOpt = "printer",
+    poll_interval: Annotated[float, typer.Option(help="seconds between polls")] = 3.0,
+    log_level: Annotated[str, typer.Option(envvar="PRINTCLOUD_AGENT_LOG_LEVEL")] = "WARNING",
+) -> None:
+    """Ask the registry to join: show the claim code and URL, wait until claimed."""
+    configure_logging("agent", log_level, json=True)
+
+    async def go() -> None:
+        async with aiohttp.ClientSession() as http:
+            registrar = Registrar(
+                registry_url, StateDir(state), _kind(kind), model, http, poll_interval
+            )
+            await registrar.run(lambda line: typer.echo(line))
+
+    try:
+        asyncio.run(go())
+    except AlreadyClaimed as exc:
+        typer.echo(f"{exc}: run `agent run`; the device learns its identity when it connects.")
+    except (RegistrationFailed, StateError, aiohttp.ClientError) as exc:
+        typer.echo(f"registration failed: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+
+
+@agent_app.command()
+def sheet(
+    state: StateOpt,
+    model: ModelOpt,
+    kind: KindOpt = "printer",
+    qr: Annotated[bool, typer.Option(help="draw the QR code (needs qrcode)")] = True,
+    new_code: Annotated[bool, typer.Option(help="print a sheet with a fresh claim code")] = False,
+) -> None:
+    """Print the offline registration sheet (claim code, fingerprint, QR payload)."""
+    try:
+        the_sheet = sheet_for(StateDir(state), _kind(kind), model, new_code=new_code)
+    except StateError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(render_sheet(the_sheet, qr=qr), nl=False)
+
+
+@agent_app.command()
+def run(
+    state: StateOpt,
+    gateway: Annotated[
+        str,
+        typer.Option(envvar="PRINTCLOUD_AGENT_GATEWAY", help="ws(s)://HOST:PORT/v1/devices/ws"),
+    ],
+    mode: Annotated[
+        str, typer.Option(envvar="PRINTCLOUD_AGENT_MODE", help="simulator, ipp or connector")
+    ] = "simulator",
+    spool: Annotated[
+        Path | None, typer.Option(help="simulator: where documents are 'printed'")
+    ] = None,
+    capabilities: Annotated[
+        Path | None, typer.Option(help="simulator: capabilities JSON to report")
+    ] = None,
+    printer_uri: Annotated[
+        str | None, typer.Option(envvar="PRINTCLOUD_AGENT_PRINTER_URI", help="ipp: printer URI")
+    ] = None,
+    probe_interval: Annotated[
+        float, typer.Option(help="seconds between reachability checks")
+    ] = 60.0,
+    probe_timeout: Annotated[float, typer.Option(help="seconds an IPP probe may take")] = 3.0,
+    print_timeout: Annotated[float, typer.Option(help="seconds a Print-Job may take")] = 60.0,
+    print_seconds: Annotated[float, typer.Option(help="simulator: time one print takes")] = 0.0,
+    log_level: Annotated[str, typer.Option(envvar="PRINTCLOUD_AGENT_LOG_LEVEL")] = "INFO",
+    log_json: Annotated[bool, typer.Option(help="JSON log lines (else human-readable)")] = True,
+) -> None:
+    """Connect to the gateway and serve commands until SIGTERM."""
+    if mode not in ("simulator", "ipp", "connector"):
+        raise typer.BadParameter("--mode must be simulator, ipp or connector")
+    if mode == "ipp" and not printer_uri:
+        raise typer.BadParameter("--printer-uri is required with --mode ipp")
+    configure_logging("agent", log_level, json=log_json)
+    config = RunConfig(
+        state=state, gateway=gateway, mode=mode,  # type: ignore[arg-type]
+        spool=spool, capabilities=capabilities, printer_uri=printer_uri,
+        probe_interval=probe_interval, probe_timeout=probe_timeout,
+        print_timeout=print_timeout, print_seconds=print_seconds,
+    )  # fmt: skip
+    try:
+        asyncio.run(run_agent(config))
+    except StateError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None

@@ -1,0 +1,223 @@
+"""The durable journal: executed commands, printed jobs and the frames still to send.
+
+One SQLite database (``journal.sqlite3``) in WAL mode with ``synchronous=FULL``: a
+committed transaction survives a crash or a power cut. Each state change and the
+frames that report it (``job_status``, ``command_ack``) commit in one transaction,
+like a service's outbox, so the agent never forgets what it printed nor the answer
+it owes the cloud. Frames are sent from the ``outbox`` table and marked sent once
+written to a websocket; after a reconnect the unsent ones go first.
+
+A job moves ``printing`` (recorded before the document goes to the printer) ->
+``printed`` (right after the printer accepted it) or ``failed`` (the printer
+certainly did not get it). See docs/agent.md for what a crash in between means.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
+
+from services.gateway.protocol import CommandAck
+
+Outcome = Literal["done", "failed", "rejected"]
+JobState = Literal["printing", "printed", "failed"]
+MAX_DETAIL = 2000
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS commands (
+    command_id  TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    target      TEXT,
+    outcome     TEXT NOT NULL CHECK (outcome IN ('done', 'failed', 'rejected')),
+    detail      TEXT NOT NULL,
+    finished_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id      TEXT PRIMARY KEY,
+    device_id   TEXT,
+    state       TEXT NOT NULL CHECK (state IN ('printing', 'printed', 'failed')),
+    printer_job TEXT NOT NULL DEFAULT '',
+    command_id  TEXT NOT NULL,
+    updated_at  REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    frame      TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    sent_at    REAL
+);
+CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (seq) WHERE sent_at IS NULL;
+"""
+
+
+@dataclass(frozen=True)
+class CommandRecord:
+    """A command the agent finished, and how."""
+
+    command_id: uuid.UUID
+    name: str
+    outcome: Outcome
+    detail: str
+
+    def ack(self) -> CommandAck:
+        """The acknowledgement for this command (sent again on every redelivery)."""
+        return CommandAck(command_id=self.command_id, outcome=self.outcome, detail=self.detail)
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """What the agent knows about one print job."""
+
+    job_id: uuid.UUID
+    state: JobState
+    printer_job: str
+
+
+@dataclass(frozen=True)
+class JobChange:
+    """A job's new state, written with a command's outcome."""
+
+    job_id: uuid.UUID
+    state: JobState
+    printer_job: str = ""
+
+
+class Journal:
+    """The journal database; every write is one durable transaction."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        path.chmod(0o600)
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
+
+    # ------------------------------------------------------------------ reads
+
+    def command(self, command_id: uuid.UUID) -> CommandRecord | None:
+        """The recorded outcome of a command, if it was executed."""
+        row = self._db.execute(
+            "SELECT name, outcome, detail FROM commands WHERE command_id = ?", (str(command_id),)
+        ).fetchone()
+        return None if row is None else CommandRecord(command_id, row[0], row[1], row[2])
+
+    def job(self, job_id: uuid.UUID) -> JobRecord | None:
+        """The recorded state of a job, if the agent ever started printing it."""
+        row = self._db.execute(
+            "SELECT state, printer_job FROM jobs WHERE job_id = ?", (str(job_id),)
+        ).fetchone()
+        return None if row is None else JobRecord(job_id, row[0], row[1])
+
+    def unsent(self, limit: int = 100) -> list[tuple[int, str]]:
+        """Frames not yet written to a websocket, oldest first."""
+        rows = self._db.execute(
+            "SELECT seq, frame FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT ?", (limit,)
+        ).fetchall()
+        return [(int(seq), str(frame)) for seq, frame in rows]
+
+    # ------------------------------------------------------------------ writes
+
+    def begin_job(
+        self,
+        job_id: uuid.UUID,
+        device_id: uuid.UUID | None,
+        command_id: uuid.UUID,
+        frames: Sequence[BaseModel] = (),
+    ) -> None:
+        """Record ``printing`` before the document goes to the printer."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO jobs (job_id, device_id, state, command_id, updated_at)"
+                " VALUES (?, ?, 'printing', ?, ?) ON CONFLICT (job_id) DO UPDATE SET"
+                " state = 'printing', command_id = excluded.command_id,"
+                " updated_at = excluded.updated_at",
+                (str(job_id), _str(device_id), str(command_id), time.time()),
+            )
+            self._append(frames)
+
+    def finish(
+        self,
+        record: CommandRecord,
+        *,
+        target: uuid.UUID | None = None,
+        job: JobChange | None = None,
+        frames: Sequence[BaseModel] = (),
+    ) -> CommandRecord:
+        """Record a command's outcome (and its job's state), queueing ``frames`` and the ack."""
+        record = CommandRecord(
+            record.command_id, record.name, record.outcome, record.detail[:MAX_DETAIL]
+        )
+        with self._transaction():
+            if job is not None:
+                self._db.execute(
+                    "UPDATE jobs SET state = ?, printer_job = ?, updated_at = ? WHERE job_id = ?",
+                    (job.state, job.printer_job, time.time(), str(job.job_id)),
+                )
+            self._db.execute(
+                "INSERT OR REPLACE INTO commands"
+                " (command_id, name, target, outcome, detail, finished_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    str(record.command_id), record.name, _str(target),
+                    record.outcome, record.detail, time.time(),
+                ),
+            )  # fmt: skip
+            self._append([*frames, record.ack()])
+        return record
+
+    def enqueue(self, frames: Sequence[BaseModel]) -> None:
+        """Queue frames to send (e.g. the ack again, for a redelivered command)."""
+        with self._transaction():
+            self._append(frames)
+
+    def mark_sent(self, seq: int) -> None:
+        """A frame was written to the websocket."""
+        self._db.execute("UPDATE outbox SET sent_at = ? WHERE seq = ?", (time.time(), seq))
+
+    def prune(self, keep_days: float = 30.0) -> None:
+        """Forget sent frames after a day, and commands and jobs after ``keep_days``."""
+        now = time.time()
+        with self._transaction():
+            self._db.execute("DELETE FROM outbox WHERE sent_at < ?", (now - 86_400,))
+            horizon = now - keep_days * 86_400
+            self._db.execute("DELETE FROM commands WHERE finished_at < ?", (horizon,))
+            self._db.execute(
+                "DELETE FROM jobs WHERE updated_at < ? AND state != 'printing'", (horizon,)
+            )
+
+    # ------------------------------------------------------------------ helpers
+
+    def _append(self, frames: Sequence[BaseModel]) -> None:
+        now = time.time()
+        self._db.executemany(
+            "INSERT INTO outbox (frame, created_at) VALUES (?, ?)",
+            [(f.model_dump_json(), now) for f in frames],
+        )
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+
+
+def _str(value: uuid.UUID | None) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,183 @@
+"""Joining a tenant: online (claim code from the registry) or offline (registration sheet).
+
+Online, the agent posts its public key, shows the claim code and URL, and polls
+its registration (each poll signed with the key, with increasing timestamps)
+until an administrator claims it; an expired code is replaced by a new one.
+Offline, the agent prints a sheet whose QR payload an administrator relays; the
+device then learns its identity from the gateway's ``welcome``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from services.agent.state import Identity, Kind, StateDir
+from services.registry.domain.onboarding import (
+    DeviceKey,
+    Sheet,
+    display_claim_code,
+    new_claim_code,
+    poll_message,
+)
+from shared.crypto.encoding import b64url_encode
+from shared.crypto.signatures import sign
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+Say = Callable[[str], None]
+
+
+class RegistrationFailed(RuntimeError):
+    """The registry refused the registration (the message says why)."""
+
+
+class AlreadyClaimed(RegistrationFailed):
+    """The key belongs to a claimed device: it learns its identity when it connects."""
+
+
+@dataclass
+class Registrar:
+    """Talks to the registry's onboarding API on behalf of one state directory."""
+
+    registry_url: str
+    state: StateDir
+    kind: Kind
+    model: str
+    http: aiohttp.ClientSession
+    poll_interval: float = 3.0
+
+    def _url(self, path: str) -> str:
+        return self.registry_url.rstrip("/") + path
+
+    async def start(self) -> dict[str, Any]:
+        """POST /v1/registrations; the registration (saved in registration.json)."""
+        body = {"public_key": self.state.public_pem(), "kind": self.kind, "model": self.model}
+        async with self.http.post(self._url("/v1/registrations"), json=body) as resp:
+            data = await _json(resp)
+            if resp.status == 409:
+                raise AlreadyClaimed(data.get("detail", "the device is already claimed"))
+            if resp.status not in (200, 201):
+                raise RegistrationFailed(f"HTTP {resp.status}: {data.get('detail', data)}")
+        previous = self.state.read_json("registration.json") or {}
+        data["last_poll"] = int(previous.get("last_poll", 0))
+        data["registry_url"] = self.registry_url
+        self.state.write_json("registration.json", data)
+        return data
+
+    async def poll(self, registration: dict[str, Any]) -> dict[str, Any]:
+        """GET /v1/registrations/{id}, signed; the registration's current status."""
+        rid = uuid.UUID(registration["registration_id"])
+        stamp = max(int(time.time()), int(registration.get("last_poll", 0)) + 1)
+        registration["last_poll"] = stamp
+        self.state.write_json("registration.json", registration)
+        signature = sign(self.state.private_key(), poll_message(rid, stamp))
+        headers = {
+            "X-Printcloud-Timestamp": str(stamp),
+            "X-Printcloud-Signature": b64url_encode(signature),
+        }
+        async with self.http.get(self._url(f"/v1/registrations/{rid}"), headers=headers) as resp:
+            data = await _json(resp)
+            if resp.status == 404:
+                return {"status": "expired"}
+            if resp.status != 200:
+                raise RegistrationFailed(f"HTTP {resp.status}: {data.get('detail', data)}")
+            return data
+
+    async def run(self, say: Say) -> Identity:
+        """Register, show the claim code, poll until claimed (new code on expiry)."""
+        registration = await self.start()
+        _announce(registration, say)
+        while True:
+            await asyncio.sleep(self.poll_interval)
+            status = await self.poll(registration)
+            if status.get("status") == "claimed":
+                identity = Identity(
+                    uuid.UUID(status["device_id"]), uuid.UUID(status["tenant_id"]), self.kind
+                )
+                self.state.save_identity(identity)
+                say(f"Claimed: device {identity.device_id} in tenant {identity.tenant_id}.")
+                return identity
+            if status.get("status") == "expired":
+                say("The claim code expired; asking for a new one.")
+                registration = await self.start()
+                _announce(registration, say)
+
+
+async def _json(resp: aiohttp.ClientResponse) -> dict[str, Any]:
+    try:
+        data = await resp.json(content_type=None)
+    except (ValueError, aiohttp.ContentTypeError):
+        return {"detail": (await resp.text())[:200]}
+    return data if isinstance(data, dict) else {"detail": str(data)[:200]}
+
+
+def _announce(registration: dict[str, Any], say: Say) -> None:
+    say(f"Claim code: {registration.get('claim_code', '?')}")
+    if registration.get("claim_url"):
+        say(f"Claim URL:  {registration['claim_url']}")
+    say(f"Expires:    {registration.get('expires_at', '?')}")
+    say("Waiting for an administrator to claim this device...")
+
+
+# ---------------------------------------------------------------------- offline sheet
+
+
+def sheet_for(state: StateDir, kind: Kind, model: str, *, new_code: bool = False) -> Sheet:
+    """The registration sheet; its claim code is kept in sheet.json so reprints match."""
+    saved = state.read_json("sheet.json") or {}
+    if new_code or saved.get("kind") != kind or saved.get("model") != model:
+        saved = {"claim_code": new_claim_code(), "kind": kind, "model": model}
+        state.write_json("sheet.json", saved)
+    key = DeviceKey.parse(b64url_encode(state.public_der()))
+    return Sheet(saved["claim_code"], kind, model, key)
+
+
+def grouped(fingerprint: str, group: int = 4, per_line: int = 8) -> list[str]:
+    """A fingerprint in groups of four, eight groups a line, for reading aloud."""
+    groups = [fingerprint[i : i + group] for i in range(0, len(fingerprint), group)]
+    return [" ".join(groups[i : i + per_line]) for i in range(0, len(groups), per_line)]
+
+
+def sheet_text(sheet: Sheet, *, qr: bool = True) -> str:
+    """The sheet as text: code, model, fingerprint, the QR payload line, the QR code."""
+    lines = [
+        "PRINTCLOUD REGISTRATION SHEET",
+        "",
+        f"Claim code:  {display_claim_code(sheet.claim_code)}",
+        f"Kind:        {sheet.kind}",
+        f"Model:       {sheet.model}",
+        "Key fingerprint (SHA-256):",
+        *(f"  {line}" for line in grouped(sheet.key.fingerprint)),
+        "",
+        "An administrator relays this sheet (scan the QR code, or pass the line below",
+        "to `printcloud device relay`); the device joins when it next connects.",
+        "",
+        sheet.payload(),
+    ]
+    if qr:
+        code = terminal_qr(sheet.payload())
+        if code:
+            lines += ["", code]
+    return "\n".join(lines) + "\n"
+
+
+def terminal_qr(payload: str) -> str | None:
+    """The payload as a QR code drawn with text characters (None without ``qrcode``)."""
+    try:
+        import qrcode  # type: ignore[import-untyped]
+    except ImportError:  # pragma: no cover - a declared dependency, but optional at run time
+        return None
+    code = qrcode.QRCode(border=2, error_correction=qrcode.constants.ERROR_CORRECT_M)
+    code.add_data(payload)
+    code.make(fit=True)
+    out = io.StringIO()
+    code.print_ascii(out=out, invert=True)
+    return out.getvalue().rstrip("\n")
