@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import uuid
 from pathlib import Path
 from typing import Annotated
 
@@ -206,9 +207,11 @@ def platform(
             )
         with console.status("starting services"):
             local.start_services()
-        _print_platform(local)
+        with console.status("starting the demo printer"):
+            demo = asyncio.run(local.start_demo_printer())
+        _print_platform(local, demo)
         if check:
-            asyncio.run(_smoke(local))
+            asyncio.run(_smoke(local, demo))
             console.print("[green]check passed[/]")
             return
         console.print("running; Ctrl-C stops everything")
@@ -220,29 +223,36 @@ def platform(
         local.stop()
 
 
-def _print_platform(local: object) -> None:
+def _print_platform(local: object, demo: str) -> None:
     from shared.infra.local import LocalPlatform
 
     assert isinstance(local, LocalPlatform)
     table = Table("what", "where")
     for proc in local.processes:
-        table.add_row(proc.name, f"http://127.0.0.1:{proc.http_port}  (log {proc.log_file})")
+        where = f"http://127.0.0.1:{proc.http_port}" if proc.http_port else "-"
+        table.add_row(proc.name, f"{where}  (log {proc.log_file})")
+    table.add_row("device websocket", local.gateway_url)
+    table.add_row("demo printer", demo)
     table.add_row("kafka", local.kafka.bootstrap)
     table.add_row("postgres", f"127.0.0.1:{local.ports.postgres} database printcloud")
     table.add_row("operator token", local.operator_token)
     console.print(table)
 
 
-async def _smoke(local: object) -> None:
+async def _smoke(local: object, demo: str) -> None:
+    from shared.infra.demo import print_test_page
     from shared.infra.local import LocalPlatform
     from shared.infra.smoke import registry_round_trip
 
     assert isinstance(local, LocalPlatform)
-    registry = next(p for p in local.processes if p.name == "registry")
-    result = await registry_round_trip(
-        f"http://127.0.0.1:{registry.http_port}", local.operator_token, local.kafka.bootstrap
+    registry_url = f"http://127.0.0.1:{local.port_of('registry')}"
+    console.print(
+        await registry_round_trip(registry_url, local.operator_token, local.kafka.bootstrap)
     )
-    console.print(result)
+    device_id = uuid.UUID(demo.split()[0])
+    console.print(
+        await print_test_page(registry_url, local.operator_token, device_id, local.demo_spool)
+    )
 
 
 def main() -> None:

@@ -143,6 +143,28 @@ class LocalPlatform:
         for proc in self.processes:
             proc.wait_ready()
 
+    @property
+    def gateway_url(self) -> str:
+        """Where devices connect."""
+        return f"ws://127.0.0.1:{self.port_of('gateway')}/v1/devices/ws"
+
+    @property
+    def demo_spool(self) -> Path:
+        """Where the demo printer's jobs land."""
+        return self.root / "demo-printer" / "spool"
+
+    async def start_demo_printer(self) -> str:
+        """Onboard (first time) and start the demo printer agent; describes it."""
+        from shared.infra.demo import agent_process, onboard
+
+        state = self.root / "demo-printer"
+        registry_url = f"http://127.0.0.1:{self.port_of('registry')}"
+        device_id = await onboard(registry_url, self.operator_token, state)
+        proc = agent_process(state, self.gateway_url, self.root / "logs" / "demo-agent.log")
+        proc.start()
+        self.processes.append(proc)
+        return f"{device_id} (simulator; jobs land in {self.demo_spool})"
+
     def stop(self) -> None:
         """Services first (gracefully), then Kafka, then Postgres."""
         for proc in reversed(self.processes):

@@ -22,6 +22,7 @@ class ServiceProcess:
     env: dict[str, str]
     log_file: Path
     http_port: int | None = None
+    args: list[str] = field(default_factory=list)
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def start(self) -> None:
@@ -29,7 +30,7 @@ class ServiceProcess:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_file.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", self.module],
+            [sys.executable, "-m", self.module, *self.args],
             env={**os.environ, **self.env},
             stdout=log,
             stderr=subprocess.STDOUT,
