@@ -93,9 +93,13 @@ async def print_test_page(registry_url: str, token: str, device_id: uuid.UUID, s
             f"/v1/devices/{device_id}/commands", json={"name": "print_job", "payload": payload}
         ) as resp:
             resp.raise_for_status()
-    async with asyncio.timeout(60):
-        while not (found := await asyncio.to_thread(lambda: list(spool.glob(f"{job_id}*")))):
-            await asyncio.sleep(0.3)
+    for _ in range(200):  # the agent, another process, writes the file: poll for 60 s
+        found = await asyncio.to_thread(lambda: list(spool.glob(f"{job_id}*")))
+        if found:
+            break
+        await asyncio.sleep(0.3)
+    else:
+        raise RuntimeError(f"the demo printer did not print job {job_id} within 60 s")
     printed = found[0]
     if await asyncio.to_thread(printed.read_bytes) != document:
         raise RuntimeError(f"the demo printer printed something else into {printed}")
