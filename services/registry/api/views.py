@@ -39,6 +39,15 @@ class PrinterPage(Page):
     tenant_id: uuid.UUID | None = None
 
 
+def listing_tenant(request: web.Request, page: PrinterPage) -> uuid.UUID | None:
+    """Whose items a listing shows: the caller's tenant (another one asked for is
+    unknown to it), or for operators the one they name or all (None)."""
+    tenant_id = caller(request, "printers:read").tenant_scope() or page.tenant_id
+    if page.tenant_id is not None and page.tenant_id != tenant_id:
+        raise TenantNotFound("no such tenant", [FieldError("tenant_id", "unknown tenant")])
+    return tenant_id
+
+
 def emitter(request: web.Request) -> Emitter:
     rt = request.app[RUNTIME]
     return Emitter(rt.schema, rt.spec.name, correlation_id(request))
@@ -123,9 +132,7 @@ async def get_printer(request: web.Request) -> web.Response:
 async def list_printers(request: web.Request) -> web.Response:
     """GET /v1/printers: the caller's tenant (operators: all, or ?tenant_id=)."""
     page = query_model(request, PrinterPage)
-    tenant_id = caller(request, "printers:read").tenant_scope() or page.tenant_id
-    if page.tenant_id is not None and page.tenant_id != tenant_id:
-        raise TenantNotFound("no such tenant", [FieldError("tenant_id", "unknown tenant")])
+    tenant_id = listing_tenant(request, page)
     async with request.app[RUNTIME].pool.acquire() as conn:
         printers = await repo.list_printers(
             conn, tenant_id=tenant_id, after=page.after, limit=page.limit

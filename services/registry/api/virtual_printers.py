@@ -8,7 +8,7 @@ from aiohttp import web
 
 from services.registry import handlers
 from services.registry import repository as repo
-from services.registry.api.views import PrinterPage, emitter, page_of, to_json
+from services.registry.api.views import PrinterPage, emitter, listing_tenant, page_of, to_json
 from services.registry.domain.commands import CreateVirtualPrinter, UpdateVirtualPrinter
 from services.registry.domain.errors import VirtualPrinterNotFound
 from services.registry.domain.model import VirtualPrinter
@@ -63,7 +63,7 @@ async def get(request: web.Request) -> web.Response:
 async def list_all(request: web.Request) -> web.Response:
     """GET /v1/virtual-printers."""
     page = query_model(request, PrinterPage)
-    tenant_id = caller(request, "printers:read").tenant_scope() or page.tenant_id
+    tenant_id = listing_tenant(request, page)
     async with request.app[RUNTIME].pool.acquire() as conn:
         items = await repo.list_virtual_printers(
             conn, tenant_id=tenant_id, after=page.after, limit=page.limit
