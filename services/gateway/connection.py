@@ -107,7 +107,13 @@ async def serve_device(
         await _send(ws, Error(code=refused.code, message=refused.message, fatal=True))
         await ws.close(code=POLICY, message=refused.code.encode())
         return ws
-    session = Session(ws, credential, queue=asyncio.Queue(settings.send_queue_frames))
+    transport = request.transport
+    session = Session(
+        ws,
+        credential,
+        queue=asyncio.Queue(settings.send_queue_frames),
+        transport=transport if isinstance(transport, asyncio.Transport) else None,
+    )
     writer = asyncio.create_task(session.writer())
     session.send(
         Welcome(

@@ -36,7 +36,7 @@ class Session:
     queue: asyncio.Queue[_Frame | None] = field(default_factory=lambda: asyncio.Queue(256))
     sent_commands: set[uuid.UUID] = field(default_factory=set)
     close_reason: str = "closed"
-    _closing: asyncio.Future[bool] | None = field(default=None, repr=False)
+    transport: asyncio.Transport | None = field(default=None, repr=False)
 
     @property
     def device_id(self) -> uuid.UUID:
@@ -51,10 +51,10 @@ class Session:
         except asyncio.QueueFull:
             log.warning("device too slow; disconnecting", device_id=str(self.device_id))
             self.close_reason = "error"
-            if self._closing is None:
-                self._closing = asyncio.ensure_future(
-                    self.ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"slow")
-                )
+            # A polite close frame would wait behind the frames it is not reading:
+            # drop the connection; what it missed is delivered when it reconnects.
+            if self.transport is not None:
+                self.transport.abort()
             return False
 
     def deliver(self, command: Command) -> None:

@@ -4,6 +4,7 @@ the device reconnects to the other and gets its unacknowledged command once."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import uuid
 from pathlib import Path
 
@@ -104,7 +105,11 @@ async def test_device_moves_to_the_surviving_replica_and_gets_its_command_once(
                 ws3, _ = await device.connect(http, url2)
                 with pytest.raises(asyncio.TimeoutError):
                     await next_frame(ws3, "command", timeout=1.5)
-                await ws3.close()
+                # A replica that is stopped says "going away", so devices move on at once.
+                gateways[1].proc.send_signal(signal.SIGTERM)  # type: ignore[union-attr]
+                closing = await ws3.receive(timeout=30)
+                assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+                assert ws3.close_code == aiohttp.WSCloseCode.GOING_AWAY
     finally:
         for p in procs:
             p.terminate()

@@ -80,6 +80,7 @@ async def rig(service_db: ServiceDbFactory, bootstrap: str, topics: object) -> A
             registry_url=str(registry.make_url("/")),
             max_frame_bytes=64 * 1024,
             heartbeat_interval_s=5,
+            send_queue_frames=4,
         )
         async with TestClient(TestServer(create_gateway(gw_settings))) as gateway:
             gw = gateway.server.app[GATEWAY]
@@ -202,3 +203,28 @@ async def test_commands_are_delivered_until_acknowledged(rig: Rig) -> None:
         with pytest.raises(asyncio.TimeoutError):
             await next_frame(ws, "command", timeout=1.5)
         await ws.close()
+
+
+async def test_a_device_that_does_not_read_is_dropped_and_slows_no_one(rig: Rig) -> None:
+    slow, quick = await rig.printer_device(), await rig.printer_device()
+    big = {"blob": "x" * 200_000}
+    async with aiohttp.ClientSession() as http:
+        slow_ws, _ = await slow.connect(http, rig.ws_url)  # and then never reads again
+        quick_ws, _ = await quick.connect(http, rig.ws_url)
+        for _ in range(150):  # about 30 MB: more than the socket buffers hold
+            r = await rig.registry.post(
+                f"/v1/devices/{slow.device_id}/commands",
+                json={"name": "deliver_file", "payload": big}, headers=AUTH,
+            )  # fmt: skip
+            assert r.status == 202
+        r = await rig.registry.post(
+            f"/v1/devices/{quick.device_id}/commands", json={"name": "identify"}, headers=AUTH
+        )
+        command_id = (await r.json())["command_id"]
+        got = await next_frame(quick_ws, "command", timeout=10)
+        assert got["command_id"] == command_id
+        sessions = rig.gateway.server.app[GATEWAY].sessions
+        await eventually(lambda: _true(sessions.get(slow.device_id) is None))
+        assert sessions.get(quick.device_id) is not None
+        await slow_ws.close()
+        await quick_ws.close()
