@@ -17,6 +17,10 @@ class RegistrySettings(ServiceSettings):
         default="http://127.0.0.1:8081",
         description="Base URL people use; claim URLs are built from it.",
     )
+    gateway_url: str = Field(
+        default="ws://127.0.0.1:8083/v1/devices/ws",
+        description="Where claimed devices connect; told to them with their identity.",
+    )
     claim_code_ttl_s: int = Field(default=1800, ge=60, description="How long a claim code lives.")
     claim_failures_limit: int = Field(
         default=10, ge=1, description="Failed claims per tenant per window before 429."

@@ -104,6 +104,11 @@ def service_block(svc: ServiceInfo, port: int, services: Sequence[ServiceInfo]) 
         env[svc.env(field)] = _required(svc.env(field))
     if jwks_url(services) and "auth_jwks_url" in svc.settings_fields and svc.name != AUTH_SERVICE:
         env[svc.env("auth_jwks_url")] = f"http://{AUTH_SERVICE}:8080{JWKS_PATH}"
+    gateway_port = next(
+        (FIRST_SERVICE_PORT + i for i, s in enumerate(services) if s.name == "gateway"), None
+    )
+    if "gateway_url" in svc.settings_fields and gateway_port is not None:
+        env[svc.env("gateway_url")] = f"ws://127.0.0.1:{gateway_port}/v1/devices/ws"
     if "registry_url" in svc.settings_fields:
         env[svc.env("registry_url")] = "http://registry:8080"
     return {

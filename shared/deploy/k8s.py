@@ -257,6 +257,8 @@ def service_config(svc: ServiceInfo, services: Sequence[ServiceInfo] = ()) -> di
     jwks = jwks_url(services)
     if jwks and "auth_jwks_url" in svc.settings_fields and svc.name != AUTH_SERVICE:
         config[svc.env("auth_jwks_url")] = jwks
+    if "gateway_url" in svc.settings_fields:
+        config[svc.env("gateway_url")] = f"wss://{DEVICES_HOST}/v1/devices/ws"
     registry = next((s for s in services if s.name == "registry"), None)
     if registry is not None and "registry_url" in svc.settings_fields:
         config[svc.env("registry_url")] = f"http://printcloud-registry:{registry.http_port}"

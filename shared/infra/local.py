@@ -114,6 +114,8 @@ class LocalPlatform:
             env[prefix + "AUTH_JWKS_URL"] = (
                 f"http://127.0.0.1:{self.port_of('auth')}/.well-known/jwks.json"
             )
+        if name == "registry" and "gateway" in self.services:
+            env[prefix + "GATEWAY_URL"] = self.gateway_url
         if name == "gateway":
             env[prefix + "REGISTRY_URL"] = f"http://127.0.0.1:{self.port_of('registry')}"
         return env

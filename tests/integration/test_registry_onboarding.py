@@ -97,6 +97,7 @@ async def test_online_claim_and_the_device_reads_its_identity(cloud: Cloud) -> N
     later = device.poll_headers(reg["registration_id"], int(time.time()) + 1)
     polled = await (await cloud.client.get(poll, headers=later)).json()
     assert (polled["status"], polled["device_id"]) == ("claimed", identity["device_id"])
+    assert polled["gateway_url"].startswith("ws")  # its configuration: where to connect
     assert "claim_code" not in polled
     printer = await cloud.client.get(f"/v1/printers/{identity['device_id']}", headers=AUTH)
     assert (await printer.json())["model"] == "Acme Laser 5"

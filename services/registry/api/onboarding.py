@@ -33,7 +33,9 @@ def _settings(request: web.Request) -> RegistrySettings:
     return settings
 
 
-def _registration_json(r: Registration, *, with_code: bool, base: str) -> dict[str, Any]:
+def _registration_json(
+    r: Registration, *, with_code: bool, base: str, gateway_url: str = ""
+) -> dict[str, Any]:
     status = "expired" if r.expired(datetime.now(UTC)) else r.status
     body: dict[str, Any] = {
         "registration_id": str(r.id),
@@ -50,6 +52,8 @@ def _registration_json(r: Registration, *, with_code: bool, base: str) -> dict[s
     if r.status == "claimed":
         body["device_id"] = str(r.device_id)
         body["tenant_id"] = str(r.tenant_id)
+        if gateway_url:
+            body["gateway_url"] = gateway_url
     return body
 
 
@@ -84,7 +88,11 @@ async def poll_registration(request: web.Request) -> web.Response:
     r = await handlers.poll_registration(
         request.app[RUNTIME].pool, registration_id, timestamp, signature, settings
     )
-    return web.json_response(_registration_json(r, with_code=True, base=settings.public_url))
+    return web.json_response(
+        _registration_json(
+            r, with_code=True, base=settings.public_url, gateway_url=settings.gateway_url
+        )
+    )
 
 
 def _claimed_json(r: Registration) -> dict[str, Any]:
