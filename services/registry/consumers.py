@@ -23,11 +23,16 @@ from shared.service import ConsumerSpec, Runtime
 
 
 async def _printer_of(conn: asyncpg.Connection, device_id: Any, tenant_id: Any) -> Any:
+    """The printer a device event is about; None for a connector of the tenant (its
+    own presence is not tracked as a printer's)."""
     printer = await repo.get_printer(conn, device_id, for_update=True)
-    if printer is None or printer.tenant_id != tenant_id:
-        # Another tenant's id or an unknown device: never apply, park with the reason.
-        raise PermanentEventError(f"no printer {device_id} in tenant {tenant_id}")
-    return printer
+    if printer is not None and printer.tenant_id == tenant_id:
+        return printer
+    connector = await repo.get_connector(conn, device_id)
+    if connector is not None and connector["tenant_id"] == tenant_id:
+        return None
+    # Another tenant's id or an unknown device: never apply, park with the reason.
+    raise PermanentEventError(f"no printer {device_id} in tenant {tenant_id}")
 
 
 def capabilities_handler(out: Emitter) -> Any:
@@ -36,6 +41,8 @@ def capabilities_handler(out: Emitter) -> Any:
     async def apply(conn: asyncpg.Connection, event: DecodedEvent[Any]) -> None:
         report: DeviceCapabilitiesReported = event.data
         printer = await _printer_of(conn, report.device_id, report.tenant_id)
+        if printer is None:
+            raise PermanentEventError("a connector reports capabilities only for its printers")
         problems = report.capabilities.missing_essentials()
         if problems:
             raise PermanentEventError(f"capabilities lack {problems}")
@@ -69,6 +76,8 @@ def presence_handler(out: Emitter) -> Any:
     async def apply(conn: asyncpg.Connection, event: DecodedEvent[Any]) -> None:
         data: DeviceConnected | DeviceDisconnected = event.data
         printer = await _printer_of(conn, data.device_id, data.tenant_id)
+        if printer is None:
+            return  # a connector: the printers it bridges report their own state
         after = presence_after(
             printer,
             connected=isinstance(data, DeviceConnected),

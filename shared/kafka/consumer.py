@@ -28,6 +28,7 @@ from structlog.contextvars import bound_contextvars
 
 from shared import metrics
 from shared.db import inbox
+from shared.errors import PermanentEventError
 from shared.events.registry import DecodedEvent, EventDecodeError, EventRegistry
 from shared.kafka.producer import create_producer
 from shared.kafka.topics import DEAD_LETTER_TOPIC
@@ -159,8 +160,8 @@ class EventConsumer:
             try:
                 if dead is None:
                     dead = await self._apply(records, careful=True)
-                for item in dead:
-                    await self._park(dlq, item)
+                # Park the batch's dead messages together: one round of acks, not one each.
+                await asyncio.gather(*(self._park(dlq, item) for item in dead))
                 return True
             except TRANSIENT_ERRORS as exc:
                 if not await self._backoff(exc, delay, stop):
@@ -268,6 +269,11 @@ class EventConsumer:
                     return "applied"
             except TRANSIENT_ERRORS:
                 raise
+            except PermanentEventError as exc:
+                # The handler's own verdict: expected, no traceback needed.
+                log.warning("event refused by its handler; parking it", consumer=self.name)
+                dead.append(_Dead(rec, f"handler error: {type(exc).__name__}: {exc}"))
+                return "dead_lettered"
             except Exception as exc:
                 log.exception("handler failed; parking event", consumer=self.name)
                 dead.append(_Dead(rec, f"handler error: {type(exc).__name__}: {exc}"))

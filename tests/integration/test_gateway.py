@@ -106,13 +106,13 @@ async def test_device_authenticates_reports_and_is_seen_online(rig: Rig) -> None
             p = await rig.get(f"/v1/printers/{device.device_id}")
             return p["connection_state"] == "online" and p["capabilities_version"] == 1
 
-        await eventually(online_with_caps)
+        await eventually(online_with_caps, timeout=90)
         await ws.close()
 
     async def offline() -> bool:
         return (await rig.get(f"/v1/printers/{device.device_id}"))["connection_state"] == "offline"
 
-    await eventually(offline)
+    await eventually(offline, timeout=90)
 
 
 async def test_impersonation_is_refused(rig: Rig) -> None:
@@ -197,7 +197,7 @@ async def test_commands_are_delivered_until_acknowledged(rig: Rig) -> None:
         async def ledger_empty() -> bool:
             return (await rig.get(path))["items"] == []
 
-        await eventually(ledger_empty)
+        await eventually(ledger_empty, timeout=90)
         await ws.close()
         ws, _ = await device.connect(http, rig.ws_url)
         with pytest.raises(asyncio.TimeoutError):
