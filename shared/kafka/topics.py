@@ -132,6 +132,59 @@ TOPICS: tuple[TopicSpec, ...] = (
         compacted=True,
     ),
     TopicSpec(
+        name="jobs.lifecycle",
+        owner="queues",
+        key="job_id",
+        description="Print jobs: submitted, then one event per change of state (held, "
+        "queued, moved, sent, printing, completed, failed, canceled, expired).",
+        partitions=12,
+        retention_ms=30 * DAY_MS,
+    ),
+    TopicSpec(
+        name="jobs.documents",
+        owner="queues",
+        key="document_id",
+        description="Stored documents deleted by retention, by their owner or with their job.",
+        partitions=3,
+        retention_ms=30 * DAY_MS,
+    ),
+    TopicSpec(
+        name="routing.decisions",
+        owner="routing",
+        key="job_id",
+        description="Where and when each job goes: into a printer's queue now, or held.",
+        partitions=12,
+        retention_ms=7 * DAY_MS,
+    ),
+    TopicSpec(
+        name="devices.notifications",
+        owner="queues",
+        key="device_id",
+        description="Hints for devices (work available, job canceled, a user's session at "
+        "the printer), forwarded by the gateway; never acknowledged.",
+        partitions=12,
+        retention_ms=1 * DAY_MS,
+    ),
+    TopicSpec(
+        name="auth.device-logins",
+        owner="auth",
+        key="printer_id",
+        description="Users who proved they stand at a printer (phone login): sessions to open.",
+        partitions=3,
+        retention_ms=7 * DAY_MS,
+    ),
+    TopicSpec(
+        name="counters.quotas",
+        owner="counters",
+        key="quota_id",
+        description=(
+            "Usage against each quota for its current period; compacted, so routing loads "
+            "the latest state of every quota at start."
+        ),
+        partitions=3,
+        compacted=True,
+    ),
+    TopicSpec(
         name=DEAD_LETTER_TOPIC,
         owner="shared",
         key="original key",

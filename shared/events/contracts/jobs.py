@@ -1,0 +1,221 @@
+"""Print jobs (owner: queues) and where they go (owner: routing).
+
+A job's life is told on ``jobs.lifecycle``, keyed by ``job_id`` so every
+consumer sees one job's events in order: ``job.submitted`` once, then one event
+per transition of the job's state machine (pending, held, queued, sent,
+printing, completed, failed, canceled, expired). Routing answers each
+submission (and re-decides when a printer stays offline or a quota changes)
+with ``job.routed`` on ``routing.decisions``; queues applies a decision only
+while the job can still move. ``job.completed`` carries the usage that counters
+attribute to user, printer and tenant.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import ClassVar, Literal
+
+from pydantic import AwareDatetime, Field
+
+from shared.events.envelope import EventData
+from shared.printing.settings import JobSettings
+
+JobState = Literal[
+    "pending", "held", "queued", "sent", "printing", "completed", "failed", "canceled", "expired"
+]
+Release = Literal["direct", "secure", "pull"]
+"""direct: print when it reaches the printer; secure: the printer may show the job but
+gets the document only after its owner logs in there; pull: held at a virtual printer
+until its owner releases it at one member."""
+
+
+class _JobEvent(EventData):
+    job_id: uuid.UUID
+    tenant_id: uuid.UUID
+    owner_id: uuid.UUID = Field(description="The user who submitted the job.")
+    at: AwareDatetime = Field(description="When the transition happened.")
+
+    def partition_key(self) -> str:
+        return str(self.job_id)
+
+
+class JobSubmitted(_JobEvent):
+    """A job was accepted: its document is stored and its settings fit the target."""
+
+    event_type: ClassVar[str] = "job.submitted"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = "jobs.lifecycle"
+
+    printer_id: uuid.UUID | None = Field(description="Target printer (direct or secure).")
+    virtual_printer_id: uuid.UUID | None = Field(description="Target virtual printer (pull).")
+    release: Release
+    title: str = Field(max_length=500)
+    document_id: uuid.UUID
+    document_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    document_size: int = Field(ge=0)
+    document_format: str
+    pages: int | None = Field(ge=0, description="Pages in the document, when known.")
+    printed_pages: int | None = Field(ge=0, description="Pages to print x copies, when known.")
+    colour: bool = Field(description="Whether the job asks for colour output.")
+    settings: JobSettings
+    reservation_id: uuid.UUID | None = None
+    hold_until_release: bool = Field(
+        default=False, description="Pull print: held until the owner releases it at a member."
+    )
+
+
+class JobHeld(_JobEvent):
+    """The job waits: pull print, printer offline, over quota, or by request."""
+
+    event_type: ClassVar[str] = "job.held"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = "jobs.lifecycle"
+
+    reason: Literal["pull", "printer_offline", "quota", "requested"]
+    detail: str = Field(default="", max_length=2000, description="Readable reason.")
+    expires_at: AwareDatetime | None = Field(description="When the held job expires.")
+
+
+class JobQueued(_JobEvent):
+    """The job is in a printer's queue: the printer may fetch it now."""
+
+    event_type: ClassVar[str] = "job.queued"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = "jobs.lifecycle"
+
+    printer_id: uuid.UUID
+    reason: Literal["direct", "failover", "released", "quota_override", "reservation"]
+    detail: str = Field(default="", max_length=2000)
+
+
+class JobMoved(_JobEvent):
+    """The job moved into another printer's queue (pull-print release or failover),
+    in one transaction with its new state."""
+
+    event_type: ClassVar[str] = "job.moved"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = "jobs.lifecycle"
+
+    from_printer_id: uuid.UUID | None
+    from_virtual_printer_id: uuid.UUID | None
+    to_printer_id: uuid.UUID
+    reason: Literal["released", "failover"]
+    by_user_id: uuid.UUID | None = Field(description="Who released it; None for routing.")
+
+
+class JobSent(_JobEvent):
+    """The printer started downloading the document."""
+
+    event_type: ClassVar[str] = "job.sent"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = "jobs.lifecycle"
+
+    printer_id: uuid.UUID
+
+
+class JobPrinting(_JobEvent):
+    """The printer reported that it is printing the job."""
+
+    event_type: ClassVar[str] = "job.printing"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = "jobs.lifecycle"
+
+    printer_id: uuid.UUID
+
+
+class JobCompleted(_JobEvent):
+    """The printer reported the job printed; the usage counters attribute."""
+
+    event_type: ClassVar[str] = "job.completed"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = "jobs.lifecycle"
+
+    printer_id: uuid.UUID
+    pages: int | None = Field(ge=0, description="Document pages, when known.")
+    printed_pages: int = Field(ge=0, description="Pages printed (selected pages x copies).")
+    colour_pages: int = Field(ge=0, description="Of printed_pages, printed in colour.")
+    sheets: int = Field(ge=0, description="Sheets of media used (duplex halves them).")
+    copies: int = Field(ge=1)
+    sides: str
+    media: str | None
+
+
+class JobFailed(_JobEvent):
+    """The job cannot be printed (the printer refused it or reported a failure)."""
+
+    event_type: ClassVar[str] = "job.failed"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = "jobs.lifecycle"
+
+    printer_id: uuid.UUID | None
+    reason: str = Field(max_length=2000)
+
+
+class JobCanceled(_JobEvent):
+    """The job was canceled before it completed."""
+
+    event_type: ClassVar[str] = "job.canceled"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = "jobs.lifecycle"
+
+    previous_state: JobState
+    by_user_id: uuid.UUID | None
+    printer_id: uuid.UUID | None
+
+
+class JobExpired(_JobEvent):
+    """A held (or reserved) job was not released in time."""
+
+    event_type: ClassVar[str] = "job.expired"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = "jobs.lifecycle"
+
+    previous_state: JobState
+
+
+class DocumentDeleted(EventData):
+    """A stored document's content was deleted (retention after its jobs finished)."""
+
+    event_type: ClassVar[str] = "document.deleted"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = "jobs.documents"
+
+    document_id: uuid.UUID
+    tenant_id: uuid.UUID
+    owner_id: uuid.UUID
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    reason: Literal["retention", "owner", "expired"]
+    at: AwareDatetime
+
+    def partition_key(self) -> str:
+        return str(self.document_id)
+
+
+class JobRouted(EventData):
+    """Routing's decision for a job: into a printer's queue now, or hold it."""
+
+    event_type: ClassVar[str] = "job.routed"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = "routing.decisions"
+
+    job_id: uuid.UUID
+    tenant_id: uuid.UUID
+    decision: int = Field(ge=1, description="1 for the first decision, +1 for each re-decision.")
+    action: Literal["queue", "hold"]
+    printer_id: uuid.UUID | None = Field(description="The printer to queue at (action queue).")
+    reason: Literal[
+        "direct", "pull", "failover", "printer_offline", "quota", "quota_warning",
+        "quota_override", "printer_online",
+    ]  # fmt: skip
+    detail: str = Field(default="", max_length=2000, description="Readable reason.")
+    at: AwareDatetime
+
+    def partition_key(self) -> str:
+        return str(self.job_id)
+
+
+EVENTS = (
+    JobSubmitted, JobHeld, JobQueued, JobMoved, JobSent, JobPrinting, JobCompleted, JobFailed,
+    JobCanceled, JobExpired, DocumentDeleted,
+)  # fmt: skip
+ROUTING_EVENTS = (JobRouted,)
