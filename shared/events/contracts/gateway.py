@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import ClassVar, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.events.envelope import EventData
 from shared.printing.capabilities import Capabilities
@@ -89,10 +89,72 @@ class DeviceJobStatusReported(_DeviceEvent):
     via_connector: uuid.UUID | None = None
 
 
+class CounterValue(BaseModel):
+    """One counter of a device: what it counts, and its value."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: Literal[
+        "total", "colour", "mono", "duplex", "sheets", "impressions", "impressions_colour",
+        "impressions_mono", "sheets_duplex", "media",
+    ]  # fmt: skip
+    unit: Literal["impressions", "sheets"] = "impressions"
+    media: str | None = Field(default=None, max_length=255, description="For per-media counters.")
+    value: int = Field(ge=0, le=2**63 - 1)
+
+
+class DeviceCountersReported(_DeviceEvent):
+    """A consistent reading of a device's counters.
+
+    The device read its job-activity sequence before and after reading the
+    counters; the reading is consistent only when both are equal (no job ran
+    while it was read). ``attempts`` says how many reads it took.
+    """
+
+    event_type: ClassVar[str] = "device.counters_reported"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = "devices.telemetry"
+
+    reading_id: uuid.UUID = Field(description="Unique per reading: a repeat is a duplicate.")
+    counters: list[CounterValue] = Field(min_length=1, max_length=256)
+    activity_before: int = Field(ge=0, description="Job-activity sequence before the read.")
+    activity_after: int = Field(ge=0, description="Job-activity sequence after the read.")
+    attempts: int = Field(ge=1, le=100, default=1)
+    source: Literal["device", "ipp"] = "device"
+    reported_at: AwareDatetime
+    via_connector: uuid.UUID | None = None
+
+
+class SupplyLevel(BaseModel):
+    """One supply: its kind, its colour (for marking agents) and its level."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: Literal["toner", "ink", "drum", "waste", "fuser", "staples", "other"]
+    colour: Literal["black", "cyan", "magenta", "yellow", "none", "other"] = "none"
+    level_percent: int | None = Field(
+        ge=0, le=100, description="0-100; None when the device reports it unknown."
+    )
+    name: str = Field(default="", max_length=255, description="The device's own name for it.")
+
+
+class DeviceSuppliesReported(_DeviceEvent):
+    """A device's supply levels (marker-levels of an IPP printer)."""
+
+    event_type: ClassVar[str] = "device.supplies_reported"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = "devices.telemetry"
+
+    supplies: list[SupplyLevel] = Field(min_length=1, max_length=64)
+    source: Literal["device", "ipp"] = "device"
+    reported_at: AwareDatetime
+    via_connector: uuid.UUID | None = None
+
+
 EVENTS = (
     DeviceCapabilitiesReported,
     DeviceConnected,
     DeviceDisconnected,
     DeviceStatusReported,
     DeviceJobStatusReported,
+    DeviceCountersReported,
+    DeviceSuppliesReported,
 )
