@@ -12,7 +12,10 @@ Every frame is a JSON text message with a ``type``. The gateway speaks first:
 Then, in any order: the device sends ``heartbeat``, ``capabilities``, ``status``,
 ``command_ack`` and ``job_status``; the gateway sends ``command`` (until the device
 acknowledges it, a command is delivered again on every new session, to any
-gateway replica) and ``error`` (non-fatal ones keep the connection).
+gateway replica), ``notify`` (a hint that something changed for the device; never
+acknowledged nor stored) and ``error`` (non-fatal ones keep the connection).
+A device ignores a gateway frame type it does not know, so new gateway frames do
+not change the protocol version.
 """
 
 from __future__ import annotations
@@ -69,6 +72,22 @@ class Command(_Frame):
         default=None, description="For a connector: the bridged printer it is meant for."
     )
     issued_at: AwareDatetime
+
+
+class Notify(_Frame):
+    """A hint: work is available, a job was canceled, a session opened or closed.
+
+    Not acknowledged and not stored: a device that misses it finds the same state
+    when it next lists its jobs (on every connect and periodically).
+    """
+
+    type: Literal["notify"] = "notify"
+    kind: Literal["work_available", "job_canceled", "session_opened", "session_closed"]
+    job_ids: list[uuid.UUID] = Field(default_factory=list, max_length=1000)
+    target_device_id: uuid.UUID | None = Field(
+        default=None, description="For a connector: the bridged printer it is about."
+    )
+    detail: dict[str, Any] = Field(default_factory=dict)
 
 
 class Error(_Frame):
@@ -145,7 +164,9 @@ DeviceFrame = Annotated[
     Auth | Heartbeat | CapabilitiesReport | StatusReport | CommandAck | JobStatus,
     Field(discriminator="type"),
 ]
-GatewayFrame = Annotated[Hello | Welcome | Command | Error, Field(discriminator="type")]
+GatewayFrame = Annotated[
+    Hello | Welcome | Command | Notify | Error, Field(discriminator="type")
+]
 
 DEVICE_FRAMES: TypeAdapter[DeviceFrame] = TypeAdapter(DeviceFrame)
 GATEWAY_FRAMES: TypeAdapter[GatewayFrame] = TypeAdapter(GatewayFrame)
