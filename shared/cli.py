@@ -125,28 +125,45 @@ def topics_list() -> None:
 
 
 @schemas_app.command("write")
-def schemas_write() -> None:
-    """Regenerate shared/schemas/*.json from the event models."""
+def schemas_write(
+    allow_breaking: Annotated[
+        bool, typer.Option(help="overwrite a breaking change (only for a version never released)")
+    ] = False,
+) -> None:
+    """Regenerate shared/schemas/*.json, docs/catalogue.md and docs/asyncapi.yaml from the
+    event models; refuses a breaking change to a committed (type, version)."""
     from services import event_models
-    from shared.events import catalogue, schemas
+    from shared.events import asyncapi, catalogue, schemas
     from shared.kafka.topics import TOPICS
 
-    written = schemas.write(event_models())
+    try:
+        written = schemas.write(event_models(), allow_breaking=allow_breaking)
+    except schemas.BreakingChange as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
     if catalogue.write(TOPICS, event_models()):
         written.append(str(catalogue.CATALOGUE))
+    if asyncapi.write(TOPICS, event_models()):
+        written.append(str(asyncapi.DOCUMENT))
     console.print(f"written: {written or 'nothing changed'}")
 
 
 @schemas_app.command("check")
 def schemas_check() -> None:
-    """Exit 1 if a committed schema differs from its model."""
+    """Exit 1 if a committed schema differs from its model (or the change is breaking)."""
     from services import event_models
-    from shared.events import catalogue, schemas
+    from shared.events import asyncapi, catalogue, schemas
     from shared.kafka.topics import TOPICS
 
+    broken = schemas.breaking(event_models())
+    if broken:
+        console.print(f"[red]{schemas.BreakingChange(broken)}[/]")
+        raise typer.Exit(1)
     stale = schemas.stale(event_models())
     if catalogue.stale(TOPICS, event_models()):
         stale.append(str(catalogue.CATALOGUE))
+    if asyncapi.stale(TOPICS, event_models()):
+        stale.append(str(asyncapi.DOCUMENT))
     if stale:
         console.print(f"[red]stale schemas[/]: {stale} (run: printcloud schemas write)")
         raise typer.Exit(1)

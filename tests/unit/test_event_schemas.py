@@ -1,5 +1,8 @@
 import json
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from services import event_models
 from shared.events import schemas
@@ -57,3 +60,58 @@ def test_catalogue_page_matches_the_code() -> None:
         assert f"### `{model.event_type}` v{model.event_version}" in text
     for topic in TOPICS:
         assert f"| `{topic.name}` |" in text
+
+
+def _committed(tmp_path: Path) -> Path:
+    schemas.write(event_models(), tmp_path)
+    return tmp_path
+
+
+def test_documentation_changes_are_not_breaking(tmp_path: Path) -> None:
+    directory = _committed(tmp_path)
+    victim = directory / "printer.registered.v1.json"
+    body = json.loads(victim.read_text())
+    body["description"] = "Reworded."
+    body["properties"]["region"]["description"] = "Reworded too."
+    victim.write_text(json.dumps(body))
+    assert schemas.breaking(event_models(), directory) == {}
+    assert schemas.write(event_models(), directory) == [victim.name]
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda b: b["properties"].pop("region"), "$.properties.region: field added"),
+        (lambda b: b["properties"].update(extra={"type": "string"}), "field removed"),
+        (lambda b: b["required"].remove("region"), "$.required: now also lists ['region']"),
+        (lambda b: b["properties"]["revision"].update(minimum=5), "$.properties.revision.minimum"),
+    ],
+    ids=["field-added", "field-removed", "now-required", "constraint-changed"],
+)
+def test_a_breaking_change_without_a_version_bump_is_refused(
+    tmp_path: Path, edit: Any, expected: str
+) -> None:
+    """The committed file is the released contract: the models must not contradict it."""
+    directory = _committed(tmp_path)
+    victim = directory / "printer.registered.v1.json"
+    body = json.loads(victim.read_text())
+    edit(body)
+    victim.write_text(json.dumps(body))
+    problems = schemas.breaking(event_models(), directory)
+    assert list(problems) == [victim.name]
+    assert any(expected in line for line in problems[victim.name]), problems
+    before = victim.read_text()
+    with pytest.raises(schemas.BreakingChange, match="without a new event_version"):
+        schemas.write(event_models(), directory)
+    assert victim.read_text() == before
+
+
+def test_a_superseded_version_stays_committed(tmp_path: Path) -> None:
+    directory = _committed(tmp_path)
+    (directory / "printer.registered.v0.json").write_text("{}")
+    (directory / "nobody.v1.json").write_text("{}")
+    assert schemas.stale(event_models(), directory) == ["nobody.v1.json"]
+
+
+def test_committed_schemas_have_no_breaking_change() -> None:
+    assert schemas.breaking(event_models()) == {}
