@@ -21,11 +21,12 @@ from services.gateway.protocol import (
     CommandAck,
     Heartbeat,
     JobStatus,
+    Notify,
     StatusReport,
     _Frame,
 )
 from services.gateway.settings import GatewaySettings
-from services.gateway.ws import Session, Sessions
+from services.gateway.ws import NOTIFICATIONS_SENT, Session, Sessions
 from shared.events.contracts import gateway as gateway_events
 from shared.events.contracts.commands import DeviceCommandAcked, DeviceCommandIssued
 from shared.events.contracts.gateway import (
@@ -35,6 +36,7 @@ from shared.events.contracts.gateway import (
     DeviceJobStatusReported,
     DeviceStatusReported,
 )
+from shared.events.contracts.notifications import DeviceNotified
 from shared.events.envelope import EventData, new_envelope
 from shared.events.registry import EventDecodeError, EventRegistry
 from shared.http.auth import OperatorTokenAuthenticator
@@ -46,7 +48,8 @@ from shared.service import UNREADY, ServiceSpec
 from shared.supervisor import Supervisor
 
 log = get_logger(__name__)
-COMMANDS = EventRegistry([DeviceCommandIssued])
+FEED = EventRegistry([DeviceCommandIssued, DeviceNotified])
+FEED_TOPICS = (DeviceCommandIssued.topic, DeviceNotified.topic)
 
 
 class Gateway:
@@ -171,14 +174,23 @@ class Gateway:
             body = await resp.json()
         return [_command(item) for item in body["items"]]
 
-    async def follow_commands(self, stop: asyncio.Event) -> None:
-        """Deliver newly issued commands to devices connected to this replica."""
+    async def follow_feed(self, stop: asyncio.Event) -> None:
+        """Deliver newly issued commands and notifications to devices connected here.
+
+        Every replica reads every partition of both topics from their end (no
+        consumer group): a device is connected to one replica, which finds it in
+        its sessions; the others skip the record.
+        """
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.kafka_bootstrap, enable_auto_commit=False
         )
         await consumer.start()
         try:
-            tps = await all_partitions(self.settings.kafka_bootstrap, DeviceCommandIssued.topic)
+            tps = [
+                tp
+                for topic in FEED_TOPICS
+                for tp in await all_partitions(self.settings.kafka_bootstrap, topic)
+            ]
             consumer.assign(tps)
             await consumer.seek_to_end(*tps)
             for tp in tps:  # resolve the end now, so nothing issued after readiness is missed
@@ -195,13 +207,21 @@ class Gateway:
 
     def _deliver(self, raw: bytes | None) -> None:
         try:
-            issued: Any = COMMANDS.decode(raw).data
+            data: Any = FEED.decode(raw).data
         except EventDecodeError as exc:
-            log.warning("unreadable command skipped", reason=exc.reason)
+            log.warning("unreadable record skipped", reason=exc.reason)
             return
-        session = self.sessions.get(issued.device_id)
-        if session is not None:
-            session.deliver(_command(issued.model_dump(mode="json")))
+        session = self.sessions.get(data.device_id)
+        if session is None:
+            return
+        if isinstance(data, DeviceNotified):
+            if data.tenant_id != session.credential.tenant_id:
+                log.warning("notification of another tenant", device_id=str(data.device_id))
+                return
+            if session.send(_notify(data)):
+                NOTIFICATIONS_SENT.labels(data.kind).inc()
+        else:
+            session.deliver(_command(data.model_dump(mode="json")))
 
 
 GATEWAY = web.AppKey("gateway", Gateway)
@@ -211,6 +231,13 @@ def _command(item: dict[str, Any]) -> Command:
     return Command(
         command_id=item["command_id"], name=item["name"], payload=item["payload"],
         target_device_id=item.get("target_device_id"), issued_at=item["issued_at"],
+    )  # fmt: skip
+
+
+def _notify(event: DeviceNotified) -> Notify:
+    return Notify(
+        kind=event.kind, job_ids=event.job_ids, target_device_id=event.target_device_id,
+        detail=event.detail,
     )  # fmt: skip
 
 
@@ -224,13 +251,15 @@ async def device_ws(request: web.Request) -> web.StreamResponse:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Ready when accepting, the key cache has caught up and commands are followed."""
+    """Ready when accepting, the key cache has caught up, commands and notifications are
+    followed."""
     gw = request.app[GATEWAY]
     return readiness(
         {
             "accepting": "ok" if gw.accepting else "shutting down or starting",
             "credentials": "ok" if gw.credentials.ready.is_set() else "loading",
             "commands": "ok" if gw.feed_ready.is_set() else "not following",
+            "notifications": "ok" if gw.feed_ready.is_set() else "not following",
             "tasks": "ok" if not gw.supervisor.failing else f"restarting {gw.supervisor.failing}",
         }
     )
@@ -264,7 +293,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
         gw.http = aiohttp.ClientSession(headers=headers, timeout=aiohttp.ClientTimeout(total=10))
         await gw.producer.start()
         gw.supervisor.start("credentials", gw.credentials.run)
-        gw.supervisor.start("commands", gw.follow_commands)
+        gw.supervisor.start("feed", gw.follow_feed)
         gw.accepting = True
         try:
             yield

@@ -164,9 +164,7 @@ DeviceFrame = Annotated[
     Auth | Heartbeat | CapabilitiesReport | StatusReport | CommandAck | JobStatus,
     Field(discriminator="type"),
 ]
-GatewayFrame = Annotated[
-    Hello | Welcome | Command | Notify | Error, Field(discriminator="type")
-]
+GatewayFrame = Annotated[Hello | Welcome | Command | Notify | Error, Field(discriminator="type")]
 
 DEVICE_FRAMES: TypeAdapter[DeviceFrame] = TypeAdapter(DeviceFrame)
 GATEWAY_FRAMES: TypeAdapter[GatewayFrame] = TypeAdapter(GatewayFrame)

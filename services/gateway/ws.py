@@ -23,6 +23,9 @@ log = get_logger(__name__)
 CONNECTIONS = Gauge("printcloud_gateway_connections", "Authenticated device websockets.")
 FRAMES_IN = Counter("printcloud_gateway_frames_in_total", "Frames from devices.", ["type"])
 COMMANDS_SENT = Counter("printcloud_gateway_commands_sent_total", "Commands sent to devices.")
+NOTIFICATIONS_SENT = Counter(
+    "printcloud_gateway_notifications_sent_total", "Notify frames sent to devices.", ["kind"]
+)
 REFUSED = Counter("printcloud_gateway_refused_total", "Refused frames/logins.", ["code"])
 
 
