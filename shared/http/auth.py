@@ -40,12 +40,20 @@ SCOPES: Mapping[str, str] = MappingProxyType(
         "devices:read": "Read device credentials.",
         "devices:write": "Revoke device credentials.",
         "devices:verify": "Read any device's public key to verify it (gateway, services).",
+        "device": "Act as one printer or connector of a tenant (device access tokens only; "
+        "never granted to a user).",
     }
 )
 """The scope vocabulary of access tokens: scope -> what it allows."""
 
 TENANT_ROLES = frozenset({"admin", "user"})
 """Roles a tenant's users hold; ``operator`` is never granted by a token."""
+
+DEVICE_ROLE = "device"
+"""The only role of a device access token (``sub`` = the device id)."""
+DEVICE_SCOPE = "device"
+"""The only scope of a device access token; a user's token never carries it."""
+DEVICE_KINDS = frozenset({"printer", "connector"})
 
 
 @dataclass(frozen=True)
@@ -56,11 +64,26 @@ class Principal:
     tenant_id: uuid.UUID | None
     roles: frozenset[str] = field(default_factory=frozenset)
     scopes: frozenset[str] = field(default_factory=frozenset)
+    device_id: uuid.UUID | None = None
+    """Set for a device (printer or connector) acting with a device access token."""
+    device_kind: str | None = None
+    """``printer`` or ``connector`` for a device; None otherwise."""
 
     @property
     def is_operator(self) -> bool:
         """Platform operators act across tenants."""
         return self.tenant_id is None and "operator" in self.roles
+
+    @property
+    def is_device(self) -> bool:
+        """A printer or connector with a device access token (never a user)."""
+        return self.device_id is not None
+
+    def require_device(self) -> uuid.UUID:
+        """The device's id; Forbidden unless this is a device access token."""
+        if self.device_id is None or DEVICE_SCOPE not in self.scopes:
+            raise Forbidden("requires a device access token")
+        return self.device_id
 
     def require_role(self, *roles: str) -> None:
         """Forbidden unless the principal has one of ``roles`` (operators always pass)."""
@@ -216,7 +239,12 @@ def verify_access_token(
 
 
 def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
-    """The principal of verified claims; roles and scopes outside the vocabulary are dropped."""
+    """The principal of verified claims; roles and scopes outside the vocabulary are dropped.
+
+    A device access token (role and scope ``device``, a ``device`` claim) becomes a
+    device principal; no other token ever gets the device role or scope, and a device
+    principal holds nothing else.
+    """
     sub, tenant, roles, scope = (
         claims.get("sub"),
         claims.get("tenant_id"),
@@ -231,11 +259,36 @@ def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
         tenant_id = None if tenant is None else uuid.UUID(str(tenant))
     except ValueError:
         raise Unauthenticated("the token's claims are not valid") from None
+    if DEVICE_ROLE in roles or DEVICE_SCOPE in scope.split() or "device" in claims:
+        return _device_principal(sub, tenant_id, roles, scope, claims.get("device"))
     return Principal(
         subject=sub,
         tenant_id=tenant_id,
         roles=frozenset(roles) & TENANT_ROLES,
-        scopes=frozenset(scope.split()) & SCOPES.keys(),
+        scopes=frozenset(scope.split()) & (SCOPES.keys() - {DEVICE_SCOPE}),
+    )
+
+
+def _device_principal(
+    sub: str, tenant_id: uuid.UUID | None, roles: list[str], scope: str, device: object
+) -> Principal:
+    """A device token must be exactly that: one role, one scope, a tenant, a device id."""
+    refused = Unauthenticated("the device token's claims are not valid")
+    if roles != [DEVICE_ROLE] or scope != DEVICE_SCOPE or tenant_id is None:
+        raise refused
+    if not isinstance(device, dict) or device.get("kind") not in DEVICE_KINDS:
+        raise refused
+    try:
+        device_id = uuid.UUID(sub)
+    except ValueError:
+        raise refused from None
+    return Principal(
+        subject=sub,
+        tenant_id=tenant_id,
+        roles=frozenset({DEVICE_ROLE}),
+        scopes=frozenset({DEVICE_SCOPE}),
+        device_id=device_id,
+        device_kind=str(device["kind"]),
     )
 
 

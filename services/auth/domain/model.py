@@ -26,10 +26,14 @@ Scope = Literal[
     "devices:write",
     "devices:verify",
 ]
-ALL_SCOPES: frozenset[str] = frozenset(get_args(Scope))
+TOKEN_SCOPES: frozenset[str] = frozenset(get_args(Scope))
+"""The scopes an API token (a user's) may carry."""
+DEVICE_SCOPE = "device"
+"""The scope of device access tokens only; no user is ever granted it."""
+ALL_SCOPES: frozenset[str] = TOKEN_SCOPES | {DEVICE_SCOPE}
 ROLE_SCOPES: Mapping[str, frozenset[str]] = {
     "user": frozenset({"printers:read", "jobs:read", "jobs:submit"}),
-    "admin": ALL_SCOPES - {"devices:verify"},
+    "admin": TOKEN_SCOPES - {"devices:verify"},
 }
 # A platform service account (no tenant, no role) exists to verify devices (the gateway).
 PLATFORM_SCOPES = frozenset({"devices:verify"})

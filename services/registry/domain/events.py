@@ -7,6 +7,7 @@ from typing import ClassVar, Literal
 
 from pydantic import AwareDatetime, Field
 
+from shared.events.contracts.devices import ConnectorDevicesChanged, ConnectorRegistered
 from shared.events.envelope import EventData
 from shared.printing.capabilities import Capabilities
 
@@ -120,42 +121,6 @@ class VirtualPrinterUpdated(_VirtualPrinterState):
 
     revision: int = Field(ge=2)
     changed: list[str]
-
-
-class ConnectorRegistered(EventData):
-    """A connector (a site agent bridging printers) was claimed for a tenant."""
-
-    event_type: ClassVar[str] = "connector.registered"
-    event_version: ClassVar[int] = 1
-    topic: ClassVar[str] = "registry.devices"
-
-    connector_id: uuid.UUID
-    tenant_id: uuid.UUID
-    name: str
-    model: str
-    region: str
-    location: str | None
-
-    def partition_key(self) -> str:
-        return str(self.connector_id)
-
-
-class ConnectorDevicesChanged(EventData):
-    """The list of printers a connector is responsible for was replaced."""
-
-    event_type: ClassVar[str] = "connector.devices_changed"
-    event_version: ClassVar[int] = 1
-    topic: ClassVar[str] = "registry.devices"
-
-    connector_id: uuid.UUID
-    tenant_id: uuid.UUID
-    revision: int = Field(ge=2)
-    devices: list[dict[str, str]] = Field(
-        description="Each printer as {printer_id, uri}: the whole list after the change."
-    )
-
-    def partition_key(self) -> str:
-        return str(self.connector_id)
 
 
 EVENTS = (

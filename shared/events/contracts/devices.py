@@ -4,6 +4,8 @@ A device is a printer or a connector; ``device_id`` equals that printer's or
 connector's id. When an administrator claims a device for a tenant, the registry
 publishes :class:`DeviceClaimed` with the device's public key; the auth service
 turns it into a device credential that the gateway checks signed nonces against.
+On the same topic, :class:`ConnectorRegistered` and :class:`ConnectorDevicesChanged`
+say which printers each connector bridges (auth lets a connector act for those).
 """
 
 from __future__ import annotations
@@ -47,4 +49,40 @@ class DeviceClaimed(EventData):
         return str(self.device_id)
 
 
-EVENTS = (DeviceClaimed,)
+class ConnectorRegistered(EventData):
+    """A connector (a site agent bridging printers) was claimed for a tenant."""
+
+    event_type: ClassVar[str] = "connector.registered"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = "registry.devices"
+
+    connector_id: uuid.UUID
+    tenant_id: uuid.UUID
+    name: str
+    model: str
+    region: str
+    location: str | None
+
+    def partition_key(self) -> str:
+        return str(self.connector_id)
+
+
+class ConnectorDevicesChanged(EventData):
+    """The list of printers a connector is responsible for was replaced."""
+
+    event_type: ClassVar[str] = "connector.devices_changed"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = "registry.devices"
+
+    connector_id: uuid.UUID
+    tenant_id: uuid.UUID
+    revision: int = Field(ge=2)
+    devices: list[dict[str, str]] = Field(
+        description="Each printer as {printer_id, uri}: the whole list after the change."
+    )
+
+    def partition_key(self) -> str:
+        return str(self.connector_id)
+
+
+EVENTS = (DeviceClaimed, ConnectorRegistered, ConnectorDevicesChanged)
