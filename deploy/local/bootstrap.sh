@@ -37,15 +37,20 @@ export PATH="$VENV/bin:$PATH"
 cd "$ROOT"
 
 # The device agent bridges IPP printers; its tests print on Debian's ippeveprinter
-# (cups-ipp-utils), which needs dbus-daemon to start. Without them those tests fail.
-if ! command -v ippeveprinter >/dev/null 2>&1 && [ ! -x /usr/sbin/ippeveprinter ] \
-    || ! command -v dbus-daemon >/dev/null 2>&1; then
+# (cups-ipp-utils), which needs dbus-daemon to start; the benchmark compares with a
+# real CUPS server (cups) and the analytics docs read topics with kcat.
+need_deb=()
+{ command -v ippeveprinter >/dev/null 2>&1 || [ -x /usr/sbin/ippeveprinter ]; } || need_deb+=(cups-ipp-utils)
+command -v dbus-daemon >/dev/null 2>&1 || need_deb+=(dbus-daemon)
+command -v kcat >/dev/null 2>&1 || need_deb+=(kcat)
+[ -x /usr/sbin/cupsd ] || need_deb+=(cups)
+if [ "${#need_deb[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing cups-ipp-utils and dbus-daemon (ippeveprinter)" >&2
+    echo "installing ${need_deb[*]}" >&2
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-        cups-ipp-utils dbus-daemon >/dev/null; } \
-      || echo "could not install cups-ipp-utils: the agent's IPP tests will fail" >&2
+        --no-install-recommends "${need_deb[@]}" >/dev/null; } \
+      || echo "could not install ${need_deb[*]}: the tests that need them will fail" >&2
   else
-    echo "install cups-ipp-utils and dbus-daemon for the agent's IPP tests" >&2
+    echo "install ${need_deb[*]} (Debian packages) for the tests that need them" >&2
   fi
 fi
