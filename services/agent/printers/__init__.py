@@ -7,11 +7,15 @@ bridged printer.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal, Protocol
 
 from shared.printing.capabilities import Capabilities
+from shared.printing.settings import JobSettings
 
 PrinterState = Literal["idle", "processing", "stopped"]
 
@@ -32,6 +36,10 @@ class PrintRefused(Exception):
     """The printer answered and refused the job (the message says why)."""
 
 
+class PrintCanceled(Exception):
+    """The job was canceled while it was being handed to the printer."""
+
+
 @dataclass(frozen=True)
 class Probe:
     """What a reachable printer reported about itself."""
@@ -42,15 +50,33 @@ class Probe:
     message: str = ""
 
 
+CHUNK = 64 * 1024
+
+
 @dataclass(frozen=True)
 class PrintRequest:
-    """One document to print; ``job_id`` names the job on the printer, too."""
+    """One document to print; ``job_id`` names the job on the printer, too.
+
+    ``document`` is the content, or a file holding it (read in chunks, never whole);
+    ``settings`` are the job's settings when the cloud sent them (``copies`` then
+    equals ``settings.copies``).
+    """
 
     job_id: uuid.UUID
-    document: bytes
+    document: bytes | Path
     document_format: str
     title: str = ""
     copies: int = 1
+    settings: JobSettings | None = None
+
+    async def chunks(self, size: int = CHUNK) -> AsyncIterator[bytes]:
+        """The document, piece by piece."""
+        if isinstance(self.document, bytes):
+            yield self.document
+            return
+        with self.document.open("rb") as fh:
+            while chunk := await asyncio.to_thread(fh.read, size):
+                yield chunk
 
 
 class Printer(Protocol):
@@ -75,6 +101,10 @@ class Printer(Protocol):
 
     async def identify(self) -> None:
         """Make the printer show itself (a beep, a flash, a message)."""
+        ...
+
+    async def cancel(self, job_id: uuid.UUID) -> bool:
+        """Cancel job ``job_id`` at the printer if it has it unfinished; whether it did."""
         ...
 
     async def close(self) -> None:

@@ -4,18 +4,34 @@ Capabilities come from the printer's own Get-Printer-Attributes; a job goes out
 as Print-Job with ``job-name`` set to the Printcloud job id, which is how the
 agent finds it again (Get-Jobs) after a crash between the printer accepting the
 job and the journal recording it.
+
+Print-Job is encoded with pyipp's serializer but its body is streamed (HTTP
+chunked): the request header and attributes, then the document read from disk
+in chunks. The job's settings become job template attributes: ``copies``,
+``sides``, ``orientation-requested`` through pyipp's own attribute table;
+``media``, ``print-color-mode``, ``page-ranges``, ``printer-resolution`` and
+``multiple-document-handling`` (for ``collate``) are encoded here with their IPP
+syntax, because pyipp either does not know them or tags them otherwise (it sends
+``media`` as a name, not a keyword). ``finishings`` are not sent (pyipp has no
+encoder for its keyword-to-enum mapping): a job asking for finishings prints
+without them.
 """
 
 from __future__ import annotations
 
 import math
+import struct
 import uuid
+from collections.abc import AsyncIterator
+from struct import error as StructError
 from typing import Any
 
 import aiohttp
 from pyipp import IPP
-from pyipp.enums import IppOperation, IppStatus
+from pyipp.enums import IppOperation, IppStatus, IppTag
 from pyipp.exceptions import IPPConnectionError, IPPError, IPPParseError, IPPResponseError
+from pyipp.parser import parse as parse_response
+from pyipp.serializer import construct_attribute, encode_dict
 
 from services.agent.printers import (
     DeviceUnreachable,
@@ -26,6 +42,7 @@ from services.agent.printers import (
 )
 from services.agent.printers.attributes import REQUESTED, probe_from_attributes
 from shared.logging import get_logger
+from shared.printing.settings import JobSettings
 
 log = get_logger(__name__)
 USER = "printcloud"
@@ -46,6 +63,78 @@ def _never_connected(exc: IPPConnectionError) -> bool:
     return isinstance(exc.__cause__, aiohttp.ClientConnectorError)
 
 
+ORIENTATIONS = {"portrait": 3, "landscape": 4, "reverse-landscape": 5, "reverse-portrait": 6}
+_UNITS = {"dpi": 3, "dpcm": 4}
+
+
+def _values(tag: IppTag, name: str, values: list[bytes]) -> bytes:
+    """One attribute of ``tag`` with raw values (the name only on the first)."""
+    out = b""
+    for i, value in enumerate(values):
+        label = name.encode() if i == 0 else b""
+        out += struct.pack(">bh", tag.value, len(label)) + label
+        out += struct.pack(">h", len(value)) + value
+    return out
+
+
+def job_attributes(settings: JobSettings | None, copies: int) -> tuple[dict[str, Any], bytes]:
+    """Job template attributes: those pyipp encodes itself, and the rest already encoded."""
+    known: dict[str, Any] = {}
+    extra = b""
+    if settings is None:
+        if copies > 1:
+            known["copies"] = copies
+        return known, extra
+    if settings.copies > 1:
+        known["copies"] = settings.copies
+    if settings.sides:
+        known["sides"] = settings.sides
+    if settings.orientation:
+        known["orientation-requested"] = ORIENTATIONS[settings.orientation]
+    if settings.media:
+        extra += construct_attribute("media", settings.media, IppTag.KEYWORD)
+    if settings.print_color_mode:
+        extra += construct_attribute("print-color-mode", settings.print_color_mode, IppTag.KEYWORD)
+    if settings.page_ranges:
+        ranges = [struct.pack(">ii", r.first, r.last) for r in settings.page_ranges]
+        extra += _values(IppTag.RANGE, "page-ranges", ranges)
+    if settings.printer_resolution:
+        res = settings.printer_resolution
+        value = struct.pack(">iib", res.x, res.y, _UNITS.get(res.units, 3))
+        extra += _values(IppTag.RESOLUTION, "printer-resolution", [value])
+    if settings.copies > 1 and not settings.collate:
+        extra += construct_attribute(
+            "multiple-document-handling", "separate-documents-uncollated-copies", IppTag.KEYWORD
+        )
+    return known, extra
+
+
+class _StreamingIPP(IPP):
+    """pyipp's client, with a Print-Job whose document is streamed, not held in memory."""
+
+    async def print_job(
+        self, message: dict[str, Any], extra: bytes, document: AsyncIterator[bytes]
+    ) -> dict[str, Any]:
+        encoded = encode_dict(self._message(IppOperation.PRINT_JOB, message))
+        # The encoding ends with the end-of-attributes tag: the extra job attributes
+        # go just before it, in the job group the message opened.
+        head = encoded[:-1] + extra + bytes([IppTag.END.value])
+
+        async def body() -> AsyncIterator[bytes]:
+            yield head
+            async for chunk in document:
+                yield chunk
+
+        raw = await self._request(data=body())
+        try:
+            parsed: dict[str, Any] = parse_response(raw)
+        except (StructError, Exception) as exc:
+            raise IPPParseError from exc
+        if parsed["status-code"] not in range(0x200):
+            raise IPPError("Unexpected printer status code", {"status-code": parsed["status-code"]})
+        return parsed
+
+
 class IppPrinter:
     """One IPP printer at ``uri`` (``ipp://host:port/path`` or ``ipps://...``)."""
 
@@ -61,10 +150,13 @@ class IppPrinter:
     def address(self) -> str:
         return self.uri
 
-    def _client(self, timeout: float) -> IPP:
+    def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession()
-        return IPP(self.uri, session=self._session, request_timeout=max(1, math.ceil(timeout)))
+        return self._session
+
+    def _client(self, timeout: float) -> IPP:
+        return IPP(self.uri, session=self._http(), request_timeout=max(1, math.ceil(timeout)))
 
     async def _execute(
         self, operation: IppOperation, message: dict[str, Any], timeout: float
@@ -127,16 +219,19 @@ class IppPrinter:
 
     async def submit(self, request: PrintRequest) -> str:
         operation: dict[str, Any] = {
+            "requesting-user-name": USER,
             "job-name": str(request.job_id),
             "document-format": request.document_format,
         }
         if request.title:
             operation["document-name"] = request.title[:255]
-        message: dict[str, Any] = {"operation-attributes-tag": operation, "data": request.document}
-        if request.copies > 1:
-            message["job-attributes-tag"] = {"copies": request.copies}
+        known, extra = job_attributes(request.settings, request.copies)
+        message = {"operation-attributes-tag": operation, "job-attributes-tag": known}
+        client = _StreamingIPP(
+            self.uri, session=self._http(), request_timeout=max(1, math.ceil(self.timeout))
+        )
         try:
-            response = await self._execute(IppOperation.PRINT_JOB, message, self.timeout)
+            response = await client.print_job(message, extra, request.chunks())
         except IPPConnectionError as exc:
             if _never_connected(exc):
                 raise DeviceUnreachable(self.uri) from exc
@@ -149,6 +244,34 @@ class IppPrinter:
             raise PrintRefused(f"the printer refused the job: {_status_name(exc)}") from exc
         jobs = response.get("jobs") or [{}]
         return f"job-id {jobs[0].get('job-id')}"
+
+    async def cancel(self, job_id: uuid.UUID) -> bool:
+        try:
+            response = await self._execute(
+                IppOperation.GET_JOBS,
+                {
+                    "operation-attributes-tag": {
+                        "which-jobs": "not-completed",
+                        "requested-attributes": ["job-id", "job-name"],
+                    }
+                },
+                self.probe_timeout,
+            )
+            ids = [
+                j.get("job-id")
+                for j in response.get("jobs") or []
+                if j.get("job-name") == str(job_id)
+            ]
+            for ipp_id in ids:
+                await self._execute(
+                    IppOperation.CANCEL_JOB,
+                    {"operation-attributes-tag": {"job-id": ipp_id}},
+                    self.probe_timeout,
+                )
+        except IPPError as exc:
+            log.info("the printer did not cancel the job", uri=self.uri, error=str(exc))
+            return False
+        return bool(ids)
 
     async def identify(self) -> None:
         try:

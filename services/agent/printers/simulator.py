@@ -8,13 +8,14 @@ under the job's id, so after a crash the agent finds out whether a job reached t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import mimetypes
 import uuid
 from pathlib import Path
 
-from services.agent.printers import PrintRefused, PrintRequest, Probe
-from services.agent.state import write_atomic
+from services.agent.printers import PrintCanceled, PrintRefused, PrintRequest, Probe
+from services.agent.state import copy_atomic, write_atomic
 from shared.logging import get_logger
 from shared.printing.capabilities import Capabilities, CopiesRange, Resolution
 
@@ -65,6 +66,7 @@ class SimulatedPrinter:
         self.spool = spool
         self.capabilities = capabilities
         self.print_seconds = print_seconds
+        self._printing: dict[uuid.UUID, asyncio.Event] = {}
         spool.mkdir(parents=True, exist_ok=True)
 
     @property
@@ -84,16 +86,49 @@ class SimulatedPrinter:
                 f"document-format {request.document_format} is not supported; supported: "
                 + ", ".join(self.capabilities.document_format_supported)
             )
-        if not 1 <= request.copies <= self.capabilities.copies_supported.max:
+        copies = request.settings.copies if request.settings else request.copies
+        if not 1 <= copies <= self.capabilities.copies_supported.max:
             raise PrintRefused(
-                f"copies must be 1..{self.capabilities.copies_supported.max}, not {request.copies}"
+                f"copies must be 1..{self.capabilities.copies_supported.max}, not {copies}"
             )
-        if self.print_seconds:
-            await asyncio.sleep(self.print_seconds)
-        name = f"{request.job_id}.{extension(request.document_format)}"
-        await asyncio.to_thread(write_atomic, self.spool / name, request.document, 0o644)
+        if request.settings is not None:
+            await asyncio.to_thread(self._write_ticket, request)
+        canceled = self._printing[request.job_id] = asyncio.Event()
+        try:
+            if self.print_seconds:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(canceled.wait(), self.print_seconds)
+            if canceled.is_set():
+                raise PrintCanceled(f"job {request.job_id} canceled while printing")
+            name = f"{request.job_id}.{extension(request.document_format)}"
+            path = self.spool / name
+            if isinstance(request.document, bytes):
+                await asyncio.to_thread(write_atomic, path, request.document, 0o644)
+            else:
+                await asyncio.to_thread(copy_atomic, request.document, path, 0o644)
+        finally:
+            del self._printing[request.job_id]
         log.info("simulated print", job_id=str(request.job_id), file=name)
         return name
+
+    def _write_ticket(self, request: PrintRequest) -> None:
+        assert request.settings is not None
+        tickets = self.spool / ".tickets"
+        tickets.mkdir(exist_ok=True)
+        ticket = {
+            "job_id": str(request.job_id),
+            "title": request.title,
+            "document_format": request.document_format,
+            "settings": request.settings.model_dump(mode="json"),
+        }
+        write_atomic(tickets / f"{request.job_id}.json", json.dumps(ticket).encode(), 0o644)
+
+    async def cancel(self, job_id: uuid.UUID) -> bool:
+        canceled = self._printing.get(job_id)
+        if canceled is None:
+            return False
+        canceled.set()
+        return True
 
     async def identify(self) -> None:
         log.info("identify: the simulated printer waves")
