@@ -1,0 +1,405 @@
+"""The edge: one public base URL in front of every service.
+
+A thin reverse proxy. Each request goes to the service :data:`ROUTES` names for
+its path (most specific match), untouched but for the proxy headers:
+
+* bodies stream both ways in chunks, never held whole (a 1 GiB upload costs a
+  few chunks of memory); ``Range``, ``Content-Range``, ``ETag``, ``Last-Event-ID``
+  and every other end-to-end header pass as they are; server-sent events are
+  written out as each chunk arrives;
+* websockets are proxied frame by frame in both directions, pings and pongs
+  included, and a close code on one side closes the other with the same code;
+* hop-by-hop headers (RFC 9110 §7.6.1) are dropped; ``X-Forwarded-For``,
+  ``X-Forwarded-Proto`` and ``X-Forwarded-Host`` are set, and every request
+  carries an ``X-Correlation-ID`` (the caller's when it is a UUID);
+* a service that is not deployed answers ``503``, one that cannot be reached
+  ``502``, one that does not answer in time ``504`` (problem+json).
+
+The edge serves ``GET /openapi.json`` (the document of the whole public API) and
+``GET /healthz`` itself. Run it with ``printcloud edge`` or
+``python -m shared.http.edge``; upstream URLs come from ``PRINTCLOUD_EDGE_UPSTREAMS``
+(JSON: service -> base URL), by default each service of ``SERVICES`` on
+loopback at the local platform's port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import json
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import aiohttp
+from aiohttp import WSCloseCode, WSMsgType, web
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from shared.http.middleware import CORRELATION_HEADER
+from shared.http.problem import problem_response
+from shared.http.routes_table import ROUTES, Route, RouteTable
+from shared.logging import configure_logging, get_logger
+from shared.settings import ProcessSettings
+
+log = get_logger(__name__)
+
+EDGE_PORT = 8080
+FIRST_SERVICE_PORT = 8081
+CHUNK = 64 * 1024
+
+# RFC 9110 §7.6.1; plus Host (set for the upstream) and Content-Length of a
+# chunked message (recomputed by the transport).
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+_WS_HANDSHAKE = frozenset(
+    {
+        "sec-websocket-key",
+        "sec-websocket-version",
+        "sec-websocket-extensions",
+        "sec-websocket-accept",
+        "sec-websocket-protocol",
+    }
+)
+_SENDABLE_CLOSE = range(1000, 5000)
+_RESERVED_CLOSE = frozenset({1004, 1005, 1006, 1015})
+
+
+def default_upstreams() -> dict[str, str]:
+    """Each service of ``SERVICES`` on loopback, at the local platform's port
+    (in table order from 8081)."""
+    from services import SERVICES
+
+    return {n: f"http://127.0.0.1:{FIRST_SERVICE_PORT + i}" for i, n in enumerate(SERVICES)}
+
+
+class EdgeSettings(ProcessSettings):
+    """Configuration of an edge process: ``PRINTCLOUD_EDGE_*``."""
+
+    model_config = SettingsConfigDict(env_prefix="PRINTCLOUD_EDGE_", extra="ignore")
+
+    http_port: int = Field(default=EDGE_PORT, ge=0, le=65535)
+    upstreams: dict[str, str] = Field(
+        default_factory=default_upstreams,
+        description="Base URL of each service (JSON object, service name -> URL).",
+    )
+    connect_timeout_s: float = Field(default=5, gt=0, description="To open an upstream connection.")
+    forwarded_proto: str = Field(
+        default="", description="X-Forwarded-Proto to send; empty: the scheme the edge received."
+    )
+
+
+EDGE_SETTINGS = web.AppKey("edge_settings", EdgeSettings)
+TABLE = web.AppKey("route_table", RouteTable)
+SESSION = web.AppKey("upstream_session", aiohttp.ClientSession)
+OPENAPI = web.AppKey("openapi_json", bytes)
+
+
+def _connection_tokens(headers: Mapping[str, str]) -> set[str]:
+    """Header names listed in ``Connection`` (they are hop-by-hop too)."""
+    values = headers.getall("Connection", []) if hasattr(headers, "getall") else []
+    return {t.strip().lower() for v in values for t in v.split(",") if t.strip()}
+
+
+def end_to_end(headers: Any, *, drop: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+    """``headers`` without the hop-by-hop ones (and ``drop``), repeated ones kept."""
+    skip = HOP_BY_HOP | _connection_tokens(headers) | drop
+    return [(k, v) for k, v in headers.items() if k.lower() not in skip]
+
+
+def _client_address(request: web.Request) -> str:
+    remote = request.remote or ""
+    with contextlib.suppress(ValueError):
+        return str(ipaddress.ip_address(remote))
+    return remote
+
+
+def forward_headers(
+    request: web.Request, settings: EdgeSettings, *, drop: frozenset[str] = frozenset()
+) -> list[tuple[str, str]]:
+    """What the upstream receives: the caller's end-to-end headers, the proxy
+    headers and the correlation id."""
+    proxy = {"host", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"}
+    out = end_to_end(request.headers, drop=drop | proxy | {CORRELATION_HEADER.lower()})
+    earlier = request.headers.get("X-Forwarded-For")
+    client = _client_address(request)
+    out.append(("X-Forwarded-For", f"{earlier}, {client}" if earlier else client))
+    out.append(("X-Forwarded-Proto", settings.forwarded_proto or request.scheme))
+    out.append(("X-Forwarded-Host", request.headers.get("Host", request.host)))
+    out.append((CORRELATION_HEADER, str(_correlation_id(request))))
+    return out
+
+
+def _correlation_id(request: web.Request) -> uuid.UUID:
+    try:
+        return uuid.UUID(request.headers.get(CORRELATION_HEADER, ""))
+    except ValueError:
+        return uuid.uuid4()
+
+
+def _problem(request: web.Request, status: int, title: str, detail: str, code: str) -> web.Response:
+    response = problem_response(status, title, detail, code=code, instance=request.path)
+    cid = request.headers.get(CORRELATION_HEADER)
+    if cid:
+        response.headers[CORRELATION_HEADER] = cid
+    return response
+
+
+def _upstream_url(base: str, request: web.Request) -> str:
+    return base.rstrip("/") + request.rel_url.raw_path_qs
+
+
+async def _body(request: web.Request) -> AsyncIterator[bytes]:
+    async for chunk in request.content.iter_chunked(CHUNK):
+        yield chunk
+
+
+async def proxy(request: web.Request) -> web.StreamResponse:
+    """Forward one request to the service the table names for its path."""
+    route = request.app[TABLE].resolve(request.path)
+    if route is None:
+        return _problem(request, 404, "Not found", "no such path", "not-found")
+    settings = request.app[EDGE_SETTINGS]
+    base = settings.upstreams.get(route.service)
+    if not base:
+        return _problem(
+            request,
+            503,
+            "Service unavailable",
+            f"the {route.service} service is not part of this deployment",
+            "service-unavailable",
+        )
+    if request.headers.get("Upgrade", "").lower() == "websocket":
+        return await _proxy_websocket(request, route, base)
+    return await _proxy_http(request, route, base)
+
+
+async def _proxy_http(request: web.Request, route: Route, base: str) -> web.StreamResponse:
+    settings = request.app[EDGE_SETTINGS]
+    headers = forward_headers(request, settings)
+    data = _body(request) if request.body_exists else None
+    if data is None:
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+    session = request.app[SESSION]
+    try:
+        upstream = await session.request(
+            request.method,
+            _upstream_url(base, request),
+            headers=headers,
+            data=data,
+            allow_redirects=False,
+            auto_decompress=False,
+            skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),
+        )
+    except TimeoutError:
+        log.warning("upstream timed out", service=route.service, path=request.path)
+        return _problem(
+            request, 504, "Gateway timeout", f"the {route.service} service did not answer in time",
+            "upstream-timeout",
+        )
+    except aiohttp.ClientError as exc:
+        log.warning("upstream unreachable", service=route.service, error=type(exc).__name__)
+        return _problem(
+            request, 502, "Bad gateway", f"the {route.service} service cannot be reached",
+            "upstream-unreachable",
+        )
+    async with upstream:
+        response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
+        for name, value in end_to_end(upstream.headers):
+            response.headers.add(name, value)
+        if upstream.headers.get("Content-Type", "").startswith("text/event-stream"):
+            response.headers["X-Accel-Buffering"] = "no"
+        await response.prepare(request)
+        try:
+            async for chunk in upstream.content.iter_any():
+                await response.write(chunk)
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            # The status is sent: the caller sees a truncated body, never a false end.
+            log.warning("upstream broke off", service=route.service, error=type(exc).__name__)
+            if request.transport is not None:
+                request.transport.abort()
+            return response
+        await response.write_eof()
+        return response
+
+
+def _close_code(code: int | None) -> int:
+    if code is None or code not in _SENDABLE_CLOSE or code in _RESERVED_CLOSE:
+        return WSCloseCode.OK if code in (None, 1005) else WSCloseCode.GOING_AWAY
+    return code
+
+
+async def _pump(
+    source: web.WebSocketResponse | aiohttp.ClientWebSocketResponse,
+    sink: web.WebSocketResponse | aiohttp.ClientWebSocketResponse,
+) -> None:
+    """Copy frames from ``source`` to ``sink`` until ``source`` closes; then close
+    ``sink`` with the same code."""
+    code: int | None = None
+    message = b""
+    while True:
+        msg = await source.receive()
+        if msg.type == WSMsgType.TEXT:
+            await sink.send_str(msg.data)
+        elif msg.type == WSMsgType.BINARY:
+            await sink.send_bytes(msg.data)
+        elif msg.type == WSMsgType.PING:
+            await sink.ping(msg.data)
+        elif msg.type == WSMsgType.PONG:
+            await sink.pong(msg.data)
+        elif msg.type == WSMsgType.CLOSE:
+            code, message = msg.data, (msg.extra or "").encode()
+            break
+        else:  # CLOSING, CLOSED, ERROR: the connection went away without a close frame
+            code = WSCloseCode.GOING_AWAY
+            break
+    code = _close_code(code)
+    if not sink.closed:
+        with contextlib.suppress(Exception):
+            await sink.close(code=code, message=message)
+    if not source.closed:
+        with contextlib.suppress(Exception):
+            await source.close(code=code, message=message)
+
+
+async def _proxy_websocket(request: web.Request, route: Route, base: str) -> web.StreamResponse:
+    settings = request.app[EDGE_SETTINGS]
+    headers = forward_headers(request, settings, drop=_WS_HANDSHAKE | {"content-length"})
+    protocols = [
+        p.strip()
+        for v in request.headers.getall("Sec-WebSocket-Protocol", [])
+        for p in v.split(",")
+        if p.strip()
+    ]
+    url = _upstream_url(base.replace("http", "ws", 1), request)
+    try:
+        upstream = await request.app[SESSION].ws_connect(
+            url,
+            headers=headers,
+            protocols=protocols,
+            autoping=False,
+            autoclose=False,
+            max_msg_size=0,
+        )
+    except aiohttp.WSServerHandshakeError as exc:
+        return _problem(
+            request,
+            exc.status if exc.status >= 400 else 502,
+            "Websocket refused",
+            f"the {route.service} service refused the websocket ({exc.status})",
+            "websocket-refused",
+        )
+    except (aiohttp.ClientError, TimeoutError):
+        return _problem(
+            request, 502, "Bad gateway", f"the {route.service} service cannot be reached",
+            "upstream-unreachable",
+        )
+    downstream = web.WebSocketResponse(
+        protocols=[upstream.protocol] if upstream.protocol else (),
+        autoping=False,
+        autoclose=False,
+        max_msg_size=0,
+    )
+    try:
+        await downstream.prepare(request)
+    except Exception:
+        await upstream.close(code=WSCloseCode.GOING_AWAY)
+        raise
+    tasks = [
+        asyncio.create_task(_pump(downstream, upstream)),
+        asyncio.create_task(_pump(upstream, downstream)),
+    ]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        # The other direction ends as soon as the closed side's close frame went out.
+        await asyncio.wait(tasks, timeout=5)
+    finally:
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            with contextlib.suppress(BaseException):
+                await t
+        if not upstream.closed:
+            await upstream.close(code=WSCloseCode.GOING_AWAY)
+    return downstream
+
+
+async def edge_healthz(_: web.Request) -> web.Response:
+    """The edge process answers (it checks no service: use per-service readiness)."""
+    return web.json_response({"status": "alive"})
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    """The OpenAPI 3.1 document of the whole public API."""
+    return web.Response(body=request.app[OPENAPI], content_type="application/json")
+
+
+def _openapi_bytes() -> bytes:
+    from shared.http.openapi import build_document
+
+    return json.dumps(build_document(), indent=None).encode()
+
+
+def create_edge_app(
+    settings: EdgeSettings | None = None, routes: tuple[Route, ...] = ROUTES
+) -> web.Application:
+    """The edge's aiohttp app (the upstream session lives for the app's lifetime)."""
+    settings = settings or EdgeSettings()
+    app = web.Application(client_max_size=0)
+    app[EDGE_SETTINGS] = settings
+    app[TABLE] = RouteTable(routes)
+    app[OPENAPI] = _openapi_bytes()
+    app.router.add_get("/healthz", edge_healthz)
+    app.router.add_get("/openapi.json", openapi_json)
+    app.router.add_route("*", "/{tail:.*}", proxy)
+
+    async def session(app: web.Application) -> AsyncIterator[None]:
+        timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=None,
+            sock_connect=settings.connect_timeout_s,
+            sock_read=None,
+        )
+        connector = aiohttp.TCPConnector(limit=0, enable_cleanup_closed=True)
+        async with aiohttp.ClientSession(
+            connector=connector,
+            timeout=timeout,
+            auto_decompress=False,
+            cookie_jar=aiohttp.DummyCookieJar(),
+        ) as http:
+            app[SESSION] = http
+            yield
+
+    app.cleanup_ctx.append(session)
+    return app
+
+
+async def serve(settings: EdgeSettings | None = None) -> None:
+    """Run the edge until SIGTERM/SIGINT, then finish in-flight requests."""
+    from shared.service import serve_app
+
+    settings = settings or EdgeSettings()
+    configure_logging("edge", settings.log_level, settings.log_json)
+    app = create_edge_app(settings)
+    await serve_app("edge", app, settings, lambda: None)
+
+
+def main() -> None:
+    """Entry point of ``python -m shared.http.edge``."""
+    asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()
