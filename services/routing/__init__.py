@@ -1,0 +1,1 @@
+"""routing: where and when each print job goes (a printer's queue now, or held)."""

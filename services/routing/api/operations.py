@@ -1,0 +1,98 @@
+"""Routing's HTTP operations, as declared for the public API document, and the
+shapes of its answers."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.routing.domain.commands import SetRoutingPolicy
+from shared.http.openapi import Operation
+
+TAG = "routing"
+
+
+class RoutingPolicyView(BaseModel):
+    """A printer's offline policy; ``default`` when none was set."""
+
+    model_config = ConfigDict(extra="forbid")
+    printer_id: uuid.UUID
+    on_offline: Literal["failover", "hold"]
+    offline_after_s: int = Field(ge=0)
+    failover_printer_id: uuid.UUID | None
+    default: bool = Field(description="No policy was set: the service's default applies.")
+    updated_at: datetime | None
+    updated_by: str | None
+
+
+class DecisionView(BaseModel):
+    """One routing decision for a job."""
+
+    model_config = ConfigDict(extra="forbid")
+    decision: int = Field(ge=1)
+    action: Literal["queue", "hold"]
+    printer_id: uuid.UUID | None
+    reason: str
+    detail: str
+    at: datetime
+
+
+class JobRoutingView(BaseModel):
+    """A job's routing decisions, first to last, and where routing last knew it to be."""
+
+    model_config = ConfigDict(extra="forbid")
+    job_id: uuid.UUID
+    tenant_id: uuid.UUID
+    state: Literal["pending", "queued", "held", "sent", "finished"] = Field(
+        description="finished: the job completed, failed, was canceled or expired."
+    )
+    printer_id: uuid.UUID | None
+    hold_reason: str | None
+    decisions: list[DecisionView]
+
+
+POLICY_PATH = "/v1/printers/{printer_id}/routing-policy"
+
+OPERATIONS: list[Operation] = [
+    Operation(
+        method="GET",
+        path=POLICY_PATH,
+        summary="A printer's offline policy (the default when none is set)",
+        tag=TAG,
+        responses={200: RoutingPolicyView},
+        errors=(401, 403, 404),
+        description="Tenant admins (scope printers:read) and operators.",
+    ),
+    Operation(
+        method="PUT",
+        path=POLICY_PATH,
+        summary="Set what happens to a printer's jobs when it stays offline",
+        tag=TAG,
+        body=SetRoutingPolicy,
+        responses={200: RoutingPolicyView},
+        errors=(400, 401, 403, 404, 413, 415, 422),
+        description="Tenant admins (scope printers:write) and operators. The failover "
+        "printer must be another printer of the same tenant.",
+    ),
+    Operation(
+        method="DELETE",
+        path=POLICY_PATH,
+        summary="Reset a printer's offline policy to the default",
+        tag=TAG,
+        responses={204: "The default policy applies."},
+        errors=(401, 403, 404),
+        description="Tenant admins (scope printers:write) and operators.",
+    ),
+    Operation(
+        method="GET",
+        path="/v1/jobs/{job_id}/routing",
+        summary="Every routing decision taken for a job",
+        tag=TAG,
+        responses={200: JobRoutingView},
+        errors=(401, 403, 404),
+        description="Tenant admins (scope jobs:read) and operators, for support.",
+    ),
+]

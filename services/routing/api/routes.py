@@ -1,0 +1,16 @@
+"""Routing's URL table."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from services.routing.api import views
+from services.routing.api.operations import POLICY_PATH
+
+
+def add_routes(app: web.Application) -> None:
+    """Register routing's public HTTP API."""
+    app.router.add_get(POLICY_PATH, views.get_policy)
+    app.router.add_put(POLICY_PATH, views.put_policy)
+    app.router.add_delete(POLICY_PATH, views.delete_policy)
+    app.router.add_get("/v1/jobs/{job_id}/routing", views.job_routing)
