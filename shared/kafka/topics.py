@@ -174,6 +174,17 @@ TOPICS: tuple[TopicSpec, ...] = (
         retention_ms=7 * DAY_MS,
     ),
     TopicSpec(
+        name="consumables.orders",
+        owner="consumables",
+        key="printer_id",
+        description=(
+            "Supply orders (created, sent, shipped, delivered, installed, canceled, rejected) "
+            "and warnings about low supplies, per printer."
+        ),
+        partitions=6,
+        retention_ms=30 * DAY_MS,
+    ),
+    TopicSpec(
         name="counters.quotas",
         owner="counters",
         key="quota_id",

@@ -1,0 +1,63 @@
+"""What consumables learns from other topics: printers (region and model, for the
+rules) from the registry, supply levels from devices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from services.consumables import repository as repo
+from services.consumables.handlers import supplies
+from services.consumables.settings import ConsumablesSettings
+from services.registry.domain.events import PrinterRegistered, PrinterUpdated
+from shared.db.outbox import Emitter
+from shared.events.contracts.gateway import DeviceSuppliesReported
+from shared.events.registry import DecodedEvent
+from shared.service import ConsumerSpec, Runtime
+
+
+def printer_handler(out: Emitter, rise_points: int) -> Any:
+    """Keep the printer read model; a new or changed printer has its stored levels judged
+    again (they may have arrived before its registration)."""
+
+    async def apply(conn: asyncpg.Connection, event: DecodedEvent[Any]) -> None:
+        data: PrinterRegistered | PrinterUpdated = event.data
+        if await repo.apply_printer(conn, data):
+            await supplies.reevaluate_printer(
+                conn, data.printer_id, out.caused_by(event.envelope), rise_points
+            )
+
+    return apply
+
+
+def supplies_handler(out: Emitter, rise_points: int) -> Any:
+    """device.supplies_reported."""
+
+    async def apply(conn: asyncpg.Connection, event: DecodedEvent[Any]) -> None:
+        await supplies.apply_report(conn, event, out, rise_points)
+
+    return apply
+
+
+def consumers(rt: Runtime) -> list[ConsumerSpec]:
+    """The consumables consumer groups."""
+    assert isinstance(rt.settings, ConsumablesSettings)
+    out = Emitter(rt.schema, rt.spec.name)
+    rise = rt.settings.install_rise_points
+    on_printer = printer_handler(out, rise)
+    return [
+        ConsumerSpec(
+            name=f"{rt.schema}-printers",
+            topics=["registry.printers"],
+            handlers={
+                PrinterRegistered.event_type: on_printer,
+                PrinterUpdated.event_type: on_printer,
+            },
+        ),
+        ConsumerSpec(
+            name=f"{rt.schema}-supplies",
+            topics=["devices.telemetry"],
+            handlers={DeviceSuppliesReported.event_type: supplies_handler(out, rise)},
+        ),
+    ]

@@ -1,0 +1,99 @@
+"""Consumables rules: which rule applies to a supply, when a level is low, when it was
+replenished, and how long to wait before the next webhook attempt. Pure values, no I/O."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+WILDCARD = "*"
+Action = Literal["order", "warn", "ignore"]
+OPEN_STATES = ("created", "sending", "sent", "shipped", "delivered")
+"""Order states that count as open: at most one per printer and supply."""
+CLOSED_STATES = ("installed", "canceled", "rejected_by_supplier")
+
+# Specificity weights: a rule naming the model is more specific than one naming only the
+# region (the model decides which cartridge fits), and so on down. Every combination of
+# named keys has its own weight, so two rules that both match one supply can tie only if
+# they have the same keys, which the API refuses.
+WEIGHTS = {"model": 8, "region": 4, "colour": 2, "kind": 1}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A supply rule of a tenant (``tenant_id`` None: a platform default)."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID | None
+    region: str
+    model: str
+    colour: str
+    kind: str
+    action: Action
+    threshold_percent: int
+    supplier_id: uuid.UUID | None
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+
+    def keys(self) -> tuple[str, str, str, str]:
+        """What the rule matches on."""
+        return (self.region, self.model, self.colour, self.kind)
+
+    def specificity(self) -> int:
+        """Higher is more specific: the sum of the weights of the keys it names."""
+        return sum(w for k, w in WEIGHTS.items() if getattr(self, k) != WILDCARD)
+
+    def matches(self, *, region: str, model: str, colour: str, kind: str) -> bool:
+        """Whether every key is the wildcard or equal to the supply's (model and region
+        compare case-insensitively, as people type them differently)."""
+        wanted = {"region": region, "model": model, "colour": colour, "kind": kind}
+        return all(
+            getattr(self, k) == WILDCARD or getattr(self, k).casefold() == v.casefold()
+            for k, v in wanted.items()
+        )
+
+
+def winning_rule(
+    rules: Iterable[Rule], *, tenant_id: uuid.UUID, region: str, model: str, colour: str, kind: str
+) -> Rule | None:
+    """The rule that decides for one supply: among the tenant's own matching rules the
+    most specific; only when none of them matches, the most specific platform default."""
+    matching = [r for r in rules if r.matches(region=region, model=model, colour=colour, kind=kind)]
+    for scope in (tenant_id, None):
+        candidates = [r for r in matching if r.tenant_id == scope]
+        if candidates:
+            return max(candidates, key=lambda r: (r.specificity(), r.created_at))
+    return None
+
+
+def is_low(level: int | None, threshold: int) -> bool:
+    """At or below the threshold, or empty. An unknown level is never low."""
+    return level is not None and (level <= threshold or level == 0)
+
+
+def replenished(level: int | None, *, threshold: int, lowest: int, rise_points: int) -> bool:
+    """A low supply counts as replaced when its level is above the threshold of the rule
+    that acted and at least ``rise_points`` above the lowest level seen since, so that a
+    level wobbling around the threshold is not taken for a new cartridge."""
+    return level is not None and level > threshold and level >= lowest + rise_points
+
+
+def backoff_s(
+    attempts: int, *, base_s: float, cap_s: float, rng: random.Random | None = None
+) -> float:
+    """Delay before the next webhook attempt after ``attempts`` failures: exponential
+    (base * 2^(n-1), at most ``cap_s``) with jitter over its upper half, so that many
+    orders failing together do not retry in lockstep."""
+    ceiling = min(cap_s, base_s * 2 ** max(0, attempts - 1))
+    return float(ceiling * (0.5 + 0.5 * (rng or random).random()))
+
+
+def retryable_status(status: int) -> bool:
+    """Whether a supplier's HTTP answer is worth retrying; 2xx is success, other 4xx a
+    refusal of the order."""
+    return not (400 <= status < 500) or status in (408, 425, 429)

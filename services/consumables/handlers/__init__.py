@@ -1,0 +1,1 @@
+"""Consumables handlers: load, decide, save and emit, in one transaction."""
