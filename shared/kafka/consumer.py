@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -30,6 +29,7 @@ from shared import metrics
 from shared.db import inbox
 from shared.errors import PermanentEventError
 from shared.events.registry import DecodedEvent, EventDecodeError, EventRegistry
+from shared.kafka.deadletter import dead_letter_headers
 from shared.kafka.producer import create_producer
 from shared.kafka.topics import DEAD_LETTER_TOPIC
 from shared.logging import get_logger
@@ -290,15 +290,14 @@ class EventConsumer:
 
     async def _park(self, dlq: Any, item: _Dead) -> None:
         rec = item.record
-        headers = [(k, v) for k, v in (rec.headers or ()) if not k.startswith("dlq.")]
-        headers += [
-            ("dlq.reason", item.reason[:4000].encode()),
-            ("dlq.consumer", self.name.encode()),
-            ("dlq.topic", rec.topic.encode()),
-            ("dlq.partition", str(rec.partition).encode()),
-            ("dlq.offset", str(rec.offset).encode()),
-            ("dlq.at", datetime.now(UTC).isoformat().encode()),
-        ]
+        headers = dead_letter_headers(
+            rec.headers,
+            reason=item.reason,
+            consumer=self.name,
+            topic=rec.topic,
+            partition=rec.partition,
+            offset=rec.offset,
+        )
         await dlq.send_and_wait(DEAD_LETTER_TOPIC, value=rec.value, key=rec.key, headers=headers)
         metrics.DEAD_LETTERED.labels(self.name, rec.topic).inc()
         metrics.EVENTS_CONSUMED.labels(self.name, rec.topic, "dead_lettered").inc()
