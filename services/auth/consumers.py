@@ -1,7 +1,9 @@
-"""What auth learns from other services' topics: devices claimed in the registry."""
+"""What auth learns from other services' topics: devices claimed in the registry, and
+which printers each connector bridges."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +24,7 @@ from shared.crypto.keys import (
 from shared.db.outbox import Emitter
 from shared.errors import PermanentEventError
 from shared.events.contracts.auth import DeviceCredentialIssued
-from shared.events.contracts.devices import DeviceClaimed
+from shared.events.contracts.devices import ConnectorDevicesChanged, DeviceClaimed
 from shared.events.registry import DecodedEvent
 from shared.service import ConsumerSpec, Runtime
 
@@ -97,6 +99,21 @@ def claimed_handler(out: Emitter) -> Any:
     return apply
 
 
+def _printer_ids(change: ConnectorDevicesChanged) -> list[uuid.UUID]:
+    try:
+        return [uuid.UUID(d["printer_id"]) for d in change.devices]
+    except (KeyError, ValueError):
+        raise PermanentEventError("devices: each entry needs a printer_id (a UUID)") from None
+
+
+async def connector_devices_changed(conn: asyncpg.Connection, event: DecodedEvent[Any]) -> None:
+    """Remember the printers a connector bridges (an older revision changes nothing)."""
+    change: ConnectorDevicesChanged = event.data
+    await repo.put_connector_printers(
+        conn, change.connector_id, change.tenant_id, change.revision, _printer_ids(change)
+    )
+
+
 def consumers(rt: Runtime) -> list[ConsumerSpec]:
     """Auth's consumer groups (never rename one: a new name replays the topic)."""
     out = Emitter(rt.schema, rt.spec.name)
@@ -105,5 +122,10 @@ def consumers(rt: Runtime) -> list[ConsumerSpec]:
             name=f"{rt.schema}-device-claims",
             topics=[DeviceClaimed.topic],
             handlers={DeviceClaimed.event_type: claimed_handler(out)},
-        )
+        ),
+        ConsumerSpec(
+            name=f"{rt.schema}-connector-devices",
+            topics=[ConnectorDevicesChanged.topic],
+            handlers={ConnectorDevicesChanged.event_type: connector_devices_changed},
+        ),
     ]

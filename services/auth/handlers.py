@@ -133,13 +133,14 @@ async def update_user(
 
 
 async def delete_user(pool: asyncpg.Pool, user_id: uuid.UUID, who: Principal, out: Emitter) -> None:
-    """Delete a user and revoke its API tokens, in one change."""
+    """Delete a user and revoke its API tokens and phone keys, in one change."""
     async with pool.acquire() as conn, conn.transaction():
         current = await repo.get_user(conn, user_id, for_update=True)
         if current is None or not visible(who, current.tenant_id):
             raise _no_user()
         now = datetime.now(UTC)
         revoked = await repo.revoke_tokens(conn, await repo.lock_user_tokens(conn, user_id), now)
+        await repo.revoke_phone_keys(conn, user_id, now)
         deleted = replace(current, revision=current.revision + 1, updated_at=now)
         await repo.delete_user(conn, deleted, now)
         for token in revoked:

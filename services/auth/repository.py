@@ -11,7 +11,13 @@ from typing import Any
 import asyncpg
 
 from services.auth.domain.keys import KeySlot
-from services.auth.domain.model import ApiToken, DeviceCredential, User
+from services.auth.domain.model import (
+    ApiToken,
+    DeviceCredential,
+    LoginChallenge,
+    PhoneKey,
+    User,
+)
 
 _USER_COLUMNS = (
     "id, tenant_id, kind, email, display_name, roles, disabled, revision, created_at, updated_at"
@@ -329,4 +335,234 @@ async def revoke_credential(conn: asyncpg.Connection, device_id: uuid.UUID, at: 
     """Mark a device's credential revoked."""
     await conn.execute(
         "UPDATE device_credentials SET revoked_at = $2 WHERE device_id = $1", device_id, at
+    )
+
+
+async def record_token_timestamp(
+    conn: asyncpg.Connection, device_id: uuid.UUID, timestamp: int
+) -> None:
+    """Remember the last timestamp a device signed for a device access token."""
+    await conn.execute(
+        "UPDATE device_credentials SET last_token_timestamp = $2 WHERE device_id = $1",
+        device_id,
+        timestamp,
+    )
+
+
+async def last_token_timestamp(conn: asyncpg.Connection, device_id: uuid.UUID) -> int:
+    """The last timestamp a device signed for a device access token (0: none yet)."""
+    stamp: int | None = await conn.fetchval(
+        "SELECT last_token_timestamp FROM device_credentials WHERE device_id = $1", device_id
+    )
+    return stamp or 0
+
+
+# --------------------------------------------------------------------------- connectors
+
+
+async def put_connector_printers(
+    conn: asyncpg.Connection,
+    connector_id: uuid.UUID,
+    tenant_id: uuid.UUID,
+    revision: int,
+    printer_ids: Sequence[uuid.UUID],
+) -> bool:
+    """Replace a connector's printers unless a newer revision is stored; True if applied."""
+    applied: uuid.UUID | None = await conn.fetchval(
+        """
+        INSERT INTO connector_printers (connector_id, tenant_id, revision, printer_ids)
+        VALUES ($1, $2, $3, $4)
+        ON CONFLICT (connector_id) DO UPDATE SET
+            tenant_id = excluded.tenant_id, revision = excluded.revision,
+            printer_ids = excluded.printer_ids
+        WHERE connector_printers.revision < excluded.revision
+        RETURNING connector_id
+        """,
+        connector_id,
+        tenant_id,
+        revision,
+        list(printer_ids),
+    )
+    return applied is not None
+
+
+async def connector_bridges(
+    conn: asyncpg.Connection, connector_id: uuid.UUID, tenant_id: uuid.UUID, printer_id: uuid.UUID
+) -> bool:
+    """Whether the connector, of that tenant, bridges the printer now."""
+    found: bool = await conn.fetchval(
+        """
+        SELECT EXISTS (SELECT 1 FROM connector_printers
+                       WHERE connector_id = $1 AND tenant_id = $2 AND $3 = ANY (printer_ids))
+        """,
+        connector_id,
+        tenant_id,
+        printer_id,
+    )
+    return found
+
+
+# --------------------------------------------------------------------------- phone keys
+
+_PHONE_KEY_COLUMNS = (
+    "id, user_id, tenant_id, label, algorithm, public_key, fingerprint, created_at, "
+    "last_used_at, revoked_at"
+)
+
+
+def _phone_key(row: asyncpg.Record) -> PhoneKey:
+    return PhoneKey(**{**dict(row), "public_key": bytes(row["public_key"])})
+
+
+async def insert_phone_key(conn: asyncpg.Connection, k: PhoneKey) -> None:
+    """Insert a phone key; UniqueViolationError if the key is active for anyone already."""
+    await conn.execute(
+        f"""
+        INSERT INTO phone_keys ({_PHONE_KEY_COLUMNS})
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+        """,
+        k.id,
+        k.user_id,
+        k.tenant_id,
+        k.label,
+        k.algorithm,
+        k.public_key,
+        k.fingerprint,
+        k.created_at,
+        k.last_used_at,
+        k.revoked_at,
+    )
+
+
+async def get_phone_key(
+    conn: asyncpg.Connection, key_id: uuid.UUID, *, for_update: bool = False
+) -> PhoneKey | None:
+    """A phone key (active or revoked); ``for_update`` locks its row."""
+    lock = " FOR UPDATE" if for_update else ""
+    row = await conn.fetchrow(
+        f"SELECT {_PHONE_KEY_COLUMNS} FROM phone_keys WHERE id = $1{lock}", key_id
+    )
+    return _phone_key(row) if row else None
+
+
+async def list_phone_keys(conn: asyncpg.Connection, user_id: uuid.UUID) -> list[PhoneKey]:
+    """A user's phone keys, oldest first, revoked ones included."""
+    rows = await conn.fetch(
+        f"SELECT {_PHONE_KEY_COLUMNS} FROM phone_keys WHERE user_id = $1 ORDER BY created_at, id",
+        user_id,
+    )
+    return [_phone_key(r) for r in rows]
+
+
+async def count_active_phone_keys(conn: asyncpg.Connection, user_id: uuid.UUID) -> int:
+    """How many phone keys of the user are not revoked."""
+    count: int = await conn.fetchval(
+        "SELECT count(*) FROM phone_keys WHERE user_id = $1 AND revoked_at IS NULL", user_id
+    )
+    return count
+
+
+async def revoke_phone_keys(
+    conn: asyncpg.Connection, user_id: uuid.UUID, at: datetime, key_id: uuid.UUID | None = None
+) -> None:
+    """Revoke one active phone key of a user, or all of them."""
+    await conn.execute(
+        """
+        UPDATE phone_keys SET revoked_at = $2
+        WHERE user_id = $1 AND revoked_at IS NULL AND ($3::uuid IS NULL OR id = $3)
+        """,
+        user_id,
+        at,
+        key_id,
+    )
+
+
+async def touch_phone_key(conn: asyncpg.Connection, key_id: uuid.UUID, at: datetime) -> None:
+    """Record that a phone key approved a login."""
+    await conn.execute("UPDATE phone_keys SET last_used_at = $2 WHERE id = $1", key_id, at)
+
+
+# --------------------------------------------------------------------------- login challenges
+
+_CHALLENGE_COLUMNS = (
+    "challenge_hash, tenant_id, printer_id, device_id, created_at, expires_at, failures, "
+    "used_at, key_id, session_id"
+)
+
+
+async def insert_challenge(conn: asyncpg.Connection, c: LoginChallenge) -> None:
+    """Store a new login challenge (its hash)."""
+    await conn.execute(
+        f"""
+        INSERT INTO login_challenges ({_CHALLENGE_COLUMNS})
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+        """,
+        c.challenge_hash,
+        c.tenant_id,
+        c.printer_id,
+        c.device_id,
+        c.created_at,
+        c.expires_at,
+        c.failures,
+        c.used_at,
+        c.key_id,
+        c.session_id,
+    )
+
+
+async def get_challenge(
+    conn: asyncpg.Connection, challenge_hash: bytes, *, for_update: bool = False
+) -> LoginChallenge | None:
+    """A login challenge by its hash; ``for_update`` locks its row."""
+    lock = " FOR UPDATE" if for_update else ""
+    row = await conn.fetchrow(
+        f"SELECT {_CHALLENGE_COLUMNS} FROM login_challenges WHERE challenge_hash = $1{lock}",
+        challenge_hash,
+    )
+    if row is None:
+        return None
+    return LoginChallenge(**{**dict(row), "challenge_hash": bytes(row["challenge_hash"])})
+
+
+async def count_challenge_failure(conn: asyncpg.Connection, challenge_hash: bytes) -> None:
+    """One more failed attempt at a challenge."""
+    await conn.execute(
+        "UPDATE login_challenges SET failures = failures + 1 WHERE challenge_hash = $1",
+        challenge_hash,
+    )
+
+
+async def use_challenge(
+    conn: asyncpg.Connection,
+    challenge_hash: bytes,
+    at: datetime,
+    key_id: uuid.UUID,
+    session_id: uuid.UUID,
+) -> None:
+    """Mark a challenge used by a key for a session."""
+    await conn.execute(
+        """
+        UPDATE login_challenges SET used_at = $2, key_id = $3, session_id = $4
+        WHERE challenge_hash = $1
+        """,
+        challenge_hash,
+        at,
+        key_id,
+        session_id,
+    )
+
+
+async def purge_challenges(conn: asyncpg.Connection, expired_before: datetime) -> int:
+    """Delete challenges that expired before ``expired_before``; how many went."""
+    status = await conn.execute(
+        "DELETE FROM login_challenges WHERE expires_at < $1", expired_before
+    )
+    return int(status.split()[-1])
+
+
+async def lock_printer_logins(conn: asyncpg.Connection, printer_id: uuid.UUID) -> None:
+    """Serialise approvals at one printer (its events keep their commit order)."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('printcloud.login:' || $1::text, 0))",
+        printer_id,
     )

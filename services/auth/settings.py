@@ -44,3 +44,40 @@ class AuthSettings(ServiceSettings):
     jwks_max_age_s: int = Field(
         default=300, ge=0, description="Cache-Control max-age of /.well-known/jwks.json."
     )
+    device_token_ttl_s: int = Field(
+        default=600,
+        ge=1,
+        le=DAY_S,
+        description="Lifetime of a device access token (JWT, role and scope `device`).",
+    )
+    device_token_clock_skew_s: int = Field(
+        default=60,
+        ge=1,
+        le=3600,
+        description="How far a device's signed timestamp may be from the server's clock.",
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8080",
+        min_length=1,
+        description="Public base URL of the API; printers' login QR codes send phones there.",
+    )
+    login_challenge_ttl_s: int = Field(
+        default=120, ge=1, le=3600, description="How long a printer's login challenge lasts."
+    )
+    login_challenge_max_failures: int = Field(
+        default=5, ge=1, le=100, description="Failed approvals after which a challenge is dead."
+    )
+    login_challenge_retention_s: int = Field(
+        default=DAY_S,
+        ge=60,
+        description="Expired login challenges are purged this long after they expire.",
+    )
+    device_session_ttl_s: int = Field(
+        default=300,
+        ge=10,
+        le=DAY_S,
+        description="How long a session opened at a printer by a phone login lasts.",
+    )
+    phone_keys_per_user: int = Field(
+        default=10, ge=1, le=100, description="Most active phone keys one user may have."
+    )

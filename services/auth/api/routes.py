@@ -6,7 +6,7 @@ import asyncio
 
 from aiohttp import web
 
-from services.auth.api import views
+from services.auth.api import devices, views
 from services.auth.settings import AuthSettings
 from services.auth.signing import KeyRing
 from shared.service import RUNTIME
@@ -19,6 +19,13 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/v1/token", views.issue_token)
     app.router.add_get(JWKS_PATH, views.jwks)
     app.router.add_post("/v1/signing-keys/rotate", views.rotate_signing_keys)
+    app.router.add_post("/v1/device-token", devices.issue_device_token)
+    app.router.add_post("/v1/devices/me/login-challenges", devices.create_login_challenge)
+    app.router.add_post("/v1/device-logins", devices.approve_device_login)
+    # /v1/users/me/... before /v1/users/{user_id}/...: the router matches in order.
+    app.router.add_post("/v1/users/me/phone-keys", devices.register_my_phone_key)
+    app.router.add_get("/v1/users/me/phone-keys", devices.list_my_phone_keys)
+    app.router.add_delete("/v1/users/me/phone-keys/{key_id}", devices.revoke_my_phone_key)
     app.router.add_post("/v1/users", views.create_user)
     app.router.add_get("/v1/users", views.list_users)
     app.router.add_get("/v1/users/{user_id}", views.get_user)
@@ -26,6 +33,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_delete("/v1/users/{user_id}", views.delete_user)
     app.router.add_post("/v1/users/{user_id}/api-tokens", views.create_api_token)
     app.router.add_get("/v1/users/{user_id}/api-tokens", views.list_api_tokens)
+    app.router.add_get("/v1/users/{user_id}/phone-keys", devices.list_phone_keys)
+    app.router.add_delete("/v1/users/{user_id}/phone-keys/{key_id}", devices.revoke_phone_key)
     app.router.add_get("/v1/api-tokens/{token_id}", views.get_api_token)
     app.router.add_post("/v1/api-tokens/{token_id}/revoke", views.revoke_api_token)
     app.router.add_get("/v1/device-credentials/{device_id}", views.get_device_credential)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.auth.domain.model import ApiToken, DeviceCredential, User
+from services.auth.domain.model import ApiToken, DeviceCredential, PhoneKey, User
 from shared.crypto.encoding import b64url_encode
 
 
@@ -76,3 +76,75 @@ def credential_json(c: DeviceCredential) -> dict[str, Any]:
         "issued_at": c.issued_at.isoformat(),
         "revoked_at": _iso(c.revoked_at),
     }
+
+
+class PhoneKeyView(BaseModel):
+    """A phone key as the API shows it (never anything secret: it is a public key)."""
+
+    key_id: uuid.UUID
+    user_id: uuid.UUID
+    tenant_id: uuid.UUID
+    label: str
+    algorithm: Literal["ecdsa-p256", "ed25519"]
+    fingerprint: str = Field(description="Lowercase hex SHA-256 of the SPKI DER.")
+    public_key: str = Field(description="base64url of the SubjectPublicKeyInfo DER.")
+    status: Literal["active", "revoked"]
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, k: PhoneKey) -> PhoneKeyView:
+        """The view of a phone key."""
+        return cls(
+            key_id=k.id,
+            user_id=k.user_id,
+            tenant_id=k.tenant_id,
+            label=k.label,
+            algorithm=k.algorithm,
+            fingerprint=k.fingerprint,
+            public_key=b64url_encode(k.public_key),
+            status=k.status,
+            created_at=k.created_at,
+            last_used_at=k.last_used_at,
+            revoked_at=k.revoked_at,
+        )
+
+
+class PhoneKeyList(BaseModel):
+    """A user's phone keys, oldest first, revoked ones included."""
+
+    items: list[PhoneKeyView]
+
+
+class DeviceTokenAnswer(BaseModel):
+    """A device access token (JWT: sub = device id, role and scope ``device``)."""
+
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int = Field(description="Seconds until it expires.")
+
+
+class LoginChallengeAnswer(BaseModel):
+    """A one-time login challenge for a printer, and the QR payload to show."""
+
+    challenge: str = Field(description="32 random bytes, base64url.")
+    printer_id: uuid.UUID
+    expires_at: datetime
+    qr_payload: str = Field(
+        description="`printcloud-login:` + base64url of JSON {u: API base URL, p: printer id, "
+        "c: challenge, e: expiry in unix seconds}."
+    )
+
+
+class DeviceLoginAnswer(BaseModel):
+    """An approved phone login: the session opened at the printer."""
+
+    session_id: uuid.UUID
+    tenant_id: uuid.UUID
+    printer_id: uuid.UUID
+    user_id: uuid.UUID
+    display_name: str
+    action: Literal["open_session", "release_all"]
+    approved_at: datetime
+    expires_at: datetime

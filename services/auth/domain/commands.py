@@ -8,9 +8,12 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.auth.domain.model import API_TOKEN_PATTERN, Kind, Role, Scope
+from shared.crypto.keys import KeyAlgorithm
+from shared.phone import LoginAction
 
 NAME_PATTERN = r"^\S(.*\S)?$"
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+B64URL_PATTERN = r"^[A-Za-z0-9_-]+$"
 
 
 class _Command(BaseModel):
@@ -68,4 +71,66 @@ class TokenRequest(_Command):
         max_length=1000,
         pattern=r"^[a-z]+:[a-z]+( [a-z]+:[a-z]+)*$",
         description="Space-separated subset of the API token's scopes; default: all of them.",
+    )
+
+
+class DeviceTokenRequest(_Command):
+    """A device proves its key to get a short-lived device access token."""
+
+    device_id: uuid.UUID = Field(description="The printer's or connector's id.")
+    timestamp: int = Field(
+        ge=0,
+        le=2**40,
+        description="Unix seconds; within a minute of the server's clock and greater than "
+        "the last one this device used.",
+    )
+    signature: str = Field(
+        min_length=40,
+        max_length=200,
+        pattern=B64URL_PATTERN,
+        description="base64url signature of `printcloud-device-token\\n{device_id}\\n"
+        "{timestamp}` by the device's key (Ed25519; P-256: raw r||s or DER).",
+    )
+
+
+class RegisterPhoneKey(_Command):
+    """Register a phone's public key for the calling user."""
+
+    public_key: str = Field(
+        min_length=40,
+        max_length=1000,
+        description="PEM (BEGIN PUBLIC KEY) or base64url of the SubjectPublicKeyInfo DER.",
+    )
+    algorithm: KeyAlgorithm = Field(description="`ecdsa-p256` or `ed25519`; must match the key.")
+    label: str = Field(
+        min_length=1, max_length=100, pattern=NAME_PATTERN, description="E.g. the phone's name."
+    )
+
+
+class RequestLoginChallenge(_Command):
+    """A printer asks for a challenge for itself; a connector names a printer it bridges."""
+
+    printer_id: uuid.UUID | None = Field(
+        default=None, description="Required for a connector; a printer may omit it."
+    )
+
+
+class ApproveDeviceLogin(_Command):
+    """A phone's proof that its user stands at the printer showing the challenge."""
+
+    key_id: uuid.UUID = Field(description="The phone key that signed.")
+    challenge: str = Field(
+        min_length=43, max_length=43, pattern=B64URL_PATTERN, description="From the QR code."
+    )
+    printer_id: uuid.UUID = Field(description="From the QR code.")
+    action: LoginAction = Field(
+        description="open_session: the user's secure-release jobs may print while the session "
+        "lasts; release_all: also release all the user's held pull-print jobs to this printer."
+    )
+    signature: str = Field(
+        min_length=40,
+        max_length=200,
+        pattern=B64URL_PATTERN,
+        description="base64url signature of the UTF-8 bytes `printcloud-device-login\\n"
+        "{challenge}\\n{printer_id}\\n{action}` (ECDSA P-256 SHA-256 DER, or Ed25519).",
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.errors import Conflict, DomainError, NotFound
+from shared.errors import Conflict, DomainError, Forbidden, Gone, NotFound, Unauthenticated
 
 
 @dataclass
@@ -47,3 +47,111 @@ class InvalidScope(DomainError):
 
     code: str = "invalid-scope"
     title: str = "Invalid scope"
+
+
+# --------------------------------------------------------------------------- device tokens
+
+
+@dataclass
+class DeviceRefused(Unauthenticated):
+    """Unknown device or a signature its key did not make; one answer for both."""
+
+    code: str = "device-refused"
+
+
+@dataclass
+class DeviceRevoked(Unauthenticated):
+    """The device proved its key, but that credential is revoked."""
+
+    code: str = "device-revoked"
+
+
+@dataclass
+class ClockSkew(Unauthenticated):
+    """The signed timestamp is too far from the server's clock."""
+
+    code: str = "clock-skew"
+
+
+@dataclass
+class ReplayedTimestamp(Unauthenticated):
+    """The signed timestamp is not greater than the last one this device used."""
+
+    code: str = "replayed-timestamp"
+
+
+# --------------------------------------------------------------------------- phone logins
+
+
+@dataclass
+class PhoneKeyNotFound(NotFound):
+    code: str = "phone-key-not-found"
+
+
+@dataclass
+class DuplicatePhoneKey(Conflict):
+    code: str = "duplicate-phone-key"
+
+
+@dataclass
+class TooManyPhoneKeys(Conflict):
+    code: str = "too-many-phone-keys"
+
+
+@dataclass
+class PrinterNotFound(NotFound):
+    code: str = "printer-not-found"
+
+
+@dataclass
+class UnknownChallenge(Unauthenticated):
+    code: str = "unknown-challenge"
+
+
+@dataclass
+class ChallengeExpired(Gone):
+    code: str = "challenge-expired"
+
+
+@dataclass
+class ChallengeExhausted(Gone):
+    """Too many failed attempts: the printer must show a new challenge."""
+
+    code: str = "challenge-exhausted"
+
+
+@dataclass
+class ChallengeUsed(Conflict):
+    code: str = "challenge-used"
+
+
+@dataclass
+class WrongPrinter(Forbidden):
+    code: str = "wrong-printer"
+
+
+@dataclass
+class UnknownKey(Unauthenticated):
+    code: str = "unknown-key"
+
+
+@dataclass
+class BadSignature(Unauthenticated):
+    code: str = "bad-signature"
+
+
+@dataclass
+class KeyRevoked(Forbidden):
+    code: str = "key-revoked"
+
+
+@dataclass
+class ForeignPrinter(Forbidden):
+    """The printer belongs to another tenant than the key's user."""
+
+    code: str = "foreign-printer"
+
+
+@dataclass
+class UserDisabled(Forbidden):
+    code: str = "user-disabled"

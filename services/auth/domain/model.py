@@ -10,7 +10,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal, get_args
 
-from services.auth.domain.errors import InvalidScope
+from services.auth.domain.errors import (
+    ChallengeExhausted,
+    ChallengeExpired,
+    ChallengeUsed,
+    InvalidScope,
+    UnknownChallenge,
+)
 from shared.errors import FieldError, ValidationFailed
 
 Role = Literal["admin", "user"]
@@ -213,3 +219,85 @@ class DeviceCredential:
     def status(self) -> str:
         """``active`` or ``revoked``."""
         return "active" if self.revoked_at is None else "revoked"
+
+
+def device_claims(
+    c: DeviceCredential, *, now: datetime, ttl: timedelta, issuer: str, audience: str
+) -> dict[str, Any]:
+    """The claims of a device access token: the device is the subject, its only role
+    and scope are ``device``; the ``device`` claim says what kind of device it is."""
+    issued = int(now.timestamp())
+    return {
+        "iss": issuer,
+        "aud": audience,
+        "sub": str(c.device_id),
+        "client_id": str(c.device_id),
+        "tenant_id": str(c.tenant_id),
+        "roles": [DEVICE_SCOPE],
+        "scope": DEVICE_SCOPE,
+        "device": {"kind": c.subject_type, "fingerprint": c.fingerprint},
+        "iat": issued,
+        "nbf": issued,
+        "exp": issued + int(ttl.total_seconds()),
+        "jti": str(uuid.uuid4()),
+    }
+
+
+@dataclass(frozen=True)
+class PhoneKey:
+    """A user's phone public key (SPKI DER): signs printers' login challenges."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    tenant_id: uuid.UUID
+    label: str
+    algorithm: str
+    public_key: bytes
+    fingerprint: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @property
+    def status(self) -> str:
+        """``active`` or ``revoked``."""
+        return "active" if self.revoked_at is None else "revoked"
+
+
+@dataclass(frozen=True)
+class LoginChallenge:
+    """A one-time challenge a printer shows; only its SHA-256 is kept."""
+
+    challenge_hash: bytes
+    tenant_id: uuid.UUID
+    printer_id: uuid.UUID
+    device_id: uuid.UUID
+    created_at: datetime
+    expires_at: datetime
+    failures: int
+    used_at: datetime | None
+    key_id: uuid.UUID | None
+    session_id: uuid.UUID | None
+
+
+def hash_challenge(challenge: bytes) -> bytes:
+    """SHA-256 of a challenge's bytes: the only form stored, and the lookup key."""
+    return hashlib.sha256(challenge).digest()
+
+
+def check_challenge_usable(
+    challenge: LoginChallenge | None, now: datetime, max_failures: int
+) -> LoginChallenge:
+    """The challenge, if it may still be answered; otherwise why not (nothing is counted:
+    these refusals concern the challenge, not the proof)."""
+    if challenge is None:
+        raise UnknownChallenge("no such login challenge; scan the printer's code again")
+    if challenge.used_at is not None:
+        raise ChallengeUsed("this login challenge was used already; ask the printer for a new one")
+    if challenge.failures >= max_failures:
+        raise ChallengeExhausted(
+            "too many failed attempts with this challenge; ask the printer for a new one"
+        )
+    if now >= challenge.expires_at:
+        raise ChallengeExpired("this login challenge has expired; ask the printer for a new one")
+    return challenge
