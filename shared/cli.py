@@ -283,6 +283,13 @@ from shared.deploy.cli import k8s_app, migrate_check  # noqa: E402
 app.add_typer(k8s_app, name="k8s")
 app.command("migrate-check")(migrate_check)
 
+# The public API: printcloud edge, printcloud openapi write|check, and the commands of
+# the people who print (printcloud login, printers, print, jobs, release, reservations).
+from shared.usercli import api_commands, user_commands  # noqa: E402
+
+api_commands(app)
+user_commands(app)
+
 
 if __name__ == "__main__":
     main()
