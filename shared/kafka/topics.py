@@ -196,6 +196,25 @@ TOPICS: tuple[TopicSpec, ...] = (
         compacted=True,
     ),
     TopicSpec(
+        name="counters.usage",
+        owner="counters",
+        key="tenant_id",
+        description=(
+            "Usage rolled up per tenant, user and printer by hour, day and month: the "
+            "window's totals, republished whenever a (late) job changes them."
+        ),
+        partitions=6,
+        retention_ms=30 * DAY_MS,
+    ),
+    TopicSpec(
+        name="counters.devices",
+        owner="counters",
+        key="printer_id",
+        description="What counters concluded from devices' readings: counter resets.",
+        partitions=6,
+        retention_ms=30 * DAY_MS,
+    ),
+    TopicSpec(
         name=DEAD_LETTER_TOPIC,
         owner="shared",
         key="original key",

@@ -1,0 +1,1 @@
+"""Counters: device counter readings, usage per job and per period, quotas."""

@@ -1,0 +1,49 @@
+"""The counters service as the runtime sees it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+from services.counters.api.routes import add_routes
+from services.counters.consumers import consumers
+from services.counters.domain.events import EVENTS
+from services.counters.handlers.quotas import roll_over
+from services.counters.settings import CountersSettings
+from shared.db.outbox import Emitter
+from shared.events.contracts import gateway, jobs
+from shared.events.registry import EventRegistry
+from shared.logging import get_logger
+from shared.service import Runtime, ServiceSpec
+from shared.supervisor import TaskFactory
+
+log = get_logger(__name__)
+
+
+def tasks(rt: Runtime) -> dict[str, TaskFactory]:
+    """Every replica starts the new period of due quotas (row locks share the work)."""
+    assert isinstance(rt.settings, CountersSettings)
+    every = rt.settings.quota_rollover_s
+    out = Emitter(rt.schema, rt.spec.name)
+
+    async def quota_periods(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            rolled = await roll_over(rt.pool, out)
+            if rolled:
+                log.info("quota periods rolled over", quotas=rolled)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+
+    return {"quota-periods": quota_periods}
+
+
+SPEC = ServiceSpec(
+    name="counters",
+    settings_cls=CountersSettings,
+    registry=EventRegistry([*EVENTS, *gateway.EVENTS, *jobs.EVENTS]),
+    migrations_dir=Path(__file__).parent / "migrations",
+    add_routes=add_routes,
+    consumers=consumers,
+    tasks=tasks,
+)

@@ -1,0 +1,65 @@
+"""Events counters publishes (quota state is a shared contract: shared/events/contracts/quotas)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import ClassVar, Literal
+
+from pydantic import AwareDatetime, Field
+
+from shared.events.contracts.quotas import QuotaStateChanged
+from shared.events.envelope import EventData
+
+Granularity = Literal["hour", "day", "month"]
+Dimension = Literal["tenant", "user", "printer"]
+
+
+class CounterResetDetected(EventData):
+    """A device reported a counter lower than the last value kept: the device reset it.
+
+    Usage is never negative: the reading becomes the new base and adds nothing.
+    """
+
+    event_type: ClassVar[str] = "counter.reset_detected"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = "counters.devices"
+
+    printer_id: uuid.UUID
+    tenant_id: uuid.UUID
+    counter: str = Field(max_length=300, description="Counter name, `media:<size>` per media.")
+    previous_value: int = Field(ge=0)
+    new_value: int = Field(ge=0)
+    reading_id: uuid.UUID
+    read_at: AwareDatetime
+
+    def partition_key(self) -> str:
+        return str(self.printer_id)
+
+
+class UsageRolledUp(EventData):
+    """The totals of one window for one tenant, user or printer, after a change.
+
+    Republished whenever a job (late ones included) changes the window: the
+    latest event of a window is its value; ``jobs`` only grows, so a reader keeps
+    the event with the most jobs.
+    """
+
+    event_type: ClassVar[str] = "usage.rolled_up"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = "counters.usage"
+
+    tenant_id: uuid.UUID
+    granularity: Granularity
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+    dimension: Dimension
+    subject_id: uuid.UUID = Field(description="The tenant, user or printer id.")
+    pages: int = Field(ge=0)
+    colour_pages: int = Field(ge=0)
+    jobs: int = Field(ge=0)
+
+    def partition_key(self) -> str:
+        return str(self.tenant_id)
+
+
+EVENTS = (CounterResetDetected, UsageRolledUp, QuotaStateChanged)

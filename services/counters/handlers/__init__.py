@@ -1,0 +1,1 @@
+"""Counters handlers: load, decide, save and emit in one transaction."""

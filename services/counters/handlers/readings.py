@@ -1,0 +1,133 @@
+"""Device counter readings: refuse inconsistent ones, drop repeats, keep counters monotonic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+from prometheus_client import Counter
+
+from services.counters import repository as repo
+from services.counters.domain.events import CounterResetDetected
+from services.counters.domain.model import interpret
+from shared.db.outbox import Emitter
+from shared.events.contracts.gateway import DeviceCountersReported
+from shared.events.registry import DecodedEvent
+from shared.kafka.deadletter import dead_letter_headers
+from shared.kafka.topics import DEAD_LETTER_TOPIC
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+READINGS = Counter(
+    "printcloud_counter_readings_total",
+    "Device counter readings by outcome (applied, unchanged, duplicate, out_of_order, refused).",
+    ["outcome"],
+)
+REFUSED = Counter(
+    "printcloud_counter_readings_refused_total",
+    "Counter readings refused because a job ran while they were taken.",
+)
+
+
+async def park_refused(
+    conn: asyncpg.Connection, consumer: str, event: DecodedEvent[Any], reason: str
+) -> None:
+    """Put the event, unchanged, on the dead-letter topic through the outbox."""
+    envelope = event.envelope
+    where = await repo.inbox_position(conn, consumer, envelope.event_id)
+    headers = dead_letter_headers(
+        envelope.kafka_headers(),
+        reason=reason,
+        consumer=consumer,
+        topic=where["topic"] if where else DeviceCountersReported.topic,
+        partition=where["kafka_partition"] if where else -1,
+        offset=where["kafka_offset"] if where else -1,
+    )
+    await repo.add_raw_outbox(
+        conn,
+        event_id=envelope.event_id,
+        topic=DEAD_LETTER_TOPIC,
+        key=envelope.key,
+        payload=envelope.model_dump_json(),
+        headers={k: v.decode() for k, v in headers},
+    )
+
+
+def counters_handler(out: Emitter, consumer: str) -> Any:
+    """Apply one reading of a device's counters."""
+
+    async def apply(conn: asyncpg.Connection, event: DecodedEvent[Any]) -> None:
+        reading: DeviceCountersReported = event.data
+        if reading.activity_before != reading.activity_after:
+            reason = (
+                f"inconsistent reading: job activity {reading.activity_before} before the read, "
+                f"{reading.activity_after} after it"
+            )
+            fresh = await repo.record_refusal(
+                conn,
+                event_id=event.envelope.event_id,
+                reading_id=reading.reading_id,
+                printer_id=reading.device_id,
+                tenant_id=reading.tenant_id,
+                activity_before=reading.activity_before,
+                activity_after=reading.activity_after,
+                reason=reason,
+            )
+            if fresh:
+                await park_refused(conn, consumer, event, reason)
+                REFUSED.inc()
+                READINGS.labels("refused").inc()
+                log.warning(
+                    "counter reading refused", reason=reason, printer=str(reading.device_id)
+                )
+            return
+        if await repo.reading_seen(conn, reading.reading_id):
+            READINGS.labels("duplicate").inc()
+            return
+        kept = await repo.kept_counters(conn, reading.device_id)
+        steps = interpret(kept, reading.counters, reading.reported_at)
+        outcome = "applied"
+        if steps is None:
+            newest = max((k.read_at for k in kept.values()), default=None)
+            outcome = "out_of_order" if newest and reading.reported_at < newest else "unchanged"
+        await repo.record_reading(
+            conn,
+            reading_id=reading.reading_id,
+            printer_id=reading.device_id,
+            tenant_id=reading.tenant_id,
+            read_at=reading.reported_at,
+            attempts=reading.attempts,
+            source=reading.source,
+            outcome=outcome,
+        )
+        READINGS.labels(outcome).inc()
+        if steps is None:
+            return
+        await repo.apply_steps(
+            conn,
+            reading.device_id,
+            reading.tenant_id,
+            reading.reading_id,
+            reading.reported_at,
+            steps,
+        )
+        emit = out.caused_by(event.envelope)
+        for step in steps:
+            if step.reset_from is None:
+                continue
+            await emit.emit(
+                conn,
+                CounterResetDetected(
+                    printer_id=reading.device_id,
+                    tenant_id=reading.tenant_id,
+                    counter=step.counter,
+                    previous_value=step.reset_from,
+                    new_value=step.value,
+                    reading_id=reading.reading_id,
+                    read_at=reading.reported_at,
+                ),
+                tenant_id=reading.tenant_id,
+            )
+
+    return apply

@@ -1,0 +1,38 @@
+"""Counters settings: ``PRINTCLOUD_COUNTERS_*``."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+DAY_S = 86_400
+
+
+class CountersSettings(ServiceSettings):
+    """Configuration of the counters service and of its roll-up worker."""
+
+    model_config = SettingsConfigDict(env_prefix="PRINTCLOUD_COUNTERS_", extra="ignore")
+
+    http_port: int = Field(default=8086, ge=0, le=65535)
+    quota_rollover_s: float = Field(
+        default=60, gt=0, description="How often a replica starts the new period of due quotas."
+    )
+    rollup_app_id: str = Field(
+        default="printcloud-counters-rollups",
+        min_length=1,
+        description="Consumer group and prefix of the roll-up worker's internal topics.",
+    )
+    rollup_allowed_lateness_s: float = Field(
+        default=7 * DAY_S,
+        ge=0,
+        description="A job.completed whose time is older than the newest one seen minus this "
+        "is too late for its windows: it is parked on the dead-letter topic.",
+    )
+    rollup_data_dir: str = Field(
+        default="", description="Worker data directory (default: a temporary directory)."
+    )
+    rollup_partitions: int = Field(
+        default=6, ge=1, description="Partitions of the worker's repartition and table topics."
+    )
