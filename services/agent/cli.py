@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import aiohttp
 import typer
 
-from services.agent.onboarding import AlreadyClaimed, Registrar, RegistrationFailed, sheet_for
+from services.agent.cloud import CloudApi, CloudError
+from services.agent.onboarding import (
+    AlreadyClaimed,
+    Registrar,
+    RegistrationFailed,
+    sheet_for,
+    terminal_qr,
+)
 from services.agent.onboarding import sheet_text as render_sheet
 from services.agent.runtime import RunConfig, run_agent
 from services.agent.state import StateDir, StateError
@@ -22,8 +30,16 @@ agent_app = typer.Typer(
 )
 
 StateOpt = Annotated[
-    Path, typer.Option("--state", envvar="PRINTCLOUD_AGENT_STATE", help="state directory")
+    Path,
+    typer.Option("--state", "--state-dir", envvar="PRINTCLOUD_AGENT_STATE", help="state directory"),
 ]
+ApiOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--api-url", envvar="PRINTCLOUD_AGENT_API_URL",
+        help="the cloud's public base URL (default: as told when the device was claimed)",
+    ),
+]  # fmt: skip
 KindOpt = Annotated[str, typer.Option("--kind", help="printer or connector", case_sensitive=False)]
 ModelOpt = Annotated[str, typer.Option("--model", help="the device's model name")]
 
@@ -87,9 +103,20 @@ def sheet(
 def run(
     state: StateOpt,
     gateway: Annotated[
-        str,
-        typer.Option(envvar="PRINTCLOUD_AGENT_GATEWAY", help="ws(s)://HOST:PORT/v1/devices/ws"),
-    ],
+        str | None,
+        typer.Option(
+            envvar="PRINTCLOUD_AGENT_GATEWAY",
+            help="ws(s)://HOST:PORT/v1/devices/ws (default: as told when the device was claimed)",
+        ),
+    ] = None,
+    api_url: ApiOpt = None,
+    jobs_interval: Annotated[
+        float,
+        typer.Option(envvar="PRINTCLOUD_AGENT_JOBS_INTERVAL", help="seconds between job listings"),
+    ] = 30.0,
+    login_qr: Annotated[
+        bool, typer.Option(help="keep a phone-login code on the panel (panel.json)")
+    ] = True,
     mode: Annotated[
         str, typer.Option(envvar="PRINTCLOUD_AGENT_MODE", help="simulator, ipp or connector")
     ] = "simulator",
@@ -117,8 +144,16 @@ def run(
     if mode == "ipp" and not printer_uri:
         raise typer.BadParameter("--printer-uri is required with --mode ipp")
     configure_logging("agent", log_level, json=log_json)
+    try:
+        gateway = gateway or StateDir(state).cloud().get("gateway_url")
+    except StateError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    if not gateway:
+        raise typer.BadParameter("--gateway is required (the device was not told one)")
     config = RunConfig(
         state=state, gateway=gateway, mode=mode,  # type: ignore[arg-type]
+        api_url=api_url, jobs_interval=jobs_interval, login_qr=login_qr,
         spool=spool, capabilities=capabilities, printer_uri=printer_uri,
         probe_interval=probe_interval, probe_timeout=probe_timeout,
         print_timeout=print_timeout, print_seconds=print_seconds,
@@ -128,3 +163,45 @@ def run(
     except StateError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
+
+
+@agent_app.command("login-qr")
+def login_qr_command(
+    state: StateOpt,
+    api_url: ApiOpt = None,
+    printer_id: Annotated[
+        str | None, typer.Option(help="connector: the bridged printer the code is for")
+    ] = None,
+    qr: Annotated[bool, typer.Option(help="draw the QR code too")] = True,
+    log_level: Annotated[str, typer.Option(envvar="PRINTCLOUD_AGENT_LOG_LEVEL")] = "WARNING",
+) -> None:
+    """Show a phone-login code for the printer: scan it to log in at the printer."""
+    configure_logging("agent", log_level, json=True)
+    try:
+        target = uuid.UUID(printer_id) if printer_id else None
+    except ValueError:
+        raise typer.BadParameter("--printer-id must be a UUID") from None
+    try:
+        store = StateDir(state)
+        url = api_url or store.cloud().get("api_url")
+    except StateError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    if not url:
+        raise typer.BadParameter("--api-url is required (the device was not told one)")
+
+    async def go() -> dict[str, Any]:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
+            return await CloudApi(url, store, http).login_challenge(target)
+
+    try:
+        code = asyncio.run(go())
+    except (CloudError, StateError) as exc:
+        typer.echo(f"no login code: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(code["qr_payload"])
+    if code.get("expires_at") or code.get("expires_in"):
+        typer.echo(f"Expires: {code.get('expires_at') or str(code['expires_in']) + ' s'}")
+    drawing = terminal_qr(code["qr_payload"]) if qr else None
+    if drawing:
+        typer.echo(drawing)

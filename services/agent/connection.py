@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from services.agent.connector import Fleet
 from services.agent.executor import Dispatcher
+from services.agent.jobs import JobLoop
 from services.agent.journal import Journal
 from services.agent.state import Identity, StateDir
 from services.gateway.protocol import (
@@ -33,6 +34,7 @@ from services.gateway.protocol import (
     Error,
     Heartbeat,
     Hello,
+    Notify,
     Welcome,
     _Frame,
     auth_message,
@@ -86,6 +88,7 @@ class Link:
     probe_interval: float = 60.0
     shutdown_grace: float = 10.0
     on_identity: Callable[[Identity], Awaitable[None]] | None = None
+    jobs: JobLoop | None = None
 
 
 class Connection:
@@ -126,6 +129,8 @@ class Connection:
             log.info(
                 "connected", session_id=str(welcome.session_id), device_id=str(welcome.device_id)
             )
+            if self.link.jobs is not None:
+                self.link.jobs.poke()  # a hint may have been missed while away
             closer = asyncio.create_task(self._close_on_stop(ws, stop))
             helpers = [
                 asyncio.create_task(self._heartbeat(ws, welcome.heartbeat_interval_s)),
@@ -207,6 +212,13 @@ class Connection:
             elif isinstance(frame, Command):
                 log.info("command received", command_id=str(frame.command_id), command=frame.name)
                 self.link.dispatcher.submit(frame)
+            elif isinstance(frame, Notify):
+                log.info(
+                    "notified", kind=frame.kind, jobs=len(frame.job_ids),
+                    target_device_id=str(frame.target_device_id or ""),
+                )  # fmt: skip
+                if self.link.jobs is not None:
+                    self.link.jobs.notified(frame)
             elif isinstance(frame, Error):
                 report = log.error if frame.fatal else log.warning
                 report(

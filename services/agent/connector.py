@@ -146,6 +146,26 @@ def connector_resolver(fleet: Fleet) -> Callable[[Command], Target | None]:
     return resolve
 
 
+def job_targets(
+    fleet: Fleet, identity: Callable[[], Identity | None], *, connector: bool
+) -> Callable[[], dict[uuid.UUID, Target]]:
+    """The printers the job loop prints on, by the printer id jobs name."""
+
+    def targets() -> dict[uuid.UUID, Target]:
+        if connector:
+            return {
+                pid: Target(slot.printer, pid, pid)
+                for pid, slot in fleet.slots.items()
+                if pid is not None
+            }
+        me = identity()
+        if me is None or None not in fleet.slots:
+            return {}
+        return {me.device_id: Target(fleet.slots[None].printer, me.device_id)}
+
+    return targets
+
+
 def ipp_printer_factory(timeout: float, probe_timeout: float) -> Callable[[str], Printer]:
     """Makes the IPP printer for a bridged device's URI."""
 

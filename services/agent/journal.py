@@ -131,17 +131,27 @@ class Journal:
         self,
         job_id: uuid.UUID,
         device_id: uuid.UUID | None,
-        command_id: uuid.UUID,
+        command_id: uuid.UUID | None,
         frames: Sequence[BaseModel] = (),
     ) -> None:
-        """Record ``printing`` before the document goes to the printer."""
+        """Record ``printing`` before the document goes to the printer (``command_id``
+        None: a job the agent fetched from its queue, not one a command carried)."""
         with self._transaction():
             self._db.execute(
                 "INSERT INTO jobs (job_id, device_id, state, command_id, updated_at)"
                 " VALUES (?, ?, 'printing', ?, ?) ON CONFLICT (job_id) DO UPDATE SET"
                 " state = 'printing', command_id = excluded.command_id,"
                 " updated_at = excluded.updated_at",
-                (str(job_id), _str(device_id), str(command_id), time.time()),
+                (str(job_id), _str(device_id), _str(command_id) or "", time.time()),
+            )
+            self._append(frames)
+
+    def finish_job(self, job: JobChange, frames: Sequence[BaseModel] = ()) -> None:
+        """Record a fetched job's new state and queue the frames that report it."""
+        with self._transaction():
+            self._db.execute(
+                "UPDATE jobs SET state = ?, printer_job = ?, updated_at = ? WHERE job_id = ?",
+                (job.state, job.printer_job, time.time(), str(job.job_id)),
             )
             self._append(frames)
 

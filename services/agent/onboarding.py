@@ -103,6 +103,9 @@ class Registrar:
                     uuid.UUID(status["device_id"]), uuid.UUID(status["tenant_id"]), self.kind
                 )
                 self.state.save_identity(identity)
+                self.state.save_cloud(
+                    gateway_url=status.get("gateway_url"), api_url=status.get("api_url")
+                )
                 say(f"Claimed: device {identity.device_id} in tenant {identity.tenant_id}.")
                 return identity
             if status.get("status") == "expired":

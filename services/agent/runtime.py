@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import aiohttp
+
+from services.agent.cloud import CloudApi
 from services.agent.connection import Connection, Link
 from services.agent.connector import (
     Fleet,
     connector_resolver,
     ipp_printer_factory,
+    job_targets,
     printer_resolver,
 )
+from services.agent.download import Downloads
 from services.agent.executor import Dispatcher, Executor, Resolve
+from services.agent.jobs import JobLoop
 from services.agent.journal import Journal
+from services.agent.panel import Panel
 from services.agent.printers import Printer
 from services.agent.printers.ipp import IppPrinter
 from services.agent.printers.simulator import SimulatedPrinter, load_capabilities
@@ -43,6 +51,9 @@ class RunConfig:
     print_timeout: float = 60.0
     print_seconds: float = 0.0
     shutdown_grace: float = 10.0
+    api_url: str | None = None
+    jobs_interval: float = 30.0
+    login_qr: bool = True
 
 
 def _single_printer(config: RunConfig) -> Printer:
@@ -90,13 +101,30 @@ async def run_agent(config: RunConfig) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    api_url = config.api_url or state.cloud().get("api_url")
     log.info(
-        "agent starting", mode=config.mode, gateway=config.gateway,
+        "agent starting", mode=config.mode, gateway=config.gateway, api=api_url or "",
         fingerprint=state.fingerprint(), state=str(config.state),
     )  # fmt: skip
+    http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_read=60))
+    jobs_task: asyncio.Task[None] | None = None
+    if api_url:
+        link.jobs = JobLoop(
+            CloudApi(api_url, state, http), journal, Downloads(config.state / "downloads"),
+            Panel(state), job_targets(fleet, state.identity, connector=config.mode == "connector"),
+            outbox.set, interval=config.jobs_interval, login_qr=config.login_qr,
+        )  # fmt: skip
+        jobs_task = asyncio.create_task(link.jobs.run(stop))
+    else:
+        log.warning("no API URL (--api-url): jobs come only as print_job commands")
     try:
         await Connection(link).run(stop)
     finally:
+        if jobs_task is not None:
+            stop.set()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(jobs_task, config.shutdown_grace)
+        await http.close()
         await dispatcher.drain(config.shutdown_grace)
         await dispatcher.close()
         await fleet.close()

@@ -7,6 +7,9 @@ Layout (the directory is ``0700``; secrets are ``0600``)::
     registration.json    the pending online registration (id, code, last poll)
     sheet.json           the claim code printed on the offline registration sheet
     devices.json         a connector's bridged printers (from ``sync_devices``)
+    cloud.json           where the cloud is: gateway_url and api_url (told at the claim)
+    panel.json           what the printer's panel shows (waiting jobs, sessions, login code)
+    downloads/           documents being fetched (<job_id>.part) or fetched (<job_id>.doc)
     journal.sqlite3      executed commands, printed jobs, frames to send
     agent.lock           held by the running agent: one agent per directory
     deliveries/<printer_id>/<purpose>/<name>   files delivered to a printer
@@ -197,6 +200,17 @@ class StateDir:
                 "kind": identity.kind,
             },
         )
+
+    def cloud(self) -> dict[str, str]:
+        """Where the cloud is (``gateway_url``, ``api_url``), as told when claimed."""
+        data = self.read_json("cloud.json") or {}
+        return {k: str(v) for k, v in data.items() if k in ("gateway_url", "api_url") and v}
+
+    def save_cloud(self, **urls: str | None) -> None:
+        """Remember where the cloud is (only the URLs given, keeping the others)."""
+        data = self.cloud()
+        data.update({k: v for k, v in urls.items() if v})
+        self.write_json("cloud.json", data)
 
     def devices(self) -> list[BridgedDevice]:
         """A connector's bridged printers, as last synchronised."""
