@@ -563,6 +563,6 @@ async def purge_challenges(conn: asyncpg.Connection, expired_before: datetime) -
 async def lock_printer_logins(conn: asyncpg.Connection, printer_id: uuid.UUID) -> None:
     """Serialise approvals at one printer (its events keep their commit order)."""
     await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended('printcloud.login:' || $1::text, 0))",
+        "SELECT pg_advisory_xact_lock(hashtextextended('printcloud.login:' || $1::uuid, 0))",
         printer_id,
     )
