@@ -82,6 +82,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/printers/*/release", "queues", description="releasing held jobs at a printer"),
     Route("/v1/printers/*/routing-policy", "routing", description="a printer's routing policy"),
     Route("/v1/devices/me/jobs", "queues", stream=True, description="a device's jobs"),
+    Route("/v1/devices/me/sessions", "queues", description="who is logged in at a device"),
     Route("/v1/devices/me/login-challenges", "auth", description="phone login at a device"),
     Route("/v1/devices/ws", "gateway", websocket=True, description="device websockets"),
     Route("/v1/device-token", "auth", description="device access tokens"),
@@ -92,6 +93,13 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/api-tokens", "auth", description="API tokens"),
     Route("/v1/signing-keys", "auth", description="access-token signing keys"),
     Route("/.well-known/jwks.json", "auth", description="keys that verify access tokens"),
+    Route("/v1/counters", "counters", description="printers' page counters"),
+    Route("/v1/usage", "counters", description="printing usage"),
+    Route("/v1/quotas", "counters", description="printing quotas"),
+    Route("/v1/suppliers", "consumables", description="supply vendors"),
+    Route("/v1/supply-levels", "consumables", description="toner and paper levels"),
+    Route("/v1/supply-rules", "consumables", description="when to reorder supplies"),
+    Route("/v1/supply-orders", "consumables", description="supply orders"),
     Route("/v1", "registry", description="tenants, printers, virtual printers, onboarding"),
 )
 

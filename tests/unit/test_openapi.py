@@ -1,8 +1,8 @@
-"""docs/openapi.yaml is a valid OpenAPI 3.1 document and describes the registry and
-auth as built (auth's operations carry the tag ``auth``).
+"""docs/openapi.yaml is generated from the services' declared operations, is valid
+OpenAPI 3.1, and describes exactly the routes the services serve.
 
-No network and no database: the services' aiohttp apps are built but never started
-(``create_app`` connects only on startup), and only their routers are inspected.
+No network and no database: the services' routes are added to bare aiohttp apps
+that are never started, and only their routers are inspected.
 """
 
 from __future__ import annotations
@@ -10,21 +10,18 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from aiohttp import web
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
-from openapi_spec_validator.readers import read_from_filename
 from pydantic import BaseModel
 
+from services import SERVICES, load_spec
 from services.auth.api.shapes import UserPage
-from services.auth.app import SPEC as AUTH
 from services.auth.domain.commands import CreateApiToken, CreateUser, TokenRequest, UpdateUser
-from services.auth.settings import AuthSettings
 from services.registry.api.views import Page, PrinterPage
-from services.registry.app import SPEC
 from services.registry.domain.commands import (
     ClaimDevice,
     CreateTenant,
@@ -36,13 +33,12 @@ from services.registry.domain.commands import (
     UpdatePrinter,
     UpdateVirtualPrinter,
 )
-from services.registry.settings import RegistrySettings
 from shared.errors import FieldError
+from shared.http import openapi
 from shared.http.middleware import PUBLIC_PATHS
+from shared.http.openapi import COMMON_OPERATIONS, EDGE_OPERATIONS, Operation, ServiceApi
 from shared.http.problem import PROBLEM_CONTENT_TYPE, problem_response
-from shared.service import create_app
 
-DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 # Operations whose request body is exactly one command model.
 BODIES: dict[tuple[str, str], type[BaseModel]] = {
@@ -60,34 +56,33 @@ BODIES: dict[tuple[str, str], type[BaseModel]] = {
     ("PATCH", "/v1/users/{user_id}"): UpdateUser,
     ("POST", "/v1/users/{user_id}/api-tokens"): CreateApiToken,
 }
-LISTS = (
-    ("GET", "/v1/tenants"),
-    ("GET", "/v1/printers"),
-    ("GET", "/v1/virtual-printers"),
-    ("GET", "/v1/users"),
-)
-CONSTRAINTS = ("minLength", "maxLength", "pattern", "format", "minimum", "maximum", "default")
+LISTS = {
+    ("GET", "/v1/tenants"): Page,
+    ("GET", "/v1/printers"): PrinterPage,
+    ("GET", "/v1/virtual-printers"): PrinterPage,
+    ("GET", "/v1/users"): UserPage,
+}
+CONSTRAINTS = ("minLength", "maxLength", "pattern", "format", "minimum", "maximum")
+COMMON = {(op.method, op.path) for op in COMMON_OPERATIONS + EDGE_OPERATIONS}
 
 
 @pytest.fixture(scope="module")
 def doc() -> dict[str, Any]:
-    spec, _ = read_from_filename(str(DOC_PATH))
-    return dict(spec)
+    return openapi.build_document()
 
 
-def registry_app() -> web.Application:
-    """The registry's app, built exactly as the service builds it (not started)."""
-    return create_app(SPEC, RegistrySettings(database_url="postgresql://x:y@127.0.0.1:1/db"))
+@pytest.fixture(scope="module")
+def apis() -> dict[str, ServiceApi]:
+    return {api.name: api for api in openapi.service_apis()}
 
 
-def auth_app() -> web.Application:
-    """The auth service's app, built exactly as the service builds it (not started)."""
-    return create_app(AUTH, AuthSettings(database_url="postgresql://x:y@127.0.0.1:1/db"))
-
-
-def auth_documented(doc: Mapping[str, Any]) -> set[tuple[str, str]]:
-    """(METHOD, path) of the operations tagged ``auth``."""
-    return {(m, p) for m, p, op in _operations(doc) if "auth" in op.get("tags", ())}
+def service_app(name: str) -> web.Application:
+    """A bare app holding exactly the service's own routes (never started)."""
+    app = web.Application()
+    spec = load_spec(name)
+    if spec.add_routes is not None:
+        spec.add_routes(app)
+    return app
 
 
 def _normalise(path: str) -> str:
@@ -97,22 +92,26 @@ def _normalise(path: str) -> str:
 
 def router_operations(app: web.Application) -> set[tuple[str, str]]:
     """(METHOD, path) of every route; HEAD is implied by GET and not documented."""
-    ops = set()
-    for route in app.router.routes():
-        if route.method == "HEAD" or route.resource is None:
-            continue
-        ops.add((route.method, _normalise(route.resource.canonical)))
-    return ops
-
-
-def doc_operations(doc: Mapping[str, Any]) -> set[tuple[str, str]]:
-    """(METHOD, path) of every operation in the document."""
     return {
-        (method.upper(), path)
-        for path, item in doc["paths"].items()
-        for method in item
-        if method in HTTP_METHODS
+        (route.method, _normalise(route.resource.canonical))
+        for route in app.router.routes()
+        if route.method != "HEAD" and route.resource is not None
     }
+
+
+def public_operations(app: web.Application) -> set[tuple[str, str]]:
+    """Routes whose view is marked public (the caller proves itself another way)."""
+    return {
+        (route.method, _normalise(route.resource.canonical))
+        for route in app.router.routes()
+        if route.resource is not None
+        and route.method != "HEAD"
+        and getattr(route.handler, "__printcloud_public__", False)
+    }
+
+
+def declared(api: ServiceApi) -> set[tuple[str, str]]:
+    return {(op.method.upper(), op.path) for op in api.operations}
 
 
 def _operations(doc: Mapping[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -140,7 +139,18 @@ def _non_null(schema: Mapping[str, Any]) -> dict[str, Any]:
     return dict(schema)
 
 
-# --------------------------------------------------------------------------- the document
+# --------------------------------------------------------------------------- the file
+
+
+def test_committed_document_is_the_generated_one() -> None:
+    assert openapi.DOCUMENT.exists(), "run: printcloud openapi write"
+    assert openapi.DOCUMENT.read_text() == openapi.render(), (
+        "docs/openapi.yaml is stale: run `printcloud openapi write`"
+    )
+
+
+def test_committed_document_parses_to_the_generated_document(doc: dict[str, Any]) -> None:
+    assert yaml.safe_load(openapi.render(doc)) == json.loads(json.dumps(doc))
 
 
 def test_document_is_valid_openapi_3_1(doc: dict[str, Any]) -> None:
@@ -148,59 +158,81 @@ def test_document_is_valid_openapi_3_1(doc: dict[str, Any]) -> None:
     validate(doc, cls=OpenAPIV31SpecValidator)
 
 
-def test_operations_are_exactly_the_registry_routes(doc: dict[str, Any]) -> None:
-    routes = router_operations(registry_app())
-    documented = doc_operations(doc) - auth_documented(doc)
-    assert routes - documented == set(), f"routes without documentation: {routes - documented}"
-    assert documented - routes == set(), f"documented but not served: {documented - routes}"
+# --------------------------------------------------------------------------- served == declared
 
 
-def test_operations_tagged_auth_are_exactly_the_auth_routes(doc: dict[str, Any]) -> None:
-    common = {("GET", path) for path in PUBLIC_PATHS}
-    routes = router_operations(auth_app()) - common
-    documented = auth_documented(doc)
-    assert routes - documented == set(), f"routes without documentation: {routes - documented}"
-    assert documented - routes == set(), f"documented but not served: {documented - routes}"
-    assert common <= router_operations(auth_app()), "auth serves health and metrics too"
+@pytest.mark.parametrize("name", list(SERVICES))
+def test_every_served_route_is_declared_and_every_declaration_served(
+    name: str, apis: dict[str, ServiceApi]
+) -> None:
+    served = router_operations(service_app(name)) - COMMON
+    have = declared(apis[name]) if name in apis else set()
+    assert served - have == set(), f"{name} serves routes it does not declare: {served - have}"
+    assert have - served == set(), f"{name} declares operations it does not serve: {have - served}"
 
 
-def test_an_undocumented_route_is_noticed(doc: dict[str, Any]) -> None:
+@pytest.mark.parametrize("name", list(SERVICES))
+def test_public_marks_agree_with_the_views(name: str, apis: dict[str, ServiceApi]) -> None:
+    public = public_operations(service_app(name))
+    marked = {(op.method, op.path) for op in apis[name].operations if op.public} if name in apis else set()
+    assert marked == public, f"{name}: declared public {marked}, views marked public {public}"
+
+
+def test_every_operation_is_in_the_document_once(doc: dict[str, Any], apis: dict[str, ServiceApi]) -> None:
+    in_doc = {(m, p): op["x-printcloud-service"] for m, p, op in _operations(doc)}
+    for api in apis.values():
+        for method, path in declared(api):
+            assert in_doc.get((method, path)) == api.name, f"{method} {path}"
+    assert COMMON <= set(in_doc)
+
+
+def test_an_undeclared_route_is_noticed(apis: dict[str, ServiceApi]) -> None:
     async def handler(_: web.Request) -> web.Response:
         return web.Response()
 
-    app = registry_app()
+    app = service_app("registry")
     app.router.add_delete("/v1/printers/{printer_id:[0-9a-f-]+}", handler)
     app.router.add_get("/v1/printers/{printer_id}/jobs", handler)
-    missing = router_operations(app) - doc_operations(doc)
+    missing = router_operations(app) - COMMON - declared(apis["registry"])
     assert missing == {
         ("DELETE", "/v1/printers/{printer_id}"),
         ("GET", "/v1/printers/{printer_id}/jobs"),
     }
 
 
+def test_two_services_declaring_one_operation_are_refused(apis: dict[str, ServiceApi]) -> None:
+    twin = ServiceApi("twin", (apis["registry"].operations[0],))
+    with pytest.raises(ValueError, match="declared by both registry and twin"):
+        openapi.build_document([apis["registry"], twin])
+
+
+def test_a_changed_model_changes_the_document(apis: dict[str, ServiceApi]) -> None:
+    class Gadget(BaseModel):
+        """A thing."""
+
+        size: int
+
+    op = Operation("GET", "/v1/gadgets", "Read gadgets", "gadgets", {200: Gadget})
+    doc = openapi.build_document([ServiceApi("gadgets", (op,))])
+    assert doc["components"]["schemas"]["Gadget"]["properties"]["size"]["type"] == "integer"
+    assert doc["paths"]["/v1/gadgets"]["get"]["x-printcloud-service"] == "gadgets"
+
+
 # --------------------------------------------------------------------------- security
 
 
-def public_operations(app: web.Application) -> set[tuple[str, str]]:
-    """Routes whose view is marked public (the device proves itself another way)."""
-    return {
-        (route.method, _normalise(route.resource.canonical))
-        for route in app.router.routes()
-        if route.resource is not None and getattr(route.handler, "__printcloud_public__", False)
-    }
-
-
-def test_every_v1_operation_requires_the_bearer_token(doc: dict[str, Any]) -> None:
+def test_every_v1_operation_requires_a_bearer_token(doc: dict[str, Any], apis: dict[str, ServiceApi]) -> None:
     schemes = doc["components"]["securitySchemes"]
-    assert schemes["bearerAuth"] == {**schemes["bearerAuth"], "type": "http", "scheme": "bearer"}
-    public = public_operations(registry_app()) | public_operations(auth_app())
+    assert schemes["bearerAuth"]["type"] == "http" and schemes["bearerAuth"]["scheme"] == "bearer"
+    assert schemes["operatorToken"]["type"] == "http"
+    public = {(op.method, op.path) for a in apis.values() for op in a.operations if op.public}
     for method, path, op in _operations(doc):
         effective = op.get("security", doc.get("security", []))
-        if path in PUBLIC_PATHS or (method, path) in public:
+        if path in PUBLIC_PATHS or (method, path) in public | COMMON:
             assert effective == [], f"{method} {path} needs no token"
         else:
             assert path.startswith("/v1/"), path
-            assert {"bearerAuth": []} in effective, f"{method} {path} must require bearerAuth"
+            assert {"bearerAuth": []} in effective, f"{method} {path} must accept bearerAuth"
             assert "401" in op["responses"], f"{method} {path} must document 401"
 
 
@@ -227,7 +259,8 @@ def test_problem_schema_matches_what_the_server_sends(doc: dict[str, Any]) -> No
     problem = doc["components"]["schemas"]["Problem"]
     assert set(problem["properties"]) == set(body)
     assert set(problem["required"]) == set(body) - {"instance", "errors"}
-    assert set(problem["properties"]["errors"]["items"]["properties"]) == set(body["errors"][0])
+    item = _resolve(doc, problem["properties"]["errors"]["items"])
+    assert set(item["properties"]) == set(body["errors"][0])
 
 
 def test_bodies_are_accepted_as_json_only_and_can_fail_with_415_and_422(
@@ -256,28 +289,27 @@ def test_request_bodies_match_the_command_models(
     assert set(documented.get("required", ())) == set(expected.get("required", ()))
     for name, want in expected["properties"].items():
         want = _non_null(want)
-        have = _resolve(doc, documented["properties"][name])
+        have = _non_null(_resolve(doc, documented["properties"][name]))
         for key in CONSTRAINTS:
-            if key == "default":
-                continue
             assert have.get(key) == want.get(key), f"{model.__name__}.{name}: {key}"
 
 
-@pytest.mark.parametrize("operation", LISTS, ids=str)
+@pytest.mark.parametrize(("operation", "model"), list(LISTS.items()), ids=lambda v: str(v))
 def test_list_parameters_match_the_page_model(
-    doc: dict[str, Any], operation: tuple[str, str]
+    doc: dict[str, Any], operation: tuple[str, str], model: type[BaseModel]
 ) -> None:
     method, path = operation
     op = doc["paths"][path][method.lower()]
-    model = {"/v1/tenants": Page, "/v1/users": UserPage}.get(path, PrinterPage)
     page = model.model_json_schema()["properties"]
     query = {
         p["name"]: p for p in (_resolve(doc, raw) for raw in op["parameters"]) if p["in"] == "query"
     }
-    assert {"limit", "after"} <= set(query) <= set(page)
+    assert set(query) == set(page)
     for name, param in query.items():
         want = _non_null(page[name])
-        for key in CONSTRAINTS:
+        for key in (*CONSTRAINTS, "default"):
+            if key == "default" and want.get(key) is None:
+                continue
             assert param["schema"].get(key) == want.get(key), f"{path} ?{name}: {key}"
     item = _resolve(doc, op["responses"]["200"]["content"]["application/json"]["schema"])
     assert set(item["required"]) == {"items", "next_after"}
@@ -287,8 +319,18 @@ def test_created_resources_carry_a_location(doc: dict[str, Any]) -> None:
     for method, path in (
         ("POST", "/v1/tenants"),
         ("POST", "/v1/printers"),
+        ("POST", "/v1/virtual-printers"),
         ("POST", "/v1/users"),
         ("POST", "/v1/users/{user_id}/api-tokens"),
     ):
         created = doc["paths"][path][method.lower()]["responses"]["201"]
         assert "Location" in created["headers"], f"{method} {path}"
+
+
+def test_path_parameters_are_declared_for_every_template(doc: dict[str, Any]) -> None:
+    for method, path, op in _operations(doc):
+        names = {
+            p["name"] for p in (_resolve(doc, raw) for raw in op.get("parameters", ()))
+            if p["in"] == "path"
+        }
+        assert names == set(re.findall(r"\{(\w+)\}", path)), f"{method} {path}"
