@@ -5,13 +5,13 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings
+from shared.settings import ProcessSettings, ServiceSettings
 
 DAY_S = 86_400
 
 
 class CountersSettings(ServiceSettings):
-    """Configuration of the counters service and of its roll-up worker."""
+    """Configuration of the counters service."""
 
     model_config = SettingsConfigDict(env_prefix="PRINTCLOUD_COUNTERS_", extra="ignore")
 
@@ -19,6 +19,16 @@ class CountersSettings(ServiceSettings):
     quota_rollover_s: float = Field(
         default=60, gt=0, description="How often a replica starts the new period of due quotas."
     )
+
+
+class RollupSettings(ProcessSettings):
+    """Configuration of the roll-up worker (``python -m services.counters.rollups worker``).
+
+    It shares the counters prefix; it needs Kafka only, no database.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="PRINTCLOUD_COUNTERS_", extra="ignore")
+
     rollup_app_id: str = Field(
         default="printcloud-counters-rollups",
         min_length=1,
@@ -35,4 +45,10 @@ class CountersSettings(ServiceSettings):
     )
     rollup_partitions: int = Field(
         default=6, ge=1, description="Partitions of the worker's repartition and table topics."
+    )
+    rollup_replication: int = Field(
+        default=1, ge=1, description="Replication factor of the worker's internal topics."
+    )
+    rollup_metrics_port: int = Field(
+        default=0, ge=0, le=65535, description="Port of the worker's /metrics (0: none)."
     )
