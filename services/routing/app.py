@@ -6,26 +6,13 @@ import asyncio
 import contextlib
 from pathlib import Path
 
-from services.registry.domain.events import (
-    PrinterCapabilitiesChanged,
-    PrinterConnectionChanged,
-    PrinterRegistered,
-    PrinterUpdated,
-    VirtualPrinterCreated,
-    VirtualPrinterUpdated,
-)
 from services.routing.api.routes import add_routes
-from services.routing.consumers import consumers, router_of
+from services.routing.consumers import REGISTRY_EVENTS, consumers, router_of
 from services.routing.settings import RoutingSettings
 from shared.events.contracts import jobs, quotas
 from shared.events.registry import EventRegistry
 from shared.service import Runtime, ServiceSpec
 from shared.supervisor import TaskFactory
-
-CONSUMED = (
-    PrinterRegistered, PrinterUpdated, PrinterConnectionChanged, PrinterCapabilitiesChanged,
-    VirtualPrinterCreated, VirtualPrinterUpdated,
-)  # fmt: skip
 
 
 def tasks(rt: Runtime) -> dict[str, TaskFactory]:
@@ -48,7 +35,7 @@ def tasks(rt: Runtime) -> dict[str, TaskFactory]:
 SPEC = ServiceSpec(
     name="routing",
     settings_cls=RoutingSettings,
-    registry=EventRegistry([*jobs.EVENTS, *jobs.ROUTING_EVENTS, *quotas.EVENTS, *CONSUMED]),
+    registry=EventRegistry([*jobs.EVENTS, *jobs.ROUTING_EVENTS, *quotas.EVENTS, *REGISTRY_EVENTS]),
     migrations_dir=Path(__file__).parent / "migrations",
     add_routes=add_routes,
     consumers=consumers,

@@ -31,6 +31,12 @@ from shared.events.contracts.quotas import QuotaStateChanged
 from shared.events.registry import DecodedEvent
 from shared.service import ConsumerSpec, Runtime
 
+REGISTRY_EVENTS = (
+    PrinterRegistered, PrinterUpdated, PrinterConnectionChanged, PrinterCapabilitiesChanged,
+    VirtualPrinterCreated, VirtualPrinterUpdated,
+)  # fmt: skip
+"""The registry's events routing keeps its replicas from."""
+
 
 async def _same_tenant(
     conn: asyncpg.Connection, printer_id: uuid.UUID, tenant_id: uuid.UUID

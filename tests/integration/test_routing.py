@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from services.registry.domain.events import (
     PrinterCapabilitiesChanged,
@@ -27,6 +27,7 @@ from services.routing.settings import RoutingSettings
 from shared.events.contracts.jobs import JobCanceled, JobSent, JobSubmitted
 from shared.events.contracts.quotas import QuotaStateChanged
 from shared.events.envelope import Envelope, EventData, new_envelope
+from shared.kafka.topics import DEAD_LETTER_TOPIC
 from shared.printing.capabilities import Capabilities
 from shared.printing.settings import JobSettings
 from shared.service import create_app
@@ -340,3 +341,37 @@ async def test_a_redelivered_submission_is_decided_once(routing: Routing) -> Non
     await eventually(sent)
     assert len(await routing.decisions(job, 1, settle_s=1)) == 1
     assert len((await routing.routing_of(job))["decisions"]) == 1
+
+
+async def test_an_event_contradicting_a_printers_tenant_is_parked(routing: Routing) -> None:
+    tenant = uuid.uuid4()
+    pid = await routing.printer(tenant, online=True)
+    intruder = uuid.uuid4()
+    await routing.publish(PrinterConnectionChanged(
+        printer_id=pid, tenant_id=intruder, connection_state="offline",
+        at=datetime.now(UTC)))  # fmt: skip
+    dlq = AIOKafkaConsumer(
+        DEAD_LETTER_TOPIC, bootstrap_servers=routing.bootstrap, auto_offset_reset="earliest"
+    )
+    await dlq.start()
+    group = f"{routing.schema}-replicas".encode()
+    reasons: list[str] = []
+    try:
+
+        async def parked() -> bool:
+            for records in (await dlq.getmany(timeout_ms=200)).values():
+                reasons.extend(
+                    dict(r.headers)["dlq.reason"].decode()
+                    for r in records
+                    if dict(r.headers).get("dlq.consumer") == group
+                )
+            return any(str(pid) in r for r in reasons)
+
+        await eventually(parked)
+    finally:
+        await dlq.stop()
+    assert any(f"printer {pid} belongs to another tenant" in r for r in reasons)
+    row = await routing.fetchrow(
+        "SELECT tenant_id, connection_state FROM printers WHERE printer_id = $1", pid
+    )
+    assert row is not None and (row["tenant_id"], row["connection_state"]) == (tenant, "online")

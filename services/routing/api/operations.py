@@ -13,6 +13,7 @@ from services.routing.domain.commands import SetRoutingPolicy
 from shared.http.openapi import Operation
 
 TAG = "routing"
+TAGS = {TAG: "Where jobs go: printers' offline policies and the decisions taken for a job."}
 
 
 class RoutingPolicyView(BaseModel):
