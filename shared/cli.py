@@ -283,6 +283,11 @@ from shared.deploy.cli import k8s_app, migrate_check  # noqa: E402
 app.add_typer(k8s_app, name="k8s")
 app.command("migrate-check")(migrate_check)
 
+# Logging in at a printer with a phone key: printcloud phone keygen|register|approve.
+from services.auth.phone_cli import phone_app  # noqa: E402
+
+app.add_typer(phone_app, name="phone")
+
 # The public API: printcloud edge, printcloud openapi write|check, and the commands of
 # the people who print (printcloud login, printers, print, jobs, release, reservations).
 from shared.usercli import api_commands, user_commands  # noqa: E402

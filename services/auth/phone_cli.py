@@ -1,0 +1,183 @@
+"""``printcloud phone``: a phone's part of logging in at a printer, from a terminal.
+
+``keygen`` makes a phone key, ``register`` registers its public half for the user
+of a token, ``approve`` signs the code a printer shows and sends the approval, just
+as the phone app does. ``register`` uses the stored ``printcloud login`` unless given
+a URL and token. Every failure is a readable sentence, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import aiohttp
+import typer
+
+from shared.crypto.signatures import PrivateKey
+from shared.phone import (
+    LOGIN_ACTIONS,
+    PayloadError,
+    PhoneKeyError,
+    approval_request,
+    decode_login_payload,
+    generate_phone_key,
+    phone_key_algorithm,
+    public_key_text,
+    read_private_key,
+    write_private_key,
+)
+from shared.usercli import Client, CliError, Credentials, describe_problem, friendly, run
+
+phone_app = typer.Typer(
+    help="Log in at a printer with a phone key: keygen, register, approve.",
+    no_args_is_help=True,
+)
+API_TOKEN_PREFIX = "pc_"
+TIMEOUT = aiohttp.ClientTimeout(total=30)
+
+KeyOption = Annotated[Path, typer.Option("--key", help="the phone's private key (PEM)")]
+
+
+async def _post(
+    http: aiohttp.ClientSession, url: str, body: dict[str, Any], bearer: str | None = None
+) -> dict[str, Any]:
+    """One JSON POST; CliError with the problem+json answer as sentences otherwise."""
+    headers = {"Authorization": f"Bearer {bearer}"} if bearer else None
+    try:
+        async with http.post(url, json=body, headers=headers) as resp:
+            raw = await resp.read()
+            if resp.status >= 400:
+                raise CliError(describe_problem(resp.status, raw, resp.content_type))
+            answer = json.loads(raw) if "json" in resp.content_type else None
+    except aiohttp.InvalidURL:
+        raise CliError(f"{url} is not a valid address") from None
+    if not isinstance(answer, dict):
+        raise CliError(f"{url} did not answer with JSON; is it the Printcloud API?")
+    return answer
+
+
+async def _with_token(url: str, token: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """POST as the holder of ``token``: an access token as it is, an API token (pc_...)
+    exchanged for one first (the stored login stays as it was)."""
+    async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
+        bearer = token
+        if token.startswith(API_TOKEN_PREFIX):
+            grant = {"grant_type": "api_token", "api_token": token}
+            bearer = str((await _post(http, f"{url}/v1/token", grant))["access_token"])
+        return await _post(http, f"{url}{path}", body, bearer)
+
+
+def _key(path: Path) -> PrivateKey:
+    try:
+        return read_private_key(path)
+    except PhoneKeyError as exc:
+        raise CliError(str(exc)) from None
+
+
+@phone_app.command("keygen")
+@friendly
+def keygen(
+    out: Annotated[Path, typer.Option("--out", help="where to write the private key (PEM)")],
+    algorithm: Annotated[
+        str, typer.Option(help="ecdsa-p256 (what phones hold) or ed25519")
+    ] = "ecdsa-p256",
+) -> None:
+    """Make a new phone key; the file is readable by you only (mode 0600)."""
+    if algorithm not in ("ecdsa-p256", "ed25519"):
+        raise CliError(f"the algorithm must be ecdsa-p256 or ed25519, not {algorithm!r}")
+    key = generate_phone_key(algorithm)  # type: ignore[arg-type]
+    try:
+        write_private_key(key, out)
+    except FileExistsError:
+        raise CliError(f"{out} exists already; a key is never overwritten") from None
+    typer.echo(f"Wrote a new {algorithm} phone key to {out} (readable by you only).")
+    typer.echo(f"Register it with: printcloud phone register --key {out} --label 'My phone'")
+
+
+@phone_app.command("register")
+@friendly
+def register(
+    key: KeyOption,
+    label: Annotated[str, typer.Option(help="a name for this phone, e.g. 'Ada's Pixel'")],
+    url: Annotated[
+        str | None, typer.Option(help="the API's base URL (default: from printcloud login)")
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(help="your access token or API token (default: from printcloud login)"),
+    ] = None,
+) -> None:
+    """Register the phone key's public half for the user the token belongs to."""
+    private = _key(key)
+    body = {
+        "public_key": public_key_text(private),
+        "algorithm": phone_key_algorithm(private),
+        "label": label,
+    }
+    path = "/v1/users/me/phone-keys"
+    if token:
+        base = (url or Credentials.load().url).rstrip("/")
+        answer = asyncio.run(_with_token(base, token, path, body))
+    else:
+        creds = Credentials.load()
+        if url:
+            creds.url = url
+
+        async def work(client: Client) -> Any:
+            return await client.request("POST", path, json_body=body)
+
+        answer = run(work, creds)
+    typer.echo(
+        f"Registered phone key '{answer['label']}' as {answer['key_id']} "
+        f"(fingerprint {answer['fingerprint'][:16]}...)."
+    )
+    typer.echo(
+        f"Approve a printer's login code with: printcloud phone approve '<code>' "
+        f"--key {key} --key-id {answer['key_id']}"
+    )
+
+
+@phone_app.command("approve")
+@friendly
+def approve(
+    payload: Annotated[str, typer.Argument(help="the printer's login code ('-': read stdin)")],
+    key: KeyOption,
+    key_id: Annotated[str, typer.Option("--key-id", help="the id register printed")],
+    action: Annotated[
+        str, typer.Option(help="open_session, or release_all to also release held jobs")
+    ] = "open_session",
+) -> None:
+    """Log in at the printer showing the code: sign its challenge and send the approval."""
+    if action not in LOGIN_ACTIONS:
+        raise CliError(f"the action must be open_session or release_all, not {action!r}")
+    text = sys.stdin.read() if payload == "-" else payload
+    try:
+        code = decode_login_payload(text)
+        key_uuid = uuid.UUID(key_id)
+    except PayloadError as exc:
+        raise CliError(str(exc)) from None
+    except ValueError:
+        raise CliError(f"the key id {key_id!r} is not a phone key id (a UUID)") from None
+    body = approval_request(_key(key), key_uuid, code, action)  # type: ignore[arg-type]
+
+    async def send() -> dict[str, Any]:
+        async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
+            return await _post(http, f"{code.url}/v1/device-logins", body)
+
+    answer = asyncio.run(send())
+    until = datetime.fromisoformat(answer["expires_at"]).astimezone().strftime("%H:%M:%S")
+    what = (
+        "your held jobs are being released to it"
+        if answer["action"] == "release_all"
+        else "your jobs for it may print"
+    )
+    typer.echo(
+        f"Logged in at printer {answer['printer_id']} as {answer['display_name']} "
+        f"until {until}; {what}."
+    )
