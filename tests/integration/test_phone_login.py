@@ -105,9 +105,7 @@ async def test_a_phone_approves_a_login_once(auth: TestClient, bootstrap: str) -
         "approved_at": data["approved_at"],
         "expires_at": data["expires_at"],
     }
-    lasts = datetime.fromisoformat(data["expires_at"]) - datetime.fromisoformat(
-        data["approved_at"]
-    )
+    lasts = datetime.fromisoformat(data["expires_at"]) - datetime.fromisoformat(data["approved_at"])
     assert lasts.total_seconds() == 600
 
     # The same proof, or any other, for a used challenge: refused, nothing published.
@@ -217,9 +215,7 @@ async def test_a_connector_asks_for_the_printers_it_bridges(
         ({"printer_id": str(not_held)}, 404, "printer-not-found"),
         ({}, 422, "validation-failed"),
     ):
-        resp = await auth.post(
-            "/v1/devices/me/login-challenges", json=body, headers=bearer(token)
-        )
+        resp = await auth.post("/v1/devices/me/login-challenges", json=body, headers=bearer(token))
         await _refused(resp, status, code)
 
     # The registry moves the printer away: the connector may no longer ask for it.
