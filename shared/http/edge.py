@@ -249,6 +249,7 @@ async def _pump(
     ``sink`` with the same code."""
     code: int | None = None
     message = b""
+    echo = False
     while True:
         msg = await source.receive()
         if msg.type == WSMsgType.TEXT:
@@ -260,18 +261,18 @@ async def _pump(
         elif msg.type == WSMsgType.PONG:
             await sink.pong(msg.data)
         elif msg.type == WSMsgType.CLOSE:
-            code, message = msg.data, (msg.extra or "").encode()
+            code, message, echo = msg.data, (msg.extra or "").encode(), True
             break
-        else:  # CLOSING, CLOSED, ERROR: the connection went away without a close frame
-            code = WSCloseCode.GOING_AWAY
+        else:  # CLOSING, CLOSED, ERROR: this side is already closing or went away
+            code = source.close_code or WSCloseCode.GOING_AWAY
             break
     code = _close_code(code)
+    if echo and not source.closed:  # answer the close frame this side sent, same code
+        with contextlib.suppress(Exception):
+            await source.close(code=code, message=message)
     if not sink.closed:
         with contextlib.suppress(Exception):
             await sink.close(code=code, message=message)
-    if not source.closed:
-        with contextlib.suppress(Exception):
-            await source.close(code=code, message=message)
 
 
 async def _proxy_websocket(request: web.Request, route: Route, base: str) -> web.StreamResponse:

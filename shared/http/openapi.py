@@ -165,8 +165,18 @@ _PROBLEM_EXAMPLES: dict[int, tuple[str, str, str, str]] = {
 ALWAYS = (500,)
 
 
+def _problem_kind(status: int) -> tuple[str, str, str, str]:
+    """(component name, description, code, example detail) of an error status; the
+    common ones are described above, any other from its HTTP reason phrase."""
+    if status in _PROBLEM_EXAMPLES:
+        return _PROBLEM_EXAMPLES[status]
+    phrase = HTTPStatus(status).phrase
+    code = phrase.lower().replace(" ", "-")
+    return phrase.replace(" ", "").replace("-", ""), f"{phrase} (`{code}`).", code, phrase.lower()
+
+
 def _problem_response(status: int) -> dict[str, Any]:
-    name, description, code, detail = _PROBLEM_EXAMPLES[status]
+    name, description, code, detail = _problem_kind(status)
     example: dict[str, Any] = {
         "type": f"https://printcloud.dev/problems/{code}",
         "title": HTTPStatus(status).phrase,
@@ -511,7 +521,7 @@ def _operation(op: Operation, service: str, refs: Mapping[Any, dict[str, Any]]) 
                 response["content"] = {media: {"schema": schema}}
         responses[str(status)] = response
     for status in sorted({*op.errors, *ALWAYS} - set(op.responses)):
-        ref: dict[str, Any] = {"$ref": f"#/components/responses/{_PROBLEM_EXAMPLES[status][0]}"}
+        ref: dict[str, Any] = {"$ref": f"#/components/responses/{_problem_kind(status)[0]}"}
         if status in op.descriptions:
             ref["description"] = op.descriptions[status]
         responses[str(status)] = ref
@@ -613,7 +623,8 @@ def build_document(apis: Sequence[ServiceApi] | None = None) -> dict[str, Any]:
                 }
             },
             "responses": {
-                _PROBLEM_EXAMPLES[s][0]: _problem_response(s) for s in sorted(_PROBLEM_EXAMPLES)
+                _problem_kind(s)[0]: _problem_response(s)
+                for s in sorted({*_PROBLEM_EXAMPLES, *(e for _, op in everything for e in op.errors)})
             },
             "schemas": components,
         },
