@@ -1,0 +1,311 @@
+"""The agent's job loop against a stand-in for the cloud's device APIs on loopback (real
+HTTP): device token, job list, documents, login codes. Jobs print in the listed order,
+once each, with their settings; waiting jobs go on the panel; cancels are honoured."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from services.agent.cloud import CloudApi
+from services.agent.download import Downloads
+from services.agent.executor import Target
+from services.agent.jobs import JobLoop
+from services.agent.journal import JobChange, Journal
+from services.agent.panel import Panel
+from services.agent.printers.simulator import DEFAULT_CAPABILITIES, SimulatedPrinter
+from services.agent.state import Identity, StateDir
+from services.gateway.protocol import Notify
+from shared.crypto.device_token import device_token_message, verify_device_signature
+from shared.crypto.keys import load_public_key_bytes
+
+
+@dataclass
+class FakeCloud:
+    """What auth and queues answer a device, with a record of what the device asked."""
+
+    device_id: uuid.UUID
+    public_der: bytes
+    jobs: list[dict[str, Any]] = field(default_factory=list)
+    documents: dict[str, bytes] = field(default_factory=dict)
+    tokens_issued: list[str] = field(default_factory=list)
+    stamps: list[int] = field(default_factory=list)
+    revoked: set[str] = field(default_factory=set)
+    fetched: list[str] = field(default_factory=list)
+    listings: int = 0
+    challenges: list[dict[str, Any]] = field(default_factory=list)
+    token_ttl: int = 600
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/v1/device-token", self.token)
+        app.router.add_get("/v1/devices/me/jobs", self.list_jobs)
+        app.router.add_get("/v1/devices/me/jobs/{job_id}/document", self.document)
+        app.router.add_post("/v1/devices/me/login-challenges", self.challenge)
+        return app
+
+    async def token(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        assert body["device_id"] == str(self.device_id)
+        stamp = int(body["timestamp"])
+        signature = base64.urlsafe_b64decode(body["signature"] + "==")
+        key = load_public_key_bytes(self.public_der)
+        if not verify_device_signature(key, device_token_message(self.device_id, stamp), signature):
+            return web.json_response({"detail": "bad signature"}, status=401)
+        if self.stamps and stamp <= self.stamps[-1]:
+            return web.json_response({"detail": "replayed timestamp"}, status=401)
+        self.stamps.append(stamp)
+        token = uuid.uuid4().hex
+        self.tokens_issued.append(token)
+        return web.json_response({"access_token": token, "expires_in": self.token_ttl})
+
+    def _authorized(self, request: web.Request) -> bool:
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        return token in self.tokens_issued and token not in self.revoked
+
+    async def list_jobs(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return web.json_response({"detail": "token expired"}, status=401)
+        self.listings += 1
+        return web.json_response({"items": self.jobs})
+
+    async def document(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return web.json_response({"detail": "token expired"}, status=401)
+        job_id = request.match_info["job_id"]
+        self.fetched.append(job_id)
+        return web.Response(body=self.documents[job_id], content_type="application/pdf")
+
+    async def challenge(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return web.json_response({"detail": "token expired"}, status=401)
+        body = await request.json()
+        self.challenges.append(body)
+        return web.json_response(
+            {"qr_payload": f"printcloud:login?c={len(self.challenges)}", "expires_in": 300},
+            status=201,
+        )
+
+    def add_job(
+        self, printer_id: uuid.UUID, *, fetchable: bool = True,
+        settings: dict[str, Any] | None = None, title: str = "Report", owner: str = "Ada L.",
+    ) -> uuid.UUID:  # fmt: skip
+        job_id = uuid.uuid4()
+        content = b"%PDF-1.4 " + job_id.bytes * 100
+        self.documents[str(job_id)] = content
+        self.jobs.append({
+            "job_id": str(job_id), "printer_id": str(printer_id), "title": title, "pages": 3,
+            "owner_display_name": owner, "release": "secure" if not fetchable else "immediate",
+            "document": {
+                "url": f"/v1/devices/me/jobs/{job_id}/document",
+                "sha256": hashlib.sha256(content).hexdigest(), "size": len(content),
+                "format": "application/pdf",
+            },
+            "settings": settings or {"copies": 1},
+            "fetchable": fetchable, "requires_login": not fetchable,
+        })  # fmt: skip
+        return job_id
+
+
+@dataclass
+class Rig:
+    cloud: FakeCloud
+    state: StateDir
+    journal: Journal
+    printers: dict[uuid.UUID, SimulatedPrinter]
+    loop: JobLoop
+    sent: list[int]
+
+    def frames(self) -> list[dict[str, Any]]:
+        return [json.loads(text) for _, text in self.journal.unsent(1000)]
+
+    def statuses(self, job_id: uuid.UUID) -> list[str]:
+        return [
+            f["state"] for f in self.frames()
+            if f["type"] == "job_status" and f["job_id"] == str(job_id)
+        ]  # fmt: skip
+
+    def panel(self) -> dict[str, Any]:
+        panel: dict[str, Any] = json.loads((self.state.root / "panel.json").read_text())
+        return panel
+
+
+async def eventually(check: Callable[[], bool], timeout: float = 20) -> None:
+    async with asyncio.timeout(timeout):
+        while not check():  # noqa: ASYNC110 - state another task changes
+            await asyncio.sleep(0.02)
+
+
+RigFactory = Callable[..., Awaitable[Rig]]
+
+
+@pytest.fixture
+async def make_rig(tmp_path: Path) -> AsyncIterator[RigFactory]:
+    stack: list[Callable[[], Awaitable[None]]] = []
+
+    async def make(printers: int = 1, print_seconds: float = 0.0, connector: bool = False) -> Rig:
+        state = StateDir(tmp_path / "state")
+        me = uuid.uuid4()
+        state.save_identity(Identity(me, uuid.uuid4(), "connector" if connector else "printer"))
+        cloud = FakeCloud(me, state.public_der())
+        server = TestServer(cloud.app())
+        await server.start_server()
+        http = aiohttp.ClientSession()
+        journal = Journal(state.root / "journal.sqlite3")
+        ids = [uuid.uuid4() for _ in range(printers)] if connector else [me]
+        sims = {
+            pid: SimulatedPrinter(tmp_path / f"spool-{pid}", DEFAULT_CAPABILITIES, print_seconds)
+            for pid in ids
+        }
+        targets = {pid: Target(sim, pid, pid if connector else None) for pid, sim in sims.items()}
+        sent: list[int] = []
+        loop = JobLoop(
+            CloudApi(str(server.make_url("/")), state, http), journal,
+            Downloads(state.root / "downloads"), Panel(state), lambda: targets,
+            lambda: sent.append(1), interval=3600,
+        )  # fmt: skip
+        stop = asyncio.Event()
+        task = asyncio.create_task(loop.run(stop))
+
+        async def close() -> None:
+            stop.set()
+            await task
+            await http.close()
+            await server.close()
+            journal.close()
+
+        stack.append(close)
+        return Rig(cloud, state, journal, sims, loop, sent)
+
+    yield make
+    for close in stack:
+        await close()
+
+
+def _printed(rig: Rig, printer_id: uuid.UUID, job_id: uuid.UUID) -> bool:
+    known = rig.journal.job(job_id)
+    return known is not None and known.state == "printed"
+
+
+async def test_jobs_print_in_order_once_each_with_their_settings(make_rig: RigFactory) -> None:
+    rig = await make_rig()
+    (me,) = rig.printers
+    settings = {"copies": 2, "sides": "two-sided-long-edge", "media": "iso_a4_210x297mm",
+                "print_color_mode": "monochrome", "orientation": "landscape",
+                "page_ranges": [{"first": 1, "last": 2}]}  # fmt: skip
+    first = rig.cloud.add_job(me, settings=settings, title="Quarterly")
+    waiting = rig.cloud.add_job(me, fetchable=False, title="Payslips", owner="Grace H.")
+    done_before = rig.cloud.add_job(me)
+    second = rig.cloud.add_job(me)
+    rig.journal.begin_job(done_before, None, None)
+    rig.journal.finish_job(JobChange(done_before, "printed", "earlier"))
+
+    rig.loop.poke()
+    await eventually(lambda: _printed(rig, me, second))
+    await eventually(lambda: all(s.idle.is_set() for s in rig.loop.stations.values()))
+    assert rig.cloud.fetched == [str(first), str(second)]
+    for job in (first, second):
+        assert rig.statuses(job) == ["received", "printing", "completed"]
+        spooled = rig.printers[me].spool / f"{job}.pdf"
+        assert spooled.read_bytes() == rig.cloud.documents[str(job)]
+    assert rig.statuses(done_before) == [] and rig.statuses(waiting) == []
+    ticket = json.loads((rig.printers[me].spool / ".tickets" / f"{first}.json").read_text())
+    assert ticket["title"] == "Quarterly"
+    assert ticket["settings"] == {
+        "copies": 2, "sides": "two-sided-long-edge", "media": "iso_a4_210x297mm",
+        "print_color_mode": "monochrome", "printer_resolution": None,
+        "page_ranges": [{"first": 1, "last": 2}], "orientation": "landscape",
+        "finishings": [], "collate": True,
+    }  # fmt: skip
+    panel = rig.panel()["printers"][str(me)]
+    assert panel["waiting"] == [{
+        "job_id": str(waiting), "title": "Payslips", "pages": 3,
+        "owner_display_name": "Grace H.", "requires_login": True,
+    }]  # fmt: skip
+    assert panel["login"]["qr_payload"].startswith("printcloud:login?c=")
+    assert rig.cloud.challenges == [{}]
+    assert not list((rig.state.root / "downloads").iterdir())  # printed: nothing kept
+
+    # The same list again (a notify, the periodic listing): nothing prints twice.
+    listed = rig.cloud.listings
+    rig.loop.notified(Notify(kind="work_available", job_ids=[second]))
+    await eventually(lambda: rig.cloud.listings > listed and rig.loop.synced >= 2)
+    await eventually(lambda: all(s.idle.is_set() for s in rig.loop.stations.values()))
+    assert rig.cloud.fetched == [str(first), str(second)]
+    assert len(list(rig.printers[me].spool.glob("*.pdf"))) == 2
+
+    # Once released, the waiting job is fetched, printed and leaves the panel.
+    rig.cloud.jobs = [j for j in rig.cloud.jobs if j["job_id"] == str(waiting)]
+    rig.cloud.jobs[0].update(fetchable=True, requires_login=False)
+    rig.loop.notified(
+        Notify(kind="session_opened", detail={"session_id": "s1", "user": "Grace H."})
+    )
+    await eventually(lambda: _printed(rig, me, waiting))
+    await eventually(lambda: rig.panel()["printers"][str(me)]["waiting"] == [])
+    assert rig.panel()["printers"][str(me)]["sessions"] == [
+        {"session_id": "s1", "user": "Grace H."}
+    ]
+
+
+async def test_an_expired_token_is_refreshed_once_and_timestamps_never_repeat(
+    make_rig: RigFactory,
+) -> None:
+    rig = await make_rig()
+    (me,) = rig.printers
+    job = rig.cloud.add_job(me)
+    rig.loop.poke()
+    await eventually(lambda: _printed(rig, me, job))
+    issued = len(rig.cloud.tokens_issued)
+    rig.cloud.revoked.update(rig.cloud.tokens_issued)  # the cloud no longer takes it
+    later = rig.cloud.add_job(me)
+    rig.loop.poke()
+    await eventually(lambda: _printed(rig, me, later))
+    assert len(rig.cloud.tokens_issued) == issued + 1
+    assert rig.cloud.stamps == sorted(set(rig.cloud.stamps))
+
+
+async def test_a_canceled_job_is_dropped_or_stopped_while_printing(make_rig: RigFactory) -> None:
+    rig = await make_rig(print_seconds=30)
+    (me,) = rig.printers
+    printing = rig.cloud.add_job(me)
+    queued = rig.cloud.add_job(me)
+    rig.loop.poke()
+    await eventually(lambda: rig.statuses(printing) == ["received", "printing"])
+    rig.loop.notified(Notify(kind="job_canceled", job_ids=[printing, queued]))
+    await eventually(lambda: rig.statuses(printing)[-1:] == ["canceled"], timeout=10)
+    await eventually(lambda: all(s.idle.is_set() for s in rig.loop.stations.values()))
+    assert rig.cloud.fetched == [str(printing)]  # the queued one was never fetched
+    assert rig.statuses(queued) == []
+    assert not list(rig.printers[me].spool.glob("*.pdf"))
+
+
+async def test_a_connector_prints_each_job_on_its_printer(make_rig: RigFactory) -> None:
+    rig = await make_rig(printers=2, connector=True)
+    left, right = rig.printers
+    jobs = [rig.cloud.add_job(left), rig.cloud.add_job(right), rig.cloud.add_job(left)]
+    rig.loop.poke()
+    await eventually(lambda: all(_printed(rig, left, j) for j in jobs))
+    assert sorted(p.name for p in rig.printers[left].spool.glob("*.pdf")) == sorted(
+        [f"{jobs[0]}.pdf", f"{jobs[2]}.pdf"]
+    )
+    assert [p.name for p in rig.printers[right].spool.glob("*.pdf")] == [f"{jobs[1]}.pdf"]
+    frames = [f for f in rig.frames() if f["type"] == "job_status"]
+    assert {(f["job_id"], f["device_id"]) for f in frames} == {
+        (str(jobs[0]), str(left)), (str(jobs[1]), str(right)), (str(jobs[2]), str(left)),
+    }  # fmt: skip
+    # Each printer's jobs in the listed order.
+    order = [f["job_id"] for f in frames if f["state"] == "completed"]
+    assert order.index(str(jobs[0])) < order.index(str(jobs[2]))
+    assert sorted(c["printer_id"] for c in rig.cloud.challenges) == sorted([str(left), str(right)])
