@@ -18,6 +18,7 @@ SERVICES: dict[str, str] = {
     "registry": "services.registry.app:SPEC",
     "auth": "services.auth.app:SPEC",
     "gateway": "services.gateway.app:SPEC",
+    "queues": "services.queues.app:SPEC",
     "routing": "services.routing.app:SPEC",
     "counters": "services.counters.app:SPEC",
     "consumables": "services.consumables.app:SPEC",

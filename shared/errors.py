@@ -27,6 +27,8 @@ class DomainError(Exception):
     code: str = "invalid-request"
     status: int = 400
     title: str = "Invalid request"
+    extensions: dict[str, object] = field(default_factory=dict, kw_only=True)
+    """Extra problem members (RFC 9457 extensions), e.g. the values a field accepts."""
 
     def __str__(self) -> str:
         return f"{self.code}: {self.detail}"

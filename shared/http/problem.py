@@ -21,6 +21,7 @@ def problem_response(
     errors: Sequence[FieldError] = (),
     instance: str | None = None,
     headers: dict[str, str] | None = None,
+    extensions: dict[str, object] | None = None,
 ) -> web.Response:
     """A problem+json response; ``errors`` lists each offending field and the reason."""
     body: dict[str, object] = {
@@ -34,6 +35,8 @@ def problem_response(
         body["instance"] = instance
     if errors:
         body["errors"] = [{"field": e.field, "reason": e.reason} for e in errors]
+    for name, value in (extensions or {}).items():
+        body.setdefault(name, value)
     return web.Response(
         status=status,
         body=json.dumps(body).encode(),
@@ -57,4 +60,5 @@ def from_domain_error(exc: DomainError, instance: str | None = None) -> web.Resp
         errors=exc.errors,
         instance=instance,
         headers=headers,
+        extensions=exc.extensions,
     )

@@ -1,0 +1,1 @@
+"""The queues service: documents, print jobs and each printer's queue."""

@@ -1,0 +1,99 @@
+"""Uploading documents: raw bodies and one-shot multipart submissions, streamed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+from aiohttp import BodyPartReader, web
+from pydantic import ValidationError
+
+from services.queues.api.context import blobs, emitter, settings, user
+from services.queues.api.shapes import document_out, dump, job_out
+from services.queues.domain.commands import StoreDocument, SubmitJob
+from services.queues.handlers.documents import store_document
+from services.queues.handlers.jobs import check_settings, resolve_target, submit_job
+from shared.blobstore import announced_sha256
+from shared.errors import DomainError, FieldError, ValidationFailed
+from shared.http.body import field_errors
+from shared.service import RUNTIME
+
+CHUNK = 256 << 10
+JOB_PART_LIMIT = 1 << 20
+
+
+def _meta(request: web.Request, document_format: str, title: str = "") -> StoreDocument:
+    query = request.query
+    raw = {
+        "format": document_format,
+        "title": query.get("title", request.headers.get("X-Title", title)),
+        "keep": query.get("keep", "false"),
+        "priority": query.get("priority", "0"),
+        "pages": query.get("pages"),
+        "sha256": announced_sha256(request.headers, query),
+    }
+    try:
+        return StoreDocument.model_validate({k: v for k, v in raw.items() if v is not None})
+    except ValidationError as exc:
+        raise ValidationFailed("invalid document parameters", field_errors(exc)) from None
+
+
+async def upload(request: web.Request) -> web.Response:
+    """POST /v1/documents: the raw body is the document, its Content-Type the format."""
+    who = user(request, "jobs:submit")
+    meta = _meta(request, request.content_type)
+    row = await store_document(
+        request.app[RUNTIME].pool, blobs(request), request.content.iter_chunked(CHUNK), meta, who,
+        settings(request).max_document_bytes,
+    )  # fmt: skip
+    return web.json_response(
+        dump(document_out(row)), status=201, headers={"Location": f"/v1/documents/{row['id']}"}
+    )
+
+
+async def _part_chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
+    while chunk := await part.read_chunk(CHUNK):
+        yield chunk
+
+
+def _refuse(detail: str, name: str) -> DomainError:
+    return ValidationFailed(detail, [FieldError(name, detail)])
+
+
+async def submit_multipart(request: web.Request) -> web.Response:
+    """POST /v1/jobs as multipart/form-data: a ``job`` JSON part, then the ``document``."""
+    who = user(request, "jobs:submit")
+    reader = await request.multipart()
+    part = await reader.next()
+    if not isinstance(part, BodyPartReader) or part.name != "job":
+        raise _refuse("the first part must be the job (JSON)", "job")
+    raw = await part.read(decode=False)
+    if len(raw) > JOB_PART_LIMIT:
+        raise _refuse("the job part is too large", "job")
+    try:
+        cmd = SubmitJob.model_validate(json.loads(raw))
+    except ValueError as exc:
+        errors = field_errors(exc) if isinstance(exc, ValidationError) else [
+            FieldError("job", f"not valid JSON: {exc}")
+        ]  # fmt: skip
+        raise ValidationFailed("the job part does not match the schema", errors) from None
+    if cmd.document_id is not None:
+        raise _refuse("a one-shot submission carries its document; omit document_id", "job.document_id")
+    doc = await reader.next()
+    if not isinstance(doc, BodyPartReader) or doc.name != "document":
+        raise _refuse("the second part must be the document", "document")
+    document_format = (doc.headers.get("Content-Type") or "application/octet-stream").split(";")[0]
+    pool = request.app[RUNTIME].pool
+    assert who.tenant_id is not None
+    async with pool.acquire() as conn:
+        # Refuse before a byte is stored: unknown target, unfit settings or format.
+        check_settings(await resolve_target(conn, cmd, who.tenant_id), cmd.settings,
+                       document_format.strip().lower())  # fmt: skip
+    meta = _meta(request, document_format.strip().lower(), cmd.title or doc.filename or "")
+    row = await store_document(
+        pool, blobs(request), _part_chunks(doc), meta, who, settings(request).max_document_bytes
+    )
+    job = await submit_job(pool, cmd, row["id"], who, emitter(request))
+    return web.json_response(
+        dump(job_out(job)), status=201, headers={"Location": f"/v1/jobs/{job.id}"}
+    )

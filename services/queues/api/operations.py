@@ -1,0 +1,109 @@
+"""The queues' public HTTP operations; ``docs/openapi.yaml`` is generated from them."""
+
+from __future__ import annotations
+
+from services.queues.api.shapes import (
+    DeviceJobs,
+    DocumentOut,
+    JobOut,
+    JobPage,
+    Released,
+    ReservationOut,
+    Sessions,
+)
+from services.queues.domain.commands import CreateReservation, JobFilter, ReleaseJobs, SubmitJob
+from shared.http.openapi import Operation
+
+BODY_ERRORS = (400, 401, 403, 404, 409, 413, 415, 422)
+READ_ERRORS = (401, 403, 404)
+_JOB_404 = "No such job for this caller (another tenant's or another user's job answers alike)."
+_SSE = "A `text/event-stream`: `event: job.state` frames whose `id` resumes with Last-Event-ID."
+
+OPERATIONS: list[Operation] = [
+    Operation(
+        "POST", "/v1/documents", "Upload a document (streamed)", "jobs",
+        {201: DocumentOut}, body="*/*", errors=(400, 401, 403, 413, 422, 503),
+        operation_id="uploadDocument",
+        description="The raw body is the document and its Content-Type its format. Query: "
+        "`title`, `keep` (true: kept for reservation printing), `priority`, `pages`, `sha256`. "
+        "The sha256 may also be announced as `Digest: sha-256=<base64>` or `X-Content-SHA256`; "
+        "a mismatch is refused (422 `digest-mismatch`) and nothing is kept.",
+        headers={"Digest": "sha-256=<base64> of the body", "X-Content-SHA256": "hex sha256"},
+        descriptions={413: "Larger than the configured limit (`payload-too-large`)."},
+        response_headers={201: {"Location": "The document's URL."}},
+    ),
+    Operation(
+        "POST", "/v1/jobs", "Submit a print job", "jobs", {201: JobOut}, body=SubmitJob,
+        errors=BODY_ERRORS, operation_id="submitJob",
+        description="JSON naming a stored document, or multipart/form-data with a `job` JSON "
+        "part then a `document` file part (one-shot, streamed). Settings are checked against "
+        "the printer's capabilities (a virtual printer's: every member's); a refusal is 422 "
+        "`settings-not-supported` with `invalid_settings` listing each setting, its value and "
+        "the allowed values. Publishes `job.submitted`.",
+        descriptions={409: "The target has not reported capabilities (`printer-not-ready`)."},
+        response_headers={201: {"Location": "The job's URL."}},
+    ),
+    Operation(
+        "GET", "/v1/jobs", "List jobs", "jobs", {200: JobPage}, query=JobFilter,
+        errors=(401, 403, 422), operation_id="listJobs",
+        description="The caller's jobs; a tenant admin sees the tenant's unless `owner=me`.",
+    ),
+    Operation(
+        "GET", "/v1/jobs/events", "Stream the caller's jobs' state changes", "jobs",
+        {200: _SSE}, errors=(401, 403, 422), operation_id="streamMyJobEvents",
+        media_types={200: "text/event-stream"},
+        headers={"Last-Event-ID": "Resume after this event id."},
+    ),
+    Operation(
+        "GET", "/v1/jobs/{job_id}", "Read a job", "jobs", {200: JobOut}, errors=READ_ERRORS,
+        operation_id="getJob", descriptions={404: _JOB_404},
+    ),
+    Operation(
+        "POST", "/v1/jobs/{job_id}/cancel", "Cancel a job", "jobs", {200: JobOut},
+        errors=(401, 403, 404, 409), operation_id="cancelJob",
+        description="Any time before it completes; a printer that has it is told to drop it.",
+        descriptions={409: "The job is already final (`invalid-transition`).", 404: _JOB_404},
+    ),
+    Operation(
+        "GET", "/v1/jobs/{job_id}/events", "Stream a job's state changes", "jobs",
+        {200: _SSE}, errors=READ_ERRORS, operation_id="streamJobEvents",
+        media_types={200: "text/event-stream"},
+        description="From the first state (or after Last-Event-ID); ends at a final state.",
+        headers={"Last-Event-ID": "Resume after this event id."},
+    ),
+    Operation(
+        "POST", "/v1/printers/{printer_id}/release", "Release held pull-print jobs here",
+        "jobs", {200: Released}, body=ReleaseJobs, errors=BODY_ERRORS,
+        operation_id="releaseJobs",
+        description="Moves the caller's held jobs of virtual printers that have this printer "
+        "as a member into its queue (`job.moved` + `job.queued` each), all or none.",
+        descriptions={409: "A job cannot be released here (`release-conflict`, naming it)."},
+    ),
+    Operation(
+        "POST", "/v1/reservations", "Queue kept documents at a printer", "jobs",
+        {201: ReservationOut}, body=CreateReservation, errors=BODY_ERRORS,
+        operation_id="createReservation",
+        description="Highest priority first, oldest first on ties, within `max_count` and "
+        "`max_pages`; jobs not printed by `deadline` expire.",
+    ),
+    Operation(
+        "GET", "/v1/devices/me/jobs", "The device's printer queue", "devices",
+        {200: DeviceJobs}, errors=(401, 403), operation_id="listDeviceJobs",
+        description="Device token only. Queued, sent and printing jobs of the printers the "
+        "device answers for, in print order; `fetchable` is false for a secure job whose "
+        "owner has not logged in at the printer.",
+    ),
+    Operation(
+        "GET", "/v1/devices/me/jobs/{job_id}/document", "Download a job's document", "devices",
+        {200: "The document.", 206: "The requested byte range."},
+        errors=(401, 403, 404, 410, 416), operation_id="downloadJobDocument",
+        description="Device token only; resumable with `Range`. The first download marks the "
+        "job sent (`job.sent`). ETag is the sha256.",
+        headers={"Range": "bytes=<first>-[<last>]", "If-Range": "The ETag of a partial copy."},
+        descriptions={403: "A secure job whose owner has not logged in (`release-required`)."},
+    ),
+    Operation(
+        "GET", "/v1/devices/me/sessions", "Users logged in at the device's printers", "devices",
+        {200: Sessions}, errors=(401, 403), operation_id="listDeviceSessions",
+    ),
+]  # fmt: skip

@@ -1,0 +1,27 @@
+"""The queues' URL table."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from services.queues.api import devices, documents, jobs, reservations, streams
+from services.queues.api.feed import JobFeed
+
+
+def add_routes(app: web.Application) -> None:
+    """Register the queues' public HTTP API (and the process' job feed)."""
+    feed = JobFeed()
+    app[streams.FEED] = feed
+    app.on_shutdown.append(feed.close)
+    app.router.add_post("/v1/documents", documents.upload)
+    app.router.add_post("/v1/jobs", jobs.submit)
+    app.router.add_get("/v1/jobs", jobs.list_jobs)
+    app.router.add_get("/v1/jobs/events", streams.my_events)
+    app.router.add_get("/v1/jobs/{job_id}", jobs.get_job)
+    app.router.add_post("/v1/jobs/{job_id}/cancel", jobs.cancel)
+    app.router.add_get("/v1/jobs/{job_id}/events", streams.job_events)
+    app.router.add_post("/v1/printers/{printer_id}/release", jobs.release)
+    app.router.add_post("/v1/reservations", reservations.create)
+    app.router.add_get("/v1/devices/me/jobs", devices.my_jobs)
+    app.router.add_get("/v1/devices/me/jobs/{job_id}/document", devices.document)
+    app.router.add_get("/v1/devices/me/sessions", devices.my_sessions)

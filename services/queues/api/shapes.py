@@ -1,0 +1,146 @@
+"""The JSON shapes of the queues' HTTP API (also the OpenAPI document's models)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from services.queues.domain.model import Job
+from shared.events.contracts.jobs import JobState, Release
+from shared.printing.settings import JobSettings
+
+
+class DocumentOut(BaseModel):
+    """A stored document."""
+
+    document_id: uuid.UUID
+    sha256: str
+    size: int
+    format: str
+    pages: int | None
+    title: str
+    keep: bool
+    priority: int
+    created_at: AwareDatetime
+
+
+class JobOut(BaseModel):
+    """A print job."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    owner_id: uuid.UUID
+    document_id: uuid.UUID
+    printer_id: uuid.UUID | None = Field(description="The printer whose queue holds the job.")
+    virtual_printer_id: uuid.UUID | None
+    release: Release
+    title: str
+    pages: int | None
+    printed_pages: int | None
+    settings: JobSettings
+    state: JobState
+    hold_reason: str | None
+    expires_at: AwareDatetime | None
+    reservation_id: uuid.UUID | None
+    submitted_at: AwareDatetime | None
+    queued_at: AwareDatetime | None
+    finished_at: AwareDatetime | None
+
+
+class JobPage(BaseModel):
+    """A page of jobs; pass ``next_after`` as ``after`` for the next one."""
+
+    items: list[JobOut]
+    next_after: uuid.UUID | None
+
+
+class Released(BaseModel):
+    """Jobs moved into the printer's queue."""
+
+    released: list[JobOut]
+
+
+class DeviceDocument(BaseModel):
+    """Where and what a printer downloads."""
+
+    url: str
+    sha256: str
+    size: int
+    format: str
+
+
+class DeviceJob(BaseModel):
+    """A job in the printer's queue, as the printer shows and fetches it."""
+
+    job_id: uuid.UUID
+    printer_id: uuid.UUID
+    state: Literal["queued", "sent", "printing"]
+    title: str
+    pages: int | None
+    owner_id: uuid.UUID
+    owner_name: str
+    release: Release
+    document: DeviceDocument
+    settings: JobSettings
+    fetchable: bool = Field(description="False while a secure job waits for its owner's login.")
+    requires_login: bool
+
+
+class DeviceJobs(BaseModel):
+    """The printer's queue, in the order to print it."""
+
+    items: list[DeviceJob]
+
+
+class SessionOut(BaseModel):
+    """A user's open session at a printer."""
+
+    session_id: uuid.UUID
+    printer_id: uuid.UUID
+    user_id: uuid.UUID
+    display_name: str
+    opened_at: AwareDatetime
+    expires_at: AwareDatetime
+
+
+class Sessions(BaseModel):
+    """Open sessions at the device's printers."""
+
+    items: list[SessionOut]
+
+
+class ReservationOut(BaseModel):
+    """A reservation: the kept documents queued at a printer, in order."""
+
+    reservation_id: uuid.UUID
+    printer_id: uuid.UUID
+    deadline: AwareDatetime
+    jobs: list[JobOut]
+
+
+def job_out(job: Job) -> JobOut:
+    """The public shape of a job."""
+    return JobOut(
+        id=job.id, tenant_id=job.tenant_id, owner_id=job.owner_id, document_id=job.document_id,
+        printer_id=job.printer_id, virtual_printer_id=job.virtual_printer_id, release=job.release,
+        title=job.title, pages=job.pages, printed_pages=job.printed_pages, settings=job.settings,
+        state=job.state, hold_reason=job.hold_reason, expires_at=job.expires_at,
+        reservation_id=job.reservation_id, submitted_at=job.submitted_at,
+        queued_at=job.queued_at, finished_at=job.finished_at,
+    )  # fmt: skip
+
+
+def document_out(row: Any) -> DocumentOut:
+    """The public shape of a document row."""
+    return DocumentOut(
+        document_id=row["id"], sha256=row["sha256"], size=row["size"], format=row["format"],
+        pages=row["pages"], title=row["title"], keep=row["keep"], priority=row["priority"],
+        created_at=row["created_at"],
+    )  # fmt: skip
+
+
+def dump(model: BaseModel) -> dict[str, Any]:
+    """JSON-ready form of an answer."""
+    return model.model_dump(mode="json")

@@ -1,0 +1,110 @@
+"""GET /v1/jobs/{job_id}/events and /v1/jobs/events: state changes as server-sent events."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from services.queues import repository as repo
+from services.queues.api.context import reader, settings
+from services.queues.api.feed import JobFeed
+from services.queues.domain.errors import JobNotFound
+from services.queues.domain.model import FINAL
+from services.queues.handlers.jobs import visible
+from shared.errors import FieldError, ValidationFailed
+from shared.http.body import path_uuid
+from shared.service import RUNTIME
+
+FEED = web.AppKey("job_feed", JobFeed)
+
+
+def _last_event_id(request: web.Request) -> int | None:
+    value = request.headers.get("Last-Event-ID", request.query.get("last_event_id"))
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise ValidationFailed("bad Last-Event-ID", [FieldError("Last-Event-ID", "an event id")])
+    return int(value)
+
+
+def _frame(row: Any) -> bytes:
+    data = {
+        "job_id": str(row["job_id"]), "state": row["state"],
+        "printer_id": str(row["printer_id"]) if row["printer_id"] else None,
+        "detail": row["detail"], "at": row["at"].isoformat(),
+    }  # fmt: skip
+    return f"id: {row['id']}\nevent: job.state\ndata: {json.dumps(data)}\n\n".encode()
+
+
+async def _stream(
+    request: web.Request, *, after: int, job_id: uuid.UUID | None, owner_id: uuid.UUID | None,
+    tenant_id: uuid.UUID | None, finished: bool = False,
+) -> web.StreamResponse:  # fmt: skip
+    rt = request.app[RUNTIME]
+    feed = request.app[FEED]
+    heartbeat = settings(request).sse_heartbeat_s
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
+                 "X-Accel-Buffering": "no"}  # fmt: skip
+    )
+    dsn = rt.settings.database_url.get_secret_value()
+    with feed.subscribe(dsn, rt.schema, job_id=job_id, owner_id=owner_id) as sub:
+        await response.prepare(request)
+        await response.write(b"retry: 2000\n\n")
+        while not feed.closing.is_set():
+            sub.wake.clear()
+            async with rt.pool.acquire() as conn:
+                rows = await repo.history_after(
+                    conn, after=after, job_id=job_id, tenant_id=tenant_id, owner_id=owner_id
+                )
+            for row in rows:
+                await response.write(_frame(row))
+                after = row["id"]
+                if job_id is not None and row["state"] in FINAL:
+                    return response
+            if rows:
+                continue
+            if finished:
+                break  # a final job's stream had nothing more to tell
+            try:
+                await asyncio.wait_for(sub.wake.wait(), heartbeat)
+            except TimeoutError:
+                await response.write(b": keep-alive\n\n")
+    with contextlib.suppress(ConnectionError):
+        await response.write_eof()
+    return response
+
+
+async def job_events(request: web.Request) -> web.StreamResponse:
+    """One job's state changes, from its first (or after Last-Event-ID); ends when the
+    job reaches a final state."""
+    who = reader(request)
+    job_id = path_uuid(request, "job_id")
+    async with request.app[RUNTIME].pool.acquire() as conn:
+        job = await repo.get_job(conn, job_id)
+    if job is None or not visible(job, who):
+        raise JobNotFound("no such job")
+    after = _last_event_id(request) or 0
+    return await _stream(
+        request, after=after, job_id=job_id, owner_id=None, tenant_id=None, finished=job.is_final
+    )
+
+
+async def my_events(request: web.Request) -> web.StreamResponse:
+    """The caller's jobs' state changes from now on (or after Last-Event-ID)."""
+    who = reader(request)
+    if who.tenant_id is None:
+        raise ValidationFailed("a tenant's user streams their own jobs", [])
+    after = _last_event_id(request)
+    if after is None:
+        async with request.app[RUNTIME].pool.acquire() as conn:
+            after = await repo.last_history_id(conn)
+    return await _stream(
+        request, after=after, job_id=None, owner_id=uuid.UUID(who.subject),
+        tenant_id=who.tenant_id,
+    )  # fmt: skip

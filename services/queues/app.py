@@ -1,0 +1,54 @@
+"""The queues service as the runtime sees it."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from services.auth.domain.events import EVENTS as AUTH_EVENTS
+from services.queues.api.routes import add_routes
+from services.queues.consumers import consumers
+from services.queues.handlers import maintenance
+from services.queues.settings import QueuesSettings
+from services.registry.domain.events import EVENTS as REGISTRY_EVENTS
+from shared.blobstore import FilesystemBlobStore
+from shared.db.outbox import Emitter
+from shared.events.contracts import (
+    commands,
+    devices,
+    gateway,
+    jobs,
+    notifications,
+    sessions,
+)
+from shared.events.registry import EventRegistry
+from shared.service import Runtime, ServiceSpec
+from shared.supervisor import TaskFactory
+
+
+def tasks(rt: Runtime) -> dict[str, TaskFactory]:
+    """Expiry and retention; every replica runs the loop, one at a time does the work."""
+    assert isinstance(rt.settings, QueuesSettings)
+    s = rt.settings
+
+    async def maintain(stop: asyncio.Event) -> None:
+        await maintenance.loop(
+            rt.pool, FilesystemBlobStore(s.blob_dir), Emitter(rt.schema, rt.spec.name),
+            retention_s=s.document_retention_s, interval_s=s.maintenance_interval_s, stop=stop,
+        )  # fmt: skip
+
+    return {"maintenance": maintain}
+
+
+SPEC = ServiceSpec(
+    name="queues",
+    settings_cls=QueuesSettings,
+    registry=EventRegistry([
+        *jobs.EVENTS, *jobs.ROUTING_EVENTS, *notifications.EVENTS, *sessions.EVENTS,
+        *REGISTRY_EVENTS, *AUTH_EVENTS, *devices.EVENTS, *gateway.EVENTS, *commands.EVENTS,
+    ]),  # fmt: skip
+    migrations_dir=Path(__file__).parent / "migrations",
+    add_routes=add_routes,
+    consumers=consumers,
+    tasks=tasks,
+)

@@ -1,0 +1,123 @@
+"""What the queues learn from other services' topics, and how they apply it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from services.auth.domain.events import UserCreated, UserDeleted, UserUpdated
+from services.queues import repository as repo
+from services.queues.handlers.release import open_session
+from services.queues.handlers.routing import apply_routed, apply_status
+from services.queues.settings import QueuesSettings
+from services.registry.domain.events import (
+    PrinterCapabilitiesChanged,
+    PrinterConnectionChanged,
+    PrinterRegistered,
+    PrinterUpdated,
+    VirtualPrinterCreated,
+    VirtualPrinterUpdated,
+)
+from shared.db.outbox import Emitter
+from shared.events.contracts.devices import ConnectorDevicesChanged
+from shared.events.contracts.gateway import DeviceJobStatusReported
+from shared.events.contracts.jobs import JobRouted
+from shared.events.contracts.sessions import DeviceLoginApproved
+from shared.events.registry import DecodedEvent
+from shared.service import ConsumerSpec, Runtime
+
+Event = DecodedEvent[Any]
+
+
+async def printer_state(conn: asyncpg.Connection, event: Event) -> None:
+    """printer.registered / printer.updated: name, model, region (newest revision wins)."""
+    await repo.upsert_printer(conn, event.data)
+
+
+async def printer_capabilities(conn: asyncpg.Connection, event: Event) -> None:
+    """printer.capabilities_changed: the latest capabilities (newest version wins)."""
+    data: PrinterCapabilitiesChanged = event.data
+    await repo.set_capabilities(
+        conn, data.printer_id, data.tenant_id, data.version,
+        data.capabilities.model_dump(mode="json"),
+    )  # fmt: skip
+
+
+async def printer_connection(conn: asyncpg.Connection, event: Event) -> None:
+    """printer.connection_changed: online or offline."""
+    data: PrinterConnectionChanged = event.data
+    await repo.set_connection(conn, data.printer_id, data.tenant_id, data.connection_state, data.at)
+
+
+async def virtual_printer(conn: asyncpg.Connection, event: Event) -> None:
+    """virtual_printer.created / updated: its members (newest revision wins)."""
+    await repo.upsert_virtual_printer(conn, event.data)
+
+
+async def connector_devices(conn: asyncpg.Connection, event: Event) -> None:
+    """connector.devices_changed: the connector now holds exactly these printers."""
+    data: ConnectorDevicesChanged = event.data
+    printers = [device["printer_id"] for device in data.devices]
+    await repo.replace_connector_devices(
+        conn, data.connector_id, data.tenant_id, data.revision, printers
+    )
+
+
+async def user_state(conn: asyncpg.Connection, event: Event) -> None:
+    """user.created / updated / deleted: the display name shown on printers."""
+    data = event.data
+    if isinstance(data, UserDeleted):
+        await repo.upsert_user(conn, data.user_id, data.tenant_id, "", data.revision, True)
+    else:
+        await repo.upsert_user(
+            conn, data.user_id, data.tenant_id, data.display_name, data.revision, False
+        )
+
+
+def consumers(rt: Runtime) -> list[ConsumerSpec]:
+    """The queues' consumer groups: read models, then the jobs' own flow."""
+    assert isinstance(rt.settings, QueuesSettings)
+    settings = rt.settings
+    out = Emitter(rt.schema, rt.spec.name)
+
+    async def routed(conn: asyncpg.Connection, event: Event) -> None:
+        data: JobRouted = event.data
+        await apply_routed(conn, out.caused_by(event.envelope), data, settings.held_job_ttl_s)
+
+    async def job_status(conn: asyncpg.Connection, event: Event) -> None:
+        data: DeviceJobStatusReported = event.data
+        await apply_status(conn, out.caused_by(event.envelope), data)
+
+    async def login(conn: asyncpg.Connection, event: Event) -> None:
+        data: DeviceLoginApproved = event.data
+        await open_session(conn, out.caused_by(event.envelope), data)
+
+    return [
+        ConsumerSpec(
+            name=f"{rt.schema}-read-models",
+            topics=["registry.printers", "registry.virtual-printers", "registry.devices",
+                    "auth.users"],  # fmt: skip
+            handlers={
+                PrinterRegistered.event_type: printer_state,
+                PrinterUpdated.event_type: printer_state,
+                PrinterCapabilitiesChanged.event_type: printer_capabilities,
+                PrinterConnectionChanged.event_type: printer_connection,
+                VirtualPrinterCreated.event_type: virtual_printer,
+                VirtualPrinterUpdated.event_type: virtual_printer,
+                ConnectorDevicesChanged.event_type: connector_devices,
+                UserCreated.event_type: user_state,
+                UserUpdated.event_type: user_state,
+                UserDeleted.event_type: user_state,
+            },
+        ),
+        ConsumerSpec(
+            name=f"{rt.schema}-jobs",
+            topics=["routing.decisions", "devices.telemetry", "auth.device-logins"],
+            handlers={
+                JobRouted.event_type: routed,
+                DeviceJobStatusReported.event_type: job_status,
+                DeviceLoginApproved.event_type: login,
+            },
+        ),
+    ]

@@ -1,0 +1,1 @@
+"""The queues' handlers: one plain async function per command or event."""

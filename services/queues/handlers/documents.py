@@ -1,0 +1,120 @@
+"""Storing uploaded documents and deleting them when retention says so."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterable, AsyncIterator
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from services.queues import repository as repo
+from services.queues.domain.commands import StoreDocument
+from services.queues.domain.pages import counter_for
+from shared.blobstore import BlobStore
+from shared.db.outbox import Emitter
+from shared.errors import DomainError
+from shared.events.contracts.jobs import DocumentDeleted
+from shared.http.auth import Principal
+
+
+class StoreUnavailable(DomainError):
+    """The blob vanished between upload and registration (a concurrent deletion)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the document store changed during the upload; send it again",
+            code="store-busy",
+            status=503,
+            title="Unavailable",
+        )
+
+
+async def _counted(chunks: AsyncIterable[bytes], feed: Any) -> AsyncIterator[bytes]:
+    async for chunk in chunks:
+        feed(chunk)
+        yield chunk
+
+
+async def store_document(
+    pool: asyncpg.Pool,
+    store: BlobStore,
+    chunks: AsyncIterable[bytes],
+    cmd: StoreDocument,
+    who: Principal,
+    max_bytes: int,
+) -> asyncpg.Record:
+    """Stream the bytes into the blob store (hashed, counted, size-limited, digest-checked),
+    then register the document; its pages come from the client or are counted."""
+    assert who.tenant_id is not None
+    counter = counter_for(cmd.format)
+    ref = await store.put_stream(_counted(chunks, counter.feed), max_bytes, cmd.sha256)
+    async with pool.acquire() as conn, conn.transaction():
+        await repo.lock_blob(conn, ref.sha256)
+        if not await store.exists(ref.sha256):
+            raise StoreUnavailable()
+        return await repo.insert_document(
+            conn,
+            id=uuid.uuid4(),
+            tenant_id=who.tenant_id,
+            owner_id=uuid.UUID(who.subject),
+            sha256=ref.sha256,
+            size=ref.size,
+            format=cmd.format,
+            pages=cmd.pages if cmd.pages is not None else counter.pages(),
+            title=cmd.title,
+            keep=cmd.keep,
+            priority=cmd.priority,
+        )
+
+
+async def delete_documents_due(
+    pool: asyncpg.Pool, store: BlobStore, out: Emitter, now: datetime, retention_s: int
+) -> int:
+    """Delete the content of documents past retention (document.deleted each); a blob
+    goes when no live document references it any more. Returns how many were deleted."""
+    deleted = 0
+    while True:
+        async with pool.acquire() as conn:
+            async with conn.transaction():
+                rows = await repo.documents_due(conn, now, retention_s, limit=100)
+                for row in rows:
+                    await _mark_deleted(conn, out, row, now, "retention")
+            await drop_unreferenced(conn, store, {r["sha256"] for r in rows})
+        deleted += len(rows)
+        if len(rows) < 100:
+            return deleted
+
+
+async def drop_unreferenced(conn: asyncpg.Connection, store: BlobStore, shas: set[str]) -> None:
+    """Delete the blobs no live document references (after the references were dropped
+    and committed: a crash in between leaves an unreferenced blob, never a dangling
+    reference). The blob's lock keeps an upload from registering it meanwhile."""
+    for sha256 in sorted(shas):
+        async with conn.transaction():
+            await repo.lock_blob(conn, sha256)
+            if not await repo.blob_referenced(conn, sha256):
+                await store.delete(sha256)
+
+
+async def _mark_deleted(
+    conn: asyncpg.Connection,
+    out: Emitter,
+    row: asyncpg.Record,
+    now: datetime,
+    reason: Any,
+) -> None:
+    await repo.mark_document_deleted(conn, row["id"], now)
+    await out.emit(
+        conn,
+        DocumentDeleted(
+            document_id=row["id"],
+            tenant_id=row["tenant_id"],
+            owner_id=row["owner_id"],
+            sha256=row["sha256"],
+            reason=reason,
+            at=now,
+        ),
+        tenant_id=row["tenant_id"],
+    )

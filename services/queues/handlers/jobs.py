@@ -1,0 +1,175 @@
+"""Submitting and canceling jobs (the owner's side)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import asyncpg
+
+from services.queues import repository as repo
+from services.queues.domain.commands import SubmitJob
+from services.queues.domain.errors import (
+    DocumentNotFound,
+    JobNotFound,
+    PrinterNotReady,
+    SettingsRejected,
+    TargetNotFound,
+)
+from services.queues.domain.model import Job, transition
+from services.queues.handlers.common import now, notify, record
+from shared.db.outbox import Emitter
+from shared.errors import FieldError
+from shared.events.contracts.jobs import JobCanceled, JobSubmitted, Release
+from shared.http.auth import Principal
+from shared.printing.capabilities import Capabilities, intersect
+from shared.printing.settings import JobSettings, check
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a job goes and what it can print there."""
+
+    printer_id: uuid.UUID | None
+    virtual_printer_id: uuid.UUID | None
+    release: Release
+    capabilities: Capabilities
+
+
+async def resolve_target(conn: asyncpg.Connection, cmd: SubmitJob, tenant_id: uuid.UUID) -> Target:
+    """The caller's printer or virtual printer, with the capabilities a job is checked
+    against (a virtual printer's: what every member can do)."""
+    if cmd.printer_id is not None:
+        printer = await repo.get_printer(conn, cmd.printer_id)
+        if printer is None or printer["tenant_id"] != tenant_id or not printer["revision"]:
+            raise TargetNotFound("no such printer", [FieldError("printer_id", "unknown printer")])
+        if printer["capabilities"] is None:
+            raise PrinterNotReady("the printer has not reported what it can print yet")
+        caps = Capabilities.model_validate(printer["capabilities"])
+        return Target(cmd.printer_id, None, cmd.release, caps)
+    assert cmd.virtual_printer_id is not None
+    virtual = await repo.get_virtual_printer(conn, cmd.virtual_printer_id)
+    if virtual is None or virtual["tenant_id"] != tenant_id:
+        raise TargetNotFound(
+            "no such virtual printer",
+            [FieldError("virtual_printer_id", "unknown virtual printer")],
+        )
+    members = list(virtual["members"])
+    known = await repo.printers_capabilities(conn, members)
+    not_ready = [str(m) for m in members if known.get(m) is None]
+    if not members or not_ready:
+        raise PrinterNotReady(
+            "the virtual printer has no members"
+            if not members
+            else f"members without reported capabilities: {', '.join(not_ready)}"
+        )
+    caps = intersect([c for c in known.values() if c is not None])
+    return Target(None, cmd.virtual_printer_id, "pull", caps)
+
+
+def check_settings(target: Target, settings: JobSettings, document_format: str | None) -> None:
+    """SettingsRejected naming every setting the target cannot honour and what it accepts."""
+    problems = check(settings, target.capabilities, document_format)
+    if not problems:
+        return
+    raise SettingsRejected(
+        "the printer cannot print the job as asked: "
+        + "; ".join(f"{p.setting}: {p.reason}" for p in problems),
+        [
+            FieldError(p.setting if p.setting == "document_format" else f"settings.{p.setting}",
+                       p.reason)
+            for p in problems
+        ],  # fmt: skip
+        extensions={
+            "invalid_settings": [
+                {"setting": p.setting, "value": p.value, "allowed": p.allowed, "reason": p.reason}
+                for p in problems
+            ]
+        },
+    )
+
+
+async def submit_job(
+    pool: asyncpg.Pool,
+    cmd: SubmitJob,
+    document_id: uuid.UUID,
+    who: Principal,
+    out: Emitter,
+) -> Job:
+    """Register a job for a stored document: target and settings checked, job pending,
+    job.submitted in the same transaction."""
+    assert who.tenant_id is not None
+    owner = uuid.UUID(who.subject)
+    async with pool.acquire() as conn, conn.transaction():
+        document = await repo.get_document(conn, document_id, for_update=True)
+        if document is None or document["tenant_id"] != who.tenant_id or (
+            document["owner_id"] != owner
+        ):
+            raise DocumentNotFound(
+                "no such document", [FieldError("document_id", "unknown document")]
+            )
+        target = await resolve_target(conn, cmd, who.tenant_id)
+        check_settings(target, cmd.settings, document["format"])
+        pages = cmd.pages if cmd.pages is not None else document["pages"]
+        at = now()
+        job = Job(
+            id=uuid.uuid4(),
+            tenant_id=who.tenant_id,
+            owner_id=owner,
+            document_id=document_id,
+            release=target.release,
+            title=cmd.title if cmd.title is not None else document["title"],
+            pages=pages,
+            settings=cmd.settings,
+            state="pending",
+            printer_id=target.printer_id,
+            virtual_printer_id=target.virtual_printer_id,
+            submitted_at=at,
+        )
+        submitted = JobSubmitted(
+            job_id=job.id,
+            tenant_id=job.tenant_id,
+            owner_id=owner,
+            at=at,
+            printer_id=job.printer_id,
+            virtual_printer_id=job.virtual_printer_id,
+            release=job.release,
+            title=job.title,
+            document_id=document_id,
+            document_sha256=document["sha256"],
+            document_size=document["size"],
+            document_format=document["format"],
+            pages=pages,
+            printed_pages=job.printed_pages,
+            colour=cmd.settings.colour,
+            settings=cmd.settings,
+            hold_until_release=job.release == "pull",
+        )
+        await record(conn, out, None, job, [submitted])
+        return job
+
+
+def visible(job: Job | None, who: Principal) -> bool:
+    """Whether the caller may see the job: its owner, its tenant's admins, operators."""
+    if job is None or not who.can_access(job.tenant_id):
+        return False
+    return who.is_operator or "admin" in who.roles or str(job.owner_id) == who.subject
+
+
+async def cancel_job(pool: asyncpg.Pool, job_id: uuid.UUID, who: Principal, out: Emitter) -> Job:
+    """Cancel a job before it completes; a printer that has it is told to drop it."""
+    async with pool.acquire() as conn, conn.transaction():
+        job = await repo.get_job(conn, job_id, for_update=True)
+        if job is None or not visible(job, who):
+            raise JobNotFound("no such job")
+        at = now()
+        after = transition(job, "canceled", at)
+        by = uuid.UUID(who.subject) if not who.is_operator else None
+        event = JobCanceled(
+            job_id=job.id, tenant_id=job.tenant_id, owner_id=job.owner_id, at=at,
+            previous_state=job.state, by_user_id=by, printer_id=job.printer_id,
+        )  # fmt: skip
+        await record(conn, out, job, after, [event])
+        if job.state in ("sent", "printing") and job.printer_id is not None:
+            await notify(conn, out, job.tenant_id, job.printer_id, "job_canceled", [job.id])
+        return after

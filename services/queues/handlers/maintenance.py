@@ -1,0 +1,71 @@
+"""Expiry and retention, run by one replica at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+from datetime import datetime
+
+import asyncpg
+
+from services.queues import repository as repo
+from services.queues.domain.model import transition
+from services.queues.handlers.common import now, record
+from services.queues.handlers.documents import delete_documents_due
+from shared.blobstore import BlobStore
+from shared.db.outbox import Emitter
+from shared.events.contracts.jobs import JobExpired
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+async def expire_jobs(pool: asyncpg.Pool, out: Emitter, at: datetime) -> int:
+    """Expire held jobs (and reserved jobs not printed) past their time: job.expired each."""
+    expired = 0
+    while True:
+        async with pool.acquire() as conn, conn.transaction():
+            jobs = await repo.held_jobs_due(conn, at, limit=100)
+            for job in jobs:
+                after = transition(job, "expired", at)
+                event = JobExpired(job_id=job.id, tenant_id=job.tenant_id, owner_id=job.owner_id,
+                                   at=at, previous_state=job.state)  # fmt: skip
+                await record(conn, out, job, after, [event])
+        expired += len(jobs)
+        if len(jobs) < 100:
+            return expired
+
+
+def _lock_key(schema: str) -> int:
+    digest = hashlib.sha256(f"printcloud.maintenance.{schema}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+async def run_once(
+    pool: asyncpg.Pool, store: BlobStore, out: Emitter, retention_s: int
+) -> tuple[int, int]:
+    """One round of expiry then retention, if this replica holds the lock; (expired, deleted)."""
+    async with pool.acquire() as conn:
+        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _lock_key(out.schema)):
+            return 0, 0
+        try:
+            at = now()
+            expired = await expire_jobs(pool, out, at)
+            deleted = await delete_documents_due(pool, store, out, at, retention_s)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", _lock_key(out.schema))
+    if expired or deleted:
+        log.info("maintenance", expired=expired, documents_deleted=deleted)
+    return expired, deleted
+
+
+async def loop(
+    pool: asyncpg.Pool, store: BlobStore, out: Emitter, *, retention_s: int, interval_s: float,
+    stop: asyncio.Event,
+) -> None:
+    """Run :func:`run_once` every ``interval_s`` until ``stop``."""
+    while not stop.is_set():
+        await run_once(pool, store, out, retention_s)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval_s)

@@ -1,0 +1,76 @@
+"""Reservation printing: a user's kept documents queued at a printer in order."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from services.queues import repository as repo
+from services.queues.domain.commands import CreateReservation, SubmitJob
+from services.queues.domain.model import Job
+from services.queues.handlers.common import notify_if_fetchable, now, record
+from services.queues.handlers.jobs import resolve_target
+from shared.db.outbox import Emitter
+from shared.errors import FieldError, ValidationFailed
+from shared.events.contracts.jobs import JobQueued, JobSubmitted
+from shared.http.auth import Principal
+from shared.printing.settings import check
+
+
+async def create_reservation(
+    pool: asyncpg.Pool, cmd: CreateReservation, who: Principal, out: Emitter
+) -> tuple[uuid.UUID, list[Job]]:
+    """Queue the caller's kept documents at the printer: highest priority first, oldest
+    first on ties, at most ``max_count`` of them and ``max_pages`` pages in all; each job
+    expires if not printed by the deadline. Documents the printer cannot print, or whose
+    pages are unknown, are left kept."""
+    assert who.tenant_id is not None
+    at = now()
+    if cmd.deadline <= at:
+        raise ValidationFailed("the deadline has passed", [FieldError("deadline", "in the past")])
+    owner = uuid.UUID(who.subject)
+    reservation_id = uuid.uuid4()
+    async with pool.acquire() as conn, conn.transaction():
+        target = await resolve_target(
+            conn, SubmitJob(printer_id=cmd.printer_id, settings=cmd.settings), who.tenant_id
+        )
+        chosen, pages = [], 0
+        for doc in await repo.kept_documents(conn, who.tenant_id, owner, limit=1000):
+            if len(chosen) == cmd.max_count:
+                break
+            if doc["pages"] is None or check(cmd.settings, target.capabilities, doc["format"]):
+                continue
+            printed = cmd.settings.printed_pages(doc["pages"]) or 0
+            if pages + printed > cmd.max_pages:
+                continue
+            chosen.append(doc)
+            pages += printed
+        await repo.insert_reservation(
+            conn, id=reservation_id, tenant_id=who.tenant_id, owner_id=owner,
+            printer_id=cmd.printer_id, deadline=cmd.deadline,
+        )  # fmt: skip
+        jobs = []
+        for sequence, doc in enumerate(chosen, start=1):
+            job = Job(
+                id=uuid.uuid4(), tenant_id=who.tenant_id, owner_id=owner, document_id=doc["id"],
+                release="direct", title=doc["title"], pages=doc["pages"], settings=cmd.settings,
+                state="queued", printer_id=cmd.printer_id, virtual_printer_id=None,
+                expires_at=cmd.deadline, reservation_id=reservation_id, sequence=sequence,
+                submitted_at=at, queued_at=at,
+            )  # fmt: skip
+            common = {"job_id": job.id, "tenant_id": job.tenant_id, "owner_id": owner, "at": at}
+            submitted = JobSubmitted(
+                **common, printer_id=cmd.printer_id, virtual_printer_id=None, release="direct",
+                title=job.title, document_id=doc["id"], document_sha256=doc["sha256"],
+                document_size=doc["size"], document_format=doc["format"], pages=doc["pages"],
+                printed_pages=job.printed_pages, colour=cmd.settings.colour,
+                settings=cmd.settings, reservation_id=reservation_id,
+            )  # fmt: skip
+            queued = JobQueued(**common, printer_id=cmd.printer_id, reason="reservation")
+            await record(conn, out, None, job, [submitted, queued], {"reason": "reservation"})
+            await repo.set_document_kept(conn, doc["id"], False)
+            jobs.append(job)
+        if jobs:
+            await notify_if_fetchable(conn, out, jobs[0])
+    return reservation_id, jobs

@@ -1,0 +1,129 @@
+"""Routing's decisions and the printers' reports: the job moves through its states."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import asyncpg
+
+from services.queues import repository as repo
+from services.queues.domain.model import (
+    FINAL,
+    WAITING,
+    completion_usage,
+    hold_reason,
+    queue_reason,
+    transition,
+)
+from services.queues.handlers.common import notify_if_fetchable, now, record
+from shared.db.outbox import Emitter
+from shared.errors import PermanentEventError
+from shared.events.contracts.gateway import DeviceJobStatusReported
+from shared.events.contracts.jobs import (
+    JobCanceled,
+    JobCompleted,
+    JobFailed,
+    JobHeld,
+    JobMoved,
+    JobPrinting,
+    JobQueued,
+    JobRouted,
+    JobSent,
+)
+from shared.events.envelope import EventData
+
+
+async def apply_routed(
+    conn: asyncpg.Connection, out: Emitter, decision: JobRouted, held_ttl_s: int
+) -> None:
+    """Queue the job at a printer or hold it, unless the decision is stale (an equal or
+    newer one was applied) or the job can no longer move (it reached a printer's device
+    or a final state)."""
+    job = await repo.get_job(conn, decision.job_id, for_update=True)
+    if job is None or job.tenant_id != decision.tenant_id:
+        raise PermanentEventError(f"no job {decision.job_id} in tenant {decision.tenant_id}")
+    if decision.decision <= job.decision or job.state not in WAITING:
+        return
+    at = now()
+    common = {"job_id": job.id, "tenant_id": job.tenant_id, "owner_id": job.owner_id, "at": at}
+    if decision.action == "hold":
+        expires = at + timedelta(seconds=held_ttl_s)
+        after = replace(job, decision=decision.decision)
+        if job.state != "held":
+            after = transition(
+                after, "held", at, hold_reason=hold_reason(decision.reason), expires_at=expires,
+                queued_at=None,
+            )  # fmt: skip
+            event = JobHeld(**common, reason=hold_reason(decision.reason),
+                            detail=decision.detail, expires_at=expires)  # fmt: skip
+            await record(conn, out, job, after, [event], {"reason": after.hold_reason})
+        else:
+            await repo.save_job(conn, after)
+        return
+    if decision.printer_id is None:
+        raise PermanentEventError("a queue decision names no printer")
+    printer = await repo.get_printer(conn, decision.printer_id)
+    if printer is None or printer["tenant_id"] != job.tenant_id:
+        raise PermanentEventError(f"no printer {decision.printer_id} in the job's tenant")
+    if job.state == "queued" and job.printer_id == decision.printer_id:
+        await repo.save_job(conn, replace(job, decision=decision.decision))
+        return
+    reason = queue_reason(decision.reason)
+    events: list[EventData] = []
+    if job.state == "queued":
+        reason = "failover"
+        events.append(JobMoved(
+            **common, from_printer_id=job.printer_id, from_virtual_printer_id=None,
+            to_printer_id=decision.printer_id, reason="failover", by_user_id=None,
+        ))  # fmt: skip
+    after = transition(
+        job, "queued", at, printer_id=decision.printer_id, decision=decision.decision,
+        queued_at=at, hold_reason=None, expires_at=job.expires_at if job.reservation_id else None,
+    )  # fmt: skip
+    events.append(
+        JobQueued(**common, printer_id=decision.printer_id, reason=reason, detail=decision.detail)
+    )
+    await record(conn, out, job, after, events, {"reason": reason})
+    await notify_if_fetchable(conn, out, after)
+
+
+_REPORTED = {"received": "sent", "printing": "printing", "completed": "completed",
+             "failed": "failed", "canceled": "canceled"}  # fmt: skip
+
+
+async def apply_status(conn: asyncpg.Connection, out: Emitter, report: DeviceJobStatusReported) -> None:
+    """A printer's report on one of its jobs moves the job along; a late or repeated
+    report changes nothing; a report about another printer's job is refused."""
+    job = await repo.get_job(conn, report.job_id, for_update=True)
+    if job is None or job.tenant_id != report.tenant_id:
+        raise PermanentEventError(f"no job {report.job_id} in tenant {report.tenant_id}")
+    if job.printer_id != report.device_id:
+        raise PermanentEventError(f"job {job.id} is not at printer {report.device_id}")
+    if report.via_connector is not None:
+        holder = await repo.holder_of(conn, job.printer_id)
+        if holder != report.via_connector:
+            raise PermanentEventError(
+                f"connector {report.via_connector} does not hold printer {job.printer_id}"
+            )
+    target = _REPORTED[report.state]
+    if job.state in FINAL or job.state == target or job.state in ("pending", "held"):
+        return  # late, repeated, or about a job the printer may not have yet
+    if target == "sent" and job.state != "queued":
+        return  # a later state was reported first
+    at = now()
+    common = {"job_id": job.id, "tenant_id": job.tenant_id, "owner_id": job.owner_id, "at": at}
+    event: EventData
+    if target == "sent":
+        event = JobSent(**common, printer_id=job.printer_id)
+    elif target == "printing":
+        event = JobPrinting(**common, printer_id=job.printer_id)
+    elif target == "completed":
+        event = JobCompleted(**common, printer_id=job.printer_id, **completion_usage(job))
+    elif target == "failed":
+        event = JobFailed(**common, printer_id=job.printer_id, reason=report.detail or "failed")
+    else:
+        event = JobCanceled(**common, previous_state=job.state, by_user_id=None,
+                            printer_id=job.printer_id)  # fmt: skip
+    after = transition(job, target, at)  # type: ignore[arg-type]
+    await record(conn, out, job, after, [event], {"detail": report.detail} if report.detail else None)

@@ -1,0 +1,46 @@
+"""Queues settings: ``PRINTCLOUD_QUEUES_*``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from shared.infra.local import home
+from shared.settings import ServiceSettings
+
+DAY_S = 86_400
+
+
+class QueuesSettings(ServiceSettings):
+    """Configuration of the queues service."""
+
+    model_config = SettingsConfigDict(env_prefix="PRINTCLOUD_QUEUES_", extra="ignore")
+
+    blob_dir: Path = Field(
+        default_factory=lambda: home() / "blobs",
+        description="Directory of the document store (shared by every replica).",
+    )
+    max_document_bytes: int = Field(
+        default=2 << 30, ge=1, description="Largest document accepted, in bytes."
+    )
+    held_job_ttl_s: int = Field(
+        default=DAY_S, ge=1, description="A held job not released within this time expires."
+    )
+    document_retention_s: int = Field(
+        default=DAY_S,
+        ge=0,
+        description="A document is deleted this long after the last of its jobs finished "
+        "(kept documents: after they stop being kept).",
+    )
+    maintenance_interval_s: float = Field(
+        default=30, gt=0, description="How often expiry and retention run."
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8084",
+        description="Base URL devices and people use; document links are built from it.",
+    )
+    sse_heartbeat_s: float = Field(
+        default=15, gt=0, description="Comment line sent on an idle event stream."
+    )

@@ -1,0 +1,281 @@
+"""What the queues integration tests share: a queues app on real Kafka and Postgres,
+access tokens it verifies (users' and devices'), and the other services' events
+produced as they would publish them. (No tests here.)"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from aiohttp.test_utils import TestClient, TestServer
+from aiokafka import AIOKafkaConsumer
+
+from services.auth.domain.events import UserCreated
+from services.queues.app import SPEC
+from services.queues.settings import QueuesSettings
+from services.registry.domain.events import (
+    PrinterCapabilitiesChanged,
+    PrinterRegistered,
+    VirtualPrinterCreated,
+)
+from shared.db.pool import connect
+from shared.events.contracts.devices import ConnectorDevicesChanged
+from shared.events.contracts.jobs import JobRouted
+from shared.events.envelope import EventData, new_envelope
+from shared.http.auth import (
+    CompositeAuthenticator,
+    JwksCache,
+    JwtAuthenticator,
+    OperatorTokenAuthenticator,
+)
+from shared.kafka.producer import create_producer
+from shared.printing.capabilities import Capabilities
+from shared.service import create_app
+from shared.testing.fixtures import ServiceDbFactory, unique
+from tests.integration.conftest import eventually
+from tests.unit.test_auth_jwt import AUDIENCE, ISSUER, FakeIssuer, Signer
+
+OPERATOR_TOKEN = "op-" + uuid.uuid4().hex
+CAPS = Capabilities(
+    document_format_supported=["application/pdf", "image/pwg-raster", "image/jpeg"],
+    media_supported=["iso_a4_210x297mm", "na_letter_8.5x11in"],
+    sides_supported=["one-sided", "two-sided-long-edge"],
+    print_color_mode_supported=["monochrome", "color"],
+    copies_supported={"min": 1, "max": 99},
+)
+PDF = b"%PDF-1.4\n1 0 obj<</Type /Pages /Count 2>>endobj\n2 0 obj<</Type /Page>>endobj\n" \
+      b"3 0 obj<</Type /Page>>endobj\n%%EOF\n"  # fmt: skip
+
+
+@dataclasses.dataclass
+class User:
+    """A user of the rig's tenant and the Authorization header of their access token."""
+
+    id: uuid.UUID
+    headers: dict[str, str]
+
+
+@dataclasses.dataclass
+class Queues:
+    """A started queues app, a token issuer it trusts, and helpers to drive it."""
+
+    client: TestClient
+    dsn: str
+    schema: str
+    bootstrap: str
+    signer: Signer
+    tenant: uuid.UUID
+
+    # ---------------------------------------------------------------- credentials
+
+    def token(self, **claims: Any) -> dict[str, str]:
+        """An Authorization header with an access token of these claims."""
+        return {"Authorization": f"Bearer {self.signer.token(**claims)}"}
+
+    async def user(
+        self, *, roles: list[str] | None = None, tenant: uuid.UUID | None = None,
+        scope: str = "jobs:submit jobs:read", name: str = "Ada Lovelace",
+    ) -> User:  # fmt: skip
+        """A user (announced on auth.users, so printers show their name) and their token."""
+        user_id = uuid.uuid4()
+        tenant = tenant or self.tenant
+        await self.publish(UserCreated(
+            user_id=user_id, tenant_id=tenant, revision=1, kind="person",
+            email=f"{unique('u')}@example.com", display_name=name,
+            roles=sorted(roles or ["user"]), disabled=False,
+        ))  # fmt: skip
+        headers = self.token(sub=str(user_id), tenant_id=str(tenant),
+                             roles=roles or ["user"], scope=scope)  # fmt: skip
+        return User(user_id, headers)
+
+    def device(self, device_id: uuid.UUID, kind: str = "printer",
+               tenant: uuid.UUID | None = None) -> dict[str, str]:  # fmt: skip
+        """A device access token's header (role and scope ``device``)."""
+        return self.token(sub=str(device_id), tenant_id=str(tenant or self.tenant),
+                          roles=["device"], scope="device", device={"kind": kind})  # fmt: skip
+
+    # ----------------------------------------------------------------- events
+
+    async def publish(self, *events: EventData, tenant: uuid.UUID | None = None) -> None:
+        """Publish events as their owners' relays would."""
+        producer = create_producer(self.bootstrap, client_id="test-queues")
+        await producer.start()
+        try:
+            for data in events:
+                env = new_envelope(
+                    data, source="test", tenant_id=getattr(data, "tenant_id", None) or tenant
+                )
+                await producer.send_and_wait(
+                    data.topic, env.to_bytes(), key=env.key.encode(), headers=env.kafka_headers()
+                )
+        finally:
+            await producer.stop()
+
+    async def printer(
+        self, caps: Capabilities = CAPS, *, tenant: uuid.UUID | None = None,
+        connector: uuid.UUID | None = None,
+    ) -> uuid.UUID:  # fmt: skip
+        """A registered printer with capabilities, known to the queues' read model."""
+        printer_id, tenant = uuid.uuid4(), tenant or self.tenant
+        await self.publish(
+            PrinterRegistered(printer_id=printer_id, tenant_id=tenant, revision=1,
+                              name=unique("printer"), model="LaserJet", region="eu-west",
+                              location=None),
+            PrinterCapabilitiesChanged(printer_id=printer_id, tenant_id=tenant, version=1,
+                                       capabilities=caps, fingerprint=caps.fingerprint()),
+        )  # fmt: skip
+        if connector is not None:
+            await self.publish(ConnectorDevicesChanged(
+                connector_id=connector, tenant_id=tenant, revision=2,
+                devices=[{"printer_id": str(printer_id), "uri": "ipp://10.0.0.9/ipp/print"}],
+            ))  # fmt: skip
+            await self.until("SELECT 1 FROM printer_holders WHERE printer_id = $1", printer_id)
+        await self.until("SELECT 1 FROM printers WHERE id = $1 AND capabilities IS NOT NULL "
+                         "AND revision = 1", printer_id)  # fmt: skip
+        return printer_id
+
+    async def virtual_printer(self, members: list[uuid.UUID]) -> uuid.UUID:
+        """A virtual printer with these members, known to the read model."""
+        vp = uuid.uuid4()
+        await self.publish(VirtualPrinterCreated(
+            virtual_printer_id=vp, tenant_id=self.tenant, revision=1, name=unique("vp"),
+            members=members,
+        ))  # fmt: skip
+        await self.until("SELECT 1 FROM virtual_printers WHERE id = $1", vp)
+        return vp
+
+    async def route(self, job_id: Any, decision: int, action: str = "queue",
+                    printer_id: uuid.UUID | None = None, reason: str = "direct") -> None:  # fmt: skip
+        """Routing's decision for a job."""
+        await self.publish(JobRouted(
+            job_id=uuid.UUID(str(job_id)), tenant_id=self.tenant, decision=decision,
+            action=action, printer_id=printer_id, reason=reason, at=datetime.now(UTC),
+        ))  # fmt: skip
+
+    # ---------------------------------------------------------------- database
+
+    @contextlib.asynccontextmanager
+    async def db(self) -> AsyncIterator[asyncpg.Connection]:
+        """A connection to the queues' schema (to observe, never to change state)."""
+        conn = await connect(self.dsn, self.schema, application_name="test")
+        try:
+            yield conn
+        finally:
+            await conn.close()
+
+    async def until(self, sql: str, *args: Any, timeout: float = 30) -> Any:
+        """Poll ``sql`` until it returns a row; returns the first value."""
+        found: list[Any] = []
+
+        async def check() -> bool:
+            async with self.db() as conn:
+                row = await conn.fetchrow(sql, *args)
+            if row is not None:
+                found.append(row[0])
+            return row is not None
+
+        await eventually(check, timeout)
+        return found[0]
+
+    async def state(self, job_id: Any, state: str, timeout: float = 30) -> None:
+        """Wait until the job is in ``state``."""
+        await self.until("SELECT 1 FROM jobs WHERE id = $1 AND state = $2",
+                         uuid.UUID(str(job_id)), state, timeout=timeout)  # fmt: skip
+
+    # ------------------------------------------------------------------- HTTP
+
+    async def upload(self, who: User, data: bytes = PDF, fmt: str = "application/pdf",
+                     **params: Any) -> dict[str, Any]:  # fmt: skip
+        """A stored document."""
+        resp = await self.client.post("/v1/documents", data=data, params=params,
+                                      headers={**who.headers, "Content-Type": fmt})  # fmt: skip
+        assert resp.status == 201, await resp.text()
+        return await resp.json()  # type: ignore[no-any-return]
+
+    async def submit(self, who: User, expect: int = 201, **body: Any) -> dict[str, Any]:
+        """POST /v1/jobs (a document is uploaded first when none is named)."""
+        if "document_id" not in body:
+            body["document_id"] = (await self.upload(who))["document_id"]
+        resp = await self.client.post("/v1/jobs", json=body, headers=who.headers)
+        assert resp.status == expect, await resp.text()
+        return await resp.json(content_type=None)  # type: ignore[no-any-return]
+
+    async def queued_job(self, who: User, printer_id: uuid.UUID, **body: Any) -> dict[str, Any]:
+        """A job routed into the printer's queue."""
+        job = await self.submit(who, printer_id=str(printer_id), **body)
+        await self.route(job["id"], 1, printer_id=printer_id)
+        await self.state(job["id"], "queued")
+        return job
+
+
+@contextlib.asynccontextmanager
+async def queues_app(
+    service_db: ServiceDbFactory, bootstrap: str, blob_dir: Path, **overrides: Any
+) -> AsyncIterator[Queues]:
+    """A migrated queues schema and the queues app on a real loopback port."""
+    db = await service_db(unique("queues"), SPEC.migrations_dir)
+    signer = Signer()
+    issuer = FakeIssuer(signer)
+
+    def authenticator(settings: Any) -> CompositeAuthenticator:
+        cache = JwksCache("http://auth/jwks", fetch=issuer.fetch)
+        return CompositeAuthenticator(
+            OperatorTokenAuthenticator(OPERATOR_TOKEN),
+            JwtAuthenticator("http://auth/jwks", ISSUER, AUDIENCE, leeway_s=0, cache=cache),
+        )
+
+    settings = QueuesSettings(
+        database_url=db.dsn, db_schema=db.name, kafka_bootstrap=bootstrap,
+        operator_token=OPERATOR_TOKEN, outbox_poll_s=0.5, blob_dir=blob_dir,
+        maintenance_interval_s=0.5, sse_heartbeat_s=1, public_url="http://queues.test",
+        **overrides,
+    )  # fmt: skip
+    spec = dataclasses.replace(SPEC, authenticator=authenticator)
+    async with TestClient(TestServer(create_app(spec, settings))) as client:
+        yield Queues(client, db.dsn, db.name, bootstrap, signer, uuid.uuid4())
+
+
+async def records_for(
+    bootstrap: str, topic: str, match: Callable[[dict[str, Any]], bool], *, count: int,
+    settle_s: float = 0.0,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """The first ``count`` envelopes on ``topic`` that ``match``; with ``settle_s``, also any
+    arriving during that much more time (to prove there are no more)."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    found: list[dict[str, Any]] = []
+
+    async def poll() -> bool:
+        for records in (await consumer.getmany(timeout_ms=200)).values():
+            for r in records:
+                try:
+                    envelope = json.loads(r.value)
+                except ValueError:
+                    continue
+                if isinstance(envelope, dict) and match(envelope):
+                    found.append(envelope)
+        return len(found) >= count
+
+    try:
+        await eventually(poll, 60)
+        deadline = asyncio.get_running_loop().time() + settle_s
+        while asyncio.get_running_loop().time() < deadline:
+            await poll()
+    finally:
+        await consumer.stop()
+    return found
+
+
+def about(job_id: Any, *types: str) -> Callable[[dict[str, Any]], bool]:
+    """Matches the envelopes of one job (of these types, when given)."""
+    return lambda e: e.get("data", {}).get("job_id") == str(job_id) and (
+        not types or e.get("type") in types
+    )
