@@ -12,8 +12,24 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from services.auth.api.shapes import UserPage
-from services.auth.domain.commands import CreateApiToken, CreateUser, TokenRequest, UpdateUser
+from services.auth.api.shapes import (
+    DeviceLoginAnswer,
+    DeviceTokenAnswer,
+    LoginChallengeAnswer,
+    PhoneKeyList,
+    PhoneKeyView,
+    UserPage,
+)
+from services.auth.domain.commands import (
+    ApproveDeviceLogin,
+    CreateApiToken,
+    CreateUser,
+    DeviceTokenRequest,
+    RegisterPhoneKey,
+    RequestLoginChallenge,
+    TokenRequest,
+    UpdateUser,
+)
 from shared.http.openapi import Operation
 
 NEXT_AFTER = "Pass as `after` for the next page; `null` when this page is not full."
@@ -134,11 +150,16 @@ class DeviceCredential(BaseModel):
     revoked_at: datetime | None
 
 
-TAGS = {TAG: "Users, API tokens, access tokens (JWT), signing keys and device credentials."}
+TAGS = {
+    TAG: "Users, API tokens, access tokens (JWT), signing keys, device credentials, device "
+    "access tokens, phone keys and phone logins at printers."
+}
 
 _NO_USER = "No such user, or one of another tenant (`user-not-found`)."
 _NO_TOKEN = "No such token, or one of another tenant (`api-token-not-found`)."
 _NO_DEVICE = "No such device, or one of another tenant (`device-credential-not-found`)."
+_NO_PHONE_KEY = "No such phone key of this user (`phone-key-not-found`)."
+_SIGNED_LOGIN = "printcloud-device-login\\n{challenge}\\n{printer_id}\\n{action}"
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
@@ -379,5 +400,185 @@ of a disabled or deleted user, gets one and the same `invalid-grant` answer.
         "`device_credential.revoked` (the gateway drops the key). Revoking a revoked "
         "credential changes nothing. Needs the `admin` role and `devices:write`.",
         descriptions={200: "The revoked credential.", 404: _NO_DEVICE},
+    ),
+    Operation(
+        "POST",
+        "/v1/device-token",
+        "Get a device access token for a signed timestamp (devices; no bearer token)",
+        TAG,
+        {200: DeviceTokenAnswer},
+        body=DeviceTokenRequest,
+        errors=(400, 401, 413, 415, 422),
+        public=True,
+        operation_id="issueDeviceToken",
+        description="""\
+A printer or connector proves its key: it signs the UTF-8 bytes
+`printcloud-device-token\\n{device_id}\\n{timestamp}` (unix seconds) with its private key
+(Ed25519, or ECDSA P-256 with SHA-256 as raw `r || s` or DER) and sends the signature
+base64url. The timestamp must be within 60 s of the server's clock and greater than the
+last one this device used, so a captured request never works twice. The key is the one
+of the device's current, unrevoked credential.
+
+The answer is a short-lived (default 10 minutes) JWT signed like users' access tokens,
+verified offline by every service: `sub` and `client_id` are the device id, `tenant_id`
+its tenant, `roles` `["device"]`, `scope` `device`, and `device` is
+`{"kind": "printer"|"connector", "fingerprint": ...}`. A device token never passes a
+user's role or scope.""",
+        descriptions={
+            200: "A device access token (`Cache-Control: no-store`).",
+            401: "Unknown device or a signature its key did not make (`device-refused`); the "
+            "credential is revoked (`device-revoked`); the timestamp is too far from the "
+            "server's clock (`clock-skew`) or not greater than the last one used "
+            "(`replayed-timestamp`).",
+        },
+        response_headers={200: {"Cache-Control": "`no-store`."}},
+        example={
+            "device_id": "0b9c3f1e-3a4d-4f5e-8a6b-7c8d9e0f1a2b",
+            "timestamp": 1767225600,
+            "signature": "q3J6bW9yZS1ieXRlcy10aGFuLXRoaXMtaW4tYS1yZWFsLXNpZ25hdHVyZQ",
+        },
+    ),
+    Operation(
+        "POST",
+        "/v1/devices/me/login-challenges",
+        "Get a one-time login challenge to show as a QR code (device token)",
+        TAG,
+        {201: LoginChallengeAnswer},
+        body=RequestLoginChallenge,
+        errors=(400, 401, 403, 404, 413, 415, 422),
+        operation_id="createLoginChallenge",
+        description="""\
+Device token only. A printer asks for itself (the body may be empty or `{}`); a connector
+names a printer it bridges. The challenge is 32 random bytes, single use, valid for
+`expires_at` (default 120 s); auth stores only its SHA-256. Show `qr_payload` as a QR
+code: `printcloud-login:` followed by base64url of the JSON
+`{"u": <public API base URL>, "p": <printer id>, "c": <challenge>, "e": <expiry, unix s>}`.
+A phone that scans it approves the login at `POST /v1/device-logins`.""",
+        descriptions={
+            201: "The challenge and the QR payload.",
+            401: "The device's credential is revoked (`device-revoked`).",
+            403: "Not a device token (`forbidden`).",
+            404: "The printer is not the calling printer, nor one the calling connector "
+            "bridges (`printer-not-found`, field `printer_id`).",
+            422: "A connector gave no `printer_id`.",
+        },
+        example={"printer_id": "0b9c3f1e-3a4d-4f5e-8a6b-7c8d9e0f1a2b"},
+    ),
+    Operation(
+        "POST",
+        "/v1/device-logins",
+        "Approve a login at a printer with a phone's signature (no bearer token)",
+        TAG,
+        {201: DeviceLoginAnswer},
+        body=ApproveDeviceLogin,
+        errors=(400, 401, 403, 409, 410, 413, 415, 422),
+        public=True,
+        operation_id="approveDeviceLogin",
+        description=f"""\
+What a phone app calls after scanning a printer's QR code; the signature is the proof.
+The phone signs the UTF-8 bytes `{_SIGNED_LOGIN}` with the private key of its registered
+phone key (ECDSA P-256 with SHA-256, DER signature; or Ed25519) and sends it base64url.
+
+On success the challenge is used up and, in the same transaction, `device.login_approved`
+is published on `auth.device-logins` (session id, tenant, printer, user, display name,
+action, approval time and `expires_at`, default 5 minutes later): the user's session is
+open at that printer (`open_session`: their secure-release jobs may print; `release_all`:
+their held pull-print jobs are also released to it). A refusal changes nothing except
+the challenge's count of failed attempts; after 5 failures the challenge is dead.
+`printcloud phone approve <code>` does exactly this from a terminal.""",
+        descriptions={
+            201: "The session opened at the printer.",
+            401: "No such challenge (`unknown-challenge`), no such phone key (`unknown-key`), "
+            "or a signature that key did not make over this challenge, printer and action "
+            "(`bad-signature`).",
+            403: "The challenge was shown by another printer (`wrong-printer`), the key is "
+            "revoked (`key-revoked`), the printer belongs to another tenant than the key's "
+            "user (`foreign-printer`), or the user is disabled (`user-disabled`).",
+            409: "The challenge was used already (`challenge-used`).",
+            410: "The challenge has expired (`challenge-expired`) or had too many failed "
+            "attempts (`challenge-exhausted`).",
+        },
+        response_headers={201: {"Cache-Control": "`no-store`."}},
+        example={
+            "key_id": "5f0c6d7e-8a9b-4c1d-9e2f-3a4b5c6d7e8f",
+            "challenge": "3q2-7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            "printer_id": "0b9c3f1e-3a4d-4f5e-8a6b-7c8d9e0f1a2b",
+            "action": "release_all",
+            "signature": "MEUCIQD-ZXhhbXBsZS1zaWduYXR1cmUtb25seQ",
+        },
+    ),
+    Operation(
+        "POST",
+        "/v1/users/me/phone-keys",
+        "Register a phone key for yourself",
+        TAG,
+        {201: PhoneKeyView},
+        body=RegisterPhoneKey,
+        errors=(400, 401, 403, 409, 413, 415, 422),
+        operation_id="registerPhoneKey",
+        description="A person's access token with the `jobs:submit` scope (a phone key lets "
+        "its holder open sessions and release jobs at printers). The public key is PEM "
+        "(`BEGIN PUBLIC KEY`) or base64url of the SubjectPublicKeyInfo DER, and must be of "
+        "`algorithm`. One key proves one user only. `printcloud phone register` does this.",
+        descriptions={
+            201: "The registered key.",
+            403: "Not a person's token with `jobs:submit` (a device token never is) (`forbidden`).",
+            409: "The key is registered already (`duplicate-phone-key`, field `public_key`), "
+            "or the user has the most active keys allowed (`too-many-phone-keys`).",
+            422: "The key is not an Ed25519 or P-256 public key (field `public_key`) or not "
+            "of the given algorithm (field `algorithm`).",
+        },
+        response_headers={201: {"Location": "`/v1/users/me/phone-keys/{key_id}`."}},
+        example={
+            "public_key": "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE...",
+            "algorithm": "ecdsa-p256",
+            "label": "Ada's Pixel",
+        },
+    ),
+    Operation(
+        "GET",
+        "/v1/users/me/phone-keys",
+        "List your phone keys",
+        TAG,
+        {200: PhoneKeyList},
+        errors=(401, 403),
+        operation_id="listMyPhoneKeys",
+        description="Revoked keys included, oldest first. Needs the `jobs:read` scope.",
+        descriptions={200: "Your phone keys."},
+    ),
+    Operation(
+        "DELETE",
+        "/v1/users/me/phone-keys/{key_id}",
+        "Revoke one of your phone keys",
+        TAG,
+        {204: "The key is revoked (revoking it again changes nothing)."},
+        errors=READ_ERRORS,
+        operation_id="revokeMyPhoneKey",
+        description="The key approves no login from now on. Needs `jobs:submit`.",
+        descriptions={404: _NO_PHONE_KEY},
+    ),
+    Operation(
+        "GET",
+        "/v1/users/{user_id}/phone-keys",
+        "List a user's phone keys",
+        TAG,
+        {200: PhoneKeyList},
+        errors=READ_ERRORS,
+        operation_id="listPhoneKeys",
+        description="Revoked keys included, oldest first. Needs the `admin` role and the "
+        "`users:read` scope.",
+        descriptions={200: "The user's phone keys.", 404: _NO_USER},
+    ),
+    Operation(
+        "DELETE",
+        "/v1/users/{user_id}/phone-keys/{key_id}",
+        "Revoke a user's phone key",
+        TAG,
+        {204: "The key is revoked (revoking it again changes nothing)."},
+        errors=READ_ERRORS,
+        operation_id="revokePhoneKey",
+        description="Needs the `admin` role and the `users:write` scope. Deleting a user "
+        "revokes all their phone keys.",
+        descriptions={404: f"{_NO_USER[:-1]}; or {_NO_PHONE_KEY[0].lower()}{_NO_PHONE_KEY[1:]}"},
     ),
 )
