@@ -54,6 +54,7 @@ def _registration_json(
         body["tenant_id"] = str(r.tenant_id)
         if gateway_url:
             body["gateway_url"] = gateway_url
+            body["api_url"] = base  # the public base URL for the device's HTTP calls
     return body
 
 

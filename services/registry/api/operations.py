@@ -136,6 +136,10 @@ class Registration(BaseModel):
     gateway_url: str | None = Field(
         default=None, description="Once claimed, to the device itself: where to connect."
     )
+    api_url: str | None = Field(
+        default=None,
+        description="Once claimed, to the device itself: the public base URL of the HTTP APIs.",
+    )
 
 
 class ClaimedDevice(BaseModel):
