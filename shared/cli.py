@@ -248,6 +248,7 @@ def _print_platform(local: object, demo: str) -> None:
     for proc in local.processes:
         where = f"http://127.0.0.1:{proc.http_port}" if proc.http_port else "-"
         table.add_row(proc.name, f"{where}  (log {proc.log_file})")
+    table.add_row("public API (printcloud login --url)", local.base_url)
     table.add_row("device websocket", local.gateway_url)
     table.add_row("demo printer", demo)
     table.add_row("kafka", local.kafka.bootstrap)

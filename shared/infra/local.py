@@ -39,6 +39,7 @@ class Ports:
     kafka_controller: int = int(os.environ.get("PRINTCLOUD_LOCAL_KAFKA_CONTROLLER_PORT", "19093"))
     postgres: int = int(os.environ.get("PRINTCLOUD_LOCAL_POSTGRES_PORT", "15432"))
     first_service: int = int(os.environ.get("PRINTCLOUD_LOCAL_HTTP_PORT", "8081"))
+    edge: int = int(os.environ.get("PRINTCLOUD_LOCAL_EDGE_PORT", "8080"))
 
 
 def _secrets(path: Path, services: Sequence[str]) -> dict[str, object]:
@@ -144,6 +145,30 @@ class LocalPlatform:
             self.processes.append(proc)
         for proc in self.processes:
             proc.wait_ready()
+        self.start_edge()
+
+    def edge_env(self) -> dict[str, str]:
+        """The edge's environment: its port and every service's loopback URL."""
+        upstreams = {name: f"http://127.0.0.1:{self.port_of(name)}" for name in self.services}
+        return {
+            "PRINTCLOUD_EDGE_HTTP_PORT": str(self.ports.edge),
+            "PRINTCLOUD_EDGE_UPSTREAMS": json.dumps(upstreams),
+        }
+
+    def start_edge(self) -> None:
+        """The one public base URL in front of the services, waited for."""
+        log = self.root / "logs" / "edge.log"
+        proc = ServiceProcess(
+            "edge", "shared.http.edge", self.edge_env(), log, self.ports.edge, ready_path="/healthz"
+        )
+        proc.start()
+        self.processes.append(proc)
+        proc.wait_ready()
+
+    @property
+    def base_url(self) -> str:
+        """The public base URL (the edge)."""
+        return f"http://127.0.0.1:{self.ports.edge}"
 
     @property
     def gateway_url(self) -> str:

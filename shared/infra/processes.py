@@ -23,6 +23,7 @@ class ServiceProcess:
     log_file: Path
     http_port: int | None = None
     args: list[str] = field(default_factory=list)
+    ready_path: str = "/readyz"
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def start(self) -> None:
@@ -44,11 +45,12 @@ class ServiceProcess:
         return self.proc is not None and self.proc.poll() is None
 
     def wait_ready(self, timeout: float = 60) -> None:
-        """Block until GET /readyz answers 200; RuntimeError with the log tail otherwise."""
+        """Block until GET ``ready_path`` (/readyz) answers 200; RuntimeError with the
+        log tail otherwise."""
         if self.http_port is None:
             return
         deadline = time.monotonic() + timeout
-        url = f"http://127.0.0.1:{self.http_port}/readyz"
+        url = f"http://127.0.0.1:{self.http_port}{self.ready_path}"
         while time.monotonic() < deadline:
             if not self.is_running():
                 raise RuntimeError(f"{self.name} exited during start-up:\n{self.log_tail()}")
