@@ -113,9 +113,9 @@ class DeviceToken:
         body = device_token_request(key, identity.device_id, timestamp=stamp)
         try:
             async with self.http.post(f"{self.api_url}/v1/device-token", json=body) as resp:
-                data = await _json(resp)
+                data = await read_json(resp)
                 if resp.status != 200:
-                    raise _error("device token refused", resp.status, data)
+                    raise refusal("device token refused", resp.status, data)
         except aiohttp.ClientError as exc:
             raise CloudError(f"device token: {exc}") from exc
         expires_in = float(data.get("expires_in", 300))
@@ -170,24 +170,25 @@ class CloudApi:
     async def jobs(self) -> list[DeviceJob]:
         """The jobs queued at this device (for a connector: at each bridged printer)."""
         async with self.request("GET", "/v1/devices/me/jobs") as resp:
-            data = await _json(resp)
+            data = await read_json(resp)
             if resp.status != 200:
-                raise _error("listing jobs failed", resp.status, data)
+                raise refusal("listing jobs failed", resp.status, data)
         return JobList.model_validate(data).items
 
     async def login_challenge(self, printer_id: uuid.UUID | None = None) -> dict[str, Any]:
         """A phone-login code for the printer (``printer_id``: a bridged printer)."""
         body = {"printer_id": str(printer_id)} if printer_id else {}
         async with self.request("POST", "/v1/devices/me/login-challenges", json=body) as resp:
-            data = await _json(resp)
+            data = await read_json(resp)
             if resp.status not in (200, 201):
-                raise _error("login challenge refused", resp.status, data)
+                raise refusal("login challenge refused", resp.status, data)
         if not isinstance(data.get("qr_payload"), str):
             raise CloudError("login challenge without a qr_payload", resp.status)
         return data
 
 
-async def _json(resp: aiohttp.ClientResponse) -> dict[str, Any]:
+async def read_json(resp: aiohttp.ClientResponse) -> dict[str, Any]:
+    """The JSON object of an answer (or its text, short, as ``detail``)."""
     try:
         data = await resp.json(content_type=None)
     except (ValueError, aiohttp.ContentTypeError):
@@ -195,7 +196,8 @@ async def _json(resp: aiohttp.ClientResponse) -> dict[str, Any]:
     return data if isinstance(data, dict) else {"detail": str(data)[:200]}
 
 
-def _error(what: str, status: int, data: dict[str, Any]) -> CloudError:
+def refusal(what: str, status: int, data: dict[str, Any]) -> CloudError:
+    """The error for a refused call, naming the problem (problem+json ``type``)."""
     problem = str(data.get("type", "")).rsplit("/", 1)[-1]
     detail = data.get("detail") or data.get("title") or ""
     return CloudError(f"{what}: HTTP {status} {detail}".rstrip(), status, problem)

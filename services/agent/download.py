@@ -19,11 +19,11 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import aiohttp
 
-from services.agent.cloud import CloudError
+from services.agent.cloud import CloudError, read_json, refusal
 from services.agent.state import fsync_dir
 from shared.logging import get_logger
 
@@ -140,16 +140,7 @@ async def _body(resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
 
 
 async def _refused(resp: aiohttp.ClientResponse) -> CloudError:
-    try:
-        data: Any = await resp.json(content_type=None)
-    except (ValueError, aiohttp.ContentTypeError):
-        data = {}
-    data = data if isinstance(data, dict) else {}
-    problem = str(data.get("type", "")).rsplit("/", 1)[-1]
-    detail = data.get("detail") or data.get("title") or ""
-    return CloudError(
-        f"document download: HTTP {resp.status} {detail}".rstrip(), resp.status, problem
-    )
+    return refusal("document download", resp.status, await read_json(resp))
 
 
 def _range_start(header: str) -> int:

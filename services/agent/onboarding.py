@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 
+from services.agent.cloud import read_json
 from services.agent.state import Identity, Kind, StateDir
 from services.registry.domain.onboarding import (
     DeviceKey,
@@ -61,7 +62,7 @@ class Registrar:
         """POST /v1/registrations; the registration (saved in registration.json)."""
         body = {"public_key": self.state.public_pem(), "kind": self.kind, "model": self.model}
         async with self.http.post(self._url("/v1/registrations"), json=body) as resp:
-            data = await _json(resp)
+            data = await read_json(resp)
             if resp.status == 409:
                 raise AlreadyClaimed(data.get("detail", "the device is already claimed"))
             if resp.status not in (200, 201):
@@ -84,7 +85,7 @@ class Registrar:
             "X-Printcloud-Signature": b64url_encode(signature),
         }
         async with self.http.get(self._url(f"/v1/registrations/{rid}"), headers=headers) as resp:
-            data = await _json(resp)
+            data = await read_json(resp)
             if resp.status == 404:
                 return {"status": "expired"}
             if resp.status != 200:
@@ -112,14 +113,6 @@ class Registrar:
                 say("The claim code expired; asking for a new one.")
                 registration = await self.start()
                 _announce(registration, say)
-
-
-async def _json(resp: aiohttp.ClientResponse) -> dict[str, Any]:
-    try:
-        data = await resp.json(content_type=None)
-    except (ValueError, aiohttp.ContentTypeError):
-        return {"detail": (await resp.text())[:200]}
-    return data if isinstance(data, dict) else {"detail": str(data)[:200]}
 
 
 def _announce(registration: dict[str, Any], say: Say) -> None:
