@@ -60,14 +60,14 @@ class Counters:
         return {"Authorization": f"Bearer {token}"}
 
     def admin(self, tenant: uuid.UUID) -> dict[str, str]:
-        return self.token(tenant=tenant, roles=["admin"], scope="users:read users:write jobs:read")
+        return self.token(tenant=tenant, roles=["admin"], scope="users:read users:write jobs:read printers:read")
 
     def user(self, tenant: uuid.UUID, user_id: uuid.UUID) -> dict[str, str]:
         return self.token(tenant=tenant, roles=["user"], scope="jobs:read", sub=user_id)
 
     @contextlib.asynccontextmanager
     async def db(self) -> AsyncIterator[asyncpg.Connection]:
-        conn = await connect(self.dsn, self.schema)
+        conn = await connect(self.dsn, self.schema, application_name="test-counters")
         try:
             yield conn
         finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections import OrderedDict
 from typing import Any
 
 import asyncpg
@@ -30,6 +32,23 @@ REFUSED = Counter(
 )
 
 
+class _Once:
+    """Event ids already counted by this process: a batch that rolls back and is applied
+    again on the consumer's careful path must not count its refusals twice."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._seen: OrderedDict[uuid.UUID, None] = OrderedDict()
+        self._size = size
+
+    def first(self, event_id: uuid.UUID) -> bool:
+        if event_id in self._seen:
+            return False
+        self._seen[event_id] = None
+        if len(self._seen) > self._size:
+            self._seen.popitem(last=False)
+        return True
+
+
 async def park_refused(
     conn: asyncpg.Connection, consumer: str, event: DecodedEvent[Any], reason: str
 ) -> None:
@@ -56,6 +75,7 @@ async def park_refused(
 
 def counters_handler(out: Emitter, consumer: str) -> Any:
     """Apply one reading of a device's counters."""
+    counted = _Once()
 
     async def apply(conn: asyncpg.Connection, event: DecodedEvent[Any]) -> None:
         reading: DeviceCountersReported = event.data
@@ -76,8 +96,9 @@ def counters_handler(out: Emitter, consumer: str) -> Any:
             )
             if fresh:
                 await park_refused(conn, consumer, event, reason)
-                REFUSED.inc()
-                READINGS.labels("refused").inc()
+                if counted.first(event.envelope.event_id):
+                    REFUSED.inc()
+                    READINGS.labels("refused").inc()
                 log.warning(
                     "counter reading refused", reason=reason, printer=str(reading.device_id)
                 )
