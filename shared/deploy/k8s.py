@@ -609,6 +609,26 @@ def migrations_objects(services: Sequence[ServiceInfo]) -> list[dict[str, Any]]:
     ]
 
 
+def _backend(name: str) -> dict[str, Any]:
+    return {"service": {"name": f"printcloud-{name}", "port": {"name": "http"}}}
+
+
+def _api_rule(services: Sequence[ServiceInfo], *, stream: bool) -> dict[str, Any]:
+    """The public API host's paths: the route table of the edge
+    (:data:`shared.http.routes_table.ROUTES`) as nginx regexes, longest first (the
+    order in which ingress-nginx tries them, which agrees with the edge's "most
+    specific wins"); ``stream`` selects the routes with large or long-lived bodies."""
+    from shared.http.routes_table import ROUTES
+
+    deployed = {s.name for s in services}
+    paths = [
+        {"path": r.regex, "pathType": "ImplementationSpecific", "backend": _backend(r.service)}
+        for r in sorted(ROUTES, key=lambda r: (-len(r.regex), r.regex))
+        if r.service in deployed and not r.websocket and r.stream == stream
+    ]
+    return {"host": API_HOST, "http": {"paths": paths}}
+
+
 def _ingress_rule(host: str, services: Sequence[ServiceInfo]) -> dict[str, Any]:
     paths = [
         {
@@ -628,6 +648,7 @@ def ingresses(services: Sequence[ServiceInfo]) -> list[dict[str, Any]]:
     api = [s for s in services if s.name != GATEWAY_SERVICE and s.api_prefixes]
     gateway = [s for s in services if s.name == GATEWAY_SERVICE]
     out: list[dict[str, Any]] = []
+    streams = _api_rule(api, stream=True)
     if api:
         out.append(
             {
@@ -636,12 +657,41 @@ def ingresses(services: Sequence[ServiceInfo]) -> list[dict[str, Any]]:
                 "metadata": {
                     "name": "printcloud-api",
                     "labels": _labels("api", component="ingress"),
-                    "annotations": {"nginx.ingress.kubernetes.io/proxy-body-size": "1m"},
+                    "annotations": {
+                        "nginx.ingress.kubernetes.io/proxy-body-size": "1m",
+                        "nginx.ingress.kubernetes.io/use-regex": "true",
+                    },
                 },
                 "spec": {
                     "ingressClassName": "nginx",
                     "tls": [{"hosts": [API_HOST], "secretName": "printcloud-api-tls"}],
-                    "rules": [_ingress_rule(API_HOST, api)],
+                    "rules": [_api_rule(api, stream=False)],
+                },
+            }
+        )
+    if api and streams["http"]["paths"]:
+        # Uploads, downloads and server-sent events: neither buffered nor capped by
+        # nginx (the service enforces its own limits), long reads allowed.
+        out.append(
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "Ingress",
+                "metadata": {
+                    "name": "printcloud-api-streams",
+                    "labels": _labels("api-streams", component="ingress"),
+                    "annotations": {
+                        "nginx.ingress.kubernetes.io/proxy-body-size": "0",
+                        "nginx.ingress.kubernetes.io/proxy-request-buffering": "off",
+                        "nginx.ingress.kubernetes.io/proxy-buffering": "off",
+                        "nginx.ingress.kubernetes.io/proxy-read-timeout": "3600",
+                        "nginx.ingress.kubernetes.io/proxy-send-timeout": "3600",
+                        "nginx.ingress.kubernetes.io/use-regex": "true",
+                    },
+                },
+                "spec": {
+                    "ingressClassName": "nginx",
+                    "tls": [{"hosts": [API_HOST], "secretName": "printcloud-api-tls"}],
+                    "rules": [streams],
                 },
             }
         )

@@ -192,17 +192,19 @@ def load_services(specs: Mapping[str, ServiceSpec] | None = None) -> list[Servic
         if spec.name != name:
             raise DeployError(f"SERVICES[{name!r}] has ServiceSpec.name {spec.name!r}")
         infos.append(describe(spec))
-    owners: dict[str, str] = {}
+    from shared.http.routes_table import RouteTable, template_path
+
+    table = RouteTable()
     for info in infos:
         if info.name == "gateway":
             continue  # served on its own host (the devices' websocket ingress)
-        for prefix in info.api_prefixes:
-            if prefix in owners:
+        for path in info.routes:
+            route = table.resolve(template_path(path))
+            if route is not None and route.service in specs and route.service != info.name:
                 raise DeployError(
-                    f"URL prefix {prefix} is served by both {owners[prefix]} and {info.name}; "
-                    "the ingress routes each prefix to one service"
+                    f"{info.name} serves {path}, but the route table (shared/http/"
+                    f"routes_table.py) sends it to {route.service}"
                 )
-            owners[prefix] = info.name
     return infos
 
 
