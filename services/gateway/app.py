@@ -19,10 +19,12 @@ from services.gateway.protocol import (
     CapabilitiesReport,
     Command,
     CommandAck,
+    CountersReport,
     Heartbeat,
     JobStatus,
     Notify,
     StatusReport,
+    SuppliesReport,
     _Frame,
 )
 from services.gateway.settings import GatewaySettings
@@ -32,9 +34,11 @@ from shared.events.contracts.commands import DeviceCommandAcked, DeviceCommandIs
 from shared.events.contracts.gateway import (
     DeviceCapabilitiesReported,
     DeviceConnected,
+    DeviceCountersReported,
     DeviceDisconnected,
     DeviceJobStatusReported,
     DeviceStatusReported,
+    DeviceSuppliesReported,
 )
 from shared.events.contracts.notifications import DeviceNotified
 from shared.events.envelope import EventData, new_envelope
@@ -147,6 +151,18 @@ class Gateway:
         elif isinstance(frame, JobStatus):
             event = DeviceJobStatusReported(
                 device_id=device_id, job_id=frame.job_id, state=frame.state, detail=frame.detail,
+                reported_at=now, via_connector=via, **ids,
+            )  # fmt: skip
+        elif isinstance(frame, CountersReport):
+            event = DeviceCountersReported(
+                device_id=device_id, reading_id=frame.reading_id, counters=frame.counters,
+                activity_before=frame.activity_before, activity_after=frame.activity_after,
+                attempts=frame.attempts, source=frame.source, reported_at=now,
+                via_connector=via, **ids,
+            )  # fmt: skip
+        elif isinstance(frame, SuppliesReport):
+            event = DeviceSuppliesReported(
+                device_id=device_id, supplies=frame.supplies, source=frame.source,
                 reported_at=now, via_connector=via, **ids,
             )  # fmt: skip
         else:

@@ -10,7 +10,8 @@ Every frame is a JSON text message with a ``type``. The gateway speaks first:
    and close. Nothing else is accepted before ``welcome``.
 
 Then, in any order: the device sends ``heartbeat``, ``capabilities``, ``status``,
-``command_ack`` and ``job_status``; the gateway sends ``command`` (until the device
+``command_ack``, ``job_status``, ``counters`` (a consistent reading of its
+counters) and ``supplies`` (its supply levels); the gateway sends ``command`` (until the device
 acknowledges it, a command is delivered again on every new session, to any
 gateway replica), ``notify`` (a hint that something changed for the device; never
 acknowledged nor stored) and ``error`` (non-fatal ones keep the connection).
@@ -25,6 +26,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
+from shared.events.contracts.gateway import CounterValue, SupplyLevel
 from shared.printing.capabilities import Capabilities
 
 PROTOCOL_VERSION = 1
@@ -160,8 +162,42 @@ class JobStatus(_Frame):
     device_id: uuid.UUID | None = None
 
 
+class CountersReport(_Frame):
+    """A reading of the device's counters, taken while no job ran.
+
+    The device reads its job-activity sequence, then the counters, then the
+    sequence again, and reads again until both sequences are equal; ``attempts``
+    says how many reads it took. The cloud refuses a reading whose sequences differ.
+    """
+
+    type: Literal["counters"] = "counters"
+    reading_id: uuid.UUID
+    counters: list[CounterValue] = Field(min_length=1, max_length=256)
+    activity_before: int = Field(ge=0)
+    activity_after: int = Field(ge=0)
+    attempts: int = Field(default=1, ge=1, le=100)
+    source: Literal["device", "ipp"] = "device"
+    device_id: uuid.UUID | None = None
+
+
+class SuppliesReport(_Frame):
+    """The device's supply levels (toner, ink, drum ...) per colour."""
+
+    type: Literal["supplies"] = "supplies"
+    supplies: list[SupplyLevel] = Field(min_length=1, max_length=64)
+    source: Literal["device", "ipp"] = "device"
+    device_id: uuid.UUID | None = None
+
+
 DeviceFrame = Annotated[
-    Auth | Heartbeat | CapabilitiesReport | StatusReport | CommandAck | JobStatus,
+    Auth
+    | Heartbeat
+    | CapabilitiesReport
+    | StatusReport
+    | CommandAck
+    | JobStatus
+    | CountersReport
+    | SuppliesReport,
     Field(discriminator="type"),
 ]
 GatewayFrame = Annotated[Hello | Welcome | Command | Notify | Error, Field(discriminator="type")]
