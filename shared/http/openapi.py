@@ -16,6 +16,7 @@ the document, and a test notices when the committed document is stale.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from http import HTTPStatus
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -365,11 +366,12 @@ def service_apis(names: Iterable[str] | None = None) -> list[ServiceApi]:
         module = None
         for candidate in (f"services.{name}.api.operations", f"services.{name}.operations"):
             try:
-                module = importlib.import_module(candidate)
+                found = importlib.util.find_spec(candidate)
+            except ModuleNotFoundError:  # no such package
+                found = None
+            if found is not None:
+                module = importlib.import_module(candidate)  # its own errors surface
                 break
-            except ModuleNotFoundError as exc:
-                if exc.name is None or not candidate.startswith(exc.name):
-                    raise
         if module is None:
             continue
         apis.append(
