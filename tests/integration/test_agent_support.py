@@ -6,15 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import secrets
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from aiohttp import WSMsgType, web
 
 from services.agent.state import StateDir
@@ -38,16 +32,16 @@ from services.gateway.protocol import (
 from shared.crypto.encoding import b64url_decode, b64url_encode
 from shared.crypto.keys import load_public_key_bytes
 from shared.crypto.signatures import verify
+from shared.testing.ipp import (  # noqa: F401 - re-exported for the agent tests
+    IppPrinterProcess,
+    free_port,
+    minimal_pdf,
+    start_ippeveprinter,
+    system_bus,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT_S = 15.0
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # ---------------------------------------------------------------------- the gateway side
@@ -242,86 +236,7 @@ def agent(state: Path, gateway_url: str, *args: str) -> Iterator[AgentProcess]:
 
 
 # ---------------------------------------------------------------------- real IPP printers
-
-
-def _need_ippeveprinter() -> str:
-    path = shutil.which("ippeveprinter") or (
-        "/usr/sbin/ippeveprinter" if os.path.exists("/usr/sbin/ippeveprinter") else None
-    )
-    if path is None:
-        pytest.fail(
-            "ippeveprinter is not installed: run deploy/local/test (it installs cups-ipp-utils)"
-        )
-    return path
-
-
-@contextlib.contextmanager
-def system_bus() -> Iterator[dict[str, str]]:
-    """Environment giving ippeveprinter a D-Bus to find (it refuses to start without one)."""
-    if os.path.exists("/run/dbus/system_bus_socket"):
-        yield {}
-        return
-    daemon = shutil.which("dbus-daemon")
-    if daemon is None:
-        pytest.fail("dbus-daemon is not installed: run deploy/local/test (it installs dbus-daemon)")
-    directory = Path(tempfile.mkdtemp(prefix="pc-dbus-"))
-    address = f"unix:path={directory}/bus"
-    proc = subprocess.Popen(
-        [daemon, "--session", "--nofork", f"--address={address}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        for _ in range(100):
-            if (directory / "bus").exists():
-                break
-            time.sleep(0.05)
-        yield {"DBUS_SYSTEM_BUS_ADDRESS": address}
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        shutil.rmtree(directory, ignore_errors=True)
-
-
-@dataclass
-class IppPrinterProcess:
-    """A running ippeveprinter: its URI and the directory its jobs' documents land in."""
-
-    uri: str
-    spool: Path
-    proc: subprocess.Popen[bytes]
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-
-    def documents(self, job_id: uuid.UUID) -> list[Path]:
-        """The kept documents of jobs named ``job_id``."""
-        return sorted(self.spool.glob(f"*-{job_id}.*"))
-
-
-def start_ippeveprinter(
-    env: dict[str, str], spool: Path, *, duplex: bool = True, colour: bool = True,
-    formats: str = "application/pdf,image/jpeg,image/pwg-raster",
-) -> IppPrinterProcess:  # fmt: skip
-    """An IPP Everywhere printer on a free loopback port, keeping every document."""
-    spool.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    argv = [
-        _need_ippeveprinter(), "-p", str(port), "-r", "off", "-k", "-d", str(spool),
-        "-f", formats, "-s", "10,5" if colour else "10,0", "-m", "Test Model",
-        *(["-2"] if duplex else []), f"Printcloud Test {port}",
-    ]  # fmt: skip
-    log = (spool.parent / f"{spool.name}.log").open("ab")
-    proc = subprocess.Popen(argv, env={**os.environ, **env}, stdout=log, stderr=log)
-    for _ in range(200):
-        if proc.poll() is not None:
-            raise RuntimeError(f"ippeveprinter exited {proc.returncode}: see {log.name}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.05)
-    return IppPrinterProcess(f"ipp://127.0.0.1:{port}/ipp/print", spool, proc)
+# (shared with the benchmarks: shared/testing/ipp.py)
 
 
 async def eventually_true(check: Callable[[], bool], timeout: float = WAIT_S) -> None:
@@ -329,29 +244,3 @@ async def eventually_true(check: Callable[[], bool], timeout: float = WAIT_S) ->
     async with asyncio.timeout(timeout):
         while not check():  # noqa: ASYNC110 - watching files another process writes
             await asyncio.sleep(0.05)
-
-
-def minimal_pdf(text: str = "Printcloud") -> bytes:
-    """A small valid one-page PDF."""
-    stream = f"BT /F1 24 Tf 72 720 Td ({text}) Tj ET".encode()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
-        b" /Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)

@@ -1,0 +1,146 @@
+"""Real IPP Everywhere printers (``ippeveprinter`` from cups-ipp-utils) for tests and
+benchmarks: a D-Bus for them to find, a printer on a free loopback port that keeps
+every document it receives, and a small valid PDF to print."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+INSTALL_HINT = "run deploy/local/test (it installs cups-ipp-utils and dbus-daemon)"
+
+
+class IppToolMissing(RuntimeError):
+    """A program the IPP printers need is not installed."""
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def ippeveprinter_path() -> str:
+    """Where ``ippeveprinter`` is; IppToolMissing says how to install it otherwise."""
+    path = shutil.which("ippeveprinter") or (
+        "/usr/sbin/ippeveprinter" if os.path.exists("/usr/sbin/ippeveprinter") else None
+    )
+    if path is None:
+        raise IppToolMissing(f"ippeveprinter is not installed: {INSTALL_HINT}")
+    return path
+
+
+@contextlib.contextmanager
+def system_bus() -> Iterator[dict[str, str]]:
+    """Environment giving ippeveprinter a D-Bus to find (it refuses to start without one)."""
+    if os.path.exists("/run/dbus/system_bus_socket"):
+        yield {}
+        return
+    daemon = shutil.which("dbus-daemon")
+    if daemon is None:
+        raise IppToolMissing(f"dbus-daemon is not installed: {INSTALL_HINT}")
+    directory = Path(tempfile.mkdtemp(prefix="pc-dbus-"))
+    address = f"unix:path={directory}/bus"
+    proc = subprocess.Popen(
+        [daemon, "--session", "--nofork", f"--address={address}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            if (directory / "bus").exists():
+                break
+            time.sleep(0.05)
+        yield {"DBUS_SYSTEM_BUS_ADDRESS": address}
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@dataclass
+class IppPrinterProcess:
+    """A running ippeveprinter: its URI, port and the directory its jobs' documents land in."""
+
+    uri: str
+    spool: Path
+    proc: subprocess.Popen[bytes]
+    port: int = 0
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+    def documents(self, job_id: uuid.UUID | str) -> list[Path]:
+        """The kept documents of jobs named ``job_id``."""
+        return sorted(self.spool.glob(f"*-{job_id}.*"))
+
+
+def start_ippeveprinter(
+    env: dict[str, str], spool: Path, *, duplex: bool = True, colour: bool = True,
+    formats: str = "application/pdf,image/jpeg,image/pwg-raster",
+    command: str | None = None, name: str | None = None,
+) -> IppPrinterProcess:  # fmt: skip
+    """An IPP Everywhere printer on a free loopback port, keeping every document.
+
+    Without ``command`` ippeveprinter pretends to print each job for a few seconds;
+    with one (``/bin/true``) a job completes as soon as that command has run."""
+    spool.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    argv = [
+        ippeveprinter_path(), "-p", str(port), "-r", "off", "-k", "-d", str(spool),
+        "-f", formats, "-s", "10,5" if colour else "10,0", "-m", "Test Model",
+        *(["-2"] if duplex else []), *(["-c", command] if command else []),
+        name or f"Printcloud Test {port}",
+    ]  # fmt: skip
+    log_path = spool.parent / f"{spool.name}.log"
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(argv, env={**os.environ, **env}, stdout=log, stderr=log)
+    for _ in range(200):
+        if proc.poll() is not None:
+            raise RuntimeError(f"ippeveprinter exited {proc.returncode}: see {log_path}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.05)
+    return IppPrinterProcess(f"ipp://127.0.0.1:{port}/ipp/print", spool, proc, port)
+
+
+def minimal_pdf(text: str = "Printcloud") -> bytes:
+    """A small valid one-page PDF."""
+    stream = f"BT /F1 24 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
