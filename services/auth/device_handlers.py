@@ -30,6 +30,12 @@ from shared.http.auth import Principal
 from shared.phone import LoginPayload, encode_login_payload
 
 
+def device_token_ttl_s(settings: AuthSettings) -> int:
+    """A device token's lifetime: never longer than a user's access token, so the key
+    that signed it stays published for as long as it is valid."""
+    return min(settings.device_token_ttl_s, settings.access_token_ttl_s)
+
+
 @dataclass(frozen=True)
 class DeviceToken:
     """A signed device access token."""
@@ -70,7 +76,7 @@ async def issue_device_token(
         if cmd.timestamp <= await repo.last_token_timestamp(conn, cmd.device_id):
             raise ReplayedTimestamp("sign a timestamp greater than the last one this device used")
         await repo.record_token_timestamp(conn, cmd.device_id, cmd.timestamp)
-        ttl = timedelta(seconds=settings.device_token_ttl_s)
+        ttl = timedelta(seconds=device_token_ttl_s(settings))
         claims = device_claims(
             credential,
             now=now,
@@ -79,7 +85,7 @@ async def issue_device_token(
             audience=settings.auth_audience,
         )
         signed = await ring.sign(conn, claims)
-    return DeviceToken(signed, settings.device_token_ttl_s)
+    return DeviceToken(signed, int(ttl.total_seconds()))
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,8 @@ class AuthSettings(ServiceSettings):
         default=600,
         ge=1,
         le=DAY_S,
-        description="Lifetime of a device access token (JWT, role and scope `device`).",
+        description="Lifetime of a device access token (JWT, role and scope `device`); "
+        "at most access_token_ttl_s.",
     )
     device_token_clock_skew_s: int = Field(
         default=60,

@@ -56,11 +56,10 @@ class KeyRing:
 
     @property
     def keep_after_succession(self) -> timedelta:
-        """How long a superseded key stays published: its tokens' (users' or devices')
-        longest lifetime plus leeway."""
+        """How long a superseded key stays published: its tokens' lifetime plus leeway
+        (device access tokens never live longer than users' access tokens)."""
         s = self._settings
-        lifetime = max(s.access_token_ttl_s, s.device_token_ttl_s)
-        return timedelta(seconds=lifetime + s.auth_leeway_s)
+        return timedelta(seconds=s.access_token_ttl_s + s.auth_leeway_s)
 
     async def maintain(self, conn: asyncpg.Connection, *, force: bool = False) -> KeySlot | None:
         """Add a key when rotation is due (or ``force``), drop expired ones; the new slot."""
