@@ -249,7 +249,10 @@ class Client:
         last_id = ""
         failures = 0
         while True:
-            headers = {"Authorization": f"Bearer {await self.token()}", "Accept": "text/event-stream"}
+            headers = {
+                "Authorization": f"Bearer {await self.token()}",
+                "Accept": "text/event-stream",
+            }
             if last_id:
                 headers["Last-Event-ID"] = last_id
             timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
@@ -281,7 +284,7 @@ class Client:
 
 async def _sse(content: aiohttp.StreamReader) -> AsyncIterator[tuple[str, str, dict[str, Any]]]:
     """Parse a ``text/event-stream`` into (id, event, data as JSON)."""
-    event_id, name, data = "", "message", []
+    event_id, name, data = "", "message", list[str]()
     async for raw in content:
         line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
         if not line:
@@ -411,7 +414,10 @@ def printers_list(
         table = Table("id", "name", "model", "location", "state")
         for p in items:
             table.add_row(
-                str(p["id"]), p["name"], p.get("model", ""), p.get("location") or "-",
+                str(p["id"]),
+                p["name"],
+                p.get("model", ""),
+                p.get("location") or "-",
                 p.get("connection_state", "-"),
             )
     out.print(table)
@@ -429,14 +435,17 @@ def printers_capabilities(
         out.print_json(json.dumps(answer))
         return
     caps = answer.get("capabilities", {})
-    table = Table("setting", "supported", title=f"printer {printer_id} (version {answer.get('version')})")
+    table = Table(
+        "setting", "supported", title=f"printer {printer_id} (version {answer.get('version')})"
+    )
 
     def joined(key: str) -> str:
         return ", ".join(str(v) for v in caps.get(key, [])) or "-"
 
     copies = caps.get("copies_supported") or {}
     resolutions = ", ".join(
-        f"{r['x']}x{r['y']} {r.get('units', 'dpi')}" for r in caps.get("printer_resolution_supported", [])
+        f"{r['x']}x{r['y']} {r.get('units', 'dpi')}"
+        for r in caps.get("printer_resolution_supported", [])
     )
     rows = [
         ("formats", joined("document_format_supported")),
@@ -497,7 +506,9 @@ def print_file(
         str | None,
         typer.Option(help="one-sided, two-sided-long-edge or two-sided-short-edge"),
     ] = None,
-    media: Annotated[str | None, typer.Option(help="IPP media keyword, e.g. iso_a4_210x297mm")] = None,
+    media: Annotated[
+        str | None, typer.Option(help="IPP media keyword, e.g. iso_a4_210x297mm")
+    ] = None,
     color_mode: Annotated[
         str | None, typer.Option("--color-mode", help="e.g. color, monochrome, auto")
     ] = None,
@@ -736,4 +747,3 @@ def api_commands(app: typer.Typer) -> None:
     """Add ``printcloud edge`` and ``printcloud openapi write|check``."""
     app.add_typer(openapi_app, name="openapi")
     app.command("edge")(edge)
-

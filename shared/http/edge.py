@@ -206,13 +206,19 @@ async def _proxy_http(request: web.Request, route: Route, base: str) -> web.Stre
     except TimeoutError:
         log.warning("upstream timed out", service=route.service, path=request.path)
         return _problem(
-            request, 504, "Gateway timeout", f"the {route.service} service did not answer in time",
+            request,
+            504,
+            "Gateway timeout",
+            f"the {route.service} service did not answer in time",
             "upstream-timeout",
         )
     except aiohttp.ClientError as exc:
         log.warning("upstream unreachable", service=route.service, error=type(exc).__name__)
         return _problem(
-            request, 502, "Bad gateway", f"the {route.service} service cannot be reached",
+            request,
+            502,
+            "Bad gateway",
+            f"the {route.service} service cannot be reached",
             "upstream-unreachable",
         )
     async with upstream:
@@ -225,7 +231,7 @@ async def _proxy_http(request: web.Request, route: Route, base: str) -> web.Stre
         try:
             async for chunk in upstream.content.iter_any():
                 await response.write(chunk)
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             # The status is sent: the caller sees a truncated body, never a false end.
             log.warning("upstream broke off", service=route.service, error=type(exc).__name__)
             if request.transport is not None:
@@ -304,7 +310,10 @@ async def _proxy_websocket(request: web.Request, route: Route, base: str) -> web
         )
     except (aiohttp.ClientError, TimeoutError):
         return _problem(
-            request, 502, "Bad gateway", f"the {route.service} service cannot be reached",
+            request,
+            502,
+            "Bad gateway",
+            f"the {route.service} service cannot be reached",
             "upstream-unreachable",
         )
     downstream = web.WebSocketResponse(
@@ -323,7 +332,7 @@ async def _proxy_websocket(request: web.Request, route: Route, base: str) -> web
         asyncio.create_task(_pump(upstream, downstream)),
     ]
     try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         # The other direction ends as soon as the closed side's close frame went out.
         await asyncio.wait(tasks, timeout=5)
     finally:

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from http import HTTPStatus
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -132,36 +132,81 @@ class Readiness(BaseModel):
 
 _PROBLEM_EXAMPLES: dict[int, tuple[str, str, str, str]] = {
     # status: (component name, description, code, detail of the example)
-    400: ("MalformedJson", "The body is not valid JSON (`malformed-json`).", "malformed-json",
-          "body is not valid JSON: Expecting value: line 1 column 1 (char 0)"),
-    401: ("Unauthenticated", "No bearer token, or one that is not accepted (`unauthenticated`).",
-          "unauthenticated", "send 'Authorization: Bearer <token>'"),
-    403: ("Forbidden",
-          "The caller is authenticated but its role or scopes do not allow this (`forbidden`).",
-          "forbidden", "requires one of the roles ['admin']"),
-    404: ("NotFound", "The resource does not exist for this caller.", "not-found",
-          "no such resource"),
-    409: ("Conflict", "The request contradicts the current state.", "conflict",
-          "the request contradicts the current state"),
+    400: (
+        "MalformedJson",
+        "The body is not valid JSON (`malformed-json`).",
+        "malformed-json",
+        "body is not valid JSON: Expecting value: line 1 column 1 (char 0)",
+    ),
+    401: (
+        "Unauthenticated",
+        "No bearer token, or one that is not accepted (`unauthenticated`).",
+        "unauthenticated",
+        "send 'Authorization: Bearer <token>'",
+    ),
+    403: (
+        "Forbidden",
+        "The caller is authenticated but its role or scopes do not allow this (`forbidden`).",
+        "forbidden",
+        "requires one of the roles ['admin']",
+    ),
+    404: (
+        "NotFound",
+        "The resource does not exist for this caller.",
+        "not-found",
+        "no such resource",
+    ),
+    409: (
+        "Conflict",
+        "The request contradicts the current state.",
+        "conflict",
+        "the request contradicts the current state",
+    ),
     410: ("Gone", "The resource can no longer be used.", "gone", "no longer usable"),
-    413: ("PayloadTooLarge", "The body is larger than the operation accepts "
-          "(`request-entity-too-large`).", "request-entity-too-large",
-          "Maximum request body size 1048576 exceeded."),
-    415: ("UnsupportedMediaType", "The body is not sent in a media type the operation accepts "
-          "(`unsupported-media-type`).", "unsupported-media-type",
-          "send the body as application/json"),
-    422: ("ValidationFailed", "The input does not match the schema (`validation-failed`); "
-          "`errors` names each field.", "validation-failed", "the body does not match the schema"),
-    429: ("TooManyRequests", "A limit was reached (`too-many-requests`); `Retry-After` says "
-          "when to retry.", "too-many-requests", "too many attempts; retry later"),
-    500: ("InternalError", "The server failed (`internal-error`). Nothing about the failure is "
-          "disclosed; the correlation id finds it in the service's logs.", "internal-error",
-          "the server failed; the correlation id identifies this request in the logs"),
-    502: ("BadGateway", "The edge could not reach the service (`upstream-unreachable`).",
-          "upstream-unreachable", "the queues service cannot be reached"),
-    503: ("ServiceUnavailable", "The service is not part of this deployment or cannot take "
-          "the request now (`service-unavailable`).", "service-unavailable",
-          "the queues service is not part of this deployment"),
+    413: (
+        "PayloadTooLarge",
+        "The body is larger than the operation accepts (`request-entity-too-large`).",
+        "request-entity-too-large",
+        "Maximum request body size 1048576 exceeded.",
+    ),
+    415: (
+        "UnsupportedMediaType",
+        "The body is not sent in a media type the operation accepts (`unsupported-media-type`).",
+        "unsupported-media-type",
+        "send the body as application/json",
+    ),
+    422: (
+        "ValidationFailed",
+        "The input does not match the schema (`validation-failed`); `errors` names each field.",
+        "validation-failed",
+        "the body does not match the schema",
+    ),
+    429: (
+        "TooManyRequests",
+        "A limit was reached (`too-many-requests`); `Retry-After` says when to retry.",
+        "too-many-requests",
+        "too many attempts; retry later",
+    ),
+    500: (
+        "InternalError",
+        "The server failed (`internal-error`). Nothing about the failure is "
+        "disclosed; the correlation id finds it in the service's logs.",
+        "internal-error",
+        "the server failed; the correlation id identifies this request in the logs",
+    ),
+    502: (
+        "BadGateway",
+        "The edge could not reach the service (`upstream-unreachable`).",
+        "upstream-unreachable",
+        "the queues service cannot be reached",
+    ),
+    503: (
+        "ServiceUnavailable",
+        "The service is not part of this deployment or cannot take "
+        "the request now (`service-unavailable`).",
+        "service-unavailable",
+        "the queues service is not part of this deployment",
+    ),
 }
 ALWAYS = (500,)
 
@@ -177,7 +222,7 @@ def _problem_kind(status: int) -> tuple[str, str, str, str]:
 
 
 def _problem_response(status: int) -> dict[str, Any]:
-    name, description, code, detail = _problem_kind(status)
+    _, description, code, detail = _problem_kind(status)
     example: dict[str, Any] = {
         "type": f"https://printcloud.dev/problems/{code}",
         "title": HTTPStatus(status).phrase,
@@ -194,7 +239,10 @@ def _problem_response(status: int) -> dict[str, Any]:
         "description": description,
         "headers": {CORRELATION_HEADER: {"$ref": "#/components/headers/CorrelationId"}},
         "content": {
-            PROBLEM_CONTENT_TYPE: {"schema": {"$ref": REF.format(model="Problem")}, "example": example}
+            PROBLEM_CONTENT_TYPE: {
+                "schema": {"$ref": REF.format(model="Problem")},
+                "example": example,
+            }
         },
     }
     if status == 429:
@@ -374,9 +422,7 @@ def service_apis(names: Iterable[str] | None = None) -> list[ServiceApi]:
                 break
         if module is None:
             continue
-        apis.append(
-            ServiceApi(name, tuple(module.OPERATIONS), dict(getattr(module, "TAGS", {})))
-        )
+        apis.append(ServiceApi(name, tuple(module.OPERATIONS), dict(getattr(module, "TAGS", {}))))
     return apis
 
 
@@ -444,7 +490,9 @@ class _Schemas:
         (self.inputs if mode == "validation" else self.outputs).add(model)
 
     def build(self) -> tuple[dict[tuple[type[BaseModel], str], dict[str, Any]], dict[str, Any]]:
-        keys = [(m, "validation") for m in self.inputs] + [(m, "serialization") for m in self.outputs]
+        keys = [(m, "validation") for m in self.inputs] + [
+            (m, "serialization") for m in self.outputs
+        ]
         keys.sort(key=lambda k: (k[0].__module__, k[0].__qualname__, k[1]))
         refs, defs = models_json_schema(keys, ref_template=REF)  # type: ignore[arg-type]
         names: dict[str, type[BaseModel]] = {}
@@ -455,7 +503,8 @@ class _Schemas:
                     f"two models are both named {model.__name__!r} ({other.__module__} and "
                     f"{model.__module__}): rename one, component names are global"
                 )
-        return dict(refs), dict(sorted(defs.get("$defs", {}).items()))
+        schemas = dict(sorted(defs.get("$defs", {}).items()))
+        return dict(refs), schemas  # type: ignore[arg-type]
 
 
 def _json_content(ref: dict[str, Any], example: Any = None) -> dict[str, Any]:
@@ -478,8 +527,13 @@ def _operation(op: Operation, service: str, refs: Mapping[Any, dict[str, Any]]) 
         params.extend(_query_parameters(op.query))
     for name, description in op.headers.items():
         params.append(
-            {"name": name, "in": "header", "required": False, "description": description,
-             "schema": {"type": "string"}}
+            {
+                "name": name,
+                "in": "header",
+                "required": False,
+                "description": description,
+                "schema": {"type": "string"},
+            }
         )
     params.append({"$ref": "#/components/parameters/CorrelationId"})
     out["parameters"] = params
@@ -517,7 +571,10 @@ def _operation(op: Operation, service: str, refs: Mapping[Any, dict[str, Any]]) 
             media = op.media_types.get(status)
             if media:
                 schema: dict[str, Any] = (
-                    {} if media == JSON else {"type": "string"} if media.startswith("text/")
+                    {}
+                    if media == JSON
+                    else {"type": "string"}
+                    if media.startswith("text/")
                     else {"type": "string", "format": "binary"}
                 )
                 response["content"] = {media: {"schema": schema}}
@@ -565,8 +622,10 @@ def build_document(apis: Sequence[ServiceApi] | None = None) -> dict[str, Any]:
             raise ValueError(f"{key[0]} {key[1]} is declared by both {seen[key]} and {service}")
         seen[key] = service
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, service, refs)
-    ordered = {p: dict(sorted(m.items(), key=lambda kv: _METHOD_ORDER.index(kv[0])))
-               for p, m in sorted(paths.items(), key=lambda kv: _path_order(kv[0]))}
+    ordered = {
+        p: dict(sorted(m.items(), key=lambda kv: _METHOD_ORDER.index(kv[0])))
+        for p, m in sorted(paths.items(), key=lambda kv: _path_order(kv[0]))
+    }
 
     tags: list[dict[str, Any]] = []
     groups: list[dict[str, Any]] = []
@@ -578,7 +637,9 @@ def build_document(apis: Sequence[ServiceApi] | None = None) -> dict[str, Any]:
             tag: dict[str, Any] = {"name": name}
             description = api.tags.get(name) or (
                 "Health, readiness and metrics for the platform operator, and this document "
-                "(no token)." if name == COMMON_TAG else ""
+                "(no token)."
+                if name == COMMON_TAG
+                else ""
             )
             if description:
                 tag["description"] = description
@@ -595,10 +656,14 @@ def build_document(apis: Sequence[ServiceApi] | None = None) -> dict[str, Any]:
             "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
         },
         "servers": [
-            {"url": "http://127.0.0.1:8080",
-             "description": "The edge of a local platform (`printcloud platform`)."},
-            {"url": f"https://{API_HOST}",
-             "description": "A Kubernetes deployment (the host of its API Ingress)."},
+            {
+                "url": "http://127.0.0.1:8080",
+                "description": "The edge of a local platform (`printcloud platform`).",
+            },
+            {
+                "url": f"https://{API_HOST}",
+                "description": "A Kubernetes deployment (the host of its API Ingress).",
+            },
         ],
         "security": [{"bearerAuth": []}, {"operatorToken": []}],
         "tags": tags,
@@ -620,13 +685,17 @@ def build_document(apis: Sequence[ServiceApi] | None = None) -> dict[str, Any]:
             },
             "headers": {
                 "CorrelationId": {
-                    "description": "The request's correlation id (the one sent, or the one generated).",
+                    "description": (
+                        "The request's correlation id (the one sent, or the one generated)."
+                    ),
                     "schema": {"type": "string", "format": "uuid"},
                 }
             },
             "responses": {
                 _problem_kind(s)[0]: _problem_response(s)
-                for s in sorted({*_PROBLEM_EXAMPLES, *(e for _, op in everything for e in op.errors)})
+                for s in sorted(
+                    {*_PROBLEM_EXAMPLES, *(e for _, op in everything for e in op.errors)}
+                )
             },
             "schemas": components,
         },

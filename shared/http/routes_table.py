@@ -60,7 +60,8 @@ class Route:
         parts = path.strip("/").split("/") if path.strip("/") else []
         if len(parts) < len(self.segments):
             return False
-        return all(want in (WILDCARD, got) and got for want, got in zip(self.segments, parts))
+        pairs = zip(self.segments, parts[: len(self.segments)], strict=True)
+        return all(want in (WILDCARD, got) and got for want, got in pairs)
 
     @property
     def regex(self) -> str:

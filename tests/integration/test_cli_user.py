@@ -10,7 +10,6 @@ commands sent and checks they carry an access token auth issued).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import stat
@@ -28,6 +27,7 @@ from aiohttp import web
 from shared.http.edge import EdgeSettings, create_edge_app
 from shared.infra.processes import ServiceProcess
 from shared.testing.infra import TestInfra
+from tests.integration.test_edge import serving
 from tests.support.platform import Platform, new_caller, new_tenant, prepare_platform
 
 pytestmark = pytest.mark.timeout(300)
@@ -75,7 +75,7 @@ def queues_app(q: Queues) -> web.Application:
                 status=422, content_type="application/problem+json",
             )  # fmt: skip
         job = {"id": str(uuid.uuid4()), "state": "pending", "title": body.get("title"),
-               "printer_id": body.get("printer_id"), "submitted_at": "2030-01-01T10:00:00+00:00"}  # fmt: skip
+               "printer_id": body.get("printer_id"), "submitted_at": "2030-01-01"}  # fmt: skip
         q.jobs[job["id"]] = job
         return web.json_response(job, status=201)
 
@@ -88,7 +88,8 @@ def queues_app(q: Queues) -> web.Application:
         job = q.jobs.get(request.match_info["job_id"])
         if job is None:
             return web.json_response(
-                {"title": "Not found", "status": 404, "detail": "no such job", "code": "job-not-found"},
+                {"title": "Not found", "status": 404, "detail": "no such job",
+                 "code": "job-not-found"},
                 status=404, content_type="application/problem+json",
             )  # fmt: skip
         return web.json_response(job)
@@ -132,18 +133,6 @@ def queues_app(q: Queues) -> web.Application:
     app.router.add_post("/v1/printers/{printer_id}/release", release)
     app.router.add_post("/v1/reservations", reserve)
     return app
-
-
-@contextlib.asynccontextmanager
-async def serving(app: web.Application) -> AsyncIterator[str]:
-    runner = web.AppRunner(app, shutdown_timeout=1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
 
 
 @dataclass
@@ -202,7 +191,12 @@ async def user(rig: Rig) -> dict[str, Any]:
         for name in ("Lobby", "Hall"):
             resp = await http.post(
                 rig.platform.url("registry") + "/v1/printers",
-                json={"tenant_id": tenant, "name": name, "model": "LaserJet 9", "region": "eu-west"},
+                json={
+                    "tenant_id": tenant,
+                    "name": name,
+                    "model": "LaserJet 9",
+                    "region": "eu-west",
+                },
                 headers=rig.platform.operator,
             )
             assert resp.status == 201, await resp.text()
@@ -225,11 +219,13 @@ async def test_login_keeps_the_credentials_private(rig: Rig, user: dict[str, Any
     assert stored["access_token"].startswith("ey")
 
 
-async def test_a_wrong_api_token_is_a_sentence_and_a_failure(rig: Rig, user: dict[str, Any]) -> None:
+async def test_a_wrong_api_token_is_a_sentence_and_a_failure(
+    rig: Rig, user: dict[str, Any]
+) -> None:
     other = rig.config.parent / "other-config"
     env_rig = Rig(rig.edge, rig.platform, rig.queues, other)
     bad = "pc_" + "A" * 43
-    code, out, err = await env_rig.cli("login", "--url", rig.edge, "--token", bad)
+    code, _, err = await env_rig.cli("login", "--url", rig.edge, "--token", bad)
     assert code == 1
     assert "refused the API token" in err and "Traceback" not in err
     assert not (other / "credentials.json").exists()
@@ -273,7 +269,7 @@ async def test_print_uploads_then_submits_and_jobs_follow(
     assert code == 0, err
     job_id = out.split()[1]
     assert rig.queues.jobs[job_id]["printer_id"] == printer
-    (doc_id, data), = [(k, v) for k, v in rig.queues.documents.items()]
+    ((doc_id, data),) = [(k, v) for k, v in rig.queues.documents.items()]
     assert data == document.read_bytes()
     submitted = [b for m, p, b in rig.queues.requests if p == "/v1/jobs"][-1]
     assert submitted == {
@@ -298,7 +294,9 @@ async def test_print_uploads_then_submits_and_jobs_follow(
     code, out, err = await rig.cli("jobs", "watch", job_id)
     assert code == 0, err
     assert [line.split()[1] for line in out.splitlines()] == [
-        "job.queued", "job.printing", "job.completed",
+        "job.queued",
+        "job.printing",
+        "job.completed",
     ]
     code, out, err = await rig.cli("jobs", "cancel", job_id)
     assert code == 0 and "canceled" in out
@@ -312,7 +310,7 @@ async def test_refused_settings_are_explained_field_by_field(
 ) -> None:
     document = tmp_path / "a.txt"
     document.write_text("hello")
-    code, out, err = await rig.cli(
+    code, _, err = await rig.cli(
         "print", str(document), "--virtual-printer", str(uuid.uuid4()), "--copies", "999"
     )
     assert code == 1
@@ -334,7 +332,7 @@ async def test_release_and_reservations(rig: Rig, user: dict[str, Any]) -> None:
     assert code == 0, err
     assert "2 job(s) released" in out
     assert ("POST", f"/v1/printers/{printer}/release", {"job_ids": jobs}) in rig.queues.requests
-    code, out, err = await rig.cli("release", "--printer", printer)
+    code, _, err = await rig.cli("release", "--printer", printer)
     assert code == 1 and "--job" in err
     code, out, err = await rig.cli(
         "reservations", "create", "--printer", printer, "--max-count", "3", "--max-pages", "40",

@@ -174,11 +174,17 @@ def test_every_served_route_is_declared_and_every_declaration_served(
 @pytest.mark.parametrize("name", list(SERVICES))
 def test_public_marks_agree_with_the_views(name: str, apis: dict[str, ServiceApi]) -> None:
     public = public_operations(service_app(name))
-    marked = {(op.method, op.path) for op in apis[name].operations if op.public} if name in apis else set()
+    marked = (
+        {(op.method, op.path) for op in apis[name].operations if op.public}
+        if name in apis
+        else set()
+    )
     assert marked == public, f"{name}: declared public {marked}, views marked public {public}"
 
 
-def test_every_operation_is_in_the_document_once(doc: dict[str, Any], apis: dict[str, ServiceApi]) -> None:
+def test_every_operation_is_in_the_document_once(
+    doc: dict[str, Any], apis: dict[str, ServiceApi]
+) -> None:
     in_doc = {(m, p): op["x-printcloud-service"] for m, p, op in _operations(doc)}
     for api in apis.values():
         for method, path in declared(api):
@@ -221,7 +227,9 @@ def test_a_changed_model_changes_the_document(apis: dict[str, ServiceApi]) -> No
 # --------------------------------------------------------------------------- security
 
 
-def test_every_v1_operation_requires_a_bearer_token(doc: dict[str, Any], apis: dict[str, ServiceApi]) -> None:
+def test_every_v1_operation_requires_a_bearer_token(
+    doc: dict[str, Any], apis: dict[str, ServiceApi]
+) -> None:
     schemes = doc["components"]["securitySchemes"]
     assert schemes["bearerAuth"]["type"] == "http" and schemes["bearerAuth"]["scheme"] == "bearer"
     assert schemes["operatorToken"]["type"] == "http"
@@ -330,7 +338,8 @@ def test_created_resources_carry_a_location(doc: dict[str, Any]) -> None:
 def test_path_parameters_are_declared_for_every_template(doc: dict[str, Any]) -> None:
     for method, path, op in _operations(doc):
         names = {
-            p["name"] for p in (_resolve(doc, raw) for raw in op.get("parameters", ()))
+            p["name"]
+            for p in (_resolve(doc, raw) for raw in op.get("parameters", ()))
             if p["in"] == "path"
         }
         assert names == set(re.findall(r"\{(\w+)\}", path)), f"{method} {path}"

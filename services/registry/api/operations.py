@@ -423,7 +423,9 @@ copies range. A report that differs from the current one becomes a new version (
         description="`effective_capabilities` is what every member supports (the intersection "
         "of the members' current capabilities). Members that have not reported capabilities "
         "yet are listed in `members_without_capabilities` and left out of the intersection.",
-        descriptions={404: "No such virtual printer for this caller (`virtual-printer-not-found`)."},
+        descriptions={
+            404: "No such virtual printer for this caller (`virtual-printer-not-found`)."
+        },
     ),
     Operation(
         "PATCH",
