@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives import serialization
 
+from services.auth import repository as repo
 from shared.crypto.signatures import PrivateKey
 from shared.phone import (
     LoginPayload,
@@ -21,6 +22,7 @@ from shared.phone import (
     generate_phone_key,
     public_key_text,
 )
+from shared.service import RUNTIME
 from shared.testing.fixtures import ServiceDbFactory
 from tests.integration.test_auth_device_support import (
     bridged,
@@ -194,6 +196,15 @@ async def test_an_expired_challenge_is_refused(
         await asyncio.sleep(1.5)
         await _refused(await _approve(auth, key, key_id, payload), 410, "challenge-expired")
         assert not await _published(bootstrap, printer_id)
+
+        # Long-expired challenges are purged (the periodic task's query); a fresh one stays.
+        fresh = decode_login_payload((await challenge(auth, token))["qr_payload"])
+        async with auth.app[RUNTIME].pool.acquire() as conn:
+            cutoff = datetime.fromtimestamp(payload.expires_at + 1, UTC)
+            assert await repo.purge_challenges(conn, cutoff) >= 1
+        await _refused(await _approve(auth, key, key_id, payload), 401, "unknown-challenge")
+        await asyncio.sleep(1.1)
+        await _refused(await _approve(auth, key, key_id, fresh), 410, "challenge-expired")
 
 
 async def test_a_connector_asks_for_the_printers_it_bridges(
