@@ -29,6 +29,7 @@ from services.agent.printers import Printer
 from services.agent.printers.ipp import IppPrinter
 from services.agent.printers.simulator import SimulatedPrinter, load_capabilities
 from services.agent.state import BridgedDevice, StateDir
+from services.agent.telemetry import Telemetry
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -74,7 +75,12 @@ async def run_agent(config: RunConfig) -> None:
     journal.prune()
     outbox = asyncio.Event()
     outbox.set()
-    make_printer = ipp_printer_factory(config.print_timeout, config.probe_timeout)
+    telemetry = Telemetry(journal, outbox.set, config.state)
+    make_ipp = ipp_printer_factory(config.print_timeout, config.probe_timeout)
+
+    def make_printer(uri: str) -> Printer:
+        return telemetry.counting(make_ipp(uri), keep_counters=False)
+
     fleet: Fleet
     resolve: Resolve
     if config.mode == "connector":
@@ -87,7 +93,8 @@ async def run_agent(config: RunConfig) -> None:
 
         executor = Executor(journal, state, resolve, outbox.set, devices_changed)
     else:
-        fleet = Fleet.single(_single_printer(config))
+        simulated = config.mode == "simulator"
+        fleet = Fleet.single(telemetry.counting(_single_printer(config), keep_counters=simulated))
         resolve = printer_resolver(fleet, state.identity)
         executor = Executor(journal, state, resolve, outbox.set)
     dispatcher = Dispatcher(executor)
@@ -117,9 +124,13 @@ async def run_agent(config: RunConfig) -> None:
         jobs_task = asyncio.create_task(link.jobs.run(stop))
     else:
         log.warning("no API URL (--api-url): jobs come only as print_job commands")
+    telemetry_task = asyncio.create_task(telemetry.run(fleet, stop))
     try:
         await Connection(link).run(stop)
     finally:
+        stop.set()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(telemetry_task, config.shutdown_grace)
         if jobs_task is not None:
             stop.set()
             with contextlib.suppress(Exception):
