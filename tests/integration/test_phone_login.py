@@ -182,6 +182,12 @@ async def test_a_revoked_phone_key_is_refused(auth: TestClient, bootstrap: str) 
     await _refused(await _approve(auth, key, key_id, payload), 403, "key-revoked")
     listed = await (await auth.get("/v1/users/me/phone-keys", headers=headers)).json()
     assert [(k["key_id"], k["status"]) for k in listed["items"]] == [(key_id, "revoked")]
+
+    # Deleting a user revokes their phone keys in the same change.
+    leaver, _, leaver_key, leaver_key_id = await phone_user(auth, tenant)
+    _, admin = await login(auth, str(tenant), ["admin"], ["users:write"])
+    assert (await auth.delete(f"/v1/users/{leaver['id']}", headers=admin)).status == 204
+    await _refused(await _approve(auth, leaver_key, leaver_key_id, payload), 403, "key-revoked")
     assert not await _published(bootstrap, printer_id)
 
 
