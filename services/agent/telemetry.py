@@ -263,8 +263,8 @@ def supplies_from(attrs: dict[str, Any]) -> list[SupplyLevel]:
         colour = str(colours[i]).upper() if i < len(colours) else "none"
         level = levels[i] if i < len(levels) else -1
         out.append(SupplyLevel(
-            kind=_KINDS.get(str(kind), "other"),  # type: ignore[arg-type]
-            colour=_COLOURS.get(colour, "other" if colour.startswith("#") else "none"),  # type: ignore[arg-type]
+            kind=_KINDS.get(str(kind), "other"),
+            colour=_COLOURS.get(colour, "other" if colour.startswith("#") else "none"),
             level_percent=int(level) if isinstance(level, int) and 0 <= level <= 100 else None,
             name=str(names[i])[:255] if i < len(names) else "",
         ))  # fmt: skip
@@ -294,7 +294,7 @@ class IppSource:
     async def counters(self) -> list[CounterValue]:
         attrs = await self._attrs(list(IPP_COUNTERS))
         return [
-            CounterValue(name=name, unit=unit, value=int(attrs[attr]))  # type: ignore[arg-type]
+            CounterValue(name=name, unit=unit, value=int(attrs[attr]))
             for attr, (name, unit) in IPP_COUNTERS.items()
             if isinstance(attrs.get(attr), int) and attrs[attr] >= 0
         ]

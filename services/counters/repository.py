@@ -163,11 +163,12 @@ async def add_raw_outbox(
 
 async def printer_counters(conn: asyncpg.Connection, printer_id: uuid.UUID) -> list[asyncpg.Record]:
     """The printer's kept counters."""
-    return await conn.fetch(
+    rows: list[asyncpg.Record] = await conn.fetch(
         "SELECT counter, tenant_id, unit, value, usage, read_at, reading_id "
         "FROM printer_counters WHERE printer_id = $1 ORDER BY counter",
         printer_id,
     )
+    return rows
 
 
 # ------------------------------------------------------------------ usage per job
@@ -225,7 +226,7 @@ async def usage_windows(
     limit: int,
 ) -> list[asyncpg.Record]:
     """Windows of one subject starting in [start, end), oldest first."""
-    return await conn.fetch(
+    rows: list[asyncpg.Record] = await conn.fetch(
         """
         SELECT window_start, window_end, pages, colour_pages, jobs FROM usage_windows
         WHERE tenant_id = $1 AND granularity = $2 AND dimension = $3 AND subject_id = $4
@@ -235,6 +236,7 @@ async def usage_windows(
         """,
         tenant_id, granularity, dimension, subject_id, start, end, limit,
     )  # fmt: skip
+    return rows
 
 
 # ------------------------------------------------------------------ quotas

@@ -29,7 +29,7 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import faust
 from prometheus_client import Counter, start_http_server
@@ -126,11 +126,15 @@ def rolled_up(
     """The usage.rolled_up of one window after ``c`` changed it."""
     start, end = window_of(granularity, datetime.fromtimestamp(c.at, UTC))
     return UsageRolledUp(
-        tenant_id=uuid.UUID(c.tenant_id), granularity=granularity,  # type: ignore[arg-type]
-        window_start=start, window_end=end, dimension=dimension,  # type: ignore[arg-type]
+        tenant_id=uuid.UUID(c.tenant_id), granularity=granularity,
+        window_start=start, window_end=end, dimension=dimension,
         subject_id=uuid.UUID(subject), pages=totals.pages, colour_pages=totals.colour_pages,
         jobs=totals.jobs,
     )  # fmt: skip
+
+
+AT = cast(Any, Completed).at
+"""The record's ``at`` field (a field descriptor on the class): the windows' event time."""
 
 
 class Rollups:
@@ -166,18 +170,18 @@ class Rollups:
         self.hourly = (
             app.Table("usage-hourly", default=Totals, value_type=Totals)
             .tumbling(HOUR_S, expires=keep + timedelta(hours=2))
-            .relative_to_field(Completed.at)
+            .relative_to_field(AT)
         )
         # Day windows outlive a month plus the lateness: months are summed from them.
         self.daily = (
             app.Table("usage-daily", default=Totals, value_type=Totals)
             .tumbling(DAY_S, expires=keep + timedelta(days=32))
-            .relative_to_field(Completed.at)
+            .relative_to_field(AT)
         )
         self.seen = (
             app.Table("seen-events", default=bool, value_type=bool)
             .tumbling(DAY_S, expires=keep + timedelta(days=2))
-            .relative_to_field(Completed.at)
+            .relative_to_field(AT)
         )
         self.watermarks = app.Table("watermarks", default=float, value_type=float)
         app.agent(self.source, name="decode")(self.decode)
@@ -226,7 +230,7 @@ class Rollups:
 
     # ---------------------------------------------------------------- agents
 
-    async def decode(self, stream: faust.StreamT) -> AsyncIterator[None]:
+    async def decode(self, stream: faust.StreamT[Any]) -> AsyncIterator[None]:
         """jobs.lifecycle -> job.completed records keyed by tenant."""
         known = {m.event_type for m in self.registry.models()}
         async for event in stream.events():
@@ -237,7 +241,7 @@ class Rollups:
                     yield None  # another step of a job's life: not usage
                     continue
                 decoded = self.registry.parse(envelope)
-                record = completed_of(decoded.data, envelope, msg)
+                record = completed_of(cast(JobCompleted, decoded.data), envelope, msg)
             except EventDecodeError as exc:
                 await self.park(
                     value=msg.value, key=msg.key, headers=msg.headers, reason=exc.reason,
@@ -253,7 +257,7 @@ class Rollups:
             await fut
             yield None
 
-    async def rollup(self, stream: faust.StreamT) -> AsyncIterator[None]:
+    async def rollup(self, stream: faust.StreamT[Any]) -> AsyncIterator[None]:
         """Windowed totals per tenant, user and printer; publish every window changed."""
         lateness = self.settings.rollup_allowed_lateness_s
         async for event in stream.events():
@@ -314,6 +318,7 @@ class Rollups:
         """A month's totals: the sum of its day windows."""
         start, end = window_of("month", datetime.fromtimestamp(at, UTC))
         table = self.daily.table
+        assert table.window is not None
         total = Totals()
         day = start
         while day < end:

@@ -60,7 +60,8 @@ class Counters:
         return {"Authorization": f"Bearer {token}"}
 
     def admin(self, tenant: uuid.UUID) -> dict[str, str]:
-        return self.token(tenant=tenant, roles=["admin"], scope="users:read users:write jobs:read printers:read")
+        scope = "users:read users:write jobs:read printers:read"
+        return self.token(tenant=tenant, roles=["admin"], scope=scope)
 
     def user(self, tenant: uuid.UUID, user_id: uuid.UUID) -> dict[str, str]:
         return self.token(tenant=tenant, roles=["user"], scope="jobs:read", sub=user_id)

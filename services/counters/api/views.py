@@ -115,8 +115,9 @@ def _usage_subject(who: Principal, q: UsageQuery) -> tuple[uuid.UUID, str, uuid.
             ])  # fmt: skip
         tenant_id = q.tenant_id
     else:
-        tenant_id = who.tenant_scope() or q.tenant_id
-        assert tenant_id is not None
+        scope = who.tenant_scope()
+        assert scope is not None
+        tenant_id = scope
         if q.tenant_id is not None and q.tenant_id != tenant_id:
             raise NotFound("no such tenant", [FieldError("tenant", "unknown tenant")])
     if not _is_admin(who):
