@@ -33,9 +33,13 @@ def tasks(rt: Runtime) -> dict[str, TaskFactory]:
 
     async def maintain(stop: asyncio.Event) -> None:
         await maintenance.loop(
-            rt.pool, FilesystemBlobStore(s.blob_dir), Emitter(rt.schema, rt.spec.name),
-            retention_s=s.document_retention_s, interval_s=s.maintenance_interval_s, stop=stop,
-        )  # fmt: skip
+            rt.pool,
+            FilesystemBlobStore(s.blob_dir),
+            Emitter(rt.schema, rt.spec.name),
+            retention_s=s.document_retention_s,
+            interval_s=s.maintenance_interval_s,
+            stop=stop,
+        )
 
     return {"maintenance": maintain}
 
@@ -43,10 +47,19 @@ def tasks(rt: Runtime) -> dict[str, TaskFactory]:
 SPEC = ServiceSpec(
     name="queues",
     settings_cls=QueuesSettings,
-    registry=EventRegistry([
-        *jobs.EVENTS, *jobs.ROUTING_EVENTS, *notifications.EVENTS, *sessions.EVENTS,
-        *REGISTRY_EVENTS, *AUTH_EVENTS, *devices.EVENTS, *gateway.EVENTS, *commands.EVENTS,
-    ]),  # fmt: skip
+    registry=EventRegistry(
+        [
+            *jobs.EVENTS,
+            *jobs.ROUTING_EVENTS,
+            *notifications.EVENTS,
+            *sessions.EVENTS,
+            *REGISTRY_EVENTS,
+            *AUTH_EVENTS,
+            *devices.EVENTS,
+            *gateway.EVENTS,
+            *commands.EVENTS,
+        ]
+    ),
     migrations_dir=Path(__file__).parent / "migrations",
     add_routes=add_routes,
     consumers=consumers,

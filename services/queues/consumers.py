@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import asyncpg
@@ -20,6 +21,7 @@ from services.registry.domain.events import (
     VirtualPrinterUpdated,
 )
 from shared.db.outbox import Emitter
+from shared.errors import PermanentEventError
 from shared.events.contracts.devices import ConnectorDevicesChanged
 from shared.events.contracts.gateway import DeviceJobStatusReported
 from shared.events.contracts.jobs import JobRouted
@@ -39,9 +41,12 @@ async def printer_capabilities(conn: asyncpg.Connection, event: Event) -> None:
     """printer.capabilities_changed: the latest capabilities (newest version wins)."""
     data: PrinterCapabilitiesChanged = event.data
     await repo.set_capabilities(
-        conn, data.printer_id, data.tenant_id, data.version,
+        conn,
+        data.printer_id,
+        data.tenant_id,
+        data.version,
         data.capabilities.model_dump(mode="json"),
-    )  # fmt: skip
+    )
 
 
 async def printer_connection(conn: asyncpg.Connection, event: Event) -> None:
@@ -58,7 +63,10 @@ async def virtual_printer(conn: asyncpg.Connection, event: Event) -> None:
 async def connector_devices(conn: asyncpg.Connection, event: Event) -> None:
     """connector.devices_changed: the connector now holds exactly these printers."""
     data: ConnectorDevicesChanged = event.data
-    printers = [device["printer_id"] for device in data.devices]
+    try:
+        printers = [uuid.UUID(device["printer_id"]) for device in data.devices]
+    except (KeyError, ValueError) as exc:
+        raise PermanentEventError(f"devices: not a list of printer ids ({exc})") from None
     await repo.replace_connector_devices(
         conn, data.connector_id, data.tenant_id, data.revision, printers
     )
@@ -96,8 +104,12 @@ def consumers(rt: Runtime) -> list[ConsumerSpec]:
     return [
         ConsumerSpec(
             name=f"{rt.schema}-read-models",
-            topics=["registry.printers", "registry.virtual-printers", "registry.devices",
-                    "auth.users"],  # fmt: skip
+            topics=[
+                "registry.printers",
+                "registry.virtual-printers",
+                "registry.devices",
+                "auth.users",
+            ],
             handlers={
                 PrinterRegistered.event_type: printer_state,
                 PrinterUpdated.event_type: printer_state,

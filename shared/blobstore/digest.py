@@ -6,9 +6,8 @@ import base64
 import binascii
 from collections.abc import Mapping
 
-from shared.errors import FieldError, ValidationFailed
-
 from shared.blobstore.store import SHA256_HEX
+from shared.errors import FieldError, ValidationFailed
 
 
 def _from_digest_header(value: str) -> str | None:

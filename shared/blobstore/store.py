@@ -69,7 +69,9 @@ class BlobStore(Protocol):
         differ from ``expected_sha256``. Storing the same bytes twice keeps one blob."""
         ...
 
-    def open_range(self, sha256: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+    def open_range(
+        self, sha256: str, start: int = 0, end: int | None = None
+    ) -> AsyncIterator[bytes]:
         """The blob's bytes ``start``..``end`` (inclusive; None: to the end)."""
         ...
 
@@ -107,9 +109,9 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
             raise RangeNotSatisfiable(f"the document has {size} bytes")
         return max(0, size - suffix), size - 1
     first = int(first_text)
-    last = int(last_text) if last_text else size - 1
-    if last < first:
+    if last_text and int(last_text) < first:
         return None  # syntactically invalid: ignored, the whole document is sent
     if first >= size:
         raise RangeNotSatisfiable(f"the document has {size} bytes")
+    last = int(last_text) if last_text else size - 1
     return first, min(last, size - 1)

@@ -44,6 +44,7 @@ from tests.integration.conftest import eventually
 from tests.unit.test_auth_jwt import AUDIENCE, ISSUER, FakeIssuer, Signer
 
 OPERATOR_TOKEN = "op-" + uuid.uuid4().hex
+DECISION_BASE = 1_000_000
 CAPS = Capabilities(
     document_format_supported=["application/pdf", "image/pwg-raster", "image/jpeg"],
     media_supported=["iso_a4_210x297mm", "na_letter_8.5x11in"],
@@ -51,8 +52,10 @@ CAPS = Capabilities(
     print_color_mode_supported=["monochrome", "color"],
     copies_supported={"min": 1, "max": 99},
 )
-PDF = b"%PDF-1.4\n1 0 obj<</Type /Pages /Count 2>>endobj\n2 0 obj<</Type /Page>>endobj\n" \
-      b"3 0 obj<</Type /Page>>endobj\n%%EOF\n"  # fmt: skip
+PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type /Pages /Count 2>>endobj\n2 0 obj<</Type /Page>>endobj\n"
+    b"3 0 obj<</Type /Page>>endobj\n%%EOF\n"
+)
 
 
 @dataclasses.dataclass
@@ -81,33 +84,52 @@ class Queues:
         return {"Authorization": f"Bearer {self.signer.token(**claims)}"}
 
     async def user(
-        self, *, roles: list[str] | None = None, tenant: uuid.UUID | None = None,
-        scope: str = "jobs:submit jobs:read", name: str = "Ada Lovelace",
-    ) -> User:  # fmt: skip
+        self,
+        *,
+        roles: list[str] | None = None,
+        tenant: uuid.UUID | None = None,
+        scope: str = "jobs:submit jobs:read",
+        name: str = "Ada Lovelace",
+    ) -> User:
         """A user (announced on auth.users, so printers show their name) and their token."""
         user_id = uuid.uuid4()
         tenant = tenant or self.tenant
-        await self.publish(UserCreated(
-            user_id=user_id, tenant_id=tenant, revision=1, kind="person",
-            email=f"{unique('u')}@example.com", display_name=name,
-            roles=sorted(roles or ["user"]), disabled=False,
-        ))  # fmt: skip
-        headers = self.token(sub=str(user_id), tenant_id=str(tenant),
-                             roles=roles or ["user"], scope=scope)  # fmt: skip
+        await self.publish(
+            UserCreated(
+                user_id=user_id,
+                tenant_id=tenant,
+                revision=1,
+                kind="person",
+                email=f"{unique('u')}@example.com",
+                display_name=name,
+                roles=sorted(roles or ["user"]),
+                disabled=False,
+            )
+        )
+        headers = self.token(
+            sub=str(user_id), tenant_id=str(tenant), roles=roles or ["user"], scope=scope
+        )
         return User(user_id, headers)
 
-    def device(self, device_id: uuid.UUID, kind: str = "printer",
-               tenant: uuid.UUID | None = None) -> dict[str, str]:  # fmt: skip
+    def device(
+        self, device_id: uuid.UUID, kind: str = "printer", tenant: uuid.UUID | None = None
+    ) -> dict[str, str]:
         """A device access token's header (role and scope ``device``)."""
-        return self.token(sub=str(device_id), tenant_id=str(tenant or self.tenant),
-                          roles=["device"], scope="device", device={"kind": kind})  # fmt: skip
+        return self.token(
+            sub=str(device_id),
+            tenant_id=str(tenant or self.tenant),
+            roles=["device"],
+            scope="device",
+            device={"kind": kind},
+        )
 
     # ----------------------------------------------------------------- events
 
-    async def publish(self, *events: EventData, tenant: uuid.UUID | None = None) -> None:
-        """Publish events as their owners' relays would."""
+    async def publish(self, *events: EventData, tenant: uuid.UUID | None = None) -> list[str]:
+        """Publish events as their owners' relays would; returns their event ids."""
         producer = create_producer(self.bootstrap, client_id="test-queues")
         await producer.start()
+        ids = []
         try:
             for data in events:
                 env = new_envelope(
@@ -116,49 +138,93 @@ class Queues:
                 await producer.send_and_wait(
                     data.topic, env.to_bytes(), key=env.key.encode(), headers=env.kafka_headers()
                 )
+                ids.append(str(env.event_id))
         finally:
             await producer.stop()
+        return ids
 
     async def printer(
-        self, caps: Capabilities = CAPS, *, tenant: uuid.UUID | None = None,
+        self,
+        caps: Capabilities = CAPS,
+        *,
+        tenant: uuid.UUID | None = None,
         connector: uuid.UUID | None = None,
-    ) -> uuid.UUID:  # fmt: skip
+    ) -> uuid.UUID:
         """A registered printer with capabilities, known to the queues' read model."""
         printer_id, tenant = uuid.uuid4(), tenant or self.tenant
         await self.publish(
-            PrinterRegistered(printer_id=printer_id, tenant_id=tenant, revision=1,
-                              name=unique("printer"), model="LaserJet", region="eu-west",
-                              location=None),
-            PrinterCapabilitiesChanged(printer_id=printer_id, tenant_id=tenant, version=1,
-                                       capabilities=caps, fingerprint=caps.fingerprint()),
-        )  # fmt: skip
+            PrinterRegistered(
+                printer_id=printer_id,
+                tenant_id=tenant,
+                revision=1,
+                name=unique("printer"),
+                model="LaserJet",
+                region="eu-west",
+                location=None,
+            ),
+            PrinterCapabilitiesChanged(
+                printer_id=printer_id,
+                tenant_id=tenant,
+                version=1,
+                capabilities=caps,
+                fingerprint=caps.fingerprint(),
+            ),
+        )
         if connector is not None:
-            await self.publish(ConnectorDevicesChanged(
-                connector_id=connector, tenant_id=tenant, revision=2,
-                devices=[{"printer_id": str(printer_id), "uri": "ipp://10.0.0.9/ipp/print"}],
-            ))  # fmt: skip
+            await self.publish(
+                ConnectorDevicesChanged(
+                    connector_id=connector,
+                    tenant_id=tenant,
+                    revision=2,
+                    devices=[{"printer_id": str(printer_id), "uri": "ipp://10.0.0.9/ipp/print"}],
+                )
+            )
             await self.until("SELECT 1 FROM printer_holders WHERE printer_id = $1", printer_id)
-        await self.until("SELECT 1 FROM printers WHERE id = $1 AND capabilities IS NOT NULL "
-                         "AND revision = 1", printer_id)  # fmt: skip
+        await self.until(
+            "SELECT 1 FROM printers WHERE id = $1 AND capabilities IS NOT NULL AND revision = 1",
+            printer_id,
+        )
         return printer_id
 
     async def virtual_printer(self, members: list[uuid.UUID]) -> uuid.UUID:
         """A virtual printer with these members, known to the read model."""
         vp = uuid.uuid4()
-        await self.publish(VirtualPrinterCreated(
-            virtual_printer_id=vp, tenant_id=self.tenant, revision=1, name=unique("vp"),
-            members=members,
-        ))  # fmt: skip
+        await self.publish(
+            VirtualPrinterCreated(
+                virtual_printer_id=vp,
+                tenant_id=self.tenant,
+                revision=1,
+                name=unique("vp"),
+                members=members,
+            )
+        )
         await self.until("SELECT 1 FROM virtual_printers WHERE id = $1", vp)
         return vp
 
-    async def route(self, job_id: Any, decision: int, action: str = "queue",
-                    printer_id: uuid.UUID | None = None, reason: str = "direct") -> None:  # fmt: skip
-        """Routing's decision for a job."""
-        await self.publish(JobRouted(
-            job_id=uuid.UUID(str(job_id)), tenant_id=self.tenant, decision=decision,
-            action=action, printer_id=printer_id, reason=reason, at=datetime.now(UTC),
-        ))  # fmt: skip
+    async def route(
+        self,
+        job_id: Any,
+        decision: int,
+        action: str = "queue",
+        printer_id: uuid.UUID | None = None,
+        reason: str = "direct",
+    ) -> str:
+        """Routing's decision for a job; returns its event id (the causation id of what it
+        causes). Numbered from DECISION_BASE: a routing service that other tests run on
+        the same topics may decide about these jobs too, and its first decisions (1, 2...)
+        are then older than these."""
+        [event_id] = await self.publish(
+            JobRouted(
+                job_id=uuid.UUID(str(job_id)),
+                tenant_id=self.tenant,
+                decision=DECISION_BASE + decision,
+                action=action,
+                printer_id=printer_id,
+                reason=reason,
+                at=datetime.now(UTC),
+            )
+        )
+        return event_id
 
     # ---------------------------------------------------------------- database
 
@@ -187,16 +253,22 @@ class Queues:
 
     async def state(self, job_id: Any, state: str, timeout: float = 30) -> None:
         """Wait until the job is in ``state``."""
-        await self.until("SELECT 1 FROM jobs WHERE id = $1 AND state = $2",
-                         uuid.UUID(str(job_id)), state, timeout=timeout)  # fmt: skip
+        await self.until(
+            "SELECT 1 FROM jobs WHERE id = $1 AND state = $2",
+            uuid.UUID(str(job_id)),
+            state,
+            timeout=timeout,
+        )
 
     # ------------------------------------------------------------------- HTTP
 
-    async def upload(self, who: User, data: bytes = PDF, fmt: str = "application/pdf",
-                     **params: Any) -> dict[str, Any]:  # fmt: skip
+    async def upload(
+        self, who: User, data: bytes = PDF, fmt: str = "application/pdf", **params: Any
+    ) -> dict[str, Any]:
         """A stored document."""
-        resp = await self.client.post("/v1/documents", data=data, params=params,
-                                      headers={**who.headers, "Content-Type": fmt})  # fmt: skip
+        resp = await self.client.post(
+            "/v1/documents", data=data, params=params, headers={**who.headers, "Content-Type": fmt}
+        )
         assert resp.status == 201, await resp.text()
         return await resp.json()  # type: ignore[no-any-return]
 
@@ -233,20 +305,30 @@ async def queues_app(
         )
 
     settings = QueuesSettings(
-        database_url=db.dsn, db_schema=db.name, kafka_bootstrap=bootstrap,
-        operator_token=OPERATOR_TOKEN, outbox_poll_s=0.5, blob_dir=blob_dir,
-        maintenance_interval_s=0.5, sse_heartbeat_s=1, public_url="http://queues.test",
+        database_url=db.dsn,
+        db_schema=db.name,
+        kafka_bootstrap=bootstrap,
+        operator_token=OPERATOR_TOKEN,
+        outbox_poll_s=0.5,
+        blob_dir=blob_dir,
+        maintenance_interval_s=0.5,
+        sse_heartbeat_s=1,
+        public_url="http://queues.test",
         **overrides,
-    )  # fmt: skip
+    )
     spec = dataclasses.replace(SPEC, authenticator=authenticator)
     async with TestClient(TestServer(create_app(spec, settings))) as client:
         yield Queues(client, db.dsn, db.name, bootstrap, signer, uuid.uuid4())
 
 
 async def records_for(
-    bootstrap: str, topic: str, match: Callable[[dict[str, Any]], bool], *, count: int,
+    bootstrap: str,
+    topic: str,
+    match: Callable[[dict[str, Any]], bool],
+    *,
+    count: int,
     settle_s: float = 0.0,
-) -> list[dict[str, Any]]:  # fmt: skip
+) -> list[dict[str, Any]]:
     """The first ``count`` envelopes on ``topic`` that ``match``; with ``settle_s``, also any
     arriving during that much more time (to prove there are no more)."""
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
@@ -274,8 +356,13 @@ async def records_for(
     return found
 
 
+def caused_by(event_id: str) -> Callable[[dict[str, Any]], bool]:
+    """Matches the envelopes an event caused."""
+    return lambda e: e.get("causation_id") == event_id
+
+
 def about(job_id: Any, *types: str) -> Callable[[dict[str, Any]], bool]:
     """Matches the envelopes of one job (of these types, when given)."""
-    return lambda e: e.get("data", {}).get("job_id") == str(job_id) and (
-        not types or e.get("type") in types
+    return lambda e: (
+        e.get("data", {}).get("job_id") == str(job_id) and (not types or e.get("type") in types)
     )

@@ -28,35 +28,55 @@ async def my_jobs(request: web.Request) -> web.Response:
     items = []
     for item in await queue_of(request.app[RUNTIME].pool, who):
         job, row = item["job"], item["row"]
-        items.append(DeviceJob(
-            job_id=job.id, printer_id=job.printer_id, state=job.state, title=job.title,
-            pages=job.pages, owner_id=job.owner_id, owner_name=row["owner_name"] or "",
-            release=job.release, settings=job.settings, fetchable=item["fetchable"],
-            requires_login=item["requires_login"],
-            document=DeviceDocument(
-                url=f"{base}/v1/devices/me/jobs/{job.id}/document", sha256=row["sha256"],
-                size=row["size"], format=row["format"],
-            ),
-        ))  # fmt: skip
+        items.append(
+            DeviceJob(
+                job_id=job.id,
+                printer_id=job.printer_id,
+                state=job.state,
+                title=job.title,
+                pages=job.pages,
+                owner_id=job.owner_id,
+                owner_name=row["owner_name"] or "",
+                release=job.release,
+                settings=job.settings,
+                fetchable=item["fetchable"],
+                requires_login=item["requires_login"],
+                document=DeviceDocument(
+                    url=f"{base}/v1/devices/me/jobs/{job.id}/document",
+                    sha256=row["sha256"],
+                    size=row["size"],
+                    format=row["format"],
+                ),
+            )
+        )
     return web.json_response(dump(DeviceJobs(items=items)))
 
 
 async def my_sessions(request: web.Request) -> web.Response:
     """GET /v1/devices/me/sessions: users logged in at the device's printers now."""
     rows = await sessions_of(request.app[RUNTIME].pool, principal(request))
-    sessions = Sessions(items=[
-        SessionOut(session_id=r["id"], printer_id=r["printer_id"], user_id=r["user_id"],
-                   display_name=r["display_name"], opened_at=r["opened_at"],
-                   expires_at=r["expires_at"])
-        for r in rows
-    ])  # fmt: skip
+    sessions = Sessions(
+        items=[
+            SessionOut(
+                session_id=r["id"],
+                printer_id=r["printer_id"],
+                user_id=r["user_id"],
+                display_name=r["display_name"],
+                opened_at=r["opened_at"],
+                expires_at=r["expires_at"],
+            )
+            for r in rows
+        ]
+    )
     return web.json_response(dump(sessions))
 
 
 async def document(request: web.Request) -> web.StreamResponse:
     """GET /v1/devices/me/jobs/{job_id}/document: the bytes, whole or a Range of them."""
     job_id = path_uuid(request, "job_id")
-    doc = await start_download(request.app[RUNTIME].pool, principal(request), job_id, emitter(request))
+    doc = await start_download(
+        request.app[RUNTIME].pool, principal(request), job_id, emitter(request)
+    )
     store = blobs(request)
     sha256, size = doc["sha256"], doc["size"]
     if doc["deleted_at"] is not None or await store.size(sha256) != size:
@@ -64,7 +84,9 @@ async def document(request: web.Request) -> web.StreamResponse:
     etag = f'"{sha256}"'
     if_range = request.headers.get("If-Range")
     try:
-        selected = byte_range(request.headers.get("Range"), size) if if_range in (None, etag) else None
+        selected = (
+            byte_range(request.headers.get("Range"), size) if if_range in (None, etag) else None
+        )
     except RangeNotSatisfiable as exc:
         answer = from_domain_error(exc, instance=request.path)
         answer.headers["Content-Range"] = f"bytes */{size}"

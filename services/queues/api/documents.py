@@ -43,9 +43,13 @@ async def upload(request: web.Request) -> web.Response:
     who = user(request, "jobs:submit")
     meta = _meta(request, request.content_type)
     row = await store_document(
-        request.app[RUNTIME].pool, blobs(request), request.content.iter_chunked(CHUNK), meta, who,
+        request.app[RUNTIME].pool,
+        blobs(request),
+        request.content.iter_chunked(CHUNK),
+        meta,
+        who,
         settings(request).max_document_bytes,
-    )  # fmt: skip
+    )
     return web.json_response(
         dump(document_out(row)), status=201, headers={"Location": f"/v1/documents/{row['id']}"}
     )
@@ -73,12 +77,16 @@ async def submit_multipart(request: web.Request) -> web.Response:
     try:
         cmd = SubmitJob.model_validate(json.loads(raw))
     except ValueError as exc:
-        errors = field_errors(exc) if isinstance(exc, ValidationError) else [
-            FieldError("job", f"not valid JSON: {exc}")
-        ]  # fmt: skip
+        errors = (
+            field_errors(exc)
+            if isinstance(exc, ValidationError)
+            else [FieldError("job", f"not valid JSON: {exc}")]
+        )
         raise ValidationFailed("the job part does not match the schema", errors) from None
     if cmd.document_id is not None:
-        raise _refuse("a one-shot submission carries its document; omit document_id", "job.document_id")
+        raise _refuse(
+            "a one-shot submission carries its document; omit document_id", "job.document_id"
+        )
     doc = await reader.next()
     if not isinstance(doc, BodyPartReader) or doc.name != "document":
         raise _refuse("the second part must be the document", "document")
@@ -87,8 +95,11 @@ async def submit_multipart(request: web.Request) -> web.Response:
     assert who.tenant_id is not None
     async with pool.acquire() as conn:
         # Refuse before a byte is stored: unknown target, unfit settings or format.
-        check_settings(await resolve_target(conn, cmd, who.tenant_id), cmd.settings,
-                       document_format.strip().lower())  # fmt: skip
+        check_settings(
+            await resolve_target(conn, cmd, who.tenant_id),
+            cmd.settings,
+            document_format.strip().lower(),
+        )
     meta = _meta(request, document_format.strip().lower(), cmd.title or doc.filename or "")
     row = await store_document(
         pool, blobs(request), _part_chunks(doc), meta, who, settings(request).max_document_bytes

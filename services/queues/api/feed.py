@@ -49,9 +49,13 @@ class JobFeed:
 
     @contextlib.contextmanager
     def subscribe(
-        self, dsn: str, schema: str, *, job_id: uuid.UUID | None = None,
+        self,
+        dsn: str,
+        schema: str,
+        *,
+        job_id: uuid.UUID | None = None,
         owner_id: uuid.UUID | None = None,
-    ) -> Iterator[_Subscription]:  # fmt: skip
+    ) -> Iterator[_Subscription]:
         """Wake-ups for changes of one job, or of one owner's jobs."""
         if self._task is None:
             self._task = asyncio.create_task(self._listen(dsn, schema))

@@ -43,9 +43,14 @@ async def list_jobs(request: web.Request) -> web.Response:
     mine = not who.is_operator and (query.owner == "me" or "admin" not in who.roles)
     async with request.app[RUNTIME].pool.acquire() as conn:
         jobs = await repo.list_jobs(
-            conn, tenant_id=tenant, owner_id=uuid.UUID(who.subject) if mine else None,
-            state=query.state, printer_id=query.printer_id, after=query.after, limit=query.limit,
-        )  # fmt: skip
+            conn,
+            tenant_id=tenant,
+            owner_id=uuid.UUID(who.subject) if mine else None,
+            state=query.state,
+            printer_id=query.printer_id,
+            after=query.after,
+            limit=query.limit,
+        )
     page = JobPage(
         items=[job_out(j) for j in jobs],
         next_after=jobs[-1].id if len(jobs) == query.limit else None,
@@ -81,7 +86,12 @@ async def release(request: web.Request) -> web.Response:
     assert who.tenant_id is not None
     async with request.app[RUNTIME].pool.acquire() as conn, conn.transaction():
         jobs = await release_jobs(
-            conn, emitter(request), tenant_id=who.tenant_id, owner_id=uuid.UUID(who.subject),
-            printer_id=printer_id, job_ids=None if cmd.all else cmd.job_ids, strict=True,
-        )  # fmt: skip
+            conn,
+            emitter(request),
+            tenant_id=who.tenant_id,
+            owner_id=uuid.UUID(who.subject),
+            printer_id=printer_id,
+            job_ids=None if cmd.all else cmd.job_ids,
+            strict=True,
+        )
     return web.json_response(dump(Released(released=[job_out(j) for j in jobs])))

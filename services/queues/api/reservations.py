@@ -20,7 +20,9 @@ async def create(request: web.Request) -> web.Response:
         request.app[RUNTIME].pool, cmd, who, emitter(request)
     )
     answer = ReservationOut(
-        reservation_id=reservation_id, printer_id=cmd.printer_id, deadline=cmd.deadline,
+        reservation_id=reservation_id,
+        printer_id=cmd.printer_id,
+        deadline=cmd.deadline,
         jobs=[job_out(j) for j in jobs],
-    )  # fmt: skip
+    )
     return web.json_response(dump(answer), status=201)

@@ -123,22 +123,40 @@ class ReservationOut(BaseModel):
 def job_out(job: Job) -> JobOut:
     """The public shape of a job."""
     return JobOut(
-        id=job.id, tenant_id=job.tenant_id, owner_id=job.owner_id, document_id=job.document_id,
-        printer_id=job.printer_id, virtual_printer_id=job.virtual_printer_id, release=job.release,
-        title=job.title, pages=job.pages, printed_pages=job.printed_pages, settings=job.settings,
-        state=job.state, hold_reason=job.hold_reason, expires_at=job.expires_at,
-        reservation_id=job.reservation_id, submitted_at=job.submitted_at,
-        queued_at=job.queued_at, finished_at=job.finished_at,
-    )  # fmt: skip
+        id=job.id,
+        tenant_id=job.tenant_id,
+        owner_id=job.owner_id,
+        document_id=job.document_id,
+        printer_id=job.printer_id,
+        virtual_printer_id=job.virtual_printer_id,
+        release=job.release,
+        title=job.title,
+        pages=job.pages,
+        printed_pages=job.printed_pages,
+        settings=job.settings,
+        state=job.state,
+        hold_reason=job.hold_reason,
+        expires_at=job.expires_at,
+        reservation_id=job.reservation_id,
+        submitted_at=job.submitted_at,
+        queued_at=job.queued_at,
+        finished_at=job.finished_at,
+    )
 
 
 def document_out(row: Any) -> DocumentOut:
     """The public shape of a document row."""
     return DocumentOut(
-        document_id=row["id"], sha256=row["sha256"], size=row["size"], format=row["format"],
-        pages=row["pages"], title=row["title"], keep=row["keep"], priority=row["priority"],
+        document_id=row["id"],
+        sha256=row["sha256"],
+        size=row["size"],
+        format=row["format"],
+        pages=row["pages"],
+        title=row["title"],
+        keep=row["keep"],
+        priority=row["priority"],
         created_at=row["created_at"],
-    )  # fmt: skip
+    )
 
 
 def dump(model: BaseModel) -> dict[str, Any]:

@@ -34,23 +34,33 @@ def _last_event_id(request: web.Request) -> int | None:
 
 def _frame(row: Any) -> bytes:
     data = {
-        "job_id": str(row["job_id"]), "state": row["state"],
+        "job_id": str(row["job_id"]),
+        "state": row["state"],
         "printer_id": str(row["printer_id"]) if row["printer_id"] else None,
-        "detail": row["detail"], "at": row["at"].isoformat(),
-    }  # fmt: skip
+        "detail": row["detail"],
+        "at": row["at"].isoformat(),
+    }
     return f"id: {row['id']}\nevent: job.state\ndata: {json.dumps(data)}\n\n".encode()
 
 
 async def _stream(
-    request: web.Request, *, after: int, job_id: uuid.UUID | None, owner_id: uuid.UUID | None,
-    tenant_id: uuid.UUID | None, finished: bool = False,
-) -> web.StreamResponse:  # fmt: skip
+    request: web.Request,
+    *,
+    after: int,
+    job_id: uuid.UUID | None,
+    owner_id: uuid.UUID | None,
+    tenant_id: uuid.UUID | None,
+    finished: bool = False,
+) -> web.StreamResponse:
     rt = request.app[RUNTIME]
     feed = request.app[FEED]
     heartbeat = settings(request).sse_heartbeat_s
     response = web.StreamResponse(
-        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
-                 "X-Accel-Buffering": "no"}  # fmt: skip
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",
+        }
     )
     dsn = rt.settings.database_url.get_secret_value()
     with feed.subscribe(dsn, rt.schema, job_id=job_id, owner_id=owner_id) as sub:
@@ -105,6 +115,9 @@ async def my_events(request: web.Request) -> web.StreamResponse:
         async with request.app[RUNTIME].pool.acquire() as conn:
             after = await repo.last_history_id(conn)
     return await _stream(
-        request, after=after, job_id=None, owner_id=uuid.UUID(who.subject),
+        request,
+        after=after,
+        job_id=None,
+        owner_id=uuid.UUID(who.subject),
         tenant_id=who.tenant_id,
-    )  # fmt: skip
+    )

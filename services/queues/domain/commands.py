@@ -77,14 +77,23 @@ class CreateReservation(_Command):
 class JobFilter(_Command):
     """GET /v1/jobs: narrow and page the list."""
 
-    state: Literal[
-        "pending", "held", "queued", "sent", "printing", "completed", "failed", "canceled",
-        "expired",
-    ] | None = None  # fmt: skip
+    state: (
+        Literal[
+            "pending",
+            "held",
+            "queued",
+            "sent",
+            "printing",
+            "completed",
+            "failed",
+            "canceled",
+            "expired",
+        ]
+        | None
+    ) = None
     printer_id: uuid.UUID | None = None
     owner: Literal["me", "all"] | None = Field(
         default=None, description="me: only the caller's jobs (admins see the tenant's)."
     )
     limit: int = Field(default=50, ge=1, le=500)
     after: uuid.UUID | None = None
-

@@ -18,8 +18,16 @@ from shared.events.contracts.jobs import JobState, Release
 from shared.printing.settings import JobSettings
 
 STATES: tuple[JobState, ...] = (
-    "pending", "held", "queued", "sent", "printing", "completed", "failed", "canceled", "expired",
-)  # fmt: skip
+    "pending",
+    "held",
+    "queued",
+    "sent",
+    "printing",
+    "completed",
+    "failed",
+    "canceled",
+    "expired",
+)
 FINAL: frozenset[JobState] = frozenset({"completed", "failed", "canceled", "expired"})
 WAITING: frozenset[JobState] = frozenset({"pending", "held", "queued"})
 """States in which routing may still move a job."""
@@ -30,14 +38,16 @@ TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     "pending": frozenset({"held", "queued", "failed", "canceled"}),
     "held": frozenset({"queued", "canceled", "expired", "failed"}),
     # queued -> queued: moved to another printer's queue (failover).
-    "queued": frozenset({"queued", "held", "sent", "printing", "completed", "failed", "canceled", "expired"}),
+    "queued": frozenset(
+        {"queued", "held", "sent", "printing", "completed", "failed", "canceled", "expired"}
+    ),
     "sent": frozenset({"printing", "completed", "failed", "canceled"}),
     "printing": frozenset({"completed", "failed", "canceled"}),
     "completed": frozenset(),
     "failed": frozenset(),
     "canceled": frozenset(),
     "expired": frozenset(),
-}  # fmt: skip
+}
 
 
 def can_transition(before: JobState, after: JobState) -> bool:

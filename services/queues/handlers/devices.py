@@ -31,13 +31,21 @@ async def queue_of(pool: asyncpg.Pool, who: Principal) -> list[dict[str, Any]]:
         assert who.tenant_id is not None
         rows = await repo.jobs_at_printers(conn, who.tenant_id, printers)
         at = now()
-        sessions = {(s["printer_id"], s["user_id"]) for s in await repo.open_sessions(conn, printers, at)}
+        sessions = {
+            (s["printer_id"], s["user_id"]) for s in await repo.open_sessions(conn, printers, at)
+        }
     items = []
     for row in rows:
         job = repo.job_of({k: row[k] for k in row.keys() if k not in _DOCUMENT_FIELDS})
         has_session = (job.printer_id, job.owner_id) in sessions
-        items.append({"job": job, "row": row, "fetchable": fetchable(job, has_session),
-                      "requires_login": job.release == "secure" and not has_session})  # fmt: skip
+        items.append(
+            {
+                "job": job,
+                "row": row,
+                "fetchable": fetchable(job, has_session),
+                "requires_login": job.release == "secure" and not has_session,
+            }
+        )
     return items
 
 
@@ -69,7 +77,12 @@ async def start_download(
         document = await conn.fetchrow("SELECT * FROM documents WHERE id = $1", job.document_id)
         if job.state == "queued":
             at = now()
-            event = JobSent(job_id=job.id, tenant_id=job.tenant_id, owner_id=job.owner_id, at=at,
-                            printer_id=job.printer_id)  # fmt: skip
+            event = JobSent(
+                job_id=job.id,
+                tenant_id=job.tenant_id,
+                owner_id=job.owner_id,
+                at=at,
+                printer_id=job.printer_id,
+            )
             await record(conn, out, job, transition(job, "sent", at), [event])
         return document

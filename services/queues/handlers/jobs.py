@@ -17,7 +17,7 @@ from services.queues.domain.errors import (
     TargetNotFound,
 )
 from services.queues.domain.model import Job, transition
-from services.queues.handlers.common import now, notify, record
+from services.queues.handlers.common import notify, now, record
 from shared.db.outbox import Emitter
 from shared.errors import FieldError
 from shared.events.contracts.jobs import JobCanceled, JobSubmitted, Release
@@ -76,10 +76,11 @@ def check_settings(target: Target, settings: JobSettings, document_format: str |
         "the printer cannot print the job as asked: "
         + "; ".join(f"{p.setting}: {p.reason}" for p in problems),
         [
-            FieldError(p.setting if p.setting == "document_format" else f"settings.{p.setting}",
-                       p.reason)
+            FieldError(
+                p.setting if p.setting == "document_format" else f"settings.{p.setting}", p.reason
+            )
             for p in problems
-        ],  # fmt: skip
+        ],
         extensions={
             "invalid_settings": [
                 {"setting": p.setting, "value": p.value, "allowed": p.allowed, "reason": p.reason}
@@ -102,8 +103,10 @@ async def submit_job(
     owner = uuid.UUID(who.subject)
     async with pool.acquire() as conn, conn.transaction():
         document = await repo.get_document(conn, document_id, for_update=True)
-        if document is None or document["tenant_id"] != who.tenant_id or (
-            document["owner_id"] != owner
+        if (
+            document is None
+            or document["tenant_id"] != who.tenant_id
+            or (document["owner_id"] != owner)
         ):
             raise DocumentNotFound(
                 "no such document", [FieldError("document_id", "unknown document")]
@@ -166,9 +169,14 @@ async def cancel_job(pool: asyncpg.Pool, job_id: uuid.UUID, who: Principal, out:
         after = transition(job, "canceled", at)
         by = uuid.UUID(who.subject) if not who.is_operator else None
         event = JobCanceled(
-            job_id=job.id, tenant_id=job.tenant_id, owner_id=job.owner_id, at=at,
-            previous_state=job.state, by_user_id=by, printer_id=job.printer_id,
-        )  # fmt: skip
+            job_id=job.id,
+            tenant_id=job.tenant_id,
+            owner_id=job.owner_id,
+            at=at,
+            previous_state=job.state,
+            by_user_id=by,
+            printer_id=job.printer_id,
+        )
         await record(conn, out, job, after, [event])
         if job.state in ("sent", "printing") and job.printer_id is not None:
             await notify(conn, out, job.tenant_id, job.printer_id, "job_canceled", [job.id])

@@ -29,8 +29,13 @@ async def expire_jobs(pool: asyncpg.Pool, out: Emitter, at: datetime) -> int:
             jobs = await repo.held_jobs_due(conn, at, limit=100)
             for job in jobs:
                 after = transition(job, "expired", at)
-                event = JobExpired(job_id=job.id, tenant_id=job.tenant_id, owner_id=job.owner_id,
-                                   at=at, previous_state=job.state)  # fmt: skip
+                event = JobExpired(
+                    job_id=job.id,
+                    tenant_id=job.tenant_id,
+                    owner_id=job.owner_id,
+                    at=at,
+                    previous_state=job.state,
+                )
                 await record(conn, out, job, after, [event])
         expired += len(jobs)
         if len(jobs) < 100:
@@ -61,7 +66,12 @@ async def run_once(
 
 
 async def loop(
-    pool: asyncpg.Pool, store: BlobStore, out: Emitter, *, retention_s: int, interval_s: float,
+    pool: asyncpg.Pool,
+    store: BlobStore,
+    out: Emitter,
+    *,
+    retention_s: int,
+    interval_s: float,
     stop: asyncio.Event,
 ) -> None:
     """Run :func:`run_once` every ``interval_s`` until ``stop``."""

@@ -10,15 +10,19 @@ import asyncpg
 from services.queues import repository as repo
 from services.queues.domain.errors import ReleaseConflict, TargetNotFound
 from services.queues.domain.model import Job, transition
-from services.queues.handlers.common import now, notify, record
+from services.queues.handlers.common import notify, now, record
 from shared.db.outbox import Emitter
 from shared.errors import FieldError
 from shared.events.contracts.jobs import JobMoved, JobQueued
 from shared.events.contracts.sessions import DeviceLoginApproved
 
 
-def _refusal(job: Job | None, owner: uuid.UUID, members: dict[uuid.UUID, list[uuid.UUID]],
-             printer_id: uuid.UUID) -> str | None:  # fmt: skip
+def _refusal(
+    job: Job | None,
+    owner: uuid.UUID,
+    members: dict[uuid.UUID, list[uuid.UUID]],
+    printer_id: uuid.UUID,
+) -> str | None:
     """Why ``job`` cannot be released at ``printer_id`` by ``owner`` (None: it can)."""
     if job is None or job.owner_id != owner:
         return "no such job of yours"
@@ -50,8 +54,10 @@ async def release_jobs(
     printer = await repo.get_printer(conn, printer_id)
     if printer is None or printer["tenant_id"] != tenant_id:
         raise TargetNotFound("no such printer")
-    wanted = list(job_ids) if job_ids is not None else await repo.held_pull_jobs(
-        conn, tenant_id, owner_id, printer_id
+    wanted = (
+        list(job_ids)
+        if job_ids is not None
+        else await repo.held_pull_jobs(conn, tenant_id, owner_id, printer_id)
     )
     locked = await repo.lock_jobs(conn, wanted)
     members: dict[uuid.UUID, list[uuid.UUID]] = {}
@@ -76,14 +82,23 @@ async def release_jobs(
             continue
         job = locked[job_id]
         after = transition(
-            job, "queued", at, printer_id=printer_id, queued_at=at, expires_at=None,
+            job,
+            "queued",
+            at,
+            printer_id=printer_id,
+            queued_at=at,
+            expires_at=None,
             hold_reason=None,
-        )  # fmt: skip
+        )
         common = {"job_id": job.id, "tenant_id": tenant_id, "owner_id": owner_id, "at": at}
         moved = JobMoved(
-            **common, from_printer_id=job.printer_id, from_virtual_printer_id=job.virtual_printer_id,
-            to_printer_id=printer_id, reason="released", by_user_id=owner_id,
-        )  # fmt: skip
+            **common,
+            from_printer_id=job.printer_id,
+            from_virtual_printer_id=job.virtual_printer_id,
+            to_printer_id=printer_id,
+            reason="released",
+            by_user_id=owner_id,
+        )
         queued = JobQueued(**common, printer_id=printer_id, reason="released")
         await record(conn, out, job, after, [moved, queued], {"reason": "released"})
         released.append(after)
@@ -96,25 +111,43 @@ async def open_session(conn: asyncpg.Connection, out: Emitter, login: DeviceLogi
     """A user stands at a printer: record the session; their secure jobs there become
     printable (work_available); release_all also releases their held pull jobs there."""
     opened = await repo.open_session(
-        conn, id=login.session_id, tenant_id=login.tenant_id, printer_id=login.printer_id,
-        user_id=login.user_id, display_name=login.display_name, opened_at=login.approved_at,
+        conn,
+        id=login.session_id,
+        tenant_id=login.tenant_id,
+        printer_id=login.printer_id,
+        user_id=login.user_id,
+        display_name=login.display_name,
+        opened_at=login.approved_at,
         expires_at=login.expires_at,
-    )  # fmt: skip
+    )
     if not opened or login.expires_at <= now():
         return
     printer = await repo.get_printer(conn, login.printer_id)
     if printer is None or printer["tenant_id"] != login.tenant_id:
         return
     await notify(
-        conn, out, login.tenant_id, login.printer_id, "session_opened",
-        detail={"session_id": str(login.session_id), "user_id": str(login.user_id),
-                "display_name": login.display_name, "expires_at": login.expires_at.isoformat()},
-    )  # fmt: skip
+        conn,
+        out,
+        login.tenant_id,
+        login.printer_id,
+        "session_opened",
+        detail={
+            "session_id": str(login.session_id),
+            "user_id": str(login.user_id),
+            "display_name": login.display_name,
+            "expires_at": login.expires_at.isoformat(),
+        },
+    )
     secure = await repo.secure_jobs_of(conn, login.printer_id, login.user_id)
     if secure:
         await notify(conn, out, login.tenant_id, login.printer_id, "work_available", secure)
     if login.action == "release_all":
         await release_jobs(
-            conn, out, tenant_id=login.tenant_id, owner_id=login.user_id,
-            printer_id=login.printer_id, job_ids=None, strict=False,
-        )  # fmt: skip
+            conn,
+            out,
+            tenant_id=login.tenant_id,
+            owner_id=login.user_id,
+            printer_id=login.printer_id,
+            job_ids=None,
+            strict=False,
+        )

@@ -35,7 +35,8 @@ async def create_reservation(
         target = await resolve_target(
             conn, SubmitJob(printer_id=cmd.printer_id, settings=cmd.settings), who.tenant_id
         )
-        chosen, pages = [], 0
+        chosen: list[asyncpg.Record] = []
+        pages = 0
         for doc in await repo.kept_documents(conn, who.tenant_id, owner, limit=1000):
             if len(chosen) == cmd.max_count:
                 break
@@ -47,26 +48,50 @@ async def create_reservation(
             chosen.append(doc)
             pages += printed
         await repo.insert_reservation(
-            conn, id=reservation_id, tenant_id=who.tenant_id, owner_id=owner,
-            printer_id=cmd.printer_id, deadline=cmd.deadline,
-        )  # fmt: skip
+            conn,
+            id=reservation_id,
+            tenant_id=who.tenant_id,
+            owner_id=owner,
+            printer_id=cmd.printer_id,
+            deadline=cmd.deadline,
+        )
         jobs = []
         for sequence, doc in enumerate(chosen, start=1):
             job = Job(
-                id=uuid.uuid4(), tenant_id=who.tenant_id, owner_id=owner, document_id=doc["id"],
-                release="direct", title=doc["title"], pages=doc["pages"], settings=cmd.settings,
-                state="queued", printer_id=cmd.printer_id, virtual_printer_id=None,
-                expires_at=cmd.deadline, reservation_id=reservation_id, sequence=sequence,
-                submitted_at=at, queued_at=at,
-            )  # fmt: skip
+                id=uuid.uuid4(),
+                tenant_id=who.tenant_id,
+                owner_id=owner,
+                document_id=doc["id"],
+                release="direct",
+                title=doc["title"],
+                pages=doc["pages"],
+                settings=cmd.settings,
+                state="queued",
+                printer_id=cmd.printer_id,
+                virtual_printer_id=None,
+                expires_at=cmd.deadline,
+                reservation_id=reservation_id,
+                sequence=sequence,
+                submitted_at=at,
+                queued_at=at,
+            )
             common = {"job_id": job.id, "tenant_id": job.tenant_id, "owner_id": owner, "at": at}
             submitted = JobSubmitted(
-                **common, printer_id=cmd.printer_id, virtual_printer_id=None, release="direct",
-                title=job.title, document_id=doc["id"], document_sha256=doc["sha256"],
-                document_size=doc["size"], document_format=doc["format"], pages=doc["pages"],
-                printed_pages=job.printed_pages, colour=cmd.settings.colour,
-                settings=cmd.settings, reservation_id=reservation_id,
-            )  # fmt: skip
+                **common,
+                printer_id=cmd.printer_id,
+                virtual_printer_id=None,
+                release="direct",
+                title=job.title,
+                document_id=doc["id"],
+                document_sha256=doc["sha256"],
+                document_size=doc["size"],
+                document_format=doc["format"],
+                pages=doc["pages"],
+                printed_pages=job.printed_pages,
+                colour=cmd.settings.colour,
+                settings=cmd.settings,
+                reservation_id=reservation_id,
+            )
             queued = JobQueued(**common, printer_id=cmd.printer_id, reason="reservation")
             await record(conn, out, None, job, [submitted, queued], {"reason": "reservation"})
             await repo.set_document_kept(conn, doc["id"], False)

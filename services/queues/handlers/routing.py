@@ -52,11 +52,19 @@ async def apply_routed(
         after = replace(job, decision=decision.decision)
         if job.state != "held":
             after = transition(
-                after, "held", at, hold_reason=hold_reason(decision.reason), expires_at=expires,
+                after,
+                "held",
+                at,
+                hold_reason=hold_reason(decision.reason),
+                expires_at=expires,
                 queued_at=None,
-            )  # fmt: skip
-            event = JobHeld(**common, reason=hold_reason(decision.reason),
-                            detail=decision.detail, expires_at=expires)  # fmt: skip
+            )
+            event = JobHeld(
+                **common,
+                reason=hold_reason(decision.reason),
+                detail=decision.detail,
+                expires_at=expires,
+            )
             await record(conn, out, job, after, [event], {"reason": after.hold_reason})
         else:
             await repo.save_job(conn, after)
@@ -73,14 +81,26 @@ async def apply_routed(
     events: list[EventData] = []
     if job.state == "queued":
         reason = "failover"
-        events.append(JobMoved(
-            **common, from_printer_id=job.printer_id, from_virtual_printer_id=None,
-            to_printer_id=decision.printer_id, reason="failover", by_user_id=None,
-        ))  # fmt: skip
+        events.append(
+            JobMoved(
+                **common,
+                from_printer_id=job.printer_id,
+                from_virtual_printer_id=None,
+                to_printer_id=decision.printer_id,
+                reason="failover",
+                by_user_id=None,
+            )
+        )
     after = transition(
-        job, "queued", at, printer_id=decision.printer_id, decision=decision.decision,
-        queued_at=at, hold_reason=None, expires_at=job.expires_at if job.reservation_id else None,
-    )  # fmt: skip
+        job,
+        "queued",
+        at,
+        printer_id=decision.printer_id,
+        decision=decision.decision,
+        queued_at=at,
+        hold_reason=None,
+        expires_at=job.expires_at if job.reservation_id else None,
+    )
     events.append(
         JobQueued(**common, printer_id=decision.printer_id, reason=reason, detail=decision.detail)
     )
@@ -88,11 +108,18 @@ async def apply_routed(
     await notify_if_fetchable(conn, out, after)
 
 
-_REPORTED = {"received": "sent", "printing": "printing", "completed": "completed",
-             "failed": "failed", "canceled": "canceled"}  # fmt: skip
+_REPORTED = {
+    "received": "sent",
+    "printing": "printing",
+    "completed": "completed",
+    "failed": "failed",
+    "canceled": "canceled",
+}
 
 
-async def apply_status(conn: asyncpg.Connection, out: Emitter, report: DeviceJobStatusReported) -> None:
+async def apply_status(
+    conn: asyncpg.Connection, out: Emitter, report: DeviceJobStatusReported
+) -> None:
     """A printer's report on one of its jobs moves the job along; a late or repeated
     report changes nothing; a report about another printer's job is refused."""
     job = await repo.get_job(conn, report.job_id, for_update=True)
@@ -123,7 +150,10 @@ async def apply_status(conn: asyncpg.Connection, out: Emitter, report: DeviceJob
     elif target == "failed":
         event = JobFailed(**common, printer_id=job.printer_id, reason=report.detail or "failed")
     else:
-        event = JobCanceled(**common, previous_state=job.state, by_user_id=None,
-                            printer_id=job.printer_id)  # fmt: skip
+        event = JobCanceled(
+            **common, previous_state=job.state, by_user_id=None, printer_id=job.printer_id
+        )
     after = transition(job, target, at)  # type: ignore[arg-type]
-    await record(conn, out, job, after, [event], {"detail": report.detail} if report.detail else None)
+    await record(
+        conn, out, job, after, [event], {"detail": report.detail} if report.detail else None
+    )

@@ -1,0 +1,4 @@
+"""SQL for the queues' own schema (asyncpg, no ORM)."""
+
+from services.queues.repository.jobs import *  # noqa: F403
+from services.queues.repository.replicas import *  # noqa: F403
