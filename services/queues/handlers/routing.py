@@ -39,12 +39,14 @@ async def apply_routed(
 ) -> None:
     """Queue the job at a printer or hold it, unless the decision is stale (an equal or
     newer one was applied) or the job can no longer move (it reached a printer's device
-    or a final state)."""
+    or a final state, or belongs to a reservation)."""
     job = await repo.get_job(conn, decision.job_id, for_update=True)
     if job is None or job.tenant_id != decision.tenant_id:
         raise PermanentEventError(f"no job {decision.job_id} in tenant {decision.tenant_id}")
     if decision.decision <= job.decision or job.state not in WAITING:
         return
+    if job.reservation_id is not None:
+        return  # a reservation places its jobs itself, in its own order
     at = now()
     common = {"job_id": job.id, "tenant_id": job.tenant_id, "owner_id": job.owner_id, "at": at}
     if decision.action == "hold":
@@ -99,7 +101,7 @@ async def apply_routed(
         decision=decision.decision,
         queued_at=at,
         hold_reason=None,
-        expires_at=job.expires_at if job.reservation_id else None,
+        expires_at=None,
     )
     events.append(
         JobQueued(**common, printer_id=decision.printer_id, reason=reason, detail=decision.detail)
