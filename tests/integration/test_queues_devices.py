@@ -8,26 +8,20 @@ import asyncio
 import hashlib
 import os
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from shared.events.contracts.gateway import DeviceJobStatusReported
 from shared.events.contracts.sessions import DeviceLoginApproved
-from shared.testing.fixtures import ServiceDbFactory
-from tests.integration.test_queues_support import Queues, about, queues_app, records_for
+from tests.integration.test_queues_support import (
+    Queues,
+    about,
+    queues_fixture,  # noqa: F401 - the fixture q
+    records_for,
+)
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def q(
-    service_db: ServiceDbFactory, bootstrap: str, topics: object, tmp_path: Path
-) -> AsyncIterator[Queues]:
-    async with queues_app(service_db, bootstrap, tmp_path / "blobs") as rig:
-        yield rig
 
 
 def _login(

@@ -14,18 +14,17 @@ import aiohttp
 import pytest
 
 from shared.testing.fixtures import ServiceDbFactory
-from tests.integration.test_queues_support import PDF, Queues, about, queues_app, records_for
+from tests.integration.test_queues_support import (
+    PDF,
+    Queues,
+    about,
+    queues_app,
+    queues_fixture,  # noqa: F401 - the fixture q
+    records_for,
+)
 
 pytestmark = pytest.mark.integration
 MiB = 1 << 20
-
-
-@pytest.fixture
-async def q(
-    service_db: ServiceDbFactory, bootstrap: str, topics: object, tmp_path: Path
-) -> AsyncIterator[Queues]:
-    async with queues_app(service_db, bootstrap, tmp_path / "blobs") as rig:
-        yield rig
 
 
 def _stored(root: Path) -> list[Path]:

@@ -6,30 +6,22 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
+from datetime import UTC, datetime
 
 import aiohttp
 import pytest
 
 from shared.events.contracts.gateway import DeviceJobStatusReported
-from shared.testing.fixtures import ServiceDbFactory
+from shared.printing.capabilities import Capabilities
 from tests.integration.test_queues_support import (
+    CAPS,
     Queues,
     about,
-    queues_app,
+    queues_fixture,  # noqa: F401 - the fixture q
     records_for,
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def q(
-    service_db: ServiceDbFactory, bootstrap: str, topics: object, tmp_path: Path
-) -> AsyncIterator[Queues]:
-    async with queues_app(service_db, bootstrap, tmp_path / "blobs") as rig:
-        yield rig
 
 
 async def test_a_job_is_submitted_and_refused_settings_are_named_with_allowed_values(
@@ -89,7 +81,7 @@ async def test_a_job_is_submitted_and_refused_settings_are_named_with_allowed_va
 async def test_a_virtual_printer_accepts_only_what_every_member_can_do(q: Queues) -> None:
     ada = await q.user()
     colour = await q.printer()
-    mono = await q.printer(q_caps_mono())
+    mono = await q.printer(_mono_caps())
     vp = await q.virtual_printer([colour, mono])
     refused = await q.submit(
         ada, 422, virtual_printer_id=str(vp), settings={"print_color_mode": "color"}
@@ -101,9 +93,7 @@ async def test_a_virtual_printer_accepts_only_what_every_member_can_do(q: Queues
     assert job["release"] == "pull" and job["virtual_printer_id"] == str(vp)
 
 
-def q_caps_mono():  # type: ignore[no-untyped-def]
-    from tests.integration.test_queues_support import CAPS
-
+def _mono_caps() -> Capabilities:
     return CAPS.model_copy(update={"print_color_mode_supported": ["monochrome"]})
 
 
@@ -170,8 +160,6 @@ async def test_routing_decisions_are_applied_in_order_and_stale_ones_ignored(q: 
 def _report(
     q: Queues, job_id: str, printer: uuid.UUID, state: str, **kw: object
 ) -> DeviceJobStatusReported:
-    from datetime import UTC, datetime
-
     return DeviceJobStatusReported(
         device_id=printer,
         tenant_id=q.tenant,

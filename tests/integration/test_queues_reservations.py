@@ -3,24 +3,19 @@ in sequence for the device; what is not printed by the deadline expires."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from shared.testing.fixtures import ServiceDbFactory
-from tests.integration.test_queues_support import PDF, Queues, about, queues_app, records_for
+from tests.integration.test_queues_support import (
+    PDF,
+    Queues,
+    about,
+    queues_fixture,  # noqa: F401 - the fixture q
+    records_for,
+)
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def q(
-    service_db: ServiceDbFactory, bootstrap: str, topics: object, tmp_path: Path
-) -> AsyncIterator[Queues]:
-    async with queues_app(service_db, bootstrap, tmp_path / "blobs") as rig:
-        yield rig
 
 
 async def test_a_reservation_queues_kept_documents_by_priority_within_the_limits(
