@@ -66,6 +66,12 @@ async def test_a_printer_downloads_only_its_own_jobs_and_resumes_with_range(q: Q
     for foreign in (theirs["id"], str(uuid.uuid4()), "not-a-uuid"):
         resp = await q.client.get(f"/v1/devices/me/jobs/{foreign}/document", headers=q.device(mine))
         assert resp.status == 404, await resp.text()
+    # The same device id with another tenant's token sees nothing.
+    foreign = q.device(mine, tenant=uuid.uuid4())
+    assert (await q.client.get(path, headers=foreign)).status == 404
+    assert (await (await q.client.get("/v1/devices/me/jobs", headers=foreign)).json()) == {
+        "items": []
+    }
     # A user's token is not a device's.
     assert (await q.client.get(path, headers=ada.headers)).status == 403
 
