@@ -15,27 +15,14 @@ import pytest
 from services.auth.app import SPEC as AUTH
 from services.queues.app import SPEC as QUEUES
 from shared.crypto.sealing import new_key_text
-from shared.infra.kafka import free_port
 from shared.infra.processes import ServiceProcess
 from shared.testing.fixtures import ServiceDbFactory, unique
 from shared.testing.infra import TestInfra
+from tests.e2e.test_device_end_to_end import TOKEN, _service
 
 pytestmark = pytest.mark.e2e
-TOKEN = "op-" + uuid.uuid4().hex
 OPERATOR = {"Authorization": f"Bearer {TOKEN}"}
 MiB = 1 << 20
-
-
-def _service(name: str, env: dict[str, str], log_dir: Path) -> ServiceProcess:
-    port = free_port()
-    prefix = f"PRINTCLOUD_{name.upper()}_"
-    full = {
-        prefix + "HTTP_PORT": str(port),
-        prefix + "OPERATOR_TOKEN": TOKEN,
-        prefix + "SHUTDOWN_GRACE_S": "0",
-        **{prefix + k: v for k, v in env.items()},
-    }
-    return ServiceProcess(name, f"services.{name}", full, log_dir / f"{name}.log", port)
 
 
 def _peak_rss(proc: ServiceProcess) -> int:

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from shared.events.contracts.jobs import JobState
 from shared.printing.settings import JobSettings
 
 MIME_PATTERN = r"^[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*$"
@@ -77,20 +78,7 @@ class CreateReservation(_Command):
 class JobFilter(_Command):
     """GET /v1/jobs: narrow and page the list."""
 
-    state: (
-        Literal[
-            "pending",
-            "held",
-            "queued",
-            "sent",
-            "printing",
-            "completed",
-            "failed",
-            "canceled",
-            "expired",
-        ]
-        | None
-    ) = None
+    state: JobState | None = None
     printer_id: uuid.UUID | None = None
     owner: Literal["me", "all"] | None = Field(
         default=None, description="me: only the caller's jobs (admins see the tenant's)."

@@ -11,23 +11,13 @@ import math
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from services.queues.domain.errors import TransitionRefused
 from shared.events.contracts.jobs import JobState, Release
 from shared.printing.settings import JobSettings
 
-STATES: tuple[JobState, ...] = (
-    "pending",
-    "held",
-    "queued",
-    "sent",
-    "printing",
-    "completed",
-    "failed",
-    "canceled",
-    "expired",
-)
+STATES: tuple[JobState, ...] = get_args(JobState)
 FINAL: frozenset[JobState] = frozenset({"completed", "failed", "canceled", "expired"})
 WAITING: frozenset[JobState] = frozenset({"pending", "held", "queued"})
 """States in which routing may still move a job."""
