@@ -54,7 +54,9 @@ async def test_usage_per_tenant_from_the_topic(infra: TestInfra) -> None:
     try:
         for event in [*events, failed]:
             env = new_envelope(event, source="queues", tenant_id=event.tenant_id)
-            await producer.send_and_wait(topic, env.to_bytes(), key=env.key.encode())
+            await producer.send_and_wait(
+                topic, env.to_bytes(), key=env.key.encode(), headers=env.kafka_headers()
+            )
         await producer.send_and_wait(topic, json.dumps(bad).encode(), key=b"x")
         await producer.send_and_wait(topic, b"not json at all", key=b"y")
     finally:
@@ -77,4 +79,4 @@ async def test_usage_per_tenant_from_the_topic(infra: TestInfra) -> None:
          "-f", "%h\n"],
         capture_output=True, text=True, timeout=60, check=True,
     ).stdout  # fmt: skip
-    assert out.count("type=job.completed") == 4
+    assert out.count("type=job.completed") == 3 and out.count("type=job.failed") == 1
