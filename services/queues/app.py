@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from services.auth.domain.events import EVENTS as AUTH_EVENTS
 from services.queues.api.routes import add_routes
 from services.queues.consumers import consumers
 from services.queues.handlers import maintenance
 from services.queues.settings import QueuesSettings
-from services.registry.domain.events import EVENTS as REGISTRY_EVENTS
 from shared.blobstore import FilesystemBlobStore
 from shared.db.outbox import Emitter
 from shared.events.contracts import (
@@ -21,6 +19,8 @@ from shared.events.contracts import (
     notifications,
     sessions,
 )
+from shared.events.contracts.registry import EVENTS as REGISTRY_EVENTS
+from shared.events.contracts.users import EVENTS as AUTH_EVENTS
 from shared.events.registry import EventRegistry
 from shared.service import Runtime, ServiceSpec
 from shared.supervisor import TaskFactory

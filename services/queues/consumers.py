@@ -7,12 +7,16 @@ from typing import Any
 
 import asyncpg
 
-from services.auth.domain.events import UserCreated, UserDeleted, UserUpdated
 from services.queues import repository as repo
 from services.queues.handlers.release import open_session
 from services.queues.handlers.routing import apply_routed, apply_status
 from services.queues.settings import QueuesSettings
-from services.registry.domain.events import (
+from shared.db.outbox import Emitter
+from shared.errors import PermanentEventError
+from shared.events.contracts.devices import ConnectorDevicesChanged
+from shared.events.contracts.gateway import DeviceJobStatusReported
+from shared.events.contracts.jobs import JobRouted
+from shared.events.contracts.registry import (
     PrinterCapabilitiesChanged,
     PrinterConnectionChanged,
     PrinterRegistered,
@@ -20,12 +24,8 @@ from services.registry.domain.events import (
     VirtualPrinterCreated,
     VirtualPrinterUpdated,
 )
-from shared.db.outbox import Emitter
-from shared.errors import PermanentEventError
-from shared.events.contracts.devices import ConnectorDevicesChanged
-from shared.events.contracts.gateway import DeviceJobStatusReported
-from shared.events.contracts.jobs import JobRouted
 from shared.events.contracts.sessions import DeviceLoginApproved
+from shared.events.contracts.users import UserCreated, UserDeleted, UserUpdated
 from shared.events.registry import DecodedEvent
 from shared.service import ConsumerSpec, Runtime
 

@@ -13,14 +13,6 @@ from typing import Any
 
 import asyncpg
 
-from services.registry.domain.events import (
-    PrinterCapabilitiesChanged,
-    PrinterConnectionChanged,
-    PrinterRegistered,
-    PrinterUpdated,
-    VirtualPrinterCreated,
-    VirtualPrinterUpdated,
-)
 from services.routing import repository as repo
 from services.routing.handlers import Router, track_lifecycle
 from services.routing.settings import RoutingSettings
@@ -28,6 +20,14 @@ from shared.db.outbox import Emitter
 from shared.errors import PermanentEventError
 from shared.events.contracts import jobs
 from shared.events.contracts.quotas import QuotaStateChanged
+from shared.events.contracts.registry import (
+    PrinterCapabilitiesChanged,
+    PrinterConnectionChanged,
+    PrinterRegistered,
+    PrinterUpdated,
+    VirtualPrinterCreated,
+    VirtualPrinterUpdated,
+)
 from shared.events.registry import DecodedEvent
 from shared.service import ConsumerSpec, Runtime
 

@@ -85,9 +85,12 @@ def _channel(topic: TopicSpec, models: Sequence[type[EventData]]) -> dict[str, A
         "description": (
             f"{topic.description}\n\nOwner: {topic.owner}. Key: {topic.key}. "
             f"Partitions: {topic.partitions}. Retention: "
-            + ("compacted (latest per key, kept)" if topic.compacted
-               else f"{topic.retention_ms // 86_400_000} days")
-        ),  # fmt: skip
+            + (
+                "compacted (latest per key, kept)"
+                if topic.compacted
+                else f"{topic.retention_ms // 86_400_000} days"
+            )
+        ),
         "servers": [{"$ref": "#/servers/kafka"}],
         "messages": {
             message_id(m): {"$ref": f"#/components/messages/{message_id(m)}"} for m in models
@@ -117,6 +120,10 @@ def _frame_schema(model: type[BaseModel]) -> dict[str, Any]:
 def _frames(union: Any) -> list[type[BaseModel]]:
     (inner, *_) = typing.get_args(union)
     return list(typing.get_args(inner))
+
+
+def _frame_id(frame: type[BaseModel]) -> str:
+    return f"ws.{frame.model_fields['type'].default}"
 
 
 def _frame_defs(frames: Iterable[type[BaseModel]]) -> dict[str, Any]:
@@ -173,7 +180,9 @@ def render(topics: Sequence[TopicSpec], models: Sequence[type[EventData]]) -> st
         schemas[f"Frame.{kind}"] = _frame_schema(frame)
 
     channels: dict[str, Any] = {_channel_id(t.name): _channel(t, by_topic[t.name]) for t in topics}
-    ws_messages = {f"ws.{f.model_fields['type'].default}": None for f in device_frames + gateway_frames}
+    ws_messages = {
+        f"ws.{f.model_fields['type'].default}": None for f in device_frames + gateway_frames
+    }
     channels["device-websocket"] = {
         "address": "/v1/devices/ws",
         "title": "Device websocket",
@@ -191,9 +200,7 @@ def render(topics: Sequence[TopicSpec], models: Sequence[type[EventData]]) -> st
     operations: dict[str, Any] = {}
     for t in topics:
         cid = _channel_id(t.name)
-        refs = [
-            {"$ref": f"#/channels/{cid}/messages/{k}"} for k in channels[cid]["messages"]
-        ]
+        refs = [{"$ref": f"#/channels/{cid}/messages/{k}"} for k in channels[cid]["messages"]]
         operations[f"{t.owner}.publishes.{cid}"] = {
             "action": "send",
             "channel": {"$ref": f"#/channels/{cid}"},
@@ -212,7 +219,7 @@ def render(topics: Sequence[TopicSpec], models: Sequence[type[EventData]]) -> st
             "summary": f"What the {side} sends on the device websocket "
             "(operations are described from the device's side).",
             "messages": [
-                {"$ref": f"#/channels/device-websocket/messages/ws.{f.model_fields['type'].default}"}
+                {"$ref": f"#/channels/device-websocket/messages/{_frame_id(f)}"}
                 for f in frames
             ],
         }

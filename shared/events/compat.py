@@ -61,8 +61,9 @@ def _diff(old: Any, new: Any, path: str, out: list[str]) -> None:
             _diff(old[key], new[key], f"{path}.{key}", out)
         return
     if isinstance(old, list) and isinstance(new, list) and path.endswith((".required", ".enum")):
-        gone, added = sorted(map(str, set(map(str, old)) - set(map(str, new)))), sorted(
-            set(map(str, new)) - set(map(str, old))
+        gone, added = (
+            sorted(map(str, set(map(str, old)) - set(map(str, new)))),
+            sorted(set(map(str, new)) - set(map(str, old))),
         )
         if gone:
             out.append(f"{path}: no longer lists {gone}")

@@ -81,7 +81,9 @@ def check(
     problems: list[SettingProblem] = []
 
     def refuse(setting: str, value: object, allowed: object, reason: str) -> None:
-        problems.append(SettingProblem(setting=setting, value=value, allowed=allowed, reason=reason))
+        problems.append(
+            SettingProblem(setting=setting, value=value, allowed=allowed, reason=reason)
+        )
 
     if document_format is not None and document_format not in caps.document_format_supported:
         refuse("document_format", document_format, caps.document_format_supported,

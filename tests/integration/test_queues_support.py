@@ -19,17 +19,17 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from aiokafka import AIOKafkaConsumer
 
-from services.auth.domain.events import UserCreated
 from services.queues.app import SPEC
 from services.queues.settings import QueuesSettings
-from services.registry.domain.events import (
+from shared.db.pool import connect
+from shared.events.contracts.devices import ConnectorDevicesChanged
+from shared.events.contracts.jobs import JobRouted
+from shared.events.contracts.registry import (
     PrinterCapabilitiesChanged,
     PrinterRegistered,
     VirtualPrinterCreated,
 )
-from shared.db.pool import connect
-from shared.events.contracts.devices import ConnectorDevicesChanged
-from shared.events.contracts.jobs import JobRouted
+from shared.events.contracts.users import UserCreated
 from shared.events.envelope import EventData, new_envelope
 from shared.http.auth import (
     CompositeAuthenticator,

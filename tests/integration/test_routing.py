@@ -16,16 +16,16 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from services.registry.domain.events import (
+from services.routing.app import SPEC
+from services.routing.settings import RoutingSettings
+from shared.events.contracts.jobs import JobCanceled, JobSent, JobSubmitted
+from shared.events.contracts.quotas import QuotaStateChanged
+from shared.events.contracts.registry import (
     PrinterCapabilitiesChanged,
     PrinterConnectionChanged,
     PrinterRegistered,
     VirtualPrinterCreated,
 )
-from services.routing.app import SPEC
-from services.routing.settings import RoutingSettings
-from shared.events.contracts.jobs import JobCanceled, JobSent, JobSubmitted
-from shared.events.contracts.quotas import QuotaStateChanged
 from shared.events.envelope import Envelope, EventData, new_envelope
 from shared.kafka.topics import DEAD_LETTER_TOPIC
 from shared.printing.capabilities import Capabilities

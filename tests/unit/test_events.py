@@ -4,8 +4,8 @@ from typing import ClassVar
 
 import pytest
 
-from services.registry.domain.events import EVENTS, PrinterRegistered
 from shared.events import EventData, EventDecodeError, EventRegistry, new_envelope
+from shared.events.contracts.registry import EVENTS, PrinterRegistered
 from shared.kafka.topics import TOPICS
 
 REGISTRY = EventRegistry(EVENTS)
