@@ -167,7 +167,12 @@ async def list_suppliers(
 async def lock_level(
     conn: asyncpg.Connection, printer_id: uuid.UUID, kind: str, colour: str
 ) -> asyncpg.Record | None:
-    """The latest level of one supply, locked: reports of one supply apply one at a time."""
+    """The latest level of one supply, locked: reports of one supply apply one at a time.
+    A transaction lock on the supply's key covers the first report too (no row yet)."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text || '/' || $2 || '/' || $3, 0))",
+        printer_id, kind, colour,
+    )  # fmt: skip
     return await conn.fetchrow(
         "SELECT * FROM supply_levels WHERE printer_id = $1 AND kind = $2 AND colour = $3 "
         "FOR UPDATE",

@@ -45,7 +45,8 @@ def _lowest_per_supply(supplies: list[SupplyLevel]) -> list[SupplyLevel]:
             and (seen.level_percent is None or s.level_percent < seen.level_percent)
         ):
             chosen[(s.kind, s.colour)] = s
-    return list(chosen.values())
+    # A fixed order of locks: two reports of one printer never wait on each other crosswise.
+    return [chosen[k] for k in sorted(chosen)]
 
 
 async def apply_report(
