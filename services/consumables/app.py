@@ -12,9 +12,9 @@ from services.consumables.consumers import consumers
 from services.consumables.delivery import DeliveryWorker
 from services.consumables.domain.events import EVENTS
 from services.consumables.settings import ConsumablesSettings
-from services.registry.domain import events as registry_events
 from shared.db.outbox import Emitter
 from shared.events.contracts import gateway
+from shared.events.contracts import registry as registry_events
 from shared.events.registry import EventRegistry
 from shared.logging import get_logger
 from shared.service import Runtime, ServiceSpec

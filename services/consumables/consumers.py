@@ -10,9 +10,9 @@ import asyncpg
 from services.consumables import repository as repo
 from services.consumables.handlers import supplies
 from services.consumables.settings import ConsumablesSettings
-from services.registry.domain.events import PrinterRegistered, PrinterUpdated
 from shared.db.outbox import Emitter
 from shared.events.contracts.gateway import DeviceSuppliesReported
+from shared.events.contracts.registry import PrinterRegistered, PrinterUpdated
 from shared.events.registry import DecodedEvent
 from shared.service import ConsumerSpec, Runtime
 

@@ -170,7 +170,8 @@ async def lock_level(
     """The latest level of one supply, locked: reports of one supply apply one at a time.
     A transaction lock on the supply's key covers the first report too (no row yet)."""
     await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text || '/' || $2 || '/' || $3, 0))",
+        "SELECT pg_advisory_xact_lock("
+        "hashtextextended($1::uuid::text || '/' || $2 || '/' || $3, 0))",
         printer_id, kind, colour,
     )  # fmt: skip
     return await conn.fetchrow(

@@ -219,7 +219,7 @@ async def test_levels_reported_before_the_printer_is_known_are_judged_when_it_is
     await publish(rig.bootstrap, report)
     await rig.applied(report)
     assert await rig.orders(printer) == []
-    from services.registry.domain.events import PrinterRegistered
+    from shared.events.contracts.registry import PrinterRegistered
 
     await publish(rig.bootstrap, PrinterRegistered(
         printer_id=printer["printer_id"], tenant_id=tenant, revision=1, name="Late",

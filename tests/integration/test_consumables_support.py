@@ -23,9 +23,9 @@ from aiokafka import AIOKafkaProducer
 
 from services.consumables.app import SPEC
 from services.consumables.settings import ConsumablesSettings
-from services.registry.domain.events import PrinterRegistered, PrinterUpdated
 from shared.crypto.sealing import new_key_text
 from shared.events.contracts.gateway import DeviceSuppliesReported, SupplyLevel
+from shared.events.contracts.registry import PrinterRegistered, PrinterUpdated
 from shared.events.envelope import Envelope, EventData, new_envelope
 from shared.service import create_app
 from shared.testing.fixtures import ServiceDb
