@@ -1,0 +1,134 @@
+"""Submitting print jobs through the public API, as people and programs do, and
+watching them finish (the caller's job event stream)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from bench.platform_harness import User
+
+
+class SubmitRefused(RuntimeError):
+    """The API answered, without accepting the job; ``status`` is the HTTP status."""
+
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(f"HTTP {status}: {text[:300]}")
+        self.status = status
+
+
+async def submit_job(
+    http: aiohttp.ClientSession, user: User, printer_id: str, document: bytes, title: str,
+    *, timeout: float = 30,
+) -> str:  # fmt: skip
+    """One-shot ``POST /v1/jobs`` (multipart: the job, then the document); the job id."""
+    form = aiohttp.FormData()
+    form.add_field(
+        "job", json.dumps({"printer_id": printer_id, "title": title}),
+        content_type="application/json",
+    )  # fmt: skip
+    form.add_field("document", document, content_type="application/pdf", filename="doc.pdf")
+    headers = await user.headers(http)
+    async with http.post(
+        user.base_url + "/v1/jobs", data=form, headers=headers,
+        timeout=aiohttp.ClientTimeout(total=timeout),
+    ) as resp:  # fmt: skip
+        text = await resp.text()
+        if resp.status != 201:
+            raise SubmitRefused(resp.status, text)
+        return str(json.loads(text)["id"])
+
+
+@dataclass
+class JobWatch:
+    """The caller's job event stream (``GET /v1/jobs/events``): when each job reached
+    each state, as seen by this client."""
+
+    user: User
+    states: dict[str, dict[str, float]] = field(default_factory=dict)
+    waiters: dict[tuple[str, str], asyncio.Future[float]] = field(default_factory=dict)
+    on_state: Callable[[str, str], None] | None = None
+    _task: asyncio.Task[None] | None = None
+    connected: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def start(self, http: aiohttp.ClientSession) -> None:
+        self._task = asyncio.create_task(self._follow(http))
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+
+    def reached(self, job_id: str, state: str) -> asyncio.Future[float]:
+        """A future resolved with the time ``job_id`` reached ``state``."""
+        fut = self.waiters.get((job_id, state))
+        if fut is None:
+            fut = asyncio.get_running_loop().create_future()
+            self.waiters[(job_id, state)] = fut
+            at = self.states.get(job_id, {}).get(state)
+            if at is not None:
+                fut.set_result(at)
+        return fut
+
+    def _seen(self, job_id: str, state: str) -> None:
+        now = time.perf_counter()
+        self.states.setdefault(job_id, {}).setdefault(state, now)
+        fut = self.waiters.get((job_id, state))
+        if fut is not None and not fut.done():
+            fut.set_result(now)
+        if self.on_state is not None:
+            self.on_state(job_id, state)
+
+    async def _follow(self, http: aiohttp.ClientSession) -> None:
+        last: str | None = None
+        while True:
+            try:
+                headers = await self.user.headers(http)
+                if last:
+                    headers["Last-Event-ID"] = last
+                async with http.get(
+                    self.user.base_url + "/v1/jobs/events", headers=headers,
+                    timeout=aiohttp.ClientTimeout(total=None, sock_read=60),
+                ) as resp:  # fmt: skip
+                    if resp.status != 200:
+                        raise ConnectionError(f"job events: {resp.status}")
+                    self.connected.set()
+                    data: list[str] = []
+                    async for raw in resp.content:
+                        line = raw.decode().rstrip("\r\n")
+                        if line.startswith("id:"):
+                            last = line[3:].strip()
+                        elif line.startswith("data:"):
+                            data.append(line[5:].strip())
+                        elif not line and data:
+                            self._event(json.loads("\n".join(data)))
+                            data = []
+            except (aiohttp.ClientError, OSError, TimeoutError, ConnectionError, ValueError):
+                await asyncio.sleep(0.5)
+
+    def _event(self, event: dict[str, Any]) -> None:
+        payload = event.get("data", event)
+        job_id = payload.get("job_id") or payload.get("id")
+        state = payload.get("state")
+        if job_id and state:
+            self._seen(str(job_id), str(state))
+
+
+async def job_state(http: aiohttp.ClientSession, user: User, job_id: str) -> str | None:
+    """A job's state from ``GET /v1/jobs/{id}`` (None if it cannot be read now)."""
+    try:
+        headers = await user.headers(http)
+        async with http.get(f"{user.base_url}/v1/jobs/{job_id}", headers=headers) as resp:
+            if resp.status != 200:
+                return None
+            return str((await resp.json())["state"])
+    except (aiohttp.ClientError, OSError, TimeoutError, RuntimeError):
+        return None
