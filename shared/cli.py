@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 import uuid
 from pathlib import Path
 from typing import Annotated
@@ -208,12 +209,16 @@ def device_relay(
 @app.command()
 def platform(
     check: Annotated[
-        bool, typer.Option(help="start, prove one request end to end, stop, exit")
+        bool, typer.Option(help="start, print one job end to end through the API, stop, exit")
     ] = False,
 ) -> None:
     """Start Kafka, Postgres, migrations, topics and every service locally (Ctrl-C stops)."""
+    import time
+
+    from shared.infra.demo import DemoError, demo_user
     from shared.infra.local import LocalPlatform
 
+    started = time.monotonic()
     local = LocalPlatform({n: f"services.{n}" for n in SERVICES}, database_services())
     try:
         with console.status("starting Postgres and Kafka"):
@@ -224,17 +229,25 @@ def platform(
             )
         with console.status("starting services"):
             local.start_services()
-        with console.status("starting the demo printer"):
+        with console.status("starting the demo printer and its user"):
             demo = asyncio.run(local.start_demo_printer())
+            asyncio.run(demo_user(local.base_url, local.operator_token, local.demo_user_file))
         _print_platform(local, demo)
         if check:
-            asyncio.run(_smoke(local, demo))
+            try:
+                asyncio.run(_smoke(local, demo, started))
+            except (DemoError, RuntimeError, TimeoutError) as exc:
+                console.print(f"[red]check failed[/]: {exc}")
+                raise typer.Exit(1) from None
             console.print("[green]check passed[/]")
             return
+        _print_how_to_print(local, demo)
         console.print("running; Ctrl-C stops everything")
         stop_signals = {signal.SIGINT, signal.SIGTERM}
         signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
-        signal.sigwait(stop_signals)
+        while signal.sigtimedwait(stop_signals, 2) is None:
+            for line in local.restart_exited():
+                console.print(f"[yellow]restarted[/] {line}")
     finally:
         console.print("stopping")
         local.stop()
@@ -251,23 +264,54 @@ def _print_platform(local: object, demo: str) -> None:
     table.add_row("public API (printcloud login --url)", local.base_url)
     table.add_row("device websocket", local.gateway_url)
     table.add_row("demo printer", demo)
+    table.add_row("demo user's API token", str(local.demo_user_file))
     table.add_row("kafka", local.kafka.bootstrap)
     table.add_row("postgres", f"127.0.0.1:{local.ports.postgres} database printcloud")
     table.add_row("operator token", local.operator_token)
     console.print(table)
 
 
-async def _smoke(local: object, demo: str) -> None:
-    from shared.infra.demo import print_test_page
+def _print_how_to_print(local: object, demo: str) -> None:
+    from shared.infra.demo import load_demo_user
+    from shared.infra.local import LocalPlatform
+
+    assert isinstance(local, LocalPlatform)
+    pc = Path(sys.executable).with_name("printcloud")
+    user = load_demo_user(local.demo_user_file)
+    token = user.api_token if user else "<the api_token in that file>"
+    console.print(
+        f"print on the demo printer as the demo user (API token kept in {local.demo_user_file}),"
+        " through the public API:\n"
+        f"  {pc} login --url {local.base_url} --token {token}\n"
+        f"  {pc} print FILE.pdf --printer {demo.split()[0]}\n"
+        f"  {pc} jobs list",
+        soft_wrap=True,
+        highlight=False,
+    )
+
+
+async def _smoke(local: object, demo: str, started: float) -> None:
+    import time
+
+    from shared.infra.demo import DemoError, load_demo_user, print_test_page, submit_and_wait
     from shared.infra.local import LocalPlatform
     from shared.infra.smoke import registry_round_trip
 
     assert isinstance(local, LocalPlatform)
+    device_id = uuid.UUID(demo.split()[0])
+    user = await asyncio.to_thread(load_demo_user, local.demo_user_file)
+    if user is None:
+        raise DemoError(f"no demo user in {local.demo_user_file}")
+    job = await submit_and_wait(local.base_url, user, device_id, local.demo_state)
+    console.print(
+        f"job {job.job_id} submitted through {local.base_url} completed in {job.seconds:.1f} s; "
+        f"printed by the demo printer into {job.printed}"
+    )
+    console.print(f"first job printed after {time.monotonic() - started:.1f} s")
     registry_url = f"http://127.0.0.1:{local.port_of('registry')}"
     console.print(
         await registry_round_trip(registry_url, local.operator_token, local.kafka.bootstrap)
     )
-    device_id = uuid.UUID(demo.split()[0])
     console.print(
         await print_test_page(registry_url, local.operator_token, device_id, local.demo_spool)
     )

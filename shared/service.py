@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,6 +83,32 @@ class Runtime:
 
 
 @dataclass(frozen=True)
+class WorkerSpec:
+    """A process of a service beside its HTTP server, from the same code and image:
+    ``python -m <module> <args...>``, configured by the service's settings prefix.
+
+    The local platform starts, restarts and stops it with the services; the
+    deployment generators give it a workload of its own (no Service in front of it:
+    it serves no API)."""
+
+    module: str
+    args: tuple[str, ...] = ()
+    description: str = ""
+    uses_database: bool = False
+    """Whether it needs the service's ``DATABASE_URL``."""
+    metrics_port_field: str | None = None
+    """Settings field of the port of its HTTP ``/metrics`` (None: it listens on no port);
+    what the deployment probes for liveness and Prometheus scrapes."""
+    metrics_port: int = 9100
+    """The port the deployments give it (``metrics_port_field``)."""
+    data_dir_field: str | None = None
+    """Settings field of a writable directory it needs (None: none)."""
+    replication_field: str | None = None
+    """Settings field of the replication factor of the Kafka topics it creates itself
+    (None: it creates none); the deployments set it like the declared topics'."""
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     """Everything that makes a service itself; the runtime does the rest."""
 
@@ -97,6 +123,9 @@ class ServiceSpec:
     app_factory: Callable[[Any], web.Application] | None = None
     """A process without a database (the gateway) builds its own app; it must set
     ``app[UNREADY]``. Such a process has no migrations, outbox or consumers here."""
+    workers: Mapping[str, WorkerSpec] = field(default_factory=dict)
+    """Processes of the service beside its HTTP server, by name (deployed as
+    ``<service>-<name>``)."""
 
     @property
     def has_database(self) -> bool:

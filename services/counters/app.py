@@ -15,7 +15,7 @@ from shared.db.outbox import Emitter
 from shared.events.contracts import gateway, jobs
 from shared.events.registry import EventRegistry
 from shared.logging import get_logger
-from shared.service import Runtime, ServiceSpec
+from shared.service import Runtime, ServiceSpec, WorkerSpec
 from shared.supervisor import TaskFactory
 
 log = get_logger(__name__)
@@ -46,4 +46,14 @@ SPEC = ServiceSpec(
     add_routes=add_routes,
     consumers=consumers,
     tasks=tasks,
+    workers={
+        "rollups": WorkerSpec(
+            module="services.counters.rollups",
+            args=("worker", "-l", "info"),
+            description="usage roll-ups per hour, day and month (faust-streaming; Kafka only)",
+            metrics_port_field="rollup_metrics_port",
+            data_dir_field="rollup_data_dir",
+            replication_field="rollup_replication",
+        )
+    },
 )

@@ -6,7 +6,9 @@ Kafka (apache/kafka, KRaft, one node), PostgreSQL, a one-shot ``init`` service
 file: Compose reads them from the environment or from ``deploy/.env``
 (``${VAR:?...}`` stops with a message when one is missing). Every published port
 is bound to 127.0.0.1; services get 8081 upwards in the order of ``SERVICES``,
-like the local platform.
+like the local platform, and the edge (the one public base URL every
+``PUBLIC_URL`` names) 8080. Each worker of a service (``ServiceSpec.workers``) is a
+container of its own; the queues' document store is a named volume.
 """
 
 from __future__ import annotations
@@ -16,14 +18,18 @@ from typing import Any
 
 from shared.deploy.k8s import (
     AUTH_SERVICE,
+    GATEWAY_SERVICE,
     JWKS_PATH,
     SHUTDOWN_GRACE_S,
+    WORKER_DATA_PATH,
     _Dumper,
     image_ref,
     jwks_url,
+    shared_claim,
+    shared_volume,
     termination_grace_seconds,
 )
-from shared.deploy.model import ServiceInfo, load_services
+from shared.deploy.model import ServiceInfo, WorkerInfo, load_services
 from shared.service import ServiceSpec
 
 HEADER = (
@@ -43,6 +49,8 @@ KAFKA_INTERNAL = "kafka:9092"
 KAFKA_HOST_PORT = 19092
 POSTGRES_HOST_PORT = 15432
 FIRST_SERVICE_PORT = 8081
+EDGE_HOST_PORT = 8080
+PUBLIC_URL = f"http://127.0.0.1:{EDGE_HOST_PORT}"
 DATABASE = "printcloud"
 
 _HARDENING: dict[str, Any] = {
@@ -71,10 +79,10 @@ def _build() -> dict[str, Any]:
     return {"context": "..", "dockerfile": "deploy/Dockerfile"}
 
 
-def _healthcheck(path: str) -> dict[str, Any]:
+def _healthcheck(path: str, port: int = 8080) -> dict[str, Any]:
     code = (
         "import sys, urllib.request; "
-        f"sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080{path}', timeout=3)"
+        f"sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:{port}{path}', timeout=3)"
         ".status == 200 else 1)"
     )
     return {
@@ -98,8 +106,11 @@ def service_block(svc: ServiceInfo, port: int, services: Sequence[ServiceInfo]) 
         svc.env("shutdown_grace_s"): str(SHUTDOWN_GRACE_S),
         svc.env("operator_token"): _required("PRINTCLOUD_OPERATOR_TOKEN"),
     }
-    if "public_url" in svc.settings_fields:
-        env[svc.env("public_url")] = f"http://127.0.0.1:{port}"
+    if "public_url" in svc.settings_fields and svc.name != GATEWAY_SERVICE:
+        env[svc.env("public_url")] = PUBLIC_URL
+    volume = shared_volume(svc.name)
+    if volume is not None:
+        env[svc.env(volume.field)] = volume.mount_path
     for field in svc.secret_fields:
         env[svc.env(field)] = _required(svc.env(field))
     if jwks_url(services) and "auth_jwks_url" in svc.settings_fields and svc.name != AUTH_SERVICE:
@@ -123,6 +134,67 @@ def service_block(svc: ServiceInfo, port: int, services: Sequence[ServiceInfo]) 
             "postgres": {"condition": "service_healthy"},
         },
         "healthcheck": _healthcheck("/readyz"),
+        "restart": "unless-stopped",
+        "stop_signal": "SIGTERM",
+        "stop_grace_period": f"{termination_grace_seconds()}s",
+        **_HARDENING,
+        **({"volumes": [f"{shared_claim(svc.name)}:{volume.mount_path}"]} if volume else {}),
+    }
+
+
+def worker_block(w: WorkerInfo) -> dict[str, Any]:
+    """A worker of a service: ``python -m <module> <args>`` from the same image; its
+    data directory a tmpfs (what it keeps there is rebuilt from Kafka)."""
+    env: dict[str, str] = {
+        w.env("kafka_bootstrap"): KAFKA_INTERNAL,
+        w.env("http_host"): "0.0.0.0",
+    }
+    if w.uses_database:
+        env[w.env("database_url")] = _dsn(w.service, f"{w.env('db_password')}")
+    if w.data_dir_field:
+        env[w.env(w.data_dir_field)] = WORKER_DATA_PATH
+    if w.metrics_port_field and w.metrics_port is not None:
+        env[w.env(w.metrics_port_field)] = str(w.metrics_port)
+    hardening = {**_HARDENING, "tmpfs": ["/tmp", *([WORKER_DATA_PATH] if w.data_dir_field else [])]}
+    block: dict[str, Any] = {
+        "build": _build(),
+        "image": image_ref(),
+        "entrypoint": ["python", "-m", w.module],
+        "command": list(w.args),
+        "environment": env,
+        "depends_on": {
+            "init": {"condition": "service_completed_successfully"},
+            "kafka": {"condition": "service_healthy"},
+        },
+        "restart": "unless-stopped",
+        "stop_signal": "SIGTERM",
+        "stop_grace_period": f"{termination_grace_seconds()}s",
+        **hardening,
+    }
+    if w.metrics_port is not None:
+        block["healthcheck"] = _healthcheck("/metrics", w.metrics_port)
+    else:
+        block["healthcheck"] = {"disable": True}
+    return block
+
+
+def edge_block(services: Sequence[ServiceInfo]) -> dict[str, Any]:
+    """The edge: the one public base URL (127.0.0.1:8080) in front of the services."""
+    import json
+
+    upstreams = {s.name: f"http://{s.name}:8080" for s in services}
+    return {
+        "build": _build(),
+        "image": image_ref(),
+        "command": ["edge"],
+        "environment": {
+            "PRINTCLOUD_EDGE_HTTP_HOST": "0.0.0.0",
+            "PRINTCLOUD_EDGE_HTTP_PORT": "8080",
+            "PRINTCLOUD_EDGE_UPSTREAMS": json.dumps(upstreams),
+        },
+        "ports": [f"127.0.0.1:{EDGE_HOST_PORT}:8080"],
+        "depends_on": {s.name: {"condition": "service_started"} for s in services},
+        "healthcheck": _healthcheck("/healthz"),
         "restart": "unless-stopped",
         "stop_signal": "SIGTERM",
         "stop_grace_period": f"{termination_grace_seconds()}s",
@@ -211,13 +283,17 @@ def compose(services: Sequence[ServiceInfo]) -> dict[str, Any]:
             **_HARDENING,
         },
     }
+    volumes: dict[str, Any] = {"kafka-data": {}, "postgres-data": {}}
     for i, s in enumerate(services):
         blocks[s.name] = service_block(s, FIRST_SERVICE_PORT + i, services)
-    return {
-        "name": "printcloud",
-        "services": blocks,
-        "volumes": {"kafka-data": {}, "postgres-data": {}},
-    }
+        if shared_volume(s.name) is not None:
+            volumes[shared_claim(s.name)] = {}
+    for s in services:
+        for w in s.workers:
+            blocks[w.name] = worker_block(w)
+    if services:
+        blocks["edge"] = edge_block(services)
+    return {"name": "printcloud", "services": blocks, "volumes": volumes}
 
 
 def generate(specs: Mapping[str, ServiceSpec] | None = None) -> dict[str, str]:

@@ -17,7 +17,17 @@ Names and labels (the hand-written files and the docs rely on these):
   ``printcloud``: read-write service ``printcloud-db-rw:5432``;
 - the Secret ``printcloud-<service>-db`` (``username``, ``password``) holds each
   service's database login, ``printcloud-operator-token`` (``token``) the operator
-  token; CloudNativePG writes ``printcloud-db-superuser``.
+  token; CloudNativePG writes ``printcloud-db-superuser``;
+- a worker process of a service (``ServiceSpec.workers``) is ``printcloud-<service>-
+  <worker>`` with ``app.kubernetes.io/component: worker``: a Deployment without a
+  Service, its ``/metrics`` on the port named ``metrics``;
+- the ConfigMap ``printcloud-platform`` (hand-written in ``k8s/base``) holds where
+  Kafka and PostgreSQL are, the public API's URL (``public-api-url``, the ingress
+  host; every ``PUBLIC_URL`` setting reads it) and the replication factor of the
+  topics workers create themselves (``topic-replication``); overlays merge theirs;
+- the queues' document store is the PersistentVolumeClaim ``printcloud-queues-blobs``
+  (ReadWriteMany: every replica sees the same files), mounted at
+  ``/var/lib/printcloud/blobs``.
 """
 
 from __future__ import annotations
@@ -31,7 +41,7 @@ from typing import Any
 
 import yaml
 
-from shared.deploy.model import ServiceInfo, load_services, topic_table
+from shared.deploy.model import ServiceInfo, WorkerInfo, load_services, topic_table
 from shared.kafka.topics import TopicSpec
 from shared.service import ServiceSpec
 
@@ -89,6 +99,43 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {}  # per-service overrides; the default fits the registry
+WORKER_PROFILE = Profile(min_replicas=2, max_replicas=2)
+"""A worker: two replicas share the partitions (one takes over the other's at once)."""
+
+
+@dataclass(frozen=True)
+class SharedVolume:
+    """A directory every replica of a service must see (ReadWriteMany)."""
+
+    name: str
+    """The claim is ``printcloud-<service>-<name>``."""
+    field: str
+    """The settings field naming the directory."""
+    mount_path: str
+    size: str
+    purpose: str
+
+
+SHARED_VOLUMES: dict[str, SharedVolume] = {
+    "queues": SharedVolume(
+        name="blobs",
+        field="blob_dir",
+        mount_path="/var/lib/printcloud/blobs",
+        size="100Gi",
+        purpose="the document store (content-addressed files)",
+    ),
+}
+WORKER_DATA_PATH = "/var/lib/printcloud/data"
+
+
+def shared_volume(name: str) -> SharedVolume | None:
+    """The shared volume of service ``name``, if it has one."""
+    return SHARED_VOLUMES.get(name)
+
+
+def shared_claim(name: str) -> str:
+    """The PersistentVolumeClaim of service ``name``'s shared volume."""
+    return f"printcloud-{name}-{SHARED_VOLUMES[name].name}"
 
 
 def profile(name: str) -> Profile:
@@ -216,9 +263,13 @@ def required_secrets(services: Sequence[ServiceInfo]) -> dict[str, list[str]]:
 def service_env(svc: ServiceInfo) -> list[dict[str, Any]]:
     """Environment of a service container: addresses from the platform ConfigMap,
     secrets by reference."""
+    public = []
+    if "public_url" in svc.settings_fields and svc.name != GATEWAY_SERVICE:
+        public.append({"name": svc.env("public_url"), "valueFrom": _config_ref("public-api-url")})
     return [
         *(database_env(svc) if svc.has_database else []),
         {"name": svc.env("kafka_bootstrap"), "valueFrom": _config_ref("kafka-bootstrap")},
+        *public,
         {
             "name": svc.env("operator_token"),
             "valueFrom": _secret_ref(OPERATOR_TOKEN_SECRET, "token"),
@@ -251,9 +302,11 @@ def service_config(svc: ServiceInfo, services: Sequence[ServiceInfo] = ()) -> di
         svc.env("log_json"): "true",
         svc.env("shutdown_grace_s"): str(SHUTDOWN_GRACE_S),
     }
-    if "public_url" in svc.settings_fields:
-        host = DEVICES_HOST if svc.name == GATEWAY_SERVICE else API_HOST
-        config[svc.env("public_url")] = f"https://{host}"
+    if "public_url" in svc.settings_fields and svc.name == GATEWAY_SERVICE:
+        config[svc.env("public_url")] = f"https://{DEVICES_HOST}"
+    volume = shared_volume(svc.name)
+    if volume is not None:
+        config[svc.env(volume.field)] = volume.mount_path
     jwks = jwks_url(services)
     if jwks and "auth_jwks_url" in svc.settings_fields and svc.name != AUTH_SERVICE:
         config[svc.env("auth_jwks_url")] = jwks
@@ -277,6 +330,13 @@ def deployment(svc: ServiceInfo) -> dict[str, Any]:
     name = f"printcloud-{svc.name}"
     p = profile(svc.name)
     volume, mount = _tmp_volume()
+    volumes, mounts = [volume], [mount]
+    shared = shared_volume(svc.name)
+    if shared is not None:
+        volumes.append(
+            {"name": "shared", "persistentVolumeClaim": {"claimName": shared_claim(svc.name)}}
+        )
+        mounts.append({"name": "shared", "mountPath": shared.mount_path})
     env = service_env(svc)
     env_from = [{"configMapRef": {"name": name}}]
     wait_for_migrations = {
@@ -318,7 +378,7 @@ def deployment(svc: ServiceInfo) -> dict[str, Any]:
         },
         "resources": _resources(p),
         "securityContext": CONTAINER_SECURITY,
-        "volumeMounts": [mount],
+        "volumeMounts": mounts,
     }
     return {
         "apiVersion": "apps/v1",
@@ -354,7 +414,7 @@ def deployment(svc: ServiceInfo) -> dict[str, Any]:
                     ],
                     "initContainers": [wait_for_migrations] if svc.has_database else [],
                     "containers": [container],
-                    "volumes": [volume],
+                    "volumes": volumes,
                 },
             },
         },
@@ -403,6 +463,195 @@ def service_objects(svc: ServiceInfo) -> list[dict[str, Any]]:
             },
         },
         network_policy(svc),
+        *([shared_claim_object(svc)] if shared_volume(svc.name) else []),
+        *(o for w in svc.workers for o in worker_objects(w)),
+    ]
+
+
+def shared_claim_object(svc: ServiceInfo) -> dict[str, Any]:
+    """The ReadWriteMany claim every replica of the service mounts. The storage class
+    is the cluster's default here; an overlay names one that offers ReadWriteMany."""
+    volume = SHARED_VOLUMES[svc.name]
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {
+            **_meta(shared_claim(svc.name), _labels(svc.name)),
+            "annotations": {"printcloud.io/purpose": volume.purpose},
+        },
+        "spec": {
+            "accessModes": ["ReadWriteMany"],
+            "resources": {"requests": {"storage": volume.size}},
+        },
+    }
+
+
+def worker_config(w: WorkerInfo) -> dict[str, str]:
+    """A worker's own ConfigMap: log settings, its data directory and metrics port."""
+    config = {
+        w.env("http_host"): "0.0.0.0",
+        w.env("log_level"): "INFO",
+        w.env("log_json"): "true",
+    }
+    if w.data_dir_field:
+        config[w.env(w.data_dir_field)] = WORKER_DATA_PATH
+    if w.metrics_port_field and w.metrics_port is not None:
+        config[w.env(w.metrics_port_field)] = str(w.metrics_port)
+    return config
+
+
+def worker_deployment(w: WorkerInfo) -> dict[str, Any]:
+    """A worker's Deployment: ``python -m <module> <args>`` from the service image.
+
+    Probes: a worker serves no API; when it has a ``/metrics`` port (served from a
+    thread of its own as soon as it starts) that is probed, which notices a dead or
+    wedged process but not a stalled stream: consumer lag alerts cover that. A
+    worker without any port gets no probe (the process exiting restarts the pod)."""
+    name = f"printcloud-{w.name}"
+    p = WORKER_PROFILE
+    tmp, tmp_mount = _tmp_volume()
+    volumes, mounts = [tmp], [tmp_mount]
+    if w.data_dir_field:
+        volumes.append({"name": "data", "emptyDir": {"sizeLimit": "1Gi"}})
+        mounts.append({"name": "data", "mountPath": WORKER_DATA_PATH})
+    env: list[dict[str, Any]] = [
+        {"name": w.env("kafka_bootstrap"), "valueFrom": _config_ref("kafka-bootstrap")},
+    ]
+    if w.replication_field:
+        env.append(
+            {"name": w.env(w.replication_field), "valueFrom": _config_ref("topic-replication")}
+        )
+    if w.uses_database:
+        env = [*database_env(_as_service(w)), *env]
+    container: dict[str, Any] = {
+        "name": w.name,
+        "image": image_ref(),
+        "imagePullPolicy": "Always",
+        "command": ["python", "-m", w.module],
+        "args": list(w.args),
+        "env": env,
+        "envFrom": [{"configMapRef": {"name": name}}],
+        "resources": _resources(p),
+        "securityContext": CONTAINER_SECURITY,
+        "volumeMounts": mounts,
+    }
+    if w.metrics_port is not None:
+        container["ports"] = [
+            {"name": "metrics", "containerPort": w.metrics_port, "protocol": "TCP"}
+        ]
+        get = {"httpGet": {"path": "/metrics", "port": "metrics"}}
+        container["startupProbe"] = {
+            **get,
+            "periodSeconds": 2,
+            "timeoutSeconds": 2,
+            "failureThreshold": 60,
+        }
+        container["readinessProbe"] = {
+            **get,
+            "periodSeconds": 10,
+            "timeoutSeconds": 5,
+            "failureThreshold": 3,
+        }
+        container["livenessProbe"] = {
+            **get,
+            "periodSeconds": 10,
+            "timeoutSeconds": 5,
+            "failureThreshold": 3,
+        }
+    labels = _labels(w.name, component="worker")
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": _meta(name, labels),
+        "spec": {
+            "replicas": p.min_replicas,
+            "revisionHistoryLimit": 5,
+            "selector": {"matchLabels": _selector(w.name)},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+            },
+            "template": {
+                "metadata": {
+                    "labels": {
+                        **labels,
+                        **({"printcloud.io/database-client": "true"} if w.uses_database else {}),
+                    },
+                },
+                "spec": {
+                    "serviceAccountName": name,
+                    "automountServiceAccountToken": False,
+                    "enableServiceLinks": False,
+                    "terminationGracePeriodSeconds": termination_grace_seconds(),
+                    "securityContext": POD_SECURITY,
+                    "topologySpreadConstraints": [
+                        {
+                            "maxSkew": 1,
+                            "topologyKey": "kubernetes.io/hostname",
+                            "whenUnsatisfiable": "ScheduleAnyway",
+                            "labelSelector": {"matchLabels": _selector(w.name)},
+                        }
+                    ],
+                    "containers": [container],
+                    "volumes": volumes,
+                },
+            },
+        },
+    }
+
+
+def _as_service(w: WorkerInfo) -> ServiceInfo:
+    """The worker's service, as far as its database login goes."""
+    return ServiceInfo(
+        name=w.service, env_prefix=w.env_prefix, http_port=0, api_prefixes=(),
+        consumer_groups=(), settings_fields=frozenset({"database_url"}),
+    )  # fmt: skip
+
+
+def worker_objects(w: WorkerInfo) -> list[dict[str, Any]]:
+    """ServiceAccount, Deployment, PodDisruptionBudget and NetworkPolicy of a worker
+    (no Service, no autoscaler: a fixed number of replicas shares the partitions)."""
+    name = f"printcloud-{w.name}"
+    labels = _labels(w.name, component="worker")
+    ingress = (
+        [
+            {
+                "from": [_from_namespace(MONITORING_NAMESPACE)],
+                "ports": [{"protocol": "TCP", "port": "metrics"}],
+            }
+        ]
+        if w.metrics_port is not None
+        else []
+    )
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": _meta(name, labels),
+            "automountServiceAccountToken": False,
+        },
+        worker_deployment(w),
+        {
+            "apiVersion": "policy/v1",
+            "kind": "PodDisruptionBudget",
+            "metadata": _meta(name, labels),
+            "spec": {"maxUnavailable": 1, "selector": {"matchLabels": _selector(w.name)}},
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": _meta(name, labels),
+            "spec": {
+                "podSelector": {"matchLabels": _selector(w.name)},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": ingress,
+                "egress": [
+                    DNS_EGRESS,
+                    KAFKA_EGRESS,
+                    *([POSTGRES_EGRESS] if w.uses_database else []),
+                ],
+            },
+        },
     ]
 
 
@@ -516,12 +765,23 @@ def services_kustomization(services: Sequence[ServiceInfo]) -> dict[str, Any]:
         "kind": "Kustomization",
         "resources": [f"{s.name}.yaml" for s in services],
         "configMapGenerator": [
-            {
-                "name": f"printcloud-{s.name}",
-                "options": {"labels": _labels(s.name)},
-                "literals": [f"{k}={v}" for k, v in service_config(s, services).items()],
-            }
-            for s in services
+            *(
+                {
+                    "name": f"printcloud-{s.name}",
+                    "options": {"labels": _labels(s.name)},
+                    "literals": [f"{k}={v}" for k, v in service_config(s, services).items()],
+                }
+                for s in services
+            ),
+            *(
+                {
+                    "name": f"printcloud-{w.name}",
+                    "options": {"labels": _labels(w.name, component="worker")},
+                    "literals": [f"{k}={v}" for k, v in worker_config(w).items()],
+                }
+                for s in services
+                for w in s.workers
+            ),
         ],
     }
 

@@ -46,6 +46,28 @@ class ConsumerGroup:
 
 
 @dataclass(frozen=True)
+class WorkerInfo:
+    """A worker process of a service (``ServiceSpec.workers``) as the manifests see it:
+    named ``<service>-<worker>``, configured by the service's settings prefix."""
+
+    service: str
+    name: str
+    module: str
+    args: tuple[str, ...]
+    env_prefix: str
+    description: str = ""
+    uses_database: bool = False
+    metrics_port: int | None = None
+    metrics_port_field: str | None = None
+    data_dir_field: str | None = None
+    replication_field: str | None = None
+
+    def env(self, field: str) -> str:
+        """The environment variable of settings field ``field``."""
+        return f"{self.env_prefix}{field.upper()}"
+
+
+@dataclass(frozen=True)
 class ServiceInfo:
     """One deployable service as the manifests see it."""
 
@@ -57,6 +79,7 @@ class ServiceInfo:
     settings_fields: frozenset[str] = frozenset()
     routes: tuple[str, ...] = ()
     secret_fields: tuple[str, ...] = ()
+    workers: tuple[WorkerInfo, ...] = ()
 
     def env(self, field: str) -> str:
         """The environment variable of settings field ``field`` (``http_port`` ->
@@ -167,6 +190,27 @@ def secret_fields(spec: ServiceSpec) -> tuple[str, ...]:
     return tuple(out)
 
 
+def workers(spec: ServiceSpec) -> tuple[WorkerInfo, ...]:
+    """The service's worker processes, in declaration order."""
+    prefix = env_prefix(spec)
+    return tuple(
+        WorkerInfo(
+            service=spec.name,
+            name=f"{spec.name}-{name}",
+            module=w.module,
+            args=w.args,
+            env_prefix=prefix,
+            description=w.description,
+            uses_database=w.uses_database and spec.has_database,
+            metrics_port=w.metrics_port if w.metrics_port_field else None,
+            metrics_port_field=w.metrics_port_field,
+            data_dir_field=w.data_dir_field,
+            replication_field=w.replication_field,
+        )
+        for name, w in spec.workers.items()
+    )
+
+
 def describe(spec: ServiceSpec) -> ServiceInfo:
     """Everything the manifests need about one service."""
     return ServiceInfo(
@@ -178,6 +222,7 @@ def describe(spec: ServiceSpec) -> ServiceInfo:
         settings_fields=frozenset(spec.settings_cls.model_fields),
         routes=routes(spec),
         secret_fields=secret_fields(spec),
+        workers=workers(spec),
     )
 
 

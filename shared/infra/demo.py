@@ -1,23 +1,34 @@
 """The demo printer of the local platform: a real agent process in simulator mode,
 onboarded through the real API the first time (registered, then claimed for the
-"Demo" tenant), and a print job that proves the whole chain."""
+"Demo" tenant); a demo user of that tenant with an API token; and the print jobs
+that prove the whole chain: a test page sent as a device command, and a real job
+submitted by the demo user through the public base URL (document upload, job,
+routing, queue, notification, download, print, status back to completed)."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
+import json
 import re
+import time
 import uuid
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
+from services.agent.journal import Journal
 from services.agent.onboarding import Registrar
 from services.agent.state import StateDir
 from shared.infra.processes import ServiceProcess
+from shared.testing.ipp import minimal_pdf
 
 DEMO_TENANT = "Demo"
+DEMO_EMAIL = "demo@printcloud.example.com"
+DEMO_SCOPES = ["printers:read", "jobs:read", "jobs:submit"]
 _CODE = re.compile(r"\b([A-Z2-9]{4}-[A-Z2-9]{4})\b")
 
 
@@ -70,11 +81,12 @@ async def onboard(registry_url: str, token: str, state: Path) -> uuid.UUID:
         return identity.device_id
 
 
-def agent_process(state: Path, gateway_url: str, log: Path) -> ServiceProcess:
-    """The demo agent: a printer simulator whose jobs land in ``state/spool``."""
+def agent_process(state: Path, gateway_url: str, api_url: str, log: Path) -> ServiceProcess:
+    """The demo agent: a printer simulator whose jobs land in ``state/spool``; it
+    lists and downloads its jobs from ``api_url`` (the public base URL)."""
     args = [
-        "run", "--state", str(state), "--gateway", gateway_url, "--mode", "simulator",
-        "--spool", str(state / "spool"),
+        "run", "--state", str(state), "--gateway", gateway_url, "--api-url", api_url,
+        "--mode", "simulator", "--spool", str(state / "spool"),
     ]  # fmt: skip
     return ServiceProcess("demo-agent", "services.agent", {}, log, args=args)
 
@@ -104,3 +116,172 @@ async def print_test_page(registry_url: str, token: str, device_id: uuid.UUID, s
     if await asyncio.to_thread(printed.read_bytes) != document:
         raise RuntimeError(f"the demo printer printed something else into {printed}")
     return f"test page {job_id} printed by the demo printer into {printed}"
+
+
+# ------------------------------------------------------------------ the demo user
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    """The Demo tenant's user and the API token the platform keeps for it."""
+
+    tenant_id: str
+    user_id: str
+    api_token: str
+
+
+class DemoError(RuntimeError):
+    """A step of the demo failed; the message says which and why."""
+
+
+async def _answer(resp: aiohttp.ClientResponse, what: str, *ok: int) -> Any:
+    body = await resp.text()
+    if resp.status not in ok:
+        raise DemoError(f"{what}: HTTP {resp.status}: {body[:500]}")
+    return json.loads(body) if body else None
+
+
+async def access_token(http: aiohttp.ClientSession, base_url: str, api_token: str) -> str | None:
+    """An access token for ``api_token`` (None when auth refuses the API token)."""
+    body = {"grant_type": "api_token", "api_token": api_token}
+    async with http.post(f"{base_url}/v1/token", json=body) as resp:
+        if resp.status in (400, 401, 403):
+            return None
+        return str((await _answer(resp, "exchanging the API token", 200))["access_token"])
+
+
+async def _find_user(http: aiohttp.ClientSession, base_url: str, tenant_id: str) -> str:
+    after = None
+    while True:
+        params = {"tenant_id": tenant_id, "limit": "500", **({"after": after} if after else {})}
+        async with http.get(f"{base_url}/v1/users", params=params) as resp:
+            page = await _answer(resp, "listing the Demo tenant's users", 200)
+        for user in page["items"]:
+            if user.get("email") == DEMO_EMAIL:
+                return str(user["id"])
+        after = page["next_after"]
+        if after is None:
+            raise DemoError(f"the demo user {DEMO_EMAIL} exists but cannot be found")
+
+
+async def demo_user(base_url: str, operator_token: str, keep: Path) -> DemoUser:
+    """The demo user with a working API token: the one kept in ``keep`` when auth
+    still accepts it, else made now through the public API (user if missing, new API
+    token) and kept (mode 0600)."""
+    operator = {"Authorization": f"Bearer {operator_token}"}
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
+        known = await asyncio.to_thread(load_demo_user, keep)
+        if known is not None and await access_token(http, base_url, known.api_token):
+            return known
+        async with aiohttp.ClientSession(base_url, headers=operator) as api:
+            tenant_id = await _demo_tenant(api)
+        body = {"tenant_id": tenant_id, "display_name": "Demo user", "email": DEMO_EMAIL,
+                "roles": ["user"]}  # fmt: skip
+        async with http.post(f"{base_url}/v1/users", json=body, headers=operator) as resp:
+            if resp.status == 409:
+                user_id = await _find_user(http, base_url, tenant_id)
+            else:
+                user_id = str((await _answer(resp, "creating the demo user", 201))["id"])
+        async with http.post(
+            f"{base_url}/v1/users/{user_id}/api-tokens",
+            json={"name": "local platform demo", "scopes": DEMO_SCOPES},
+            headers=operator,
+        ) as resp:
+            token = await _answer(resp, "creating the demo user's API token", 201)
+    user = DemoUser(tenant_id, user_id, str(token["token"]))
+    await asyncio.to_thread(_keep_demo_user, keep, user)
+    return user
+
+
+def load_demo_user(path: Path) -> DemoUser | None:
+    """The demo user kept in ``path``, if any."""
+    if not path.exists():
+        return None
+    return DemoUser(**json.loads(path.read_text()))
+
+
+def _keep_demo_user(path: Path, user: DemoUser) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(json.dumps(asdict(user), indent=2))
+
+
+# ------------------------------------------------------------------ a real job
+
+
+@dataclass(frozen=True)
+class PrintedJob:
+    """A job that went the whole way, and where the demo printer put it."""
+
+    job_id: uuid.UUID
+    printed: Path
+    seconds: float
+    """From submission to completed."""
+
+
+async def submit_and_wait(
+    base_url: str, user: DemoUser, printer_id: uuid.UUID, state: Path, timeout: float = 120
+) -> PrintedJob:
+    """Upload a small PDF and submit it to the demo printer as the demo user, through
+    the public base URL; wait until the job is ``completed`` and the demo printer's
+    agent has it in its journal (printed) and its spool (the same bytes)."""
+    document = minimal_pdf("Printcloud demo job")
+    digest = hashlib.sha256(document).hexdigest()
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
+        token = await access_token(http, base_url, user.api_token)
+        if token is None:
+            raise DemoError("auth refused the demo user's API token")
+        bearer = {"Authorization": f"Bearer {token}"}
+        async with http.post(
+            f"{base_url}/v1/documents",
+            params={"title": "Printcloud demo job"},
+            data=document,
+            headers={**bearer, "Content-Type": "application/pdf", "X-Content-SHA256": digest},
+        ) as resp:
+            stored = await _answer(resp, "uploading the document", 201)
+        started = time.monotonic()
+        job_body = {"document_id": stored["document_id"], "printer_id": str(printer_id),
+                    "title": "Printcloud demo job", "settings": {}}  # fmt: skip
+        while True:  # a printer claimed a moment ago may not have reached the queues yet
+            async with http.post(f"{base_url}/v1/jobs", json=job_body, headers=bearer) as resp:
+                if resp.status in (404, 409) and time.monotonic() < deadline:
+                    await asyncio.sleep(0.5)
+                    continue
+                job = await _answer(resp, "submitting the job", 201)
+                break
+        job_id = uuid.UUID(str(job["id"]))
+        state_now = str(job["state"])
+        while state_now != "completed":
+            if state_now in ("failed", "canceled", "expired"):
+                raise DemoError(f"job {job_id} ended {state_now}: {job}")
+            if time.monotonic() > deadline:
+                raise DemoError(
+                    f"job {job_id} not completed within {timeout:.0f} s (last state: "
+                    f"{state_now}; see the logs of queues, routing, gateway and demo-agent)"
+                )
+            await asyncio.sleep(0.3)
+            async with http.get(f"{base_url}/v1/jobs/{job_id}", headers=bearer) as resp:
+                job = await _answer(resp, "reading the job", 200)
+            state_now = str(job["state"])
+    seconds = time.monotonic() - started
+    printed = await asyncio.to_thread(_printed, state, job_id)
+    if printed is None:
+        raise DemoError(f"job {job_id} is completed but the demo printer's journal has no print")
+    if await asyncio.to_thread(printed.read_bytes) != document:
+        raise DemoError(f"the demo printer printed something else into {printed}")
+    return PrintedJob(job_id, printed, seconds)
+
+
+def _printed(state: Path, job_id: uuid.UUID) -> Path | None:
+    """The spool file of ``job_id`` if the agent's journal says it printed it."""
+    journal = Journal(state / "journal.sqlite3")
+    try:
+        record = journal.job(job_id)
+    finally:
+        journal.close()
+    if record is None or record.state != "printed":
+        return None
+    found = sorted((state / "spool").glob(f"{job_id}.*"))
+    return found[0] if found else None

@@ -10,19 +10,25 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shared.crypto.sealing import new_key_text
 from shared.infra.database import create_database, dsn_for, migrate_service, provision
-from shared.infra.kafka import KafkaBroker
+from shared.infra.kafka import KafkaBroker, free_port
 from shared.infra.postgres import PostgresServer
 from shared.infra.processes import ServiceProcess
 from shared.kafka.admin import ensure_topics
 from shared.kafka.topics import TOPICS
 
+if TYPE_CHECKING:
+    from shared.service import WorkerSpec
+
 DATABASE = "printcloud"
+KEY_FIELD = "key_encryption_key"
 
 
 def home() -> Path:
@@ -42,10 +48,31 @@ class Ports:
     edge: int = int(os.environ.get("PRINTCLOUD_LOCAL_EDGE_PORT", "8080"))
 
 
+def _bindable(port: int) -> bool:
+    """Whether nothing listens on loopback ``port`` right now."""
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _settings_fields(name: str) -> frozenset[str]:
+    """The settings fields of service ``name`` (none for a name outside ``SERVICES``)."""
+    from services import SERVICES, load_spec
+
+    if name not in SERVICES:
+        return frozenset()
+    return frozenset(load_spec(name).settings_cls.model_fields)
+
+
 def _secrets(path: Path, services: Sequence[str]) -> dict[str, object]:
     data: dict[str, object] = json.loads(path.read_text()) if path.exists() else {}
     data.setdefault("operator_token", "pc_op_" + secrets.token_urlsafe(24))
-    data.setdefault("auth_key_encryption_key", new_key_text())
+    for name in services:  # e.g. auth_key_encryption_key: the key sealing its secrets at rest
+        if KEY_FIELD in _settings_fields(name):
+            data.setdefault(f"{name}_{KEY_FIELD}", new_key_text())
     roles = data.setdefault("roles", {})
     assert isinstance(roles, dict)
     for name in services:
@@ -65,6 +92,7 @@ class LocalPlatform:
     root: Path = field(default_factory=home)
     ports: Ports = field(default_factory=Ports)
     processes: list[ServiceProcess] = field(default_factory=list)
+    _worker_ports: dict[str, int] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         logs = self.root / "logs"
@@ -109,9 +137,17 @@ class LocalPlatform:
         }
         if name in self.databases:
             env[prefix + "DATABASE_URL"] = self.service_dsn(name)
-        if name == "auth":
-            env[prefix + "KEY_ENCRYPTION_KEY"] = str(self.secrets["auth_key_encryption_key"])
-        elif "auth" in self.services and name in self.databases:
+        fields = _settings_fields(name)
+        key = self.secrets.get(f"{name}_{KEY_FIELD}")
+        if KEY_FIELD in fields and key:
+            env[prefix + KEY_FIELD.upper()] = str(key)
+        if "public_url" in fields and name != "gateway":
+            # One public base URL: claim links, document downloads, phone-login codes
+            # and supplier callbacks all name the edge, never a service's own port.
+            env[prefix + "PUBLIC_URL"] = self.base_url
+        if "blob_dir" in fields:
+            env[prefix + "BLOB_DIR"] = str(self.root / "blobs")
+        if name != "auth" and "auth" in self.services and name in self.databases:
             env[prefix + "AUTH_JWKS_URL"] = (
                 f"http://127.0.0.1:{self.port_of('auth')}/.well-known/jwks.json"
             )
@@ -136,16 +172,74 @@ class LocalPlatform:
             await migrate_service(self.service_dsn(name), name, directory)
         await ensure_topics(self.kafka.bootstrap, TOPICS)
 
+    def workers(self) -> dict[str, tuple[str, WorkerSpec]]:
+        """The services' worker processes: ``<service>-<worker>`` -> (service, spec)."""
+        from services import SERVICES, load_spec
+
+        return {
+            f"{name}-{worker}": (name, spec)
+            for name in self.services
+            if name in SERVICES
+            for worker, spec in load_spec(name).workers.items()
+        }
+
+    def worker_port(self, full_name: str) -> int:
+        """The loopback port of a worker's /metrics: the next after the services' ports
+        (another free port when something else holds that one)."""
+        if full_name not in self._worker_ports:
+            wanted = self.ports.first_service + len(self.services)
+            wanted += list(self.workers()).index(full_name)
+            self._worker_ports[full_name] = wanted if _bindable(wanted) else free_port()
+        return self._worker_ports[full_name]
+
+    def worker_env(self, full_name: str) -> dict[str, str]:
+        """A worker's environment: the service's prefix, Kafka, its database when it
+        uses one, its data directory and metrics port when it has them."""
+        name, spec = self.workers()[full_name]
+        prefix = f"PRINTCLOUD_{name.upper()}_"
+        env = {prefix + "KAFKA_BOOTSTRAP": self.kafka.bootstrap}
+        if spec.uses_database:
+            env[prefix + "DATABASE_URL"] = self.service_dsn(name)
+        if spec.data_dir_field:
+            data = self.root / "workers" / full_name
+            data.mkdir(parents=True, exist_ok=True)
+            env[prefix + spec.data_dir_field.upper()] = str(data)
+        if spec.metrics_port_field:
+            env[prefix + spec.metrics_port_field.upper()] = str(self.worker_port(full_name))
+        return env
+
     def start_services(self) -> None:
-        """Every service as its own process, waited for until ready."""
+        """Every service and worker as its own process, waited for until ready; then
+        the edge."""
+        started = []
         for name, module in self.services.items():
             log = self.root / "logs" / f"{name}.log"
             proc = ServiceProcess(name, module, self.service_env(name), log, self.port_of(name))
             proc.start()
-            self.processes.append(proc)
-        for proc in self.processes:
+            started.append(proc)
+        for full_name, (_, spec) in self.workers().items():
+            log = self.root / "logs" / f"{full_name}.log"
+            port = self.worker_port(full_name) if spec.metrics_port_field else None
+            proc = ServiceProcess(
+                full_name, spec.module, self.worker_env(full_name), log, port,
+                args=list(spec.args), ready_path="/metrics",
+            )  # fmt: skip
+            proc.start()
+            started.append(proc)
+        self.processes.extend(started)
+        for proc in started:
             proc.wait_ready()
         self.start_edge()
+
+    def restart_exited(self) -> list[str]:
+        """Start again every process that exited on its own; their names."""
+        restarted = []
+        for proc in self.processes:
+            if proc.proc is not None and not proc.is_running():
+                code = proc.proc.returncode
+                proc.start()
+                restarted.append(f"{proc.name} (exit code {code})")
+        return restarted
 
     def edge_env(self) -> dict[str, str]:
         """The edge's environment: its port and every service's loopback URL."""
@@ -176,18 +270,29 @@ class LocalPlatform:
         return f"ws://127.0.0.1:{self.port_of('gateway')}/v1/devices/ws"
 
     @property
+    def demo_state(self) -> Path:
+        """The demo printer's state directory (identity, journal, spool)."""
+        return self.root / "demo-printer"
+
+    @property
+    def demo_user_file(self) -> Path:
+        """Where the demo user's API token is kept (mode 0600)."""
+        return self.root / "demo-user.json"
+
+    @property
     def demo_spool(self) -> Path:
         """Where the demo printer's jobs land."""
-        return self.root / "demo-printer" / "spool"
+        return self.demo_state / "spool"
 
     async def start_demo_printer(self) -> str:
         """Onboard (first time) and start the demo printer agent; describes it."""
         from shared.infra.demo import agent_process, onboard
 
-        state = self.root / "demo-printer"
+        state = self.demo_state
         registry_url = f"http://127.0.0.1:{self.port_of('registry')}"
         device_id = await onboard(registry_url, self.operator_token, state)
-        proc = agent_process(state, self.gateway_url, self.root / "logs" / "demo-agent.log")
+        log = self.root / "logs" / "demo-agent.log"
+        proc = agent_process(state, self.gateway_url, self.base_url, log)
         proc.start()
         self.processes.append(proc)
         return f"{device_id} (simulator; jobs land in {self.demo_spool})"

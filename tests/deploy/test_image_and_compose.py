@@ -175,3 +175,36 @@ def test_compose_holds_no_secret(compose_model: dict) -> None:
     for info in infos.values():
         for field in info.secret_fields:
             assert info.env(field) in compose_model["services"][info.name]["environment"]
+
+
+def test_compose_runs_the_workers_the_edge_and_a_shared_document_store(
+    compose_model: dict,
+) -> None:
+    services = compose_model["services"]
+    infos = {s.name: s for s in load_services()}
+    for name in SERVICES:
+        for w_name, w in load_spec(name).workers.items():
+            block = services[f"{name}-{w_name}"]
+            assert block["entrypoint"] == ["python", "-m", w.module]
+            assert block["command"] == list(w.args)
+            assert block["depends_on"]["init"] == {"condition": "service_completed_successfully"}
+            assert block["read_only"] is True and block["cap_drop"] == ["ALL"]
+            env = block["environment"]
+            if w.data_dir_field:
+                assert env[infos[name].env(w.data_dir_field)] in block["tmpfs"]
+            if w.metrics_port_field:
+                port = env[infos[name].env(w.metrics_port_field)]
+                assert f"127.0.0.1:{port}/metrics" in block["healthcheck"]["test"][-1]
+    edge = services["edge"]
+    assert edge["command"] == ["edge"] and edge["ports"] == ["127.0.0.1:8080:8080"]
+    upstreams = json.loads(edge["environment"]["PRINTCLOUD_EDGE_UPSTREAMS"])
+    assert upstreams == {name: f"http://{name}:8080" for name in SERVICES}
+    for info in infos.values():
+        if "public_url" in info.settings_fields and info.name != "gateway":
+            assert services[info.name]["environment"][info.env("public_url")] == (
+                "http://127.0.0.1:8080"
+            ), info.name
+    queues = services["queues"]
+    blob_dir = queues["environment"][infos["queues"].env("blob_dir")]
+    (volume,) = [v for v in queues["volumes"] if v.endswith(f":{blob_dir}")]
+    assert volume.split(":")[0] in compose_model["volumes"], "a named volume"

@@ -172,10 +172,13 @@ def test_pods_are_hardened_and_shut_down_within_their_grace(
             assert mounts.get("/tmp") in tmp_volumes, (name, c["name"])
     for deployment in r.of_kind("Deployment"):
         container = _container(deployment)
-        svc = next(
-            s for s in load_services() if f"printcloud-{s.name}" == deployment["metadata"]["name"]
+        prefix = next(
+            info.env_prefix
+            for s in load_services()
+            for info in (s, *s.workers)
+            if f"printcloud-{info.name}" == deployment["metadata"]["name"]
         )
-        grace = float(_config_value(r, container, svc.env("shutdown_grace_s")) or 2.0)
+        grace = float(_config_value(r, container, prefix + "SHUTDOWN_GRACE_S") or 2.0)
         budget = grace + k8s.HTTP_DRAIN_S + k8s.TASKS_DRAIN_S
         assert deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > budget
 
@@ -261,7 +264,11 @@ def test_ingress_routes_every_api_prefix_to_its_service(
             for p in rule["http"]["paths"]:
                 routes[ingress["metadata"]["name"], p["path"]] = p["backend"]["service"]["name"]
     api = sorted(
-        ((path, backend) for (name, path), backend in routes.items() if name.startswith("printcloud-api")),
+        (
+            (path, backend)
+            for (name, path), backend in routes.items()
+            if name.startswith("printcloud-api")
+        ),
         key=lambda pb: -len(pb[0]),
     )  # ingress-nginx with use-regex: longest first, anchored at the start
 
@@ -330,3 +337,106 @@ def test_alerts_name_a_runbook_section_that_exists(
         target = rule["annotations"]["runbook"]
         assert target.startswith("docs/operations.md#"), rule["alert"]
         assert target.split("#", 1)[1] in anchors, f"{rule['alert']}: no section {target}"
+
+
+def _env_value(r: Rendered, container: dict[str, Any], var: str) -> str | None:
+    """A variable's value: literal, from a ConfigMap key, or from an envFrom ConfigMap."""
+    for item in container.get("env", []):
+        if item["name"] != var:
+            continue
+        if "value" in item:
+            return str(item["value"])
+        ref = item["valueFrom"].get("configMapKeyRef")
+        assert ref is not None, f"{var} comes from a Secret"
+        cm = r.get("ConfigMap", ref["name"])
+        assert cm is not None, f"{var} names a missing ConfigMap {ref['name']}"
+        return str(cm["data"][ref["key"]])
+    return _config_value(r, container, var)
+
+
+def test_every_worker_runs_its_module_with_a_writable_data_dir_and_probes(
+    overlay: str, rendered: dict[str, Rendered]
+) -> None:
+    r = rendered[overlay]
+    workers = [
+        (name, w_name, w) for name in SERVICES for w_name, w in load_spec(name).workers.items()
+    ]
+    assert workers, "the counters' roll-up worker is declared"
+    kafka = r.of_kind("Kafka")[0]
+    peers = [
+        p["podSelector"]["matchLabels"]
+        for listener in kafka["spec"]["kafka"]["listeners"]
+        for p in listener.get("networkPolicyPeers", [])
+        if "podSelector" in p
+    ]
+    for service, w_name, w in workers:
+        full = f"printcloud-{service}-{w_name}"
+        for kind in ("Deployment", "ServiceAccount", "PodDisruptionBudget", "NetworkPolicy"):
+            assert r.get(kind, full) is not None, f"{overlay}: no {kind} {full}"
+        assert r.get("Service", full) is None, "a worker serves no API"
+        deployment = r.get("Deployment", full)
+        assert deployment is not None
+        container = _container(deployment)
+        assert container["command"] == ["python", "-m", w.module]
+        assert container["args"] == list(w.args)
+        info = next(s for s in load_services() if s.name == service)
+        assert (
+            _env_value(r, container, info.env("kafka_bootstrap"))
+            == "printcloud-kafka-bootstrap:9092"
+        )
+        if w.replication_field:
+            replication = _env_value(r, container, info.env(w.replication_field))
+            assert replication == str(k8s.REPLICATION[overlay])
+        pod = deployment["spec"]["template"]["spec"]
+        if w.data_dir_field:
+            data_dir = _env_value(r, container, info.env(w.data_dir_field))
+            mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+            volumes = {v["name"]: v for v in pod["volumes"]}
+            assert data_dir in mounts and "emptyDir" in volumes[mounts[data_dir]], data_dir
+        if w.metrics_port_field:
+            port = int(_env_value(r, container, info.env(w.metrics_port_field)) or 0)
+            assert _env_value(r, container, info.env("http_host")) == "0.0.0.0"
+            ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+            assert ports["metrics"] == port
+            for probe in ("startupProbe", "livenessProbe"):
+                assert container[probe]["httpGet"] == {"path": "/metrics", "port": "metrics"}
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert any(p.items() <= labels.items() for p in peers), f"Kafka must admit {full}"
+        policy = r.get("NetworkPolicy", full)
+        assert policy is not None
+        egress = {p["port"] for rule in policy["spec"]["egress"] for p in rule["ports"]}
+        assert egress == {53, k8s.KAFKA_PORT} | ({k8s.PG_PORT} if w.uses_database else set())
+
+
+def test_queues_replicas_share_one_document_store_and_know_the_public_url(
+    overlay: str, rendered: dict[str, Rendered]
+) -> None:
+    r = rendered[overlay]
+    info = next(s for s in load_services() if s.name == "queues")
+    deployment = r.get("Deployment", "printcloud-queues")
+    assert deployment is not None
+    container = _container(deployment)
+    blob_dir = _env_value(r, container, info.env("blob_dir"))
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    assert blob_dir in mounts, "the document store is on the shared volume"
+    claim_name = volumes[mounts[blob_dir]]["persistentVolumeClaim"]["claimName"]
+    claim = r.get("PersistentVolumeClaim", claim_name)
+    assert claim is not None
+    if overlay == "prod":
+        assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
+        assert claim["spec"]["storageClassName"], "prod names a ReadWriteMany storage class"
+    hosts = {
+        rule["host"]
+        for ingress in r.of_kind("Ingress")
+        if ingress["metadata"]["name"].startswith("printcloud-api")
+        for rule in ingress["spec"]["rules"]
+    }
+    (host,) = hosts
+    for s in load_services():
+        if "public_url" not in s.settings_fields or s.name == k8s.GATEWAY_SERVICE:
+            continue
+        d = r.get("Deployment", f"printcloud-{s.name}")
+        assert d is not None
+        public = _env_value(r, _container(d), s.env("public_url"))
+        assert public == f"https://{host}", (s.name, public, host)
