@@ -1,0 +1,31 @@
+"""The device websocket of a real gateway process under hypothesis-generated abuse:
+garbage before and after login, out-of-order frames, oversized and tiny frames, binary
+frames, clients that never read. The gateway answers each refused frame with an error
+frame carrying a code, stays healthy, logs no traceback, and its memory stays bounded.
+``python -m bench.fuzz_gateway --examples N`` runs longer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.fuzz_gateway import print_result, run
+from shared.testing.infra import TestInfra
+from tests.support.platform import running_platform
+
+pytestmark = pytest.mark.e2e
+EXAMPLES = 150
+RSS_GROWTH_BOUND_MB = 50
+
+
+async def test_the_gateway_survives_fuzzed_device_traffic(infra: TestInfra, tmp_path: Path) -> None:
+    async with running_platform(infra.bootstrap, infra.admin_dsn, tmp_path) as platform:
+        result = await run(platform, infra.bootstrap, EXAMPLES, run_seed=7)
+    print_result(result)
+    assert result.examples == EXAMPLES
+    assert result.frames_sent > EXAMPLES
+    assert sum(result.errors_received.values()) > EXAMPLES / 2
+    assert not result.failures, "\n".join(result.failures)
+    growth = result.rss_after_mb - result.rss_before_mb
+    assert growth < RSS_GROWTH_BOUND_MB, f"gateway RSS grew by {growth:.1f} MB"
