@@ -16,7 +16,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import aiohttp
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from services.agent.state import StateDir
 from shared.crypto.device_token import device_token_request
@@ -58,7 +58,9 @@ class DeviceJob(BaseModel):
     printer_id: uuid.UUID
     title: str = ""
     pages: int | None = None
-    owner_display_name: str = ""
+    owner_display_name: str = Field(
+        default="", validation_alias=AliasChoices("owner_name", "owner_display_name")
+    )
     release: Any = None
     document: Document
     settings: JobSettings = Field(default_factory=JobSettings)
