@@ -57,6 +57,7 @@ class JobWatch:
     on_state: Callable[[str, str], None] | None = None
     _task: asyncio.Task[None] | None = None
     connected: asyncio.Event = field(default_factory=asyncio.Event)
+    missed: int = 0  # states the stream did not tell within a few seconds
 
     def start(self, http: aiohttp.ClientSession) -> None:
         self._task = asyncio.create_task(self._follow(http))
@@ -120,6 +121,28 @@ class JobWatch:
         state = payload.get("state")
         if job_id and state:
             self._seen(str(job_id), str(state))
+
+
+async def until_state(
+    http: aiohttp.ClientSession, watch: JobWatch, job_id: str, state: str, timeout: float = 60,
+    *, stream_s: float = 5.0,
+) -> float:  # fmt: skip
+    """When ``job_id`` reached ``state``: from the event stream, or, if the stream has not
+    told within ``stream_s``, by reading the job every 100 ms (counted in ``watch.missed``)."""
+    try:
+        return await asyncio.wait_for(asyncio.shield(watch.reached(job_id, state)), stream_s)
+    except TimeoutError:
+        pass
+    deadline = time.monotonic() + timeout - stream_s
+    while time.monotonic() < deadline:
+        fut = watch.reached(job_id, state)
+        if fut.done():
+            return fut.result()
+        if await job_state(http, watch.user, job_id) == state:
+            watch.missed += 1
+            return time.perf_counter()
+        await asyncio.sleep(0.1)
+    raise TimeoutError(f"job {job_id} not {state} within {timeout} s")
 
 
 async def job_state(http: aiohttp.ClientSession, user: User, job_id: str) -> str | None:

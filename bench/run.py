@@ -1,0 +1,682 @@
+"""The benchmark: Printcloud and its peers, on this machine, in one bounded run.
+
+    python -m bench.run [--quick] [--only PEERS,P1,P2,P3,P4,P5]
+
+Everything runs here, on loopback: Kafka and Postgres (adopted when
+``PRINTCLOUD_TEST_KAFKA_BOOTSTRAP``/``PRINTCLOUD_TEST_ADMIN_DSN`` are set, else
+started for the run), every service as its own process behind the edge, simulated
+printers holding real websockets, real agents bridging real IPP printers
+(``ippeveprinter``), and the peers (``ipptool`` and a private CUPS server).
+
+PEERS  jobs/s and submit -> printed latency, closed loop at 1 and 8 concurrent
+       submitters, the same small PDF, for: ipptool -> ippeveprinter; CUPS ->
+       ippeveprinter; Printcloud: submit -> edge -> queues -> routing -> queues ->
+       gateway -> the real agent -> the same kind of ippeveprinter.
+P1     end-to-end jobs/s (submit -> the printer reports completed), small
+       documents, sustained (60 s; quick: 8 s) over simulated printers.
+P2     submit -> printer notified latency at fixed offered rates (10, 100, 500
+       jobs/s; quick: 10, 50).
+P3     websocket connections held by one gateway process (bench.gateway_connections).
+P4     one large document (1 GiB; quick: 32 MiB) uploaded through the edge and
+       downloaded by a real agent: throughput and peak RSS of every process.
+P5     ``printcloud platform --check`` (the README's command) with a warm cache:
+       time to the first job printed, on fresh state and again on kept state.
+
+Results: ``bench/results/run-<timestamp>.json`` and the marked section of
+``docs/benchmarks.md``. Every phase is bounded in time; the run stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import json
+import os
+import platform as pyplatform
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bench.devices import onboard_fleet
+from bench.peers import closed_loop, latency_ms, run_peers
+from bench.platform_harness import (
+    BenchPlatform,
+    Infra,
+    User,
+    adopted_infra,
+    agent_process,
+    cpu_seconds,
+    new_tenant_admin,
+    onboard_agent,
+    own_infra,
+    rss_kib,
+    wait_printer_ready,
+)
+from bench.submit import JobWatch, SubmitRefused, submit_job, until_state
+from shared.infra.kafka import free_port
+from shared.testing.ipp import minimal_pdf, start_ippeveprinter, system_bus
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = Path(__file__).parent / "results"
+DOC = ROOT / "docs" / "benchmarks.md"
+START, END = "<!-- bench.run:start -->", "<!-- bench.run:end -->"
+PHASES = ["PEERS", "P1", "P2", "P3", "P4", "P5"]
+
+
+def say(text: str) -> None:
+    print(f"[{datetime.now():%H:%M:%S}] {text}", flush=True)
+
+
+def machine() -> dict[str, Any]:
+    mem = 0
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem = int(line.split()[1]) // 1024
+    model = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {"cpus": os.cpu_count(), "cpu": model, "memory_mib": mem,
+            "kernel": pyplatform.release(), "python": pyplatform.python_version()}  # fmt: skip
+
+
+# ---------------------------------------------------------------------- Printcloud vs peers
+
+
+async def printcloud_vs_peers(
+    http: aiohttp.ClientSession, platform: BenchPlatform, admin: User, watch: JobWatch,
+    workdir: Path, env: dict[str, str], cfg: argparse.Namespace,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """The same closed loop as the peers, through Printcloud to a real agent bridging
+    the same kind of printer."""
+    printer = start_ippeveprinter(
+        env, workdir / "pc-ipp" / "spool", command="/bin/true", name="Bench via Printcloud"
+    )
+    state = workdir / "pc-agent"
+    proc = None
+    try:
+        device_id = await onboard_agent(http, platform, admin.tenant_id, state, "Bench IPP")
+        proc = agent_process(
+            platform, state, workdir / "logs" / "pc-agent.log", "--mode", "ipp",
+            "--printer-uri", printer.uri,
+        )  # fmt: skip
+        proc.start()
+        await wait_printer_ready(http, platform, device_id)
+        document = minimal_pdf("bench")
+        rows = []
+        await submittable(http, admin, watch, [device_id])
+        for c in cfg.concurrencies:
+            ids: list[str] = []
+
+            async def submit(title: str, ids: list[str] = ids) -> float:
+                started = time.perf_counter()
+                job_id = await submit_job(http, admin, device_id, document, title)
+                ids.append(job_id)
+                return await until_state(http, watch, job_id, "completed") - started
+
+            row = await closed_loop(
+                submit, concurrency=c, jobs=cfg.peer_jobs, budget_s=cfg.peer_budget_s,
+                prefix=f"pc{c}",
+            )  # fmt: skip
+            row.pop("names")
+            await asyncio.sleep(0.5)
+            row["printed_in_spool"] = sum(1 for j in ids if printer.documents(j))
+            rows.append(row)
+        return rows
+    finally:
+        if proc is not None:
+            await asyncio.to_thread(proc.terminate, 20)
+        printer.stop()
+
+
+async def submittable(
+    http: aiohttp.ClientSession, admin: User, watch: JobWatch, printers: list[str],
+    timeout: float = 90,
+) -> None:  # fmt: skip
+    """Until each printer takes a job and prints it (the queues learn of a printer's
+    capabilities from the registry's events, a moment after the registry)."""
+    deadline = time.monotonic() + timeout
+    for printer in printers:
+        while True:
+            try:
+                job_id = await submit_job(http, admin, printer, minimal_pdf("warm-up"), "warm-up")
+                break
+            except SubmitRefused as exc:
+                if exc.status != 409 or time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.3)
+        await until_state(http, watch, job_id, "completed", timeout)
+
+
+# ---------------------------------------------------------------------- P1 and P2
+
+
+async def sustained(
+    http: aiohttp.ClientSession, admin: User, watch: JobWatch, printers: list[str],
+    *, concurrency: int, seconds: float,
+) -> dict[str, Any]:  # fmt: skip
+    """P1: closed loop over the simulated printers for ``seconds``."""
+    document = minimal_pdf("sustained")
+
+    async def submit(title: str) -> float:
+        started = time.perf_counter()
+        job_id = await submit_job(http, admin, random.choice(printers), document, title)
+        return await until_state(http, watch, job_id, "completed") - started
+
+    row = await closed_loop(
+        submit, concurrency=concurrency, jobs=10**9, budget_s=seconds, prefix="p1"
+    )
+    row.pop("names")
+    row["printers"] = len(printers)
+    return row
+
+
+async def fixed_rate(
+    http: aiohttp.ClientSession, admin: User, fleet: Any, *, rate: float, seconds: float,
+    max_in_flight: int = 256, wait_s: float = 30,
+) -> dict[str, Any]:  # fmt: skip
+    """P2: offer ``rate`` jobs/s for ``seconds`` (open loop); latency from the submit to
+    the ``notify`` frame naming the job at its printer."""
+    document = minimal_pdf("rate")
+    sent: dict[str, float] = {}
+    errors: list[str] = []
+    skipped = 0
+    gate = asyncio.Semaphore(max_in_flight)
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def one(n: int) -> None:
+        started = time.time()
+        try:
+            job_id = await submit_job(http, admin, random.choice(fleet.ids), document, f"r{n}")
+            sent[job_id] = started
+        except Exception as exc:
+            errors.append(f"{type(exc).__name__}: {str(exc)[:120]}")
+        finally:
+            gate.release()
+
+    begin = time.monotonic()
+    total = int(rate * seconds)
+    for n in range(total):
+        delay = begin + n / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if gate.locked():
+            skipped += 1  # the platform is not keeping up: this arrival is not offered
+            continue
+        await gate.acquire()
+        task = asyncio.create_task(one(n))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    offered_s = time.monotonic() - begin
+    await asyncio.gather(*tasks)
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:  # frames are counted by the devices' loops
+        if all(j in fleet.stats.notified_at for j in sent):
+            break
+        await asyncio.sleep(0.2)
+    lat = [fleet.stats.notified_at[j] - t for j, t in sent.items() if j in fleet.stats.notified_at]
+    return {
+        "rate_offered": rate,
+        "seconds": seconds,
+        "arrivals": total,
+        "not_offered_backpressure": skipped,
+        "accepted": len(sent),
+        "accepted_per_s": round(len(sent) / offered_s, 1),
+        "submit_errors": len(errors),
+        "error_samples": errors[:3],
+        "notified": len(lat),
+        "latency_ms": latency_ms(lat),
+    }
+
+
+# ---------------------------------------------------------------------- P4
+
+
+def _reset_peak(pid: int) -> None:
+    with contextlib.suppress(OSError):
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+async def big_document(
+    http: aiohttp.ClientSession, platform: BenchPlatform, admin: User, watch: JobWatch,
+    workdir: Path, size: int,
+) -> dict[str, Any]:  # fmt: skip
+    """P4: upload ``size`` bytes through the edge, then a real agent downloads it."""
+    source = workdir / "big.pdf"
+    digest = hashlib.sha256()
+    with source.open("wb") as out:
+        block = os.urandom(1 << 20)
+        out.write(b"%PDF-1.4\n")
+        written = 9
+        while written < size:
+            chunk = block[: min(len(block), size - written)]
+            out.write(chunk)
+            written += len(chunk)
+    with source.open("rb") as f:
+        while data := f.read(1 << 22):
+            digest.update(data)
+    state = workdir / "big-agent"
+    device_id = await onboard_agent(http, platform, admin.tenant_id, state, "Bench big")
+    spool = workdir / "big-spool"
+    proc = agent_process(
+        platform, state, workdir / "logs" / "big-agent.log", "--mode", "simulator",
+        "--spool", str(spool),
+    )  # fmt: skip
+    proc.start()
+    try:
+        await wait_printer_ready(http, platform, device_id)
+        assert proc.proc is not None
+        pids = {**platform.pids(), "agent": proc.proc.pid, "client (bench)": os.getpid()}
+        involved = {k: v for k, v in pids.items()
+                    if k in ("edge", "queues-0", "agent", "client (bench)")}  # fmt: skip
+        for pid in involved.values():
+            _reset_peak(pid)
+        base_rss = {k: rss_kib(v) for k, v in involved.items()}
+        cpu0 = {k: cpu_seconds(v) for k, v in involved.items()}
+        headers = await admin.headers(http)
+        started = time.perf_counter()
+        with source.open("rb") as body:
+            async with http.post(
+                admin.base_url + "/v1/documents?title=big", data=body,
+                headers={**headers, "Content-Type": "application/pdf",
+                         "X-Content-SHA256": digest.hexdigest()},
+                timeout=aiohttp.ClientTimeout(total=1800),
+            ) as resp:  # fmt: skip
+                if resp.status != 201:
+                    raise RuntimeError(f"upload: {resp.status} {await resp.text()}")
+                document_id = (await resp.json())["document_id"]
+        upload_s = time.perf_counter() - started
+        headers = await admin.headers(http)
+        started = time.perf_counter()
+        async with http.post(
+            admin.base_url + "/v1/jobs", headers=headers,
+            json={"document_id": document_id, "printer_id": device_id, "title": "big"},
+        ) as resp:  # fmt: skip
+            if resp.status != 201:
+                raise RuntimeError(f"job: {resp.status} {await resp.text()}")
+            job_id = (await resp.json())["id"]
+        sent_at = await until_state(http, watch, job_id, "sent", 600)
+        done_at = await until_state(http, watch, job_id, "completed", 1800)
+        total_s = done_at - started
+        printed = sorted(spool.glob(f"{job_id}*"))
+        same = bool(printed) and printed[0].stat().st_size == size
+        result = {
+            "bytes": size,
+            "upload_s": round(upload_s, 2),
+            "upload_mib_per_s": round(size / upload_s / 2**20, 1),
+            "submit_to_completed_s": round(total_s, 2),
+            "download_and_print_s": round(done_at - sent_at, 2),
+            "download_mib_per_s": round(size / max(done_at - sent_at, 1e-6) / 2**20, 1),
+            "printed_same_size": same,
+            "peak_rss_mib": {k: round(rss_kib(v, "VmHWM") / 1024, 1) for k, v in involved.items()},
+            "rss_before_mib": {k: round(v / 1024, 1) for k, v in base_rss.items()},
+            "cpu_s": {k: round(cpu_seconds(v) - cpu0[k], 2) for k, v in involved.items()},
+        }
+        for p in printed:
+            p.unlink()
+        return result
+    finally:
+        await asyncio.to_thread(proc.terminate, 20)
+        source.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------------- P5
+
+
+def platform_command(home: Path, timeout: float) -> dict[str, Any]:
+    """``printcloud platform --check`` on ``home``; seconds to each milestone."""
+    env = {
+        **os.environ,
+        "PRINTCLOUD_HOME": str(home),
+        "PRINTCLOUD_LOCAL_KAFKA_PORT": str(free_port()),
+        "PRINTCLOUD_LOCAL_KAFKA_CONTROLLER_PORT": str(free_port()),
+        "PRINTCLOUD_LOCAL_POSTGRES_PORT": str(free_port()),
+        "PRINTCLOUD_LOCAL_EDGE_PORT": str(free_port()),
+        "PRINTCLOUD_LOCAL_HTTP_PORT": str(_free_run(8)),
+        "COLUMNS": "200",
+    }
+    for key in ("PRINTCLOUD_TEST_KAFKA_BOOTSTRAP", "PRINTCLOUD_TEST_ADMIN_DSN"):
+        env.pop(key, None)
+    printcloud = shutil.which("printcloud", path=str(Path(sys.executable).parent)) or "printcloud"
+    started = time.monotonic()
+    marks: dict[str, float] = {}
+    proc = subprocess.Popen(
+        [printcloud, "platform", "--check"], env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    tail: list[str] = []
+    try:
+        deadline = started + timeout
+        for raw in iter(proc.stdout.readline, b""):
+            line = raw.decode(errors="replace")
+            tail = [*tail, line.rstrip()][-15:]
+            now = round(time.monotonic() - started, 2)
+            if "demo printer" in line and "services_up_s" not in marks:
+                marks["services_up_s"] = now
+            if "registered; event" in line:
+                marks["first_request_s"] = now
+            if "test page" in line and "printed" in line:
+                marks["first_job_printed_s"] = now
+            if time.monotonic() > deadline:
+                break
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(10)
+    marks["exit_code"] = proc.returncode
+    marks["wall_s"] = round(time.monotonic() - started, 2)
+    if "first_job_printed_s" not in marks:
+        marks["output_tail"] = tail
+    return marks
+
+
+def _free_run(count: int) -> int:
+    import socket
+
+    for _ in range(100):
+        base = random.randint(30000, 50000)
+        try:
+            with contextlib.ExitStack() as stack:
+                for port in range(base, base + count):
+                    s = stack.enter_context(socket.socket())
+                    s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no free port range")
+
+
+# ---------------------------------------------------------------------- the run
+
+
+async def run(cfg: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    """Every selected phase, in an order that keeps them from disturbing each other."""
+    out: dict[str, Any] = {"machine": machine(), "quick": cfg.quick, "phases": cfg.only}
+    only = set(cfg.only)
+    with system_bus() as bus:
+        if "PEERS" in only:
+            say("peers: ipptool and CUPS -> ippeveprinter")
+            out["peers"] = await asyncio.wait_for(
+                run_peers(
+                    bus, workdir / "peers", minimal_pdf("bench"),
+                    concurrencies=cfg.concurrencies, jobs=cfg.peer_jobs,
+                    budget_s=cfg.peer_budget_s,
+                ),
+                cfg.peer_budget_s * len(cfg.concurrencies) * 2 + 120,
+            )  # fmt: skip
+        infra: Infra | None = None
+        needs_platform = only & {"PEERS", "P1", "P2", "P3", "P4"}
+        if needs_platform:
+            configured = os.environ.get("PRINTCLOUD_TEST_KAFKA_BOOTSTRAP")
+            say("Kafka and Postgres: " + ("adopted" if configured else "starting"))
+            infra = adopted_infra() if configured else own_infra(workdir / "infra")
+            out["infra"] = "adopted" if configured else "started for the run"
+        try:
+            if "P3" in only:
+                assert infra is not None
+                say("P3: gateway connections")
+                from bench import gateway_connections as gc
+
+                args = gc.parse(cfg.p3_args)
+                out["p3"] = await gc.run(infra, args, workdir / "p3")  # type: ignore[arg-type]
+            if only & {"PEERS", "P1", "P2", "P4"}:
+                assert infra is not None
+                await platform_phases(cfg, infra, workdir, bus, out)
+        finally:
+            if infra is not None:
+                infra.stop()
+    if "P5" in only:
+        say("P5: printcloud platform --check (fresh state, then kept state)")
+        home = workdir / "p5-home"
+        out["p5"] = {
+            "fresh_state": await asyncio.to_thread(platform_command, home, cfg.p5_timeout),
+            "kept_state": await asyncio.to_thread(platform_command, home, cfg.p5_timeout),
+        }
+    return out
+
+
+async def platform_phases(
+    cfg: argparse.Namespace, infra: Infra, workdir: Path, bus: dict[str, str],
+    out: dict[str, Any],
+) -> None:  # fmt: skip
+    only = set(cfg.only)
+    say("starting every service and the edge")
+    platform = BenchPlatform(infra, workdir / "platform")
+    started = time.monotonic()
+    await platform.prepare()
+    try:
+        await platform.start()
+        out["platform_start_s"] = round(time.monotonic() - started, 2)
+        async with aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=120)
+        ) as http:
+            admin = await new_tenant_admin(http, platform)
+            watch = JobWatch(admin)
+            watch.start(http)
+            await asyncio.wait_for(watch.connected.wait(), 30)
+            try:
+                if "PEERS" in only:
+                    say("Printcloud -> real agent -> ippeveprinter")
+                    out.setdefault("peers", {})["printcloud"] = await printcloud_vs_peers(
+                        http, platform, admin, watch, workdir, bus, cfg
+                    )
+                if only & {"P1", "P2"}:
+                    fleet = await onboard_fleet(
+                        http, platform, admin.tenant_id, cfg.printers, workdir / "journal.jsonl"
+                    )
+                    try:
+                        for device in fleet.ids:
+                            await wait_printer_ready(http, platform, device)
+                        await submittable(http, admin, watch, fleet.ids)
+                        if "P1" in only:
+                            say(f"P1: sustained for {cfg.p1_seconds} s")
+                            cpu0 = {k: cpu_seconds(v) for k, v in platform.pids().items()}
+                            out["p1"] = await sustained(
+                                http, admin, watch, fleet.ids, concurrency=cfg.p1_concurrency,
+                                seconds=cfg.p1_seconds,
+                            )  # fmt: skip
+                            wall = out["p1"]["wall_s"]
+                            out["p1"]["cpu_pct_of_one_core"] = {
+                                k: round(100 * (cpu_seconds(v) - cpu0.get(k, 0)) / wall, 1)
+                                for k, v in platform.pids().items()
+                            }
+                            out["p1"]["cpu_pct_of_one_core"]["bench (client + printers)"] = None
+                        if "P2" in only:
+                            out["p2"] = []
+                            for rate in cfg.rates:
+                                say(f"P2: {rate} jobs/s for {cfg.p2_seconds} s")
+                                out["p2"].append(
+                                    await fixed_rate(
+                                        http, admin, fleet, rate=rate, seconds=cfg.p2_seconds
+                                    )
+                                )
+                        out["simulated_printers"] = {
+                            "count": len(fleet.devices), "connects": fleet.stats.connects,
+                            "prints": len(fleet.prints()),
+                        }  # fmt: skip
+                    finally:
+                        await fleet.close()
+                if "P4" in only:
+                    say(f"P4: one {cfg.big_bytes / 2**20:.0f} MiB document")
+                    out["p4"] = await big_document(
+                        http, platform, admin, watch, workdir, cfg.big_bytes
+                    )
+            finally:
+                out["job_states_read_after_stream_silence"] = watch.missed
+                await watch.stop()
+    finally:
+        await platform.stop()
+
+
+# ---------------------------------------------------------------------- report
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    if not a or not b:
+        return "-"
+    return f"{a / b:.2f}x"
+
+
+def table(result: dict[str, Any]) -> str:
+    """The markdown table of the peer comparison and the platform figures."""
+    lines = []
+    peers = result.get("peers", {})
+    if peers:
+        lines += [
+            "| path | submitters | jobs | jobs/s | latency p50 / p99 ms | printed in spool |"
+            " jobs/s vs ipptool | jobs/s vs CUPS |",
+            "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |",
+        ]
+        by = {k: {r["concurrency"]: r for r in peers.get(k, [])} for k in
+              ("printcloud", "ipptool", "cups")}  # fmt: skip
+        names = {"printcloud": "Printcloud → agent → ippeveprinter",
+                 "ipptool": "ipptool → ippeveprinter", "cups": "CUPS → ippeveprinter"}  # fmt: skip
+        for key in ("printcloud", "ipptool", "cups"):
+            for c, r in sorted(by[key].items()):
+                lat = r["latency_ms"]
+                base_i = by["ipptool"].get(c, {}).get("jobs_per_s")
+                base_c = by["cups"].get(c, {}).get("jobs_per_s")
+                lines.append(
+                    f"| {names[key]} | {c} | {r['jobs']} | {r['jobs_per_s']} | "
+                    f"{lat.get('p50')} / {lat.get('p99')} | {r['printed_in_spool']} | "
+                    f"{ratio(r['jobs_per_s'], base_i)} | {ratio(r['jobs_per_s'], base_c)} |"
+                )
+        lines.append("")
+        for c in sorted(by["printcloud"]):
+            p, i, u = (by[k].get(c, {}).get("latency_ms", {}).get("p50") for k in
+                       ("printcloud", "ipptool", "cups"))  # fmt: skip
+            lines.append(
+                f"- {c} submitter(s): Printcloud's p50 latency is {ratio(p, i)} ipptool's "
+                f"and {ratio(p, u)} CUPS's."
+            )
+        lines.append("")
+    if "p1" in result:
+        p1 = result["p1"]
+        lines.append(
+            f"- **P1** sustained: {p1['jobs_per_s']} jobs/s end to end over {p1['wall_s']} s "
+            f"({p1['jobs']} jobs, {p1['errors']} errors, {p1['concurrency']} submitters, "
+            f"{p1['printers']} simulated printers), latency p50 / p99 "
+            f"{p1['latency_ms'].get('p50')} / {p1['latency_ms'].get('p99')} ms."
+        )
+    for row in result.get("p2", []):
+        lat = row["latency_ms"]
+        lines.append(
+            f"- **P2** offered {row['rate_offered']} jobs/s: accepted {row['accepted_per_s']}/s "
+            f"({row['accepted']} jobs, {row['not_offered_backpressure']} arrivals held back by "
+            f"the 256 in-flight cap, {row['submit_errors']} errors); submit → printer notified "
+            f"p50 / p99 {lat.get('p50')} / {lat.get('p99')} ms ({row['notified']} notified)."
+        )
+    if "p3" in result:
+        p3 = result["p3"]
+        lat = p3["command_latency_ms_after_post"]
+        lines.append(
+            f"- **P3** one gateway: {p3['held_at_end']:,} connections held, "
+            f"{p3['rss_per_connection_kib']} KiB RSS per connection, command latency p50 / p99 "
+            f"{lat.get('p50')} / {lat.get('p99')} ms."
+        )
+    if "p4" in result:
+        p4 = result["p4"]
+        peaks = ", ".join(f"{k} {v} MiB" for k, v in p4["peak_rss_mib"].items())
+        lines.append(
+            f"- **P4** {p4['bytes'] / 2**20:.0f} MiB document: upload "
+            f"{p4['upload_mib_per_s']} MiB/s, device download + print "
+            f"{p4['download_mib_per_s']} MiB/s; peak RSS: {peaks}."
+        )
+    if "p5" in result:
+        for label, marks in result["p5"].items():
+            lines.append(
+                f"- **P5** `printcloud platform --check`, {label.replace('_', ' ')}: services up "
+                f"in {marks.get('services_up_s')} s, first job printed at "
+                f"{marks.get('first_job_printed_s')} s."
+            )
+    return "\n".join(lines)
+
+
+def update_doc(result: dict[str, Any], command: str, out_file: Path) -> None:
+    """Replace the marked section of docs/benchmarks.md with this run's figures."""
+    m = result["machine"]
+    body = (
+        f"{START}\n_Last run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, `{command}`, "
+        f"{m['cpus']} cores ({m['cpu']}), {m['memory_mib']:,} MiB; results in "
+        f"`bench/results/{out_file.name}`._\n\n{table(result)}\n{END}"
+    )
+    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
+    if START in text and END in text:
+        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: body, text, flags=re.S)
+    else:
+        text = text.rstrip() + "\n\n" + body + "\n"
+    DOC.write_text(text)
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="a short run (the test suite's)")
+    p.add_argument("--only", default=",".join(PHASES), help="phases, comma-separated")
+    p.add_argument("--no-doc", action="store_true", help="do not update docs/benchmarks.md")
+    p.add_argument("--timeout", type=float, default=3600, help="the whole run, seconds")
+    cfg = p.parse_args(argv)
+    cfg.only = [x.strip().upper() for x in cfg.only.split(",") if x.strip()]
+    unknown = set(cfg.only) - set(PHASES)
+    if unknown:
+        p.error(f"unknown phases {sorted(unknown)}; known: {PHASES}")
+    q = cfg.quick
+    cfg.concurrencies = [1, 8]
+    cfg.peer_jobs = 30 if q else 400
+    cfg.peer_budget_s = 20 if q else 60
+    cfg.printers = 4 if q else 20
+    cfg.p1_concurrency = 8 if q else 16
+    cfg.p1_seconds = 8 if q else 60
+    cfg.rates = [10, 50] if q else [10, 100, 500]
+    cfg.p2_seconds = 3 if q else 20
+    cfg.big_bytes = (32 if q else 1024) * 2**20
+    cfg.p3_args = (
+        ["--connections", "300", "--commands", "50", "--command-devices", "10",
+         "--idle-seconds", "3", "--settle-s", "0.5", "--command-rate", "50"]
+        if q else ["--connections", "5000", "--commands", "300", "--idle-seconds", "10"]
+    )  # fmt: skip
+    cfg.p5_timeout = 240
+    return cfg
+
+
+async def main(cfg: argparse.Namespace, command: str) -> dict[str, Any]:
+    workdir = Path(tempfile.mkdtemp(prefix="printcloud-bench-"))
+    started = time.monotonic()
+    try:
+        result = await asyncio.wait_for(run(cfg, workdir), cfg.timeout)
+    finally:
+        if not os.environ.get("PRINTCLOUD_BENCH_KEEP"):
+            shutil.rmtree(workdir, ignore_errors=True)
+    result["wall_s"] = round(time.monotonic() - started, 1)
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"run-{datetime.now(UTC):%Y%m%dT%H%M%SZ}{'-quick' if cfg.quick else ''}.json"
+    out.write_text(json.dumps(result, indent=2))
+    if not cfg.no_doc:
+        update_doc(result, command, out)
+    print(table(result))
+    say(f"written {out}")
+    return result
+
+
+if __name__ == "__main__":
+    _cfg = parse()
+    asyncio.run(main(_cfg, "python -m bench.run " + " ".join(sys.argv[1:])))
