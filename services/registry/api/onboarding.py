@@ -139,10 +139,11 @@ def _connector_json(row: Any, devices: list[Any]) -> dict[str, Any]:
 
 async def get_connector(request: web.Request) -> web.Response:
     """GET /v1/connectors/{connector_id}: the connector and the printers it bridges."""
+    who = caller(request, "printers:read")  # before the lookup: no existence leak
     connector_id = path_uuid(request, "connector_id")
     async with request.app[RUNTIME].pool.acquire() as conn:
         row = await repo.get_connector(conn, connector_id)
-        if row is None or not caller(request, "printers:read").can_access(row["tenant_id"]):
+        if row is None or not who.can_access(row["tenant_id"]):
             raise ConnectorNotFound("no such connector")
         devices = await repo.list_connector_devices(conn, connector_id)
     return web.json_response(_connector_json(row, devices))
