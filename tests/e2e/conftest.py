@@ -85,9 +85,7 @@ class JobsWorld:
         headers = dict(kwargs.pop("headers", {}) or {})
         if who is not None:
             headers.update(who.headers)
-        async with self.http.request(
-            method, self.base + path, headers=headers, **kwargs
-        ) as resp:
+        async with self.http.request(method, self.base + path, headers=headers, **kwargs) as resp:
             raw = await resp.read()
             try:
                 return resp.status, json.loads(raw)
@@ -162,7 +160,9 @@ class JobsWorld:
         except TimeoutError:
             proc.kill()
             out, _ = await proc.communicate()
-            raise AssertionError(f"printcloud {' '.join(args)} did not finish:\n{out.decode()}")
+            raise AssertionError(
+                f"printcloud {' '.join(args)} did not finish:\n{out.decode()}"
+            ) from None
         assert proc.returncode is not None
         return CliResult(proc.returncode, out.decode(errors="replace"))
 
@@ -250,9 +250,9 @@ async def _warm_up(world: JobsWorld) -> None:
 
 
 @pytest.fixture(scope="module")
-async def jobs_world(infra: TestInfra, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
-    JobsWorld
-]:
+async def jobs_world(
+    infra: TestInfra, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[JobsWorld]:
     """Every service as a process behind the edge; tenant 1 (Ada, Bob, an admin) and
     tenant 2 (Eve); printers ``a`` and ``b`` (simulators, members of a virtual printer),
     ``slow`` (a one-sided simulator taking seconds per job), ``ipp`` (a bridge to a real

@@ -420,9 +420,7 @@ async def test_a_job_canceled_while_queued_never_prints(jobs_world: JobsWorld) -
         await w.wait_state(w.ada, job["id"], "queued")
         # Another printer's device token gets nothing of it.
         spare = await device_token(w, w.spare_state, w.spare_id)
-        status, _ = await w.call(
-            "GET", f"/v1/devices/me/jobs/{job['id']}/document", headers=spare
-        )
+        status, _ = await w.call("GET", f"/v1/devices/me/jobs/{job['id']}/document", headers=spare)
         assert status == 404
         status, listed = await w.call("GET", "/v1/devices/me/jobs", headers=spare)
         assert status == 200 and job["id"] not in json.dumps(listed)

@@ -19,8 +19,10 @@ without them.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import struct
+import time
 import uuid
 from collections.abc import AsyncIterator
 from struct import error as StructError
@@ -46,12 +48,19 @@ from shared.printing.settings import JobSettings
 
 log = get_logger(__name__)
 USER = "printcloud"
+BUSY_FIRST_PAUSE_S = 0.2
+BUSY_MAX_PAUSE_S = 5.0
+
+
+def _status_code(exc: IPPError) -> int | None:
+    details = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], dict) else {}
+    code = details.get("status-code")
+    return code if isinstance(code, int) else None
 
 
 def _status_name(exc: IPPError) -> str:
-    details = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], dict) else {}
-    code = details.get("status-code")
-    if not isinstance(code, int):
+    code = _status_code(exc)
+    if code is None:
         return str(exc)
     try:
         return IppStatus(code).name.lower().replace("_", "-")
@@ -230,8 +239,20 @@ class IppPrinter:
         client = _StreamingIPP(
             self.uri, session=self._http(), request_timeout=max(1, math.ceil(self.timeout))
         )
+        # A busy printer (still processing the previous job, as many accept one at a
+        # time) took nothing: ask again, for as long as a Print-Job may take.
+        give_up, pause = time.monotonic() + self.timeout, BUSY_FIRST_PAUSE_S
         try:
-            response = await client.print_job(message, extra, request.chunks())
+            while True:
+                try:
+                    response = await client.print_job(message, extra, request.chunks())
+                    break
+                except IPPError as exc:
+                    if _status_code(exc) != IppStatus.ERROR_BUSY or time.monotonic() >= give_up:
+                        raise
+                log.info("printer busy, asking again", uri=self.uri, job_id=str(request.job_id))
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, BUSY_MAX_PAUSE_S)
         except IPPConnectionError as exc:
             if _never_connected(exc):
                 raise DeviceUnreachable(self.uri) from exc
