@@ -126,7 +126,7 @@ class SimDevice:
         return True
 
     async def _session(self, http: aiohttp.ClientSession, ws_url: str, stop: asyncio.Event) -> None:
-        async with http.ws_connect(ws_url, heartbeat=None, timeout=10) as ws:
+        async with http.ws_connect(ws_url, heartbeat=None) as ws:
             hello = json.loads((await ws.receive(timeout=10)).data)
             auth = {
                 "type": "auth", "protocol": 1, "fingerprint": fingerprint(self.der),

@@ -409,8 +409,9 @@ def _free_run(count: int) -> int:
 # ---------------------------------------------------------------------- the run
 
 
-async def run(cfg: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    """Every selected phase, in an order that keeps them from disturbing each other."""
+async def run(cfg: argparse.Namespace, workdir: Path, given: Infra | None = None) -> dict[str, Any]:
+    """Every selected phase, in an order that keeps them from disturbing each other
+    (on ``given`` Kafka and Postgres, else the configured or the run's own)."""
     out: dict[str, Any] = {"machine": machine(), "quick": cfg.quick, "phases": cfg.only}
     only = set(cfg.only)
     with system_bus() as bus:
@@ -426,7 +427,9 @@ async def run(cfg: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             )  # fmt: skip
         infra: Infra | None = None
         needs_platform = only & {"PEERS", "P1", "P2", "P3", "P4"}
-        if needs_platform:
+        if needs_platform and given is not None:
+            infra, out["infra"] = given, "given"
+        elif needs_platform:
             configured = os.environ.get("PRINTCLOUD_TEST_KAFKA_BOOTSTRAP")
             say("Kafka and Postgres: " + ("adopted" if configured else "starting"))
             infra = adopted_infra() if configured else own_infra(workdir / "infra")
@@ -443,7 +446,7 @@ async def run(cfg: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 assert infra is not None
                 await platform_phases(cfg, infra, workdir, bus, out)
         finally:
-            if infra is not None:
+            if infra is not None and infra is not given:
                 infra.stop()
     if "P5" in only:
         say("P5: printcloud platform --check (fresh state, then kept state)")
@@ -522,10 +525,23 @@ async def platform_phases(
                         http, platform, admin, watch, workdir, cfg.big_bytes
                     )
             finally:
+                out["stages_ms"] = stages(watch)
                 out["job_states_read_after_stream_silence"] = watch.missed
                 await watch.stop()
     finally:
         await platform.stop()
+
+
+def stages(watch: JobWatch) -> dict[str, Any]:
+    """Where a job's time goes: median ms between the states the caller's event stream
+    reported, over every job that went through them all."""
+    hops = [("pending", "queued"), ("queued", "sent"), ("sent", "completed")]
+    spans: dict[str, list[float]] = {f"{a} -> {b}": [] for a, b in hops}
+    for seen in watch.states.values():
+        if all(s in seen for s in ("pending", "queued", "sent", "completed")):
+            for a, b in hops:
+                spans[f"{a} -> {b}"].append(seen[b] - seen[a])
+    return {k: latency_ms(v) | {"jobs": len(v)} for k, v in spans.items() if v}
 
 
 # ---------------------------------------------------------------------- report
@@ -570,6 +586,9 @@ def table(result: dict[str, Any]) -> str:
                 f"and {ratio(p, u)} CUPS's."
             )
         lines.append("")
+    if result.get("stages_ms"):
+        parts = ", ".join(f"{k} {v['p50']} ms" for k, v in result["stages_ms"].items())
+        lines.append(f"- Where a job's time goes (p50 between the states its owner sees): {parts}.")
     if "p1" in result:
         p1 = result["p1"]
         lines.append(
@@ -641,7 +660,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"unknown phases {sorted(unknown)}; known: {PHASES}")
     q = cfg.quick
     cfg.concurrencies = [1, 8]
-    cfg.peer_jobs = 30 if q else 400
+    cfg.peer_jobs = 12 if q else 400
     cfg.peer_budget_s = 20 if q else 60
     cfg.printers = 4 if q else 20
     cfg.p1_concurrency = 8 if q else 16
