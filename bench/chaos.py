@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import json
 import random
+import re
 import tempfile
 import time
 from collections import Counter
@@ -51,6 +52,7 @@ from shared.testing.ipp import minimal_pdf
 
 RESULTS = Path(__file__).parent / "results"
 STUCK_AFTER_S = 30.0
+CHAOS_START, CHAOS_END = "<!-- chaos:start -->", "<!-- chaos:end -->"
 
 
 def say(text: str) -> None:
@@ -355,6 +357,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--extra-wait-s", type=float, default=120.0, help="after the stuck deadline")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--timeout", type=float, default=3600)
+    p.add_argument("--no-doc", action="store_true", help="do not update docs/benchmarks.md")
     return p.parse_args(argv)
 
 
@@ -365,8 +368,35 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     out = RESULTS / f"chaos-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     out.write_text(json.dumps(result, indent=2))
     print(json.dumps({k: result[k] for k in ("counts", "faults", "submit", "ok")}, indent=2))
+    if not args.no_doc:
+        record(result, out)
     say(f"written {out}")
     return result
+
+
+def record(result: dict[str, Any], out: Path) -> None:
+    """The run's counts in the marked section of docs/benchmarks.md."""
+    doc = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+    c, f, a = result["counts"], result["faults"], result["args"]
+    body = (
+        f"{CHAOS_START}\n_Last run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {a['jobs']:,} jobs "
+        f"at {a['rate']}/s, {a['printers']} printers; `bench/results/{out.name}`._\n\n"
+        "| accepted | printed once | more than once | lost | stuck 30 s after the last fault "
+        "| unknown attempts | kills | Kafka / Postgres kills | websocket drops | ok |\n"
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |\n"
+        f"| {c['accepted']:,} | {c['printed_once']:,} | {c['printed_more_than_once']} "
+        f"| {c['lost_not_printed']} | {c['stuck_30s_after_last_fault']} "
+        f"| {c['unknown_attempts']} | {f['kills']} | {f['kafka_kills']} / {f['postgres_kills']} "
+        f"| {f['websocket_drops']} | {'yes' if result['ok'] else 'no'} |\n\n"
+        f"Kills by service: {json.dumps(f['kills_by_service'])}; failed restarts (started "
+        f"again): {len(f['restart_failures'])}; submissions answered with an error and "
+        f"retried: {json.dumps(result['submit']['refused'])}.\n{CHAOS_END}"
+    )
+    text = doc.read_text()
+    if CHAOS_START in text and CHAOS_END in text:
+        pattern = re.escape(CHAOS_START) + ".*?" + re.escape(CHAOS_END)
+        text = re.sub(pattern, lambda _: body, text, flags=re.S)
+        doc.write_text(text)
 
 
 if __name__ == "__main__":
