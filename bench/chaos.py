@@ -169,20 +169,16 @@ async def chaos_monkey(
             task = asyncio.create_task(_restart(proc, faults, label))
             restarts.add(task)
             task.add_done_callback(restarts.discard)
-        elif kind == "kafka" and infra.broker is not None:
-            say("killing the Kafka broker")
-            await asyncio.to_thread(infra.broker.kill)
-            faults.kafka += 1
+        elif kind in ("kafka", "postgres"):
+            server = infra.broker if kind == "kafka" else infra.postgres
+            if server is None:
+                continue
+            say(f"killing the {kind} server")
+            await asyncio.to_thread(server.kill)
+            setattr(faults, kind, getattr(faults, kind) + 1)
             await asyncio.sleep(2)
-            await asyncio.to_thread(infra.broker.start)
-            say("Kafka broker back")
-        elif kind == "postgres" and infra.postgres is not None:
-            say("killing the Postgres server")
-            await asyncio.to_thread(infra.postgres.kill)
-            faults.postgres += 1
-            await asyncio.sleep(2)
-            await asyncio.to_thread(infra.postgres.start)
-            say("Postgres back")
+            await asyncio.to_thread(server.start)
+            say(f"{kind} server back")
         faults.ended()
     await asyncio.gather(*restarts)
     faults.ended()
