@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+import threading
 import uuid
 from pathlib import Path
 from typing import Annotated
@@ -243,9 +244,10 @@ def platform(
             return
         _print_how_to_print(local, demo)
         console.print("running; Ctrl-C stops everything")
-        stop_signals = {signal.SIGINT, signal.SIGTERM}
-        signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
-        while signal.sigtimedwait(stop_signals, 2) is None:
+        stopping = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stopping.set())
+        while not stopping.wait(2):
             for line in local.restart_exited():
                 console.print(f"[yellow]restarted[/] {line}")
     finally:

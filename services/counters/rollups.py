@@ -178,8 +178,10 @@ class Rollups:
             .tumbling(DAY_S, expires=keep + timedelta(days=32))
             .relative_to_field(AT)
         )
+        # int, not bool: faust decodes a changelog value only as int, float, str,
+        # bytes or a Record, so a bool table could not be restored after a restart.
         self.seen = (
-            app.Table("seen-events", default=bool, value_type=bool)
+            app.Table("seen-event-ids", default=int, value_type=int)
             .tumbling(DAY_S, expires=keep + timedelta(days=2))
             .relative_to_field(AT)
         )
@@ -296,7 +298,7 @@ class Rollups:
             out.append(rolled_up(c, "hour", dimension, subject, self.hourly[key].value()))
             out.append(rolled_up(c, "day", dimension, subject, self.daily[key].value()))
             out.append(rolled_up(c, "month", dimension, subject, self._month(key, c.at)))
-        self.seen[c.event_id] = True
+        self.seen[c.event_id] = 1
         futures = []
         for u in out:
             env = new_envelope(

@@ -298,7 +298,10 @@ class LocalPlatform:
         return f"{device_id} (simulator; jobs land in {self.demo_spool})"
 
     def stop(self) -> None:
-        """Services first (gracefully), then Kafka, then Postgres."""
+        """Services, workers, the edge and the demo printer first (all told at once,
+        each shutting down gracefully), then Kafka, then Postgres."""
+        for proc in reversed(self.processes):
+            proc.request_stop()
         for proc in reversed(self.processes):
             proc.terminate()
         self.processes.clear()

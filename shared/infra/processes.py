@@ -25,11 +25,13 @@ class ServiceProcess:
     args: list[str] = field(default_factory=list)
     ready_path: str = "/readyz"
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    _stop_requested: bool = field(default=False, repr=False)
 
     def start(self) -> None:
         """Spawn the process (its output appended to ``log_file``)."""
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_file.open("ab")
+        self._stop_requested = False
         self.proc = subprocess.Popen(
             [sys.executable, "-m", self.module, *self.args],
             env={**os.environ, **self.env},
@@ -70,12 +72,21 @@ class ServiceProcess:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(10)
 
+    def request_stop(self) -> None:
+        """SIGTERM, without waiting (``terminate`` then waits)."""
+        if self.is_running():
+            assert self.proc is not None
+            self.proc.send_signal(signal.SIGTERM)
+            self._stop_requested = True
+
     def terminate(self, timeout: float = 40) -> int | None:
-        """SIGTERM and wait for the graceful shutdown; SIGKILL if it overruns."""
+        """SIGTERM (unless ``request_stop`` sent it) and wait for the graceful
+        shutdown; SIGKILL if it overruns."""
         if self.proc is None:
             return None
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            if not self._stop_requested:
+                self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
