@@ -11,6 +11,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -321,6 +322,8 @@ async def jobs_world(
             try:
                 yield world
             finally:
+                with ThreadPoolExecutor(len(printers)) as pool:
+                    list(pool.map(lambda p: p.kill(), printers.values()))
                 for proc in platform.processes.values():
                     if not proc.is_running():
                         print(f"{proc.name} is not running:\n{proc.log_tail()}")

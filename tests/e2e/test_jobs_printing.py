@@ -175,6 +175,7 @@ async def test_releasing_one_job_at_two_printers_at_once_prints_it_once(
     jobs_world: JobsWorld,
 ) -> None:
     w = jobs_world
+    winners: dict[str, str] = {}
     for round_ in range(3):
         _, job = await w.submit(
             w.ada, minimal_pdf(f"race {round_}"), virtual_printer=w.virtual_printer_id
@@ -195,8 +196,10 @@ async def test_releasing_one_job_at_two_printers_at_once_prints_it_once(
         assert job["id"] in json.dumps(loser["errors"])
         done = await w.wait_state(w.ada, job["id"], "completed")
         assert done["printer_id"] == w.printer_id(winner)
-        await quiet(w, "a", "b")
-        assert w.prints(job["id"]) == {winner: 1}
+        winners[job["id"]] = winner
+    await quiet(w, "a", "b")
+    for job_id, winner in winners.items():
+        assert w.prints(job_id) == {winner: 1}
 
 
 async def test_a_held_job_expires_after_its_time_to_live(jobs_world: JobsWorld) -> None:
@@ -283,6 +286,18 @@ async def test_a_secure_job_waits_on_the_panel_until_its_owner_logs_in_with_a_ph
     (shown,) = [j for j in waiting(w, "b") if j["job_id"] == job["id"]]
     assert shown["title"] == "Payslip March" and shown["pages"] == 1
     assert shown["owner_display_name"] == "Ada Lovelace" and shown["requires_login"] is True
+    # The printer lists it, locked; its document is refused to the printer itself.
+    printer_b = await device_token(w, w.printers["b"].state, w.printer_id("b"))
+    status, listed = await w.call("GET", "/v1/devices/me/jobs", headers=printer_b)
+    assert status == 200, listed
+    (item,) = [j for j in listed["items"] if j["job_id"] == job["id"]]
+    assert (item["fetchable"], item["requires_login"], item["owner_name"]) == (
+        False, True, "Ada Lovelace",
+    )  # fmt: skip
+    status, problem = await w.call(
+        "GET", f"/v1/devices/me/jobs/{job['id']}/document", headers=printer_b
+    )
+    assert status == 403 and problem["code"] == "release-required", problem
     await quiet(w, "b")
     assert w.prints(job["id"]) == {}
     assert (await w.job(w.ada, job["id"]))["state"] == "queued"

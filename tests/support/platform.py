@@ -19,6 +19,7 @@ import secrets
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -158,10 +159,10 @@ class Platform:
         await asyncio.to_thread(proc.wait_ready, timeout)
 
     def stop(self) -> None:
-        if self.edge is not None:
-            self.edge.terminate()
-        for proc in reversed(list(self.processes.values())):
-            proc.terminate()
+        """Every process terminated at once (each waited for, SIGKILL if it overruns)."""
+        procs = [*([self.edge] if self.edge else []), *reversed(list(self.processes.values()))]
+        with ThreadPoolExecutor(max(1, len(procs))) as pool:
+            list(pool.map(lambda p: p.terminate(), procs))
 
 
 async def prepare_platform(bootstrap: str, admin_dsn: str, workdir: Path) -> Platform:
