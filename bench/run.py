@@ -493,7 +493,8 @@ async def platform_phases(
                         await submittable(http, admin, watch, fleet.ids)
                         if "P1" in only:
                             say(f"P1: sustained for {cfg.p1_seconds} s")
-                            cpu0 = {k: cpu_seconds(v) for k, v in platform.pids().items()}
+                            pids = {**platform.pids(), "bench (client + printers)": os.getpid()}
+                            cpu0 = {k: cpu_seconds(v) for k, v in pids.items()}
                             out["p1"] = await sustained(
                                 http, admin, watch, fleet.ids, concurrency=cfg.p1_concurrency,
                                 seconds=cfg.p1_seconds,
@@ -501,9 +502,8 @@ async def platform_phases(
                             wall = out["p1"]["wall_s"]
                             out["p1"]["cpu_pct_of_one_core"] = {
                                 k: round(100 * (cpu_seconds(v) - cpu0.get(k, 0)) / wall, 1)
-                                for k, v in platform.pids().items()
+                                for k, v in pids.items()
                             }
-                            out["p1"]["cpu_pct_of_one_core"]["bench (client + printers)"] = None
                         if "P2" in only:
                             out["p2"] = []
                             for rate in cfg.rates:
@@ -595,7 +595,8 @@ def table(result: dict[str, Any]) -> str:
             f"- **P1** sustained: {p1['jobs_per_s']} jobs/s end to end over {p1['wall_s']} s "
             f"({p1['jobs']} jobs, {p1['errors']} errors, {p1['concurrency']} submitters, "
             f"{p1['printers']} simulated printers), latency p50 / p99 "
-            f"{p1['latency_ms'].get('p50')} / {p1['latency_ms'].get('p99')} ms."
+            f"{p1['latency_ms'].get('p50')} / {p1['latency_ms'].get('p99')} ms; CPU, % of one "
+            f"core: {json.dumps(p1.get('cpu_pct_of_one_core', {}))}."
         )
     for row in result.get("p2", []):
         lat = row["latency_ms"]
@@ -698,4 +699,4 @@ async def main(cfg: argparse.Namespace, command: str) -> dict[str, Any]:
 
 if __name__ == "__main__":
     _cfg = parse()
-    asyncio.run(main(_cfg, "python -m bench.run " + " ".join(sys.argv[1:])))
+    asyncio.run(main(_cfg, " ".join(["python -m bench.run", *sys.argv[1:]])))
