@@ -17,7 +17,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "A device's websocket",
         "gateway",
         {},
-        errors=(),
+        errors=(400,),
         public=True,
         websocket=True,
         operation_id="deviceWebsocket",
@@ -26,7 +26,10 @@ OPERATIONS: tuple[Operation, ...] = (
         "commands and work notifications over it; the device reports presence, telemetry and "
         "job status. Frames: `docs/protocol.md` and `docs/asyncapi.yaml`. Through the edge "
         "the websocket is passed on frame by frame, close codes included.",
-        descriptions={101: "The websocket is open."},
+        descriptions={
+            101: "The websocket is open.",
+            400: "Not a websocket upgrade (`bad-request`).",
+        },
         media_types={},
     ),
 )

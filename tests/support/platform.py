@@ -41,7 +41,8 @@ from shared.settings import ProcessSettings
 def _consecutive_free_ports(count: int) -> int:
     """The first of ``count`` consecutive loopback ports free right now."""
     for _ in range(50):
-        base = secrets.randbelow(20000) + 30000
+        # Below the ephemeral range (32768+), where client sockets take their ports.
+        base = secrets.randbelow(10000) + 21000
         try:
             with contextlib.ExitStack() as stack:
                 for port in range(base, base + count):

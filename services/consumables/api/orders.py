@@ -145,8 +145,8 @@ async def report_delivered(request: web.Request) -> web.Response:
 
 async def get_levels(request: web.Request) -> web.Response:
     """GET /v1/supply-levels?printer_id=: a printer's latest levels and recent history."""
-    q = query_model(request, LevelQuery)
     who = caller(request, READ)
+    q = query_model(request, LevelQuery)
     async with request.app[RUNTIME].pool.acquire() as conn:
         levels = [
             r for r in await repo.levels_of(conn, q.printer_id) if who.can_access(r["tenant_id"])
