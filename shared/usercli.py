@@ -697,7 +697,15 @@ def reservations_create(
         "deadline": when.isoformat(),
     }
     answer = run(lambda c: c.request("POST", "/v1/reservations", json_body=body))
-    out.print(f"reservation {answer.get('id') or answer.get('reservation_id')} created")
+    jobs = answer.get("jobs") or []
+    out.print(
+        f"reservation {answer.get('reservation_id')}: {len(jobs)} document(s) queued at "
+        f"{printer}, printed in this order until {when.isoformat()}:"
+    )
+    for n, job in enumerate(jobs, start=1):
+        pages = "?" if job.get("pages") is None else job["pages"]
+        title = job.get("title") or "(untitled)"
+        out.print(f"  {n}. {title}  {pages} page(s)  job {job.get('id')}")
 
 
 def user_commands(app: typer.Typer) -> None:

@@ -121,7 +121,10 @@ def queues_app(q: Queues) -> web.Application:
         who(request)
         body = await request.json()
         q.requests.append(("POST", "/v1/reservations", body))
-        return web.json_response({"id": str(uuid.uuid4())}, status=201)
+        jobs = [{"id": str(uuid.uuid4()), "title": t, "pages": p} for t, p in (("b", 3), ("a", 1))]
+        answer = {"reservation_id": str(uuid.uuid4()), "printer_id": body["printer_id"],
+                  "deadline": body["deadline"], "jobs": jobs}  # fmt: skip
+        return web.json_response(answer, status=201)
 
     app = web.Application()
     app.router.add_post("/v1/documents", upload)
@@ -339,6 +342,8 @@ async def test_release_and_reservations(rig: Rig, user: dict[str, Any]) -> None:
         "--deadline", "2030-01-01T12:00:00Z",
     )  # fmt: skip
     assert code == 0, err
+    assert "2 document(s) queued" in out
+    assert out.index("1. b  3 page(s)") < out.index("2. a  1 page(s)")
     sent = [b for m, p, b in rig.queues.requests if p == "/v1/reservations"][-1]
     assert sent == {"printer_id": printer, "max_count": 3, "max_pages": 40,
                     "deadline": "2030-01-01T12:00:00+00:00"}  # fmt: skip
