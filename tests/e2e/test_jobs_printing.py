@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from pyipp.enums import IppOperation
 
@@ -502,6 +503,65 @@ async def test_a_job_for_an_offline_printer_fails_over_and_prints_once(
     finally:
         status, _ = await w.call("DELETE", policy, w.admin)
         assert status == 204
+
+
+# ---------------------------------------------------------------------- quotas
+
+
+async def test_a_job_over_quota_is_held_before_it_prints_and_released_by_an_override(
+    jobs_world: JobsWorld,
+) -> None:
+    """Counters publishes the quota, routing holds the job with the reason in words,
+    an administrator's override releases it, and its pages count against the quota."""
+    w = jobs_world
+    body = {"subject_kind": "user", "subject_id": w.bob.user_id, "metric": "pages",
+            "period": "month", "limit": 2, "policy": "hold"}  # fmt: skip
+    status, quota = await w.call("POST", "/v1/quotas", w.admin, json=body)
+    assert status == 201, quota
+    quota_id = quota.get("id") or quota["quota_id"]
+    try:
+
+        async def routing_knows() -> bool:
+            conn = await asyncpg.connect(w.platform.dsn("routing"))
+            try:
+                schema = w.platform.schema("routing")
+                found = await conn.fetchval(
+                    f"SELECT count(*) FROM {schema}.quotas WHERE quota_id = $1",
+                    uuid.UUID(quota_id),
+                )
+            finally:
+                await conn.close()
+            return bool(found)
+
+        await eventually(routing_knows, 60, "routing reading the new quota")
+        settings = {"copies": 3}  # 3 pages: over the limit of 2
+        _, job = await w.submit(w.bob, minimal_pdf("over quota"), printer=w.printer_id("a"),
+                                settings=settings)  # fmt: skip
+        held = await w.wait_state(w.bob, job["id"], "held")
+        assert held["hold_reason"] == "quota"
+        assert "quota" in held["state_detail"] and "2" in held["state_detail"], held
+        await quiet(w, "a")
+        assert w.prints(job["id"]) == {}
+
+        until = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+        status, answer = await w.call(
+            "POST", f"/v1/quotas/{quota_id}/overrides", w.admin,
+            json={"until": until, "reason": "quarterly report"},
+        )  # fmt: skip
+        assert status in (200, 201), answer
+        await w.wait_state(w.bob, job["id"], "completed", timeout=120)
+        await quiet(w, "a")
+        assert w.prints(job["id"]) == {"a": 1}
+
+        async def counted() -> bool:
+            status, state = await w.call("GET", f"/v1/quotas/{quota_id}", w.admin)
+            assert status == 200, state
+            return int(state["used"]) == 3
+
+        await eventually(counted, 60, "the job's 3 pages counted against the quota")
+    finally:
+        status, _ = await w.call("DELETE", f"/v1/quotas/{quota_id}", w.admin)
+        assert status in (200, 204)
 
 
 # ---------------------------------------------------------------------- isolation

@@ -42,6 +42,11 @@ class JobOut(BaseModel):
     settings: JobSettings
     state: JobState
     hold_reason: str | None
+    state_detail: str = Field(
+        default="",
+        description="Why the job is in its state, in words (a hold over quota, a failover, "
+        "the printer's reason for a failure); empty when there is nothing to say.",
+    )
     expires_at: AwareDatetime | None
     reservation_id: uuid.UUID | None
     submitted_at: AwareDatetime | None
@@ -136,6 +141,7 @@ def job_out(job: Job) -> JobOut:
         settings=job.settings,
         state=job.state,
         hold_reason=job.hold_reason,
+        state_detail=job.state_detail,
         expires_at=job.expires_at,
         reservation_id=job.reservation_id,
         submitted_at=job.submitted_at,

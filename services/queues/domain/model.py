@@ -68,6 +68,8 @@ class Job:
     submitted_at: datetime | None = None
     queued_at: datetime | None = None
     finished_at: datetime | None = None
+    state_detail: str = ""
+    """Why the job is in its state, in words for its owner (empty: nothing to say)."""
 
     @property
     def is_final(self) -> bool:
@@ -85,6 +87,7 @@ def transition(job: Job, after: JobState, at: datetime, **changes: Any) -> Job:
     if not can_transition(job.state, after):
         raise TransitionRefused(f"a {job.state} job cannot become {after}")
     finished = at if after in FINAL else job.finished_at
+    changes.setdefault("state_detail", "")  # a reason belongs to the state it explained
     return replace(job, state=after, finished_at=finished, **changes)
 
 

@@ -51,7 +51,7 @@ async def apply_routed(
     common = {"job_id": job.id, "tenant_id": job.tenant_id, "owner_id": job.owner_id, "at": at}
     if decision.action == "hold":
         expires = at + timedelta(seconds=held_ttl_s)
-        after = replace(job, decision=decision.decision)
+        after = replace(job, decision=decision.decision, state_detail=decision.detail)
         if job.state != "held":
             after = transition(
                 after,
@@ -60,6 +60,7 @@ async def apply_routed(
                 hold_reason=hold_reason(decision.reason),
                 expires_at=expires,
                 queued_at=None,
+                state_detail=decision.detail,
             )
             event = JobHeld(
                 **common,
@@ -67,7 +68,8 @@ async def apply_routed(
                 detail=decision.detail,
                 expires_at=expires,
             )
-            await record(conn, out, job, after, [event], {"reason": after.hold_reason})
+            history = {"reason": after.hold_reason, "detail": decision.detail}
+            await record(conn, out, job, after, [event], history)
         else:
             await repo.save_job(conn, after)
         return
@@ -102,11 +104,12 @@ async def apply_routed(
         queued_at=at,
         hold_reason=None,
         expires_at=None,
+        state_detail=decision.detail,
     )
     events.append(
         JobQueued(**common, printer_id=decision.printer_id, reason=reason, detail=decision.detail)
     )
-    await record(conn, out, job, after, events, {"reason": reason})
+    await record(conn, out, job, after, events, {"reason": reason, "detail": decision.detail})
     await notify_if_fetchable(conn, out, after)
 
 
@@ -155,7 +158,8 @@ async def apply_status(
         event = JobCanceled(
             **common, previous_state=job.state, by_user_id=None, printer_id=job.printer_id
         )
-    after = transition(job, target, at)  # type: ignore[arg-type]
+    detail = (report.detail or "the printer reported a failure") if target == "failed" else ""
+    after = transition(job, target, at, state_detail=detail)  # type: ignore[arg-type]
     await record(
         conn, out, job, after, [event], {"detail": report.detail} if report.detail else None
     )

@@ -16,7 +16,7 @@ from shared.printing.settings import JobSettings
 _JOB_COLUMNS = (
     "id, tenant_id, owner_id, document_id, release, title, pages, settings, state, printer_id, "
     "virtual_printer_id, decision, hold_reason, expires_at, reservation_id, sequence, "
-    "submitted_at, queued_at, finished_at"
+    "submitted_at, queued_at, finished_at, state_detail"
 )
 
 
@@ -161,7 +161,7 @@ async def insert_job(conn: asyncpg.Connection, job: Job) -> None:
     await conn.execute(
         f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES "
         "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
-        "coalesce($17, now()), $18, $19)",
+        "coalesce($17, now()), $18, $19, $20)",
         *_job_values(job),
     )
 
@@ -187,6 +187,7 @@ def _job_values(job: Job) -> list[Any]:
         job.submitted_at,
         job.queued_at,
         job.finished_at,
+        job.state_detail,
     ]
 
 
@@ -195,7 +196,8 @@ async def save_job(conn: asyncpg.Connection, job: Job) -> None:
     await conn.execute(
         """
         UPDATE jobs SET state = $2, printer_id = $3, decision = $4, hold_reason = $5,
-            expires_at = $6, queued_at = $7, finished_at = $8, sequence = $9
+            expires_at = $6, queued_at = $7, finished_at = $8, sequence = $9,
+            state_detail = $10
         WHERE id = $1
         """,
         job.id,
@@ -207,6 +209,7 @@ async def save_job(conn: asyncpg.Connection, job: Job) -> None:
         job.queued_at,
         job.finished_at,
         job.sequence,
+        job.state_detail,
     )
 
 
