@@ -157,12 +157,14 @@ async def chaos_monkey(
         if delay > 0:
             await asyncio.sleep(delay)
         if kind == "drop":
-            if await rng.choice(fleet.devices).drop():
+            connected = [d for d in fleet.devices if d.ws is not None and not d.ws.closed]
+            if connected and await rng.choice(connected).drop():
                 faults.drops += 1
         elif kind == "kill":
-            label, proc = rng.choice(victims)
-            if not proc.is_running():
-                continue  # still coming back from an earlier kill
+            running = [(label, proc) for label, proc in victims if proc.is_running()]
+            if not running:
+                continue
+            label, proc = rng.choice(running)  # not one still coming back from a kill
             await asyncio.to_thread(proc.kill)
             faults.kills[label.rsplit("-", 1)[0]] += 1
             await asyncio.sleep(rng.uniform(0.2, 1.5))
