@@ -371,8 +371,14 @@ def platform_command(home: Path, timeout: float) -> dict[str, Any]:
                 marks["services_up_s"] = now
             if "registered; event" in line:
                 marks["first_request_s"] = now
-            if "test page" in line and "printed" in line:
+            if "first job printed after" in line and "first_job_printed_s" not in marks:
+                # the platform's own figure: from its start to a job submitted through
+                # the public API printed by the demo printer (and our clock beside it)
                 marks["first_job_printed_s"] = now
+                with contextlib.suppress(ValueError, IndexError):
+                    marks["reported_s"] = float(line.split("after", 1)[1].split()[0])
+            if "test page" in line and "printed" in line:
+                marks["test_page_printed_s"] = now
             if time.monotonic() > deadline:
                 break
     finally:
@@ -626,8 +632,8 @@ def table(result: dict[str, Any]) -> str:
         for label, marks in result["p5"].items():
             lines.append(
                 f"- **P5** `printcloud platform --check`, {label.replace('_', ' ')}: services up "
-                f"in {marks.get('services_up_s')} s, first job printed at "
-                f"{marks.get('first_job_printed_s')} s."
+                f"in {marks.get('services_up_s')} s, first job (submitted through the API) "
+                f"printed at {marks.get('first_job_printed_s')} s."
             )
     return "\n".join(lines)
 
