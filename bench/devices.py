@@ -11,7 +11,11 @@ reports its capabilities, heartbeats, and then, like the agent:
   checked), skips a job its journal has printed, "prints" it by recording it in its
   journal (one JSON line per print, flushed), and queues ``received``, ``printing``
   and ``completed`` frames;
-* sends queued frames in order whenever connected, each marked sent once written.
+* sends queued frames in order whenever connected, each marked sent once written;
+* reports ``completed`` again for a listed job its journal has printed (once per
+  listing, unless that report still waits to be sent): the gateway does not
+  acknowledge job status frames, so one written to a websocket that died was
+  lost, and the listing is the cloud's truth.
 
 The journal is the device's own print log: chaos runs count prints from it.
 """
@@ -51,6 +55,7 @@ class Stats:
     list_errors: int = 0
     download_errors: int = 0
     token_errors: int = 0
+    reported_again: int = 0  # completed sent again for a job still listed after printing
     notified_at: dict[str, float] = field(default_factory=dict)  # job id -> first notify
 
 
@@ -182,7 +187,7 @@ class SimDevice:
 
     async def _report(self, job_id: str, *states: str) -> None:
         for state in states:
-            self.outbox.append(json.dumps({"type": "job_status", "job_id": job_id, "state": state}))
+            self.outbox.append(_status(job_id, state))
         await self._flush()
 
     # ------------------------------------------------------------------ jobs
@@ -250,6 +255,12 @@ class SimDevice:
                 await asyncio.sleep(0.5)
                 self.wake.set()
                 continue
+            again = {job["job_id"] for job in listed} & self.printed
+            for job_id in sorted(again):
+                frame = _status(job_id, "completed")
+                if frame not in self.outbox:  # else it still waits for a connection
+                    self.stats.reported_again += 1
+                    self.outbox.append(frame)
             for job in listed:
                 job_id = job["job_id"]
                 if not job.get("fetchable", True) or job_id in self.printed:
@@ -268,6 +279,10 @@ class SimDevice:
             out.write(line + "\n")
         if self.on_print is not None:
             self.on_print(job_id, self.device_id)
+
+
+def _status(job_id: str, state: str) -> str:
+    return json.dumps({"type": "job_status", "job_id": job_id, "state": state})
 
 
 @dataclass

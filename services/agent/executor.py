@@ -166,8 +166,9 @@ class Executor:
         try:
             ref = await target.printer.submit(request)
         except (DeviceUnreachable, PrintRefused) as exc:
-            change = JobChange(job.job_id, "failed")
-            return self._finish(cmd, "failed", str(exc), change, [status("failed", str(exc))])
+            frame = status("failed", str(exc))
+            change = JobChange(job.job_id, "failed", detail=frame.detail)
+            return self._finish(cmd, "failed", str(exc), change, [frame])
         except OutcomeUnknown as exc:
             # The job stays "printing": a retry first asks the printer whether it has it.
             return self._finish(cmd, "failed", f"{exc}; it may have printed")

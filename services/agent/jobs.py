@@ -17,6 +17,12 @@ A job the journal holds as ``printing`` (the agent stopped in step 3) is first
 looked for at the printer, exactly as for the ``print_job`` command. Jobs that are
 not fetchable yet (secure release, owner not logged in) are shown on the panel.
 A ``job_canceled`` notify drops a job not started and cancels one being printed.
+
+The gateway does not acknowledge job status frames: one written to a websocket
+that dies (or taken by a gateway that dies before passing it on) is lost. The
+listing is the cloud's truth, so a listed job the journal holds as finished
+(printed, failed, canceled) is reported again, once per listing, through the
+journal's outbox; the cloud ignores a report it already applied.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from typing import Any
 from services.agent.cloud import CloudApi, CloudError, DeviceJob, NotClaimed
 from services.agent.download import DocumentCorrupt, Downloads
 from services.agent.executor import Target
-from services.agent.journal import JobChange, Journal
+from services.agent.journal import CANCELED, JobChange, Journal
 from services.agent.panel import Panel
 from services.agent.printers import (
     DeviceUnreachable,
@@ -143,7 +149,9 @@ class JobLoop:
                 await self.sync()
                 if self.login_qr and time.monotonic() >= next_login:
                     next_login = time.monotonic() + await self.refresh_login()
-                wait = max(0.1, min(self.interval, next_login - time.monotonic()))
+                wait = self.interval
+                if self.login_qr:
+                    wait = max(0.1, min(wait, next_login - time.monotonic()))
                 stopping = asyncio.create_task(stop.wait())
                 waking = asyncio.create_task(self.wake.wait())
                 await asyncio.wait({stopping, waking}, timeout=wait, return_when="FIRST_COMPLETED")
@@ -186,6 +194,7 @@ class JobLoop:
                 continue
             by_printer[job.printer_id].append(job)
         changed = False
+        again: list[JobStatus] = []
         for printer_id, listed in by_printer.items():
             waiting = [_summary(j) for j in listed if not j.fetchable]
             changed |= self.panel.waiting(printer_id, waiting)
@@ -193,20 +202,49 @@ class JobLoop:
             if station is None:
                 station = self.stations[printer_id] = Station(printer_id)
                 station.worker = asyncio.create_task(self._work(station))
+            again += self._reported_again(listed, station, targets[printer_id])
             station.pending = [j for j in listed if j.fetchable and self._todo(j, station)]
             if station.pending:
                 station.wake.set()
+        if again:
+            self.journal.enqueue(again)
+            self.outbox()
         self.panel.keep_only(set(targets))
         if changed:
             await asyncio.to_thread(self.panel.save)
         self.synced += 1
 
+    def _reported_again(
+        self, listed: list[DeviceJob], station: Station, target: Target
+    ) -> list[JobStatus]:
+        """The final status of each listed job the journal holds as finished: the cloud
+        still lists it, so its report was lost (or is not applied yet: no harm done)."""
+        frames: list[JobStatus] = []
+        seen: set[uuid.UUID] = set()
+        for job in listed:
+            if job.job_id == station.current or job.job_id in seen:
+                continue
+            seen.add(job.job_id)
+            known = self.journal.job(job.job_id)
+            report = known.report() if known is not None else None
+            if report is None:
+                continue
+            state, detail = report
+            if self.journal.status_unsent(job.job_id, state):
+                continue  # the report still waits for a connection
+            log.info(
+                "job reported again: the cloud still lists it", job_id=str(job.job_id),
+                state=state, printer_id=str(station.printer_id),
+            )  # fmt: skip
+            frames.append(_status(job.job_id, target, state, detail))
+        return frames
+
     def _todo(self, job: DeviceJob, station: Station) -> bool:
         if job.job_id == station.current or job.job_id in self.canceled:
             return False
         known = self.journal.job(job.job_id)
-        if known is not None and known.state == "printed":
-            return False
+        if known is not None and known.state != "printing":
+            return False  # finished: reported again, never printed again
         failed = self.failed_at.get(job.job_id)
         return failed is None or time.monotonic() - failed >= RETRY_FAILED_AFTER_S
 
@@ -239,13 +277,10 @@ class JobLoop:
         station.current = job_id
 
         def status(state: str, detail: str = "") -> JobStatus:
-            return JobStatus.model_validate(
-                {"job_id": job_id, "state": state, "detail": detail[:2000],
-                 "device_id": target.device_id}
-            )  # fmt: skip
+            return _status(job_id, target, state, detail)
 
         known = self.journal.job(job_id)
-        if known is not None and known.state == "printed":
+        if known is not None and known.state != "printing":
             return
         if known is not None and known.state == "printing":
             # An earlier attempt was cut short: the printer may have the job already.
@@ -307,10 +342,11 @@ class JobLoop:
         if error is None and station.canceled_at_printer:
             error = PrintCanceled("canceled at the printer")
         if isinstance(error, PrintCanceled):
-            change, frame = JobChange(job_id, "failed", "canceled"), status("canceled", str(error))
+            frame = status("canceled", str(error))
+            change = JobChange(job_id, "failed", CANCELED, frame.detail)
         elif isinstance(error, DeviceUnreachable | PrintRefused):
-            self.failed_at[job_id] = time.monotonic()
-            change, frame = JobChange(job_id, "failed"), status("failed", str(error))
+            frame = status("failed", str(error))
+            change = JobChange(job_id, "failed", detail=frame.detail)
         elif isinstance(error, OutcomeUnknown):
             # The job stays "printing": the next attempt first asks the printer.
             log.warning("print outcome unknown", job_id=str(job_id), error=str(error))
@@ -369,6 +405,12 @@ class JobLoop:
             known = self.journal.job(job_id)
             if known is not None and known.state != "printing":
                 self.downloads.forget(job_id)
+
+
+def _status(job_id: uuid.UUID, target: Target, state: str, detail: str = "") -> JobStatus:
+    return JobStatus.model_validate(
+        {"job_id": job_id, "state": state, "detail": detail[:2000], "device_id": target.device_id}
+    )
 
 
 def _summary(job: DeviceJob) -> dict[str, Any]:

@@ -9,7 +9,10 @@ written to a websocket; after a reconnect the unsent ones go first.
 
 A job moves ``printing`` (recorded before the document goes to the printer) ->
 ``printed`` (right after the printer accepted it) or ``failed`` (the printer
-certainly did not get it). See docs/agent.md for what a crash in between means.
+certainly did not get it, or the job was canceled). See docs/agent.md for what a
+crash in between means. A finished job keeps the detail of the status that
+reported it, so that status can be sent again while the cloud still lists the job
+(:meth:`JobRecord.report`).
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from services.gateway.protocol import CommandAck
 Outcome = Literal["done", "failed", "rejected"]
 JobState = Literal["printing", "printed", "failed"]
 MAX_DETAIL = 2000
+CANCELED = "canceled"
+"""The ``printer_job`` of a job that was canceled (journaled ``failed``)."""
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS commands (
     command_id  TEXT PRIMARY KEY,
@@ -44,7 +49,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     state       TEXT NOT NULL CHECK (state IN ('printing', 'printed', 'failed')),
     printer_job TEXT NOT NULL DEFAULT '',
     command_id  TEXT NOT NULL,
-    updated_at  REAL NOT NULL
+    updated_at  REAL NOT NULL,
+    detail      TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS outbox (
     seq        INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -77,6 +83,15 @@ class JobRecord:
     job_id: uuid.UUID
     state: JobState
     printer_job: str
+    detail: str = ""
+
+    def report(self) -> tuple[str, str] | None:
+        """The final job status that reported this job (state, detail); None while printing."""
+        if self.state == "printed":
+            return "completed", ""
+        if self.state == "failed":
+            return ("canceled" if self.printer_job == CANCELED else "failed"), self.detail
+        return None
 
 
 @dataclass(frozen=True)
@@ -86,6 +101,7 @@ class JobChange:
     job_id: uuid.UUID
     state: JobState
     printer_job: str = ""
+    detail: str = ""
 
 
 class Journal:
@@ -96,6 +112,9 @@ class Journal:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
+        if "detail" not in columns:  # a journal written before jobs kept their detail
+            self._db.execute("ALTER TABLE jobs ADD COLUMN detail TEXT NOT NULL DEFAULT ''")
         path.chmod(0o600)
 
     def close(self) -> None:
@@ -114,9 +133,9 @@ class Journal:
     def job(self, job_id: uuid.UUID) -> JobRecord | None:
         """The recorded state of a job, if the agent ever started printing it."""
         row = self._db.execute(
-            "SELECT state, printer_job FROM jobs WHERE job_id = ?", (str(job_id),)
+            "SELECT state, printer_job, detail FROM jobs WHERE job_id = ?", (str(job_id),)
         ).fetchone()
-        return None if row is None else JobRecord(job_id, row[0], row[1])
+        return None if row is None else JobRecord(job_id, row[0], row[1], row[2])
 
     def unsent(self, limit: int = 100) -> list[tuple[int, str]]:
         """Frames not yet written to a websocket, oldest first."""
@@ -124,6 +143,17 @@ class Journal:
             "SELECT seq, frame FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT ?", (limit,)
         ).fetchall()
         return [(int(seq), str(frame)) for seq, frame in rows]
+
+    def status_unsent(self, job_id: uuid.UUID, state: str) -> bool:
+        """Whether a ``job_status`` frame reporting ``job_id`` in ``state`` waits to be sent."""
+        row = self._db.execute(
+            "SELECT 1 FROM outbox WHERE sent_at IS NULL"
+            " AND json_extract(frame, '$.type') = 'job_status'"
+            " AND json_extract(frame, '$.job_id') = ? AND json_extract(frame, '$.state') = ?"
+            " LIMIT 1",
+            (str(job_id), state),
+        ).fetchone()
+        return row is not None
 
     # ------------------------------------------------------------------ writes
 
@@ -149,10 +179,7 @@ class Journal:
     def finish_job(self, job: JobChange, frames: Sequence[BaseModel] = ()) -> None:
         """Record a fetched job's new state and queue the frames that report it."""
         with self._transaction():
-            self._db.execute(
-                "UPDATE jobs SET state = ?, printer_job = ?, updated_at = ? WHERE job_id = ?",
-                (job.state, job.printer_job, time.time(), str(job.job_id)),
-            )
+            self._update_job(job)
             self._append(frames)
 
     def finish(
@@ -169,10 +196,7 @@ class Journal:
         )
         with self._transaction():
             if job is not None:
-                self._db.execute(
-                    "UPDATE jobs SET state = ?, printer_job = ?, updated_at = ? WHERE job_id = ?",
-                    (job.state, job.printer_job, time.time(), str(job.job_id)),
-                )
+                self._update_job(job)
             self._db.execute(
                 "INSERT OR REPLACE INTO commands"
                 " (command_id, name, target, outcome, detail, finished_at)"
@@ -206,6 +230,13 @@ class Journal:
             )
 
     # ------------------------------------------------------------------ helpers
+
+    def _update_job(self, job: JobChange) -> None:
+        self._db.execute(
+            "UPDATE jobs SET state = ?, printer_job = ?, detail = ?, updated_at = ?"
+            " WHERE job_id = ?",
+            (job.state, job.printer_job, job.detail[:MAX_DETAIL], time.time(), str(job.job_id)),
+        )
 
     def _append(self, frames: Sequence[BaseModel]) -> None:
         now = time.time()

@@ -14,9 +14,10 @@ Where the values come from:
 - **Simulator** (and any printer without counters of its own): the agent keeps
   them, in ``counters.json`` of its state directory so they survive restarts.
   The wrapper around the printer adds one to the sequence when a job starts and
-  one when it finishes, and counts the job's impressions (pages x copies; PDF
-  pages are counted, other formats count one page), colour or mono by the job's
-  colour mode, and sheets (two-sided halves them).
+  one when it finishes, and counts the job's impressions (pages x copies; the
+  pages of a PDF or PWG raster document are counted as the queues count them,
+  reading the file in chunks, never whole; other formats count one page), colour
+  or mono by the job's colour mode, and sheets (two-sided halves them).
 - **IPP printer**: Get-Printer-Attributes. Counters: ``printer-impressions-completed``,
   ``printer-impressions-completed-col``, ``printer-media-sheets-completed`` when the
   printer has them. The sequence: ``printer-state-change-time`` (changes when the
@@ -35,7 +36,6 @@ import asyncio
 import contextlib
 import json
 import math
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,6 +51,7 @@ from services.agent.printers import Printer, PrintRequest, Probe
 from services.agent.printers.ipp import IppPrinter
 from services.agent.state import write_atomic
 from services.gateway.protocol import CountersReport, SuppliesReport
+from services.queues.domain.pages import PDF, PWG_RASTER, counter_for
 from shared.events.contracts.gateway import CounterValue, SupplyLevel
 from shared.logging import get_logger
 
@@ -111,13 +112,11 @@ async def read_consistent(
 
 # ------------------------------------------------------------------ agent-kept counters
 
-_PAGE = re.compile(rb"/Type\s*/Page(?![a-zA-Z])")
-
 
 def _pages(document: bytes, document_format: str) -> int:
-    if document_format == "application/pdf":
-        return max(1, len(_PAGE.findall(document)))
-    return 1
+    counter = counter_for(document_format)
+    counter.feed(document)
+    return counter.pages() or 1
 
 
 class Tally:
@@ -139,14 +138,13 @@ class Tally:
         self.values["activity"] += 1
         self._save()
 
-    def finished(self, request: PrintRequest, document: bytes | None) -> None:
-        """A job ended; count it when it printed (``document`` given)."""
+    def finished(self, request: PrintRequest, pages: int | None) -> None:
+        """A job ended; count it when it printed (its document's ``pages`` given)."""
         v = self.values
         v["activity"] += 1
-        if document is not None:
+        if pages is not None:
             settings = request.settings
             copies = settings.copies if settings else request.copies
-            pages = _pages(document, request.document_format)
             impressions = pages * copies
             v["total"] += impressions
             colour = settings is not None and settings.print_color_mode == "color"
@@ -213,22 +211,36 @@ class CountingPrinter:
     async def submit(self, request: PrintRequest) -> str:
         if self.tally is not None:
             self.tally.started()
-        printed: bytes | None = None
+        pages: int | None = None
         try:
             reference = await self.inner.submit(request)
             if self.tally is not None:
-                printed = await _content(request)
+                pages = await asyncio.to_thread(_document_pages, request)
             return reference
         finally:
             if self.tally is not None:
-                self.tally.finished(request, printed)
+                self.tally.finished(request, pages)
             self._after_job()
 
 
-async def _content(request: PrintRequest) -> bytes:
+_COUNT_CHUNK = 1024 * 1024
+
+
+def _document_pages(request: PrintRequest) -> int:
+    """The printed document's pages, its file read in chunks (one page when unknown)."""
     if isinstance(request.document, bytes):
-        return request.document
-    return await asyncio.to_thread(request.document.read_bytes)
+        return _pages(request.document, request.document_format)
+    if request.document_format not in (PDF, PWG_RASTER):
+        return 1
+    counter = counter_for(request.document_format)
+    try:
+        with request.document.open("rb") as fh:
+            while chunk := fh.read(_COUNT_CHUNK):
+                counter.feed(chunk)
+    except OSError as exc:  # printed all the same: count it as one page
+        log.warning("pages not counted", job_id=str(request.job_id), error=str(exc))
+        return 1
+    return counter.pages() or 1
 
 
 # ------------------------------------------------------------------ IPP printers

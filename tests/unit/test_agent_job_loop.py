@@ -155,7 +155,10 @@ RigFactory = Callable[..., Awaitable[Rig]]
 async def make_rig(tmp_path: Path) -> AsyncIterator[RigFactory]:
     stack: list[Callable[[], Awaitable[None]]] = []
 
-    async def make(printers: int = 1, print_seconds: float = 0.0, connector: bool = False) -> Rig:
+    async def make(
+        printers: int = 1, print_seconds: float = 0.0, connector: bool = False,
+        login_qr: bool = True,
+    ) -> Rig:  # fmt: skip
         state = StateDir(tmp_path / "state")
         me = uuid.uuid4()
         state.save_identity(Identity(me, uuid.uuid4(), "connector" if connector else "printer"))
@@ -174,7 +177,7 @@ async def make_rig(tmp_path: Path) -> AsyncIterator[RigFactory]:
         loop = JobLoop(
             CloudApi(str(server.make_url("/")), state, http), journal,
             Downloads(state.root / "downloads"), Panel(state), lambda: targets,
-            lambda: sent.append(1), interval=3600,
+            lambda: sent.append(1), interval=3600, login_qr=login_qr,
         )  # fmt: skip
         stop = asyncio.Event()
         task = asyncio.create_task(loop.run(stop))
@@ -220,7 +223,8 @@ async def test_jobs_print_in_order_once_each_with_their_settings(make_rig: RigFa
         assert rig.statuses(job) == ["received", "printing", "completed"]
         spooled = rig.printers[me].spool / f"{job}.pdf"
         assert spooled.read_bytes() == rig.cloud.documents[str(job)]
-    assert rig.statuses(done_before) == [] and rig.statuses(waiting) == []
+    # Printed before, yet still listed: its report was lost, so it is reported again.
+    assert rig.statuses(done_before) == ["completed"] and rig.statuses(waiting) == []
     ticket = json.loads((rig.printers[me].spool / ".tickets" / f"{first}.json").read_text())
     assert ticket["title"] == "Quarterly"
     assert ticket["settings"] == {
@@ -289,6 +293,13 @@ async def test_a_canceled_job_is_dropped_or_stopped_while_printing(make_rig: Rig
     assert rig.cloud.fetched == [str(printing)]  # the queued one was never fetched
     assert rig.statuses(queued) == []
     assert not list(rig.printers[me].spool.glob("*.pdf"))
+    (canceled,) = [f for f in rig.frames() if f["state"] == "canceled"]
+
+    # The cancel report was lost and the cloud still lists the job: reported again.
+    _written(rig)
+    await _listed_again(rig)
+    assert [f for f in rig.frames() if f["type"] == "job_status"] == [canceled]
+    assert rig.cloud.fetched == [str(printing)]
 
 
 async def test_a_connector_prints_each_job_on_its_printer(make_rig: RigFactory) -> None:
@@ -309,3 +320,83 @@ async def test_a_connector_prints_each_job_on_its_printer(make_rig: RigFactory) 
     order = [f["job_id"] for f in frames if f["state"] == "completed"]
     assert order.index(str(jobs[0])) < order.index(str(jobs[2]))
     assert sorted(c["printer_id"] for c in rig.cloud.challenges) == sorted([str(left), str(right)])
+
+
+def _written(rig: Rig) -> None:
+    """Every queued frame written to a websocket (that then died: the cloud got none)."""
+    for seq, _ in rig.journal.unsent(1000):
+        rig.journal.mark_sent(seq)
+
+
+async def _listed_again(rig: Rig) -> None:
+    synced = rig.loop.synced
+    rig.loop.poke()
+    await eventually(lambda: rig.loop.synced > synced)
+    await eventually(lambda: all(s.idle.is_set() for s in rig.loop.stations.values()))
+
+
+async def test_a_lost_final_report_is_sent_again_while_the_cloud_lists_the_job(
+    make_rig: RigFactory,
+) -> None:
+    rig = await make_rig()
+    (me,) = rig.printers
+    printed = rig.cloud.add_job(me)
+    refused = rig.cloud.add_job(me)
+    rig.cloud.jobs[-1]["document"]["format"] = "text/x-unknown"
+    rig.loop.poke()
+    await eventually(lambda: rig.statuses(refused)[-1:] == ["failed"])
+    await eventually(lambda: all(s.idle.is_set() for s in rig.loop.stations.values()))
+    assert rig.statuses(printed) == ["received", "printing", "completed"]
+    (detail,) = [
+        f["detail"] for f in rig.frames() if f["job_id"] == str(refused) and f["state"] == "failed"
+    ]
+    assert "document-format text/x-unknown" in detail
+    _written(rig)  # ... and lost: queues still lists both jobs
+
+    sent = len(rig.sent)
+    await _listed_again(rig)
+    assert rig.statuses(printed) == ["completed"]
+    assert [(f["state"], f["detail"]) for f in rig.frames() if f["job_id"] == str(refused)] == [
+        ("failed", detail)
+    ]
+    assert len(rig.sent) > sent  # the sender was woken
+    assert rig.cloud.fetched == [str(printed), str(refused)]  # nothing fetched or printed again
+    assert [p.name for p in rig.printers[me].spool.glob("*.pdf")] == [f"{printed}.pdf"]
+
+    # Listed again while the report still waits for a connection: not queued twice.
+    await _listed_again(rig)
+    assert rig.statuses(printed) == ["completed"] and rig.statuses(refused) == ["failed"]
+
+    # Once per listing while the cloud lists them.
+    _written(rig)
+    await _listed_again(rig)
+    assert rig.statuses(printed) == ["completed"] and rig.statuses(refused) == ["failed"]
+
+    # The reports arrived: queues lists the jobs no more, nothing is reported again.
+    _written(rig)
+    rig.cloud.jobs = []
+    await _listed_again(rig)
+    await _listed_again(rig)
+    assert rig.frames() == []
+    assert rig.cloud.fetched == [str(printed), str(refused)]
+
+
+async def test_a_job_not_listed_is_not_reported_again(make_rig: RigFactory) -> None:
+    rig = await make_rig()
+    (me,) = rig.printers
+    gone, listed = uuid.uuid4(), rig.cloud.add_job(me)
+    rig.journal.begin_job(gone, None, None)
+    rig.journal.finish_job(JobChange(gone, "printed", "earlier"))
+    await _listed_again(rig)
+    await eventually(lambda: _printed(rig, me, listed))
+    assert rig.statuses(gone) == []
+    assert rig.statuses(listed) == ["received", "printing", "completed"]
+
+
+async def test_without_login_codes_jobs_are_listed_only_when_asked(make_rig: RigFactory) -> None:
+    rig = await make_rig(login_qr=False)
+    await _listed_again(rig)
+    listed = rig.cloud.listings
+    await asyncio.sleep(0.5)  # the interval is an hour: no listing meanwhile
+    assert rig.cloud.listings == listed
+    assert rig.cloud.challenges == []
