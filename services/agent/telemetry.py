@@ -51,9 +51,9 @@ from services.agent.printers import Printer, PrintRequest, Probe
 from services.agent.printers.ipp import IppPrinter
 from services.agent.state import write_atomic
 from services.gateway.protocol import CountersReport, SuppliesReport
-from services.queues.domain.pages import PDF, PWG_RASTER, counter_for
 from shared.events.contracts.gateway import CounterValue, SupplyLevel
 from shared.logging import get_logger
+from shared.printing.pages import PDF, PWG_RASTER, counter_for
 
 log = get_logger(__name__)
 

@@ -19,8 +19,8 @@ from services.queues.domain.model import (
     fetchable,
     transition,
 )
-from services.queues.domain.pages import counter_for
 from shared.blobstore import RangeNotSatisfiable, byte_range
+from shared.printing.pages import counter_for
 from shared.printing.settings import JobSettings
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

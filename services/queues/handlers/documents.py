@@ -11,12 +11,12 @@ import asyncpg
 
 from services.queues import repository as repo
 from services.queues.domain.commands import StoreDocument
-from services.queues.domain.pages import counter_for
 from shared.blobstore import BlobStore
 from shared.db.outbox import Emitter
 from shared.errors import DomainError
 from shared.events.contracts.jobs import DocumentDeleted
 from shared.http.auth import Principal
+from shared.printing.pages import counter_for
 
 
 class StoreUnavailable(DomainError):
