@@ -5,6 +5,11 @@ plus /healthz, /readyz and /metrics), the outbox relay, the service's consumers
 and its periodic tasks, all supervised. On SIGTERM or SIGINT readiness turns
 false first, new HTTP connections stop, in-flight requests finish, consumers
 finish the batch in hand, the relay flushes, and the process exits.
+
+A database or broker unreachable at start is waited for (capped backoff, a warning
+per failed attempt), not crashed on: meanwhile a stand-in answers on the port
+(/healthz alive, /readyz not ready, 503 with Retry-After to everything else), and a
+signal ends the wait with exit 0.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from shared.db import inbox
 from shared.db.migrate import MigrationError, load_migrations, pending
 from shared.db.outbox import OutboxRelay
 from shared.db.pool import create_pool
+from shared.dependencies import DATABASE, EVENT_BROKER, Waiting, wait_until_available
 from shared.events.registry import EventRegistry
 from shared.http.auth import (
     Authenticator,
@@ -34,6 +40,7 @@ from shared.http.auth import (
 )
 from shared.http.health import healthz, metrics, readiness
 from shared.http.middleware import AUTHENTICATOR, MIDDLEWARES
+from shared.http.problem import dependency_unavailable, problem_response
 from shared.kafka.consumer import BatchHandler, EventConsumer, Handler
 from shared.logging import configure_logging, get_logger
 from shared.settings import ProcessSettings, ServiceSettings
@@ -134,6 +141,8 @@ class ServiceSpec:
 
 
 RUNTIME = web.AppKey("runtime", Runtime)
+STARTING = web.AppKey("starting", Waiting)
+"""What the app's start-up is waiting for (the stand-in's readiness names it)."""
 UNREADY: web.AppKey[Callable[[], None]] = web.AppKey("unready")
 
 
@@ -205,6 +214,16 @@ def _background(rt: Runtime) -> dict[str, TaskFactory]:
     return tasks
 
 
+async def _kafka_client(bootstrap: str) -> AIOKafkaClient:
+    client = AIOKafkaClient(bootstrap_servers=bootstrap)
+    try:
+        await client.bootstrap()
+    except BaseException:
+        await client.close()
+        raise
+    return client
+
+
 def create_app(spec: ServiceSpec, settings: ServiceSettings) -> web.Application:
     """The service's aiohttp app; its cleanup context owns pool, Kafka and tasks."""
     app = web.Application(middlewares=MIDDLEWARES)
@@ -216,21 +235,34 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> web.Application:
     if spec.add_routes:
         spec.add_routes(app)
 
+    waiting = app[STARTING] = Waiting()
+
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         schema = _schema(spec, settings)
-        pool = await create_pool(
-            settings.database_url.get_secret_value(),
-            schema,
-            application_name=spec.name,
-            min_size=settings.db_pool_min,
-            max_size=settings.db_pool_max,
+        # A database or broker down at start is waited for (serve_app answers the
+        # probes meanwhile), not crashed on.
+        pool = await wait_until_available(
+            DATABASE,
+            lambda: create_pool(
+                settings.database_url.get_secret_value(),
+                schema,
+                application_name=spec.name,
+                min_size=settings.db_pool_min,
+                max_size=settings.db_pool_max,
+            ),
+            waiting=waiting,
         )
-        rt = Runtime(spec=spec, settings=settings, pool=pool, schema=schema)
+        try:
+            kafka = await wait_until_available(
+                EVENT_BROKER, lambda: _kafka_client(settings.kafka_bootstrap), waiting=waiting
+            )
+        except BaseException:
+            pool.terminate()
+            raise
+        rt = Runtime(spec=spec, settings=settings, pool=pool, schema=schema, kafka=kafka)
         app[RUNTIME] = rt
-        rt.kafka = AIOKafkaClient(bootstrap_servers=settings.kafka_bootstrap)
         rt.supervisor = Supervisor(rt.stop)
         try:
-            await rt.kafka.bootstrap()
             for name, factory in _background(rt).items():
                 rt.supervisor.start(name, factory)
             rt.ready = True
@@ -239,11 +271,87 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> web.Application:
             rt.ready = False
             rt.stop.set()
             await rt.supervisor.join(timeout=30)
-            await rt.kafka.close()
+            await kafka.close()
             await pool.close()
 
     app.cleanup_ctx.append(lifetime)
     return app
+
+
+_CHECK_NAMES = {DATABASE: "database", EVENT_BROKER: "kafka"}
+
+
+def _starting_app(waiting: Waiting) -> web.Application:
+    """What answers on the port while the real app waits for its dependencies: alive,
+    not ready, and 503 with Retry-After to every other request."""
+
+    async def readyz(_: web.Request) -> web.Response:
+        checks = {"accepting": "starting"}
+        if waiting.dependency is not None:
+            checks[_CHECK_NAMES.get(waiting.dependency, waiting.dependency)] = (
+                f"unreachable: {waiting.reason or 'connecting'} (attempt {waiting.attempts})"
+            )
+        return readiness(checks)
+
+    async def refuse(request: web.Request) -> web.Response:
+        if waiting.dependency is not None:
+            return dependency_unavailable(waiting.dependency, instance=request.path)
+        return problem_response(
+            503,
+            "Starting",
+            "the service is starting; retry the request shortly",
+            code="starting",
+            instance=request.path,
+            headers={"Retry-After": "1"},
+        )
+
+    app = web.Application()
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_route("*", "/{tail:.*}", refuse)
+    return app
+
+
+async def _start_app(
+    name: str, runner: web.AppRunner, settings: ProcessSettings, stopping: asyncio.Event
+) -> int | None:
+    """Set ``runner`` up (the app's start-up waits for its dependencies) and return the
+    port to serve it on; None when asked to stop first. While start-up takes longer than
+    a second, a stand-in app holds the port (liveness yes, readiness no, 503 otherwise).
+    ``startup_timeout_s`` (0: none) bounds the wait: SystemExit(1) past it."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settings.startup_timeout_s if settings.startup_timeout_s else None
+    setup = asyncio.create_task(runner.setup(), name="start-up")
+    stop = asyncio.create_task(stopping.wait())
+    standin: web.AppRunner | None = None
+    port: int | None = settings.http_port
+    try:
+        await asyncio.wait({setup, stop}, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
+        if not setup.done() and not stopping.is_set():
+            standin = web.AppRunner(_starting_app(runner.app.get(STARTING) or Waiting()))
+            await standin.setup()
+            site = web.TCPSite(standin, settings.http_host, settings.http_port, reuse_address=True)
+            await site.start()
+            port = standin.addresses[0][1]
+            log.info("waiting for dependencies", service=name, port=port)
+            left = None if deadline is None else max(0.0, deadline - loop.time())
+            await asyncio.wait({setup, stop}, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+        if not setup.done():
+            setup.cancel()
+            await asyncio.gather(setup, return_exceptions=True)
+            if stopping.is_set():
+                log.info("stopped while starting", service=name)
+                return None
+            waited_for = (runner.app.get(STARTING) or Waiting()).dependency or "start-up"
+            log.error("gave up starting", service=name, waiting_for=waited_for)
+            raise SystemExit(1)
+        setup.result()
+        return port
+    finally:
+        stop.cancel()
+        if standin is not None:
+            await standin.cleanup()
 
 
 async def serve_app(
@@ -251,16 +359,21 @@ async def serve_app(
 ) -> None:
     """Serve ``app`` until SIGTERM/SIGINT; then ``unready()`` (readiness off), wait the
     grace period so load balancers notice, stop taking connections, finish in-flight
-    requests and run the app's cleanup (background tasks stop and flush there)."""
-    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=20)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.http_host, settings.http_port, reuse_address=True)
-    await site.start()
-    log.info("service started", service=name, host=settings.http_host, port=settings.http_port)
+    requests and run the app's cleanup (background tasks stop and flush there).
+
+    A signal while the app is still waiting for its dependencies ends the process
+    cleanly (exit 0)."""
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=20)
+    port = await _start_app(name, runner, settings, stopping)
+    if port is None:
+        return
+    site = web.TCPSite(runner, settings.http_host, port, reuse_address=True)
+    await site.start()
+    log.info("service started", service=name, host=settings.http_host, port=port)
     await stopping.wait()
     log.info("shutdown requested; readiness off")
     unready()

@@ -28,6 +28,14 @@ class ProcessSettings(BaseSettings):
         default=None,
         description="Bootstrap operator bearer token (platform-wide admin).",
     )
+    startup_timeout_s: float = Field(
+        default=0,
+        ge=0,
+        description=(
+            "How long start-up waits for an unreachable database or broker before the "
+            "process gives up and exits 1; 0 waits for ever (the probes decide)."
+        ),
+    )
 
 
 class ServiceSettings(ProcessSettings):

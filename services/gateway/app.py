@@ -46,7 +46,7 @@ from shared.events.registry import EventDecodeError, EventRegistry
 from shared.http.auth import OperatorTokenAuthenticator
 from shared.http.health import healthz, metrics, readiness
 from shared.http.middleware import AUTHENTICATOR, MIDDLEWARES, public
-from shared.kafka.producer import create_producer
+from shared.kafka.producer import create_producer, start_when_available
 from shared.logging import get_logger
 from shared.service import UNREADY, ServiceSpec
 from shared.supervisor import Supervisor
@@ -307,7 +307,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
             else {}
         )
         gw.http = aiohttp.ClientSession(headers=headers, timeout=aiohttp.ClientTimeout(total=10))
-        await gw.producer.start()
+        await start_when_available(gw.producer)
         gw.supervisor.start("credentials", gw.credentials.run)
         gw.supervisor.start("feed", gw.follow_feed)
         gw.accepting = True

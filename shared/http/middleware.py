@@ -11,9 +11,10 @@ from aiohttp import web
 from structlog.contextvars import bound_contextvars
 
 from shared import metrics
+from shared.dependencies import unavailable_dependency
 from shared.errors import DomainError
 from shared.http.auth import Authenticator, Principal
-from shared.http.problem import from_domain_error, problem_response
+from shared.http.problem import dependency_unavailable, from_domain_error, problem_response
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -63,7 +64,10 @@ async def correlation_middleware(request: web.Request, handler: Handler) -> web.
 
 @web.middleware
 async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Turn every error into application/problem+json; never leak internals on 500."""
+    """Turn every error into application/problem+json; never leak internals on 500.
+
+    A failure because the database or the broker cannot be reached is a 503
+    ``dependency-unavailable`` with ``Retry-After``: the request may succeed shortly."""
     try:
         return await handler(request)
     except DomainError as exc:
@@ -81,7 +85,18 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
             instance=request.path,
             headers=headers,
         )
-    except Exception:
+    except Exception as exc:
+        dependency = unavailable_dependency(exc)
+        if dependency is not None:
+            # An outage, not a bug: one line per request, no traceback.
+            log.warning(
+                "dependency unavailable",
+                dependency=dependency,
+                error=type(exc).__name__,
+                path=request.path,
+                method=request.method,
+            )
+            return dependency_unavailable(dependency, instance=request.path)
         log.exception("unhandled error", path=request.path, method=request.method)
         return problem_response(
             500,

@@ -62,3 +62,19 @@ def from_domain_error(exc: DomainError, instance: str | None = None) -> web.Resp
         headers=headers,
         extensions=exc.extensions,
     )
+
+
+DEPENDENCY_RETRY_AFTER_S = 1
+
+
+def dependency_unavailable(dependency: str, instance: str | None = None) -> web.Response:
+    """503 ``dependency-unavailable``: ``dependency`` ("the database", "the event broker")
+    cannot be reached right now; the client may retry after ``Retry-After`` seconds."""
+    return problem_response(
+        503,
+        "Dependency unavailable",
+        f"{dependency} cannot be reached at the moment; retry the request shortly",
+        code="dependency-unavailable",
+        instance=instance,
+        headers={"Retry-After": str(DEPENDENCY_RETRY_AFTER_S)},
+    )

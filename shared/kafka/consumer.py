@@ -30,7 +30,7 @@ from shared.db import inbox
 from shared.errors import PermanentEventError
 from shared.events.registry import DecodedEvent, EventDecodeError, EventRegistry
 from shared.kafka.deadletter import dead_letter_headers
-from shared.kafka.producer import create_producer
+from shared.kafka.producer import create_producer, start_when_available
 from shared.kafka.topics import DEAD_LETTER_TOPIC
 from shared.logging import get_logger
 
@@ -124,9 +124,12 @@ class EventConsumer:
         )
         consumer.subscribe(self._topics)
         dlq = create_producer(self._bootstrap, client_id=f"{self.name}-dlq")
-        await consumer.start()
         try:
-            await dlq.start()
+            # A broker down at start is waited for here, not crashed on and restarted.
+            if not await start_when_available(consumer, stop):
+                return
+            if not await start_when_available(dlq, stop):
+                return
             while not stop.is_set():
                 batch = await consumer.getmany(timeout_ms=500, max_records=self._batch_size)
                 if batch and await self._handle(batch, dlq, stop):

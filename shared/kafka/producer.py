@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from aiokafka import AIOKafkaProducer
+import asyncio
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from shared.dependencies import EVENT_BROKER, StoppedWhileWaiting, wait_until_available
 
 
 def create_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
@@ -16,3 +20,15 @@ def create_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
         max_batch_size=256 * 1024,
         request_timeout_ms=30_000,
     )
+
+
+async def start_when_available(
+    client: AIOKafkaProducer | AIOKafkaConsumer, stop: asyncio.Event | None = None
+) -> bool:
+    """Start a producer or consumer, waiting (capped backoff, a warning per failed try)
+    while the broker is unreachable; False if ``stop`` was set first."""
+    try:
+        await wait_until_available(EVENT_BROKER, client.start, stop=stop)
+    except StoppedWhileWaiting:
+        return False
+    return True

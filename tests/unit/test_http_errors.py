@@ -139,3 +139,233 @@ def test_tenant_scoping_rules() -> None:
 async def test_unauthenticated_names_the_scheme(client: TestClient) -> None:
     resp = await client.post("/things", json={"name": "a", "count": 1})
     assert resp.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+# ---------------------------------------------------------------- dependency outages
+
+
+async def _refused_port() -> int:
+    """A loopback port where nothing listens."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _raised(coro: object) -> BaseException:
+    try:
+        await coro  # type: ignore[misc]
+    except BaseException as exc:
+        return exc
+    raise AssertionError("no exception raised")
+
+
+async def _silent_server() -> object:
+    """A server that accepts connections and never says a word (a hung database)."""
+    import asyncio
+
+    return await asyncio.start_server(lambda _r, _w: None, "127.0.0.1", 0)
+
+
+def test_connection_level_errors_name_their_dependency() -> None:
+    import asyncpg
+    from aiokafka import errors as kafka_errors
+
+    from shared.dependencies import DATABASE, EVENT_BROKER, unavailable_dependency
+
+    exc = asyncpg.exceptions
+    database = [
+        exc.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+        exc.ConnectionFailureError("x"),
+        exc.CannotConnectNowError("the database system is starting up"),
+        exc.AdminShutdownError("terminating connection due to administrator command"),
+        exc.TooManyConnectionsError("sorry, too many clients already"),
+        asyncpg.InterfaceError("cannot perform operation: connection is closed"),
+    ]
+    broker = [
+        kafka_errors.KafkaConnectionError("Unable to bootstrap from [('k', 9092)]"),
+        kafka_errors.KafkaTimeoutError(),
+        kafka_errors.NoBrokersAvailable(),
+        kafka_errors.RequestTimedOutError(),
+    ]
+    bugs: list[BaseException] = [
+        RuntimeError("boom"),
+        ValueError("bad"),
+        exc.UniqueViolationError("duplicate key"),
+        exc.UndefinedColumnError("column x does not exist"),
+        asyncpg.InterfaceError("cannot perform operation: another operation is in progress"),
+        kafka_errors.UnknownTopicOrPartitionError(),
+        ConnectionRefusedError(111, "refused"),  # not raised by a database or broker client
+        TimeoutError(),
+        FileNotFoundError(2, "no such file"),
+    ]
+    for e in database:
+        assert unavailable_dependency(e) == DATABASE, e
+    for e in broker:
+        assert unavailable_dependency(e) == EVENT_BROKER, e
+    for e in bugs:
+        assert unavailable_dependency(e) is None, e
+    wrapped = RuntimeError("could not load")
+    wrapped.__cause__ = database[0]
+    assert unavailable_dependency(wrapped) == DATABASE
+
+
+async def test_real_client_failures_name_their_dependency() -> None:
+    import asyncio
+
+    import asyncpg
+    from aiokafka.client import AIOKafkaClient
+
+    from shared.dependencies import DATABASE, EVENT_BROKER, unavailable_dependency
+
+    port = await _refused_port()
+    refused = await _raised(asyncpg.connect(f"postgresql://u:p@127.0.0.1:{port}/db"))
+    assert isinstance(refused, OSError)
+    assert unavailable_dependency(refused) == DATABASE
+
+    server = await _silent_server()
+    silent = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+    try:
+        dsn = f"postgresql://u:p@127.0.0.1:{silent}/db"
+        hung = await _raised(asyncpg.connect(dsn, timeout=0.3))
+        assert isinstance(hung, TimeoutError)
+        assert unavailable_dependency(hung) == DATABASE
+
+        async def bounded() -> None:
+            async with asyncio.timeout(0.3):
+                await asyncpg.connect(dsn)
+
+        outer = await _raised(bounded())
+        assert isinstance(outer, TimeoutError)
+        assert unavailable_dependency(outer) == DATABASE
+    finally:
+        server.close()  # type: ignore[attr-defined]
+
+    client = AIOKafkaClient(bootstrap_servers=f"127.0.0.1:{port}", request_timeout_ms=1000)
+    try:
+        broker = await _raised(client.bootstrap())
+    finally:
+        await client.close()
+    assert unavailable_dependency(broker) == EVENT_BROKER
+
+    async def local_file() -> None:
+        open(f"/nonexistent-{port}/x").close()  # noqa: ASYNC230
+
+    assert unavailable_dependency(await _raised(local_file())) is None
+
+
+DEAD_PORT = web.AppKey("dead_port", int)
+
+
+@pytest.fixture
+async def outage_client() -> AsyncIterator[TestClient]:
+    import asyncpg
+    from aiokafka import errors as kafka_errors
+
+    port = await _refused_port()
+
+    async def database_gone(_: web.Request) -> web.Response:
+        await asyncpg.connect(f"postgresql://app:s3cret@127.0.0.1:{port}/printcloud")
+        raise AssertionError("unreachable")
+
+    async def connection_lost(_: web.Request) -> web.Response:
+        raise asyncpg.exceptions.ConnectionDoesNotExistError(
+            "connection was closed in the middle of operation"
+        )
+
+    async def broker_gone(_: web.Request) -> web.Response:
+        raise kafka_errors.KafkaConnectionError(f"Unable to bootstrap from 127.0.0.1:{port}")
+
+    async def disk_gone(_: web.Request) -> web.Response:
+        raise FileNotFoundError(2, "No such file or directory", "/var/lib/printcloud/blob")
+
+    app = web.Application(middlewares=MIDDLEWARES)
+    app[AUTHENTICATOR] = OperatorTokenAuthenticator(TOKEN)
+    app.router.add_get("/db", database_gone)
+    app.router.add_get("/lost", connection_lost)
+    app.router.add_get("/broker", broker_gone)
+    app.router.add_get("/disk", disk_gone)
+    app[DEAD_PORT] = port
+    async with TestClient(TestServer(app)) as c:
+        yield c
+
+
+async def test_unreachable_dependency_is_503_with_retry_after(
+    outage_client: TestClient, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert outage_client.app is not None
+    port = outage_client.app[DEAD_PORT]
+    for path, named in (
+        ("/db", "the database"),
+        ("/lost", "the database"),
+        ("/broker", "the event broker"),
+    ):
+        resp = await outage_client.get(path, headers=AUTH)
+        assert resp.status == 503, path
+        assert int(resp.headers["Retry-After"]) >= 1
+        body = await _problem(resp)
+        assert body["code"] == "dependency-unavailable"
+        assert named in str(body["detail"])
+        text = await resp.text()
+        for secret in (str(port), "127.0.0.1", "s3cret", "postgresql", "Error", "bootstrap"):
+            assert secret not in text, (path, secret)
+    out = capsys.readouterr()
+    logged = caplog.text + out.out + out.err
+    assert logged.count("dependency unavailable") == 3, logged
+    assert "Traceback" not in logged, "an outage is one warning line, not a traceback"
+
+
+async def test_other_failures_stay_500(outage_client: TestClient) -> None:
+    resp = await outage_client.get("/disk", headers=AUTH)
+    assert resp.status == 500
+    assert (await _problem(resp))["code"] == "internal-error"
+    assert "Retry-After" not in resp.headers
+
+
+async def test_start_up_waits_out_an_outage_and_stops_on_request() -> None:
+    import asyncio
+
+    import asyncpg
+
+    from shared.dependencies import (
+        DATABASE,
+        StoppedWhileWaiting,
+        Waiting,
+        wait_until_available,
+    )
+
+    calls = 0
+
+    async def flaky() -> str:
+        nonlocal calls
+        calls += 1
+        if calls < 3:
+            raise asyncpg.exceptions.CannotConnectNowError("the database system is starting up")
+        return "pool"
+
+    waiting = Waiting()
+    got = await wait_until_available(
+        DATABASE, flaky, waiting=waiting, first_delay_s=0.01, max_delay_s=0.02
+    )
+    assert (got, calls, waiting.dependency) == ("pool", 3, None)
+
+    async def misconfigured() -> None:
+        raise asyncpg.exceptions.InvalidPasswordError("password authentication failed")
+
+    with pytest.raises(asyncpg.exceptions.InvalidPasswordError):
+        await wait_until_available(DATABASE, misconfigured, first_delay_s=0.01)
+
+    async def down() -> None:
+        raise asyncpg.exceptions.TooManyConnectionsError("sorry, too many clients already")
+
+    stop = asyncio.Event()
+    waiter = asyncio.create_task(
+        wait_until_available(DATABASE, down, waiting=waiting, stop=stop, first_delay_s=0.01)
+    )
+    await asyncio.sleep(0.1)
+    assert not waiter.done()
+    assert waiting.dependency == DATABASE and waiting.attempts >= 2
+    stop.set()
+    with pytest.raises(StoppedWhileWaiting):
+        await asyncio.wait_for(waiter, 5)
