@@ -82,9 +82,8 @@ async def _events_for(bootstrap: str, printer_id: str, count: int) -> list[dict[
         async def enough() -> bool:
             for recs in (await consumer.getmany(timeout_ms=200)).values():
                 for r in recs:
-                    event = json.loads(r.value)
-                    if r.key == printer_id.encode():
-                        found.append(event)
+                    if r.key == printer_id.encode():  # others' records (even garbage) pass by
+                        found.append(json.loads(r.value))
             return len(found) >= count
 
         await eventually(enough)
