@@ -236,15 +236,15 @@ async def test_users_see_their_own_jobs_admins_their_tenant_and_nobody_another_t
     assert device.status == 403
 
 
-async def _sse(resp: aiohttp.ClientResponse, until: str) -> list[tuple[int, dict[str, object]]]:
+async def _sse(resp: aiohttp.ClientResponse, until: str) -> list[tuple[str, dict[str, object]]]:
     """Read frames until a job.state frame with state ``until``."""
-    frames: list[tuple[int, dict[str, object]]] = []
+    frames: list[tuple[str, dict[str, object]]] = []
     event_id = None
     async with asyncio.timeout(30):
         while True:
             line = (await resp.content.readline()).decode().rstrip("\n")
             if line.startswith("id: "):
-                event_id = int(line[4:])
+                event_id = line[4:]
             elif line.startswith("data: "):
                 data = json.loads(line[6:])
                 assert event_id is not None
@@ -275,6 +275,6 @@ async def test_the_event_streams_show_queued_then_completed_and_resume(q: Queues
     mine.close()
     # Resuming after the queued event gives only what followed.
     resumed = await q.client.get(
-        f"/v1/jobs/{job['id']}/events", headers={**ada.headers, "Last-Event-ID": str(queued[-1][0])}
+        f"/v1/jobs/{job['id']}/events", headers={**ada.headers, "Last-Event-ID": queued[-1][0]}
     )
     assert [f[1]["state"] for f in await _sse(resumed, "completed")] == ["completed"]

@@ -4,8 +4,9 @@ A state change inserts a ``job_history`` row and sends a Postgres NOTIFY in the
 same transaction. Each process holds one LISTEN connection (:class:`JobFeed`)
 and wakes the streams interested in the job or its owner; a woken stream reads
 the history rows after the last one it sent, so a missed or merged
-notification costs nothing. The history id is the SSE ``id``: a client that
-reconnects with ``Last-Event-ID`` resumes exactly where it left off.
+notification costs nothing. The row's position in commit order (``<tx>-<id>``)
+is the SSE ``id``: a client that reconnects with ``Last-Event-ID`` resumes
+exactly where it left off.
 """
 
 from __future__ import annotations

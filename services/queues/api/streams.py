@@ -23,13 +23,32 @@ from shared.service import RUNTIME
 FEED = web.AppKey("job_feed", JobFeed)
 
 
-def _last_event_id(request: web.Request) -> int | None:
+PENDING_POLL_S = 0.2
+"""How often a stream looks again while changes it has seen committed wait for an older
+transaction to end (that end may come with no notification for this stream)."""
+
+_TX_MAX = 2**64 - 1
+_ID_MAX = 2**63 - 1
+
+
+def _last_event_id(request: web.Request) -> repo.HistoryCursor | None:
+    """The cursor of ``Last-Event-ID`` (or ``?last_event_id=``): ``<tx>-<id>`` as sent in
+    the events' ``id``; a plain number (an id sent before ids carried the transaction)
+    resumes after that history row and everything recorded before ids carried it."""
     value = request.headers.get("Last-Event-ID", request.query.get("last_event_id"))
     if value is None:
         return None
-    if not value.isdigit():
-        raise ValidationFailed("bad Last-Event-ID", [FieldError("Last-Event-ID", "an event id")])
-    return int(value)
+    tx, sep, row = value.partition("-")
+    if not sep:
+        tx, row = "0", value
+    if not (tx.isascii() and tx.isdigit() and row.isascii() and row.isdigit()):
+        raise ValidationFailed(
+            "bad Last-Event-ID", [FieldError("Last-Event-ID", "an event id (<tx>-<id>)")]
+        )
+    cursor = int(tx), int(row)
+    if cursor[0] > _TX_MAX or cursor[1] > _ID_MAX:
+        raise ValidationFailed("bad Last-Event-ID", [FieldError("Last-Event-ID", "out of range")])
+    return cursor
 
 
 def _frame(row: Any) -> bytes:
@@ -40,13 +59,14 @@ def _frame(row: Any) -> bytes:
         "detail": row["detail"],
         "at": row["at"].isoformat(),
     }
-    return f"id: {row['id']}\nevent: job.state\ndata: {json.dumps(data)}\n\n".encode()
+    event_id = f"{row['tx']}-{row['id']}"
+    return f"id: {event_id}\nevent: job.state\ndata: {json.dumps(data)}\n\n".encode()
 
 
 async def _stream(
     request: web.Request,
     *,
-    after: int,
+    after: repo.HistoryCursor,
     job_id: uuid.UUID | None,
     owner_id: uuid.UUID | None,
     tenant_id: uuid.UUID | None,
@@ -55,6 +75,7 @@ async def _stream(
     rt = request.app[RUNTIME]
     feed = request.app[FEED]
     heartbeat = settings(request).sse_heartbeat_s
+    loop = asyncio.get_running_loop()
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream",
@@ -66,25 +87,30 @@ async def _stream(
     with feed.subscribe(dsn, rt.schema, job_id=job_id, owner_id=owner_id) as sub:
         await response.prepare(request)
         await response.write(b"retry: 2000\n\n")
+        written = loop.time()
         while not feed.closing.is_set():
             sub.wake.clear()
             async with rt.pool.acquire() as conn:
-                rows = await repo.history_after(
+                rows, pending = await repo.history_after(
                     conn, after=after, job_id=job_id, tenant_id=tenant_id, owner_id=owner_id
                 )
             for row in rows:
                 await response.write(_frame(row))
-                after = row["id"]
+                written = loop.time()
+                after = (row["tx"], row["id"])
                 if job_id is not None and row["state"] in FINAL:
                     return response
             if rows:
                 continue
-            if finished:
+            if finished and not pending:
                 break  # a final job's stream had nothing more to tell
-            try:
-                await asyncio.wait_for(sub.wake.wait(), heartbeat)
-            except TimeoutError:
+            idle = heartbeat - (loop.time() - written)
+            if idle <= 0:
                 await response.write(b": keep-alive\n\n")
+                written, idle = loop.time(), heartbeat
+            wait = min(idle, PENDING_POLL_S) if pending else idle
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(sub.wake.wait(), wait)
     with contextlib.suppress(ConnectionError):
         await response.write_eof()
     return response
@@ -99,7 +125,7 @@ async def job_events(request: web.Request) -> web.StreamResponse:
         job = await repo.get_job(conn, job_id)
     if job is None or not visible(job, who):
         raise JobNotFound("no such job")
-    after = _last_event_id(request) or 0
+    after = _last_event_id(request) or (0, 0)
     return await _stream(
         request, after=after, job_id=job_id, owner_id=None, tenant_id=None, finished=job.is_final
     )
@@ -113,7 +139,7 @@ async def my_events(request: web.Request) -> web.StreamResponse:
     after = _last_event_id(request)
     if after is None:
         async with request.app[RUNTIME].pool.acquire() as conn:
-            after = await repo.last_history_id(conn)
+            after = await repo.history_horizon(conn)
     return await _stream(
         request,
         after=after,

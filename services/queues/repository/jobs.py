@@ -21,6 +21,7 @@ _JOB_COLUMNS = (
 
 
 __all__ = [
+    "HistoryCursor",
     "add_history",
     "blob_referenced",
     "changes_channel",
@@ -30,13 +31,13 @@ __all__ = [
     "held_jobs_due",
     "held_pull_jobs",
     "history_after",
+    "history_horizon",
     "insert_document",
     "insert_job",
     "insert_reservation",
     "job_of",
     "jobs_at_printers",
     "kept_documents",
-    "last_history_id",
     "list_jobs",
     "lock_blob",
     "lock_jobs",
@@ -333,11 +334,19 @@ async def secure_jobs_of(
 async def add_history(
     conn: asyncpg.Connection, schema: str, job: Job, detail: dict[str, Any] | None = None
 ) -> int:
-    """Record the job's new state and wake the event streams of every replica at commit."""
+    """Record the job's new state and wake the event streams of every replica at commit.
+
+    The row's ``tx`` is this transaction's id, or the job's previous change's when that is
+    larger (this transaction took its id before it waited for the job's lock): one job's
+    changes then stream in the order they committed. Never below this transaction's own id,
+    so no stream can have passed it while it runs (see :func:`history_after`)."""
     history_id: int = await conn.fetchval(
         """
-        INSERT INTO job_history (job_id, tenant_id, owner_id, state, printer_id, detail)
-        VALUES ($1, $2, $3, $4, $5, $6) RETURNING id
+        INSERT INTO job_history (job_id, tenant_id, owner_id, state, printer_id, detail, tx)
+        VALUES ($1, $2, $3, $4, $5, $6, greatest(
+            pg_current_xact_id(),
+            (SELECT tx FROM job_history WHERE job_id = $1 ORDER BY tx DESC, id DESC LIMIT 1)))
+        RETURNING id
         """,
         job.id,
         job.tenant_id,
@@ -351,36 +360,61 @@ async def add_history(
     return history_id
 
 
+HistoryCursor = tuple[int, int]
+"""A position in the history: (tx, id) of the last row read."""
+
+_HISTORY_COLUMNS = (
+    "id, tx, job_id, state, printer_id, detail, at, "
+    "tx < pg_snapshot_xmin(pg_current_snapshot()) AS settled"
+)
+_HISTORY_OF_JOB = f"""
+    SELECT {_HISTORY_COLUMNS} FROM job_history
+    WHERE job_id = $3 AND (tx, id) > ($1::xid8, $2::bigint)
+    ORDER BY tx, id LIMIT $4
+"""
+_HISTORY_OF_OWNER = f"""
+    SELECT {_HISTORY_COLUMNS} FROM job_history
+    WHERE tenant_id = $3 AND owner_id = $4 AND (tx, id) > ($1::xid8, $2::bigint)
+    ORDER BY tx, id LIMIT $5
+"""
+
+
 async def history_after(
     conn: asyncpg.Connection,
     *,
-    after: int,
+    after: HistoryCursor,
     job_id: uuid.UUID | None = None,
     tenant_id: uuid.UUID | None = None,
     owner_id: uuid.UUID | None = None,
     limit: int = 500,
-) -> list[asyncpg.Record]:
-    """State changes after history id ``after``, of one job or of one owner's jobs."""
-    return list(
-        await conn.fetch(
-            """
-        SELECT id, job_id, state, printer_id, detail, at FROM job_history
-        WHERE id > $1 AND ($2::uuid IS NULL OR job_id = $2)
-          AND ($3::uuid IS NULL OR tenant_id = $3) AND ($4::uuid IS NULL OR owner_id = $4)
-        ORDER BY id LIMIT $5
-        """,
-            after,
-            job_id,
-            tenant_id,
-            owner_id,
-            limit,
-        )
-    )
+) -> tuple[list[asyncpg.Record], bool]:
+    """State changes after the cursor ``after``, of one job or of one owner's jobs, in
+    (tx, id) order; and whether more are already committed but not readable yet.
+
+    Only rows whose ``tx`` is below the oldest transaction still running (the xmin of the
+    statement's own snapshot) are returned: every transaction with a smaller id has ended,
+    and a row is never written with a ``tx`` below its own transaction's id, so no row can
+    later appear before the cursor. A row above that horizon waits until the transactions
+    before it end (its own commit's NOTIFY, or a poll, reads it then)."""
+    if job_id is not None:
+        rows = await conn.fetch(_HISTORY_OF_JOB, after[0], after[1], job_id, limit)
+    elif tenant_id is not None and owner_id is not None:
+        rows = await conn.fetch(_HISTORY_OF_OWNER, after[0], after[1], tenant_id, owner_id, limit)
+    else:
+        raise ValueError("the history of a job, or of a tenant's owner")
+    settled: list[asyncpg.Record] = []
+    for row in rows:
+        if not row["settled"]:
+            return settled, True
+        settled.append(row)
+    return settled, False
 
 
-async def last_history_id(conn: asyncpg.Connection) -> int:
-    """The newest history id (0 when there is none)."""
-    return int(await conn.fetchval("SELECT coalesce(max(id), 0) FROM job_history"))
+async def history_horizon(conn: asyncpg.Connection) -> HistoryCursor:
+    """A cursor before every change not committed yet: (the oldest running transaction, 0).
+    A stream from it may also repeat changes that committed just before, while an older
+    transaction was still running."""
+    return int(await conn.fetchval("SELECT pg_snapshot_xmin(pg_current_snapshot())")), 0
 
 
 # --------------------------------------------------------------- reservations
