@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,18 +26,45 @@ class SubmitRefused(RuntimeError):
         self.status = status
 
 
+RETRY_STATUSES = (502, 503)
+"""Answers after which the submission is sent again (with its Idempotency-Key)."""
+
+
 async def submit_job(
     http: aiohttp.ClientSession, user: User, printer_id: str, document: bytes, title: str,
-    *, timeout: float = 30,
+    *, timeout: float = 30, attempts: int = 5, key: str | None = None,
 ) -> str:  # fmt: skip
-    """One-shot ``POST /v1/jobs`` (multipart: the job, then the document); the job id."""
+    """One-shot ``POST /v1/jobs`` (multipart: the job, then the document); the job id.
+
+    The submission carries an Idempotency-Key (``key``, or a fresh one): after no answer
+    (connection lost, timeout) or a 502/503 it is sent again with the same key, up to
+    ``attempts`` times, so a retry answers the job already created instead of submitting
+    a second one. The last failure is raised (SubmitRefused, or the client's error)."""
+    key = key or str(uuid.uuid4())
+    for attempt in range(1, attempts + 1):
+        try:
+            return await _submit_once(http, user, printer_id, document, title, timeout, key)
+        except SubmitRefused as exc:
+            if exc.status not in RETRY_STATUSES or attempt == attempts:
+                raise
+        except (aiohttp.ClientError, OSError, TimeoutError):
+            if attempt == attempts:
+                raise
+        await asyncio.sleep(min(0.2 * attempt, 2.0))
+    raise AssertionError("unreachable")
+
+
+async def _submit_once(
+    http: aiohttp.ClientSession, user: User, printer_id: str, document: bytes, title: str,
+    timeout: float, key: str,
+) -> str:  # fmt: skip
     form = aiohttp.FormData()
     form.add_field(
         "job", json.dumps({"printer_id": printer_id, "title": title}),
         content_type="application/json",
     )  # fmt: skip
     form.add_field("document", document, content_type="application/pdf", filename="doc.pdf")
-    headers = await user.headers(http)
+    headers = {**await user.headers(http), "Idempotency-Key": key}
     async with http.post(
         user.base_url + "/v1/jobs", data=form, headers=headers,
         timeout=aiohttp.ClientTimeout(total=timeout),

@@ -21,6 +21,7 @@ import os
 import re
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -166,6 +167,18 @@ def friendly(command: Callable[P, R]) -> Callable[P, R]:
 # --------------------------------------------------------------------------- client
 
 
+class RetryableAnswer(Exception):
+    """The platform answered with a status worth sending the request again for."""
+
+    def __init__(self, status: int, retry_after: str | None) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+        try:
+            self.retry_after = max(0.0, float(retry_after or 1))
+        except ValueError:
+            self.retry_after = 1.0
+
+
 class Client:
     """An HTTP client of the public base URL holding a fresh access token."""
 
@@ -208,9 +221,11 @@ class Client:
         data: Callable[[], Any] | None = None,
         headers: dict[str, str] | None = None,
         ok: tuple[int, ...] = (200, 201, 202, 204),
+        retry: tuple[int, ...] = (),
     ) -> Any:
         """Send a request (once more with a new access token after a 401) and
-        return its JSON answer; a refusal raises :class:`CliError`."""
+        return its JSON answer; a refusal raises :class:`CliError` (an answer in
+        ``retry``: :class:`RetryableAnswer`)."""
         for attempt in (1, 2):
             auth = {"Authorization": f"Bearer {await self.token()}", **(headers or {})}
             async with self.http.request(
@@ -225,6 +240,8 @@ class Client:
                 if resp.status == 401 and attempt == 1:
                     self.creds.access_token = ""
                     continue
+                if resp.status in retry:
+                    raise RetryableAnswer(resp.status, resp.headers.get("Retry-After"))
                 if resp.status not in ok:
                     raise CliError(describe_problem(resp.status, raw, resp.content_type))
                 return json.loads(raw) if raw and "json" in resp.content_type else None
@@ -495,6 +512,30 @@ def _progress() -> Progress | None:
     )
 
 
+SUBMIT_ATTEMPTS = 4
+RETRY_STATUSES = (502, 503)
+
+
+async def _submit(client: Client, path: str, **kwargs: Any) -> Any:
+    """POST with a fresh Idempotency-Key, sent again with the same key when the answer
+    is lost (connection error, timeout) or is a 502/503: the platform answers the first
+    request's result instead of creating a second one (so a file never prints twice)."""
+    headers = {**kwargs.pop("headers", {}), "Idempotency-Key": str(uuid.uuid4())}
+    for attempt in range(1, SUBMIT_ATTEMPTS + 1):
+        last = attempt == SUBMIT_ATTEMPTS
+        try:
+            return await client.request(
+                "POST", path, headers=headers, retry=() if last else RETRY_STATUSES, **kwargs
+            )
+        except RetryableAnswer as answer:
+            await asyncio.sleep(min(answer.retry_after, 10.0))
+        except (aiohttp.ClientConnectionError, TimeoutError):
+            if last:
+                raise
+            await asyncio.sleep(0.5 * attempt)
+    raise AssertionError("unreachable")
+
+
 def print_file(
     file: Annotated[Path, typer.Argument(help="the document to print")],
     printer: Annotated[str | None, typer.Option("--printer", help="a printer's id")] = None,
@@ -552,8 +593,8 @@ def print_file(
         progress = _progress()
         body = _file_chunks(file, size, progress)
         with progress or contextlib.nullcontext():
-            document = await client.request(
-                "POST",
+            document = await _submit(
+                client,
                 "/v1/documents",
                 params={"title": job_title},
                 data=body,
@@ -567,7 +608,7 @@ def print_file(
             job["virtual_printer_id"] = virtual_printer
         if secure:
             job["release"] = "secure"
-        answer: dict[str, Any] = await client.request("POST", "/v1/jobs", json_body=job)
+        answer: dict[str, Any] = await _submit(client, "/v1/jobs", json_body=job)
         return answer
 
     job = run(work)

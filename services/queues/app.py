@@ -37,6 +37,7 @@ def tasks(rt: Runtime) -> dict[str, TaskFactory]:
             FilesystemBlobStore(s.blob_dir),
             Emitter(rt.schema, rt.spec.name),
             retention_s=s.document_retention_s,
+            key_ttl_s=s.idempotency_key_ttl_s,
             interval_s=s.maintenance_interval_s,
             stop=stop,
         )

@@ -34,6 +34,12 @@ class QueuesSettings(ServiceSettings):
         description="A document is deleted this long after the last of its jobs finished "
         "(kept documents: after they stop being kept).",
     )
+    idempotency_key_ttl_s: int = Field(
+        default=DAY_S,
+        ge=1,
+        description="How long a submission's Idempotency-Key is remembered: a retry "
+        "within this time answers the first request's job or document.",
+    )
     maintenance_interval_s: float = Field(
         default=30, gt=0, description="How often expiry and retention run."
     )

@@ -9,10 +9,11 @@ from aiohttp import BodyPartReader, web
 from pydantic import ValidationError
 
 from services.queues.api.context import blobs, emitter, settings, user
+from services.queues.api.idempotency import created, idempotency_key
 from services.queues.api.shapes import document_out, dump, job_out
 from services.queues.domain.commands import StoreDocument, SubmitJob
-from services.queues.handlers.documents import store_document
-from services.queues.handlers.jobs import check_settings, resolve_target, submit_job
+from services.queues.handlers.documents import store_document, submit_upload
+from services.queues.handlers.jobs import check_settings, resolve_target
 from shared.blobstore import announced_sha256
 from shared.errors import DomainError, FieldError, ValidationFailed
 from shared.http.body import field_errors
@@ -42,17 +43,18 @@ async def upload(request: web.Request) -> web.Response:
     """POST /v1/documents: the raw body is the document, its Content-Type the format."""
     who = user(request, "jobs:submit")
     meta = _meta(request, request.content_type)
-    row = await store_document(
+    key = idempotency_key(request, format=meta.format)
+    done = await store_document(
         request.app[RUNTIME].pool,
         blobs(request),
         request.content.iter_chunked(CHUNK),
         meta,
         who,
         settings(request).max_document_bytes,
+        key,
     )
-    return web.json_response(
-        dump(document_out(row)), status=201, headers={"Location": f"/v1/documents/{row['id']}"}
-    )
+    row = done.document
+    return created(dump(document_out(row)), f"/v1/documents/{row['id']}", done.replayed)
 
 
 async def _part_chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
@@ -67,6 +69,7 @@ def _refuse(detail: str, name: str) -> DomainError:
 async def submit_multipart(request: web.Request) -> web.Response:
     """POST /v1/jobs as multipart/form-data: a ``job`` JSON part, then the ``document``."""
     who = user(request, "jobs:submit")
+    key = idempotency_key(request)  # a malformed key is refused before the upload
     reader = await request.multipart()
     part = await reader.next()
     if not isinstance(part, BodyPartReader) or part.name != "job":
@@ -101,10 +104,17 @@ async def submit_multipart(request: web.Request) -> web.Response:
             document_format.strip().lower(),
         )
     meta = _meta(request, document_format.strip().lower(), cmd.title or doc.filename or "")
-    row = await store_document(
-        pool, blobs(request), _part_chunks(doc), meta, who, settings(request).max_document_bytes
+    if key is not None:
+        key = key.adding(job=json.loads(raw), format=document_format)
+    done = await submit_upload(
+        pool,
+        blobs(request),
+        _part_chunks(doc),
+        meta,
+        cmd,
+        who,
+        emitter(request),
+        settings(request).max_document_bytes,
+        key,
     )
-    job = await submit_job(pool, cmd, row["id"], who, emitter(request))
-    return web.json_response(
-        dump(job_out(job)), status=201, headers={"Location": f"/v1/jobs/{job.id}"}
-    )
+    return created(dump(job_out(done.job)), f"/v1/jobs/{done.job.id}", done.replayed)

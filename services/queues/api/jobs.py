@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from aiohttp import web
@@ -9,6 +10,7 @@ from aiohttp import web
 from services.queues import repository as repo
 from services.queues.api.context import emitter, reader, user
 from services.queues.api.documents import submit_multipart
+from services.queues.api.idempotency import created, idempotency_key
 from services.queues.api.shapes import JobPage, Released, dump, job_out
 from services.queues.domain.commands import JobFilter, ReleaseJobs, SubmitJob
 from services.queues.domain.errors import JobNotFound
@@ -29,10 +31,11 @@ async def submit(request: web.Request) -> web.Response:
         raise ValidationFailed(
             "name the stored document", [FieldError("document_id", "required (or upload one)")]
         )
-    job = await submit_job(request.app[RUNTIME].pool, cmd, cmd.document_id, who, emitter(request))
-    return web.json_response(
-        dump(job_out(job)), status=201, headers={"Location": f"/v1/jobs/{job.id}"}
+    key = idempotency_key(request, body=json.loads(await request.read()))
+    done = await submit_job(
+        request.app[RUNTIME].pool, cmd, cmd.document_id, who, emitter(request), key
     )
+    return created(dump(job_out(done.job)), f"/v1/jobs/{done.job.id}", done.replayed)
 
 
 async def list_jobs(request: web.Request) -> web.Response:

@@ -17,6 +17,13 @@ from shared.http.openapi import Operation
 BODY_ERRORS = (400, 401, 403, 404, 409, 413, 415, 422)
 READ_ERRORS = (401, 403, 404)
 _JOB_404 = "No such job for this caller (another tenant's or another user's job answers alike)."
+_IDEMPOTENCY = {
+    "Idempotency-Key": "Optional, 1-255 visible ASCII characters, unique per request: a "
+    "retry with the same key (same caller, same request) within 24 h (by default) "
+    "creates nothing and "
+    "answers the first request's result again with `Idempotent-Replayed: true`."
+}
+_REPLAYED = "`true` when this answers an earlier request with the same Idempotency-Key."
 _SSE = "A `text/event-stream`: `event: job.state` frames whose `id` resumes with Last-Event-ID."
 
 OPERATIONS: list[Operation] = [
@@ -33,9 +40,21 @@ OPERATIONS: list[Operation] = [
         "`title`, `keep` (true: kept for reservation printing), `priority`, `pages`, `sha256`. "
         "The sha256 may also be announced as `Digest: sha-256=<base64>` or `X-Content-SHA256`; "
         "a mismatch is refused (422 `digest-mismatch`) and nothing is kept.",
-        headers={"Digest": "sha-256=<base64> of the body", "X-Content-SHA256": "hex sha256"},
-        descriptions={413: "Larger than the configured limit (`payload-too-large`)."},
-        response_headers={201: {"Location": "The document's URL."}},
+        headers={
+            "Digest": "sha-256=<base64> of the body",
+            "X-Content-SHA256": "hex sha256",
+            **_IDEMPOTENCY,
+        },
+        descriptions={
+            400: "Malformed input, such as an Idempotency-Key that is not 1-255 visible "
+            "ASCII characters (`invalid-idempotency-key`).",
+            413: "Larger than the configured limit (`payload-too-large`).",
+            422: "The digest does not match (`digest-mismatch`), or the Idempotency-Key "
+            "was used for a different request (`idempotency-key-reused`).",
+        },
+        response_headers={
+            201: {"Location": "The document's URL.", "Idempotent-Replayed": _REPLAYED}
+        },
     ),
     Operation(
         "POST",
@@ -50,9 +69,18 @@ OPERATIONS: list[Operation] = [
         "part then a `document` file part (one-shot, streamed). Settings are checked against "
         "the printer's capabilities (a virtual printer's: every member's); a refusal is 422 "
         "`settings-not-supported` with `invalid_settings` listing each setting, its value and "
-        "the allowed values. Publishes `job.submitted`.",
-        descriptions={409: "The target has not reported capabilities (`printer-not-ready`)."},
-        response_headers={201: {"Location": "The job's URL."}},
+        "the allowed values. Publishes `job.submitted`. With an `Idempotency-Key`, a retry "
+        "answers the job the first request created, as it is now, and submits nothing.",
+        headers=_IDEMPOTENCY,
+        descriptions={
+            400: "Malformed input, such as an Idempotency-Key that is not 1-255 visible "
+            "ASCII characters (`invalid-idempotency-key`).",
+            409: "The target has not reported capabilities (`printer-not-ready`).",
+            422: "Invalid input or settings the target cannot print "
+            "(`settings-not-supported`), or the Idempotency-Key was used for a different "
+            "request (`idempotency-key-reused`).",
+        },
+        response_headers={201: {"Location": "The job's URL.", "Idempotent-Replayed": _REPLAYED}},
     ),
     Operation(
         "GET",

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from services.queues import repository as repo
-from services.queues.domain.commands import StoreDocument
-from shared.blobstore import BlobStore
+from services.queues.domain.commands import StoreDocument, SubmitJob
+from services.queues.handlers.idempotency import IdempotencyKey, claim
+from services.queues.handlers.jobs import Submitted, create_job, replayed_job
+from shared.blobstore import BlobRef, BlobStore
 from shared.db.outbox import Emitter
 from shared.errors import DomainError
 from shared.events.contracts.jobs import DocumentDeleted
@@ -37,6 +40,61 @@ async def _counted(chunks: AsyncIterable[bytes], feed: Any) -> AsyncIterator[byt
         yield chunk
 
 
+@dataclass(frozen=True)
+class Stored:
+    """The document an upload registered, or (``replayed``) the one its key's first
+    request registered."""
+
+    document: asyncpg.Record
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class Upload:
+    """The bytes stored in the blob store, before the document is registered."""
+
+    ref: BlobRef
+    pages: int | None
+
+
+async def put_upload(
+    store: BlobStore, chunks: AsyncIterable[bytes], cmd: StoreDocument, max_bytes: int
+) -> Upload:
+    """Stream the bytes into the blob store (hashed, counted, size-limited,
+    digest-checked); pages from the client or counted."""
+    counter = counter_for(cmd.format)
+    ref = await store.put_stream(_counted(chunks, counter.feed), max_bytes, cmd.sha256)
+    return Upload(ref, cmd.pages if cmd.pages is not None else counter.pages())
+
+
+async def register_document(
+    conn: asyncpg.Connection,
+    store: BlobStore,
+    upload: Upload,
+    cmd: StoreDocument,
+    who: Principal,
+    document_id: uuid.UUID,
+) -> asyncpg.Record:
+    """In the caller's transaction: the document row for a stored blob."""
+    assert who.tenant_id is not None
+    await repo.lock_blob(conn, upload.ref.sha256)
+    if not await store.exists(upload.ref.sha256):
+        raise StoreUnavailable()
+    return await repo.insert_document(
+        conn,
+        id=document_id,
+        tenant_id=who.tenant_id,
+        owner_id=uuid.UUID(who.subject),
+        sha256=upload.ref.sha256,
+        size=upload.ref.size,
+        format=cmd.format,
+        pages=upload.pages,
+        title=cmd.title,
+        keep=cmd.keep,
+        priority=cmd.priority,
+    )
+
+
 async def store_document(
     pool: asyncpg.Pool,
     store: BlobStore,
@@ -44,29 +102,44 @@ async def store_document(
     cmd: StoreDocument,
     who: Principal,
     max_bytes: int,
-) -> asyncpg.Record:
-    """Stream the bytes into the blob store (hashed, counted, size-limited, digest-checked),
-    then register the document; its pages come from the client or are counted."""
-    assert who.tenant_id is not None
-    counter = counter_for(cmd.format)
-    ref = await store.put_stream(_counted(chunks, counter.feed), max_bytes, cmd.sha256)
+    key: IdempotencyKey | None = None,
+) -> Stored:
+    """Stream the bytes into the blob store, then register the document (and the
+    idempotency key, in the same transaction)."""
+    upload = await put_upload(store, chunks, cmd, max_bytes)
+    document_id = uuid.uuid4()
     async with pool.acquire() as conn, conn.transaction():
-        await repo.lock_blob(conn, ref.sha256)
-        if not await store.exists(ref.sha256):
-            raise StoreUnavailable()
-        return await repo.insert_document(
-            conn,
-            id=uuid.uuid4(),
-            tenant_id=who.tenant_id,
-            owner_id=uuid.UUID(who.subject),
-            sha256=ref.sha256,
-            size=ref.size,
-            format=cmd.format,
-            pages=cmd.pages if cmd.pages is not None else counter.pages(),
-            title=cmd.title,
-            keep=cmd.keep,
-            priority=cmd.priority,
+        first = await claim(
+            conn, key, who, "document", document_id, document_sha256=upload.ref.sha256
         )
+        if first is not None:
+            row = await repo.any_document(conn, first)
+            assert row is not None, "document rows are never deleted"
+            return Stored(row, replayed=True)
+        return Stored(await register_document(conn, store, upload, cmd, who, document_id))
+
+
+async def submit_upload(
+    pool: asyncpg.Pool,
+    store: BlobStore,
+    chunks: AsyncIterable[bytes],
+    meta: StoreDocument,
+    cmd: SubmitJob,
+    who: Principal,
+    out: Emitter,
+    max_bytes: int,
+    key: IdempotencyKey | None = None,
+) -> Submitted:
+    """A one-shot submission: the document streamed into the blob store, then the
+    document, the job (job.submitted) and the idempotency key in one transaction."""
+    upload = await put_upload(store, chunks, meta, max_bytes)
+    job_id = uuid.uuid4()
+    async with pool.acquire() as conn, conn.transaction():
+        first = await claim(conn, key, who, "job", job_id, document_sha256=upload.ref.sha256)
+        if first is not None:
+            return await replayed_job(conn, first)
+        document = await register_document(conn, store, upload, meta, who, uuid.uuid4())
+        return Submitted(await create_job(conn, cmd, job_id, document, who, out))
 
 
 async def delete_documents_due(

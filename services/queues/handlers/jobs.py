@@ -18,6 +18,7 @@ from services.queues.domain.errors import (
 )
 from services.queues.domain.model import Job, transition
 from services.queues.handlers.common import notify, now, record
+from services.queues.handlers.idempotency import IdempotencyKey, claim
 from shared.db.outbox import Emitter
 from shared.errors import FieldError
 from shared.events.contracts.jobs import JobCanceled, JobSubmitted, Release
@@ -90,18 +91,31 @@ def check_settings(target: Target, settings: JobSettings, document_format: str |
     )
 
 
+@dataclass(frozen=True)
+class Submitted:
+    """The job a submission created, or (``replayed``) the one its key's first request
+    created, as it is now."""
+
+    job: Job
+    replayed: bool = False
+
+
 async def submit_job(
     pool: asyncpg.Pool,
     cmd: SubmitJob,
     document_id: uuid.UUID,
     who: Principal,
     out: Emitter,
-) -> Job:
+    key: IdempotencyKey | None = None,
+) -> Submitted:
     """Register a job for a stored document: target and settings checked, job pending,
-    job.submitted in the same transaction."""
+    job.submitted and the idempotency key in the same transaction."""
     assert who.tenant_id is not None
     owner = uuid.UUID(who.subject)
+    job_id = uuid.uuid4()
     async with pool.acquire() as conn, conn.transaction():
+        if (first := await claim(conn, key, who, "job", job_id)) is not None:
+            return await replayed_job(conn, first)
         document = await repo.get_document(conn, document_id, for_update=True)
         if (
             document is None
@@ -111,45 +125,67 @@ async def submit_job(
             raise DocumentNotFound(
                 "no such document", [FieldError("document_id", "unknown document")]
             )
-        target = await resolve_target(conn, cmd, who.tenant_id)
-        check_settings(target, cmd.settings, document["format"])
-        pages = cmd.pages if cmd.pages is not None else document["pages"]
-        at = now()
-        job = Job(
-            id=uuid.uuid4(),
-            tenant_id=who.tenant_id,
-            owner_id=owner,
-            document_id=document_id,
-            release=target.release,
-            title=cmd.title if cmd.title is not None else document["title"],
-            pages=pages,
-            settings=cmd.settings,
-            state="pending",
-            printer_id=target.printer_id,
-            virtual_printer_id=target.virtual_printer_id,
-            submitted_at=at,
-        )
-        submitted = JobSubmitted(
-            job_id=job.id,
-            tenant_id=job.tenant_id,
-            owner_id=owner,
-            at=at,
-            printer_id=job.printer_id,
-            virtual_printer_id=job.virtual_printer_id,
-            release=job.release,
-            title=job.title,
-            document_id=document_id,
-            document_sha256=document["sha256"],
-            document_size=document["size"],
-            document_format=document["format"],
-            pages=pages,
-            printed_pages=job.printed_pages,
-            colour=cmd.settings.colour,
-            settings=cmd.settings,
-            hold_until_release=job.release == "pull",
-        )
-        await record(conn, out, None, job, [submitted])
-        return job
+        return Submitted(await create_job(conn, cmd, job_id, document, who, out))
+
+
+async def replayed_job(conn: asyncpg.Connection, job_id: uuid.UUID) -> Submitted:
+    """The job a key's first request created, answered again."""
+    job = await repo.get_job(conn, job_id)
+    assert job is not None, "jobs are never deleted"
+    return Submitted(job, replayed=True)
+
+
+async def create_job(
+    conn: asyncpg.Connection,
+    cmd: SubmitJob,
+    job_id: uuid.UUID,
+    document: asyncpg.Record,
+    who: Principal,
+    out: Emitter,
+) -> Job:
+    """In the caller's transaction: the job for the caller's (locked) document, target
+    and settings checked, pending, with job.submitted."""
+    assert who.tenant_id is not None
+    owner = uuid.UUID(who.subject)
+    target = await resolve_target(conn, cmd, who.tenant_id)
+    check_settings(target, cmd.settings, document["format"])
+    pages = cmd.pages if cmd.pages is not None else document["pages"]
+    at = now()
+    job = Job(
+        id=job_id,
+        tenant_id=who.tenant_id,
+        owner_id=owner,
+        document_id=document["id"],
+        release=target.release,
+        title=cmd.title if cmd.title is not None else document["title"],
+        pages=pages,
+        settings=cmd.settings,
+        state="pending",
+        printer_id=target.printer_id,
+        virtual_printer_id=target.virtual_printer_id,
+        submitted_at=at,
+    )
+    submitted = JobSubmitted(
+        job_id=job.id,
+        tenant_id=job.tenant_id,
+        owner_id=owner,
+        at=at,
+        printer_id=job.printer_id,
+        virtual_printer_id=job.virtual_printer_id,
+        release=job.release,
+        title=job.title,
+        document_id=document["id"],
+        document_sha256=document["sha256"],
+        document_size=document["size"],
+        document_format=document["format"],
+        pages=pages,
+        printed_pages=job.printed_pages,
+        colour=cmd.settings.colour,
+        settings=cmd.settings,
+        hold_until_release=job.release == "pull",
+    )
+    await record(conn, out, None, job, [submitted])
+    return job
 
 
 def visible(job: Job | None, who: Principal) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -13,6 +13,7 @@ from services.queues import repository as repo
 from services.queues.domain.model import transition
 from services.queues.handlers.common import now, record
 from services.queues.handlers.documents import delete_documents_due
+from services.queues.settings import DAY_S
 from shared.blobstore import BlobStore
 from shared.db.outbox import Emitter
 from shared.events.contracts.jobs import JobExpired
@@ -47,10 +48,24 @@ def _lock_key(schema: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+async def forget_keys(pool: asyncpg.Pool, at: datetime, ttl_s: int) -> int:
+    """Delete the idempotency keys older than ``ttl_s``; how many went."""
+    forgotten = 0
+    while True:
+        async with pool.acquire() as conn:
+            gone = await repo.delete_idempotency_keys_before(
+                conn, at - timedelta(seconds=ttl_s), limit=1000
+            )
+        forgotten += gone
+        if gone < 1000:
+            return forgotten
+
+
 async def run_once(
-    pool: asyncpg.Pool, store: BlobStore, out: Emitter, retention_s: int
+    pool: asyncpg.Pool, store: BlobStore, out: Emitter, retention_s: int, key_ttl_s: int = DAY_S
 ) -> tuple[int, int]:
-    """One round of expiry then retention, if this replica holds the lock; (expired, deleted)."""
+    """One round of expiry, retention and forgetting old idempotency keys, if this
+    replica holds the lock; (expired, deleted)."""
     async with pool.acquire() as conn:
         if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _lock_key(out.schema)):
             return 0, 0
@@ -58,10 +73,16 @@ async def run_once(
             at = now()
             expired = await expire_jobs(pool, out, at)
             deleted = await delete_documents_due(pool, store, out, at, retention_s)
+            forgotten = await forget_keys(pool, at, key_ttl_s)
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", _lock_key(out.schema))
-    if expired or deleted:
-        log.info("maintenance", expired=expired, documents_deleted=deleted)
+    if expired or deleted or forgotten:
+        log.info(
+            "maintenance",
+            expired=expired,
+            documents_deleted=deleted,
+            idempotency_keys_forgotten=forgotten,
+        )
     return expired, deleted
 
 
@@ -71,11 +92,12 @@ async def loop(
     out: Emitter,
     *,
     retention_s: int,
+    key_ttl_s: int = DAY_S,
     interval_s: float,
     stop: asyncio.Event,
 ) -> None:
     """Run :func:`run_once` every ``interval_s`` until ``stop``."""
     while not stop.is_set():
-        await run_once(pool, store, out, retention_s)
+        await run_once(pool, store, out, retention_s, key_ttl_s)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval_s)
