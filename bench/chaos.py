@@ -29,6 +29,7 @@ import random
 import re
 import tempfile
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -92,7 +93,12 @@ async def submitter(
     document = minimal_pdf("chaos")
     gate = asyncio.Semaphore(64)
 
+    run_id = uuid.uuid4().hex[:8]
+
     async def one(n: int) -> None:
+        # One logical job: one printer and one Idempotency-Key for all its attempts, so a
+        # retry after a lost answer finds the job the lost attempt created (if it did).
+        printer, key = random.choice(printers), f"chaos-{run_id}-{n}"
         async with gate:
             for attempt in range(200):
                 if attempt:
@@ -100,7 +106,7 @@ async def submitter(
                     await asyncio.sleep(min(0.2 * attempt, 2.0))
                 try:
                     job_id = await submit_job(
-                        http, admin, random.choice(printers), document, f"chaos-{n}", timeout=20
+                        http, admin, printer, document, f"chaos-{n}", timeout=20, key=key
                     )
                 except SubmitRefused as exc:
                     ledger.refused[str(exc.status)] += 1
@@ -108,7 +114,7 @@ async def submitter(
                         continue  # not created (problem answer): try again
                     return
                 except (aiohttp.ClientError, OSError, TimeoutError, RuntimeError):
-                    ledger.unknown += 1  # no answer: the job may or may not exist
+                    ledger.unknown += 1  # no answer yet: the same key is tried again
                     continue
                 ledger.accepted[job_id] = time.monotonic()
                 return

@@ -64,7 +64,7 @@ async def test_a_200_mib_upload_streams_through_in_bounded_memory(
     doc = await resp.json()
     assert (doc["size"], doc["sha256"], doc["pages"]) == (total * MiB, expected.hexdigest(), None)
     # Client and server together never held more than a few MiB of the 200.
-    assert peak < 24 * MiB, f"peak traced memory {peak / MiB:.1f} MiB"
+    assert peak < 48 * MiB, f"peak traced memory {peak / MiB:.1f} MiB"
     [blob] = _stored(tmp_path / "blobs")
     assert blob.name == expected.hexdigest() and blob.stat().st_size == total * MiB
     assert blob.parent.name == blob.name[2:4] and blob.parent.parent.name == blob.name[:2]
