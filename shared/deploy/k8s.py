@@ -380,13 +380,49 @@ def deployment(svc: ServiceInfo) -> dict[str, Any]:
         "securityContext": CONTAINER_SECURITY,
         "volumeMounts": mounts,
     }
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": _meta(name, _labels(svc.name)),
-        "spec": {
+    return _deployment(
+        name, _labels(svc.name), svc.name, svc.has_database, [container], volumes,
+        init_containers=[wait_for_migrations] if svc.has_database else [],
+    )  # fmt: skip
+
+
+def _deployment(
+    name: str,
+    labels: dict[str, str],
+    selected: str,
+    database_client: bool,
+    containers: list[dict[str, Any]],
+    volumes: list[dict[str, Any]],
+    *,
+    replicas: int | None = None,
+    init_containers: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The Deployment every service and worker shares: rolling updates that never drop
+    below the wanted replicas, pods spread over nodes, no API token, hardened pods."""
+    spec: dict[str, Any] = {
+        "serviceAccountName": name,
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "terminationGracePeriodSeconds": termination_grace_seconds(),
+        "securityContext": POD_SECURITY,
+        "topologySpreadConstraints": [
+            {
+                "maxSkew": 1,
+                "topologyKey": "kubernetes.io/hostname",
+                "whenUnsatisfiable": "ScheduleAnyway",
+                "labelSelector": {"matchLabels": _selector(selected)},
+            }
+        ],
+    }
+    if init_containers is not None:
+        spec["initContainers"] = init_containers
+    spec["containers"] = containers
+    spec["volumes"] = volumes
+    deployment_spec: dict[str, Any] = {} if replicas is None else {"replicas": replicas}
+    deployment_spec.update(
+        {
             "revisionHistoryLimit": 5,
-            "selector": {"matchLabels": _selector(svc.name)},
+            "selector": {"matchLabels": _selector(selected)},
             "strategy": {
                 "type": "RollingUpdate",
                 "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
@@ -394,30 +430,19 @@ def deployment(svc: ServiceInfo) -> dict[str, Any]:
             "template": {
                 "metadata": {
                     "labels": {
-                        **_labels(svc.name),
-                        **({"printcloud.io/database-client": "true"} if svc.has_database else {}),
+                        **labels,
+                        **({"printcloud.io/database-client": "true"} if database_client else {}),
                     },
                 },
-                "spec": {
-                    "serviceAccountName": name,
-                    "automountServiceAccountToken": False,
-                    "enableServiceLinks": False,
-                    "terminationGracePeriodSeconds": termination_grace_seconds(),
-                    "securityContext": POD_SECURITY,
-                    "topologySpreadConstraints": [
-                        {
-                            "maxSkew": 1,
-                            "topologyKey": "kubernetes.io/hostname",
-                            "whenUnsatisfiable": "ScheduleAnyway",
-                            "labelSelector": {"matchLabels": _selector(svc.name)},
-                        }
-                    ],
-                    "initContainers": [wait_for_migrations] if svc.has_database else [],
-                    "containers": [container],
-                    "volumes": volumes,
-                },
+                "spec": spec,
             },
-        },
+        }
+    )
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": _meta(name, labels),
+        "spec": deployment_spec,
     }
 
 
@@ -559,45 +584,9 @@ def worker_deployment(w: WorkerInfo) -> dict[str, Any]:
             "failureThreshold": 3,
         }
     labels = _labels(w.name, component="worker")
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": _meta(name, labels),
-        "spec": {
-            "replicas": p.min_replicas,
-            "revisionHistoryLimit": 5,
-            "selector": {"matchLabels": _selector(w.name)},
-            "strategy": {
-                "type": "RollingUpdate",
-                "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
-            },
-            "template": {
-                "metadata": {
-                    "labels": {
-                        **labels,
-                        **({"printcloud.io/database-client": "true"} if w.uses_database else {}),
-                    },
-                },
-                "spec": {
-                    "serviceAccountName": name,
-                    "automountServiceAccountToken": False,
-                    "enableServiceLinks": False,
-                    "terminationGracePeriodSeconds": termination_grace_seconds(),
-                    "securityContext": POD_SECURITY,
-                    "topologySpreadConstraints": [
-                        {
-                            "maxSkew": 1,
-                            "topologyKey": "kubernetes.io/hostname",
-                            "whenUnsatisfiable": "ScheduleAnyway",
-                            "labelSelector": {"matchLabels": _selector(w.name)},
-                        }
-                    ],
-                    "containers": [container],
-                    "volumes": volumes,
-                },
-            },
-        },
-    }
+    return _deployment(
+        name, labels, w.name, w.uses_database, [container], volumes, replicas=p.min_replicas
+    )
 
 
 def _as_service(w: WorkerInfo) -> ServiceInfo:
