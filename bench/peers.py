@@ -35,7 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shared.testing.ipp import IppPrinterProcess, free_port, start_ippeveprinter
+from shared.infra.kafka import free_port
+from shared.testing.ipp import IppPrinterProcess, start_ippeveprinter
 
 POLL_S = 0.005
 PRINT_AND_WAIT = """{

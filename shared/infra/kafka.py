@@ -26,6 +26,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -73,6 +74,23 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def free_port_range(count: int = 1) -> int:
+    """The first of ``count`` consecutive loopback ports free right now, chosen below
+    the ephemeral range (32768+) where client sockets take their ports, so that a
+    server started on it a moment later does not find it taken by a connection."""
+    for _ in range(50):
+        base = secrets.randbelow(10000) + 21000
+        try:
+            with contextlib.ExitStack() as stack:
+                for port in range(base, base + count):
+                    sock = stack.enter_context(socket.socket())
+                    sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError(f"no {count} consecutive free ports")
 
 
 def run_blocking(factory: Callable[[], Coroutine[Any, Any, _T]]) -> _T:

@@ -16,18 +16,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from shared.infra.kafka import free_port_range
+
 INSTALL_HINT = "run deploy/local/test (it installs cups-ipp-utils and dbus-daemon)"
 
 
 class IppToolMissing(RuntimeError):
     """A program the IPP printers need is not installed."""
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def ippeveprinter_path() -> str:
@@ -100,24 +95,30 @@ def start_ippeveprinter(
     Without ``command`` ippeveprinter pretends to print each job for a few seconds;
     with one (``/bin/true``) a job completes as soon as that command has run."""
     spool.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    argv = [
-        ippeveprinter_path(), "-p", str(port), "-r", "off", "-k", "-d", str(spool),
-        "-f", formats, "-s", "10,5" if colour else "10,0", "-m", "Test Model",
-        *(["-2"] if duplex else []), *(["-c", command] if command else []),
-        name or f"Printcloud Test {port}",
-    ]  # fmt: skip
     log_path = spool.parent / f"{spool.name}.log"
-    with log_path.open("ab") as log:
-        proc = subprocess.Popen(argv, env={**os.environ, **env}, stdout=log, stderr=log)
-    for _ in range(200):
-        if proc.poll() is not None:
-            raise RuntimeError(f"ippeveprinter exited {proc.returncode}: see {log_path}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
+    for _attempt in range(5):
+        port = free_port_range()
+        argv = [
+            ippeveprinter_path(), "-p", str(port), "-r", "off", "-k", "-d", str(spool),
+            "-f", formats, "-s", "10,5" if colour else "10,0", "-m", "Test Model",
+            *(["-2"] if duplex else []), *(["-c", command] if command else []),
+            name or f"Printcloud Test {port}",
+        ]  # fmt: skip
+        with log_path.open("ab") as log:
+            proc = subprocess.Popen(argv, env={**os.environ, **env}, stdout=log, stderr=log)
+        for _ in range(200):
+            if proc.poll() is not None:
                 break
-        time.sleep(0.05)
-    return IppPrinterProcess(f"ipp://127.0.0.1:{port}/ipp/print", spool, proc, port)
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    return IppPrinterProcess(f"ipp://127.0.0.1:{port}/ipp/print", spool, proc, port)
+            time.sleep(0.05)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        if "Address already in use" not in log_path.read_text(errors="replace")[-2000:]:
+            break  # not a port taken in between: no point in another port
+    raise RuntimeError(f"ippeveprinter exited {proc.returncode}: see {log_path}")
 
 
 def minimal_pdf(text: str = "Printcloud") -> bytes:

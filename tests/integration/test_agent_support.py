@@ -32,9 +32,9 @@ from services.gateway.protocol import (
 from shared.crypto.encoding import b64url_decode, b64url_encode
 from shared.crypto.keys import load_public_key_bytes
 from shared.crypto.signatures import verify
+from shared.infra.kafka import free_port
 from shared.testing.ipp import (  # noqa: F401 - re-exported for the agent tests
     IppPrinterProcess,
-    free_port,
     minimal_pdf,
     start_ippeveprinter,
     system_bus,

@@ -4,6 +4,7 @@ Kafka client) reads the same messages."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import subprocess
@@ -62,7 +63,8 @@ async def test_usage_per_tenant_from_the_topic(infra: TestInfra) -> None:
     finally:
         await producer.stop()
 
-    proc = subprocess.run(
+    proc = await asyncio.to_thread(
+        subprocess.run,
         [sys.executable, str(EXAMPLE), "--bootstrap", infra.bootstrap, "--topic", topic,
          "--from-beginning", "--idle-timeout", "5"],
         capture_output=True, text=True, timeout=120, cwd="/",
@@ -74,9 +76,11 @@ async def test_usage_per_tenant_from_the_topic(infra: TestInfra) -> None:
 
     kcat = shutil.which("kcat")
     assert kcat, "kcat (Debian package kcat) is installed by deploy/local/bootstrap.sh"
-    out = subprocess.run(
+    kcat_run = await asyncio.to_thread(
+        subprocess.run,
         [kcat, "-b", infra.bootstrap, "-C", "-t", topic, "-o", "beginning", "-e", "-q",
          "-f", "%h\n"],
         capture_output=True, text=True, timeout=60, check=True,
-    ).stdout  # fmt: skip
+    )  # fmt: skip
+    out = kcat_run.stdout
     assert out.count("type=job.completed") == 3 and out.count("type=job.failed") == 1

@@ -16,7 +16,6 @@ import contextlib
 import json
 import os
 import secrets
-import socket
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +29,7 @@ from aiohttp import web
 
 from services import SERVICES, database_services, load_spec
 from shared.infra.database import create_database, prepare_service, with_database
+from shared.infra.kafka import free_port_range
 from shared.infra.local import LocalPlatform, Ports
 from shared.infra.processes import ServiceProcess
 from shared.kafka.admin import ensure_topics
@@ -37,21 +37,7 @@ from shared.kafka.topics import TOPICS
 from shared.service import ConsumerSpec, Runtime, create_app
 from shared.settings import ProcessSettings
 
-
-def _consecutive_free_ports(count: int) -> int:
-    """The first of ``count`` consecutive loopback ports free right now."""
-    for _ in range(50):
-        # Below the ephemeral range (32768+), where client sockets take their ports.
-        base = secrets.randbelow(10000) + 21000
-        try:
-            with contextlib.ExitStack() as stack:
-                for port in range(base, base + count):
-                    sock = stack.enter_context(socket.socket())
-                    sock.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-    raise RuntimeError(f"no {count} consecutive free ports")
+_consecutive_free_ports = free_port_range
 
 
 @dataclass
