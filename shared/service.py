@@ -370,16 +370,28 @@ async def serve_app(
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=20)
     port = await _start_app(name, runner, settings, stopping)
     if port is None:
+        _ignore_further_stop_signals(loop)
         return
     site = web.TCPSite(runner, settings.http_host, port, reuse_address=True)
     await site.start()
     log.info("service started", service=name, host=settings.http_host, port=port)
     await stopping.wait()
+    # A repeated SIGTERM (a supervisor making sure) must not cut the shutdown short,
+    # also after the loop closes and would restore the default action.
+    _ignore_further_stop_signals(loop)
     log.info("shutdown requested; readiness off")
     unready()
     await asyncio.sleep(settings.shutdown_grace_s)
     await runner.cleanup()
     log.info("service stopped")
+
+
+def _ignore_further_stop_signals(loop: asyncio.AbstractEventLoop) -> None:
+    """From now on SIGTERM and SIGINT change nothing: the shutdown under way finishes
+    (a supervisor that cannot wait sends SIGKILL)."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.remove_signal_handler(sig)
+        signal.signal(sig, signal.SIG_IGN)
 
 
 async def serve(spec: ServiceSpec, settings: ProcessSettings | None = None) -> None:
