@@ -38,11 +38,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from services.agent.printers.simulator import DEFAULT_CAPABILITIES
-from services.gateway.protocol import auth_message
 from shared.crypto.device_token import device_token_request
 from shared.crypto.encoding import b64url_encode
 from shared.crypto.keys import fingerprint, spki_der
 from shared.crypto.signatures import sign
+from shared.protocols.device import auth_message
 
 
 @dataclass

@@ -41,7 +41,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from services.gateway.protocol import DEVICE_FRAMES, MAX_FRAME_BYTES, Auth
+from shared.protocols.device import DEVICE_FRAMES, MAX_FRAME_BYTES, Auth
 from tests.support.device import TestDevice
 from tests.support.platform import Platform, new_tenant, running_platform
 

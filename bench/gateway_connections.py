@@ -56,7 +56,6 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from services.gateway.protocol import auth_message
 from services.registry.app import SPEC as REGISTRY
 from shared.crypto.encoding import b64url_encode
 from shared.crypto.keys import fingerprint, spki_der
@@ -68,6 +67,7 @@ from shared.infra.kafka import free_port
 from shared.infra.processes import ServiceProcess
 from shared.kafka.admin import ensure_topics
 from shared.kafka.topics import TOPICS
+from shared.protocols.device import auth_message
 
 RESULTS = Path(__file__).parent / "results"
 TARGET_CONNECTIONS = 50_000

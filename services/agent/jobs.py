@@ -48,8 +48,8 @@ from services.agent.printers import (
     PrintRefused,
     PrintRequest,
 )
-from services.gateway.protocol import JobStatus, Notify
 from shared.logging import get_logger
+from shared.protocols.device import JobStatus, Notify
 
 log = get_logger(__name__)
 RETRY_FAILED_AFTER_S = 300.0

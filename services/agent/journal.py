@@ -27,7 +27,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from services.gateway.protocol import CommandAck
+from shared.protocols.device import CommandAck
 
 Outcome = Literal["done", "failed", "rejected"]
 JobState = Literal["printing", "printed", "failed"]

@@ -21,16 +21,16 @@ import aiohttp
 
 from services.agent.cloud import read_json
 from services.agent.state import Identity, Kind, StateDir
-from services.registry.domain.onboarding import (
+from shared.crypto.encoding import b64url_encode
+from shared.crypto.signatures import sign
+from shared.logging import get_logger
+from shared.protocols.onboarding import (
     DeviceKey,
     Sheet,
     display_claim_code,
     new_claim_code,
     poll_message,
 )
-from shared.crypto.encoding import b64url_encode
-from shared.crypto.signatures import sign
-from shared.logging import get_logger
 
 log = get_logger(__name__)
 Say = Callable[[str], None]

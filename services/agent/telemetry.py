@@ -50,10 +50,10 @@ from services.agent.journal import Journal
 from services.agent.printers import Printer, PrintRequest, Probe
 from services.agent.printers.ipp import IppPrinter
 from services.agent.state import write_atomic
-from services.gateway.protocol import CountersReport, SuppliesReport
 from shared.events.contracts.gateway import CounterValue, SupplyLevel
 from shared.logging import get_logger
 from shared.printing.pages import PDF, PWG_RASTER, counter_for
+from shared.protocols.device import CountersReport, SuppliesReport
 
 log = get_logger(__name__)
 

@@ -27,7 +27,7 @@ from shared.crypto.keys import load_public_key_bytes
 from shared.crypto.signatures import new_nonce
 from shared.errors import FieldError, ValidationFailed
 from shared.http.auth import Principal
-from shared.phone import LoginPayload, encode_login_payload
+from shared.protocols.phone import LoginPayload, encode_login_payload
 
 
 def device_token_ttl_s(settings: AuthSettings) -> int:

@@ -47,7 +47,7 @@ from shared.db.outbox import Emitter
 from shared.errors import DomainError, FieldError, Forbidden, ValidationFailed
 from shared.events.contracts.sessions import DeviceLoginApproved
 from shared.http.auth import Principal
-from shared.phone import device_login_message
+from shared.protocols.phone import device_login_message
 
 # --------------------------------------------------------------------------- phone keys
 

@@ -15,18 +15,6 @@ from aiokafka import AIOKafkaConsumer
 
 from services.gateway.connection import FrameRefused, serve_device
 from services.gateway.credentials import CredentialCache, all_partitions
-from services.gateway.protocol import (
-    CapabilitiesReport,
-    Command,
-    CommandAck,
-    CountersReport,
-    Heartbeat,
-    JobStatus,
-    Notify,
-    StatusReport,
-    SuppliesReport,
-    _Frame,
-)
 from services.gateway.settings import GatewaySettings
 from services.gateway.ws import NOTIFICATIONS_SENT, Session, Sessions
 from shared.events.contracts import gateway as gateway_events
@@ -48,6 +36,18 @@ from shared.http.health import healthz, metrics, readiness
 from shared.http.middleware import AUTHENTICATOR, MIDDLEWARES, public
 from shared.kafka.producer import create_producer, start_when_available
 from shared.logging import get_logger
+from shared.protocols.device import (
+    CapabilitiesReport,
+    Command,
+    CommandAck,
+    CountersReport,
+    Heartbeat,
+    JobStatus,
+    Notify,
+    StatusReport,
+    SuppliesReport,
+    _Frame,
+)
 from shared.service import UNREADY, ServiceSpec
 from shared.supervisor import Supervisor
 

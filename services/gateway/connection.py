@@ -14,7 +14,12 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from pydantic import ValidationError
 
 from services.gateway.credentials import Credential, CredentialCache
-from services.gateway.protocol import (
+from services.gateway.settings import GatewaySettings
+from services.gateway.ws import FRAMES_IN, REFUSED, Session
+from shared.crypto.encoding import b64url_decode
+from shared.crypto.signatures import verify
+from shared.logging import get_logger
+from shared.protocols.device import (
     DEVICE_FRAMES,
     Auth,
     Error,
@@ -23,11 +28,6 @@ from services.gateway.protocol import (
     _Frame,
     auth_message,
 )
-from services.gateway.settings import GatewaySettings
-from services.gateway.ws import FRAMES_IN, REFUSED, Session
-from shared.crypto.encoding import b64url_decode
-from shared.crypto.signatures import verify
-from shared.logging import get_logger
 
 log = get_logger(__name__)
 POLICY = WSCloseCode.POLICY_VIOLATION

@@ -1,12 +1,12 @@
 """The gateway's public HTTP operation: the devices' websocket.
 
 Its frames are described in ``docs/protocol.md`` and ``docs/asyncapi.yaml``; the
-OpenAPI document only names the endpoint (see :mod:`shared.http.openapi`).
+OpenAPI document only names the endpoint (see :mod:`deploy.apidocs.openapi`).
 """
 
 from __future__ import annotations
 
-from shared.http.openapi import Operation
+from shared.http.operations import Operation
 
 TAGS = {"gateway": "The websocket printers and connectors hold to the platform."}
 

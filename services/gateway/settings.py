@@ -8,7 +8,7 @@ import socket
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from services.gateway.protocol import MAX_FRAME_BYTES
+from shared.protocols.device import MAX_FRAME_BYTES
 from shared.settings import ProcessSettings
 
 

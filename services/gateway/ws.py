@@ -16,8 +16,8 @@ from aiohttp import WSCloseCode, web
 from prometheus_client import Counter, Gauge
 
 from services.gateway.credentials import Credential
-from services.gateway.protocol import Command, Error, _Frame
 from shared.logging import get_logger
+from shared.protocols.device import Command, Error, _Frame
 
 log = get_logger(__name__)
 CONNECTIONS = Gauge("printcloud_gateway_connections", "Authenticated device websockets.")

@@ -7,8 +7,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from shared.infra.local import home
-from shared.settings import ServiceSettings
+from shared.settings import ServiceSettings, home
 
 DAY_S = 86_400
 

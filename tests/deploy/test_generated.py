@@ -12,10 +12,10 @@ import yaml
 from aiohttp import web
 from pydantic_settings import SettingsConfigDict
 
-from services import SERVICES, load_spec
-from shared.deploy import compose, crdschema, k8s
-from shared.deploy.generate import ROOT, generate_all, stale, write
-from shared.deploy.model import DeployError, consumer_groups, load_services
+from deploy.catalog import SERVICES, load_spec
+from deploy.manifests import compose, crdschema, k8s
+from deploy.manifests.generate import ROOT, generate_all, stale, write
+from deploy.manifests.model import DeployError, consumer_groups, load_services
 from shared.events.registry import EventRegistry
 from shared.kafka.topics import TOPICS
 from shared.service import ConsumerSpec, Runtime, ServiceSpec

@@ -16,9 +16,9 @@ import pytest
 import yaml
 from dockerfile_parse import DockerfileParser
 
-from services import SERVICES, load_spec
-from shared.cli import app
-from shared.deploy.model import load_services
+from deploy.catalog import SERVICES, load_spec
+from deploy.cli import app
+from deploy.manifests.model import load_services
 from tests.deploy.conftest import ROOT, Tools
 
 DOCKERFILE = ROOT / "deploy/Dockerfile"
@@ -83,7 +83,7 @@ def test_entrypoint_is_the_console_script_and_runs_every_service() -> None:
     final = _final_stage()
     entrypoint = json.loads(next(i["value"] for i in final if i["instruction"] == "ENTRYPOINT"))
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    assert entrypoint[0] in scripts and scripts[entrypoint[0]] == "shared.cli:main"
+    assert entrypoint[0] in scripts and scripts[entrypoint[0]] == "deploy.cli:main"
     commands = {c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands}  # type: ignore[union-attr]
     assert {"run", "migrate", "migrate-check"} <= commands
     assert "db" in {g.name for g in app.registered_groups}
@@ -117,7 +117,7 @@ def test_the_wheel_the_image_installs_carries_every_migration(tmp_path: Path) ->
     for f in (ROOT / "shared/db/migrations").glob("*.sql"):
         assert f.relative_to(ROOT).as_posix() in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "printcloud = shared.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "printcloud = deploy.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
 # ---- compose -----------------------------------------------------------------

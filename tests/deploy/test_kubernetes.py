@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
-from services import SERVICES, database_services, load_spec
-from shared.deploy import k8s
-from shared.deploy.model import load_services
+from deploy.catalog import SERVICES, database_services, load_spec
+from deploy.manifests import k8s
+from deploy.manifests.model import load_services
 from shared.kafka.topics import TOPICS
 from tests.deploy.conftest import OVERLAYS, ROOT, Rendered, Tools
 

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 from typer.testing import CliRunner
 
-from services import load_spec
-from shared.cli import app
+from deploy.catalog import load_spec
+from deploy.cli import app
 from shared.testing.fixtures import ServiceDbFactory, unique
 
 pytestmark = pytest.mark.integration

@@ -153,7 +153,7 @@ class JobsWorld:
         env = {**os.environ, "PRINTCLOUD_CONFIG_DIR": str(self.config_dir(who)),
                "COLUMNS": "200", "NO_COLOR": "1"}  # fmt: skip
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "shared.cli", *args, cwd=ROOT, env=env,
+            sys.executable, "-m", "deploy.cli", *args, cwd=ROOT, env=env,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )  # fmt: skip
         try:

@@ -23,7 +23,7 @@ from pyipp.enums import IppOperation
 from services.agent.printers.ipp import IppPrinter
 from services.agent.state import StateDir
 from shared.crypto.device_token import device_token_request
-from shared.phone import LoginPayload, decode_login_payload, encode_login_payload
+from shared.protocols.phone import LoginPayload, decode_login_payload, encode_login_payload
 from shared.testing.ipp import minimal_pdf
 from tests.e2e.conftest import JobsWorld, eventually
 from tests.support.platform import Caller

@@ -35,7 +35,7 @@ async def test_platform_check_starts_everything_prints_and_stops(tmp_path: Path)
     tokens: list[str] = []
     for attempt in ("first start", "second start, on the same state"):
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "shared.cli", "platform", "--check", cwd=ROOT, env=env,
+            sys.executable, "-m", "deploy.cli", "platform", "--check", cwd=ROOT, env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
         out, _ = await asyncio.wait_for(proc.communicate(), 300)

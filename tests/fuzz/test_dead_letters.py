@@ -24,7 +24,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from services import database_services, load_spec
+from deploy.catalog import database_services, load_spec
 from shared.crypto.encoding import b64url_encode
 from shared.crypto.keys import fingerprint, spki_der
 from shared.events.contracts.commands import DeviceCommandAcked

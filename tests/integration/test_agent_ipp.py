@@ -15,7 +15,7 @@ from services.agent.journal import Journal
 from services.agent.printers import PrintRequest
 from services.agent.printers.ipp import IppPrinter
 from services.agent.state import StateDir
-from services.gateway.protocol import Command
+from shared.protocols.device import Command
 from tests.integration.test_agent_support import (
     agent,
     eventually_true,

@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp.test_utils import TestServer
 
 from services.agent.state import StateDir
-from services.gateway.protocol import Notify
+from shared.protocols.device import Notify
 from tests.integration.test_agent_support import (
     AgentProcess,
     FakeGateway,

@@ -13,10 +13,10 @@ from typing import Any
 
 from aiohttp import web
 
-from services.registry.domain.onboarding import DeviceKey, display_claim_code, poll_message
 from shared.crypto.encoding import b64url_decode
 from shared.crypto.keys import load_public_key
 from shared.crypto.signatures import verify
+from shared.protocols.onboarding import DeviceKey, display_claim_code, poll_message
 from tests.integration.test_agent_support import ROOT, free_port
 
 

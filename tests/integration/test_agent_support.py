@@ -20,7 +20,11 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from services.agent.state import StateDir
-from services.gateway.protocol import (
+from shared.crypto.encoding import b64url_decode, b64url_encode
+from shared.crypto.keys import load_public_key_bytes
+from shared.crypto.signatures import verify
+from shared.infra.kafka import free_port
+from shared.protocols.device import (
     DEVICE_FRAMES,
     Auth,
     Command,
@@ -29,10 +33,6 @@ from services.gateway.protocol import (
     Welcome,
     auth_message,
 )
-from shared.crypto.encoding import b64url_decode, b64url_encode
-from shared.crypto.keys import load_public_key_bytes
-from shared.crypto.signatures import verify
-from shared.infra.kafka import free_port
 from shared.testing.ipp import (  # noqa: F401 - re-exported for the agent tests
     IppPrinterProcess,
     minimal_pdf,

@@ -17,7 +17,7 @@ from shared.crypto.signatures import PrivateKey
 from shared.events.contracts.devices import ConnectorDevicesChanged, DeviceClaimed
 from shared.events.envelope import EventData, new_envelope
 from shared.kafka.producer import create_producer
-from shared.phone import generate_phone_key, public_key_text
+from shared.protocols.phone import generate_phone_key, public_key_text
 from shared.service import RUNTIME
 from tests.integration.conftest import eventually
 from tests.integration.test_auth_support import OPERATOR, bearer, login

@@ -24,7 +24,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from shared.http.edge import EdgeSettings, create_edge_app
+from deploy.apidocs.openapi import document_json
+from services.edge.app import create_edge_app
+from services.edge.settings import EdgeSettings
 from shared.infra.processes import ServiceProcess
 from shared.testing.infra import TestInfra
 from tests.integration.test_edge import serving
@@ -148,7 +150,7 @@ class Rig:
     async def cli(self, *args: str) -> tuple[int, str, str]:
         env = {**os.environ, "PRINTCLOUD_CONFIG_DIR": str(self.config), "COLUMNS": "200"}
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "shared.cli", *args, env=env,
+            sys.executable, "-m", "deploy.cli", *args, env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         out, err = await asyncio.wait_for(proc.communicate(), 120)
@@ -179,7 +181,7 @@ async def rig(infra: TestInfra, tmp_path_factory: pytest.TempPathFactory) -> Asy
                     "queues": queues_url,
                 }
             )
-            async with serving(create_edge_app(settings)) as edge:
+            async with serving(create_edge_app(settings, openapi=document_json())) as edge:
                 yield Rig(edge, platform, queues, workdir / "config")
     finally:
         await asyncio.to_thread(platform.stop)

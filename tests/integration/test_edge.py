@@ -20,7 +20,9 @@ import aiohttp
 import pytest
 from aiohttp import WSMsgType, web
 
-from shared.http.edge import EdgeSettings, create_edge_app
+from deploy.apidocs.openapi import document_json
+from services.edge.app import create_edge_app
+from services.edge.settings import EdgeSettings
 from shared.http.problem import PROBLEM_CONTENT_TYPE
 
 MiB = 1024 * 1024
@@ -167,7 +169,7 @@ async def rig() -> AsyncIterator[Rig]:
                 "auth": f"http://127.0.0.1:{free_port()}",  # nothing listens there
             }
         )
-        async with serving(create_edge_app(settings)) as edge_url:
+        async with serving(create_edge_app(settings, openapi=document_json())) as edge_url:
             yield Rig(edge_url, registry, queues, gateway)
 
 

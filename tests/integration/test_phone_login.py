@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 
 from services.auth import repository as repo
 from shared.crypto.signatures import PrivateKey
-from shared.phone import (
+from shared.protocols.phone import (
     LoginPayload,
     approval_request,
     decode_login_payload,

@@ -14,8 +14,8 @@ from aiohttp.test_utils import TestClient
 from click.testing import Result
 from typer.testing import CliRunner
 
-from shared.cli import app
-from shared.phone import LoginPayload, decode_login_payload, encode_login_payload
+from deploy.cli import app
+from shared.protocols.phone import LoginPayload, decode_login_payload, encode_login_payload
 from shared.testing.fixtures import ServiceDbFactory
 from tests.integration.test_auth_device_support import (
     USER_SCOPES,

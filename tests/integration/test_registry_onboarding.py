@@ -232,7 +232,7 @@ async def test_the_cli_relays_a_sheet(cloud: Cloud, tmp_path: Any) -> None:
     (tmp_path / "sheet.txt").write_text(sheet)
     base = str(cloud.client.make_url("/")).rstrip("/")
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "shared.cli", "device", "relay", "--sheet-file",
+        sys.executable, "-m", "deploy.cli", "device", "relay", "--sheet-file",
         str(tmp_path / "sheet.txt"), "--name", "Via CLI", "--region", "eu-west",
         "--tenant-id", tenant, "--url", base, "--token", TOKEN,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
@@ -241,7 +241,7 @@ async def test_the_cli_relays_a_sheet(cloud: Cloud, tmp_path: Any) -> None:
     assert proc.returncode == 0, out.decode()
     assert json.loads(out)["tenant_id"] == tenant
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "shared.cli", "device", "relay", "--sheet", sheet,
+        sys.executable, "-m", "deploy.cli", "device", "relay", "--sheet", sheet,
         "--name", "Again", "--region", "eu-west", "--tenant-id", tenant, "--url", base,
         "--token", TOKEN, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip

@@ -158,7 +158,7 @@ async def _device_token(
 async def test_isolation_matrix_on_every_route_and_no_secret_in_any_log(
     infra: TestInfra, tmp_path: Path
 ) -> None:
-    from services import SERVICES
+    from deploy.catalog import SERVICES
 
     overrides = {name: {"AUTH_LEEWAY_S": "0"} for name in SERVICES}
     overrides["auth"]["ACCESS_TOKEN_TTL_S"] = str(TOKEN_TTL_S)

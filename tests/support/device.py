@@ -11,12 +11,12 @@ import aiohttp
 from aiokafka import AIOKafkaProducer
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from services.gateway.protocol import auth_message
 from shared.crypto.encoding import b64url_encode
 from shared.crypto.keys import fingerprint, spki_der
 from shared.crypto.signatures import sign
 from shared.events.contracts.auth import DeviceCredentialIssued
 from shared.events.envelope import new_envelope
+from shared.protocols.device import auth_message
 
 
 class TestDevice:

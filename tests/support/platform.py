@@ -27,10 +27,10 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from services import SERVICES, database_services, load_spec
+from deploy.catalog import SERVICES, database_services, load_spec
+from deploy.platform.local import LocalPlatform, Ports
 from shared.infra.database import create_database, prepare_service, with_database
 from shared.infra.kafka import free_port_range
-from shared.infra.local import LocalPlatform, Ports
 from shared.infra.processes import ServiceProcess
 from shared.kafka.admin import ensure_topics
 from shared.kafka.topics import TOPICS
@@ -269,7 +269,7 @@ def _with_edge(platform: Platform) -> None:
     env = {"PRINTCLOUD_EDGE_HTTP_PORT": str(port),
            "PRINTCLOUD_EDGE_UPSTREAMS": json.dumps(upstreams)}  # fmt: skip
     platform.edge = ServiceProcess(
-        "edge", "shared.http.edge", env, platform.log_dir / "edge.log", port, ready_path="/healthz"
+        "edge", "services.edge.app", env, platform.log_dir / "edge.log", port, ready_path="/healthz"
     )
     base = f"http://127.0.0.1:{port}"
     for name in ("registry", "auth", "queues"):

@@ -21,7 +21,7 @@ from services.agent.printers.simulator import (
     load_capabilities,
 )
 from services.agent.state import StateDir
-from services.gateway.protocol import Command
+from shared.protocols.device import Command
 
 
 class Rig:

@@ -27,9 +27,9 @@ from services.agent.journal import JobChange, Journal
 from services.agent.panel import Panel
 from services.agent.printers.simulator import DEFAULT_CAPABILITIES, SimulatedPrinter
 from services.agent.state import Identity, StateDir
-from services.gateway.protocol import Notify
 from shared.crypto.device_token import device_token_message, verify_device_signature
 from shared.crypto.keys import load_public_key_bytes
+from shared.protocols.device import Notify
 
 
 @dataclass

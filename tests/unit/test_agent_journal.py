@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 
 from services.agent.journal import CANCELED, CommandRecord, JobChange, Journal
-from services.gateway.protocol import JobStatus
+from shared.protocols.device import JobStatus
 
 
 def test_outcomes_jobs_and_frames_survive_a_reopen(tmp_path: Path) -> None:

@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 from services.agent.cli import agent_app
 from services.agent.onboarding import grouped
 from services.agent.state import StateDir
-from services.registry.domain.onboarding import CLAIM_ALPHABET, DeviceKey, Sheet
 from shared.crypto.encoding import b64url_encode
 from shared.errors import ValidationFailed
+from shared.protocols.onboarding import CLAIM_ALPHABET, DeviceKey, Sheet
 
 MODEL = "Laser 5000 / A4 & more"
 

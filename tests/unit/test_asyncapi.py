@@ -11,11 +11,11 @@ import jsonschema
 import pytest
 import yaml
 
-from services import event_models
-from services.gateway import protocol
-from shared.events import asyncapi
+from deploy.apidocs import asyncapi
+from deploy.catalog import event_models
 from shared.events.schemas import SCHEMA_DIR, file_name
 from shared.kafka.topics import TOPICS
+from shared.protocols import device as protocol
 from tests.support.specs import asyncapi_schema
 
 

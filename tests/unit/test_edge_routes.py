@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from shared.http.openapi import service_apis
-from shared.http.routes_table import ROUTES, Route, RouteTable, template_path
+from deploy.apidocs.openapi import service_apis
+from services.edge.routes import ROUTES, Route, RouteTable, template_path
 
 TABLE = RouteTable()
 

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from services import event_models
+from deploy.catalog import event_models
 from shared.events import schemas
 
 

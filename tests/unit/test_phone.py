@@ -20,7 +20,7 @@ from shared.crypto.keys import load_public_key
 from shared.crypto.signatures import sign, verify
 from shared.errors import Forbidden, Unauthenticated
 from shared.http.auth import principal_from_claims
-from shared.phone import (
+from shared.protocols.phone import (
     LoginPayload,
     PayloadError,
     PhoneKeyError,

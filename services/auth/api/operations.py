@@ -30,7 +30,7 @@ from services.auth.domain.commands import (
     TokenRequest,
     UpdateUser,
 )
-from shared.http.openapi import Operation
+from shared.http.operations import Operation
 
 NEXT_AFTER = "Pass as `after` for the next page; `null` when this page is not full."
 BODY_ERRORS = (400, 401, 403, 404, 409, 413, 415, 422)

@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.auth.domain.model import API_TOKEN_PATTERN, Kind, Role, Scope
 from shared.crypto.keys import KeyAlgorithm
-from shared.phone import LoginAction
+from shared.protocols.phone import LoginAction
 
 NAME_PATTERN = r"^\S(.*\S)?$"
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"

@@ -23,7 +23,7 @@ from services.consumables.domain.commands import (
     UpdateRule,
 )
 from services.consumables.domain.signing import SIGNATURE_HEADER
-from shared.http.openapi import Operation
+from shared.http.operations import Operation
 
 TAG = "consumables"
 _SIGNED = {

@@ -16,7 +16,7 @@ from services.counters.domain.commands import (
     UpdateQuota,
     UsageQuery,
 )
-from shared.http.openapi import Operation
+from shared.http.operations import Operation
 
 TAG = "counters"
 TAGS = {TAG: "Usage per user, printer and tenant by period; quotas; devices' counters."}

@@ -12,7 +12,7 @@ from services.queues.api.shapes import (
     Sessions,
 )
 from services.queues.domain.commands import CreateReservation, JobFilter, ReleaseJobs, SubmitJob
-from shared.http.openapi import Operation
+from shared.http.operations import Operation
 
 BODY_ERRORS = (400, 401, 403, 404, 409, 413, 415, 422)
 READ_ERRORS = (401, 403, 404)

@@ -25,7 +25,7 @@ from services.registry.domain.commands import (
     UpdatePrinter,
     UpdateVirtualPrinter,
 )
-from shared.http.openapi import Operation
+from shared.http.operations import Operation
 from shared.printing.capabilities import Capabilities
 
 NEXT_AFTER = "Pass as `after` for the next page; `null` when this page is not full."

@@ -1,136 +1,46 @@
-"""Onboarding: registrations, claim codes and the offline registration sheet.
+"""A registration: a device asking to join, until an administrator claims it.
 
-Online, a device posts its public key and gets a short claim code that an
-administrator types in to claim it for a tenant. Offline, the device prints or
-shows a registration sheet (claim code, key, its fingerprint, model) that an
-administrator's terminal relays; the fingerprint lets the cloud refuse a sheet
-whose key was tampered with.
+The onboarding protocol itself (claim codes, device keys, the registration sheet,
+the signed poll) is shared with the agent: :mod:`shared.protocols.onboarding`.
 """
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
-from urllib.parse import parse_qs, quote, urlsplit
 
-from shared.crypto.encoding import b64url_encode
-from shared.crypto.keys import (
-    KeyAlgorithm,
-    KeyFormatError,
-    fingerprint,
-    key_algorithm,
-    load_public_key,
-    spki_der,
+from shared.protocols.onboarding import (
+    CLAIM_ALPHABET,
+    CLAIM_LENGTH,
+    POLL_CONTEXT,
+    SHEET_SCHEME,
+    DeviceKey,
+    Kind,
+    Sheet,
+    Status,
+    display_claim_code,
+    new_claim_code,
+    normalize_claim_code,
+    poll_message,
 )
-from shared.errors import FieldError, ValidationFailed
 
-# No 0/O, 1/I/L or U: nothing a person can misread or mistype into another code.
-CLAIM_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
-CLAIM_LENGTH = 8
-SHEET_SCHEME = "printcloud:register"
-POLL_CONTEXT = b"printcloud-registration-poll\n"
-
-Kind = Literal["printer", "connector"]
-Status = Literal["pending", "claimed"]
-
-
-def new_claim_code() -> str:
-    """A fresh code: 8 symbols of 30, about 39 bits; short-lived and attempt-limited."""
-    return "".join(secrets.choice(CLAIM_ALPHABET) for _ in range(CLAIM_LENGTH))
-
-
-def normalize_claim_code(text: str, field: str = "claim_code") -> str:
-    """``abcd-efgh`` -> ``ABCDEFGH``; ValidationFailed naming the rule otherwise."""
-    code = "".join(text.split()).replace("-", "").upper()
-    if len(code) != CLAIM_LENGTH or any(c not in CLAIM_ALPHABET for c in code):
-        raise ValidationFailed(
-            "not a claim code",
-            [
-                FieldError(
-                    field,
-                    f"{CLAIM_LENGTH} characters from A-Z without I, L, O, U and digits 2-9",
-                )
-            ],
-        )
-    return code
-
-
-def display_claim_code(code: str) -> str:
-    """``ABCDEFGH`` -> ``ABCD-EFGH``, as shown to people."""
-    return f"{code[:4]}-{code[4:]}"
-
-
-@dataclass(frozen=True)
-class DeviceKey:
-    """A device's public key as stored: SPKI DER, algorithm and fingerprint."""
-
-    der: bytes
-    algorithm: KeyAlgorithm
-    fingerprint: str
-
-    @classmethod
-    def parse(cls, text: str, field: str = "public_key") -> DeviceKey:
-        """From PEM or base64url; ValidationFailed naming ``field`` otherwise."""
-        try:
-            key = load_public_key(text)
-        except KeyFormatError as exc:
-            raise ValidationFailed("unusable public key", [FieldError(field, str(exc))]) from None
-        der = spki_der(key)
-        return cls(der, key_algorithm(key), fingerprint(der))
-
-    def text(self) -> str:
-        """base64url of the SPKI DER: how keys travel in events and sheets."""
-        return b64url_encode(self.der)
-
-
-@dataclass(frozen=True)
-class Sheet:
-    """What a device prints when it cannot reach the cloud, as a QR payload or text."""
-
-    claim_code: str
-    kind: Kind
-    model: str
-    key: DeviceKey
-
-    def payload(self) -> str:
-        """``printcloud:register?v=1&kind=…&model=…&code=…&fp=…&key=…`` (the QR content)."""
-        return (
-            f"{SHEET_SCHEME}?v=1&kind={self.kind}&model={quote(self.model, safe='')}"
-            f"&code={self.claim_code}&fp={self.key.fingerprint}&key={self.key.text()}"
-        )
-
-    @classmethod
-    def parse(cls, payload: str) -> Sheet:
-        """Read a sheet; a key that does not match the printed fingerprint is refused."""
-        parts = urlsplit(payload.strip())
-        if f"{parts.scheme}:{parts.path}" != SHEET_SCHEME:
-            raise ValidationFailed(
-                "not a registration sheet", [FieldError("sheet", f"must start {SHEET_SCHEME}?")]
-            )
-        query = {k: v[0] for k, v in parse_qs(parts.query, strict_parsing=False).items()}
-        missing = [k for k in ("v", "kind", "model", "code", "fp", "key") if not query.get(k)]
-        if missing:
-            raise ValidationFailed(
-                "incomplete registration sheet",
-                [FieldError(f"sheet.{k}", "missing") for k in missing],
-            )
-        if query["v"] != "1" or query["kind"] not in ("printer", "connector"):
-            raise ValidationFailed(
-                "unsupported registration sheet",
-                [FieldError("sheet", "version must be 1 and kind printer or connector")],
-            )
-        key = DeviceKey.parse(query["key"], "sheet.key")
-        if key.fingerprint != query["fp"].lower():
-            raise ValidationFailed(
-                "the sheet's key does not match its fingerprint: the sheet was altered",
-                [FieldError("sheet.fp", "does not match the key")],
-            )
-        code = normalize_claim_code(query["code"], "sheet.code")
-        kind: Kind = "printer" if query["kind"] == "printer" else "connector"
-        return cls(code, kind, query["model"][:200], key)
+__all__ = [
+    "CLAIM_ALPHABET",
+    "CLAIM_LENGTH",
+    "POLL_CONTEXT",
+    "SHEET_SCHEME",
+    "DeviceKey",
+    "Kind",
+    "Registration",
+    "Sheet",
+    "Status",
+    "display_claim_code",
+    "new_claim_code",
+    "normalize_claim_code",
+    "poll_message",
+]
 
 
 @dataclass(frozen=True)
@@ -170,8 +80,3 @@ class Registration:
         return replace(
             self, status="claimed", tenant_id=tenant_id, device_id=device_id, claimed_at=now
         )
-
-
-def poll_message(registration_id: uuid.UUID, timestamp: int) -> bytes:
-    """What a device signs to read its own registration (purpose-bound, time-stamped)."""
-    return POLL_CONTEXT + f"{registration_id}\n{timestamp}".encode()

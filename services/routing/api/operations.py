@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.routing.domain.commands import SetRoutingPolicy
-from shared.http.openapi import Operation
+from shared.http.operations import Operation
 
 TAG = "routing"
 TAGS = {TAG: "Where jobs go: printers' offline policies and the decisions taken for a job."}

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,108 +25,21 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from shared.http.operations import (
+    Alive,
+    Operation,
+    Problem,
+    Readiness,
+)
+
 ROOT = Path(__file__).resolve().parents[2]
-DOCUMENT = ROOT / "docs" / "openapi.yaml"
 REF = "#/components/schemas/{model}"
 CORRELATION_HEADER = "X-Correlation-ID"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 JSON = "application/json"
-
-
-@dataclass(frozen=True)
-class Operation:
-    """One HTTP operation of the public API.
-
-    ``responses`` maps a status to the model of its JSON body, or to a plain
-    description when the body is not JSON (a document, an event stream) or empty.
-    ``body`` is a model for a JSON body, or a media-type pattern (``"*/*"``) for a
-    raw upload. Problem+json answers (400, 401, 403, 404, 409, 413, 415, 422, 429)
-    are added by the generator from ``errors``.
-    """
-
-    method: str
-    path: str
-    summary: str
-    tag: str
-    responses: Mapping[int, type[BaseModel] | str]
-    body: type[BaseModel] | str | None = None
-    query: type[BaseModel] | None = None
-    errors: tuple[int, ...] = (400, 401, 403, 404, 422)
-    public: bool = False
-    description: str = ""
-    headers: Mapping[str, str] = field(default_factory=dict)
-    """Request headers the operation reads: name -> description."""
-    operation_id: str = ""
-    """Stable name of the operation; default: derived from method and path."""
-    descriptions: Mapping[int, str] = field(default_factory=dict)
-    """Per status: what this answer means here (errors: the codes it carries)."""
-    media_types: Mapping[int, str] = field(default_factory=dict)
-    """Per status whose answer is not JSON: its media type (``text/event-stream``)."""
-    response_headers: Mapping[int, Mapping[str, str]] = field(default_factory=dict)
-    """Per status: headers of the answer, name -> description (``Location`` ...)."""
-    example: Any = None
-    """An example request body."""
-    websocket: bool = False
-    """A ``GET`` that upgrades to a websocket (``101``)."""
-
-
-class ProblemField(BaseModel):
-    """One offending input field."""
-
-    field: str = Field(
-        description="Dotted path of the field (`(body)` when the body as a whole is wrong)."
-    )
-    reason: str = Field(description="Why it was refused.")
-
-
-class Problem(BaseModel):
-    """RFC 9457 problem details: the body of every error answer."""
-
-    model_config = ConfigDict(title="Problem")
-    type: str = Field(
-        json_schema_extra={"format": "uri"}, description="`https://printcloud.dev/problems/<code>`."
-    )
-    title: str = Field(description="Short summary of the kind of problem.")
-    status: int = Field(description="The HTTP status code.")
-    detail: str = Field(description="What went wrong with this request, for people.")
-    code: str = Field(
-        description="Stable machine-readable code, e.g. `validation-failed`, `duplicate-name`."
-    )
-    instance: str = Field(default="", description="The request path.")
-    errors: list[ProblemField] = Field(
-        default_factory=list,
-        description="Each offending input field and why it was refused (only when there are any).",
-    )
-
-
-class Alive(BaseModel):
-    """Liveness."""
-
-    status: str = Field(json_schema_extra={"const": "alive"})
-
-
-class ReadinessChecks(BaseModel):
-    """Each check is `ok` or the reason it is not. `accepting` is not `ok` while the
-    instance starts or shuts down; `migrations` is absent when the database cannot be
-    reached; `tasks` is present only when a background task has crashed."""
-
-    model_config = ConfigDict(extra="allow")
-    accepting: str
-    database: str | None = None
-    migrations: str | None = None
-    kafka: str | None = None
-    tasks: str | None = None
-
-
-class Readiness(BaseModel):
-    """Whether this instance should receive traffic, and why not."""
-
-    status: str = Field(json_schema_extra={"enum": ["ready", "not ready"]})
-    checks: ReadinessChecks
 
 
 # --------------------------------------------------------------------------- errors
@@ -406,7 +320,7 @@ def service_apis(names: Iterable[str] | None = None) -> list[ServiceApi]:
     without an ``api`` package); a service without one declares nothing (and the
     test of declarations fails for it if it serves routes)."""
     if names is None:
-        from services import SERVICES
+        from deploy.catalog import SERVICES
 
         names = list(SERVICES)
     apis = []
@@ -607,7 +521,7 @@ def _models(ops: Iterable[Operation]) -> _Schemas:
 
 def build_document(apis: Sequence[ServiceApi] | None = None) -> dict[str, Any]:
     """The OpenAPI 3.1 document of every service's declared operations."""
-    from shared.deploy.k8s import API_HOST
+    from deploy.manifests.model import API_HOST
 
     apis = service_apis() if apis is None else apis
     common = ServiceApi("edge", COMMON_OPERATIONS + EDGE_OPERATIONS, {})
@@ -709,44 +623,6 @@ def _path_order(path: str) -> tuple[int, str]:
     return (1 if not path.startswith("/v1/") else 0, path)
 
 
-# --------------------------------------------------------------------------- the file
-
-
-class _Dumper(yaml.SafeDumper):
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-def _str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in data else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
-
-
-_Dumper.add_representer(str, _str)
-
-HEADER = (
-    "# Generated by `printcloud openapi write` from every service's declared operations\n"
-    "# (services/<name>/api/operations.py) and their pydantic models. Do not edit: change\n"
-    "# the code and regenerate; tests/unit/test_openapi.py fails when this file is stale.\n"
-)
-
-
-def render(document: Mapping[str, Any] | None = None) -> str:
-    """The YAML text of the document."""
-    document = build_document() if document is None else document
-    body = yaml.dump(document, Dumper=_Dumper, sort_keys=False, width=100, allow_unicode=True)
-    return HEADER + body
-
-
-def stale() -> bool:
-    """Whether the committed document differs from what the code declares."""
-    return not DOCUMENT.exists() or DOCUMENT.read_text() != render()
-
-
-def write() -> bool:
-    """Regenerate ``docs/openapi.yaml``; whether it changed."""
-    text = render()
-    if DOCUMENT.exists() and DOCUMENT.read_text() == text:
-        return False
-    DOCUMENT.write_text(text)
-    return True
+def document_json() -> bytes:
+    """The document as compact JSON: what the edge serves at ``/openapi.json``."""
+    return json.dumps(build_document(), indent=None).encode()

@@ -17,8 +17,8 @@ https://kubernetes.io/api/ and refer to ``/api/_definitions.json``, which a
 file-based loader cannot follow; :func:`localize_kubernetes` drops the ids and
 makes the references relative to the directory.
 
-    python -m shared.deploy.crdschema --out DIR CRD.yaml [CRD.yaml ...]
-    python -m shared.deploy.crdschema --kubernetes SRC_DIR --out DST_DIR
+    python -m deploy.manifests.crdschema --out DIR CRD.yaml [CRD.yaml ...]
+    python -m deploy.manifests.crdschema --kubernetes SRC_DIR --out DST_DIR
 """
 
 from __future__ import annotations

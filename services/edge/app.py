@@ -16,10 +16,10 @@ its path (most specific match), untouched but for the proxy headers:
   ``502``, one that does not answer in time ``504`` (problem+json).
 
 The edge serves ``GET /openapi.json`` (the document of the whole public API) and
-``GET /healthz`` itself. Run it with ``printcloud edge`` or
-``python -m shared.http.edge``; upstream URLs come from ``PRINTCLOUD_EDGE_UPSTREAMS``
-(JSON: service -> base URL), by default each service of ``SERVICES`` on
-loopback at the local platform's port.
+``GET /healthz`` itself. Run it with ``printcloud edge`` (upstreams default to the
+local platform's ports, the OpenAPI document built in the process) or
+``python -m services.edge``; upstream URLs come from ``PRINTCLOUD_EDGE_UPSTREAMS``
+(JSON: service -> base URL), the document from ``PRINTCLOUD_EDGE_OPENAPI_FILE``.
 """
 
 from __future__ import annotations
@@ -27,26 +27,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import json
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import aiohttp
 from aiohttp import WSCloseCode, WSMsgType, web
-from pydantic import Field
-from pydantic_settings import SettingsConfigDict
 
+from services.edge.routes import ROUTES, Route, RouteTable
+from services.edge.settings import EdgeSettings
 from shared.http.middleware import CORRELATION_HEADER
 from shared.http.problem import problem_response
-from shared.http.routes_table import ROUTES, Route, RouteTable
 from shared.logging import configure_logging, get_logger
-from shared.settings import ProcessSettings
 
 log = get_logger(__name__)
 
-EDGE_PORT = 8080
-FIRST_SERVICE_PORT = 8081
 CHUNK = 64 * 1024
 
 # RFC 9110 §7.6.1; plus Host (set for the upstream) and Content-Length of a
@@ -75,30 +70,6 @@ _WS_HANDSHAKE = frozenset(
 )
 _SENDABLE_CLOSE = range(1000, 5000)
 _RESERVED_CLOSE = frozenset({1004, 1005, 1006, 1015})
-
-
-def default_upstreams() -> dict[str, str]:
-    """Each service of ``SERVICES`` on loopback, at the local platform's port
-    (in table order from 8081)."""
-    from services import SERVICES
-
-    return {n: f"http://127.0.0.1:{FIRST_SERVICE_PORT + i}" for i, n in enumerate(SERVICES)}
-
-
-class EdgeSettings(ProcessSettings):
-    """Configuration of an edge process: ``PRINTCLOUD_EDGE_*``."""
-
-    model_config = SettingsConfigDict(env_prefix="PRINTCLOUD_EDGE_", extra="ignore")
-
-    http_port: int = Field(default=EDGE_PORT, ge=0, le=65535)
-    upstreams: dict[str, str] = Field(
-        default_factory=default_upstreams,
-        description="Base URL of each service (JSON object, service name -> URL).",
-    )
-    connect_timeout_s: float = Field(default=5, gt=0, description="To open an upstream connection.")
-    forwarded_proto: str = Field(
-        default="", description="X-Forwarded-Proto to send; empty: the scheme the edge received."
-    )
 
 
 EDGE_SETTINGS = web.AppKey("edge_settings", EdgeSettings)
@@ -356,23 +327,25 @@ async def openapi_json(request: web.Request) -> web.Response:
     return web.Response(body=request.app[OPENAPI], content_type="application/json")
 
 
-def _openapi_bytes() -> bytes:
-    from shared.http.openapi import build_document
-
-    return json.dumps(build_document(), indent=None).encode()
-
-
 def create_edge_app(
-    settings: EdgeSettings | None = None, routes: tuple[Route, ...] = ROUTES
+    settings: EdgeSettings | None = None,
+    routes: tuple[Route, ...] = ROUTES,
+    openapi: bytes | None = None,
 ) -> web.Application:
-    """The edge's aiohttp app (the upstream session lives for the app's lifetime)."""
+    """The edge's aiohttp app (the upstream session lives for the app's lifetime).
+
+    ``openapi`` is the JSON document served at ``/openapi.json``; without it, the file
+    ``settings.openapi_file`` names, if any (else ``/openapi.json`` is not served)."""
     settings = settings or EdgeSettings()
     app = web.Application(client_max_size=0)
     app[EDGE_SETTINGS] = settings
     app[TABLE] = RouteTable(routes)
-    app[OPENAPI] = _openapi_bytes()
     app.router.add_get("/healthz", edge_healthz)
-    app.router.add_get("/openapi.json", openapi_json)
+    if openapi is None and settings.openapi_file is not None:
+        openapi = settings.openapi_file.read_bytes()
+    if openapi is not None:
+        app[OPENAPI] = openapi
+        app.router.add_get("/openapi.json", openapi_json)
     app.router.add_route("*", "/{tail:.*}", proxy)
 
     async def session(app: web.Application) -> AsyncIterator[None]:
@@ -396,20 +369,16 @@ def create_edge_app(
     return app
 
 
-async def serve(settings: EdgeSettings | None = None) -> None:
+async def serve(settings: EdgeSettings | None = None, openapi: bytes | None = None) -> None:
     """Run the edge until SIGTERM/SIGINT, then finish in-flight requests."""
     from shared.service import serve_app
 
     settings = settings or EdgeSettings()
     configure_logging("edge", settings.log_level, settings.log_json)
-    app = create_edge_app(settings)
+    app = create_edge_app(settings, openapi=openapi)
     await serve_app("edge", app, settings, lambda: None)
 
 
-def main() -> None:
-    """Entry point of ``python -m shared.http.edge``."""
-    asyncio.run(serve())
-
-
-if __name__ == "__main__":
-    main()
+def main(settings: EdgeSettings | None = None, openapi: bytes | None = None) -> None:
+    """Run the edge in this process (``python -m services.edge``)."""
+    asyncio.run(serve(settings, openapi))

@@ -136,7 +136,7 @@ def _frame_defs(frames: Iterable[type[BaseModel]]) -> dict[str, Any]:
 
 def render(topics: Sequence[TopicSpec], models: Sequence[type[EventData]]) -> str:
     """The AsyncAPI document as YAML text."""
-    from services.gateway import protocol
+    from shared.protocols import device as protocol
 
     device_frames = _frames(protocol.DeviceFrame)
     gateway_frames = _frames(protocol.GatewayFrame)
@@ -219,8 +219,7 @@ def render(topics: Sequence[TopicSpec], models: Sequence[type[EventData]]) -> st
             "summary": f"What the {side} sends on the device websocket "
             "(operations are described from the device's side).",
             "messages": [
-                {"$ref": f"#/channels/device-websocket/messages/{_frame_id(f)}"}
-                for f in frames
+                {"$ref": f"#/channels/device-websocket/messages/{_frame_id(f)}"} for f in frames
             ],
         }
 

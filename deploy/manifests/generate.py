@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from shared.deploy import compose, k8s
+from deploy.manifests import compose, k8s
 from shared.service import ServiceSpec
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,6 +1,6 @@
 """Which service answers which public URL: the one table behind the public base URL.
 
-The edge router (:mod:`shared.http.edge`), the Kubernetes Ingress generator and
+The edge router (:mod:`services.edge.app`), the Kubernetes Ingress generator and
 ``docs/api.md`` all read :data:`ROUTES`. A route is a path pattern of segments,
 ``*`` standing for exactly one segment (an id); it matches the path itself and
 everything below it (``/v1/jobs`` matches ``/v1/jobs`` and ``/v1/jobs/…/cancel``,

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from services import SERVICES, database_services, load_spec
+from deploy.catalog import SERVICES, database_services, load_spec
 from services.agent.cli import agent_app
 from shared.settings import ServiceSettings
 
@@ -134,8 +134,9 @@ def schemas_write(
 ) -> None:
     """Regenerate shared/schemas/*.json, docs/catalogue.md and docs/asyncapi.yaml from the
     event models; refuses a breaking change to a committed (type, version)."""
-    from services import event_models
-    from shared.events import asyncapi, catalogue, schemas
+    from deploy.apidocs import asyncapi
+    from deploy.catalog import event_models
+    from shared.events import catalogue, schemas
     from shared.kafka.topics import TOPICS
 
     try:
@@ -153,8 +154,9 @@ def schemas_write(
 @schemas_app.command("check")
 def schemas_check() -> None:
     """Exit 1 if a committed schema differs from its model (or the change is breaking)."""
-    from services import event_models
-    from shared.events import asyncapi, catalogue, schemas
+    from deploy.apidocs import asyncapi
+    from deploy.catalog import event_models
+    from shared.events import catalogue, schemas
     from shared.kafka.topics import TOPICS
 
     broken = schemas.breaking(event_models())
@@ -216,8 +218,8 @@ def platform(
     """Start Kafka, Postgres, migrations, topics and every service locally (Ctrl-C stops)."""
     import time
 
-    from shared.infra.demo import DemoError, demo_user
-    from shared.infra.local import LocalPlatform
+    from deploy.platform.demo import DemoError, demo_user
+    from deploy.platform.local import LocalPlatform
 
     started = time.monotonic()
     local = LocalPlatform({n: f"services.{n}" for n in SERVICES}, database_services())
@@ -256,7 +258,7 @@ def platform(
 
 
 def _print_platform(local: object, demo: str) -> None:
-    from shared.infra.local import LocalPlatform
+    from deploy.platform.local import LocalPlatform
 
     assert isinstance(local, LocalPlatform)
     table = Table("what", "where")
@@ -274,8 +276,8 @@ def _print_platform(local: object, demo: str) -> None:
 
 
 def _print_how_to_print(local: object, demo: str) -> None:
-    from shared.infra.demo import load_demo_user
-    from shared.infra.local import LocalPlatform
+    from deploy.platform.demo import load_demo_user
+    from deploy.platform.local import LocalPlatform
 
     assert isinstance(local, LocalPlatform)
     pc = Path(sys.executable).with_name("printcloud")
@@ -295,9 +297,9 @@ def _print_how_to_print(local: object, demo: str) -> None:
 async def _smoke(local: object, demo: str, started: float) -> None:
     import time
 
-    from shared.infra.demo import DemoError, load_demo_user, print_test_page, submit_and_wait
-    from shared.infra.local import LocalPlatform
-    from shared.infra.smoke import registry_round_trip
+    from deploy.platform.demo import DemoError, load_demo_user, print_test_page, submit_and_wait
+    from deploy.platform.local import LocalPlatform
+    from deploy.platform.smoke import registry_round_trip
 
     assert isinstance(local, LocalPlatform)
     device_id = uuid.UUID(demo.split()[0])
@@ -325,19 +327,20 @@ def main() -> None:
 
 
 # Deployment commands (shared/deploy): printcloud k8s generate|check, printcloud migrate-check.
-from shared.deploy.cli import k8s_app, migrate_check  # noqa: E402
+from deploy.manifests.cli import k8s_app, migrate_check  # noqa: E402
 
 app.add_typer(k8s_app, name="k8s")
 app.command("migrate-check")(migrate_check)
 
 # Logging in at a printer with a phone key: printcloud phone keygen|register|approve.
-from services.auth.phone_cli import phone_app  # noqa: E402
+from client.phone import phone_app  # noqa: E402
 
 app.add_typer(phone_app, name="phone")
 
 # The public API: printcloud edge, printcloud openapi write|check, and the commands of
 # the people who print (printcloud login, printers, print, jobs, release, reservations).
-from shared.usercli import api_commands, user_commands  # noqa: E402
+from client.cli import user_commands  # noqa: E402
+from deploy.apidocs.cli import api_commands  # noqa: E402
 
 api_commands(app)
 user_commands(app)

@@ -19,8 +19,9 @@ from typing import Annotated, Any
 import aiohttp
 import typer
 
+from client.cli import Client, CliError, Credentials, describe_problem, friendly, run
 from shared.crypto.signatures import PrivateKey
-from shared.phone import (
+from shared.protocols.phone import (
     LOGIN_ACTIONS,
     PayloadError,
     PhoneKeyError,
@@ -32,7 +33,6 @@ from shared.phone import (
     read_private_key,
     write_private_key,
 )
-from shared.usercli import Client, CliError, Credentials, describe_problem, friendly, run
 
 phone_app = typer.Typer(
     help="Log in at a printer with a phone key: keygen, register, approve.",

@@ -21,7 +21,7 @@ console = Console(stderr=True)
 @k8s_app.command("generate")
 def k8s_generate() -> None:
     """Write k8s/ and deploy/compose.yaml files generated from SERVICES and TOPICS."""
-    from shared.deploy.generate import write
+    from deploy.manifests.generate import write
 
     changed = write()
     console.print(f"written: {', '.join(changed) if changed else 'nothing changed'}")
@@ -30,7 +30,7 @@ def k8s_generate() -> None:
 @k8s_app.command("check")
 def k8s_check() -> None:
     """Exit 1 if a generated file differs from what the code produces."""
-    from shared.deploy.generate import stale
+    from deploy.manifests.generate import stale
 
     problems = stale()
     for line in problems:
@@ -51,8 +51,8 @@ def k8s_secrets(
     import re
     from pathlib import Path
 
-    from shared.deploy.k8s import SUPERUSER_SECRET, required_secrets
-    from shared.deploy.model import load_services
+    from deploy.manifests.k8s import SUPERUSER_SECRET, required_secrets
+    from deploy.manifests.model import load_services
 
     if compose:
         text = (Path(__file__).resolve().parents[2] / "deploy/compose.yaml").read_text()
@@ -69,7 +69,7 @@ async def pending_migrations(name: str) -> list[str]:
 
     MigrationError when an applied file changed; OSError/asyncpg errors when the
     database cannot be reached."""
-    from services import load_spec
+    from deploy.catalog import load_spec
     from shared.db.migrate import load_migrations, pending
     from shared.db.pool import connect
 
@@ -100,7 +100,7 @@ def migrate_check(
     changed migration file or an unreachable database exit 1; with --wait the check
     repeats until then, which makes it an init container that waits for the
     migrations Job."""
-    from services import SERVICES, database_services
+    from deploy.catalog import SERVICES, database_services
 
     names = services or database_services()
     for name in names:

@@ -23,18 +23,13 @@ from shared.infra.postgres import PostgresServer
 from shared.infra.processes import ServiceProcess
 from shared.kafka.admin import ensure_topics
 from shared.kafka.topics import TOPICS
+from shared.settings import home
 
 if TYPE_CHECKING:
     from shared.service import WorkerSpec
 
 DATABASE = "printcloud"
 KEY_FIELD = "key_encryption_key"
-
-
-def home() -> Path:
-    """Where local state lives."""
-    default = Path.home() / ".local" / "share" / "printcloud"
-    return Path(os.environ.get("PRINTCLOUD_HOME", default))
 
 
 @dataclass
@@ -60,7 +55,7 @@ def _bindable(port: int) -> bool:
 
 def _settings_fields(name: str) -> frozenset[str]:
     """The settings fields of service ``name`` (none for a name outside ``SERVICES``)."""
-    from services import SERVICES, load_spec
+    from deploy.catalog import SERVICES, load_spec
 
     if name not in SERVICES:
         return frozenset()
@@ -174,7 +169,7 @@ class LocalPlatform:
 
     def workers(self) -> dict[str, tuple[str, WorkerSpec]]:
         """The services' worker processes: ``<service>-<worker>`` -> (service, spec)."""
-        from services import SERVICES, load_spec
+        from deploy.catalog import SERVICES, load_spec
 
         return {
             f"{name}-{worker}": (name, spec)
@@ -242,18 +237,24 @@ class LocalPlatform:
         return restarted
 
     def edge_env(self) -> dict[str, str]:
-        """The edge's environment: its port and every service's loopback URL."""
+        """The edge's environment: its port, every service's loopback URL and the OpenAPI
+        document of the platform (written under the platform's directory)."""
+        from deploy.apidocs.openapi import document_json
+
         upstreams = {name: f"http://127.0.0.1:{self.port_of(name)}" for name in self.services}
+        openapi = self.root / "openapi.json"
+        openapi.write_bytes(document_json())
         return {
             "PRINTCLOUD_EDGE_HTTP_PORT": str(self.ports.edge),
             "PRINTCLOUD_EDGE_UPSTREAMS": json.dumps(upstreams),
+            "PRINTCLOUD_EDGE_OPENAPI_FILE": str(openapi),
         }
 
     def start_edge(self) -> None:
         """The one public base URL in front of the services, waited for."""
         log = self.root / "logs" / "edge.log"
         proc = ServiceProcess(
-            "edge", "shared.http.edge", self.edge_env(), log, self.ports.edge, ready_path="/healthz"
+            "edge", "services.edge", self.edge_env(), log, self.ports.edge, ready_path="/healthz"
         )
         proc.start()
         self.processes.append(proc)
@@ -286,7 +287,7 @@ class LocalPlatform:
 
     async def start_demo_printer(self) -> str:
         """Onboard (first time) and start the demo printer agent; describes it."""
-        from shared.infra.demo import agent_process, onboard
+        from deploy.platform.demo import agent_process, onboard
 
         state = self.demo_state
         registry_url = f"http://127.0.0.1:{self.port_of('registry')}"

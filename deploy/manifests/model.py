@@ -30,6 +30,9 @@ from typing import Any, cast
 from shared.kafka.topics import TOPICS, TopicSpec
 from shared.service import Runtime, ServiceSpec
 
+API_HOST = "api.printcloud.example.com"
+"""The public API's host in the generated Ingress and in the OpenAPI document's servers."""
+
 HEALTH_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
@@ -229,7 +232,7 @@ def describe(spec: ServiceSpec) -> ServiceInfo:
 def load_services(specs: Mapping[str, ServiceSpec] | None = None) -> list[ServiceInfo]:
     """Every service of ``SERVICES`` (or of ``specs``), in table order."""
     if specs is None:
-        from services import SERVICES, load_spec
+        from deploy.catalog import SERVICES, load_spec
 
         specs = {name: load_spec(name) for name in SERVICES}
     infos = []
@@ -237,7 +240,7 @@ def load_services(specs: Mapping[str, ServiceSpec] | None = None) -> list[Servic
         if spec.name != name:
             raise DeployError(f"SERVICES[{name!r}] has ServiceSpec.name {spec.name!r}")
         infos.append(describe(spec))
-    from shared.http.routes_table import RouteTable, template_path
+    from services.edge.routes import RouteTable, template_path
 
     table = RouteTable()
     for info in infos:
