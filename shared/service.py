@@ -17,10 +17,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import asyncpg
 from aiohttp import web
@@ -28,7 +29,7 @@ from aiokafka.client import AIOKafkaClient
 
 from shared.db import inbox
 from shared.db.migrate import MigrationError, load_migrations, pending
-from shared.db.outbox import OutboxRelay
+from shared.db.outbox import Emitter, OutboxRelay
 from shared.db.pool import create_pool
 from shared.dependencies import DATABASE, EVENT_BROKER, Waiting, wait_until_available
 from shared.events.registry import EventRegistry
@@ -75,18 +76,27 @@ def default_authenticator(settings: ServiceSettings) -> Authenticator:
     return CompositeAuthenticator(operator, tokens)
 
 
-@dataclass
-class Runtime:
-    """What a running service instance shares with its views and tasks."""
+S = TypeVar("S", bound=ServiceSettings)
+P = TypeVar("P", bound=ProcessSettings)
 
-    spec: ServiceSpec
-    settings: ServiceSettings
+
+@dataclass
+class Runtime(Generic[S]):
+    """What a running service instance shares with its views and tasks; typed by the
+    service's own settings class, so nothing downstream needs to check it."""
+
+    spec: ServiceSpec[S]
+    settings: S
     pool: asyncpg.Pool
     schema: str
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     ready: bool = False
     supervisor: Supervisor | None = None
     kafka: AIOKafkaClient | None = None
+
+    def emitter(self, correlation_id: uuid.UUID | None = None) -> Emitter:
+        """An outbox emitter of this service (events carry ``correlation_id``)."""
+        return Emitter(self.schema, self.spec.name, correlation_id)
 
 
 @dataclass(frozen=True)
@@ -116,16 +126,16 @@ class WorkerSpec:
 
 
 @dataclass(frozen=True)
-class ServiceSpec:
+class ServiceSpec(Generic[P]):
     """Everything that makes a service itself; the runtime does the rest."""
 
     name: str
-    settings_cls: type[ProcessSettings]
+    settings_cls: type[P]
     registry: EventRegistry
     migrations_dir: Path | None = None
     add_routes: Callable[[web.Application], None] | None = None
-    consumers: Callable[[Runtime], Sequence[ConsumerSpec]] = lambda _: ()
-    tasks: Callable[[Runtime], dict[str, TaskFactory]] = lambda _: {}
+    consumers: Callable[[Runtime[Any]], Sequence[ConsumerSpec]] = lambda _: ()
+    tasks: Callable[[Runtime[Any]], dict[str, TaskFactory]] = lambda _: {}
     authenticator: Callable[[ServiceSettings], Authenticator] = default_authenticator
     app_factory: Callable[[Any], web.Application] | None = None
     """A process without a database (the gateway) builds its own app; it must set
@@ -146,7 +156,7 @@ STARTING = web.AppKey("starting", Waiting)
 UNREADY: web.AppKey[Callable[[], None]] = web.AppKey("unready")
 
 
-def _schema(spec: ServiceSpec, settings: ServiceSettings) -> str:
+def _schema(spec: ServiceSpec[Any], settings: ServiceSettings) -> str:
     return settings.db_schema or spec.name
 
 
@@ -175,7 +185,7 @@ async def _readyz(request: web.Request) -> web.Response:
     return readiness(checks)
 
 
-def _purge_task(rt: Runtime) -> TaskFactory:
+def _purge_task(rt: Runtime[Any]) -> TaskFactory:
     async def purge(stop: asyncio.Event) -> None:
         while not stop.is_set():
             async with rt.pool.acquire() as conn:
@@ -188,7 +198,7 @@ def _purge_task(rt: Runtime) -> TaskFactory:
     return purge
 
 
-def _background(rt: Runtime) -> dict[str, TaskFactory]:
+def _background(rt: Runtime[Any]) -> dict[str, TaskFactory]:
     s = rt.settings
     relay = OutboxRelay(
         dsn=s.database_url.get_secret_value(),
@@ -224,7 +234,7 @@ async def _kafka_client(bootstrap: str) -> AIOKafkaClient:
     return client
 
 
-def create_app(spec: ServiceSpec, settings: ServiceSettings) -> web.Application:
+def create_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> web.Application:
     """The service's aiohttp app; its cleanup context owns pool, Kafka and tasks."""
     app = web.Application(middlewares=MIDDLEWARES)
     app[AUTHENTICATOR] = spec.authenticator(settings)
@@ -394,7 +404,7 @@ def _ignore_further_stop_signals(loop: asyncio.AbstractEventLoop) -> None:
         signal.signal(sig, signal.SIG_IGN)
 
 
-async def serve(spec: ServiceSpec, settings: ProcessSettings | None = None) -> None:
+async def serve(spec: ServiceSpec[Any], settings: ProcessSettings | None = None) -> None:
     """Run the service until SIGTERM/SIGINT, then shut down gracefully."""
     settings = settings or spec.settings_cls()
     configure_logging(spec.name, settings.log_level, settings.log_json)
@@ -406,6 +416,6 @@ async def serve(spec: ServiceSpec, settings: ProcessSettings | None = None) -> N
     await serve_app(spec.name, app, settings, app[UNREADY])
 
 
-def main(spec: ServiceSpec) -> None:
+def main(spec: ServiceSpec[Any]) -> None:
     """Entry point of ``python -m services.<name>``."""
     asyncio.run(serve(spec))

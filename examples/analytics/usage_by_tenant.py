@@ -3,7 +3,7 @@
 Nothing of Printcloud's code is used: a Kafka client (aiokafka), the committed
 JSON Schemas (shared/schemas/) to check every message, and the published topic
 contract (docs/asyncapi.yaml). It reads ``job.completed`` events from
-``jobs.lifecycle`` with its own consumer group, ignores other event types,
+``queues.jobs`` with its own consumer group, ignores other event types,
 refuses (and counts) messages that do not match their schema, and prints a
 table of jobs, pages and colour pages per tenant.
 
@@ -106,7 +106,7 @@ async def run(args: argparse.Namespace) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bootstrap", default="127.0.0.1:19092", help="Kafka bootstrap servers")
-    parser.add_argument("--topic", default="jobs.lifecycle")
+    parser.add_argument("--topic", default="queues.jobs")
     parser.add_argument("--group", default=None, help="consumer group (default: a fresh one)")
     parser.add_argument("--from-beginning", action="store_true", help="read the topic's history")
     parser.add_argument(

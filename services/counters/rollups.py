@@ -1,7 +1,7 @@
 """Usage roll-ups: a faust-streaming worker, a process of its own.
 
 ``python -m services.counters.rollups worker`` reads ``job.completed`` straight
-from ``jobs.lifecycle`` (decoded with the shared envelope and registry), moves
+from ``queues.jobs`` (decoded with the shared envelope and registry), moves
 each one to an internal topic keyed by tenant, and there adds it to windowed
 tables (changelogged in Kafka, so a restarted worker recovers them):
 
@@ -233,7 +233,7 @@ class Rollups:
     # ---------------------------------------------------------------- agents
 
     async def decode(self, stream: faust.StreamT[Any]) -> AsyncIterator[None]:
-        """jobs.lifecycle -> job.completed records keyed by tenant."""
+        """queues.jobs -> job.completed records keyed by tenant."""
         known = {m.event_type for m in self.registry.models()}
         async for event in stream.events():
             msg = event.message

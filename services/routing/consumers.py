@@ -122,7 +122,7 @@ def consumers(rt: Runtime) -> list[ConsumerSpec]:
     lifecycle = {
         m.event_type: track_lifecycle
         for m in jobs.EVENTS
-        if m.topic == "jobs.lifecycle" and m is not jobs.JobSubmitted
+        if m.topic == "queues.jobs" and m is not jobs.JobSubmitted
     }
     return [
         ConsumerSpec(
@@ -140,7 +140,7 @@ def consumers(rt: Runtime) -> list[ConsumerSpec]:
         ),
         ConsumerSpec(
             name=f"{rt.schema}-jobs",
-            topics=["jobs.lifecycle"],
+            topics=["queues.jobs"],
             handlers={jobs.JobSubmitted.event_type: router.submitted, **lifecycle},
         ),
     ]

@@ -132,7 +132,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         compacted=True,
     ),
     TopicSpec(
-        name="jobs.lifecycle",
+        name="queues.jobs",
         owner="queues",
         key="job_id",
         description="Print jobs: submitted, then one event per change of state (held, "
@@ -141,7 +141,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         retention_ms=30 * DAY_MS,
     ),
     TopicSpec(
-        name="jobs.documents",
+        name="queues.documents",
         owner="queues",
         key="document_id",
         description="Stored documents deleted by retention, by their owner or with their job.",

@@ -113,7 +113,7 @@ async def test_rollups_match_an_independent_reference(
         producer = create_producer(bootstrap, client_id="test-counters-garbage")
         await producer.start()
         try:
-            await producer.send_and_wait("jobs.lifecycle", b"{not json", key=garbage_key)
+            await producer.send_and_wait("queues.jobs", b"{not json", key=garbage_key)
         finally:
             await producer.stop()
         await publish(bootstrap, *late)
@@ -140,5 +140,5 @@ async def test_rollups_match_an_independent_reference(
         for j in too_late:
             headers = dead[str(j.job_id).encode()]
             assert headers["dlq.reason"].startswith(b"too late for its windows")
-            assert headers["dlq.topic"] == b"jobs.lifecycle"
+            assert headers["dlq.topic"] == b"queues.jobs"
         assert dead[garbage_key]["dlq.reason"].startswith(b"value is not UTF-8 JSON")

@@ -98,7 +98,7 @@ async def test_a_printer_downloads_only_its_own_jobs_and_resumes_with_range(q: Q
     whole = await q.client.get(path, headers=q.device(mine))
     assert whole.status == 200 and await whole.read() == content
     sent = await records_for(
-        q.bootstrap, "jobs.lifecycle", about(job["id"], "job.sent"), count=1, settle_s=0.5
+        q.bootstrap, "queues.jobs", about(job["id"], "job.sent"), count=1, settle_s=0.5
     )
     assert len(sent) == 1, "job.sent once, on the first download"
 
@@ -228,7 +228,7 @@ async def test_pull_print_releases_at_one_member_and_a_double_release_has_one_wi
     loser = await next(a for a in answers if a.status == 409).json()
     assert loser["code"] == "release-conflict" and jobs[0]["id"] in loser["errors"][0]["field"]
     events = await records_for(
-        q.bootstrap, "jobs.lifecycle", about(jobs[0]["id"]), count=4, settle_s=1
+        q.bootstrap, "queues.jobs", about(jobs[0]["id"]), count=4, settle_s=1
     )
     assert [e["type"] for e in events] == ["job.submitted", "job.held", "job.moved", "job.queued"]
     assert events[2]["data"]["to_printer_id"] == released["printer_id"]

@@ -153,7 +153,7 @@ async def test_a_one_shot_multipart_submission_is_checked_before_storing(
     assert resp.status == 201, await resp.text()
     job = await resp.json()
     assert (job["title"], job["pages"], job["printed_pages"]) == ("report.pdf", 2, 6)
-    [submitted] = await records_for(q.bootstrap, "jobs.lifecycle", about(job["id"]), count=1)
+    [submitted] = await records_for(q.bootstrap, "queues.jobs", about(job["id"]), count=1)
     assert submitted["data"]["document_sha256"] == hashlib.sha256(PDF).hexdigest()
 
 
@@ -170,14 +170,14 @@ async def test_held_jobs_expire_and_finished_jobs_documents_are_deleted(
         await q.route(held["id"], 1, "hold", reason="printer_offline")
         await q.state(held["id"], "expired")
         [expired] = await records_for(
-            q.bootstrap, "jobs.lifecycle", about(held["id"], "job.expired"), count=1
+            q.bootstrap, "queues.jobs", about(held["id"], "job.expired"), count=1
         )
         assert expired["data"]["previous_state"] == "held"
         # The same bytes in a document of a job still queued: the blob stays for it.
         still = await q.queued_job(ada, printer)
         deleted = await records_for(
             q.bootstrap,
-            "jobs.documents",
+            "queues.documents",
             lambda e: e["data"]["document_id"] == held["document_id"],
             count=1,
         )
@@ -192,7 +192,7 @@ async def test_held_jobs_expire_and_finished_jobs_documents_are_deleted(
         assert resp.status == 200
         await records_for(
             q.bootstrap,
-            "jobs.documents",
+            "queues.documents",
             lambda e: e["data"]["document_id"] == still["document_id"],
             count=1,
         )

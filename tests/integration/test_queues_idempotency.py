@@ -59,7 +59,7 @@ async def test_a_retry_with_the_same_key_answers_the_first_job_and_submits_nothi
     assert again["id"] == first["id"] and again["document_id"] == first["document_id"]
     assert await _jobs_of(q, ada) == [uuid.UUID(first["id"])]
     submitted = await records_for(
-        q.bootstrap, "jobs.lifecycle", about(first["id"], "job.submitted"), count=1, settle_s=3
+        q.bootstrap, "queues.jobs", about(first["id"], "job.submitted"), count=1, settle_s=3
     )
     assert len(submitted) == 1
 

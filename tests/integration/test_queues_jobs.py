@@ -54,7 +54,7 @@ async def test_a_job_is_submitted_and_refused_settings_are_named_with_allowed_va
     )
     assert (job["state"], job["pages"], job["printed_pages"]) == ("pending", 2, 4)
     assert job["title"] == "Quarterly report" and job["release"] == "direct"
-    [submitted] = await records_for(q.bootstrap, "jobs.lifecycle", about(job["id"]), count=1)
+    [submitted] = await records_for(q.bootstrap, "queues.jobs", about(job["id"]), count=1)
     assert submitted["type"] == "job.submitted"
     assert submitted["data"]["document_sha256"] == doc["sha256"]
     assert submitted["data"]["printed_pages"] == 4
@@ -112,7 +112,7 @@ async def test_routing_decisions_are_applied_in_order_and_stale_ones_ignored(q: 
     )
     causes = {hold: [], stale: [], queue: [], failover: []}
     for event in await records_for(
-        q.bootstrap, "jobs.lifecycle", lambda e: e["causation_id"] in causes, count=4, settle_s=1
+        q.bootstrap, "queues.jobs", lambda e: e["causation_id"] in causes, count=4, settle_s=1
     ):
         causes[event["causation_id"]].append(event)
     assert {k: [e["type"] for e in v] for k, v in causes.items()} == {
@@ -152,7 +152,7 @@ async def test_routing_decisions_are_applied_in_order_and_stale_ones_ignored(q: 
             == second
         )
     [done] = await records_for(
-        q.bootstrap, "jobs.lifecycle", about(job["id"], "job.completed"), count=1
+        q.bootstrap, "queues.jobs", about(job["id"], "job.completed"), count=1
     )
     assert (done["data"]["printed_pages"], done["data"]["sheets"]) == (2, 2)
 
@@ -195,7 +195,7 @@ async def test_cancel_a_queued_job_and_a_sent_one_which_tells_the_printer(q: Que
     )
     assert hint["data"]["device_id"] == str(printer)
     [canceled] = await records_for(
-        q.bootstrap, "jobs.lifecycle", about(sent["id"], "job.canceled"), count=1
+        q.bootstrap, "queues.jobs", about(sent["id"], "job.canceled"), count=1
     )
     assert canceled["data"]["previous_state"] == "sent"
 

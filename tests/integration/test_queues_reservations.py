@@ -56,7 +56,7 @@ async def test_a_reservation_queues_kept_documents_by_priority_within_the_limits
     assert got.status == 200
     for job in reservation["jobs"][1:]:
         await q.state(job["id"], "expired", timeout=30)
-        [event] = await records_for(q.bootstrap, "jobs.lifecycle", about(job["id"], "job.expired"),
+        [event] = await records_for(q.bootstrap, "queues.jobs", about(job["id"], "job.expired"),
                                     count=1)  # fmt: skip
         assert event["data"]["previous_state"] == "queued"
     await q.state(first["id"], "sent")

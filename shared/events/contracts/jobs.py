@@ -1,6 +1,6 @@
 """Print jobs (owner: queues) and where they go (owner: routing).
 
-A job's life is told on ``jobs.lifecycle``, keyed by ``job_id`` so every
+A job's life is told on ``queues.jobs``, keyed by ``job_id`` so every
 consumer sees one job's events in order: ``job.submitted`` once, then one event
 per transition of the job's state machine (pending, held, queued, sent,
 printing, completed, failed, canceled, expired). Routing answers each
@@ -44,7 +44,7 @@ class JobSubmitted(_JobEvent):
 
     event_type: ClassVar[str] = "job.submitted"
     event_version: ClassVar[int] = 1
-    topic: ClassVar[str] = "jobs.lifecycle"
+    topic: ClassVar[str] = "queues.jobs"
 
     printer_id: uuid.UUID | None = Field(description="Target printer (direct or secure).")
     virtual_printer_id: uuid.UUID | None = Field(description="Target virtual printer (pull).")
@@ -69,7 +69,7 @@ class JobHeld(_JobEvent):
 
     event_type: ClassVar[str] = "job.held"
     event_version: ClassVar[int] = 1
-    topic: ClassVar[str] = "jobs.lifecycle"
+    topic: ClassVar[str] = "queues.jobs"
 
     reason: Literal["pull", "printer_offline", "quota", "requested"]
     detail: str = Field(default="", max_length=2000, description="Readable reason.")
@@ -81,7 +81,7 @@ class JobQueued(_JobEvent):
 
     event_type: ClassVar[str] = "job.queued"
     event_version: ClassVar[int] = 1
-    topic: ClassVar[str] = "jobs.lifecycle"
+    topic: ClassVar[str] = "queues.jobs"
 
     printer_id: uuid.UUID
     reason: Literal["direct", "failover", "released", "quota_override", "reservation"]
@@ -94,7 +94,7 @@ class JobMoved(_JobEvent):
 
     event_type: ClassVar[str] = "job.moved"
     event_version: ClassVar[int] = 1
-    topic: ClassVar[str] = "jobs.lifecycle"
+    topic: ClassVar[str] = "queues.jobs"
 
     from_printer_id: uuid.UUID | None
     from_virtual_printer_id: uuid.UUID | None
@@ -108,7 +108,7 @@ class JobSent(_JobEvent):
 
     event_type: ClassVar[str] = "job.sent"
     event_version: ClassVar[int] = 1
-    topic: ClassVar[str] = "jobs.lifecycle"
+    topic: ClassVar[str] = "queues.jobs"
 
     printer_id: uuid.UUID
 
@@ -118,7 +118,7 @@ class JobPrinting(_JobEvent):
 
     event_type: ClassVar[str] = "job.printing"
     event_version: ClassVar[int] = 1
-    topic: ClassVar[str] = "jobs.lifecycle"
+    topic: ClassVar[str] = "queues.jobs"
 
     printer_id: uuid.UUID
 
@@ -128,7 +128,7 @@ class JobCompleted(_JobEvent):
 
     event_type: ClassVar[str] = "job.completed"
     event_version: ClassVar[int] = 1
-    topic: ClassVar[str] = "jobs.lifecycle"
+    topic: ClassVar[str] = "queues.jobs"
 
     printer_id: uuid.UUID
     pages: int | None = Field(ge=0, description="Document pages, when known.")
@@ -145,7 +145,7 @@ class JobFailed(_JobEvent):
 
     event_type: ClassVar[str] = "job.failed"
     event_version: ClassVar[int] = 1
-    topic: ClassVar[str] = "jobs.lifecycle"
+    topic: ClassVar[str] = "queues.jobs"
 
     printer_id: uuid.UUID | None
     reason: str = Field(max_length=2000)
@@ -156,7 +156,7 @@ class JobCanceled(_JobEvent):
 
     event_type: ClassVar[str] = "job.canceled"
     event_version: ClassVar[int] = 1
-    topic: ClassVar[str] = "jobs.lifecycle"
+    topic: ClassVar[str] = "queues.jobs"
 
     previous_state: JobState
     by_user_id: uuid.UUID | None
@@ -168,7 +168,7 @@ class JobExpired(_JobEvent):
 
     event_type: ClassVar[str] = "job.expired"
     event_version: ClassVar[int] = 1
-    topic: ClassVar[str] = "jobs.lifecycle"
+    topic: ClassVar[str] = "queues.jobs"
 
     previous_state: JobState
 
@@ -178,7 +178,7 @@ class DocumentDeleted(EventData):
 
     event_type: ClassVar[str] = "document.deleted"
     event_version: ClassVar[int] = 1
-    topic: ClassVar[str] = "jobs.documents"
+    topic: ClassVar[str] = "queues.documents"
 
     document_id: uuid.UUID
     tenant_id: uuid.UUID
