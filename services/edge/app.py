@@ -15,6 +15,23 @@ its path (most specific match), untouched but for the proxy headers:
 * a service that is not deployed answers ``503``, one that cannot be reached
   ``502``, one that does not answer in time ``504`` (problem+json).
 
+What the edge refuses before any service sees it (problem+json):
+
+* a path that is not in normal form — dot segments (``/v1/../metrics``), encoded
+  dots, slashes or backslashes (``%2e``, ``%2f``, ``%5c``), backslashes or empty
+  segments (``//``): ``400 path-not-normalized``, so that what the edge routes on
+  is exactly what the service receives; paths outside the route table (``/metrics``,
+  ``/readyz``, a service's internal endpoints) are ``404``;
+* a body larger than the route allows (``max_body_bytes``, or
+  ``max_stream_body_bytes`` on stream routes), by its ``Content-Length`` or as it
+  streams: ``413``; a body with a ``Content-Encoding`` other than ``identity``:
+  ``415`` (a compressed body is never passed on as if it were the content);
+* a websocket beyond ``max_websockets_per_client`` open ones from the same client:
+  ``429``. Websockets are proxied without permessage-deflate and with messages
+  bounded by ``ws_max_message_bytes`` in both directions;
+* ``X-Forwarded-For`` from a peer that is not a trusted proxy is replaced by the
+  peer's address.
+
 The edge serves ``GET /openapi.json`` (the document of the whole public API) and
 ``GET /healthz`` itself. Run it with ``printcloud edge`` (upstreams default to the
 local platform's ports, the OpenAPI document built in the process) or
@@ -25,6 +42,7 @@ local platform's ports, the OpenAPI document built in the process) or
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import ipaddress
 import uuid
@@ -76,6 +94,7 @@ EDGE_SETTINGS = web.AppKey("edge_settings", EdgeSettings)
 TABLE = web.AppKey("route_table", RouteTable)
 SESSION = web.AppKey("upstream_session", aiohttp.ClientSession)
 OPENAPI = web.AppKey("openapi_json", bytes)
+WEBSOCKETS: web.AppKey[collections.Counter[str]] = web.AppKey("open_websockets")
 
 
 def _connection_tokens(headers: Mapping[str, str]) -> set[str]:
@@ -97,6 +116,32 @@ def _client_address(request: web.Request) -> str:
     return remote
 
 
+def _trusted(request: web.Request, settings: EdgeSettings) -> bool:
+    """Whether the peer is one of the proxies in front of the edge."""
+    try:
+        peer = ipaddress.ip_address(request.remote or "")
+    except ValueError:
+        return False
+    return any(peer in net for net in settings.trusted_proxies)
+
+
+def real_client(request: web.Request, settings: EdgeSettings) -> str:
+    """The client's address: the peer's, or — behind a trusted proxy — the address the
+    nearest untrusted hop had according to X-Forwarded-For."""
+    client = _client_address(request)
+    if not _trusted(request, settings):
+        return client
+    hops = [h.strip() for v in request.headers.getall("X-Forwarded-For", []) for h in v.split(",")]
+    for hop in reversed([h for h in hops if h]):
+        try:
+            address = ipaddress.ip_address(hop)
+        except ValueError:
+            return hop[:64]
+        if not any(address in net for net in settings.trusted_proxies):
+            return str(address)
+    return client
+
+
 def forward_headers(
     request: web.Request, settings: EdgeSettings, *, drop: frozenset[str] = frozenset()
 ) -> list[tuple[str, str]]:
@@ -104,9 +149,12 @@ def forward_headers(
     headers and the correlation id."""
     proxy = {"host", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"}
     out = end_to_end(request.headers, drop=drop | proxy | {CORRELATION_HEADER.lower()})
-    earlier = request.headers.get("X-Forwarded-For")
+    earlier = ", ".join(request.headers.getall("X-Forwarded-For", []))
     client = _client_address(request)
-    out.append(("X-Forwarded-For", f"{earlier}, {client}" if earlier else client))
+    if earlier and _trusted(request, settings):
+        out.append(("X-Forwarded-For", f"{earlier}, {client}"))
+    else:
+        out.append(("X-Forwarded-For", client))
     out.append(("X-Forwarded-Proto", settings.forwarded_proto or request.scheme))
     out.append(("X-Forwarded-Host", request.headers.get("Host", request.host)))
     out.append((CORRELATION_HEADER, str(_correlation_id(request))))
@@ -132,13 +180,55 @@ def _upstream_url(base: str, request: web.Request) -> str:
     return base.rstrip("/") + request.rel_url.raw_path_qs
 
 
-async def _body(request: web.Request) -> AsyncIterator[bytes]:
+class BodyTooLarge(Exception):
+    """The request body went past the route's limit while streaming."""
+
+
+async def _body(request: web.Request, limit: int) -> AsyncIterator[bytes]:
+    seen = 0
     async for chunk in request.content.iter_chunked(CHUNK):
+        seen += len(chunk)
+        if seen > limit:
+            raise BodyTooLarge
         yield chunk
+
+
+def _normal_form_error(raw_path: str) -> str | None:
+    """Why ``raw_path`` (as sent, before any decoding) is not in normal form, or None."""
+    lowered = raw_path.lower()
+    for encoded, what in (("%2e", "an encoded dot"), ("%2f", "an encoded slash"),
+                          ("%5c", "an encoded backslash")):  # fmt: skip
+        if encoded in lowered:
+            return f"the path holds {what} ({encoded})"
+    if "\\" in raw_path:
+        return "the path holds a backslash"
+    segments = raw_path.split("/")[1:]
+    if any(seg in (".", "..") for seg in segments):
+        return "the path holds a dot segment ('.' or '..')"
+    if any(seg == "" for seg in segments[:-1]):
+        return "the path holds an empty segment ('//')"
+    return None
+
+
+def _body_limit(request: web.Request, route: Route, settings: EdgeSettings) -> int:
+    return settings.max_stream_body_bytes if route.stream else settings.max_body_bytes
+
+
+def _too_large(request: web.Request, limit: int) -> web.Response:
+    return _problem(
+        request,
+        413,
+        "Request entity too large",
+        f"the body is larger than this route accepts ({limit} bytes)",
+        "request-entity-too-large",
+    )
 
 
 async def proxy(request: web.Request) -> web.StreamResponse:
     """Forward one request to the service the table names for its path."""
+    why = _normal_form_error(request.rel_url.raw_path)
+    if why is not None:
+        return _problem(request, 400, "Path not in normal form", why, "path-not-normalized")
     route = request.app[TABLE].resolve(request.path)
     if route is None:
         return _problem(request, 404, "Not found", "no such path", "not-found")
@@ -159,8 +249,20 @@ async def proxy(request: web.Request) -> web.StreamResponse:
 
 async def _proxy_http(request: web.Request, route: Route, base: str) -> web.StreamResponse:
     settings = request.app[EDGE_SETTINGS]
+    limit = _body_limit(request, route, settings)
+    if request.content_length is not None and request.content_length > limit:
+        return _too_large(request, limit)
+    encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    if request.body_exists and encoding not in ("", "identity"):
+        return _problem(
+            request,
+            415,
+            "Unsupported content encoding",
+            f"send the body without a Content-Encoding (got {encoding[:40]!r})",
+            "unsupported-content-encoding",
+        )
     headers = forward_headers(request, settings)
-    data = _body(request) if request.body_exists else None
+    data = _body(request, limit) if request.body_exists else None
     if data is None:
         headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
     session = request.app[SESSION]
@@ -174,6 +276,8 @@ async def _proxy_http(request: web.Request, route: Route, base: str) -> web.Stre
             auto_decompress=False,
             skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),
         )
+    except BodyTooLarge:
+        return _too_large(request, limit)
     except TimeoutError:
         log.warning("upstream timed out", service=route.service, path=request.path)
         return _problem(
@@ -184,6 +288,8 @@ async def _proxy_http(request: web.Request, route: Route, base: str) -> web.Stre
             "upstream-timeout",
         )
     except aiohttp.ClientError as exc:
+        if isinstance(exc.__cause__, BodyTooLarge) or isinstance(exc.__context__, BodyTooLarge):
+            return _too_large(request, limit)
         log.warning("upstream unreachable", service=route.service, error=type(exc).__name__)
         return _problem(
             request,
@@ -254,6 +360,31 @@ async def _pump(
 
 async def _proxy_websocket(request: web.Request, route: Route, base: str) -> web.StreamResponse:
     settings = request.app[EDGE_SETTINGS]
+    client = real_client(request, settings)
+    open_sockets = request.app[WEBSOCKETS]
+    if open_sockets[client] >= settings.max_websockets_per_client:
+        response = _problem(
+            request,
+            429,
+            "Too many websockets",
+            f"this client holds {open_sockets[client]} websockets already "
+            f"(at most {settings.max_websockets_per_client})",
+            "too-many-requests",
+        )
+        response.headers["Retry-After"] = "30"
+        return response
+    open_sockets[client] += 1
+    try:
+        return await _proxy_websocket_counted(request, route, base, settings)
+    finally:
+        open_sockets[client] -= 1
+        if open_sockets[client] <= 0:
+            del open_sockets[client]
+
+
+async def _proxy_websocket_counted(
+    request: web.Request, route: Route, base: str, settings: EdgeSettings
+) -> web.StreamResponse:
     headers = forward_headers(request, settings, drop=_WS_HANDSHAKE | {"content-length"})
     protocols = [
         p.strip()
@@ -269,7 +400,8 @@ async def _proxy_websocket(request: web.Request, route: Route, base: str) -> web
             protocols=protocols,
             autoping=False,
             autoclose=False,
-            max_msg_size=0,
+            max_msg_size=settings.ws_max_message_bytes,
+            compress=0,
         )
     except aiohttp.WSServerHandshakeError as exc:
         return _problem(
@@ -291,7 +423,8 @@ async def _proxy_websocket(request: web.Request, route: Route, base: str) -> web
         protocols=[upstream.protocol] if upstream.protocol else (),
         autoping=False,
         autoclose=False,
-        max_msg_size=0,
+        max_msg_size=settings.ws_max_message_bytes,
+        compress=False,
     )
     try:
         await downstream.prepare(request)
@@ -340,6 +473,7 @@ def create_edge_app(
     app = web.Application(client_max_size=0)
     app[EDGE_SETTINGS] = settings
     app[TABLE] = RouteTable(routes)
+    app[WEBSOCKETS] = collections.Counter()
     app.router.add_get("/healthz", edge_healthz)
     if openapi is None and settings.openapi_file is not None:
         openapi = settings.openapi_file.read_bytes()

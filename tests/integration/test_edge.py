@@ -201,7 +201,8 @@ async def test_proxy_and_correlation_headers_are_set_and_hop_by_hop_ones_dropped
         ) as resp:
             seen = (await resp.json())["headers"]
         assert seen["X-Correlation-ID"] == cid
-        assert seen["X-Forwarded-For"] == "203.0.113.9, 127.0.0.1"
+        # the caller is no trusted proxy: its X-Forwarded-For is replaced, not extended
+        assert seen["X-Forwarded-For"] == "127.0.0.1"
         assert seen["X-Forwarded-Proto"] == "http"
         assert seen["X-Forwarded-Host"] == "print.example.com"
         assert seen["Authorization"] == "Bearer t"
