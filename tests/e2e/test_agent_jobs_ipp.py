@@ -12,7 +12,7 @@ from pyipp.enums import IppOperation
 from services.agent.printers import PrintRequest
 from services.agent.printers.ipp import IppPrinter
 from shared.printing.settings import JobSettings, PageRange
-from tests.integration.test_agent_support import (
+from tests.support.agent import (
     eventually_true,
     minimal_pdf,
     start_ippeveprinter,

@@ -22,7 +22,7 @@ from shared.infra.processes import ServiceProcess
 from shared.testing.fixtures import ServiceDbFactory, unique
 from shared.testing.infra import TestInfra
 from tests.integration.conftest import eventually
-from tests.integration.test_agent_support import (
+from tests.support.agent import (
     agent,
     minimal_pdf,
     start_ippeveprinter,

@@ -1,0 +1,155 @@
+"""The agent as a separate process against a gateway that speaks protocol v1 exactly:
+authentication, reports, commands and acks, the journal across SIGKILL, reconnects."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import uuid
+from pathlib import Path
+
+from services.agent.printers.simulator import DEFAULT_CAPABILITIES
+from services.agent.state import StateDir
+from tests.support.agent import agent, eventually_true, gateway_for
+
+
+def _print(job_id: uuid.UUID, document: bytes, fmt: str = "application/pdf") -> dict[str, object]:
+    return {
+        "job_id": str(job_id),
+        "document_b64": base64.b64encode(document).decode(),
+        "document_format": fmt,
+        "title": "quarterly report",
+    }
+
+
+def _job_states(frames: list[dict[str, object]], job_id: uuid.UUID) -> list[object]:
+    return [f["state"] for f in frames if f["type"] == "job_status" and f["job_id"] == str(job_id)]
+
+
+async def test_authenticates_reports_and_executes_commands(tmp_path: Path) -> None:
+    state, spool = tmp_path / "state", tmp_path / "spool"
+    async with gateway_for(state) as gw:
+        with agent(state, gw.url, "--mode", "simulator", "--spool", str(spool)):
+            session = await gw.next_session()
+            # No identity yet: the device learns it from welcome and keeps it.
+            assert session.auth.device_id is None
+            assert session.auth.fingerprint == StateDir(state).fingerprint()
+            caps = await session.wait_for(lambda f: f["type"] == "capabilities")
+            assert caps["capabilities"] == DEFAULT_CAPABILITIES.model_dump(mode="json")
+            status = await session.wait_for(lambda f: f["type"] == "status")
+            assert status["state"] == "idle"
+            await session.wait_for(lambda f: f["type"] == "heartbeat" and f["seq"] >= 1)
+            identity = json.loads((state / "identity.json").read_text())
+            assert identity["device_id"] == str(gw.device_id)
+
+            job_id, document = uuid.uuid4(), b"%PDF-1.4 a document \x00\xff" * 100
+            cmd = await session.command("print_job", _print(job_id, document))
+            ack = await session.ack(cmd)
+            assert ack["outcome"] == "done", ack
+            assert _job_states(session.frames, job_id) == ["received", "printing", "completed"]
+            assert (spool / f"{job_id}.pdf").read_bytes() == document
+
+            # The same command again (a redelivery): acknowledged, not printed again.
+            session.frames.clear()
+            await session.command("print_job", _print(job_id, document), command_id=cmd)
+            assert (await session.ack(cmd))["outcome"] == "done"
+            assert _job_states(session.frames, job_id) == []
+            assert list(spool.iterdir()) == [spool / f"{job_id}.pdf"]
+
+            ident = await session.command("identify")
+            assert (await session.ack(ident))["outcome"] == "done"
+
+            unknown = await session.command("format_hard_disk", {"now": True})
+            ack = await session.ack(unknown)
+            assert ack["outcome"] == "rejected" and "format_hard_disk" in ack["detail"]
+
+            bad = await session.command("print_job", {"job_id": "not-a-uuid"})
+            ack = await session.ack(bad)
+            assert ack["outcome"] == "rejected" and "job_id" in ack["detail"]
+
+            refused = await session.command("print_job", _print(uuid.uuid4(), b"x", "text/x-foo"))
+            ack = await session.ack(refused)
+            assert ack["outcome"] == "failed" and "document-format" in ack["detail"]
+
+            content = b'{"sleep_after_s": 60}'
+            deliver = await session.command(
+                "deliver_file",
+                {"name": "power.json", "purpose": "settings",
+                 "content_b64": base64.b64encode(content).decode()},
+            )  # fmt: skip
+            assert (await session.ack(deliver))["outcome"] == "done"
+            stored = state / "deliveries" / str(gw.device_id) / "settings" / "power.json"
+            assert stored.read_bytes() == content
+
+            escape = await session.command(
+                "deliver_file", {"name": "../../identity.json", "purpose": "settings",
+                                 "content_b64": "e30"},
+            )  # fmt: skip
+            assert (await session.ack(escape))["outcome"] == "rejected"
+
+
+async def test_sigkill_after_printing_never_prints_twice(tmp_path: Path) -> None:
+    state, spool = tmp_path / "state", tmp_path / "spool"
+    job_id, document = uuid.uuid4(), b"%PDF-1.4 print me once"
+    args = ("--mode", "simulator", "--spool", str(spool))
+    async with gateway_for(state) as gw:
+        with agent(state, gw.url, *args) as first:
+            session = await gw.next_session()
+            cmd = await session.command("print_job", _print(job_id, document))
+            # Printed and journaled; kill before the gateway takes any ack into account.
+            await session.wait_for(
+                lambda f: f["type"] == "job_status" and f["state"] == "completed"
+            )
+            first.kill()
+        with agent(state, gw.url, *args):
+            session = await gw.next_session()
+            assert session.auth.device_id == gw.device_id  # known from the first welcome
+            await session.command("print_job", _print(job_id, document), command_id=cmd)
+            assert (await session.ack(cmd))["outcome"] == "done"
+            # Another command for the same job is not printed either.
+            again = await session.command("print_job", _print(job_id, document))
+            ack = await session.ack(again)
+            assert ack["outcome"] == "done" and "already printed" in ack["detail"]
+    assert [p.name for p in spool.iterdir()] == [f"{job_id}.pdf"]
+
+
+async def test_reconnects_with_backoff_and_sends_the_ack_it_owes(tmp_path: Path) -> None:
+    state, spool = tmp_path / "state", tmp_path / "spool"
+    job_id = uuid.uuid4()
+    args = ("--mode", "simulator", "--spool", str(spool), "--print-seconds", "1.0")
+    async with gateway_for(state) as gw:
+        with agent(state, gw.url, *args):
+            first = await gw.next_session()
+            cmd = await first.command("print_job", _print(job_id, b"%PDF-1.4 slow job"))
+            await first.wait_for(lambda f: f["type"] == "job_status" and f["state"] == "printing")
+            await first.ws.close()  # drop the device while it prints
+            dropped_at = asyncio.get_running_loop().time()
+
+            second = await gw.next_session()
+            # The first backoff step waits at most 0.5 s (plus the handshake).
+            assert gw.attempts[-1] - dropped_at < 2.0
+            # No redelivery in this session: the agent sends the ack it still owed.
+            ack = await second.ack(cmd)
+            assert ack["outcome"] == "done"
+            assert [p.name for p in spool.iterdir()] == [f"{job_id}.pdf"]
+
+            # Refused twice (fatal error frames): the agent backs off, then gets in.
+            gw.refuse = 2
+            await second.ws.close()
+            third = await gw.next_session(timeout=20)
+            assert third.auth.device_id == gw.device_id
+            gaps = [b - a for a, b in zip(gw.attempts[-3:], gw.attempts[-2:], strict=False)]
+            assert all(gap < 1.0 + 2.0 + 0.5 for gap in gaps), gaps
+
+
+async def test_sigterm_closes_with_1001_and_exits_0(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    async with gateway_for(state) as gw:
+        with agent(state, gw.url, "--mode", "simulator", "--spool", str(tmp_path / "s")) as proc:
+            session = await gw.next_session()
+            await session.wait_for(lambda f: f["type"] == "status")
+            assert await proc.terminate() == 0
+            await asyncio.wait_for(session.closed.wait(), 10)
+            assert session.close_code == 1001
+            await eventually_true(lambda: "agent stopped" in proc.output())

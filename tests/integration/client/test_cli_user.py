@@ -1,0 +1,356 @@
+"""The user commands (``printcloud login``, ``printers``, ``print``, ``jobs``, ``release``,
+``reservations``) run as processes against the edge.
+
+Behind the edge: the real registry and auth as processes on the run's Kafka and
+Postgres (login, token refresh, printers); for the job commands, an aiohttp
+server on loopback that answers queues' routes as designed (it records what the
+commands sent and checks they carry an access token auth issued).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import stat
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from deploy.apidocs.openapi import document_json
+from services.edge.app import create_edge_app
+from services.edge.settings import EdgeSettings
+from shared.infra.processes import ServiceProcess
+from shared.testing.infra import TestInfra
+from tests.integration.edge.test_edge import serving
+from tests.support.platform import Platform, new_caller, new_tenant, prepare_platform
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@dataclass
+class Queues:
+    """The stand-in for queues: what it received."""
+
+    documents: dict[str, bytes] = field(default_factory=dict)
+    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    requests: list[tuple[str, str, Any]] = field(default_factory=list)
+    tokens: set[str] = field(default_factory=set)
+
+
+def queues_app(q: Queues) -> web.Application:
+    def who(request: web.Request) -> None:
+        auth = request.headers.get("Authorization", "")
+        if not auth.startswith("Bearer ey"):  # a JWT from auth, not the API token
+            raise web.HTTPUnauthorized(
+                text=json.dumps({"title": "Authentication required", "status": 401}),
+                content_type="application/problem+json",
+            )
+        q.tokens.add(auth)
+
+    async def upload(request: web.Request) -> web.Response:
+        who(request)
+        data = b"".join([c async for c in request.content.iter_chunked(65536)])
+        doc_id = str(uuid.uuid4())
+        q.documents[doc_id] = data
+        q.requests.append(("POST", request.path_qs, request.content_type))
+        return web.json_response({"document_id": doc_id, "size": len(data)}, status=201)
+
+    async def submit(request: web.Request) -> web.Response:
+        who(request)
+        body = await request.json()
+        q.requests.append(("POST", "/v1/jobs", body))
+        if body.get("settings", {}).get("copies") == 999:
+            return web.json_response(
+                {"type": "https://printcloud.dev/problems/settings-not-supported",
+                 "title": "Settings not supported", "status": 422,
+                 "detail": "the printer cannot print these settings",
+                 "code": "settings-not-supported",
+                 "errors": [{"field": "settings.copies", "reason": "at most 99 copies"}]},
+                status=422, content_type="application/problem+json",
+            )  # fmt: skip
+        job = {"id": str(uuid.uuid4()), "state": "pending", "title": body.get("title"),
+               "printer_id": body.get("printer_id"), "submitted_at": "2030-01-01"}  # fmt: skip
+        q.jobs[job["id"]] = job
+        return web.json_response(job, status=201)
+
+    async def list_jobs(request: web.Request) -> web.Response:
+        who(request)
+        return web.json_response({"items": list(q.jobs.values()), "next_after": None})
+
+    async def get_job(request: web.Request) -> web.Response:
+        who(request)
+        job = q.jobs.get(request.match_info["job_id"])
+        if job is None:
+            return web.json_response(
+                {"title": "Not found", "status": 404, "detail": "no such job",
+                 "code": "job-not-found"},
+                status=404, content_type="application/problem+json",
+            )  # fmt: skip
+        return web.json_response(job)
+
+    async def cancel(request: web.Request) -> web.Response:
+        who(request)
+        job = q.jobs[request.match_info["job_id"]]
+        job["state"] = "canceled"
+        return web.json_response(job)
+
+    async def events(request: web.Request) -> web.StreamResponse:
+        who(request)
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        for i, state in enumerate(("queued", "printing", "completed"), 1):
+            data = json.dumps({"job_id": request.match_info["job_id"], "state": state})
+            await response.write(f"id: {i}\nevent: job.{state}\ndata: {data}\n\n".encode())
+            await asyncio.sleep(0.05)
+        await response.write_eof()
+        return response
+
+    async def release(request: web.Request) -> web.Response:
+        who(request)
+        body = await request.json()
+        q.requests.append(("POST", request.path, body))
+        return web.json_response({"released": [{"id": j} for j in body.get("job_ids", [])]})
+
+    async def reserve(request: web.Request) -> web.Response:
+        who(request)
+        body = await request.json()
+        q.requests.append(("POST", "/v1/reservations", body))
+        jobs = [{"id": str(uuid.uuid4()), "title": t, "pages": p} for t, p in (("b", 3), ("a", 1))]
+        answer = {"reservation_id": str(uuid.uuid4()), "printer_id": body["printer_id"],
+                  "deadline": body["deadline"], "jobs": jobs}  # fmt: skip
+        return web.json_response(answer, status=201)
+
+    app = web.Application()
+    app.router.add_post("/v1/documents", upload)
+    app.router.add_post("/v1/jobs", submit)
+    app.router.add_get("/v1/jobs", list_jobs)
+    app.router.add_get("/v1/jobs/{job_id}", get_job)
+    app.router.add_post("/v1/jobs/{job_id}/cancel", cancel)
+    app.router.add_get("/v1/jobs/{job_id}/events", events)
+    app.router.add_post("/v1/printers/{printer_id}/release", release)
+    app.router.add_post("/v1/reservations", reserve)
+    return app
+
+
+@dataclass
+class Rig:
+    edge: str
+    platform: Platform
+    queues: Queues
+    config: Path
+
+    async def cli(self, *args: str) -> tuple[int, str, str]:
+        env = {**os.environ, "PRINTCLOUD_CONFIG_DIR": str(self.config), "COLUMNS": "200"}
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "deploy.cli", *args, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(proc.communicate(), 120)
+        assert proc.returncode is not None
+        return proc.returncode, out.decode(), err.decode()
+
+
+@pytest.fixture(scope="module")
+async def rig(infra: TestInfra, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Rig]:
+    workdir = tmp_path_factory.mktemp("cli")
+    platform = await prepare_platform(infra.bootstrap, infra.admin_dsn, workdir)
+    try:
+        for name in ("registry", "auth"):
+            port = int(platform.env[name][f"PRINTCLOUD_{name.upper()}_HTTP_PORT"])
+            proc = ServiceProcess(
+                name, f"services.{name}", platform.env[name], platform.log_dir / f"{name}.log", port
+            )
+            platform.processes[name] = proc
+            proc.start()
+        for proc in platform.processes.values():
+            await asyncio.to_thread(proc.wait_ready, 120)
+        queues = Queues()
+        async with serving(queues_app(queues)) as queues_url:
+            settings = EdgeSettings(
+                upstreams={
+                    "registry": platform.url("registry"),
+                    "auth": platform.url("auth"),
+                    "queues": queues_url,
+                }
+            )
+            async with serving(create_edge_app(settings, openapi=document_json())) as edge:
+                yield Rig(edge, platform, queues, workdir / "config")
+    finally:
+        await asyncio.to_thread(platform.stop)
+
+
+@pytest.fixture(scope="module")
+async def user(rig: Rig) -> dict[str, Any]:
+    """A tenant with two printers and a user who may print, logged in."""
+    async with aiohttp.ClientSession() as http:
+        tenant = await new_tenant(http, rig.platform)
+        printers = []
+        for name in ("Lobby", "Hall"):
+            resp = await http.post(
+                rig.platform.url("registry") + "/v1/printers",
+                json={
+                    "tenant_id": tenant,
+                    "name": name,
+                    "model": "LaserJet 9",
+                    "region": "eu-west",
+                },
+                headers=rig.platform.operator,
+            )
+            assert resp.status == 201, await resp.text()
+            printers.append((await resp.json())["id"])
+        caller = await new_caller(
+            http, rig.platform, tenant, ["user"], ["printers:read", "jobs:read", "jobs:submit"]
+        )
+    code, out, err = await rig.cli("login", "--url", rig.edge, "--token", caller.api_token)
+    assert code == 0, err
+    assert "logged in" in out
+    return {"tenant": tenant, "printers": printers, "caller": caller}
+
+
+async def test_login_keeps_the_credentials_private(rig: Rig, user: dict[str, Any]) -> None:
+    path = rig.config / "credentials.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    stored = json.loads(path.read_text())
+    assert stored["url"] == rig.edge
+    assert stored["api_token"] == user["caller"].api_token
+    assert stored["access_token"].startswith("ey")
+
+
+async def test_a_wrong_api_token_is_a_sentence_and_a_failure(
+    rig: Rig, user: dict[str, Any]
+) -> None:
+    other = rig.config.parent / "other-config"
+    env_rig = Rig(rig.edge, rig.platform, rig.queues, other)
+    bad = "pc_" + "A" * 43
+    code, _, err = await env_rig.cli("login", "--url", rig.edge, "--token", bad)
+    assert code == 1
+    assert "refused the API token" in err and "Traceback" not in err
+    assert not (other / "credentials.json").exists()
+    code, _, err = await env_rig.cli("printers", "list")
+    assert code == 1 and "not logged in" in err
+
+
+async def test_printers_list_and_capabilities(rig: Rig, user: dict[str, Any]) -> None:
+    code, out, err = await rig.cli("printers", "list", "--json")
+    assert code == 0, err
+    assert sorted(p["id"] for p in json.loads(out)) == sorted(user["printers"])
+    code, out, _ = await rig.cli("printers", "list")
+    assert "Lobby" in out and "Hall" in out
+    code, out, err = await rig.cli("printers", "capabilities", user["printers"][0])
+    assert code == 1
+    assert "has not reported capabilities yet" in err and "Traceback" not in err
+
+
+async def test_an_expired_access_token_is_renewed(rig: Rig, user: dict[str, Any]) -> None:
+    path = rig.config / "credentials.json"
+    stored = json.loads(path.read_text())
+    stored["expires_at"] = 0
+    old = stored["access_token"]
+    path.write_text(json.dumps(stored))
+    code, _, err = await rig.cli("printers", "list", "--json")
+    assert code == 0, err
+    renewed = json.loads(path.read_text())
+    assert renewed["access_token"] != old and renewed["expires_at"] > 0
+
+
+async def test_print_uploads_then_submits_and_jobs_follow(
+    rig: Rig, user: dict[str, Any], tmp_path: Path
+) -> None:
+    document = tmp_path / "report.pdf"
+    document.write_bytes(b"%PDF-1.7\n" + os.urandom(3 * 1024 * 1024))
+    printer = user["printers"][0]
+    code, out, err = await rig.cli(
+        "print", str(document), "--printer", printer, "--copies", "2", "--sides",
+        "two-sided-long-edge", "--page-ranges", "1-3,5", "--color-mode", "monochrome", "--secure",
+    )  # fmt: skip
+    assert code == 0, err
+    job_id = out.split()[1]
+    assert rig.queues.jobs[job_id]["printer_id"] == printer
+    ((doc_id, data),) = [(k, v) for k, v in rig.queues.documents.items()]
+    assert data == document.read_bytes()
+    submitted = [b for m, p, b in rig.queues.requests if p == "/v1/jobs"][-1]
+    assert submitted == {
+        "document_id": doc_id,
+        "printer_id": printer,
+        "title": "report.pdf",
+        "release": "secure",
+        "settings": {
+            "copies": 2,
+            "sides": "two-sided-long-edge",
+            "print_color_mode": "monochrome",
+            "page_ranges": [{"first": 1, "last": 3}, {"first": 5, "last": 5}],
+        },
+    }
+    upload = [r for r in rig.queues.requests if r[1].startswith("/v1/documents")][-1]
+    assert upload[1] == "/v1/documents?title=report.pdf" and upload[2] == "application/pdf"
+
+    code, out, err = await rig.cli("jobs", "list")
+    assert code == 0 and job_id in out
+    code, out, err = await rig.cli("jobs", "show", job_id)
+    assert code == 0 and json.loads(out)["id"] == job_id
+    code, out, err = await rig.cli("jobs", "watch", job_id)
+    assert code == 0, err
+    assert [line.split()[1] for line in out.splitlines()] == [
+        "job.queued",
+        "job.printing",
+        "job.completed",
+    ]
+    code, out, err = await rig.cli("jobs", "cancel", job_id)
+    assert code == 0 and "canceled" in out
+    code, out, err = await rig.cli("jobs", "show", str(uuid.uuid4()))
+    assert code == 1 and "no such job" in err
+    assert all(t != f"Bearer {user['caller'].api_token}" for t in rig.queues.tokens)
+
+
+async def test_refused_settings_are_explained_field_by_field(
+    rig: Rig, user: dict[str, Any], tmp_path: Path
+) -> None:
+    document = tmp_path / "a.txt"
+    document.write_text("hello")
+    code, _, err = await rig.cli(
+        "print", str(document), "--virtual-printer", str(uuid.uuid4()), "--copies", "999"
+    )
+    assert code == 1
+    assert "Settings not supported: the printer cannot print these settings." in err
+    assert "settings.copies: at most 99 copies" in err
+    assert "Traceback" not in err
+    code, _, err = await rig.cli("print", str(document))
+    assert code == 1 and "exactly one of --printer and --virtual-printer" in err
+    code, _, err = await rig.cli("print", str(document), "--printer", "p", "--page-ranges", "3-1")
+    assert code == 2 and "range goes upwards" in err
+
+
+async def test_release_and_reservations(rig: Rig, user: dict[str, Any]) -> None:
+    printer = user["printers"][1]
+    jobs = [str(uuid.uuid4()), str(uuid.uuid4())]
+    code, out, err = await rig.cli(
+        "release", "--printer", printer, "--job", jobs[0], "--job", jobs[1]
+    )
+    assert code == 0, err
+    assert "2 job(s) released" in out
+    assert ("POST", f"/v1/printers/{printer}/release", {"job_ids": jobs}) in rig.queues.requests
+    code, _, err = await rig.cli("release", "--printer", printer)
+    assert code == 1 and "--job" in err
+    code, out, err = await rig.cli(
+        "reservations", "create", "--printer", printer, "--max-count", "3", "--max-pages", "40",
+        "--deadline", "2030-01-01T12:00:00Z",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "2 document(s) queued" in out
+    assert out.index("1. b  3 page(s)") < out.index("2. a  1 page(s)")
+    sent = [b for m, p, b in rig.queues.requests if p == "/v1/reservations"][-1]
+    assert sent == {"printer_id": printer, "max_count": 3, "max_pages": 40,
+                    "deadline": "2030-01-01T12:00:00+00:00"}  # fmt: skip
+    code, out, err = await rig.cli(
+        "reservations", "create", "--printer", printer, "--max-count", "3", "--max-pages", "40",
+        "--deadline", "2030-01-01T12:00:00",
+    )  # fmt: skip
+    assert code == 1 and "time zone" in err
