@@ -7,6 +7,7 @@ environment can hold the configuration of every service without collisions.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -18,6 +19,10 @@ def home() -> Path:
     """Where a machine's local Printcloud state lives (``PRINTCLOUD_HOME``)."""
     default = Path.home() / ".local" / "share" / "printcloud"
     return Path(os.environ.get("PRINTCLOUD_HOME", default))
+
+
+def _loopback() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    return [ipaddress.IPv4Network("127.0.0.0/8"), ipaddress.IPv6Network("::1/128")]
 
 
 class ProcessSettings(BaseSettings):
@@ -67,6 +72,13 @@ class ServiceSettings(ProcessSettings):
         default=35,
         ge=1,
         description="Keep inbox rows longer than any topic keeps messages (30 days).",
+    )
+    trusted_proxies: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = Field(
+        default_factory=_loopback,
+        description=(
+            "Networks of the proxies in front of this service (the edge, an ingress) whose "
+            "X-Forwarded-For is believed; limits key on the real client behind them."
+        ),
     )
     auth_jwks_url: str = Field(
         default="",

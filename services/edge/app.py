@@ -44,7 +44,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import ipaddress
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -54,6 +53,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from services.edge.routes import ROUTES, Route, RouteTable
 from services.edge.settings import EdgeSettings
+from shared.http.forwarded import client_address, is_trusted, peer_address
 from shared.http.middleware import CORRELATION_HEADER
 from shared.http.problem import problem_response
 from shared.logging import configure_logging, get_logger
@@ -109,39 +109,6 @@ def end_to_end(headers: Any, *, drop: frozenset[str] = frozenset()) -> list[tupl
     return [(k, v) for k, v in headers.items() if k.lower() not in skip]
 
 
-def _client_address(request: web.Request) -> str:
-    remote = request.remote or ""
-    with contextlib.suppress(ValueError):
-        return str(ipaddress.ip_address(remote))
-    return remote
-
-
-def _trusted(request: web.Request, settings: EdgeSettings) -> bool:
-    """Whether the peer is one of the proxies in front of the edge."""
-    try:
-        peer = ipaddress.ip_address(request.remote or "")
-    except ValueError:
-        return False
-    return any(peer in net for net in settings.trusted_proxies)
-
-
-def real_client(request: web.Request, settings: EdgeSettings) -> str:
-    """The client's address: the peer's, or — behind a trusted proxy — the address the
-    nearest untrusted hop had according to X-Forwarded-For."""
-    client = _client_address(request)
-    if not _trusted(request, settings):
-        return client
-    hops = [h.strip() for v in request.headers.getall("X-Forwarded-For", []) for h in v.split(",")]
-    for hop in reversed([h for h in hops if h]):
-        try:
-            address = ipaddress.ip_address(hop)
-        except ValueError:
-            return hop[:64]
-        if not any(address in net for net in settings.trusted_proxies):
-            return str(address)
-    return client
-
-
 def forward_headers(
     request: web.Request, settings: EdgeSettings, *, drop: frozenset[str] = frozenset()
 ) -> list[tuple[str, str]]:
@@ -150,8 +117,8 @@ def forward_headers(
     proxy = {"host", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"}
     out = end_to_end(request.headers, drop=drop | proxy | {CORRELATION_HEADER.lower()})
     earlier = ", ".join(request.headers.getall("X-Forwarded-For", []))
-    client = _client_address(request)
-    if earlier and _trusted(request, settings):
+    client = peer_address(request)
+    if earlier and is_trusted(client, settings.trusted_proxies):
         out.append(("X-Forwarded-For", f"{earlier}, {client}"))
     else:
         out.append(("X-Forwarded-For", client))
@@ -360,7 +327,7 @@ async def _pump(
 
 async def _proxy_websocket(request: web.Request, route: Route, base: str) -> web.StreamResponse:
     settings = request.app[EDGE_SETTINGS]
-    client = real_client(request, settings)
+    client = client_address(request, settings.trusted_proxies)
     open_sockets = request.app[WEBSOCKETS]
     if open_sockets[client] >= settings.max_websockets_per_client:
         response = _problem(
