@@ -12,7 +12,6 @@ from services.consumables.consumers import consumers
 from services.consumables.delivery import DeliveryWorker
 from services.consumables.domain.events import EVENTS
 from services.consumables.settings import ConsumablesSettings
-from shared.db.outbox import Emitter
 from shared.events.contracts import gateway
 from shared.events.contracts import registry as registry_events
 from shared.events.registry import EventRegistry
@@ -23,11 +22,10 @@ from shared.supervisor import TaskFactory
 log = get_logger(__name__)
 
 
-def tasks(rt: Runtime) -> dict[str, TaskFactory]:
+def tasks(rt: Runtime[ConsumablesSettings]) -> dict[str, TaskFactory]:
     """Every replica sends due webhooks and purges old level history."""
-    assert isinstance(rt.settings, ConsumablesSettings)
     settings = rt.settings
-    worker = DeliveryWorker(rt.pool, settings, Emitter(rt.schema, rt.spec.name))
+    worker = DeliveryWorker(rt.pool, settings, rt.emitter())
 
     async def purge_history(stop: asyncio.Event) -> None:
         while not stop.is_set():

@@ -11,7 +11,6 @@ from services.counters.consumers import consumers
 from services.counters.domain.events import EVENTS
 from services.counters.handlers.quotas import roll_over
 from services.counters.settings import CountersSettings
-from shared.db.outbox import Emitter
 from shared.events.contracts import gateway, jobs
 from shared.events.registry import EventRegistry
 from shared.logging import get_logger
@@ -21,11 +20,10 @@ from shared.supervisor import TaskFactory
 log = get_logger(__name__)
 
 
-def tasks(rt: Runtime) -> dict[str, TaskFactory]:
+def tasks(rt: Runtime[CountersSettings]) -> dict[str, TaskFactory]:
     """Every replica starts the new period of due quotas (row locks share the work)."""
-    assert isinstance(rt.settings, CountersSettings)
     every = rt.settings.quota_rollover_s
-    out = Emitter(rt.schema, rt.spec.name)
+    out = rt.emitter()
 
     async def quota_periods(stop: asyncio.Event) -> None:
         while not stop.is_set():

@@ -5,15 +5,15 @@ from __future__ import annotations
 from services.counters.domain.events import UsageRolledUp
 from services.counters.handlers.readings import counters_handler
 from services.counters.handlers.usage import apply_rollups, completed_handler
-from shared.db.outbox import Emitter
+from services.counters.settings import CountersSettings
 from shared.events.contracts.gateway import DeviceCountersReported
 from shared.events.contracts.jobs import JobCompleted
 from shared.service import ConsumerSpec, Runtime
 
 
-def consumers(rt: Runtime) -> list[ConsumerSpec]:
+def consumers(rt: Runtime[CountersSettings]) -> list[ConsumerSpec]:
     """Counters' consumer groups (never rename one: a new name replays the topic)."""
-    out = Emitter(rt.schema, rt.spec.name)
+    out = rt.emitter()
     readings = f"{rt.schema}-device-counters"
     return [
         ConsumerSpec(

@@ -10,8 +10,8 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from services.consumables import repository as repo
+from services.consumables.api.context import CONTEXT, READ, WRITE, kek, listing_tenant
 from services.consumables.api.shapes import page, record_json
-from services.consumables.api.views import READ, WRITE, kek, listing_tenant, settings
 from services.consumables.domain.commands import (
     CancelOrder,
     LevelQuery,
@@ -23,26 +23,19 @@ from services.consumables.domain.errors import OrderNotFound
 from services.consumables.domain.signing import SIGNATURE_HEADER, verify
 from services.consumables.handlers import orders
 from shared.crypto.sealing import SealError
-from shared.db.outbox import Emitter
 from shared.errors import Unauthenticated
 from shared.http.body import parse_json, path_uuid, query_model
-from shared.http.middleware import AUTHENTICATOR, caller, correlation_id, public
-from shared.service import RUNTIME
+from shared.http.middleware import AUTHENTICATOR, caller, public
 
 M = TypeVar("M", bound=BaseModel)
 _INTERNAL = frozenset({"low_lowest", "printer_id", "tenant_id"})
-
-
-def emitter(request: web.Request) -> Emitter:
-    rt = request.app[RUNTIME]
-    return Emitter(rt.schema, rt.spec.name, correlation_id(request))
 
 
 async def list_orders(request: web.Request) -> web.Response:
     """GET /v1/supply-orders: the tenant's orders, newest first, filtered."""
     q = query_model(request, OrderQuery)
     tenant = listing_tenant(request, q.tenant_id)
-    async with request.app[RUNTIME].pool.acquire() as conn:
+    async with CONTEXT.pool(request).acquire() as conn:
         rows = await repo.list_orders(conn, q, tenant)
     return web.json_response(page([record_json(r) for r in rows], q.limit))
 
@@ -51,7 +44,7 @@ async def get_order(request: web.Request) -> web.Response:
     """GET /v1/supply-orders/{order_id}."""
     order_id = path_uuid(request, "order_id")
     who = caller(request, READ)
-    async with request.app[RUNTIME].pool.acquire() as conn:
+    async with CONTEXT.pool(request).acquire() as conn:
         order = await repo.get_order(conn, order_id)
     if order is None or not who.can_access(order["tenant_id"]):
         raise OrderNotFound("no such supply order")
@@ -63,12 +56,12 @@ async def cancel_order(request: web.Request) -> web.Response:
     who = caller(request, WRITE, "admin")
     order_id = path_uuid(request, "order_id")
     cmd = await _body(request, CancelOrder)
-    pool = request.app[RUNTIME].pool
+    pool = CONTEXT.pool(request)
     async with pool.acquire() as conn:
         order = await repo.get_order(conn, order_id)
     if order is None or not who.can_access(order["tenant_id"]):
         raise OrderNotFound("no such supply order")
-    order = await orders.cancel(pool, order_id, cmd, who.subject, emitter(request))
+    order = await orders.cancel(pool, order_id, cmd, who.subject, CONTEXT.emitter(request))
     return web.json_response(record_json(order))
 
 
@@ -84,7 +77,7 @@ async def _authorised_order(request: web.Request) -> asyncpg.Record:
     order's supplier signing the body with its secret, or an administrator."""
     order_id = path_uuid(request, "order_id")
     body = await request.read()
-    async with request.app[RUNTIME].pool.acquire() as conn:
+    async with CONTEXT.pool(request).acquire() as conn:
         order = await repo.get_order(conn, order_id)
         if "Authorization" in request.headers:
             who = await request.app[AUTHENTICATOR].authenticate(request)
@@ -110,7 +103,7 @@ async def _authorised_order(request: web.Request) -> asyncpg.Record:
         )
     except SealError:
         secret = None
-    tolerance = settings(request).callback_tolerance_s
+    tolerance = CONTEXT.settings(request).callback_tolerance_s
     # A missing order and a bad signature get the same answer: nothing leaks to a
     # caller that cannot sign.
     if secret is None or not verify(header, secret, body, now=time.time(), tolerance_s=tolerance):
@@ -126,7 +119,7 @@ async def _progress(
     cmd = await _body(request, model)
     assert isinstance(cmd, ReportShipped | ReportDelivered)
     order = await orders.report_progress(
-        request.app[RUNTIME].pool, order["id"], step, cmd, emitter(request)
+        CONTEXT.pool(request), order["id"], step, cmd, CONTEXT.emitter(request)
     )
     return web.json_response(record_json(order))
 
@@ -147,7 +140,7 @@ async def get_levels(request: web.Request) -> web.Response:
     """GET /v1/supply-levels?printer_id=: a printer's latest levels and recent history."""
     who = caller(request, READ)
     q = query_model(request, LevelQuery)
-    async with request.app[RUNTIME].pool.acquire() as conn:
+    async with CONTEXT.pool(request).acquire() as conn:
         levels = [
             r for r in await repo.levels_of(conn, q.printer_id) if who.can_access(r["tenant_id"])
         ]
