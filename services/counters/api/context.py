@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import uuid
 
+from aiohttp import web
+
 from services.counters.domain.commands import UsageQuery
+from services.counters.repository import CountersRepository
 from services.counters.settings import CountersSettings
+from shared.db.uow import PostgresTransactions
 from shared.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from shared.http.auth import Principal
 from shared.http.context import ServiceContext
@@ -16,6 +20,11 @@ ADMIN_READ = "users:read"
 ADMIN_WRITE = "users:write"
 USAGE_READ = "jobs:read"
 PRINTERS_READ = "printers:read"
+
+
+def transactions(request: web.Request) -> PostgresTransactions[CountersRepository]:
+    """Units of work on counters' schema; events carry the request's correlation id."""
+    return PostgresTransactions(CONTEXT.pool(request), CONTEXT.emitter(request), CountersRepository)
 
 
 def is_admin(who: Principal) -> bool:

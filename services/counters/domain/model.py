@@ -65,6 +65,83 @@ def interpret(
     return steps or None
 
 
+@dataclass(frozen=True)
+class Reading:
+    """A device's counter reading as remembered, with what became of it."""
+
+    reading_id: uuid.UUID
+    printer_id: uuid.UUID
+    tenant_id: uuid.UUID
+    read_at: datetime
+    attempts: int
+    source: str
+    outcome: Literal["applied", "unchanged", "out_of_order"]
+
+
+@dataclass(frozen=True)
+class RefusedReading:
+    """A reading taken while a job ran (job activity changed during the read)."""
+
+    event_id: uuid.UUID
+    reading_id: uuid.UUID
+    printer_id: uuid.UUID
+    tenant_id: uuid.UUID
+    activity_before: int
+    activity_after: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class PrinterCounter:
+    """One counter kept for a printer: its last value and the usage it adds up to."""
+
+    counter: str
+    tenant_id: uuid.UUID
+    unit: str
+    value: int
+    usage: int
+    read_at: datetime
+    reading_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class EventOrigin:
+    """Where a consumer read an event (its inbox claim)."""
+
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class JobUsage:
+    """What a completed job used, attributed to its owner, printer and tenant."""
+
+    job_id: uuid.UUID
+    tenant_id: uuid.UUID
+    user_id: uuid.UUID
+    printer_id: uuid.UUID
+    pages: int
+    colour_pages: int
+    sheets: int
+    completed_at: datetime
+
+
+@dataclass(frozen=True)
+class UsageWindow:
+    """The totals of one window (hour, day, month) of one tenant, user or printer."""
+
+    tenant_id: uuid.UUID
+    granularity: str
+    dimension: str
+    subject_id: uuid.UUID
+    window_start: datetime
+    window_end: datetime
+    pages: int
+    colour_pages: int
+    jobs: int
+
+
 def period_start(period: Period, at: datetime) -> datetime:
     """Start (UTC) of the ``period`` containing ``at``; weeks start on Monday."""
     at = at.astimezone(UTC)
