@@ -6,8 +6,10 @@ import uuid
 
 from aiohttp import web
 
+from services.consumables.repository import ConsumablesRepository
 from services.consumables.settings import ConsumablesSettings
 from shared.crypto.sealing import KeyEncryptionKey
+from shared.db.uow import PostgresTransactions
 from shared.errors import FieldError, ValidationFailed
 from shared.http.context import ServiceContext
 from shared.http.middleware import caller
@@ -15,6 +17,13 @@ from shared.http.middleware import caller
 CONTEXT = ServiceContext(ConsumablesSettings)
 
 READ, WRITE = "printers:read", "printers:write"
+
+
+def transactions(request: web.Request) -> PostgresTransactions[ConsumablesRepository]:
+    """Units of work on consumables' schema; events carry the request's correlation id."""
+    return PostgresTransactions(
+        CONTEXT.pool(request), CONTEXT.emitter(request), ConsumablesRepository
+    )
 
 
 def kek(request: web.Request) -> KeyEncryptionKey | None:
