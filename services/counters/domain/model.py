@@ -12,6 +12,7 @@ from shared.events.contracts.gateway import CounterValue
 
 Period = Literal["day", "week", "month", "year"]
 Metric = Literal["pages", "colour_pages"]
+Outcome = Literal["applied", "unchanged", "out_of_order"]
 
 
 def counter_key(counter: CounterValue) -> str:
@@ -65,6 +66,15 @@ def interpret(
     return steps or None
 
 
+def outcome_of(kept: dict[str, Kept], steps: list[Step] | None, read_at: datetime) -> Outcome:
+    """What became of a reading with these ``steps`` (see :func:`interpret`): applied, or
+    dropped as out of order, or as repeating the kept values."""
+    if steps is not None:
+        return "applied"
+    newest = max((k.read_at for k in kept.values()), default=None)
+    return "out_of_order" if newest and read_at < newest else "unchanged"
+
+
 @dataclass(frozen=True)
 class Reading:
     """A device's counter reading as remembered, with what became of it."""
@@ -75,7 +85,7 @@ class Reading:
     read_at: datetime
     attempts: int
     source: str
-    outcome: Literal["applied", "unchanged", "out_of_order"]
+    outcome: Outcome
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from services.counters.domain.model import (
     Reading,
     RefusedReading,
     interpret,
+    outcome_of,
 )
 from services.counters.repository import ReadingRepository
 from shared.db.uow import Transactions
@@ -97,10 +98,7 @@ class ReadingHandler:
                 return
             kept = await repo.kept_counters(reading.device_id)
             steps = interpret(kept, reading.counters, reading.reported_at)
-            outcome: Any = "applied"
-            if steps is None:
-                newest = max((k.read_at for k in kept.values()), default=None)
-                outcome = "out_of_order" if newest and reading.reported_at < newest else "unchanged"
+            outcome = outcome_of(kept, steps, reading.reported_at)
             await repo.record_reading(
                 Reading(
                     reading_id=reading.reading_id, printer_id=reading.device_id,
