@@ -6,13 +6,14 @@ import asyncio
 import contextlib
 from pathlib import Path
 
-from services.consumables import repository as repo
 from services.consumables.api.routes import add_routes
 from services.consumables.consumers import consumers
 from services.consumables.delivery import DeliveryWorker
 from services.consumables.domain.events import EVENTS
+from services.consumables.handlers import supplies
+from services.consumables.repository import ConsumablesRepository
 from services.consumables.settings import ConsumablesSettings
-from shared.db.outbox import Emitter
+from shared.db.uow import PostgresTransactions
 from shared.events.contracts import gateway
 from shared.events.contracts import registry as registry_events
 from shared.events.registry import EventRegistry
@@ -23,16 +24,15 @@ from shared.supervisor import TaskFactory
 log = get_logger(__name__)
 
 
-def tasks(rt: Runtime) -> dict[str, TaskFactory]:
+def tasks(rt: Runtime[ConsumablesSettings]) -> dict[str, TaskFactory]:
     """Every replica sends due webhooks and purges old level history."""
-    assert isinstance(rt.settings, ConsumablesSettings)
     settings = rt.settings
-    worker = DeliveryWorker(rt.pool, settings, Emitter(rt.schema, rt.spec.name))
+    tx = PostgresTransactions(rt.pool, rt.emitter(), ConsumablesRepository)
+    worker = DeliveryWorker(tx, settings)
 
     async def purge_history(stop: asyncio.Event) -> None:
         while not stop.is_set():
-            async with rt.pool.acquire() as conn:
-                removed = await repo.purge_history(conn, settings.history_retention_days)
+            removed = await supplies.purge_history(tx, settings.history_retention_days)
             if removed:
                 log.info("supply level history purged", removed=removed)
             with contextlib.suppress(TimeoutError):

@@ -40,10 +40,9 @@ def supplies_handler(out: Emitter, rise_points: int) -> Any:
     return apply
 
 
-def consumers(rt: Runtime) -> list[ConsumerSpec]:
+def consumers(rt: Runtime[ConsumablesSettings]) -> list[ConsumerSpec]:
     """The consumables consumer groups."""
-    assert isinstance(rt.settings, ConsumablesSettings)
-    out = Emitter(rt.schema, rt.spec.name)
+    out = rt.emitter()
     rise = rt.settings.install_rise_points
     on_printer = printer_handler(out, rise)
     return [
@@ -57,7 +56,7 @@ def consumers(rt: Runtime) -> list[ConsumerSpec]:
         ),
         ConsumerSpec(
             name=f"{rt.schema}-supplies",
-            topics=["devices.telemetry"],
+            topics=[DeviceSuppliesReported.topic],
             handlers={DeviceSuppliesReported.event_type: supplies_handler(out, rise)},
         ),
     ]

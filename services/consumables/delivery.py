@@ -19,21 +19,21 @@ import json
 import socket
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
-import asyncpg
 from aiohttp.abc import ResolveResult
 from aiohttp.resolver import ThreadedResolver
 
-from services.consumables import repository as repo
-from services.consumables.domain.model import backoff_s, retryable_status
+from services.consumables.domain.model import Order, Supplier, backoff_s, retryable_status
 from services.consumables.domain.signing import SIGNATURE_HEADER, signature
 from services.consumables.handlers import orders
+from services.consumables.repository import ConsumablesRepository
 from services.consumables.settings import ConsumablesSettings
 from shared.crypto.sealing import KeyEncryptionKey, SealError
-from shared.db.outbox import Emitter
+from shared.db.uow import Transactions
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -65,28 +65,28 @@ class PublicOnlyResolver(ThreadedResolver):
 
 
 def order_payload(
-    order: asyncpg.Record, printer: asyncpg.Record | None, public_url: str
+    order: Order, printer: Mapping[str, Any] | None, public_url: str
 ) -> dict[str, Any]:
     """The JSON body sent to the supplier."""
-    base = f"{public_url.rstrip('/')}/v1/supply-orders/{order['id']}"
+    base = f"{public_url.rstrip('/')}/v1/supply-orders/{order.id}"
     return {
         "type": "supply_order.created",
-        "order_id": str(order["id"]),
-        "tenant_id": str(order["tenant_id"]),
-        "created_at": order["created_at"].isoformat(),
+        "order_id": str(order.id),
+        "tenant_id": str(order.tenant_id),
+        "created_at": order.created_at.isoformat(),
         "printer": {
-            "id": str(order["printer_id"]),
+            "id": str(order.printer_id),
             "name": printer["name"] if printer else None,
             "model": printer["model"] if printer else None,
             "region": printer["region"] if printer else None,
             "location": printer["location"] if printer else None,
         },
         "supply": {
-            "kind": order["kind"],
-            "colour": order["colour"],
-            "name": order["supply_name"],
-            "level_percent": order["level_percent"],
-            "threshold_percent": order["threshold_percent"],
+            "kind": order.kind,
+            "colour": order.colour,
+            "name": order.supply_name,
+            "level_percent": order.level_percent,
+            "threshold_percent": order.threshold_percent,
         },
         "quantity": 1,
         "callbacks": {"shipped": f"{base}/shipped", "delivered": f"{base}/delivered"},
@@ -96,10 +96,11 @@ def order_payload(
 class DeliveryWorker:
     """Claims due webhook deliveries and makes one attempt for each."""
 
-    def __init__(self, pool: asyncpg.Pool, settings: ConsumablesSettings, out: Emitter) -> None:
-        self._pool = pool
+    def __init__(
+        self, tx: Transactions[ConsumablesRepository], settings: ConsumablesSettings
+    ) -> None:
+        self._tx = tx
         self._s = settings
-        self._out = out
         secret = settings.key_encryption_key
         self._kek = KeyEncryptionKey.from_text(secret.get_secret_value()) if secret else None
 
@@ -120,53 +121,49 @@ class DeliveryWorker:
 
     async def deliver_due(self, http: aiohttp.ClientSession) -> int:
         """One round: claim the due deliveries and attempt each; returns how many."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            claimed = await repo.claim_deliveries(
-                conn, self._s.delivery_batch, self._s.delivery_lease_s
+        async with self._tx() as uow:
+            claimed = await uow.repo.claim_deliveries(
+                self._s.delivery_batch, self._s.delivery_lease_s
             )
-        await asyncio.gather(*(self._attempt(http, c["order_id"], c["attempts"]) for c in claimed))
+        await asyncio.gather(*(self._attempt(http, c.order_id, c.attempts) for c in claimed))
         return len(claimed)
 
     async def _attempt(
         self, http: aiohttp.ClientSession, order_id: uuid.UUID, attempts: int
     ) -> None:
-        async with self._pool.acquire() as conn:
-            order = await repo.get_order(conn, order_id)
-            supplier = await repo.get_supplier(conn, order["supplier_id"]) if order else None
-            printer = await repo.get_printer(conn, order["printer_id"]) if order else None
-            if order is None or supplier is None or order["state"] != "sending":
-                await repo.drop_delivery(conn, order_id)
-                return
+        order, supplier, printer = await orders.to_deliver(self._tx, order_id)
+        if order is None or supplier is None:
+            return
         status, text = await self._post(http, order, supplier, printer)
-        async with self._pool.acquire() as conn:
-            if status is not None and 200 <= status < 300:
-                await orders.webhook_accepted(conn, order_id, attempts, self._out)
-                log.info("order sent", order_id=str(order_id), attempts=attempts)
-            elif status is not None and not retryable_status(status):
-                await orders.webhook_refused(conn, order_id, status, text, self._out)
-                log.warning("order refused by supplier", order_id=str(order_id), status=status)
-            else:
-                delay = backoff_s(attempts, base_s=self._s.retry_base_s, cap_s=self._s.retry_cap_s)
-                await repo.retry_delivery(conn, order_id, delay, status, text)
-                log.info(
-                    "order delivery failed; will retry", order_id=str(order_id),
-                    attempts=attempts, status=status, error=text[:200], retry_in_s=round(delay, 2),
-                )  # fmt: skip
+        if status is not None and 200 <= status < 300:
+            await orders.webhook_accepted(self._tx, order_id, attempts)
+            log.info("order sent", order_id=str(order_id), attempts=attempts)
+        elif status is not None and not retryable_status(status):
+            await orders.webhook_refused(self._tx, order_id, status, text)
+            log.warning("order refused by supplier", order_id=str(order_id), status=status)
+        else:
+            delay = backoff_s(attempts, base_s=self._s.retry_base_s, cap_s=self._s.retry_cap_s)
+            await orders.webhook_failed(self._tx, order_id, delay, status, text)
+            log.info(
+                "order delivery failed; will retry", order_id=str(order_id),
+                attempts=attempts, status=status, error=text[:200], retry_in_s=round(delay, 2),
+            )  # fmt: skip
 
     async def _post(
         self,
         http: aiohttp.ClientSession,
-        order: asyncpg.Record,
-        supplier: asyncpg.Record,
-        printer: asyncpg.Record | None,
+        order: Order,
+        supplier: Supplier,
+        printer: Mapping[str, Any] | None,
     ) -> tuple[int | None, str]:
         """One attempt: (status, start of the answer) or (None, why it failed)."""
         assert self._kek is not None
         try:
-            secret = self._kek.open(supplier["sealed_secret"], aad=supplier["id"].bytes).decode()
+            sealed = supplier.sealed_secret or b""
+            secret = self._kek.open(sealed, aad=supplier.id.bytes).decode()
         except SealError as exc:
             return None, f"the supplier's secret cannot be opened: {exc}"
-        url = supplier["webhook_url"]
+        url = supplier.webhook_url
         host = urlsplit(url).hostname or ""
         with contextlib.suppress(ValueError):
             if not self._s.webhook_allow_private and not allowed_address(host):
@@ -174,7 +171,7 @@ class DeliveryWorker:
         body = json.dumps(order_payload(order, printer, self._s.public_url)).encode()
         headers = {
             "Content-Type": "application/json",
-            "Idempotency-Key": str(order["id"]),
+            "Idempotency-Key": str(order.id),
             SIGNATURE_HEADER: signature(secret, int(time.time()), body),
             "User-Agent": "Printcloud-Consumables/1",
         }

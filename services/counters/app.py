@@ -7,11 +7,10 @@ import contextlib
 from pathlib import Path
 
 from services.counters.api.routes import add_routes
-from services.counters.consumers import consumers
+from services.counters.consumers import consumers, transactions
 from services.counters.domain.events import EVENTS
 from services.counters.handlers.quotas import roll_over
 from services.counters.settings import CountersSettings
-from shared.db.outbox import Emitter
 from shared.events.contracts import gateway, jobs
 from shared.events.registry import EventRegistry
 from shared.logging import get_logger
@@ -21,15 +20,14 @@ from shared.supervisor import TaskFactory
 log = get_logger(__name__)
 
 
-def tasks(rt: Runtime) -> dict[str, TaskFactory]:
+def tasks(rt: Runtime[CountersSettings]) -> dict[str, TaskFactory]:
     """Every replica starts the new period of due quotas (row locks share the work)."""
-    assert isinstance(rt.settings, CountersSettings)
     every = rt.settings.quota_rollover_s
-    out = Emitter(rt.schema, rt.spec.name)
+    tx = transactions(rt)
 
     async def quota_periods(stop: asyncio.Event) -> None:
         while not stop.is_set():
-            rolled = await roll_over(rt.pool, out)
+            rolled = await roll_over(tx)
             if rolled:
                 log.info("quota periods rolled over", quotas=rolled)
             with contextlib.suppress(TimeoutError):
@@ -48,7 +46,7 @@ SPEC = ServiceSpec(
     tasks=tasks,
     workers={
         "rollups": WorkerSpec(
-            module="services.counters.rollups",
+            module="services.counters.streams",
             args=("worker", "-l", "info"),
             description="usage roll-ups per hour, day and month (faust-streaming; Kafka only)",
             metrics_port_field="rollup_metrics_port",

@@ -22,7 +22,7 @@ class CountersSettings(ServiceSettings):
 
 
 class RollupSettings(ProcessSettings):
-    """Configuration of the roll-up worker (``python -m services.counters.rollups worker``).
+    """Configuration of the roll-up worker (``python -m services.counters.streams worker``).
 
     It shares the counters prefix; it needs Kafka only, no database.
     """

@@ -153,7 +153,7 @@ async def rollup_worker(bootstrap: str, tmp: Path, **env: str) -> AsyncIterator[
     }
     log = (tmp / f"{app_id}.log").open("wb")
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "services.counters.rollups", "worker", "-l", "warn",
+        sys.executable, "-m", "services.counters.streams", "worker", "-l", "warn",
         cwd=ROOT, env=environ, stdout=log, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     try:

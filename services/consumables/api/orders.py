@@ -5,13 +5,18 @@ from __future__ import annotations
 import time
 from typing import Literal, TypeVar
 
-import asyncpg
 from aiohttp import web
 from pydantic import BaseModel
 
-from services.consumables import repository as repo
-from services.consumables.api.shapes import page, record_json
-from services.consumables.api.views import READ, WRITE, kek, listing_tenant, settings
+from services.consumables.api.context import (
+    CONTEXT,
+    READ,
+    WRITE,
+    kek,
+    listing_tenant,
+    transactions,
+)
+from services.consumables.api.shapes import history_json, level_json, order_json, page
 from services.consumables.domain.commands import (
     CancelOrder,
     LevelQuery,
@@ -20,42 +25,31 @@ from services.consumables.domain.commands import (
     ReportShipped,
 )
 from services.consumables.domain.errors import OrderNotFound
+from services.consumables.domain.model import Order
 from services.consumables.domain.signing import SIGNATURE_HEADER, verify
-from services.consumables.handlers import orders
+from services.consumables.handlers import orders, supplies
 from shared.crypto.sealing import SealError
-from shared.db.outbox import Emitter
 from shared.errors import Unauthenticated
 from shared.http.body import parse_json, path_uuid, query_model
-from shared.http.middleware import AUTHENTICATOR, caller, correlation_id, public
-from shared.service import RUNTIME
+from shared.http.middleware import AUTHENTICATOR, caller, public
 
 M = TypeVar("M", bound=BaseModel)
-_INTERNAL = frozenset({"low_lowest", "printer_id", "tenant_id"})
-
-
-def emitter(request: web.Request) -> Emitter:
-    rt = request.app[RUNTIME]
-    return Emitter(rt.schema, rt.spec.name, correlation_id(request))
 
 
 async def list_orders(request: web.Request) -> web.Response:
     """GET /v1/supply-orders: the tenant's orders, newest first, filtered."""
     q = query_model(request, OrderQuery)
     tenant = listing_tenant(request, q.tenant_id)
-    async with request.app[RUNTIME].pool.acquire() as conn:
-        rows = await repo.list_orders(conn, q, tenant)
-    return web.json_response(page([record_json(r) for r in rows], q.limit))
+    found = await orders.list_orders(transactions(request), q, tenant)
+    return web.json_response(page([order_json(o) for o in found], q.limit))
 
 
 async def get_order(request: web.Request) -> web.Response:
     """GET /v1/supply-orders/{order_id}."""
     order_id = path_uuid(request, "order_id")
     who = caller(request, READ)
-    async with request.app[RUNTIME].pool.acquire() as conn:
-        order = await repo.get_order(conn, order_id)
-    if order is None or not who.can_access(order["tenant_id"]):
-        raise OrderNotFound("no such supply order")
-    return web.json_response(record_json(order))
+    order = await orders.get_order(transactions(request), order_id, who)
+    return web.json_response(order_json(order))
 
 
 async def cancel_order(request: web.Request) -> web.Response:
@@ -63,13 +57,8 @@ async def cancel_order(request: web.Request) -> web.Response:
     who = caller(request, WRITE, "admin")
     order_id = path_uuid(request, "order_id")
     cmd = await _body(request, CancelOrder)
-    pool = request.app[RUNTIME].pool
-    async with pool.acquire() as conn:
-        order = await repo.get_order(conn, order_id)
-    if order is None or not who.can_access(order["tenant_id"]):
-        raise OrderNotFound("no such supply order")
-    order = await orders.cancel(pool, order_id, cmd, who.subject, emitter(request))
-    return web.json_response(record_json(order))
+    order = await orders.cancel(transactions(request), order_id, cmd, who)
+    return web.json_response(order_json(order))
 
 
 async def _body(request: web.Request, model: type[M]) -> M:
@@ -79,38 +68,35 @@ async def _body(request: web.Request, model: type[M]) -> M:
     return await parse_json(request, model)
 
 
-async def _authorised_order(request: web.Request) -> asyncpg.Record:
+async def _authorised_order(request: web.Request) -> Order:
     """The order a progress report is about, if the caller may report on it: the
     order's supplier signing the body with its secret, or an administrator."""
     order_id = path_uuid(request, "order_id")
     body = await request.read()
-    async with request.app[RUNTIME].pool.acquire() as conn:
-        order = await repo.get_order(conn, order_id)
-        if "Authorization" in request.headers:
-            who = await request.app[AUTHENTICATOR].authenticate(request)
-            who.require_scope(WRITE)
-            who.require_role("admin")
-            if order is None or not who.can_access(order["tenant_id"]):
-                raise OrderNotFound("no such supply order")
-            return order
-        header = request.headers.get(SIGNATURE_HEADER)
-        if header is None:
-            raise Unauthenticated(
-                f"sign the body with the supplier's secret ({SIGNATURE_HEADER}) or send an "
-                "administrator's bearer token"
-            )
-        supplier_id = order["supplier_id"] if order else None
-        supplier = await repo.get_supplier(conn, supplier_id) if supplier_id else None
+    order, supplier = await orders.order_and_supplier(transactions(request), order_id)
+    if "Authorization" in request.headers:
+        who = await request.app[AUTHENTICATOR].authenticate(request)
+        who.require_scope(WRITE)
+        who.require_role("admin")
+        if order is None or not who.can_access(order.tenant_id):
+            raise OrderNotFound("no such supply order")
+        return order
+    header = request.headers.get(SIGNATURE_HEADER)
+    if header is None:
+        raise Unauthenticated(
+            f"sign the body with the supplier's secret ({SIGNATURE_HEADER}) or send an "
+            "administrator's bearer token"
+        )
     key = kek(request)
     try:
         secret = (
-            key.open(supplier["sealed_secret"], aad=supplier["id"].bytes).decode()
+            key.open(supplier.sealed_secret or b"", aad=supplier.id.bytes).decode()
             if supplier is not None and key is not None
             else None
         )
     except SealError:
         secret = None
-    tolerance = settings(request).callback_tolerance_s
+    tolerance = CONTEXT.settings(request).callback_tolerance_s
     # A missing order and a bad signature get the same answer: nothing leaks to a
     # caller that cannot sign.
     if secret is None or not verify(header, secret, body, now=time.time(), tolerance_s=tolerance):
@@ -125,10 +111,8 @@ async def _progress(
     order = await _authorised_order(request)
     cmd = await _body(request, model)
     assert isinstance(cmd, ReportShipped | ReportDelivered)
-    order = await orders.report_progress(
-        request.app[RUNTIME].pool, order["id"], step, cmd, emitter(request)
-    )
-    return web.json_response(record_json(order))
+    order = await orders.report_progress(transactions(request), order.id, step, cmd)
+    return web.json_response(order_json(order))
 
 
 @public
@@ -147,15 +131,11 @@ async def get_levels(request: web.Request) -> web.Response:
     """GET /v1/supply-levels?printer_id=: a printer's latest levels and recent history."""
     who = caller(request, READ)
     q = query_model(request, LevelQuery)
-    async with request.app[RUNTIME].pool.acquire() as conn:
-        levels = [
-            r for r in await repo.levels_of(conn, q.printer_id) if who.can_access(r["tenant_id"])
-        ]
-        history = await repo.history_of(conn, q.printer_id, 100) if levels else []
+    latest, history = await supplies.levels(transactions(request), q.printer_id, who)
     return web.json_response(
         {
             "printer_id": str(q.printer_id),
-            "items": [record_json(r, without=_INTERNAL) for r in levels],
-            "history": [record_json(r) for r in history],
+            "items": [level_json(lv) for lv in latest],
+            "history": [history_json(h) for h in history],
         }
     )

@@ -7,10 +7,9 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-import asyncpg
 from pydantic import BaseModel
 
-from services.consumables.domain.model import Rule
+from services.consumables.domain.model import Level, LevelHistory, Order, Rule, Supplier
 
 
 def _plain(value: Any) -> Any:
@@ -27,16 +26,31 @@ def rule_json(rule: Rule) -> dict[str, Any]:
 
 
 _SUPPLIER_FIELDS = ("id", "tenant_id", "name", "webhook_url", "created_at")
+_LEVEL_INTERNAL = frozenset({"low_lowest", "printer_id", "tenant_id"})
 
 
-def supplier_json(row: asyncpg.Record) -> dict[str, Any]:
-    """A supplier without its secret."""
-    return {k: _plain(row[k]) for k in _SUPPLIER_FIELDS}
+def supplier_json(supplier: Supplier) -> dict[str, Any]:
+    """A supplier without its secret (SupplierOut)."""
+    return {k: _plain(getattr(supplier, k)) for k in _SUPPLIER_FIELDS}
 
 
-def record_json(row: asyncpg.Record, *, without: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """A row as JSON-ready values."""
-    return {k: _plain(v) for k, v in dict(row).items() if k not in without}
+def _fields_json(obj: Any, *, without: frozenset[str] = frozenset()) -> dict[str, Any]:
+    return {k: _plain(v) for k, v in asdict(obj).items() if k not in without}
+
+
+def order_json(order: Order) -> dict[str, Any]:
+    """An order (OrderOut)."""
+    return _fields_json(order)
+
+
+def level_json(level: Level) -> dict[str, Any]:
+    """The latest level of one supply (LevelOut)."""
+    return _fields_json(level, without=_LEVEL_INTERNAL)
+
+
+def history_json(entry: LevelHistory) -> dict[str, Any]:
+    """One reported level (HistoryOut)."""
+    return _fields_json(entry)
 
 
 def page(items: list[dict[str, Any]], limit: int) -> dict[str, Any]:

@@ -2,53 +2,21 @@
 
 from __future__ import annotations
 
-import uuid
-
 from aiohttp import web
 
-from services.consumables import repository as repo
+from services.consumables.api.context import READ, WRITE, kek, listing_tenant, transactions
 from services.consumables.api.shapes import page, rule_json, supplier_json
 from services.consumables.domain.commands import CreateRule, CreateSupplier, Listing, UpdateRule
-from services.consumables.domain.errors import RuleNotFound, SupplierNotFound
 from services.consumables.handlers import admin
-from services.consumables.settings import ConsumablesSettings
-from shared.crypto.sealing import KeyEncryptionKey
-from shared.errors import FieldError, ValidationFailed
 from shared.http.body import parse_json, path_uuid, query_model
 from shared.http.middleware import caller
-from shared.service import RUNTIME
-
-READ, WRITE = "printers:read", "printers:write"
-
-
-def settings(request: web.Request) -> ConsumablesSettings:
-    s = request.app[RUNTIME].settings
-    assert isinstance(s, ConsumablesSettings)
-    return s
-
-
-def kek(request: web.Request) -> KeyEncryptionKey | None:
-    """The key that seals suppliers' secrets, when configured."""
-    secret = settings(request).key_encryption_key
-    return KeyEncryptionKey.from_text(secret.get_secret_value()) if secret else None
-
-
-def listing_tenant(request: web.Request, requested: uuid.UUID | None) -> uuid.UUID | None:
-    """Whose items a listing shows: the caller's tenant, or for operators the one they
-    name or every tenant (None)."""
-    own = caller(request, READ).tenant_scope()
-    if own is None:
-        return requested
-    if requested is not None and requested != own:
-        raise ValidationFailed("unknown tenant", [FieldError("tenant_id", "unknown tenant")])
-    return own
 
 
 async def create_rule(request: web.Request) -> web.Response:
     """POST /v1/supply-rules (tenant admins; operators for platform defaults)."""
     who = caller(request, WRITE, "admin")
     cmd = await parse_json(request, CreateRule)
-    rule = await admin.create_rule(request.app[RUNTIME].pool, cmd, who)
+    rule = await admin.create_rule(transactions(request), cmd, who)
     return web.json_response(
         rule_json(rule), status=201, headers={"Location": f"/v1/supply-rules/{rule.id}"}
     )
@@ -58,8 +26,7 @@ async def list_rules(request: web.Request) -> web.Response:
     """GET /v1/supply-rules: the tenant's rules and the platform defaults."""
     q = query_model(request, Listing)
     tenant = listing_tenant(request, q.tenant_id)
-    async with request.app[RUNTIME].pool.acquire() as conn:
-        rules = await repo.list_rules(conn, tenant_id=tenant, after=q.after, limit=q.limit)
+    rules = await admin.list_rules(transactions(request), tenant, q.after, q.limit)
     return web.json_response(page([rule_json(r) for r in rules], q.limit))
 
 
@@ -67,10 +34,7 @@ async def get_rule(request: web.Request) -> web.Response:
     """GET /v1/supply-rules/{rule_id}."""
     rule_id = path_uuid(request, "rule_id")
     who = caller(request, READ)
-    async with request.app[RUNTIME].pool.acquire() as conn:
-        rule = await repo.get_rule(conn, rule_id)
-    if rule is None or (rule.tenant_id is not None and not who.can_access(rule.tenant_id)):
-        raise RuleNotFound("no such supply rule")
+    rule = await admin.get_rule(transactions(request), rule_id, who)
     return web.json_response(rule_json(rule))
 
 
@@ -79,7 +43,7 @@ async def update_rule(request: web.Request) -> web.Response:
     who = caller(request, WRITE, "admin")
     rule_id = path_uuid(request, "rule_id")
     cmd = await parse_json(request, UpdateRule)
-    rule = await admin.update_rule(request.app[RUNTIME].pool, rule_id, cmd, who)
+    rule = await admin.update_rule(transactions(request), rule_id, cmd, who)
     return web.json_response(rule_json(rule))
 
 
@@ -87,7 +51,7 @@ async def delete_rule(request: web.Request) -> web.Response:
     """DELETE /v1/supply-rules/{rule_id}."""
     who = caller(request, WRITE, "admin")
     rule_id = path_uuid(request, "rule_id")
-    await admin.delete_rule(request.app[RUNTIME].pool, rule_id, who)
+    await admin.delete_rule(transactions(request), rule_id, who)
     return web.Response(status=204)
 
 
@@ -95,9 +59,9 @@ async def create_supplier(request: web.Request) -> web.Response:
     """POST /v1/suppliers (tenant admins; operators for platform suppliers)."""
     who = caller(request, WRITE, "admin")
     cmd = await parse_json(request, CreateSupplier)
-    row = await admin.create_supplier(request.app[RUNTIME].pool, cmd, who, kek(request))
+    supplier = await admin.create_supplier(transactions(request), cmd, who, kek(request))
     return web.json_response(
-        supplier_json(row), status=201, headers={"Location": f"/v1/suppliers/{row['id']}"}
+        supplier_json(supplier), status=201, headers={"Location": f"/v1/suppliers/{supplier.id}"}
     )
 
 
@@ -105,17 +69,13 @@ async def list_suppliers(request: web.Request) -> web.Response:
     """GET /v1/suppliers: the tenant's suppliers and the platform's."""
     q = query_model(request, Listing)
     tenant = listing_tenant(request, q.tenant_id)
-    async with request.app[RUNTIME].pool.acquire() as conn:
-        rows = await repo.list_suppliers(conn, tenant_id=tenant, after=q.after, limit=q.limit)
-    return web.json_response(page([supplier_json(r) for r in rows], q.limit))
+    suppliers = await admin.list_suppliers(transactions(request), tenant, q.after, q.limit)
+    return web.json_response(page([supplier_json(s) for s in suppliers], q.limit))
 
 
 async def get_supplier(request: web.Request) -> web.Response:
     """GET /v1/suppliers/{supplier_id}."""
     supplier_id = path_uuid(request, "supplier_id")
     who = caller(request, READ)
-    async with request.app[RUNTIME].pool.acquire() as conn:
-        row = await repo.get_supplier(conn, supplier_id)
-    if row is None or (row["tenant_id"] is not None and not who.can_access(row["tenant_id"])):
-        raise SupplierNotFound("no such supplier")
-    return web.json_response(supplier_json(row))
+    supplier = await admin.get_supplier(transactions(request), supplier_id, who)
+    return web.json_response(supplier_json(supplier))

@@ -134,3 +134,17 @@ EVENTS = (
     SupplyOrderRejected,
     SupplyLevelWarning,
 )
+
+__all__ = [
+    "EVENTS",
+    "Colour",
+    "Kind",
+    "SupplyLevelWarning",
+    "SupplyOrderCanceled",
+    "SupplyOrderCreated",
+    "SupplyOrderDelivered",
+    "SupplyOrderInstalled",
+    "SupplyOrderRejected",
+    "SupplyOrderSent",
+    "SupplyOrderShipped",
+]

@@ -6,9 +6,9 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 WILDCARD = "*"
 Action = Literal["order", "warn", "ignore"]
@@ -56,6 +56,117 @@ class Rule:
             getattr(self, k) == WILDCARD or getattr(self, k).casefold() == v.casefold()
             for k, v in wanted.items()
         )
+
+
+@dataclass(frozen=True)
+class Supplier:
+    """Who receives a rule's orders, at its webhook (``tenant_id`` None: a platform
+    supplier). ``sealed_secret`` is only loaded where a signature is made or checked."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID | None
+    name: str
+    webhook_url: str
+    created_at: datetime
+    sealed_secret: bytes | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Level:
+    """The latest level of one supply of a printer, and its low episode: since when a
+    rule acted on it being low, that rule's threshold and the lowest level seen since."""
+
+    printer_id: uuid.UUID
+    kind: str
+    colour: str
+    tenant_id: uuid.UUID
+    name: str
+    level_percent: int | None
+    source: str
+    reported_at: datetime
+    low_since: datetime | None = None
+    low_threshold: int | None = None
+    low_lowest: int | None = None
+
+
+@dataclass(frozen=True)
+class LevelHistory:
+    """One reported level of one supply."""
+
+    kind: str
+    colour: str
+    level_percent: int | None
+    reported_at: datetime
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    """An order about to be opened for a low supply."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    printer_id: uuid.UUID
+    kind: str
+    colour: str
+    supply_name: str
+    state: str
+    rule_id: uuid.UUID
+    supplier_id: uuid.UUID | None
+    level_percent: int | None
+    threshold_percent: int
+
+
+@dataclass(frozen=True)
+class Order:
+    """A supply order and how far it got."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    printer_id: uuid.UUID
+    kind: str
+    colour: str
+    supply_name: str
+    state: str
+    rule_id: uuid.UUID
+    supplier_id: uuid.UUID | None
+    level_percent: int | None
+    threshold_percent: int
+    carrier: str | None
+    tracking_number: str | None
+    detail: str | None
+    supplier_response: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+    sent_at: datetime | None
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+    closed_at: datetime | None
+
+    @property
+    def closed(self) -> bool:
+        """Installed, canceled or refused by the supplier: nothing moves it any more."""
+        return self.state in CLOSED_STATES
+
+    def reportable(self, step: Literal["shipped", "delivered"]) -> bool:
+        """Whether a report of ``step`` moves the order on; one that arrives after a
+        later one (shipped after delivered) changes nothing."""
+        return self.state in REPORT_FROM[step]
+
+
+# The states each report of the supplier may move an order from.
+REPORT_FROM: dict[str, tuple[str, ...]] = {
+    "shipped": ("created", "sending", "sent"),
+    "delivered": ("created", "sending", "sent", "shipped"),
+}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """An order's webhook waiting for an attempt, and how many attempts it had."""
+
+    order_id: uuid.UUID
+    supplier_id: uuid.UUID
+    attempts: int
 
 
 def winning_rule(

@@ -7,17 +7,17 @@ import dataclasses
 import uuid
 from datetime import UTC, datetime
 
-import asyncpg
-
-from services.consumables import repository as repo
 from services.consumables.domain.commands import CreateRule, CreateSupplier, UpdateRule
 from services.consumables.domain.errors import (
     DuplicateRule,
     RuleNotFound,
     SecretsUnavailable,
+    SupplierNotFound,
 )
-from services.consumables.domain.model import Rule
+from services.consumables.domain.model import Rule, Supplier
+from services.consumables.repository import RuleRepository
 from shared.crypto.sealing import KeyEncryptionKey
+from shared.db.uow import Transactions
 from shared.errors import FieldError, Forbidden, ValidationFailed
 from shared.http.auth import Principal
 
@@ -33,7 +33,7 @@ def owning_tenant(who: Principal, requested: uuid.UUID | None) -> uuid.UUID | No
     return tenant
 
 
-async def _check_supplier(conn: asyncpg.Connection, rule: Rule) -> None:
+async def _check_supplier(repo: RuleRepository, rule: Rule) -> None:
     if rule.supplier_id is None:
         return
     if rule.action != "order":
@@ -41,8 +41,8 @@ async def _check_supplier(conn: asyncpg.Connection, rule: Rule) -> None:
             "only an order rule names a supplier",
             [FieldError("supplier_id", "only an 'order' rule sends orders to a supplier")],
         )
-    supplier = await repo.get_supplier(conn, rule.supplier_id)
-    if supplier is None or supplier["tenant_id"] not in (None, rule.tenant_id):
+    supplier = await repo.get_supplier(rule.supplier_id)
+    if supplier is None or supplier.tenant_id not in (None, rule.tenant_id):
         raise ValidationFailed("unknown supplier", [FieldError("supplier_id", "unknown supplier")])
 
 
@@ -53,7 +53,7 @@ def _duplicate(rule: Rule) -> DuplicateRule:
     )
 
 
-async def create_rule(pool: asyncpg.Pool, cmd: CreateRule, who: Principal) -> Rule:
+async def create_rule(tx: Transactions[RuleRepository], cmd: CreateRule, who: Principal) -> Rule:
     """Add a rule; 409 when the same keys already have one in that scope."""
     now = datetime.now(UTC)
     rule = Rule(
@@ -62,54 +62,99 @@ async def create_rule(pool: asyncpg.Pool, cmd: CreateRule, who: Principal) -> Ru
         threshold_percent=cmd.threshold_percent, supplier_id=cmd.supplier_id, revision=1,
         created_at=now, updated_at=now,
     )  # fmt: skip
-    async with pool.acquire() as conn, conn.transaction():
-        await _check_supplier(conn, rule)
-        try:
-            return await repo.insert_rule(conn, rule)
-        except asyncpg.UniqueViolationError:
-            raise _duplicate(rule) from None
+    async with tx() as uow:
+        await _check_supplier(uow.repo, rule)
+        created = await uow.repo.insert_rule(rule)
+        if created is None:
+            raise _duplicate(rule)
+        return created
 
 
-async def _editable(conn: asyncpg.Connection, rule_id: uuid.UUID, who: Principal) -> Rule:
-    rule = await repo.get_rule(conn, rule_id, for_update=True)
+def _visible(rule: Rule | None, who: Principal) -> Rule:
     if rule is None or (rule.tenant_id is not None and not who.can_access(rule.tenant_id)):
         raise RuleNotFound("no such supply rule")
+    return rule
+
+
+async def get_rule(tx: Transactions[RuleRepository], rule_id: uuid.UUID, who: Principal) -> Rule:
+    """A rule the caller may see: its tenant's, or a platform default."""
+    async with tx() as uow:
+        return _visible(await uow.repo.get_rule(rule_id), who)
+
+
+async def list_rules(
+    tx: Transactions[RuleRepository], tenant_id: uuid.UUID | None, after: uuid.UUID | None,
+    limit: int,
+) -> list[Rule]:  # fmt: skip
+    """A page of rules: a tenant's own and the platform defaults (all for None)."""
+    async with tx() as uow:
+        return await uow.repo.list_rules(tenant_id=tenant_id, after=after, limit=limit)
+
+
+async def _editable(repo: RuleRepository, rule_id: uuid.UUID, who: Principal) -> Rule:
+    rule = _visible(await repo.get_rule(rule_id, for_update=True), who)
     if rule.tenant_id is None and not who.is_operator:
         raise Forbidden("platform defaults are changed by operators; add a rule of your own")
     return rule
 
 
 async def update_rule(
-    pool: asyncpg.Pool, rule_id: uuid.UUID, cmd: UpdateRule, who: Principal
+    tx: Transactions[RuleRepository], rule_id: uuid.UUID, cmd: UpdateRule, who: Principal
 ) -> Rule:
     """Change a rule's keys, action, threshold or supplier."""
-    async with pool.acquire() as conn, conn.transaction():
-        rule = dataclasses.replace(await _editable(conn, rule_id, who), **cmd.changes())
-        await _check_supplier(conn, rule)
-        try:
-            async with conn.transaction():
-                return await repo.update_rule(conn, rule)
-        except asyncpg.UniqueViolationError:
-            raise _duplicate(rule) from None
+    async with tx() as uow:
+        rule = dataclasses.replace(await _editable(uow.repo, rule_id, who), **cmd.changes())
+        await _check_supplier(uow.repo, rule)
+        updated = await uow.repo.update_rule(rule)
+        if updated is None:
+            raise _duplicate(rule)
+        return updated
 
 
-async def delete_rule(pool: asyncpg.Pool, rule_id: uuid.UUID, who: Principal) -> None:
+async def delete_rule(tx: Transactions[RuleRepository], rule_id: uuid.UUID, who: Principal) -> None:
     """Remove a rule (orders it created stay)."""
-    async with pool.acquire() as conn, conn.transaction():
-        await _editable(conn, rule_id, who)
-        await repo.delete_rule(conn, rule_id)
+    async with tx() as uow:
+        await _editable(uow.repo, rule_id, who)
+        await uow.repo.delete_rule(rule_id)
 
 
 async def create_supplier(
-    pool: asyncpg.Pool, cmd: CreateSupplier, who: Principal, kek: KeyEncryptionKey | None
-) -> asyncpg.Record:
+    tx: Transactions[RuleRepository],
+    cmd: CreateSupplier,
+    who: Principal,
+    kek: KeyEncryptionKey | None,
+) -> Supplier:
     """Add a supplier; its secret is sealed under the key-encryption key, bound to its id."""
     if kek is None:
         raise SecretsUnavailable("this service has no key to protect suppliers' secrets")
     tenant = owning_tenant(who, cmd.tenant_id)
     supplier_id = uuid.uuid4()
     sealed = kek.seal(cmd.secret.encode(), aad=supplier_id.bytes)
-    async with pool.acquire() as conn:
-        return await repo.insert_supplier(
-            conn, supplier_id, tenant, cmd.name, cmd.webhook_url, sealed
-        )
+    supplier = Supplier(
+        id=supplier_id, tenant_id=tenant, name=cmd.name, webhook_url=cmd.webhook_url,
+        created_at=datetime.now(UTC), sealed_secret=sealed,
+    )  # fmt: skip
+    async with tx() as uow:
+        return await uow.repo.insert_supplier(supplier)
+
+
+async def get_supplier(
+    tx: Transactions[RuleRepository], supplier_id: uuid.UUID, who: Principal
+) -> Supplier:
+    """A supplier the caller may see: its tenant's, or a platform supplier."""
+    async with tx() as uow:
+        supplier = await uow.repo.get_supplier(supplier_id)
+    if supplier is None or (
+        supplier.tenant_id is not None and not who.can_access(supplier.tenant_id)
+    ):
+        raise SupplierNotFound("no such supplier")
+    return supplier
+
+
+async def list_suppliers(
+    tx: Transactions[RuleRepository], tenant_id: uuid.UUID | None, after: uuid.UUID | None,
+    limit: int,
+) -> list[Supplier]:  # fmt: skip
+    """A page of suppliers a tenant may use (all for None); never the secrets."""
+    async with tx() as uow:
+        return await uow.repo.list_suppliers(tenant_id=tenant_id, after=after, limit=limit)

@@ -1,14 +1,13 @@
-"""Counters' HTTP operations, as declared for the public API document, and the shapes
-of its answers."""
+"""Counters' HTTP operations, as declared for the public API document."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field
-
+from services.counters.api.shapes import (
+    PrinterCountersView,
+    QuotaList,
+    QuotaView,
+    UsageView,
+)
 from services.counters.domain.commands import (
     AddOverride,
     CreateQuota,
@@ -20,80 +19,6 @@ from shared.http.operations import Operation
 
 TAG = "counters"
 TAGS = {TAG: "Usage per user, printer and tenant by period; quotas; devices' counters."}
-
-
-class QuotaView(BaseModel):
-    """A quota and its usage in the current period."""
-
-    model_config = ConfigDict(extra="forbid")
-    id: uuid.UUID
-    tenant_id: uuid.UUID
-    subject_kind: Literal["user", "group", "tenant"]
-    subject_id: uuid.UUID
-    members: list[uuid.UUID]
-    metric: Literal["pages", "colour_pages"]
-    period: Literal["day", "week", "month", "year"]
-    limit: int
-    policy: Literal["hold", "warn"]
-    period_start: datetime
-    period_end: datetime
-    used: int
-    exceeded: bool = Field(description="used >= limit: the next job goes over the limit.")
-    override_until: datetime | None
-    override_reason: str
-    revision: int
-    created_at: datetime
-    updated_at: datetime
-
-
-class QuotaList(BaseModel):
-    """A page of quotas; ``next_after`` continues it."""
-
-    model_config = ConfigDict(extra="forbid")
-    items: list[QuotaView]
-    next_after: uuid.UUID | None
-
-
-class UsageWindow(BaseModel):
-    """The totals of one window."""
-
-    model_config = ConfigDict(extra="forbid")
-    window_start: datetime
-    window_end: datetime
-    pages: int
-    colour_pages: int
-    jobs: int
-
-
-class UsageView(BaseModel):
-    """One subject's usage windows, oldest first."""
-
-    model_config = ConfigDict(extra="forbid")
-    tenant_id: uuid.UUID
-    granularity: Literal["hour", "day", "month"]
-    dimension: Literal["tenant", "user", "printer"]
-    subject_id: uuid.UUID
-    items: list[UsageWindow]
-
-
-class CounterView(BaseModel):
-    """One counter kept for a printer."""
-
-    model_config = ConfigDict(extra="forbid")
-    counter: str = Field(description="The counter's name; `media:<size>` per media size.")
-    unit: Literal["impressions", "sheets"]
-    value: int = Field(description="The last value the device reported.")
-    usage: int = Field(description="The sum of its increments (resets add nothing).")
-    read_at: datetime
-    reading_id: uuid.UUID
-
-
-class PrinterCountersView(BaseModel):
-    """The counters kept for a printer."""
-
-    model_config = ConfigDict(extra="forbid")
-    printer_id: uuid.UUID
-    counters: list[CounterView]
 
 
 QUOTA = "/v1/quotas/{quota_id}"

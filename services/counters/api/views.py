@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
-
 from aiohttp import web
 
-from services.counters import repository as repo
+from services.counters.api.context import (
+    ADMIN_READ,
+    ADMIN_WRITE,
+    PRINTERS_READ,
+    USAGE_READ,
+    quota_tenant,
+    transactions,
+    usage_subject,
+)
+from services.counters.api.shapes import counter_json, quota_json, window_json
 from services.counters.domain.commands import (
     AddOverride,
     CreateQuota,
@@ -14,35 +21,19 @@ from services.counters.domain.commands import (
     UpdateQuota,
     UsageQuery,
 )
-from services.counters.domain.errors import QuotaNotFound
-from services.counters.handlers import quotas
-from services.counters.handlers.quotas import quota_json
-from shared.db.outbox import Emitter
-from shared.errors import FieldError, Forbidden, NotFound, ValidationFailed
-from shared.http.auth import Principal
+from services.counters.handlers import quotas, readings
+from services.counters.handlers import usage as usage_handlers
+from shared.errors import FieldError, NotFound
 from shared.http.body import parse_json, path_uuid, query_model
-from shared.http.middleware import caller, correlation_id
-from shared.service import RUNTIME
-
-ADMIN_READ = "users:read"
-ADMIN_WRITE = "users:write"
-USAGE_READ = "jobs:read"
-
-
-def emitter(request: web.Request) -> Emitter:
-    rt = request.app[RUNTIME]
-    return Emitter(rt.schema, rt.spec.name, correlation_id(request))
-
-
-def _is_admin(who: Principal) -> bool:
-    return who.is_operator or "admin" in who.roles
+from shared.http.middleware import caller
 
 
 async def create_quota(request: web.Request) -> web.Response:
     """POST /v1/quotas (admins)."""
     who = caller(request, ADMIN_WRITE, "admin")
     cmd = await parse_json(request, CreateQuota)
-    quota = await quotas.create_quota(request.app[RUNTIME].pool, cmd, who, emitter(request))
+    tenant_id = quota_tenant(who, cmd.tenant_id)
+    quota = await quotas.create_quota(transactions(request), cmd, tenant_id)
     return web.json_response(
         quota_json(quota), status=201, headers={"Location": f"/v1/quotas/{quota.id}"}
     )
@@ -55,10 +46,7 @@ async def list_quotas(request: web.Request) -> web.Response:
     tenant_id = who.tenant_scope() or page.tenant_id
     if page.tenant_id is not None and page.tenant_id != tenant_id:
         raise NotFound("no such tenant", [FieldError("tenant_id", "unknown tenant")])
-    async with request.app[RUNTIME].pool.acquire() as conn:
-        items = await repo.list_quotas(
-            conn, tenant_id=tenant_id, after=page.after, limit=page.limit
-        )
+    items = await quotas.list_quotas(transactions(request), tenant_id, page.after, page.limit)
     return web.json_response({
         "items": [quota_json(q) for q in items],
         "next_after": str(items[-1].id) if len(items) == page.limit else None,
@@ -69,10 +57,7 @@ async def get_quota(request: web.Request) -> web.Response:
     """GET /v1/quotas/{quota_id} (admins)."""
     who = caller(request, ADMIN_READ, "admin")
     quota_id = path_uuid(request, "quota_id")
-    async with request.app[RUNTIME].pool.acquire() as conn:
-        quota = await repo.get_quota(conn, quota_id)
-    if quota is None or not who.can_access(quota.tenant_id):
-        raise QuotaNotFound("no such quota")
+    quota = await quotas.get_quota(transactions(request), quota_id, who)
     return web.json_response(quota_json(quota))
 
 
@@ -81,9 +66,7 @@ async def update_quota(request: web.Request) -> web.Response:
     who = caller(request, ADMIN_WRITE, "admin")
     quota_id = path_uuid(request, "quota_id")
     cmd = await parse_json(request, UpdateQuota)
-    quota = await quotas.update_quota(
-        request.app[RUNTIME].pool, quota_id, cmd, who, emitter(request)
-    )
+    quota = await quotas.update_quota(transactions(request), quota_id, cmd, who)
     return web.json_response(quota_json(quota))
 
 
@@ -91,7 +74,7 @@ async def delete_quota(request: web.Request) -> web.Response:
     """DELETE /v1/quotas/{quota_id} (admins)."""
     who = caller(request, ADMIN_WRITE, "admin")
     quota_id = path_uuid(request, "quota_id")
-    await quotas.delete_quota(request.app[RUNTIME].pool, quota_id, who, emitter(request))
+    await quotas.delete_quota(transactions(request), quota_id, who)
     return web.Response(status=204)
 
 
@@ -100,86 +83,37 @@ async def add_override(request: web.Request) -> web.Response:
     who = caller(request, ADMIN_WRITE, "admin")
     quota_id = path_uuid(request, "quota_id")
     cmd = await parse_json(request, AddOverride)
-    quota = await quotas.add_override(
-        request.app[RUNTIME].pool, quota_id, cmd, who, emitter(request)
-    )
+    quota = await quotas.add_override(transactions(request), quota_id, cmd, who)
     return web.json_response(quota_json(quota), status=201)
-
-
-def _usage_subject(who: Principal, q: UsageQuery) -> tuple[uuid.UUID, str, uuid.UUID]:
-    """(tenant, dimension, subject) the caller may read: users only their own usage."""
-    if who.is_operator:
-        if q.tenant_id is None:
-            raise ValidationFailed("operators name the tenant", [
-                FieldError("tenant", "required for operators")
-            ])  # fmt: skip
-        tenant_id = q.tenant_id
-    else:
-        scope = who.tenant_scope()
-        assert scope is not None
-        tenant_id = scope
-        if q.tenant_id is not None and q.tenant_id != tenant_id:
-            raise NotFound("no such tenant", [FieldError("tenant", "unknown tenant")])
-    if not _is_admin(who):
-        try:
-            me = uuid.UUID(who.subject)
-        except ValueError:
-            raise Forbidden("this credential is not a user's") from None
-        if q.printer_id is not None or (q.user_id is not None and q.user_id != me):
-            raise Forbidden("users read their own usage only; admins read the tenant's")
-        return tenant_id, "user", me
-    if q.user_id is not None:
-        return tenant_id, "user", q.user_id
-    if q.printer_id is not None:
-        return tenant_id, "printer", q.printer_id
-    return tenant_id, "tenant", tenant_id
 
 
 async def usage(request: web.Request) -> web.Response:
     """GET /v1/usage: pages, colour pages and jobs per window."""
     who = caller(request, USAGE_READ)
     q = query_model(request, UsageQuery)
-    tenant_id, dimension, subject = _usage_subject(who, q)
+    tenant_id, dimension, subject = usage_subject(who, q)
     start, end = q.bounds()
-    async with request.app[RUNTIME].pool.acquire() as conn:
-        rows = await repo.usage_windows(
-            conn, tenant_id=tenant_id, granularity=q.granularity, dimension=dimension,
-            subject_id=subject, start=start, end=end, limit=q.limit,
-        )  # fmt: skip
+    windows = await usage_handlers.usage_windows(
+        transactions(request), tenant_id=tenant_id, granularity=q.granularity,
+        dimension=dimension, subject_id=subject, start=start, end=end, limit=q.limit,
+    )  # fmt: skip
     return web.json_response({
         "tenant_id": str(tenant_id),
         "granularity": q.granularity,
         "dimension": dimension,
         "subject_id": str(subject),
-        "items": [
-            {
-                "window_start": r["window_start"].isoformat(),
-                "window_end": r["window_end"].isoformat(),
-                "pages": r["pages"],
-                "colour_pages": r["colour_pages"],
-                "jobs": r["jobs"],
-            }
-            for r in rows
-        ],
+        "items": [window_json(w) for w in windows],
     })  # fmt: skip
 
 
 async def printer_counters(request: web.Request) -> web.Response:
     """GET /v1/counters/{printer_id}: the counters kept for a printer."""
-    who = caller(request, "printers:read")
+    who = caller(request, PRINTERS_READ)
     printer_id = path_uuid(request, "printer_id")
-    async with request.app[RUNTIME].pool.acquire() as conn:
-        rows = await repo.printer_counters(conn, printer_id)
-    if not rows or not who.can_access(rows[0]["tenant_id"]):
+    kept = await readings.printer_counters(transactions(request), printer_id)
+    if not kept or not who.can_access(kept[0].tenant_id):
         raise NotFound("no counters for this printer")
     return web.json_response({
         "printer_id": str(printer_id),
-        "counters": [
-            {
-                "counter": r["counter"], "unit": r["unit"], "value": r["value"],
-                "usage": r["usage"], "read_at": r["read_at"].isoformat(),
-                "reading_id": str(r["reading_id"]),
-            }
-            for r in rows
-        ],
+        "counters": [counter_json(c) for c in kept],
     })  # fmt: skip

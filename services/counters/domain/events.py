@@ -1,4 +1,6 @@
-"""Events counters publishes (quota state is a shared contract: shared/events/contracts/quotas)."""
+"""Events counters publishes: counter resets on ``counters.devices``, usage windows on
+``counters.usage``, and quota states on ``counters.quotas`` (a shared contract, read by
+routing: defined in shared/events/contracts/quotas.py and re-exported here)."""
 
 from __future__ import annotations
 
@@ -63,3 +65,12 @@ class UsageRolledUp(EventData):
 
 
 EVENTS = (CounterResetDetected, UsageRolledUp, QuotaStateChanged)
+
+__all__ = [
+    "EVENTS",
+    "CounterResetDetected",
+    "Dimension",
+    "Granularity",
+    "QuotaStateChanged",
+    "UsageRolledUp",
+]

@@ -12,6 +12,7 @@ from shared.events.contracts.gateway import CounterValue
 
 Period = Literal["day", "week", "month", "year"]
 Metric = Literal["pages", "colour_pages"]
+Outcome = Literal["applied", "unchanged", "out_of_order"]
 
 
 def counter_key(counter: CounterValue) -> str:
@@ -63,6 +64,92 @@ def interpret(
         else:
             steps.append(Step(key, c.unit, c.value, 0, reset_from=last.value))
     return steps or None
+
+
+def outcome_of(kept: dict[str, Kept], steps: list[Step] | None, read_at: datetime) -> Outcome:
+    """What became of a reading with these ``steps`` (see :func:`interpret`): applied, or
+    dropped as out of order, or as repeating the kept values."""
+    if steps is not None:
+        return "applied"
+    newest = max((k.read_at for k in kept.values()), default=None)
+    return "out_of_order" if newest and read_at < newest else "unchanged"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A device's counter reading as remembered, with what became of it."""
+
+    reading_id: uuid.UUID
+    printer_id: uuid.UUID
+    tenant_id: uuid.UUID
+    read_at: datetime
+    attempts: int
+    source: str
+    outcome: Outcome
+
+
+@dataclass(frozen=True)
+class RefusedReading:
+    """A reading taken while a job ran (job activity changed during the read)."""
+
+    event_id: uuid.UUID
+    reading_id: uuid.UUID
+    printer_id: uuid.UUID
+    tenant_id: uuid.UUID
+    activity_before: int
+    activity_after: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class PrinterCounter:
+    """One counter kept for a printer: its last value and the usage it adds up to."""
+
+    counter: str
+    tenant_id: uuid.UUID
+    unit: str
+    value: int
+    usage: int
+    read_at: datetime
+    reading_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class EventOrigin:
+    """Where a consumer read an event (its inbox claim)."""
+
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class JobUsage:
+    """What a completed job used, attributed to its owner, printer and tenant."""
+
+    job_id: uuid.UUID
+    tenant_id: uuid.UUID
+    user_id: uuid.UUID
+    printer_id: uuid.UUID
+    pages: int
+    colour_pages: int
+    sheets: int
+    completed_at: datetime
+
+
+@dataclass(frozen=True)
+class UsageWindow:
+    """The totals of one window (hour, day, month) of one tenant, user or printer."""
+
+    tenant_id: uuid.UUID
+    granularity: str
+    dimension: str
+    subject_id: uuid.UUID
+    window_start: datetime
+    window_end: datetime
+    pages: int
+    colour_pages: int
+    jobs: int
 
 
 def period_start(period: Period, at: datetime) -> datetime:

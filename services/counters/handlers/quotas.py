@@ -9,18 +9,17 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
-import asyncpg
-
-from services.counters import repository as repo
 from services.counters.domain.commands import AddOverride, CreateQuota, UpdateQuota
 from services.counters.domain.errors import QuotaNotFound
+from services.counters.domain.events import QuotaStateChanged
 from services.counters.domain.model import Quota, amount_of, period_start
-from shared.db.outbox import Emitter
+from services.counters.repository import QuotaRepository
+from shared.db.uow import Transactions, UnitOfWork
 from shared.errors import FieldError, ValidationFailed
-from shared.events.contracts.quotas import QuotaStateChanged
 from shared.http.auth import Principal
+
+ROLL_OVER_BATCH = 200
 
 
 def state_of(q: Quota) -> QuotaStateChanged:
@@ -43,27 +42,14 @@ def state_of(q: Quota) -> QuotaStateChanged:
     )
 
 
-async def _publish(conn: asyncpg.Connection, q: Quota, out: Emitter) -> None:
-    await out.emit(conn, state_of(q), tenant_id=q.tenant_id)
+async def _publish(uow: UnitOfWork[QuotaRepository], q: Quota) -> None:
+    await uow.emit(state_of(q), tenant_id=q.tenant_id)
 
 
-def _tenant_for(who: Principal, asked: uuid.UUID | None) -> uuid.UUID:
-    if who.is_operator:
-        if asked is None:
-            raise ValidationFailed(
-                "operators name the tenant", [FieldError("tenant_id", "required for operators")]
-            )
-        return asked
-    tenant = who.tenant_scope()
-    assert tenant is not None
-    if asked is not None and asked != tenant:
-        raise ValidationFailed("unknown tenant", [FieldError("tenant_id", "unknown tenant")])
-    return tenant
-
-
-async def create_quota(pool: asyncpg.Pool, cmd: CreateQuota, who: Principal, out: Emitter) -> Quota:
-    """Create a quota; its usage starts at zero in the current period."""
-    tenant_id = _tenant_for(who, cmd.tenant_id)
+async def create_quota(
+    tx: Transactions[QuotaRepository], cmd: CreateQuota, tenant_id: uuid.UUID
+) -> Quota:
+    """Create a quota of ``tenant_id``; its usage starts at zero in the current period."""
     now = datetime.now(UTC)
     subject = cmd.subject_id or tenant_id
     if cmd.subject_kind == "tenant" and subject != tenant_id:
@@ -77,29 +63,51 @@ async def create_quota(pool: asyncpg.Pool, cmd: CreateQuota, who: Principal, out
         limit=cmd.limit, policy=cmd.policy, period_start=period_start(cmd.period, now), used=0,
         override_until=None, override_reason="", revision=1, created_at=now, updated_at=now,
     )  # fmt: skip
-    async with pool.acquire() as conn, conn.transaction():
-        await repo.insert_quota(conn, quota)
-        await _publish(conn, quota, out)
+    async with tx() as uow:
+        await uow.repo.insert_quota(quota)
+        await _publish(uow, quota)
     return quota
 
 
-async def _locked(conn: asyncpg.Connection, quota_id: uuid.UUID, who: Principal) -> Quota:
-    quota = await repo.get_quota(conn, quota_id, for_update=True)
+async def get_quota(
+    tx: Transactions[QuotaRepository], quota_id: uuid.UUID, who: Principal
+) -> Quota:
+    """A quota the caller may see (another tenant's is answered as missing)."""
+    async with tx() as uow:
+        quota = await uow.repo.get_quota(quota_id)
+    if quota is None or not who.can_access(quota.tenant_id):
+        raise QuotaNotFound("no such quota")
+    return quota
+
+
+async def list_quotas(
+    tx: Transactions[QuotaRepository],
+    tenant_id: uuid.UUID | None,
+    after: uuid.UUID | None,
+    limit: int,
+) -> list[Quota]:
+    """A page of quotas in id order (one tenant's, or every tenant's for None)."""
+    async with tx() as uow:
+        return await uow.repo.list_quotas(tenant_id=tenant_id, after=after, limit=limit)
+
+
+async def _locked(repo: QuotaRepository, quota_id: uuid.UUID, who: Principal) -> Quota:
+    quota = await repo.get_quota(quota_id, for_update=True)
     if quota is None or not who.can_access(quota.tenant_id):
         raise QuotaNotFound("no such quota")
     return quota
 
 
 async def update_quota(
-    pool: asyncpg.Pool, quota_id: uuid.UUID, cmd: UpdateQuota, who: Principal, out: Emitter
+    tx: Transactions[QuotaRepository], quota_id: uuid.UUID, cmd: UpdateQuota, who: Principal
 ) -> Quota:
     """Change limit, policy or members; publishes the new state when something changed."""
     changes = cmd.changes()
     if "members" in changes:
         changes["members"] = tuple(dict.fromkeys(changes["members"] or ()))
     now = datetime.now(UTC)
-    async with pool.acquire() as conn, conn.transaction():
-        current = await _locked(conn, quota_id, who)
+    async with tx() as uow:
+        current = await _locked(uow.repo, quota_id, who)
         if "members" in changes and current.subject_kind != "group":
             raise ValidationFailed(
                 "members are only for group quotas", [FieldError("members", "not a group quota")]
@@ -109,23 +117,23 @@ async def update_quota(
         if quota == current:
             return current
         quota = replace(quota, revision=current.revision + 1, updated_at=now)
-        await repo.save_quota(conn, quota)
-        await _publish(conn, quota, out)
+        await uow.repo.save_quota(quota)
+        await _publish(uow, quota)
     return quota
 
 
 async def delete_quota(
-    pool: asyncpg.Pool, quota_id: uuid.UUID, who: Principal, out: Emitter
+    tx: Transactions[QuotaRepository], quota_id: uuid.UUID, who: Principal
 ) -> None:
     """Remove a quota; its last state says ``deleted`` so routing forgets it."""
-    async with pool.acquire() as conn, conn.transaction():
-        quota = await _locked(conn, quota_id, who)
-        await repo.delete_quota(conn, quota_id)
-        await _publish(conn, replace(quota, deleted=True, revision=quota.revision + 1), out)
+    async with tx() as uow:
+        quota = await _locked(uow.repo, quota_id, who)
+        await uow.repo.delete_quota(quota_id)
+        await _publish(uow, replace(quota, deleted=True, revision=quota.revision + 1))
 
 
 async def add_override(
-    pool: asyncpg.Pool, quota_id: uuid.UUID, cmd: AddOverride, who: Principal, out: Emitter
+    tx: Transactions[QuotaRepository], quota_id: uuid.UUID, cmd: AddOverride, who: Principal
 ) -> Quota:
     """Let the subject print past the limit until ``cmd.until``."""
     now = datetime.now(UTC)
@@ -133,81 +141,56 @@ async def add_override(
         raise ValidationFailed("the override would be over already", [
             FieldError("until", "must be in the future")
         ])  # fmt: skip
-    async with pool.acquire() as conn, conn.transaction():
-        current = await _locked(conn, quota_id, who)
+    async with tx() as uow:
+        current = await _locked(uow.repo, quota_id, who)
         quota = replace(
             current.rolled(now), override_until=cmd.until, override_reason=cmd.reason,
             revision=current.revision + 1, updated_at=now,
         )  # fmt: skip
-        await repo.save_quota(conn, quota)
-        await repo.add_override(conn, quota_id, cmd.until, cmd.reason, who.subject)
-        await _publish(conn, quota, out)
+        await uow.repo.save_quota(quota)
+        await uow.repo.add_override(quota_id, cmd.until, cmd.reason, who.subject)
+        await _publish(uow, quota)
     return quota
 
 
 async def charge(
-    conn: asyncpg.Connection,
+    uow: UnitOfWork[QuotaRepository],
     tenant_id: uuid.UUID,
     user_id: uuid.UUID,
     printed_pages: int,
     colour_pages: int,
     at: datetime,
-    out: Emitter,
 ) -> list[Quota]:
-    """Add a completed job to every quota of its owner's current period (caller's
-    transaction); returns the quotas that changed."""
+    """Add a completed job to every quota of its owner's current period (in the caller's
+    unit of work); returns the quotas that changed."""
     now = max(datetime.now(UTC), at)
     changed = []
-    for quota in await repo.quotas_for_user(conn, tenant_id, user_id):
+    for quota in await uow.repo.quotas_for_user(tenant_id, user_id):
         if not quota.applies_to(user_id):
             continue
         after = quota.charged(amount_of(quota.metric, printed_pages, colour_pages), at, now)
         if after is None:
             continue
         after = replace(after, revision=quota.revision + 1, updated_at=datetime.now(UTC))
-        await repo.save_quota(conn, after)
-        await _publish(conn, after, out)
+        await uow.repo.save_quota(after)
+        await _publish(uow, after)
         changed.append(after)
     return changed
 
 
-async def roll_over(pool: asyncpg.Pool, out: Emitter, now: datetime | None = None) -> int:
+async def roll_over(tx: Transactions[QuotaRepository], now: datetime | None = None) -> int:
     """Start the new period of every quota whose period ended; publish each new state."""
     now = now or datetime.now(UTC)
     rolled = 0
     while True:
-        async with pool.acquire() as conn, conn.transaction():
-            due = await repo.due_quotas(conn, now, 200)
+        async with tx() as uow:
+            due = await uow.repo.due_quotas(now, ROLL_OVER_BATCH)
             for quota in due:
                 after = replace(
                     quota.rolled(now), revision=quota.revision + 1, updated_at=datetime.now(UTC)
                 )
-                await repo.save_quota(conn, after)
-                await _publish(conn, after, out)
+                await uow.repo.save_quota(after)
+                await _publish(uow, after)
         rolled += len(due)
-        if len(due) < 200:
+        if len(due) < ROLL_OVER_BATCH:
             return rolled
-
-
-def quota_json(q: Quota) -> dict[str, Any]:
-    """A quota as the API shows it."""
-    return {
-        "id": str(q.id),
-        "tenant_id": str(q.tenant_id),
-        "subject_kind": q.subject_kind,
-        "subject_id": str(q.subject_id),
-        "members": [str(m) for m in q.members],
-        "metric": q.metric,
-        "period": q.period,
-        "limit": q.limit,
-        "policy": q.policy,
-        "period_start": q.period_start.isoformat(),
-        "period_end": q.period_end.isoformat(),
-        "used": q.used,
-        "exceeded": q.exceeded,
-        "override_until": q.override_until.isoformat() if q.override_until else None,
-        "override_reason": q.override_reason,
-        "revision": q.revision,
-        "created_at": q.created_at.isoformat(),
-        "updated_at": q.updated_at.isoformat(),
-    }

@@ -6,13 +6,18 @@ import uuid
 from collections import OrderedDict
 from typing import Any
 
-import asyncpg
 from prometheus_client import Counter
 
-from services.counters import repository as repo
 from services.counters.domain.events import CounterResetDetected
-from services.counters.domain.model import interpret
-from shared.db.outbox import Emitter
+from services.counters.domain.model import (
+    PrinterCounter,
+    Reading,
+    RefusedReading,
+    interpret,
+    outcome_of,
+)
+from services.counters.repository import ReadingRepository
+from shared.db.uow import Transactions
 from shared.events.contracts.gateway import DeviceCountersReported
 from shared.events.registry import DecodedEvent
 from shared.kafka.deadletter import dead_letter_headers
@@ -50,21 +55,20 @@ class _Once:
 
 
 async def park_refused(
-    conn: asyncpg.Connection, consumer: str, event: DecodedEvent[Any], reason: str
+    repo: ReadingRepository, consumer: str, event: DecodedEvent[Any], reason: str
 ) -> None:
     """Put the event, unchanged, on the dead-letter topic through the outbox."""
     envelope = event.envelope
-    where = await repo.inbox_position(conn, consumer, envelope.event_id)
+    where = await repo.inbox_position(consumer, envelope.event_id)
     headers = dead_letter_headers(
         envelope.kafka_headers(),
         reason=reason,
         consumer=consumer,
-        topic=where["topic"] if where else DeviceCountersReported.topic,
-        partition=where["kafka_partition"] if where else -1,
-        offset=where["kafka_offset"] if where else -1,
+        topic=where.topic if where else DeviceCountersReported.topic,
+        partition=where.partition if where else -1,
+        offset=where.offset if where else -1,
     )
     await repo.add_raw_outbox(
-        conn,
         event_id=envelope.event_id,
         topic=DEAD_LETTER_TOPIC,
         key=envelope.key,
@@ -73,82 +77,82 @@ async def park_refused(
     )
 
 
-def counters_handler(out: Emitter, consumer: str) -> Any:
-    """Apply one reading of a device's counters."""
-    counted = _Once()
+class ReadingHandler:
+    """Applies device counter readings for one consumer group (its name goes in the
+    dead-letter headers of refused readings)."""
 
-    async def apply(conn: asyncpg.Connection, event: DecodedEvent[Any]) -> None:
+    def __init__(self, consumer: str) -> None:
+        self.consumer = consumer
+        self._counted = _Once()
+
+    async def __call__(self, tx: Transactions[ReadingRepository], event: DecodedEvent[Any]) -> None:
+        """Apply one reading of a device's counters."""
         reading: DeviceCountersReported = event.data
-        if reading.activity_before != reading.activity_after:
-            reason = (
-                f"inconsistent reading: job activity {reading.activity_before} before the read, "
-                f"{reading.activity_after} after it"
-            )
-            fresh = await repo.record_refusal(
-                conn,
-                event_id=event.envelope.event_id,
-                reading_id=reading.reading_id,
-                printer_id=reading.device_id,
-                tenant_id=reading.tenant_id,
-                activity_before=reading.activity_before,
-                activity_after=reading.activity_after,
+        async with tx() as uow:
+            if reading.activity_before != reading.activity_after:
+                await self._refuse(uow.repo, event, reading)
+                return
+            repo = uow.repo
+            if await repo.reading_seen(reading.reading_id):
+                READINGS.labels("duplicate").inc()
+                return
+            kept = await repo.kept_counters(reading.device_id)
+            steps = interpret(kept, reading.counters, reading.reported_at)
+            outcome = outcome_of(kept, steps, reading.reported_at)
+            await repo.record_reading(
+                Reading(
+                    reading_id=reading.reading_id, printer_id=reading.device_id,
+                    tenant_id=reading.tenant_id, read_at=reading.reported_at,
+                    attempts=reading.attempts, source=reading.source, outcome=outcome,
+                )
+            )  # fmt: skip
+            READINGS.labels(outcome).inc()
+            if steps is None:
+                return
+            await repo.apply_steps(
+                reading.device_id, reading.tenant_id, reading.reading_id, reading.reported_at,
+                steps,
+            )  # fmt: skip
+            for step in steps:
+                if step.reset_from is None:
+                    continue
+                await uow.emit(
+                    CounterResetDetected(
+                        printer_id=reading.device_id, tenant_id=reading.tenant_id,
+                        counter=step.counter, previous_value=step.reset_from,
+                        new_value=step.value, reading_id=reading.reading_id,
+                        read_at=reading.reported_at,
+                    ),
+                    tenant_id=reading.tenant_id,
+                )  # fmt: skip
+
+    async def _refuse(
+        self, repo: ReadingRepository, event: DecodedEvent[Any], reading: DeviceCountersReported
+    ) -> None:
+        reason = (
+            f"inconsistent reading: job activity {reading.activity_before} before the read, "
+            f"{reading.activity_after} after it"
+        )
+        fresh = await repo.record_refusal(
+            RefusedReading(
+                event_id=event.envelope.event_id, reading_id=reading.reading_id,
+                printer_id=reading.device_id, tenant_id=reading.tenant_id,
+                activity_before=reading.activity_before, activity_after=reading.activity_after,
                 reason=reason,
             )
-            if fresh:
-                await park_refused(conn, consumer, event, reason)
-                if counted.first(event.envelope.event_id):
-                    REFUSED.inc()
-                    READINGS.labels("refused").inc()
-                log.warning(
-                    "counter reading refused", reason=reason, printer=str(reading.device_id)
-                )
+        )  # fmt: skip
+        if not fresh:
             return
-        if await repo.reading_seen(conn, reading.reading_id):
-            READINGS.labels("duplicate").inc()
-            return
-        kept = await repo.kept_counters(conn, reading.device_id)
-        steps = interpret(kept, reading.counters, reading.reported_at)
-        outcome = "applied"
-        if steps is None:
-            newest = max((k.read_at for k in kept.values()), default=None)
-            outcome = "out_of_order" if newest and reading.reported_at < newest else "unchanged"
-        await repo.record_reading(
-            conn,
-            reading_id=reading.reading_id,
-            printer_id=reading.device_id,
-            tenant_id=reading.tenant_id,
-            read_at=reading.reported_at,
-            attempts=reading.attempts,
-            source=reading.source,
-            outcome=outcome,
-        )
-        READINGS.labels(outcome).inc()
-        if steps is None:
-            return
-        await repo.apply_steps(
-            conn,
-            reading.device_id,
-            reading.tenant_id,
-            reading.reading_id,
-            reading.reported_at,
-            steps,
-        )
-        emit = out.caused_by(event.envelope)
-        for step in steps:
-            if step.reset_from is None:
-                continue
-            await emit.emit(
-                conn,
-                CounterResetDetected(
-                    printer_id=reading.device_id,
-                    tenant_id=reading.tenant_id,
-                    counter=step.counter,
-                    previous_value=step.reset_from,
-                    new_value=step.value,
-                    reading_id=reading.reading_id,
-                    read_at=reading.reported_at,
-                ),
-                tenant_id=reading.tenant_id,
-            )
+        await park_refused(repo, self.consumer, event, reason)
+        if self._counted.first(event.envelope.event_id):
+            REFUSED.inc()
+            READINGS.labels("refused").inc()
+        log.warning("counter reading refused", reason=reason, printer=str(reading.device_id))
 
-    return apply
+
+async def printer_counters(
+    tx: Transactions[ReadingRepository], printer_id: uuid.UUID
+) -> list[PrinterCounter]:
+    """The counters kept for a printer."""
+    async with tx() as uow:
+        return await uow.repo.printer_counters(printer_id)

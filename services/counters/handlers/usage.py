@@ -2,50 +2,63 @@
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from datetime import datetime
 
-import asyncpg
-
-from services.counters import repository as repo
 from services.counters.domain.events import UsageRolledUp
+from services.counters.domain.model import JobUsage, Quota, UsageWindow
 from services.counters.handlers.quotas import charge
-from shared.db.outbox import Emitter
+from services.counters.repository import CountersRepository, UsageRepository
+from shared.db.uow import Transactions
 from shared.events.contracts.jobs import JobCompleted
-from shared.events.registry import DecodedEvent
 
 
-def completed_handler(out: Emitter) -> Any:
-    """Record a completed job's usage once and charge its owner's quotas."""
-
-    async def apply(conn: asyncpg.Connection, event: DecodedEvent[Any]) -> None:
-        job: JobCompleted = event.data
-        fresh = await repo.add_job_usage(
-            conn,
-            job_id=job.job_id,
-            tenant_id=job.tenant_id,
-            user_id=job.owner_id,
-            printer_id=job.printer_id,
-            pages=job.printed_pages,
-            colour_pages=job.colour_pages,
-            sheets=job.sheets,
-            completed_at=job.at,
+async def record_completed(tx: Transactions[CountersRepository], job: JobCompleted) -> list[Quota]:
+    """Record a completed job's usage once and charge its owner's quotas; returns the
+    quotas that changed (none when the job was recorded before)."""
+    usage = JobUsage(
+        job_id=job.job_id, tenant_id=job.tenant_id, user_id=job.owner_id,
+        printer_id=job.printer_id, pages=job.printed_pages, colour_pages=job.colour_pages,
+        sheets=job.sheets, completed_at=job.at,
+    )  # fmt: skip
+    async with tx() as uow:
+        if not await uow.repo.add_job_usage(usage):
+            return []  # a job completes once; a second completion event adds nothing
+        return await charge(
+            uow, job.tenant_id, job.owner_id, job.printed_pages, job.colour_pages, job.at
         )
-        if fresh:  # a job completes once; a second completion event adds nothing
-            await charge(
-                conn, job.tenant_id, job.owner_id, job.printed_pages, job.colour_pages, job.at,
-                out.caused_by(event.envelope),
-            )  # fmt: skip
-
-    return apply
 
 
-async def apply_rollups(conn: asyncpg.Connection, events: list[DecodedEvent[Any]]) -> None:
+def window_of_event(u: UsageRolledUp) -> UsageWindow:
+    """The window a usage.rolled_up tells the totals of."""
+    return UsageWindow(
+        tenant_id=u.tenant_id, granularity=u.granularity, dimension=u.dimension,
+        subject_id=u.subject_id, window_start=u.window_start, window_end=u.window_end,
+        pages=u.pages, colour_pages=u.colour_pages, jobs=u.jobs,
+    )  # fmt: skip
+
+
+async def keep_windows(tx: Transactions[UsageRepository], rolled: list[UsageRolledUp]) -> None:
     """Keep the latest totals of each window (the one with the most jobs)."""
-    rows = []
-    for event in events:
-        u: UsageRolledUp = event.data
-        rows.append((
-            u.tenant_id, u.granularity, u.dimension, u.subject_id, u.window_start, u.window_end,
-            u.pages, u.colour_pages, u.jobs,
-        ))  # fmt: skip
-    await repo.put_windows(conn, rows)
+    windows = [window_of_event(u) for u in rolled]
+    async with tx() as uow:
+        await uow.repo.put_windows(windows)
+
+
+async def usage_windows(
+    tx: Transactions[UsageRepository],
+    *,
+    tenant_id: uuid.UUID,
+    granularity: str,
+    dimension: str,
+    subject_id: uuid.UUID,
+    start: datetime | None,
+    end: datetime | None,
+    limit: int,
+) -> list[UsageWindow]:
+    """One subject's windows starting in [start, end), oldest first."""
+    async with tx() as uow:
+        return await uow.repo.usage_windows(
+            tenant_id=tenant_id, granularity=granularity, dimension=dimension,
+            subject_id=subject_id, start=start, end=end, limit=limit,
+        )  # fmt: skip

@@ -1,6 +1,6 @@
 """Usage roll-ups: a faust-streaming worker, a process of its own.
 
-``python -m services.counters.rollups worker`` reads ``job.completed`` straight
+``python -m services.counters.streams worker`` reads ``job.completed`` straight
 from ``queues.jobs`` (decoded with the shared envelope and registry), moves
 each one to an internal topic keyed by tenant, and there adds it to windowed
 tables (changelogged in Kafka, so a restarted worker recovers them):
@@ -332,7 +332,7 @@ class Rollups:
 
 
 def main() -> None:
-    """``python -m services.counters.rollups worker [-l info]``."""
+    """``python -m services.counters.streams worker [-l info]``."""
     settings = RollupSettings()
     configure_logging("counters-rollups", settings.log_level, settings.log_json)
     if settings.rollup_metrics_port:

@@ -1,0 +1,1 @@
+"""In-memory repositories for handler unit tests (one module per service)."""
