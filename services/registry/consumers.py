@@ -10,6 +10,7 @@ from services.registry import repository as repo
 from services.registry.domain.events import PrinterCapabilitiesChanged, PrinterConnectionChanged
 from services.registry.domain.model import presence_after
 from services.registry.handlers import commands
+from services.registry.settings import RegistrySettings
 from shared.db.outbox import Emitter
 from shared.errors import PermanentEventError
 from shared.events.contracts.commands import DeviceCommandAcked
@@ -102,19 +103,19 @@ def presence_handler(out: Emitter) -> Any:
     return apply
 
 
-def consumers(rt: Runtime) -> list[ConsumerSpec]:
+def consumers(rt: Runtime[RegistrySettings]) -> list[ConsumerSpec]:
     """The registry's consumer groups."""
-    out = Emitter(rt.schema, rt.spec.name)
+    out = rt.emitter()
     presence = presence_handler(out)
     return [
         ConsumerSpec(
             name=f"{rt.schema}-command-ledger",
-            topics=["devices.command-acks"],
+            topics=[DeviceCommandAcked.topic],
             handlers={DeviceCommandAcked.event_type: commands.apply_ack},
         ),
         ConsumerSpec(
             name=f"{rt.schema}-device-state",
-            topics=["devices.telemetry", "devices.presence"],
+            topics=[DeviceCapabilitiesReported.topic, DeviceConnected.topic],
             handlers={
                 DeviceCapabilitiesReported.event_type: capabilities_handler(out),
                 DeviceConnected.event_type: presence,

@@ -7,13 +7,12 @@ from typing import Any
 from aiohttp import web
 
 from services.registry import repository as repo
-from services.registry.api.views import emitter
+from services.registry.api.context import CONTEXT
 from services.registry.domain.commands import IssueCommand
 from services.registry.handlers import commands
 from shared.errors import NotFound
 from shared.http.body import parse_json, path_uuid
 from shared.http.middleware import caller
-from shared.service import RUNTIME
 
 
 def _command_json(row: Any) -> dict[str, Any]:
@@ -33,9 +32,9 @@ async def issue(request: web.Request) -> web.Response:
     who = caller(request, "printers:write", "admin")
     device_id = path_uuid(request, "device_id")
     cmd = await parse_json(request, IssueCommand)
-    async with request.app[RUNTIME].pool.acquire() as conn, conn.transaction():
+    async with CONTEXT.pool(request).acquire() as conn, conn.transaction():
         command_id = await commands.issue(
-            conn, device_id, cmd.name, cmd.payload, emitter(request), who
+            conn, device_id, cmd.name, cmd.payload, CONTEXT.emitter(request), who
         )
     return web.json_response({"command_id": str(command_id), "state": "pending"}, status=202)
 
@@ -44,7 +43,7 @@ async def pending(request: web.Request) -> web.Response:
     """GET /v1/devices/{device_id}/commands: what the device has not acknowledged
     (the gateway reads this when the device connects)."""
     device_id = path_uuid(request, "device_id")
-    async with request.app[RUNTIME].pool.acquire() as conn:
+    async with CONTEXT.pool(request).acquire() as conn:
         found = await repo.device_holder(conn, device_id)
         if found is None or not caller(request, "printers:read").can_access(found[0]):
             raise NotFound("no such device", code="device-not-found")

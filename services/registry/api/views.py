@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.registry import handlers
 from services.registry import repository as repo
+from services.registry.api.context import CONTEXT
 from services.registry.domain.commands import CreateTenant, RegisterPrinter, UpdatePrinter
 from services.registry.domain.errors import (
     CapabilitiesNotFound,
@@ -18,11 +19,9 @@ from services.registry.domain.errors import (
     TenantNotFound,
 )
 from services.registry.domain.model import Printer, Tenant, VirtualPrinter
-from shared.db.outbox import Emitter
 from shared.errors import FieldError
 from shared.http.body import parse_json, path_uuid, query_model
-from shared.http.middleware import caller, correlation_id, principal
-from shared.service import RUNTIME
+from shared.http.middleware import caller, principal
 
 
 class Page(BaseModel):
@@ -46,11 +45,6 @@ def listing_tenant(request: web.Request, page: PrinterPage) -> uuid.UUID | None:
     if page.tenant_id is not None and page.tenant_id != tenant_id:
         raise TenantNotFound("no such tenant", [FieldError("tenant_id", "unknown tenant")])
     return tenant_id
-
-
-def emitter(request: web.Request) -> Emitter:
-    rt = request.app[RUNTIME]
-    return Emitter(rt.schema, rt.spec.name, correlation_id(request))
 
 
 _INTERNAL = frozenset({"presence_session"})
@@ -82,7 +76,7 @@ async def create_tenant(request: web.Request) -> web.Response:
     """POST /v1/tenants (operators)."""
     principal(request).require_role("operator")
     cmd = await parse_json(request, CreateTenant)
-    tenant = await handlers.create_tenant(request.app[RUNTIME].pool, cmd, emitter(request))
+    tenant = await handlers.create_tenant(CONTEXT.pool(request), cmd, CONTEXT.emitter(request))
     return web.json_response(
         to_json(tenant), status=201, headers={"Location": f"/v1/tenants/{tenant.id}"}
     )
@@ -93,7 +87,7 @@ async def get_tenant(request: web.Request) -> web.Response:
     tenant_id = path_uuid(request, "tenant_id")
     if not caller(request, "printers:read").can_access(tenant_id):
         raise TenantNotFound("no such tenant")
-    async with request.app[RUNTIME].pool.acquire() as conn:
+    async with CONTEXT.pool(request).acquire() as conn:
         tenant = await repo.get_tenant(conn, tenant_id)
     if tenant is None:
         raise TenantNotFound("no such tenant")
@@ -104,7 +98,7 @@ async def list_tenants(request: web.Request) -> web.Response:
     """GET /v1/tenants (operators)."""
     principal(request).require_role("operator")
     page = query_model(request, Page)
-    async with request.app[RUNTIME].pool.acquire() as conn:
+    async with CONTEXT.pool(request).acquire() as conn:
         tenants = await repo.list_tenants(conn, after=page.after, limit=page.limit)
     return web.json_response(page_of(tenants, page.limit))
 
@@ -113,7 +107,9 @@ async def register_printer(request: web.Request) -> web.Response:
     """POST /v1/printers."""
     who = caller(request, "printers:write", "admin")
     cmd = await parse_json(request, RegisterPrinter)
-    printer = await handlers.register_printer(request.app[RUNTIME].pool, cmd, who, emitter(request))
+    printer = await handlers.register_printer(
+        CONTEXT.pool(request), cmd, who, CONTEXT.emitter(request)
+    )
     return web.json_response(
         to_json(printer), status=201, headers={"Location": f"/v1/printers/{printer.id}"}
     )
@@ -122,7 +118,7 @@ async def register_printer(request: web.Request) -> web.Response:
 async def get_printer(request: web.Request) -> web.Response:
     """GET /v1/printers/{printer_id}."""
     printer_id = path_uuid(request, "printer_id")
-    async with request.app[RUNTIME].pool.acquire() as conn:
+    async with CONTEXT.pool(request).acquire() as conn:
         printer = await repo.get_printer(conn, printer_id)
     if printer is None or not caller(request, "printers:read").can_access(printer.tenant_id):
         raise PrinterNotFound("no such printer")
@@ -133,7 +129,7 @@ async def list_printers(request: web.Request) -> web.Response:
     """GET /v1/printers: the caller's tenant (operators: all, or ?tenant_id=)."""
     page = query_model(request, PrinterPage)
     tenant_id = listing_tenant(request, page)
-    async with request.app[RUNTIME].pool.acquire() as conn:
+    async with CONTEXT.pool(request).acquire() as conn:
         printers = await repo.list_printers(
             conn, tenant_id=tenant_id, after=page.after, limit=page.limit
         )
@@ -146,7 +142,7 @@ async def update_printer(request: web.Request) -> web.Response:
     printer_id = path_uuid(request, "printer_id")
     cmd = await parse_json(request, UpdatePrinter)
     printer = await handlers.update_printer(
-        request.app[RUNTIME].pool, printer_id, cmd, who, emitter(request)
+        CONTEXT.pool(request), printer_id, cmd, who, CONTEXT.emitter(request)
     )
     return web.json_response(to_json(printer))
 
@@ -155,7 +151,7 @@ async def get_capabilities(request: web.Request) -> web.Response:
     """GET /v1/printers/{printer_id}/capabilities: what the printer reported."""
     printer_id = path_uuid(request, "printer_id")
     query = query_model(request, CapabilitiesQuery)
-    async with request.app[RUNTIME].pool.acquire() as conn:
+    async with CONTEXT.pool(request).acquire() as conn:
         printer = await repo.get_printer(conn, printer_id)
         if printer is None or not caller(request, "printers:read").can_access(printer.tenant_id):
             raise PrinterNotFound("no such printer")

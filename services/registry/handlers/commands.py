@@ -9,9 +9,10 @@ from typing import Any
 import asyncpg
 
 from services.registry import repository as repo
+from services.registry.domain.events import DeviceCommandIssued
 from shared.db.outbox import Emitter
 from shared.errors import NotFound, PermanentEventError
-from shared.events.contracts.commands import DeviceCommandAcked, DeviceCommandIssued
+from shared.events.contracts.commands import DeviceCommandAcked
 from shared.events.registry import DecodedEvent
 from shared.http.auth import Principal
 

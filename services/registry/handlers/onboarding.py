@@ -19,7 +19,7 @@ from services.registry.domain.errors import (
     DuplicateName,
     RegistrationNotFound,
 )
-from services.registry.domain.events import ConnectorRegistered
+from services.registry.domain.events import ConnectorRegistered, DeviceClaimed
 from services.registry.domain.onboarding import (
     DeviceKey,
     Registration,
@@ -35,7 +35,6 @@ from shared.crypto.keys import load_public_key_bytes
 from shared.crypto.signatures import verify
 from shared.db.outbox import Emitter
 from shared.errors import FieldError, TooManyRequests, Unauthenticated
-from shared.events.contracts.devices import DeviceClaimed
 from shared.http.auth import Principal
 
 
