@@ -7,14 +7,14 @@ import contextlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from services.auth import repository as repo
 from services.auth.api.routes import add_routes
 from services.auth.authn import authenticator
 from services.auth.consumers import consumers
 from services.auth.domain.events import EVENTS
+from services.auth.repository import LoginChallenges
 from services.auth.settings import AuthSettings
 from services.auth.signing import KeyRing
-from shared.events.contracts import devices, sessions
+from shared.events.contracts import devices
 from shared.events.registry import EventRegistry
 from shared.logging import get_logger
 from shared.service import Runtime, ServiceSpec
@@ -24,10 +24,9 @@ log = get_logger(__name__)
 CHALLENGE_PURGE_S = 3600
 
 
-def tasks(rt: Runtime) -> dict[str, TaskFactory]:
+def tasks(rt: Runtime[AuthSettings]) -> dict[str, TaskFactory]:
     """Every replica checks the signing keys periodically (rotate when due, prune expired)
     and purges login challenges long expired."""
-    assert isinstance(rt.settings, AuthSettings)
     settings = rt.settings
     ring = KeyRing.from_settings(settings)
 
@@ -42,7 +41,7 @@ def tasks(rt: Runtime) -> dict[str, TaskFactory]:
         while not stop.is_set():
             keep = timedelta(seconds=settings.login_challenge_retention_s)
             async with rt.pool.acquire() as conn:
-                gone = await repo.purge_challenges(conn, datetime.now(UTC) - keep)
+                gone = await LoginChallenges(conn).purge(datetime.now(UTC) - keep)
             if gone:
                 log.info("expired login challenges purged", count=gone)
             with contextlib.suppress(TimeoutError):
@@ -54,7 +53,7 @@ def tasks(rt: Runtime) -> dict[str, TaskFactory]:
 SPEC = ServiceSpec(
     name="auth",
     settings_cls=AuthSettings,
-    registry=EventRegistry([*EVENTS, *devices.EVENTS, *sessions.EVENTS]),
+    registry=EventRegistry([*EVENTS, *devices.EVENTS]),
     migrations_dir=Path(__file__).parent / "migrations",
     add_routes=add_routes,
     consumers=consumers,
