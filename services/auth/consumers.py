@@ -3,125 +3,45 @@ which printers each connector bridges."""
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
-from services.auth import repository as repo
-from services.auth.domain.model import DeviceCredential
-from services.auth.handlers import credential_revoked
-from shared.crypto.encoding import b64url_decode
-from shared.crypto.keys import (
-    KeyFormatError,
-    fingerprint,
-    key_algorithm,
-    load_public_key_bytes,
-    spki_der,
-)
-from shared.db.outbox import Emitter
-from shared.errors import PermanentEventError
-from shared.events.contracts.auth import DeviceCredentialIssued
+from services.auth.handlers import claims
+from services.auth.repository import AuthRepository
+from services.auth.settings import AuthSettings
+from shared.db.uow import PostgresTransactions
 from shared.events.contracts.devices import ConnectorDevicesChanged, DeviceClaimed
 from shared.events.registry import DecodedEvent
+from shared.kafka.consumer import Handler
 from shared.service import ConsumerSpec, Runtime
 
 
-def checked_key(claim: DeviceClaimed) -> bytes:
-    """The claim's SPKI DER, after checking it against its algorithm and fingerprint."""
-    try:
-        der = b64url_decode(claim.public_key)
-        key = load_public_key_bytes(der)
-    except (ValueError, KeyFormatError) as exc:
-        raise PermanentEventError(f"public_key: {exc}") from None
-    if spki_der(key) != der:
-        raise PermanentEventError("public_key: not a SubjectPublicKeyInfo DER")
-    if key_algorithm(key) != claim.key_algorithm:
-        raise PermanentEventError(f"public_key is {key_algorithm(key)}, not {claim.key_algorithm}")
-    if fingerprint(der) != claim.fingerprint:
-        raise PermanentEventError("fingerprint does not match public_key")
-    return der
-
-
-def credential_of(claim: DeviceClaimed, der: bytes, now: datetime) -> DeviceCredential:
-    """The credential a claim issues: the key bound to the claimed printer or connector."""
-    return DeviceCredential(
-        device_id=claim.device_id,
-        tenant_id=claim.tenant_id,
-        subject_type=claim.subject_type,
-        subject_id=claim.device_id,
-        public_key=der,
-        key_algorithm=claim.key_algorithm,
-        fingerprint=claim.fingerprint,
-        model=claim.model,
-        claimed_at=claim.claimed_at,
-        issued_at=now,
-        revoked_at=None,
-    )
-
-
-def _issued(c: DeviceCredential, claim: DeviceClaimed) -> DeviceCredentialIssued:
-    return DeviceCredentialIssued(
-        device_id=c.device_id,
-        tenant_id=c.tenant_id,
-        fingerprint=c.fingerprint,
-        subject_type=claim.subject_type,
-        subject_id=c.subject_id,
-        public_key=claim.public_key,
-        key_algorithm=claim.key_algorithm,
-        issued_at=c.issued_at,
-    )
-
-
-def claimed_handler(out: Emitter) -> Any:
-    """Issue the claimed device's credential, replacing an older one of that device."""
+def claimed_handler(tx: PostgresTransactions[AuthRepository]) -> Handler:
+    """Issue the claimed device's credential, in the inbox transaction; what it announces
+    is caused by the claim."""
 
     async def apply(conn: asyncpg.Connection, event: DecodedEvent[Any]) -> None:
-        claim: DeviceClaimed = event.data
-        der = checked_key(claim)
-        current = await repo.get_credential(conn, claim.device_id, for_update=True)
-        if current is not None and claim.claimed_at <= current.claimed_at:
-            return  # this claim, or an older one, was applied already
-        holder = await repo.active_device_with_key(conn, claim.fingerprint)
-        if holder is not None and holder != claim.device_id:
-            raise PermanentEventError(f"the key already authenticates device {holder}")
-        emit = out.caused_by(event.envelope)
-        now = datetime.now(UTC)
-        if current is not None and current.revoked_at is None:
-            old = replace(current, revoked_at=now)
-            await emit.emit(conn, credential_revoked(old, "replaced"), tenant_id=old.tenant_id)
-        issued = credential_of(claim, der, now)
-        await repo.put_credential(conn, issued)
-        await emit.emit(conn, _issued(issued, claim), tenant_id=issued.tenant_id)
+        caused = tx.with_emitter(tx.out.caused_by(event.envelope))
+        async with caused.on(conn) as uow:
+            await claims.device_claimed(uow, event.data)
 
     return apply
 
 
-def _printer_ids(change: ConnectorDevicesChanged) -> list[uuid.UUID]:
-    try:
-        return [uuid.UUID(d["printer_id"]) for d in change.devices]
-    except (KeyError, ValueError):
-        raise PermanentEventError("devices: each entry needs a printer_id (a UUID)") from None
-
-
 async def connector_devices_changed(conn: asyncpg.Connection, event: DecodedEvent[Any]) -> None:
     """Remember the printers a connector bridges (an older revision changes nothing)."""
-    change: ConnectorDevicesChanged = event.data
-    await repo.put_connector_printers(
-        conn, change.connector_id, change.tenant_id, change.revision, _printer_ids(change)
-    )
+    await claims.connector_devices_changed(AuthRepository(conn), event.data)
 
 
-def consumers(rt: Runtime) -> list[ConsumerSpec]:
+def consumers(rt: Runtime[AuthSettings]) -> list[ConsumerSpec]:
     """Auth's consumer groups (never rename one: a new name replays the topic)."""
-    out = Emitter(rt.schema, rt.spec.name)
+    tx = PostgresTransactions(rt.pool, rt.emitter(), AuthRepository)
     return [
         ConsumerSpec(
             name=f"{rt.schema}-device-claims",
             topics=[DeviceClaimed.topic],
-            handlers={DeviceClaimed.event_type: claimed_handler(out)},
+            handlers={DeviceClaimed.event_type: claimed_handler(tx)},
         ),
         ConsumerSpec(
             name=f"{rt.schema}-connector-devices",

@@ -17,8 +17,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from services.auth import repository as repo
 from services.auth.domain.keys import KeySlot, expired_keys, rotation_due
+from services.auth.repository import SigningKeys
 from services.auth.settings import AuthSettings
 from shared.crypto.keys import jwk_thumbprint, public_jwk
 from shared.crypto.sealing import KeyEncryptionKey
@@ -62,26 +62,30 @@ class KeyRing:
         return timedelta(seconds=s.access_token_ttl_s + s.auth_leeway_s)
 
     async def maintain(self, conn: asyncpg.Connection, *, force: bool = False) -> KeySlot | None:
-        """Add a key when rotation is due (or ``force``), drop expired ones; the new slot."""
-        s = self._settings
+        """Add a key when rotation is due (or ``force``), drop expired ones; the new slot.
+        One transaction of its own on ``conn``."""
         async with conn.transaction():
-            await repo.lock_keys(conn)
-            now = datetime.now(UTC)
-            slots = await repo.key_slots(conn)
-            gone = expired_keys(slots, now, self.keep_after_succession)
-            if gone:
-                await repo.delete_keys(conn, gone)
-                log.info("signing keys removed", kids=gone)
-            if not (force or rotation_due(slots, now, timedelta(seconds=s.signing_key_rotation_s))):
-                return None
-            ahead = timedelta(seconds=s.signing_key_publish_ahead_s if slots else 0)
-            slot = await self._add_key(conn, now, now + ahead)
-        log.info("signing key added", kid=slot.kid, activates_at=slot.activates_at.isoformat())
+            slot = await self.rotate(SigningKeys(conn), force=force)
+        if slot is not None:
+            log.info("signing key added", kid=slot.kid, activates_at=slot.activates_at.isoformat())
         return slot
 
-    async def _add_key(
-        self, conn: asyncpg.Connection, now: datetime, activates_at: datetime
-    ) -> KeySlot:
+    async def rotate(self, keys: SigningKeys, *, force: bool = False) -> KeySlot | None:
+        """:meth:`maintain` inside the caller's transaction (``keys`` is bound to it)."""
+        s = self._settings
+        await keys.lock()
+        now = datetime.now(UTC)
+        slots = await keys.slots()
+        gone = expired_keys(slots, now, self.keep_after_succession)
+        if gone:
+            await keys.delete(gone)
+            log.info("signing keys removed", kids=gone)
+        if not (force or rotation_due(slots, now, timedelta(seconds=s.signing_key_rotation_s))):
+            return None
+        ahead = timedelta(seconds=s.signing_key_publish_ahead_s if slots else 0)
+        return await self._add_key(keys, now, now + ahead)
+
+    async def _add_key(self, keys: SigningKeys, now: datetime, activates_at: datetime) -> KeySlot:
         private = ed25519.Ed25519PrivateKey.generate()
         jwk = public_jwk(private.public_key())
         kid = jwk_thumbprint(jwk)
@@ -92,12 +96,12 @@ class KeyRing:
         )
         slot = KeySlot(kid=kid, created_at=now, activates_at=activates_at)
         published = {**jwk, "kid": kid, "alg": ALGORITHM, "use": "sig"}
-        await repo.insert_key(conn, slot, ALGORITHM, published, self._kek.seal(raw, kid.encode()))
+        await keys.insert(slot, ALGORITHM, published, self._kek.seal(raw, kid.encode()))
         return slot
 
-    async def sign(self, conn: asyncpg.Connection, claims: dict[str, Any]) -> str:
+    async def sign(self, keys: SigningKeys, claims: dict[str, Any]) -> str:
         """The claims as a JWT signed with the current key (kid and typ in the header)."""
-        current = await repo.sealed_signing_key(conn, datetime.now(UTC))
+        current = await keys.sealed_signing_key(datetime.now(UTC))
         if current is None:
             raise RuntimeError("no signing key yet; the key task has not run")
         kid, sealed = current
@@ -108,11 +112,11 @@ class KeyRing:
             self._opened = {kid: key}  # only the current key is ever needed
         return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": kid, "typ": "at+jwt"})
 
-    async def jwks(self, conn: asyncpg.Connection) -> dict[str, list[dict[str, Any]]]:
+    async def jwks(self, keys: SigningKeys) -> dict[str, list[dict[str, Any]]]:
         """The public keys verifiers need: every key not yet expired, newest first."""
-        keys = await repo.public_keys(conn)
+        published = await keys.public_keys()
         gone = set(
-            expired_keys([s for s, _ in keys], datetime.now(UTC), self.keep_after_succession)
+            expired_keys([s for s, _ in published], datetime.now(UTC), self.keep_after_succession)
         )
-        live = sorted((k for k in keys if k[0].kid not in gone), key=lambda k: k[0].created_at)
+        live = sorted((k for k in published if k[0].kid not in gone), key=lambda k: k[0].created_at)
         return {"keys": [jwk for _, jwk in reversed(live)]}

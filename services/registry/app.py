@@ -8,14 +8,15 @@ from services.registry.api.routes import add_routes
 from services.registry.consumers import consumers
 from services.registry.domain.events import EVENTS
 from services.registry.settings import RegistrySettings
-from shared.events.contracts import commands, devices, gateway
+from shared.events.contracts import gateway
+from shared.events.contracts.commands import DeviceCommandAcked
 from shared.events.registry import EventRegistry
 from shared.service import ServiceSpec
 
 SPEC = ServiceSpec(
     name="registry",
     settings_cls=RegistrySettings,
-    registry=EventRegistry([*EVENTS, *devices.EVENTS, *gateway.EVENTS, *commands.EVENTS]),
+    registry=EventRegistry([*EVENTS, *gateway.EVENTS, DeviceCommandAcked]),
     migrations_dir=Path(__file__).parent / "migrations",
     add_routes=add_routes,
     consumers=consumers,

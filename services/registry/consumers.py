@@ -6,12 +6,10 @@ from typing import Any
 
 import asyncpg
 
-from services.registry import repository as repo
-from services.registry.domain.events import PrinterCapabilitiesChanged, PrinterConnectionChanged
-from services.registry.domain.model import presence_after
-from services.registry.handlers import commands
-from shared.db.outbox import Emitter
-from shared.errors import PermanentEventError
+from services.registry.handlers import commands, devices
+from services.registry.repository import RegistryRepository
+from services.registry.settings import RegistrySettings
+from shared.db.uow import PostgresTransactions
 from shared.events.contracts.commands import DeviceCommandAcked
 from shared.events.contracts.gateway import (
     DeviceCapabilitiesReported,
@@ -19,106 +17,48 @@ from shared.events.contracts.gateway import (
     DeviceDisconnected,
 )
 from shared.events.registry import DecodedEvent
+from shared.kafka.consumer import Handler
 from shared.service import ConsumerSpec, Runtime
 
 
-async def _printer_of(conn: asyncpg.Connection, device_id: Any, tenant_id: Any) -> Any:
-    """The printer a device event is about; None for a connector of the tenant (its
-    own presence is not tracked as a printer's)."""
-    printer = await repo.get_printer(conn, device_id, for_update=True)
-    if printer is not None and printer.tenant_id == tenant_id:
-        return printer
-    connector = await repo.get_connector(conn, device_id)
-    if connector is not None and connector["tenant_id"] == tenant_id:
-        return None
-    # Another tenant's id or an unknown device: never apply, park with the reason.
-    raise PermanentEventError(f"no printer {device_id} in tenant {tenant_id}")
-
-
-def capabilities_handler(out: Emitter) -> Any:
-    """Store a report as a new version when it differs from the current one."""
+def device_state_handler(tx: PostgresTransactions[RegistryRepository]) -> Handler:
+    """Apply a capabilities report or a presence change in the inbox transaction; what it
+    announces is caused by the device's event."""
 
     async def apply(conn: asyncpg.Connection, event: DecodedEvent[Any]) -> None:
-        report: DeviceCapabilitiesReported = event.data
-        printer = await _printer_of(conn, report.device_id, report.tenant_id)
-        if printer is None:
-            raise PermanentEventError("a connector reports capabilities only for its printers")
-        problems = report.capabilities.missing_essentials()
-        if problems:
-            raise PermanentEventError(f"capabilities lack {problems}")
-        fingerprint = report.capabilities.fingerprint()
-        current = await repo.current_capabilities(conn, printer.id)
-        if current is not None and current["fingerprint"] == fingerprint:
-            return
-        version = printer.capabilities_version + 1
-        document = report.capabilities.model_dump(mode="json")
-        await repo.add_capabilities(
-            conn, printer.id, version, fingerprint, document, report.reported_at
-        )
-        await out.caused_by(event.envelope).emit(
-            conn,
-            PrinterCapabilitiesChanged(
-                printer_id=printer.id,
-                tenant_id=printer.tenant_id,
-                version=version,
-                capabilities=report.capabilities,
-                fingerprint=fingerprint,
-            ),
-            tenant_id=printer.tenant_id,
-        )
+        caused = tx.with_emitter(tx.out.caused_by(event.envelope))
+        async with caused.on(conn) as uow:
+            if isinstance(event.data, DeviceCapabilitiesReported):
+                await devices.capabilities_reported(uow, event.data)
+            else:
+                await devices.presence_changed(uow, event.data)
 
     return apply
 
 
-def presence_handler(out: Emitter) -> Any:
-    """Track online/offline and last-seen; announce changes of state."""
-
-    async def apply(conn: asyncpg.Connection, event: DecodedEvent[Any]) -> None:
-        data: DeviceConnected | DeviceDisconnected = event.data
-        printer = await _printer_of(conn, data.device_id, data.tenant_id)
-        if printer is None:
-            return  # a connector: the printers it bridges report their own state
-        after = presence_after(
-            printer,
-            connected=isinstance(data, DeviceConnected),
-            session=data.session_id,
-            at=data.at,
-        )
-        if after is None:
-            return
-        await repo.save_presence(conn, after)
-        if after.connection_state != printer.connection_state:
-            await out.caused_by(event.envelope).emit(
-                conn,
-                PrinterConnectionChanged(
-                    printer_id=after.id,
-                    tenant_id=after.tenant_id,
-                    connection_state="online" if after.connection_state == "online" else "offline",
-                    at=data.at,
-                ),
-                tenant_id=after.tenant_id,
-            )
-
-    return apply
+async def command_acked(conn: asyncpg.Connection, event: DecodedEvent[Any]) -> None:
+    """A device acknowledged a command: it leaves the pending ledger."""
+    await commands.apply_ack(RegistryRepository(conn), event.data)
 
 
-def consumers(rt: Runtime) -> list[ConsumerSpec]:
+def consumers(rt: Runtime[RegistrySettings]) -> list[ConsumerSpec]:
     """The registry's consumer groups."""
-    out = Emitter(rt.schema, rt.spec.name)
-    presence = presence_handler(out)
+    device_state = device_state_handler(
+        PostgresTransactions(rt.pool, rt.emitter(), RegistryRepository)
+    )
     return [
         ConsumerSpec(
             name=f"{rt.schema}-command-ledger",
-            topics=["devices.command-acks"],
-            handlers={DeviceCommandAcked.event_type: commands.apply_ack},
+            topics=[DeviceCommandAcked.topic],
+            handlers={DeviceCommandAcked.event_type: command_acked},
         ),
         ConsumerSpec(
             name=f"{rt.schema}-device-state",
-            topics=["devices.telemetry", "devices.presence"],
+            topics=[DeviceCapabilitiesReported.topic, DeviceConnected.topic],
             handlers={
-                DeviceCapabilitiesReported.event_type: capabilities_handler(out),
-                DeviceConnected.event_type: presence,
-                DeviceDisconnected.event_type: presence,
+                DeviceCapabilitiesReported.event_type: device_state,
+                DeviceConnected.event_type: device_state,
+                DeviceDisconnected.event_type: device_state,
             },
         ),
     ]

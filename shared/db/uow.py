@@ -93,3 +93,9 @@ class PostgresTransactions(Generic[R]):
         (a consumer applying an event with its inbox record)."""
         async with conn.transaction():
             yield _PostgresUnitOfWork(self.repository(conn), conn, self.out)
+
+
+class AlreadyExists(Exception):
+    """A repository refused a write that would repeat a unique value (a name, an email, a
+    key). Repositories raise it in place of their database's error, so handlers — and
+    the in-memory repositories of unit tests — speak of the rule, not of the driver."""

@@ -4,9 +4,10 @@ Every route except health and metrics requires a principal. An
 :class:`Authenticator` turns a request into a :class:`Principal` or raises
 :class:`~shared.errors.Unauthenticated`. The bootstrap authenticator knows one
 operator token (platform administration, e.g. creating tenants). The
-:class:`JwtAuthenticator` verifies the auth service's access tokens offline,
-against the public keys auth publishes (JWKS); :class:`CompositeAuthenticator`
-tries several in turn.
+:class:`AccessTokenAuthenticator` is the one verification of the auth service's access
+tokens, whichever way the signing keys are found; :class:`JwtAuthenticator` verifies
+them offline against the public keys auth publishes (JWKS), and auth itself against
+its own key table. :class:`CompositeAuthenticator` tries several in turn.
 """
 
 from __future__ import annotations
@@ -387,7 +388,36 @@ class JwksCache:
             return document, _max_age(resp.headers.get("Cache-Control"))
 
 
-class JwtAuthenticator:
+SigningKeyLookup = Callable[[web.Request, str], Awaitable[jwt.PyJWK | None]]
+"""Finds the issuer's public key named ``kid`` (None: no such key)."""
+
+
+class AccessTokenAuthenticator:
+    """Verifies auth's access tokens: the bearer token's ``kid`` names the key that
+    ``keys`` finds; the signature and claims are checked by :func:`verify_access_token`.
+    The one verification of access tokens, whichever way the keys are found."""
+
+    def __init__(
+        self, keys: SigningKeyLookup, issuer: str, audience: str, *, leeway_s: float = 30
+    ) -> None:
+        self._keys = keys
+        self._issuer = issuer
+        self._audience = audience
+        self._leeway_s = leeway_s
+
+    async def authenticate(self, request: web.Request) -> Principal:
+        """The principal of a valid access token, or Unauthenticated."""
+        token = bearer_token(request)
+        kid, _ = token_key_id(token)
+        key = await self._keys(request, kid)
+        if key is None:
+            raise Unauthenticated("the token's signing key is unknown")
+        return verify_access_token(
+            token, key, issuer=self._issuer, audience=self._audience, leeway_s=self._leeway_s
+        )
+
+
+class JwtAuthenticator(AccessTokenAuthenticator):
     """Verifies auth's access tokens offline with the keys of its JWKS."""
 
     def __init__(
@@ -401,17 +431,7 @@ class JwtAuthenticator:
         cache: JwksCache | None = None,
     ) -> None:
         self.jwks = cache or JwksCache(jwks_url, min_refresh_s=min_refresh_s)
-        self._issuer = issuer
-        self._audience = audience
-        self._leeway_s = leeway_s
+        super().__init__(self._jwks_key, issuer, audience, leeway_s=leeway_s)
 
-    async def authenticate(self, request: web.Request) -> Principal:
-        """The principal of a valid access token, or Unauthenticated."""
-        token = bearer_token(request)
-        kid, _ = token_key_id(token)
-        key = await self.jwks.key(kid)
-        if key is None:
-            raise Unauthenticated("the token's signing key is unknown")
-        return verify_access_token(
-            token, key, issuer=self._issuer, audience=self._audience, leeway_s=self._leeway_s
-        )
+    async def _jwks_key(self, _: web.Request, kid: str) -> jwt.PyJWK | None:
+        return await self.jwks.key(kid)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import BaseModel
 
-from services.auth import device_handlers, phone_handlers
-from services.auth import repository as repo
+from services.auth.api.context import CONTEXT, admin, keyring, transactions
 from services.auth.api.shapes import (
     DeviceLoginAnswer,
     DeviceTokenAnswer,
@@ -14,17 +13,16 @@ from services.auth.api.shapes import (
     PhoneKeyList,
     PhoneKeyView,
 )
-from services.auth.api.views import KEYRING, _admin, _emitter, _settings
 from services.auth.domain.commands import (
     ApproveDeviceLogin,
     DeviceTokenRequest,
     RegisterPhoneKey,
     RequestLoginChallenge,
 )
+from services.auth.handlers import devices, phone, users
 from shared.http.auth import DEVICE_ROLE, DEVICE_SCOPE
 from shared.http.body import parse_json, path_uuid
 from shared.http.middleware import caller, public
-from shared.service import RUNTIME
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -42,8 +40,8 @@ def _json(
 async def issue_device_token(request: web.Request) -> web.Response:
     """POST /v1/device-token: a device access token for a timestamp signed by the device."""
     cmd = await parse_json(request, DeviceTokenRequest)
-    issued = await device_handlers.issue_device_token(
-        request.app[RUNTIME].pool, request.app[KEYRING], cmd, _settings(request)
+    issued = await devices.issue_device_token(
+        transactions(request), keyring(request), cmd, CONTEXT.settings(request)
     )
     answer = DeviceTokenAnswer(access_token=issued.jwt, expires_in=issued.expires_in)
     return _json(answer, headers=NO_STORE)
@@ -56,8 +54,8 @@ async def create_login_challenge(request: web.Request) -> web.Response:
         cmd = await parse_json(request, RequestLoginChallenge)
     else:
         cmd = RequestLoginChallenge()
-    issued = await device_handlers.issue_login_challenge(
-        request.app[RUNTIME].pool, who, cmd, _settings(request)
+    issued = await devices.issue_login_challenge(
+        transactions(request), who, cmd, CONTEXT.settings(request)
     )
     answer = LoginChallengeAnswer(
         challenge=issued.challenge,
@@ -75,9 +73,7 @@ async def create_login_challenge(request: web.Request) -> web.Response:
 async def approve_device_login(request: web.Request) -> web.Response:
     """POST /v1/device-logins: a phone's signed approval of a printer's challenge."""
     cmd = await parse_json(request, ApproveDeviceLogin)
-    approval = await phone_handlers.approve_login(
-        request.app[RUNTIME].pool, cmd, _settings(request), _emitter(request)
-    )
+    approval = await phone.approve_login(transactions(request), cmd, CONTEXT.settings(request))
     answer = DeviceLoginAnswer.model_validate(approval.event.model_dump())
     return _json(answer, 201, NO_STORE)
 
@@ -88,10 +84,10 @@ async def approve_device_login(request: web.Request) -> web.Response:
 async def register_my_phone_key(request: web.Request) -> web.Response:
     """POST /v1/users/me/phone-keys."""
     who = caller(request, "jobs:submit")
-    user_id = phone_handlers.own_user_id(who)
+    user_id = phone.own_user_id(who)
     cmd = await parse_json(request, RegisterPhoneKey)
-    key = await phone_handlers.register_phone_key(
-        request.app[RUNTIME].pool, user_id, cmd, _settings(request)
+    key = await phone.register_phone_key(
+        transactions(request), user_id, cmd, CONTEXT.settings(request)
     )
     location = {"Location": f"/v1/users/me/phone-keys/{key.id}"}
     return _json(PhoneKeyView.of(key), 201, location)
@@ -99,37 +95,37 @@ async def register_my_phone_key(request: web.Request) -> web.Response:
 
 async def list_my_phone_keys(request: web.Request) -> web.Response:
     """GET /v1/users/me/phone-keys."""
-    user_id = phone_handlers.own_user_id(caller(request, "jobs:read"))
-    async with request.app[RUNTIME].pool.acquire() as conn:
-        keys = await repo.list_phone_keys(conn, user_id)
+    user_id = phone.own_user_id(caller(request, "jobs:read"))
+    async with transactions(request)() as uow:
+        keys = await uow.repo.phone_keys.of_user(user_id)
     return _json(PhoneKeyList(items=[PhoneKeyView.of(k) for k in keys]))
 
 
 async def revoke_my_phone_key(request: web.Request) -> web.Response:
     """DELETE /v1/users/me/phone-keys/{key_id}."""
-    user_id = phone_handlers.own_user_id(caller(request, "jobs:submit"))
+    user_id = phone.own_user_id(caller(request, "jobs:submit"))
     key_id = path_uuid(request, "key_id")
-    await phone_handlers.revoke_phone_key(request.app[RUNTIME].pool, user_id, key_id)
+    await phone.revoke_phone_key(transactions(request), user_id, key_id)
     return web.Response(status=204)
 
 
 async def list_phone_keys(request: web.Request) -> web.Response:
     """GET /v1/users/{user_id}/phone-keys (administrators of the user's tenant)."""
-    who = _admin(request, "users:read")
+    who = admin(request, "users:read")
     user_id = path_uuid(request, "user_id")
-    async with request.app[RUNTIME].pool.acquire() as conn:
-        user = await phone_handlers.visible_user(conn, user_id, who)
-        keys = await repo.list_phone_keys(conn, user.id)
+    async with transactions(request)() as uow:
+        user = await users.visible_user(uow.repo, user_id, who)
+        keys = await uow.repo.phone_keys.of_user(user.id)
     return _json(PhoneKeyList(items=[PhoneKeyView.of(k) for k in keys]))
 
 
 async def revoke_phone_key(request: web.Request) -> web.Response:
     """DELETE /v1/users/{user_id}/phone-keys/{key_id} (administrators of the user's tenant)."""
-    who = _admin(request, "users:write")
+    who = admin(request, "users:write")
     user_id = path_uuid(request, "user_id")
     key_id = path_uuid(request, "key_id")
-    pool = request.app[RUNTIME].pool
-    async with pool.acquire() as conn:
-        user = await phone_handlers.visible_user(conn, user_id, who)
-    await phone_handlers.revoke_phone_key(pool, user.id, key_id)
+    tx = transactions(request)
+    async with tx() as uow:
+        user = await users.visible_user(uow.repo, user_id, who)
+    await phone.revoke_phone_key(tx, user.id, key_id)
     return web.Response(status=204)

@@ -1,4 +1,4 @@
-"""Auth's public HTTP operations and the shapes of its answers.
+"""Auth's public HTTP operations (their shapes are in :mod:`services.auth.api.shapes`).
 
 ``docs/openapi.yaml`` is generated from :data:`OPERATIONS` (``printcloud openapi
 write``); a test checks that they are exactly the routes of ``routes.py``.
@@ -6,18 +6,21 @@ write``); a test checks that they are exactly the routes of ``routes.py``.
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
-from typing import Literal
-
-from pydantic import BaseModel, Field
-
 from services.auth.api.shapes import (
+    AccessToken,
+    ApiToken,
+    ApiTokenList,
+    CreatedApiToken,
+    DeviceCredential,
     DeviceLoginAnswer,
     DeviceTokenAnswer,
+    Jwks,
     LoginChallengeAnswer,
     PhoneKeyList,
     PhoneKeyView,
+    SigningKey,
+    User,
+    UserList,
     UserPage,
 )
 from services.auth.domain.commands import (
@@ -32,122 +35,9 @@ from services.auth.domain.commands import (
 )
 from shared.http.operations import Operation
 
-NEXT_AFTER = "Pass as `after` for the next page; `null` when this page is not full."
 BODY_ERRORS = (400, 401, 403, 404, 409, 413, 415, 422)
 READ_ERRORS = (401, 403, 404)
 TAG = "auth"
-
-
-class AccessToken(BaseModel):
-    """A new access token."""
-
-    access_token: str = Field(
-        description="The JWT; send it as `Authorization: Bearer <access_token>` to any service."
-    )
-    token_type: Literal["Bearer"]
-    expires_in: int = Field(description="Seconds until it expires.")
-    scope: str = Field(description="The scopes it carries, space-separated.")
-
-
-class Jwk(BaseModel):
-    """An Ed25519 public key that verifies access tokens."""
-
-    kty: Literal["OKP"]
-    crv: Literal["Ed25519"]
-    x: str = Field(description="The public key, base64url.")
-    kid: str = Field(description="RFC 7638 thumbprint of the key.")
-    alg: Literal["EdDSA"]
-    use: Literal["sig"]
-
-
-class Jwks(BaseModel):
-    """A JSON Web Key Set (RFC 7517), newest key first."""
-
-    keys: list[Jwk]
-
-
-class SigningKey(BaseModel):
-    """A new signing key."""
-
-    kid: str
-    created_at: datetime = Field(description="Published in the JWKS from now on.")
-    activates_at: datetime = Field(description="Signs access tokens from this moment.")
-
-
-class User(BaseModel):
-    """A person or a service account."""
-
-    id: uuid.UUID
-    tenant_id: uuid.UUID | None = Field(description="`null` for a platform service account.")
-    kind: Literal["person", "service"]
-    email: str | None = Field(description="The domain is stored in lower case.")
-    display_name: str
-    roles: list[Literal["admin", "user"]]
-    disabled: bool
-    revision: int = Field(ge=1)
-    created_at: datetime
-    updated_at: datetime
-
-
-class UserList(BaseModel):
-    """One page of users, in id order."""
-
-    items: list[User]
-    next_after: uuid.UUID | None = Field(description=NEXT_AFTER)
-
-
-class ApiToken(BaseModel):
-    """An API token, never its secret."""
-
-    id: uuid.UUID
-    user_id: uuid.UUID
-    tenant_id: uuid.UUID | None
-    name: str
-    scopes: list[str]
-    status: Literal["active", "expired", "revoked"]
-    created_at: datetime
-    expires_at: datetime | None
-    revoked_at: datetime | None
-    last_used_at: datetime | None = Field(
-        description="When it was last exchanged for an access token."
-    )
-
-
-class CreatedApiToken(ApiToken):
-    """A new API token, with its secret."""
-
-    token: str = Field(
-        pattern=r"^pc_[A-Za-z0-9_-]{43}$",
-        description="The secret. Shown in this answer only; store it now.",
-    )
-
-
-class ApiTokenList(BaseModel):
-    """A user's API tokens, newest first."""
-
-    items: list[ApiToken]
-
-
-class DeviceCredential(BaseModel):
-    """A printer's or connector's public key."""
-
-    device_id: uuid.UUID
-    tenant_id: uuid.UUID
-    subject_type: Literal["printer", "connector"]
-    subject_id: uuid.UUID = Field(
-        description="The printer or connector the key is bound to (equals `device_id`)."
-    )
-    public_key: str = Field(description="base64url of the key's SubjectPublicKeyInfo DER.")
-    key_algorithm: Literal["ed25519", "ecdsa-p256"]
-    fingerprint: str = Field(
-        pattern=r"^[0-9a-f]{64}$",
-        description="Lowercase hex SHA-256 of the SubjectPublicKeyInfo DER.",
-    )
-    model: str
-    status: Literal["active", "revoked"]
-    claimed_at: datetime
-    issued_at: datetime
-    revoked_at: datetime | None
 
 
 TAGS = {

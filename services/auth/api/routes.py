@@ -7,9 +7,8 @@ import asyncio
 from aiohttp import web
 
 from services.auth.api import devices, views
-from services.auth.settings import AuthSettings
+from services.auth.api.context import CONTEXT, KEYRING
 from services.auth.signing import KeyRing
-from shared.service import RUNTIME
 
 JWKS_PATH = "/.well-known/jwks.json"
 
@@ -45,9 +44,8 @@ def add_routes(app: web.Application) -> None:
 async def _ready_keys(app: web.Application) -> None:
     """Runs after the runtime started: refuse to serve without the KEK, and make sure a
     signing key exists before the first token request."""
-    rt = app[RUNTIME]
-    assert isinstance(rt.settings, AuthSettings)
+    rt = CONTEXT.runtime(app)
     ring = KeyRing.from_settings(rt.settings)
     async with asyncio.timeout(30), rt.pool.acquire() as conn:
         await ring.maintain(conn)
-    app[views.KEYRING] = ring
+    app[KEYRING] = ring

@@ -1,4 +1,5 @@
-"""How auth's entities look on the wire (JSON), and the query models of its lists."""
+"""How auth's entities look on the wire (JSON): the query models of its lists and the
+shapes of its answers, as the OpenAPI document describes them."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.auth.domain.model import ApiToken, DeviceCredential, PhoneKey, User
+from services.auth.domain import model as domain
 from shared.crypto.encoding import b64url_encode
 
 
@@ -26,7 +27,7 @@ def _iso(at: datetime | None) -> str | None:
     return at.isoformat() if at else None
 
 
-def user_json(u: User) -> dict[str, Any]:
+def user_json(u: domain.User) -> dict[str, Any]:
     """A user as the API shows it."""
     return {
         "id": str(u.id),
@@ -42,7 +43,7 @@ def user_json(u: User) -> dict[str, Any]:
     }
 
 
-def token_json(t: ApiToken) -> dict[str, Any]:
+def token_json(t: domain.ApiToken) -> dict[str, Any]:
     """An API token as the API shows it: never its secret or its hash."""
     now = datetime.now(UTC)
     status = "revoked" if t.revoked_at else "active" if t.usable(now) else "expired"
@@ -60,7 +61,7 @@ def token_json(t: ApiToken) -> dict[str, Any]:
     }
 
 
-def credential_json(c: DeviceCredential) -> dict[str, Any]:
+def credential_json(c: domain.DeviceCredential) -> dict[str, Any]:
     """A device credential as the API shows it (the key as base64url SPKI DER)."""
     return {
         "device_id": str(c.device_id),
@@ -94,7 +95,7 @@ class PhoneKeyView(BaseModel):
     revoked_at: datetime | None
 
     @classmethod
-    def of(cls, k: PhoneKey) -> PhoneKeyView:
+    def of(cls, k: domain.PhoneKey) -> PhoneKeyView:
         """The view of a phone key."""
         return cls(
             key_id=k.id,
@@ -148,3 +149,118 @@ class DeviceLoginAnswer(BaseModel):
     action: Literal["open_session", "release_all"]
     approved_at: datetime
     expires_at: datetime
+
+
+NEXT_AFTER = "Pass as `after` for the next page; `null` when this page is not full."
+
+
+class AccessToken(BaseModel):
+    """A new access token."""
+
+    access_token: str = Field(
+        description="The JWT; send it as `Authorization: Bearer <access_token>` to any service."
+    )
+    token_type: Literal["Bearer"]
+    expires_in: int = Field(description="Seconds until it expires.")
+    scope: str = Field(description="The scopes it carries, space-separated.")
+
+
+class Jwk(BaseModel):
+    """An Ed25519 public key that verifies access tokens."""
+
+    kty: Literal["OKP"]
+    crv: Literal["Ed25519"]
+    x: str = Field(description="The public key, base64url.")
+    kid: str = Field(description="RFC 7638 thumbprint of the key.")
+    alg: Literal["EdDSA"]
+    use: Literal["sig"]
+
+
+class Jwks(BaseModel):
+    """A JSON Web Key Set (RFC 7517), newest key first."""
+
+    keys: list[Jwk]
+
+
+class SigningKey(BaseModel):
+    """A new signing key."""
+
+    kid: str
+    created_at: datetime = Field(description="Published in the JWKS from now on.")
+    activates_at: datetime = Field(description="Signs access tokens from this moment.")
+
+
+class User(BaseModel):
+    """A person or a service account."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID | None = Field(description="`null` for a platform service account.")
+    kind: Literal["person", "service"]
+    email: str | None = Field(description="The domain is stored in lower case.")
+    display_name: str
+    roles: list[Literal["admin", "user"]]
+    disabled: bool
+    revision: int = Field(ge=1)
+    created_at: datetime
+    updated_at: datetime
+
+
+class UserList(BaseModel):
+    """One page of users, in id order."""
+
+    items: list[User]
+    next_after: uuid.UUID | None = Field(description=NEXT_AFTER)
+
+
+class ApiToken(BaseModel):
+    """An API token, never its secret."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    tenant_id: uuid.UUID | None
+    name: str
+    scopes: list[str]
+    status: Literal["active", "expired", "revoked"]
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None = Field(
+        description="When it was last exchanged for an access token."
+    )
+
+
+class CreatedApiToken(ApiToken):
+    """A new API token, with its secret."""
+
+    token: str = Field(
+        pattern=r"^pc_[A-Za-z0-9_-]{43}$",
+        description="The secret. Shown in this answer only; store it now.",
+    )
+
+
+class ApiTokenList(BaseModel):
+    """A user's API tokens, newest first."""
+
+    items: list[ApiToken]
+
+
+class DeviceCredential(BaseModel):
+    """A printer's or connector's public key."""
+
+    device_id: uuid.UUID
+    tenant_id: uuid.UUID
+    subject_type: Literal["printer", "connector"]
+    subject_id: uuid.UUID = Field(
+        description="The printer or connector the key is bound to (equals `device_id`)."
+    )
+    public_key: str = Field(description="base64url of the key's SubjectPublicKeyInfo DER.")
+    key_algorithm: Literal["ed25519", "ecdsa-p256"]
+    fingerprint: str = Field(
+        pattern=r"^[0-9a-f]{64}$",
+        description="Lowercase hex SHA-256 of the SubjectPublicKeyInfo DER.",
+    )
+    model: str
+    status: Literal["active", "revoked"]
+    claimed_at: datetime
+    issued_at: datetime
+    revoked_at: datetime | None

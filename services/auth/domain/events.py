@@ -1,10 +1,11 @@
-"""Events auth publishes about users and API tokens: the contract lives in
-:mod:`shared.events.contracts.users`, where the services that read them find it."""
+"""Events auth publishes. Other services read all of them, so their models live in
+:mod:`shared.events.contracts` (users, auth, sessions) and are re-exported here."""
 
 from __future__ import annotations
 
+from shared.events.contracts.auth import DeviceCredentialIssued, DeviceCredentialRevoked
+from shared.events.contracts.sessions import DeviceLoginApproved
 from shared.events.contracts.users import (
-    EVENTS,
     ApiTokenCreated,
     ApiTokenRevoked,
     UserCreated,
@@ -12,10 +13,24 @@ from shared.events.contracts.users import (
     UserUpdated,
 )
 
+EVENTS = (
+    UserCreated,
+    UserUpdated,
+    UserDeleted,
+    ApiTokenCreated,
+    ApiTokenRevoked,
+    DeviceCredentialIssued,
+    DeviceCredentialRevoked,
+    DeviceLoginApproved,
+)
+
 __all__ = [
     "EVENTS",
     "ApiTokenCreated",
     "ApiTokenRevoked",
+    "DeviceCredentialIssued",
+    "DeviceCredentialRevoked",
+    "DeviceLoginApproved",
     "UserCreated",
     "UserDeleted",
     "UserUpdated",

@@ -6,25 +6,23 @@ from typing import Any
 
 from aiohttp import web
 
-from services.registry import repository as repo
-from services.registry.api.views import emitter
+from services.registry.api.context import transactions
 from services.registry.domain.commands import IssueCommand
+from services.registry.domain.model import DeviceCommand
 from services.registry.handlers import commands
-from shared.errors import NotFound
 from shared.http.body import parse_json, path_uuid
 from shared.http.middleware import caller
-from shared.service import RUNTIME
 
 
-def _command_json(row: Any) -> dict[str, Any]:
+def _command_json(c: DeviceCommand) -> dict[str, Any]:
     return {
-        "command_id": str(row["command_id"]),
-        "device_id": str(row["device_id"]),
-        "tenant_id": str(row["tenant_id"]),
-        "target_device_id": str(row["target_device_id"]) if row["target_device_id"] else None,
-        "name": row["name"],
-        "payload": row["payload"],
-        "issued_at": row["issued_at"].isoformat(),
+        "command_id": str(c.command_id),
+        "device_id": str(c.device_id),
+        "tenant_id": str(c.tenant_id),
+        "target_device_id": str(c.target_device_id) if c.target_device_id else None,
+        "name": c.name,
+        "payload": c.payload,
+        "issued_at": c.issued_at.isoformat(),
     }
 
 
@@ -33,10 +31,7 @@ async def issue(request: web.Request) -> web.Response:
     who = caller(request, "printers:write", "admin")
     device_id = path_uuid(request, "device_id")
     cmd = await parse_json(request, IssueCommand)
-    async with request.app[RUNTIME].pool.acquire() as conn, conn.transaction():
-        command_id = await commands.issue(
-            conn, device_id, cmd.name, cmd.payload, emitter(request), who
-        )
+    command_id = await commands.issue_command(transactions(request), device_id, cmd, who)
     return web.json_response({"command_id": str(command_id), "state": "pending"}, status=202)
 
 
@@ -44,9 +39,9 @@ async def pending(request: web.Request) -> web.Response:
     """GET /v1/devices/{device_id}/commands: what the device has not acknowledged
     (the gateway reads this when the device connects)."""
     device_id = path_uuid(request, "device_id")
-    async with request.app[RUNTIME].pool.acquire() as conn:
-        found = await repo.device_holder(conn, device_id)
-        if found is None or not caller(request, "printers:read").can_access(found[0]):
-            raise NotFound("no such device", code="device-not-found")
-        rows = await repo.pending_commands(conn, device_id)
-    return web.json_response({"items": [_command_json(r) for r in rows]})
+    async with transactions(request)() as uow:
+        route = await uow.repo.commands.route(device_id)
+        if route is None or not caller(request, "printers:read").can_access(route.tenant_id):
+            raise commands.no_device()
+        found = await uow.repo.commands.pending(device_id)
+    return web.json_response({"items": [_command_json(c) for c in found]})

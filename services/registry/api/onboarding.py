@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
-from services.registry import repository as repo
-from services.registry.api.views import emitter
+from services.registry.api.context import CONTEXT, transactions
 from services.registry.domain.commands import (
     AssignConnectorDevices,
     ClaimDevice,
@@ -16,21 +16,14 @@ from services.registry.domain.commands import (
     StartRegistration,
 )
 from services.registry.domain.errors import ConnectorNotFound
+from services.registry.domain.model import BridgedPrinter, Connector
 from services.registry.domain.onboarding import Registration, display_claim_code
 from services.registry.handlers import connectors as connector_handlers
 from services.registry.handlers import onboarding as handlers
-from services.registry.settings import RegistrySettings
 from shared.crypto.encoding import b64url_decode
 from shared.errors import Unauthenticated
 from shared.http.body import parse_json, path_uuid
 from shared.http.middleware import caller, public
-from shared.service import RUNTIME
-
-
-def _settings(request: web.Request) -> RegistrySettings:
-    settings = request.app[RUNTIME].settings
-    assert isinstance(settings, RegistrySettings)
-    return settings
 
 
 def _registration_json(
@@ -62,9 +55,9 @@ def _registration_json(
 async def start_registration(request: web.Request) -> web.Response:
     """POST /v1/registrations: a device without credentials asks to join (rate limited)."""
     cmd = await parse_json(request, StartRegistration)
-    settings = _settings(request)
+    settings = CONTEXT.settings(request)
     r, created = await handlers.start_registration(
-        request.app[RUNTIME].pool, cmd, request.remote or "unknown", settings
+        transactions(request), cmd, request.remote or "unknown", settings
     )
     return web.json_response(
         _registration_json(r, with_code=True, base=settings.public_url),
@@ -85,9 +78,9 @@ async def poll_registration(request: web.Request) -> web.Response:
         raise Unauthenticated(
             "send X-Printcloud-Timestamp and X-Printcloud-Signature (base64url)"
         ) from None
-    settings = _settings(request)
+    settings = CONTEXT.settings(request)
     r = await handlers.poll_registration(
-        request.app[RUNTIME].pool, registration_id, timestamp, signature, settings
+        transactions(request), registration_id, timestamp, signature, settings
     )
     return web.json_response(
         _registration_json(
@@ -112,9 +105,7 @@ async def claim(request: web.Request) -> web.Response:
     """POST /v1/registrations/claim: an administrator claims a device by its code."""
     who = caller(request, "printers:write", "admin")
     cmd = await parse_json(request, ClaimDevice)
-    r = await handlers.claim_device(
-        request.app[RUNTIME].pool, cmd, who, emitter(request), _settings(request)
-    )
+    r = await handlers.claim_device(transactions(request), cmd, who, CONTEXT.settings(request))
     body = _claimed_json(r)
     return web.json_response(body, status=201, headers={"Location": body["location"]})
 
@@ -123,16 +114,16 @@ async def relay(request: web.Request) -> web.Response:
     """POST /v1/registrations/relay: an administrator relays a device's sheet."""
     who = caller(request, "printers:write", "admin")
     cmd = await parse_json(request, RelaySheet)
-    r = await handlers.relay_sheet(request.app[RUNTIME].pool, cmd, who, emitter(request))
+    r = await handlers.relay_sheet(transactions(request), cmd, who)
     body = _claimed_json(r)
     return web.json_response(body, status=201, headers={"Location": body["location"]})
 
 
-def _connector_json(row: Any, devices: list[Any]) -> dict[str, Any]:
+def _connector_json(c: Connector, devices: list[BridgedPrinter]) -> dict[str, Any]:
     body = {k: (v.isoformat() if hasattr(v, "isoformat") else str(v) if k.endswith("id") else v)
-            for k, v in dict(row).items()}  # fmt: skip
+            for k, v in asdict(c).items()}  # fmt: skip
     body["devices"] = [
-        {"printer_id": str(d["printer_id"]), "uri": d["uri"], "name": d["name"]} for d in devices
+        {"printer_id": str(d.printer_id), "uri": d.uri, "name": d.name} for d in devices
     ]
     return body
 
@@ -141,12 +132,12 @@ async def get_connector(request: web.Request) -> web.Response:
     """GET /v1/connectors/{connector_id}: the connector and the printers it bridges."""
     who = caller(request, "printers:read")  # before the lookup: no existence leak
     connector_id = path_uuid(request, "connector_id")
-    async with request.app[RUNTIME].pool.acquire() as conn:
-        row = await repo.get_connector(conn, connector_id)
-        if row is None or not who.can_access(row["tenant_id"]):
+    async with transactions(request)() as uow:
+        connector = await uow.repo.connectors.get(connector_id)
+        if connector is None or not who.can_access(connector.tenant_id):
             raise ConnectorNotFound("no such connector")
-        devices = await repo.list_connector_devices(conn, connector_id)
-    return web.json_response(_connector_json(row, devices))
+        devices = await uow.repo.connectors.devices(connector_id)
+    return web.json_response(_connector_json(connector, devices))
 
 
 async def assign_devices(request: web.Request) -> web.Response:
@@ -154,10 +145,7 @@ async def assign_devices(request: web.Request) -> web.Response:
     who = caller(request, "printers:write", "admin")
     connector_id = path_uuid(request, "connector_id")
     cmd = await parse_json(request, AssignConnectorDevices)
-    await connector_handlers.assign_devices(
-        request.app[RUNTIME].pool, connector_id, cmd, who, emitter(request)
+    connector, devices = await connector_handlers.assign_devices(
+        transactions(request), connector_id, cmd, who
     )
-    async with request.app[RUNTIME].pool.acquire() as conn:
-        row = await repo.get_connector(conn, connector_id)
-        devices = await repo.list_connector_devices(conn, connector_id)
-    return web.json_response(_connector_json(row, devices))
+    return web.json_response(_connector_json(connector, devices))

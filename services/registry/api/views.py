@@ -7,10 +7,10 @@ from dataclasses import asdict
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
 
 from services.registry import handlers
-from services.registry import repository as repo
+from services.registry.api.context import transactions
+from services.registry.api.shapes import CapabilitiesQuery, Page, PrinterPage
 from services.registry.domain.commands import CreateTenant, RegisterPrinter, UpdatePrinter
 from services.registry.domain.errors import (
     CapabilitiesNotFound,
@@ -18,25 +18,9 @@ from services.registry.domain.errors import (
     TenantNotFound,
 )
 from services.registry.domain.model import Printer, Tenant, VirtualPrinter
-from shared.db.outbox import Emitter
 from shared.errors import FieldError
 from shared.http.body import parse_json, path_uuid, query_model
-from shared.http.middleware import caller, correlation_id, principal
-from shared.service import RUNTIME
-
-
-class Page(BaseModel):
-    """Keyset pagination: ``after`` is the last id of the previous page."""
-
-    model_config = ConfigDict(extra="forbid")
-    limit: int = Field(default=50, ge=1, le=500)
-    after: uuid.UUID | None = None
-
-
-class PrinterPage(Page):
-    """A page of printers; operators may narrow it to one tenant."""
-
-    tenant_id: uuid.UUID | None = None
+from shared.http.middleware import caller, principal
 
 
 def listing_tenant(request: web.Request, page: PrinterPage) -> uuid.UUID | None:
@@ -46,11 +30,6 @@ def listing_tenant(request: web.Request, page: PrinterPage) -> uuid.UUID | None:
     if page.tenant_id is not None and page.tenant_id != tenant_id:
         raise TenantNotFound("no such tenant", [FieldError("tenant_id", "unknown tenant")])
     return tenant_id
-
-
-def emitter(request: web.Request) -> Emitter:
-    rt = request.app[RUNTIME]
-    return Emitter(rt.schema, rt.spec.name, correlation_id(request))
 
 
 _INTERNAL = frozenset({"presence_session"})
@@ -64,13 +43,6 @@ def to_json(entity: Tenant | Printer | VirtualPrinter) -> dict[str, Any]:
     }
 
 
-class CapabilitiesQuery(BaseModel):
-    """``version`` selects an older capabilities version (default: the current one)."""
-
-    model_config = ConfigDict(extra="forbid")
-    version: int | None = Field(default=None, ge=1)
-
-
 def page_of(items: list[Any], limit: int) -> dict[str, Any]:
     return {
         "items": [to_json(i) for i in items],
@@ -82,7 +54,7 @@ async def create_tenant(request: web.Request) -> web.Response:
     """POST /v1/tenants (operators)."""
     principal(request).require_role("operator")
     cmd = await parse_json(request, CreateTenant)
-    tenant = await handlers.create_tenant(request.app[RUNTIME].pool, cmd, emitter(request))
+    tenant = await handlers.create_tenant(transactions(request), cmd)
     return web.json_response(
         to_json(tenant), status=201, headers={"Location": f"/v1/tenants/{tenant.id}"}
     )
@@ -93,8 +65,8 @@ async def get_tenant(request: web.Request) -> web.Response:
     tenant_id = path_uuid(request, "tenant_id")
     if not caller(request, "printers:read").can_access(tenant_id):
         raise TenantNotFound("no such tenant")
-    async with request.app[RUNTIME].pool.acquire() as conn:
-        tenant = await repo.get_tenant(conn, tenant_id)
+    async with transactions(request)() as uow:
+        tenant = await uow.repo.tenants.get(tenant_id)
     if tenant is None:
         raise TenantNotFound("no such tenant")
     return web.json_response(to_json(tenant))
@@ -104,8 +76,8 @@ async def list_tenants(request: web.Request) -> web.Response:
     """GET /v1/tenants (operators)."""
     principal(request).require_role("operator")
     page = query_model(request, Page)
-    async with request.app[RUNTIME].pool.acquire() as conn:
-        tenants = await repo.list_tenants(conn, after=page.after, limit=page.limit)
+    async with transactions(request)() as uow:
+        tenants = await uow.repo.tenants.list(after=page.after, limit=page.limit)
     return web.json_response(page_of(tenants, page.limit))
 
 
@@ -113,7 +85,7 @@ async def register_printer(request: web.Request) -> web.Response:
     """POST /v1/printers."""
     who = caller(request, "printers:write", "admin")
     cmd = await parse_json(request, RegisterPrinter)
-    printer = await handlers.register_printer(request.app[RUNTIME].pool, cmd, who, emitter(request))
+    printer = await handlers.register_printer(transactions(request), cmd, who)
     return web.json_response(
         to_json(printer), status=201, headers={"Location": f"/v1/printers/{printer.id}"}
     )
@@ -122,8 +94,8 @@ async def register_printer(request: web.Request) -> web.Response:
 async def get_printer(request: web.Request) -> web.Response:
     """GET /v1/printers/{printer_id}."""
     printer_id = path_uuid(request, "printer_id")
-    async with request.app[RUNTIME].pool.acquire() as conn:
-        printer = await repo.get_printer(conn, printer_id)
+    async with transactions(request)() as uow:
+        printer = await uow.repo.printers.get(printer_id)
     if printer is None or not caller(request, "printers:read").can_access(printer.tenant_id):
         raise PrinterNotFound("no such printer")
     return web.json_response(to_json(printer))
@@ -133,9 +105,9 @@ async def list_printers(request: web.Request) -> web.Response:
     """GET /v1/printers: the caller's tenant (operators: all, or ?tenant_id=)."""
     page = query_model(request, PrinterPage)
     tenant_id = listing_tenant(request, page)
-    async with request.app[RUNTIME].pool.acquire() as conn:
-        printers = await repo.list_printers(
-            conn, tenant_id=tenant_id, after=page.after, limit=page.limit
+    async with transactions(request)() as uow:
+        printers = await uow.repo.printers.list(
+            tenant_id=tenant_id, after=page.after, limit=page.limit
         )
     return web.json_response(page_of(printers, page.limit))
 
@@ -145,9 +117,7 @@ async def update_printer(request: web.Request) -> web.Response:
     who = caller(request, "printers:write", "admin")
     printer_id = path_uuid(request, "printer_id")
     cmd = await parse_json(request, UpdatePrinter)
-    printer = await handlers.update_printer(
-        request.app[RUNTIME].pool, printer_id, cmd, who, emitter(request)
-    )
+    printer = await handlers.update_printer(transactions(request), printer_id, cmd, who)
     return web.json_response(to_json(printer))
 
 
@@ -155,12 +125,12 @@ async def get_capabilities(request: web.Request) -> web.Response:
     """GET /v1/printers/{printer_id}/capabilities: what the printer reported."""
     printer_id = path_uuid(request, "printer_id")
     query = query_model(request, CapabilitiesQuery)
-    async with request.app[RUNTIME].pool.acquire() as conn:
-        printer = await repo.get_printer(conn, printer_id)
+    async with transactions(request)() as uow:
+        printer = await uow.repo.printers.get(printer_id)
         if printer is None or not caller(request, "printers:read").can_access(printer.tenant_id):
             raise PrinterNotFound("no such printer")
-        row = await repo.current_capabilities(conn, printer_id, query.version)
-    if row is None:
+        found = await uow.repo.printers.capabilities(printer_id, query.version)
+    if found is None:
         raise CapabilitiesNotFound(
             "the printer has not reported capabilities yet"
             if query.version is None
@@ -169,9 +139,9 @@ async def get_capabilities(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "printer_id": str(printer_id),
-            "version": row["version"],
-            "fingerprint": row["fingerprint"],
-            "reported_at": row["reported_at"].isoformat(),
-            "capabilities": row["document"],
+            "version": found.version,
+            "fingerprint": found.fingerprint,
+            "reported_at": found.reported_at.isoformat(),
+            "capabilities": found.document,
         }
     )

@@ -7,15 +7,14 @@ from typing import Any
 from aiohttp import web
 
 from services.registry import handlers
-from services.registry import repository as repo
-from services.registry.api.views import PrinterPage, emitter, listing_tenant, page_of, to_json
+from services.registry.api.context import transactions
+from services.registry.api.views import PrinterPage, listing_tenant, page_of, to_json
 from services.registry.domain.commands import CreateVirtualPrinter, UpdateVirtualPrinter
 from services.registry.domain.errors import VirtualPrinterNotFound
 from services.registry.domain.model import VirtualPrinter
 from shared.http.body import parse_json, path_uuid, query_model
 from shared.http.middleware import caller
 from shared.printing.capabilities import Capabilities, intersect
-from shared.service import RUNTIME
 
 
 def _vp_json(vp: VirtualPrinter) -> dict[str, Any]:
@@ -27,8 +26,8 @@ def _vp_json(vp: VirtualPrinter) -> dict[str, Any]:
 async def _with_capabilities(request: web.Request, vp: VirtualPrinter) -> dict[str, Any]:
     """The virtual printer plus what every member supports (members that have not
     reported yet are listed; until they do, the effective set is incomplete)."""
-    async with request.app[RUNTIME].pool.acquire() as conn:
-        docs = await repo.members_capabilities(conn, list(vp.members))
+    async with transactions(request)() as uow:
+        docs = await uow.repo.printers.members_capabilities(list(vp.members))
     body = _vp_json(vp)
     known = [Capabilities.model_validate(docs[m]) for m in vp.members if m in docs]
     body["effective_capabilities"] = intersect(known).model_dump(mode="json")
@@ -40,9 +39,7 @@ async def create(request: web.Request) -> web.Response:
     """POST /v1/virtual-printers."""
     who = caller(request, "printers:write", "admin")
     cmd = await parse_json(request, CreateVirtualPrinter)
-    vp = await handlers.create_virtual_printer(
-        request.app[RUNTIME].pool, cmd, who, emitter(request)
-    )
+    vp = await handlers.create_virtual_printer(transactions(request), cmd, who)
     return web.json_response(
         await _with_capabilities(request, vp),
         status=201,
@@ -53,8 +50,8 @@ async def create(request: web.Request) -> web.Response:
 async def get(request: web.Request) -> web.Response:
     """GET /v1/virtual-printers/{virtual_printer_id}."""
     vp_id = path_uuid(request, "virtual_printer_id")
-    async with request.app[RUNTIME].pool.acquire() as conn:
-        vp = await repo.get_virtual_printer(conn, vp_id)
+    async with transactions(request)() as uow:
+        vp = await uow.repo.virtual_printers.get(vp_id)
     if vp is None or not caller(request, "printers:read").can_access(vp.tenant_id):
         raise VirtualPrinterNotFound("no such virtual printer")
     return web.json_response(await _with_capabilities(request, vp))
@@ -64,9 +61,9 @@ async def list_all(request: web.Request) -> web.Response:
     """GET /v1/virtual-printers."""
     page = query_model(request, PrinterPage)
     tenant_id = listing_tenant(request, page)
-    async with request.app[RUNTIME].pool.acquire() as conn:
-        items = await repo.list_virtual_printers(
-            conn, tenant_id=tenant_id, after=page.after, limit=page.limit
+    async with transactions(request)() as uow:
+        items = await uow.repo.virtual_printers.list(
+            tenant_id=tenant_id, after=page.after, limit=page.limit
         )
     body = page_of(items, page.limit)
     body["items"] = [_vp_json(vp) for vp in items]
@@ -78,7 +75,5 @@ async def update(request: web.Request) -> web.Response:
     who = caller(request, "printers:write", "admin")
     vp_id = path_uuid(request, "virtual_printer_id")
     cmd = await parse_json(request, UpdateVirtualPrinter)
-    vp = await handlers.update_virtual_printer(
-        request.app[RUNTIME].pool, vp_id, cmd, who, emitter(request)
-    )
+    vp = await handlers.update_virtual_printer(transactions(request), vp_id, cmd, who)
     return web.json_response(await _with_capabilities(request, vp))

@@ -1,11 +1,16 @@
-"""Events the registry publishes: the contract lives in
-:mod:`shared.events.contracts.registry`, where the services that read them find it."""
+"""Events the registry publishes. Other services read all of them, so their models
+live in :mod:`shared.events.contracts` (registry, devices, commands) and are
+re-exported here."""
 
 from __future__ import annotations
 
-from shared.events.contracts.devices import ConnectorDevicesChanged, ConnectorRegistered
+from shared.events.contracts.commands import DeviceCommandIssued
+from shared.events.contracts.devices import (
+    ConnectorDevicesChanged,
+    ConnectorRegistered,
+    DeviceClaimed,
+)
 from shared.events.contracts.registry import (
-    EVENTS,
     PrinterCapabilitiesChanged,
     PrinterConnectionChanged,
     PrinterRegistered,
@@ -15,10 +20,26 @@ from shared.events.contracts.registry import (
     VirtualPrinterUpdated,
 )
 
+EVENTS = (
+    TenantCreated,
+    PrinterRegistered,
+    PrinterUpdated,
+    PrinterCapabilitiesChanged,
+    PrinterConnectionChanged,
+    VirtualPrinterCreated,
+    VirtualPrinterUpdated,
+    ConnectorRegistered,
+    ConnectorDevicesChanged,
+    DeviceClaimed,
+    DeviceCommandIssued,
+)
+
 __all__ = [
     "EVENTS",
     "ConnectorDevicesChanged",
     "ConnectorRegistered",
+    "DeviceClaimed",
+    "DeviceCommandIssued",
     "PrinterCapabilitiesChanged",
     "PrinterConnectionChanged",
     "PrinterRegistered",

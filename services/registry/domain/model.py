@@ -95,3 +95,62 @@ class VirtualPrinter:
             return self, []
         after = replace(self, **changes, revision=self.revision + 1, updated_at=now)  # type: ignore[arg-type]
         return after, sorted(changes)
+
+
+@dataclass(frozen=True)
+class CapabilitiesVersion:
+    """One version of what a printer reported it can do (the document as reported)."""
+
+    printer_id: uuid.UUID
+    version: int
+    fingerprint: str
+    document: dict[str, object]
+    reported_at: datetime
+
+
+@dataclass(frozen=True)
+class Connector:
+    """A device that bridges printers which cannot connect themselves."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    name: str
+    model: str
+    region: str
+    location: str | None
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class BridgedPrinter:
+    """A printer a connector is responsible for, and how the connector reaches it."""
+
+    printer_id: uuid.UUID
+    uri: str
+    name: str
+    model: str
+
+
+@dataclass(frozen=True)
+class CommandRoute:
+    """Where a device's commands go: the device holding the websocket (a bridged
+    printer's connector), naming the bridged printer as target."""
+
+    tenant_id: uuid.UUID
+    holder: uuid.UUID
+    target: uuid.UUID | None
+
+
+@dataclass(frozen=True)
+class DeviceCommand:
+    """A command in the device command ledger."""
+
+    command_id: uuid.UUID
+    device_id: uuid.UUID
+    tenant_id: uuid.UUID
+    target_device_id: uuid.UUID | None
+    name: str
+    payload: dict[str, object]
+    issued_at: datetime

@@ -8,9 +8,6 @@ import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
-
-from services.registry import repository as repo
 from services.registry.domain.commands import ClaimDevice, RelaySheet, StartRegistration
 from services.registry.domain.errors import (
     AlreadyClaimed,
@@ -19,7 +16,7 @@ from services.registry.domain.errors import (
     DuplicateName,
     RegistrationNotFound,
 )
-from services.registry.domain.events import ConnectorRegistered
+from services.registry.domain.events import ConnectorRegistered, DeviceClaimed
 from services.registry.domain.onboarding import (
     DeviceKey,
     Registration,
@@ -30,47 +27,50 @@ from services.registry.domain.onboarding import (
 )
 from services.registry.handlers.printers import add_printer
 from services.registry.handlers.tenancy import target_tenant, unknown_tenant
+from services.registry.repository import RegistryRepository
 from services.registry.settings import RegistrySettings
 from shared.crypto.keys import load_public_key_bytes
 from shared.crypto.signatures import verify
-from shared.db.outbox import Emitter
+from shared.db.uow import AlreadyExists, Transactions, UnitOfWork
 from shared.errors import FieldError, TooManyRequests, Unauthenticated
-from shared.events.contracts.devices import DeviceClaimed
 from shared.http.auth import Principal
 
 
-async def _limit(conn: asyncpg.Connection, bucket: str, limit: int, window_s: int) -> None:
-    if await repo.count_attempts(conn, bucket, timedelta(seconds=window_s)) >= limit:
+async def _limit(repo: RegistryRepository, bucket: str, limit: int, window_s: int) -> None:
+    if await repo.attempts.count(bucket, timedelta(seconds=window_s)) >= limit:
         raise TooManyRequests("too many attempts; wait and try again", retry_after=window_s)
 
 
 async def start_registration(
-    pool: asyncpg.Pool, cmd: StartRegistration, source: str, settings: RegistrySettings
+    tx: Transactions[RegistryRepository],
+    cmd: StartRegistration,
+    source: str,
+    settings: RegistrySettings,
 ) -> tuple[Registration, bool]:
     """A pending registration for the key (the existing one if the device asks again);
     True when it was created now."""
     now = datetime.now(UTC)
     ttl = timedelta(seconds=settings.claim_code_ttl_s)
     bucket = f"register:{source}"
-    async with pool.acquire() as conn:
-        # Every attempt counts, well-formed or not, committed before anything else.
-        async with conn.transaction():
-            await _limit(conn, bucket, settings.registrations_limit, settings.onboarding_window_s)
-            await repo.record_attempt(conn, bucket)
-        key = DeviceKey.parse(cmd.public_key)
-        async with conn.transaction():
-            return await _pending_for(conn, cmd, key, now, ttl)
+    # Every attempt counts, well-formed or not, committed before anything else.
+    async with tx() as uow:
+        limit, window_s = settings.registrations_limit, settings.onboarding_window_s
+        await _limit(uow.repo, bucket, limit, window_s)
+        await uow.repo.attempts.record(bucket)
+    key = DeviceKey.parse(cmd.public_key)
+    async with tx() as uow:
+        return await _pending_for(uow.repo, cmd, key, now, ttl)
 
 
 async def _pending_for(
-    conn: asyncpg.Connection,
+    repo: RegistryRepository,
     cmd: StartRegistration,
     key: DeviceKey,
     now: datetime,
     ttl: timedelta,
 ) -> tuple[Registration, bool]:
     """The key's registration: existing, renewed when expired, or new."""
-    existing = await repo.registration_by_fingerprint(conn, key.fingerprint, for_update=True)
+    existing = await repo.registrations.by_fingerprint(key.fingerprint, for_update=True)
     if existing is not None and existing.status == "claimed":
         raise AlreadyClaimed("this key is already claimed: connect to receive the identity")
     if existing is not None and not existing.expired(now):
@@ -78,24 +78,23 @@ async def _pending_for(
     for _ in range(5):  # a code collision among pending codes is rare; draw again
         fresh = Registration.new(cmd.kind, cmd.model, key, now, ttl)
         try:
-            async with conn.transaction():
-                if existing is None:
-                    await repo.insert_registration(conn, fresh)
-                    return fresh, True
-                renewed = replace(existing, claim_code=new_claim_code(), expires_at=now + ttl)
-                await repo.save_registration(conn, renewed)
-                return renewed, False
-        except asyncpg.UniqueViolationError:
+            if existing is None:
+                await repo.registrations.insert(fresh)
+                return fresh, True
+            renewed = replace(existing, claim_code=new_claim_code(), expires_at=now + ttl)
+            await repo.registrations.save(renewed)
+            return renewed, False
+        except AlreadyExists:
             # Either the code was taken (draw again) or the same device registered
             # concurrently (then its registration is the answer).
-            again = await repo.registration_by_fingerprint(conn, key.fingerprint)
+            again = await repo.registrations.by_fingerprint(key.fingerprint)
             if again is not None and again.status == "pending":
                 return again, False
     raise RuntimeError("could not draw a free claim code")
 
 
 async def poll_registration(
-    pool: asyncpg.Pool,
+    tx: Transactions[RegistryRepository],
     registration_id: uuid.UUID,
     timestamp: int,
     signature: bytes,
@@ -105,8 +104,8 @@ async def poll_registration(
     timestamps must increase, so a captured poll cannot be replayed."""
     now = datetime.now(UTC)
     refused = Unauthenticated("sign the poll with the registered key")
-    async with pool.acquire() as conn, conn.transaction():
-        r = await repo.get_registration(conn, registration_id, for_update=True)
+    async with tx() as uow:
+        r = await uow.repo.registrations.get(registration_id, for_update=True)
         if r is None:
             raise RegistrationNotFound("no such registration")
         if (
@@ -118,15 +117,14 @@ async def poll_registration(
         if not verify(key, poll_message(r.id, timestamp), signature):
             raise refused
         polled = replace(r, last_poll=timestamp)
-        await repo.save_registration(conn, polled)
+        await uow.repo.registrations.save(polled)
     return polled
 
 
 async def claim_device(
-    pool: asyncpg.Pool,
+    tx: Transactions[RegistryRepository],
     cmd: ClaimDevice,
     who: Principal,
-    out: Emitter,
     settings: RegistrySettings,
 ) -> Registration:
     """Claim a pending registration by its code for the caller's tenant."""
@@ -134,15 +132,16 @@ async def claim_device(
     code = normalize_claim_code(cmd.claim_code)
     bucket = f"claim:{tenant_id}"
     now = datetime.now(UTC)
-    async with pool.acquire() as conn:
-        async with conn.transaction():
-            await _limit(conn, bucket, settings.claim_failures_limit, settings.onboarding_window_s)
-        async with conn.transaction():
-            r = await repo.pending_by_code(conn, code)
-            if r is not None and not r.expired(now):
-                return await _claim(conn, r, cmd, tenant_id, now, out)
-        # A wrong guess counts against the tenant, in its own committed transaction.
-        await repo.record_attempt(conn, bucket)
+    async with tx() as uow:
+        limit, window_s = settings.claim_failures_limit, settings.onboarding_window_s
+        await _limit(uow.repo, bucket, limit, window_s)
+    async with tx() as uow:
+        r = await uow.repo.registrations.pending_by_code(code)
+        if r is not None and not r.expired(now):
+            return await _claim(uow, r, cmd, tenant_id, now)
+    # A wrong guess counts against the tenant, in its own committed transaction.
+    async with tx() as uow:
+        await uow.repo.attempts.record(bucket)
     if r is None:
         raise ClaimCodeNotFound(
             "no device is waiting with this code", [FieldError("claim_code", "unknown code")]
@@ -154,14 +153,14 @@ async def claim_device(
 
 
 async def relay_sheet(
-    pool: asyncpg.Pool, cmd: RelaySheet, who: Principal, out: Emitter
+    tx: Transactions[RegistryRepository], cmd: RelaySheet, who: Principal
 ) -> Registration:
     """Claim a device from its registration sheet (the device may be offline)."""
     sheet = Sheet.parse(cmd.sheet)
     tenant_id = target_tenant(who, cmd.tenant_id)
     now = datetime.now(UTC)
-    async with pool.acquire() as conn, conn.transaction():
-        r = await repo.registration_by_fingerprint(conn, sheet.key.fingerprint, for_update=True)
+    async with tx() as uow:
+        r = await uow.repo.registrations.by_fingerprint(sheet.key.fingerprint, for_update=True)
         if r is not None and r.status == "claimed":
             raise AlreadyClaimed("this device is already claimed")
         if r is None:
@@ -176,29 +175,25 @@ async def relay_sheet(
                 created_at=now,
                 expires_at=now,
             )
-            await repo.insert_registration(conn, r)
-        return await _claim(conn, r, cmd, tenant_id, now, out)
+            await uow.repo.registrations.insert(r)
+        return await _claim(uow, r, cmd, tenant_id, now)
 
 
 async def _claim(
-    conn: asyncpg.Connection,
+    uow: UnitOfWork[RegistryRepository],
     r: Registration,
     cmd: ClaimDevice | RelaySheet,
     tenant_id: uuid.UUID,
     now: datetime,
-    out: Emitter,
 ) -> Registration:
     device_id = uuid.uuid4()
     if r.kind == "printer":
-        await add_printer(
-            conn, device_id, tenant_id, cmd.name, r.model, cmd.region, cmd.location, out
-        )
+        await add_printer(uow, device_id, tenant_id, cmd.name, r.model, cmd.region, cmd.location)
     else:
-        await _add_connector(conn, device_id, tenant_id, r.model, cmd, out)
+        await _add_connector(uow, device_id, tenant_id, r.model, cmd)
     claimed = r.claimed(tenant_id, device_id, now)
-    await repo.save_registration(conn, claimed)
-    await out.emit(
-        conn,
+    await uow.repo.registrations.save(claimed)
+    await uow.emit(
         DeviceClaimed(
             device_id=device_id,
             tenant_id=tenant_id,
@@ -215,26 +210,24 @@ async def _claim(
 
 
 async def _add_connector(
-    conn: asyncpg.Connection,
+    uow: UnitOfWork[RegistryRepository],
     connector_id: uuid.UUID,
     tenant_id: uuid.UUID,
     model: str,
     cmd: ClaimDevice | RelaySheet,
-    out: Emitter,
 ) -> None:
-    if await repo.get_tenant(conn, tenant_id) is None:
+    if await uow.repo.tenants.get(tenant_id) is None:
         raise unknown_tenant()
     try:
-        await repo.insert_connector(
-            conn, connector_id, tenant_id, cmd.name, model, cmd.region, cmd.location
+        await uow.repo.connectors.insert(
+            connector_id, tenant_id, cmd.name, model, cmd.region, cmd.location
         )
-    except asyncpg.UniqueViolationError:
+    except AlreadyExists:
         raise DuplicateName(
             f"the tenant has a connector named {cmd.name!r}",
             [FieldError("name", "already taken in this tenant")],
         ) from None
-    await out.emit(
-        conn,
+    await uow.emit(
         ConnectorRegistered(
             connector_id=connector_id,
             tenant_id=tenant_id,

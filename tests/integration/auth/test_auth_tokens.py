@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from services.auth import repository as repo
 from services.auth.api.routes import JWKS_PATH
 from services.auth.app import SPEC as AUTH
+from services.auth.repository import SigningKeys
 from services.auth.settings import AuthSettings
 from services.auth.signing import KeyRing
 from services.registry.app import SPEC as REGISTRY
@@ -225,9 +225,11 @@ async def test_replicas_racing_to_make_the_first_key_make_one(service_db: Servic
     try:
         made = await asyncio.gather(*(r.maintain(c) for r, c in zip(replicas, conns, strict=True)))
         assert len([slot for slot in made if slot is not None]) == 1
-        assert len(await repo.key_slots(conns[0])) == 1
+        assert len(await SigningKeys(conns[0]).slots()) == 1
         claims = {"sub": "x", "aud": "printcloud", "exp": int(time.time()) + 60}
-        kids = {_kid(await r.sign(c, claims)) for r, c in zip(replicas, conns, strict=True)}
+        kids = {
+            _kid(await r.sign(SigningKeys(c), claims)) for r, c in zip(replicas, conns, strict=True)
+        }
         assert kids == {made_slot.kid for made_slot in made if made_slot is not None}
     finally:
         for conn in conns:

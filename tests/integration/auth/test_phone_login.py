@@ -13,7 +13,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives import serialization
 
-from services.auth import repository as repo
+from services.auth.repository import LoginChallenges
 from shared.crypto.signatures import PrivateKey
 from shared.protocols.phone import (
     LoginPayload,
@@ -207,7 +207,7 @@ async def test_an_expired_challenge_is_refused(
         fresh = decode_login_payload((await challenge(auth, token))["qr_payload"])
         async with auth.app[RUNTIME].pool.acquire() as conn:
             cutoff = datetime.fromtimestamp(payload.expires_at + 1, UTC)
-            assert await repo.purge_challenges(conn, cutoff) >= 1
+            assert await LoginChallenges(conn).purge(cutoff) >= 1
         await _refused(await _approve(auth, key, key_id, payload), 401, "unknown-challenge")
         await asyncio.sleep(1.1)
         await _refused(await _approve(auth, key, key_id, fresh), 410, "challenge-expired")

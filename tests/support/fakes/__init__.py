@@ -1,1 +1,2 @@
-"""In-memory repositories for handler unit tests (one module per service)."""
+"""In-memory repositories: the same methods as a service's repository, state in dicts,
+for handler unit tests (``shared.testing.uow.InMemoryTransactions``)."""

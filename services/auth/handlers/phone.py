@@ -7,9 +7,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
-
-from services.auth import repository as repo
 from services.auth.domain.commands import ApproveDeviceLogin, RegisterPhoneKey
 from services.auth.domain.errors import (
     BadSignature,
@@ -24,6 +21,7 @@ from services.auth.domain.errors import (
     UserNotFound,
     WrongPrinter,
 )
+from services.auth.domain.events import DeviceLoginApproved
 from services.auth.domain.model import (
     LoginChallenge,
     PhoneKey,
@@ -31,7 +29,7 @@ from services.auth.domain.model import (
     check_challenge_usable,
     hash_challenge,
 )
-from services.auth.handlers import visible
+from services.auth.repository import AuthRepository
 from services.auth.settings import AuthSettings
 from shared.crypto.device_token import verify_device_signature
 from shared.crypto.encoding import b64url_decode
@@ -43,9 +41,8 @@ from shared.crypto.keys import (
     load_public_key_bytes,
     spki_der,
 )
-from shared.db.outbox import Emitter
+from shared.db.uow import AlreadyExists, Transactions
 from shared.errors import DomainError, FieldError, Forbidden, ValidationFailed
-from shared.events.contracts.sessions import DeviceLoginApproved
 from shared.http.auth import Principal
 from shared.protocols.phone import device_login_message
 
@@ -82,17 +79,21 @@ def _checked_key(cmd: RegisterPhoneKey) -> tuple[bytes, str]:
 
 
 async def register_phone_key(
-    pool: asyncpg.Pool, user_id: uuid.UUID, cmd: RegisterPhoneKey, settings: AuthSettings
+    tx: Transactions[AuthRepository],
+    user_id: uuid.UUID,
+    cmd: RegisterPhoneKey,
+    settings: AuthSettings,
 ) -> PhoneKey:
     """Add a phone key to a person of a tenant; one key proves one user only."""
     der, print_ = _checked_key(cmd)
-    async with pool.acquire() as conn, conn.transaction():
-        user = await repo.get_user(conn, user_id, for_update=True)
+    async with tx() as uow:
+        repo = uow.repo
+        user = await repo.users.get(user_id, for_update=True)
         if user is None:
             raise UserNotFound("no such user")
         if user.kind != "person" or user.tenant_id is None:
             raise Forbidden("only a person of a tenant may register a phone key")
-        if await repo.count_active_phone_keys(conn, user.id) >= settings.phone_keys_per_user:
+        if await repo.phone_keys.count_active(user.id) >= settings.phone_keys_per_user:
             raise TooManyPhoneKeys(
                 f"at most {settings.phone_keys_per_user} phone keys; revoke one first"
             )
@@ -109,31 +110,24 @@ async def register_phone_key(
             revoked_at=None,
         )
         try:
-            async with conn.transaction():
-                await repo.insert_phone_key(conn, key)
-        except asyncpg.UniqueViolationError:
+            await repo.phone_keys.insert(key)
+        except AlreadyExists:
             raise DuplicatePhoneKey(
                 "this key is registered already", [FieldError("public_key", "already registered")]
             ) from None
     return key
 
 
-async def visible_user(conn: asyncpg.Connection, user_id: uuid.UUID, who: Principal) -> User:
-    """A user an administrator may manage (404 for another tenant's, as for none)."""
-    user = await repo.get_user(conn, user_id)
-    if user is None or not visible(who, user.tenant_id):
-        raise UserNotFound("no such user")
-    return user
-
-
-async def revoke_phone_key(pool: asyncpg.Pool, user_id: uuid.UUID, key_id: uuid.UUID) -> None:
+async def revoke_phone_key(
+    tx: Transactions[AuthRepository], user_id: uuid.UUID, key_id: uuid.UUID
+) -> None:
     """Revoke one of a user's phone keys; revoking it again changes nothing."""
-    async with pool.acquire() as conn, conn.transaction():
-        key = await repo.get_phone_key(conn, key_id, for_update=True)
+    async with tx() as uow:
+        key = await uow.repo.phone_keys.get(key_id, for_update=True)
         if key is None or key.user_id != user_id:
             raise PhoneKeyNotFound("no such phone key")
         if key.revoked_at is None:
-            await repo.revoke_phone_keys(conn, user_id, datetime.now(UTC), key_id)
+            await uow.repo.phone_keys.revoke(user_id, datetime.now(UTC), key_id)
 
 
 # --------------------------------------------------------------------------- approvals
@@ -147,12 +141,12 @@ class Approval:
 
 
 async def _proof(
-    conn: asyncpg.Connection, challenge: LoginChallenge, cmd: ApproveDeviceLogin
+    repo: AuthRepository, challenge: LoginChallenge, cmd: ApproveDeviceLogin
 ) -> tuple[PhoneKey, User]:
     """The key and user behind a valid proof for ``challenge``; a counted refusal otherwise."""
     if cmd.printer_id != challenge.printer_id:
         raise WrongPrinter("this challenge was shown by another printer")
-    key = await repo.get_phone_key(conn, cmd.key_id)
+    key = await repo.phone_keys.get(cmd.key_id)
     if key is None:
         raise UnknownKey("no such phone key; register the phone first")
     message = device_login_message(cmd.challenge, cmd.printer_id, cmd.action)
@@ -167,14 +161,14 @@ async def _proof(
         raise KeyRevoked("this phone key is revoked")
     if key.tenant_id != challenge.tenant_id:
         raise ForeignPrinter("this printer does not belong to your organisation")
-    user = await repo.get_user(conn, key.user_id)
+    user = await repo.users.get(key.user_id)
     if user is None or user.disabled or user.tenant_id != key.tenant_id:
         raise UserDisabled("this phone key's user may not log in")
     return key, user
 
 
 async def approve_login(
-    pool: asyncpg.Pool, cmd: ApproveDeviceLogin, settings: AuthSettings, out: Emitter
+    tx: Transactions[AuthRepository], cmd: ApproveDeviceLogin, settings: AuthSettings
 ) -> Approval:
     """Check a phone's proof and, in one transaction, use the challenge and publish
     device.login_approved. A refusal changes nothing but the challenge's failure count;
@@ -185,34 +179,34 @@ async def approve_login(
         raise UnknownChallenge("no such login challenge") from None
     digest = hash_challenge(secret)
     refusal: DomainError | None = None
-    async with pool.acquire() as conn:
-        async with conn.transaction():
-            now = datetime.now(UTC)
-            challenge = check_challenge_usable(
-                await repo.get_challenge(conn, digest, for_update=True),
-                now,
-                settings.login_challenge_max_failures,
+    async with tx() as uow:
+        repo = uow.repo
+        now = datetime.now(UTC)
+        challenge = check_challenge_usable(
+            await repo.challenges.get(digest, for_update=True),
+            now,
+            settings.login_challenge_max_failures,
+        )
+        try:
+            key, user = await _proof(repo, challenge, cmd)
+        except DomainError as exc:
+            refusal = exc
+            await repo.challenges.count_failure(digest)
+        else:
+            await repo.challenges.lock_printer(challenge.printer_id)
+            event = DeviceLoginApproved(
+                session_id=uuid.uuid4(),
+                tenant_id=challenge.tenant_id,
+                printer_id=challenge.printer_id,
+                user_id=user.id,
+                display_name=user.display_name,
+                action=cmd.action,
+                approved_at=now,
+                expires_at=now + timedelta(seconds=settings.device_session_ttl_s),
             )
-            try:
-                key, user = await _proof(conn, challenge, cmd)
-            except DomainError as exc:
-                refusal = exc
-                await repo.count_challenge_failure(conn, digest)
-            else:
-                await repo.lock_printer_logins(conn, challenge.printer_id)
-                event = DeviceLoginApproved(
-                    session_id=uuid.uuid4(),
-                    tenant_id=challenge.tenant_id,
-                    printer_id=challenge.printer_id,
-                    user_id=user.id,
-                    display_name=user.display_name,
-                    action=cmd.action,
-                    approved_at=now,
-                    expires_at=now + timedelta(seconds=settings.device_session_ttl_s),
-                )
-                await repo.use_challenge(conn, digest, now, key.id, event.session_id)
-                await repo.touch_phone_key(conn, key.id, now)
-                await out.emit(conn, event, tenant_id=challenge.tenant_id)
-        if refusal is not None:
-            raise refusal  # after the failure count committed
+            await repo.challenges.use(digest, now, key.id, event.session_id)
+            await repo.phone_keys.touch(key.id, now)
+            await uow.emit(event, tenant_id=challenge.tenant_id)
+    if refusal is not None:
+        raise refusal  # after the failure count committed
     return Approval(event)

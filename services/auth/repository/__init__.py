@@ -1,0 +1,38 @@
+"""SQL for the auth service's own schema: one class per table family, built on a
+connection, returning domain objects; :class:`AuthRepository` bundles them for a unit of
+work (``shared.db.uow``)."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from services.auth.repository.devices import ConnectorPrinters, DeviceCredentials
+from services.auth.repository.phone import LoginChallenges, PhoneKeys
+from services.auth.repository.signing_keys import SigningKeys
+from services.auth.repository.tokens import ApiTokens
+from services.auth.repository.users import Users
+
+
+class AuthRepository:
+    """Every table of auth's schema, on one connection (one transaction)."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.users = Users(conn)
+        self.tokens = ApiTokens(conn)
+        self.signing_keys = SigningKeys(conn)
+        self.credentials = DeviceCredentials(conn)
+        self.connectors = ConnectorPrinters(conn)
+        self.phone_keys = PhoneKeys(conn)
+        self.challenges = LoginChallenges(conn)
+
+
+__all__ = [
+    "ApiTokens",
+    "AuthRepository",
+    "ConnectorPrinters",
+    "DeviceCredentials",
+    "LoginChallenges",
+    "PhoneKeys",
+    "SigningKeys",
+    "Users",
+]
