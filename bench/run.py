@@ -65,7 +65,7 @@ from bench.platform_harness import (
     wait_printer_ready,
 )
 from bench.submit import JobWatch, SubmitRefused, submit_job, until_state
-from shared.infra.kafka import free_port
+from shared.infra.kafka import free_port, free_port_range
 from shared.testing.ipp import minimal_pdf, start_ippeveprinter, system_bus
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -347,7 +347,7 @@ def platform_command(home: Path, timeout: float) -> dict[str, Any]:
         "PRINTCLOUD_LOCAL_KAFKA_CONTROLLER_PORT": str(free_port()),
         "PRINTCLOUD_LOCAL_POSTGRES_PORT": str(free_port()),
         "PRINTCLOUD_LOCAL_EDGE_PORT": str(free_port()),
-        "PRINTCLOUD_LOCAL_HTTP_PORT": str(_free_run(8)),
+        "PRINTCLOUD_LOCAL_HTTP_PORT": str(free_port_range(8)),
         "COLUMNS": "200",
     }
     for key in ("PRINTCLOUD_TEST_KAFKA_BOOTSTRAP", "PRINTCLOUD_TEST_ADMIN_DSN"):
@@ -394,22 +394,6 @@ def platform_command(home: Path, timeout: float) -> dict[str, Any]:
     if "first_job_printed_s" not in marks:
         marks["output_tail"] = tail
     return marks
-
-
-def _free_run(count: int) -> int:
-    import socket
-
-    for _ in range(100):
-        base = random.randint(30000, 50000)
-        try:
-            with contextlib.ExitStack() as stack:
-                for port in range(base, base + count):
-                    s = stack.enter_context(socket.socket())
-                    s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-    raise RuntimeError("no free port range")
 
 
 # ---------------------------------------------------------------------- the run

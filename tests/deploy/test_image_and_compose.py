@@ -19,7 +19,7 @@ from dockerfile_parse import DockerfileParser
 from deploy.catalog import SERVICES, load_spec
 from deploy.cli import app
 from deploy.manifests.model import load_services
-from tests.deploy.conftest import ROOT, Tools
+from tests.support.deploy import ROOT, Tools
 
 DOCKERFILE = ROOT / "deploy/Dockerfile"
 

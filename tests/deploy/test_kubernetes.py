@@ -15,7 +15,7 @@ from deploy.catalog import SERVICES, database_services, load_spec
 from deploy.manifests import k8s
 from deploy.manifests.model import load_services
 from shared.kafka.topics import TOPICS
-from tests.deploy.conftest import OVERLAYS, ROOT, Rendered, Tools
+from tests.support.deploy import OVERLAYS, ROOT, Rendered, Tools
 
 pytestmark = pytest.mark.parametrize("overlay", OVERLAYS)
 

@@ -12,12 +12,8 @@ from pyipp.enums import IppOperation
 from services.agent.printers import PrintRequest
 from services.agent.printers.ipp import IppPrinter
 from shared.printing.settings import JobSettings, PageRange
-from tests.support.agent import (
-    eventually_true,
-    minimal_pdf,
-    start_ippeveprinter,
-    system_bus,
-)
+from shared.testing.ipp import minimal_pdf, start_ippeveprinter, system_bus
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -55,9 +51,9 @@ async def test_settings_become_ipp_job_attributes(tmp_path: Path) -> None:
             assert job.get("media") == "iso_a4_210x297mm"
             assert job.get("orientation-requested") == 4
             assert "page-ranges" in job
-            await eventually_true(lambda: len(printer.documents(job_id)) == 1)
+            await eventually(lambda: len(printer.documents(job_id)) == 1)
             (kept,) = printer.documents(job_id)
-            await eventually_true(lambda: kept.stat().st_size == len(document))
+            await eventually(lambda: kept.stat().st_size == len(document))
             assert kept.read_bytes() == document
         finally:
             await bridge.close()

@@ -17,33 +17,15 @@ import pytest
 from services.auth.app import SPEC as AUTH
 from services.registry.app import SPEC as REGISTRY
 from shared.crypto.sealing import new_key_text
-from shared.infra.kafka import free_port
-from shared.infra.processes import ServiceProcess
 from shared.testing.fixtures import ServiceDbFactory, unique
 from shared.testing.infra import TestInfra
-from tests.integration.conftest import eventually
-from tests.support.agent import (
-    agent,
-    minimal_pdf,
-    start_ippeveprinter,
-    system_bus,
-)
+from shared.testing.ipp import minimal_pdf, start_ippeveprinter, system_bus
+from tests.support.agent import agent
+from tests.support.processes import TOKEN, service_process
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
-TOKEN = "op-" + uuid.uuid4().hex
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _service(name: str, env: dict[str, str], log_dir: Path) -> ServiceProcess:
-    port = free_port()
-    prefix = f"PRINTCLOUD_{name.upper()}_"
-    full = {
-        prefix + "HTTP_PORT": str(port),
-        prefix + "OPERATOR_TOKEN": TOKEN,
-        prefix + "SHUTDOWN_GRACE_S": "0",
-        **{prefix + k: v for k, v in env.items()},
-    }
-    return ServiceProcess(name, f"services.{name}", full, log_dir / f"{name}.log", port)
 
 
 async def test_register_claim_connect_report_and_print_byte_for_byte(
@@ -52,16 +34,16 @@ async def test_register_claim_connect_report_and_print_byte_for_byte(
     reg_db = await service_db(unique("registry"), REGISTRY.migrations_dir)
     auth_db = await service_db(unique("auth"), AUTH.migrations_dir)
     kafka = {"KAFKA_BOOTSTRAP": infra.bootstrap}
-    registry = _service(
+    registry = service_process(
         "registry", {**kafka, "DATABASE_URL": reg_db.dsn, "DB_SCHEMA": reg_db.name}, tmp_path
     )
-    auth = _service(
+    auth = service_process(
         "auth",
         {**kafka, "DATABASE_URL": auth_db.dsn, "DB_SCHEMA": auth_db.name,
          "KEY_ENCRYPTION_KEY": new_key_text()},
         tmp_path,
     )  # fmt: skip
-    gateway = _service(
+    gateway = service_process(
         "gateway", {**kafka, "REGISTRY_URL": f"http://127.0.0.1:{registry.http_port}"}, tmp_path
     )
     procs = [registry, auth, gateway]

@@ -14,7 +14,8 @@ import aiohttp
 import pytest
 
 from shared.testing.ipp import minimal_pdf
-from tests.e2e.conftest import FINAL, JobsWorld, eventually
+from tests.support.jobs import FINAL, JobsWorld
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]
 JOBS = 120

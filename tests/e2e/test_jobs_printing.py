@@ -25,8 +25,9 @@ from services.agent.state import StateDir
 from shared.crypto.device_token import device_token_request
 from shared.protocols.phone import LoginPayload, decode_login_payload, encode_login_payload
 from shared.testing.ipp import minimal_pdf
-from tests.e2e.conftest import JobsWorld, eventually
+from tests.support.jobs import JobsWorld
 from tests.support.platform import Caller
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]
 GRACE_S = 12  # two job listings of the agents (--jobs-interval 5) and then some

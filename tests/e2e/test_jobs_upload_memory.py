@@ -18,7 +18,7 @@ from shared.crypto.sealing import new_key_text
 from shared.infra.processes import ServiceProcess
 from shared.testing.fixtures import ServiceDbFactory, unique
 from shared.testing.infra import TestInfra
-from tests.e2e.test_device_end_to_end import TOKEN, _service
+from tests.support.processes import TOKEN, service_process
 
 pytestmark = pytest.mark.e2e
 OPERATOR = {"Authorization": f"Bearer {TOKEN}"}
@@ -61,7 +61,7 @@ async def test_a_200_mib_upload_leaves_the_queues_process_small(
     auth_db = await service_db(unique("auth"), AUTH.migrations_dir)
     queues_db = await service_db(unique("queues"), QUEUES.migrations_dir)
     kafka = {"KAFKA_BOOTSTRAP": infra.bootstrap}
-    auth = _service(
+    auth = service_process(
         "auth",
         {
             **kafka,
@@ -72,7 +72,7 @@ async def test_a_200_mib_upload_leaves_the_queues_process_small(
         tmp_path,
     )
     jwks = f"http://127.0.0.1:{auth.http_port}/.well-known/jwks.json"
-    queues = _service(
+    queues = service_process(
         "queues",
         {
             **kafka,

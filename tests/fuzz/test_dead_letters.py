@@ -36,8 +36,8 @@ from shared.kafka.topics import DEAD_LETTER_TOPIC
 from shared.printing.capabilities import Capabilities
 from shared.service import Runtime
 from shared.testing.infra import TestInfra
-from tests.integration.conftest import eventually
 from tests.support.platform import Platform, new_tenant, partitions, running_platform
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 

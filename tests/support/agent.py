@@ -1,10 +1,13 @@
-"""Helpers for the agent tests: a gateway that speaks the device protocol exactly,
-real ``ippeveprinter`` printers, and the agent as a separate process. (No tests here.)"""
+"""What the agent tests share: a gateway that speaks the device protocol exactly, the
+agent as a separate process, and stand-ins for the cloud's device APIs (auth's device
+tokens, queues' jobs and documents) and for the registry's onboarding."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
 import json
 import secrets
 import signal
@@ -20,8 +23,9 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from services.agent.state import StateDir
+from shared.crypto.device_token import device_token_message, verify_device_signature
 from shared.crypto.encoding import b64url_decode, b64url_encode
-from shared.crypto.keys import load_public_key_bytes
+from shared.crypto.keys import load_public_key, load_public_key_bytes
 from shared.crypto.signatures import verify
 from shared.infra.kafka import free_port
 from shared.protocols.device import (
@@ -33,12 +37,8 @@ from shared.protocols.device import (
     Welcome,
     auth_message,
 )
-from shared.testing.ipp import (  # noqa: F401 - re-exported for the agent tests
-    IppPrinterProcess,
-    minimal_pdf,
-    start_ippeveprinter,
-    system_bus,
-)
+from shared.protocols.onboarding import DeviceKey, display_claim_code, poll_message
+from tests.support.apps import serve
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT_S = 15.0
@@ -117,9 +117,7 @@ class FakeGateway:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_get("/v1/devices/ws", self._handle)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        self._runner = await serve(app, self.port)
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -235,12 +233,149 @@ def agent(state: Path, gateway_url: str, *args: str) -> Iterator[AgentProcess]:
         process.stop()
 
 
-# ---------------------------------------------------------------------- real IPP printers
-# (shared with the benchmarks: shared/testing/ipp.py)
+# ---------------------------------------------------------------------- the cloud's side
 
 
-async def eventually_true(check: Callable[[], bool], timeout: float = WAIT_S) -> None:
-    """Poll ``check`` until true; fail after ``timeout``."""
-    async with asyncio.timeout(timeout):
-        while not check():  # noqa: ASYNC110 - watching files another process writes
-            await asyncio.sleep(0.05)
+@dataclass
+class FakeCloud:
+    """What auth and queues answer a device, with a record of what the device asked."""
+
+    device_id: uuid.UUID
+    public_der: bytes
+    jobs: list[dict[str, Any]] = field(default_factory=list)
+    documents: dict[str, bytes] = field(default_factory=dict)
+    tokens_issued: list[str] = field(default_factory=list)
+    stamps: list[int] = field(default_factory=list)
+    revoked: set[str] = field(default_factory=set)
+    fetched: list[str] = field(default_factory=list)
+    listings: int = 0
+    challenges: list[dict[str, Any]] = field(default_factory=list)
+    token_ttl: int = 600
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/v1/device-token", self.token)
+        app.router.add_get("/v1/devices/me/jobs", self.list_jobs)
+        app.router.add_get("/v1/devices/me/jobs/{job_id}/document", self.document)
+        app.router.add_post("/v1/devices/me/login-challenges", self.challenge)
+        return app
+
+    async def token(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        assert body["device_id"] == str(self.device_id)
+        stamp = int(body["timestamp"])
+        signature = base64.urlsafe_b64decode(body["signature"] + "==")
+        key = load_public_key_bytes(self.public_der)
+        if not verify_device_signature(key, device_token_message(self.device_id, stamp), signature):
+            return web.json_response({"detail": "bad signature"}, status=401)
+        if self.stamps and stamp <= self.stamps[-1]:
+            return web.json_response({"detail": "replayed timestamp"}, status=401)
+        self.stamps.append(stamp)
+        token = uuid.uuid4().hex
+        self.tokens_issued.append(token)
+        return web.json_response({"access_token": token, "expires_in": self.token_ttl})
+
+    def _authorized(self, request: web.Request) -> bool:
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        return token in self.tokens_issued and token not in self.revoked
+
+    async def list_jobs(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return web.json_response({"detail": "token expired"}, status=401)
+        self.listings += 1
+        return web.json_response({"items": self.jobs})
+
+    async def document(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return web.json_response({"detail": "token expired"}, status=401)
+        job_id = request.match_info["job_id"]
+        self.fetched.append(job_id)
+        return web.Response(body=self.documents[job_id], content_type="application/pdf")
+
+    async def challenge(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return web.json_response({"detail": "token expired"}, status=401)
+        body = await request.json()
+        self.challenges.append(body)
+        return web.json_response(
+            {"qr_payload": f"printcloud:login?c={len(self.challenges)}", "expires_in": 300},
+            status=201,
+        )
+
+    def add_job(
+        self, printer_id: uuid.UUID, *, fetchable: bool = True,
+        settings: dict[str, Any] | None = None, title: str = "Report", owner: str = "Ada L.",
+    ) -> uuid.UUID:  # fmt: skip
+        job_id = uuid.uuid4()
+        content = b"%PDF-1.4 " + job_id.bytes * 100
+        self.documents[str(job_id)] = content
+        self.jobs.append({
+            "job_id": str(job_id), "printer_id": str(printer_id), "title": title, "pages": 3,
+            "owner_display_name": owner, "release": "secure" if not fetchable else "immediate",
+            "document": {
+                "url": f"/v1/devices/me/jobs/{job_id}/document",
+                "sha256": hashlib.sha256(content).hexdigest(), "size": len(content),
+                "format": "application/pdf",
+            },
+            "settings": settings or {"copies": 1},
+            "fetchable": fetchable, "requires_login": not fetchable,
+        })  # fmt: skip
+        return job_id
+
+
+class FakeRegistry:
+    """POST /v1/registrations and GET /v1/registrations/{id}: pending, expired, claimed."""
+
+    def __init__(self) -> None:
+        self.device_id, self.tenant_id = uuid.uuid4(), uuid.uuid4()
+        self.registrations: list[dict[str, Any]] = []
+        self.stamps: list[int] = []
+        self.problems: list[str] = []
+        self.polls = 0
+        self.key: DeviceKey | None = None
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/v1/registrations", self.start)
+        app.router.add_get("/v1/registrations/{rid}", self.poll)
+        return app
+
+    async def start(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        key = DeviceKey.parse(body["public_key"])
+        if self.key is not None and key != self.key:
+            self.problems.append("a different key on re-registration")
+        self.key = key
+        if body["kind"] != "printer" or body["model"] != "Laser 5000":
+            self.problems.append(f"unexpected body {body}")
+        code = display_claim_code("ABCDEFGH" if not self.registrations else "HJKMNPQR")
+        reg = {
+            "registration_id": str(uuid.uuid4()), "kind": "printer", "status": "pending",
+            "fingerprint": key.fingerprint, "expires_at": "2030-01-01T00:00:00+00:00",
+            "claim_code": code, "claim_url": f"http://cloud.example/claim?code={code}",
+        }  # fmt: skip
+        self.registrations.append(reg)
+        return web.json_response(reg, status=201)
+
+    async def poll(self, request: web.Request) -> web.Response:
+        rid = uuid.UUID(request.match_info["rid"])
+        stamp = int(request.headers["X-Printcloud-Timestamp"])
+        signature = b64url_decode(request.headers["X-Printcloud-Signature"])
+        assert self.key is not None
+        key = load_public_key(self.key.text())
+        if not verify(key, poll_message(rid, stamp), signature):
+            self.problems.append("bad poll signature")
+            return web.json_response({"detail": "bad signature"}, status=401)
+        if self.stamps and stamp <= self.stamps[-1]:
+            self.problems.append(f"timestamp {stamp} does not increase")
+        self.stamps.append(stamp)
+        self.polls += 1
+        current = dict(self.registrations[-1])
+        if str(rid) != current["registration_id"]:
+            self.problems.append("polled an old registration")
+        if self.polls == 2:
+            current["status"] = "expired"
+        elif self.polls >= 4:
+            current.update(status="claimed", device_id=str(self.device_id),
+                           tenant_id=str(self.tenant_id))  # fmt: skip
+        return web.json_response(current)

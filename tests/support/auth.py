@@ -3,22 +3,18 @@ API tokens and access tokens made through its HTTP API. (No tests here.)"""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from aiohttp.test_utils import TestClient, TestServer
-from aiokafka import AIOKafkaConsumer
+from aiohttp.test_utils import TestClient
 
 from services.auth.app import SPEC
 from services.auth.settings import AuthSettings
 from shared.crypto.sealing import new_key_text
-from shared.service import create_app
 from shared.testing.fixtures import ServiceDbFactory, unique
-from tests.integration.conftest import eventually
+from tests.support.apps import service_client
 
 OPERATOR_TOKEN = "op-" + uuid.uuid4().hex
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
@@ -46,7 +42,7 @@ async def auth_client(
         auth_leeway_s=0,
         **overrides,
     )
-    async with TestClient(TestServer(create_app(SPEC, settings))) as client:
+    async with service_client(SPEC, settings) as client:
         yield client
 
 
@@ -98,30 +94,6 @@ async def login(
     user = await create_user(client, tenant_id, roles, **fields)
     api_token = await create_api_token(client, user["id"], scopes)
     return user, bearer(await access_token(client, api_token["token"]))
-
-
-async def events_for(
-    bootstrap: str, topic: str, key: str, *, count: int, settle_s: float = 0.0
-) -> list[dict[str, Any]]:
-    """The first ``count`` events with ``key`` on ``topic``; with ``settle_s``, also any
-    that arrive during that much more time (to prove there are no more)."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
-    await consumer.start()
-    found: list[dict[str, Any]] = []
-
-    async def poll() -> bool:
-        for records in (await consumer.getmany(timeout_ms=200)).values():
-            found.extend(json.loads(r.value) for r in records if r.key == key.encode())
-        return len(found) >= count
-
-    try:
-        await eventually(poll)
-        deadline = asyncio.get_running_loop().time() + settle_s
-        while asyncio.get_running_loop().time() < deadline:
-            await poll()
-    finally:
-        await consumer.stop()
-    return found
 
 
 async def problem(resp: Any) -> dict[str, Any]:

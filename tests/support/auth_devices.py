@@ -15,28 +15,13 @@ from shared.crypto.encoding import b64url_encode
 from shared.crypto.keys import fingerprint, key_algorithm, spki_der
 from shared.crypto.signatures import PrivateKey
 from shared.events.contracts.devices import ConnectorDevicesChanged, DeviceClaimed
-from shared.events.envelope import EventData, new_envelope
-from shared.kafka.producer import create_producer
 from shared.protocols.phone import generate_phone_key, public_key_text
 from shared.service import RUNTIME
-from tests.integration.conftest import eventually
 from tests.support.auth import OPERATOR, bearer, login
+from tests.support.kafka import publish
+from tests.support.waiting import eventually
 
 USER_SCOPES = ["printers:read", "jobs:read", "jobs:submit"]
-
-
-async def publish(bootstrap: str, *events: EventData, tenant_id: uuid.UUID) -> None:
-    """Publish registry events as the registry's relay would."""
-    producer = create_producer(bootstrap, client_id="test-registry")
-    await producer.start()
-    try:
-        for data in events:
-            e = new_envelope(data, source="registry", tenant_id=tenant_id)
-            await producer.send_and_wait(
-                data.topic, e.to_bytes(), key=e.key.encode(), headers=e.kafka_headers()
-            )
-    finally:
-        await producer.stop()
 
 
 async def claimed_device(
@@ -60,7 +45,7 @@ async def claimed_device(
         model="LaserJet 9",
         claimed_at=datetime.now(UTC),
     )
-    await publish(bootstrap, claim, tenant_id=tenant)
+    await publish(bootstrap, claim, source="registry", tenant_id=tenant, client_id="test-registry")
 
     async def known() -> bool:
         resp = await auth.get(f"/v1/device-credentials/{claim.device_id}", headers=OPERATOR)
@@ -86,7 +71,7 @@ async def bridged(
         devices=[{"printer_id": str(p), "uri": f"ipp://10.0.0.{i}/ipp/print"}
                  for i, p in enumerate(printers)],
     )  # fmt: skip
-    await publish(bootstrap, change, tenant_id=tenant)
+    await publish(bootstrap, change, source="registry", tenant_id=tenant, client_id="test-registry")
 
     async def applied() -> bool:
         async with auth.app[RUNTIME].pool.acquire() as conn:

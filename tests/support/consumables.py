@@ -9,7 +9,6 @@ import contextlib
 import hashlib
 import hmac
 import json
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -18,18 +17,17 @@ from typing import Any
 
 import asyncpg
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
-from aiokafka import AIOKafkaProducer
+from aiohttp.test_utils import TestClient
 
 from services.consumables.app import SPEC
 from services.consumables.settings import ConsumablesSettings
 from shared.crypto.sealing import new_key_text
 from shared.events.contracts.gateway import DeviceSuppliesReported, SupplyLevel
 from shared.events.contracts.registry import PrinterRegistered, PrinterUpdated
-from shared.events.envelope import Envelope, EventData, new_envelope
-from shared.service import create_app
 from shared.testing.fixtures import ServiceDb
-from tests.integration.conftest import eventually
+from tests.support.apps import serve, service_client
+from tests.support.kafka import publish
+from tests.support.waiting import eventually
 
 OPERATOR_TOKEN = "op-" + uuid.uuid4().hex
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
@@ -55,26 +53,8 @@ async def consumables_client(
     db: ServiceDb, bootstrap: str, **overrides: Any
 ) -> AsyncIterator[TestClient]:
     """The consumables app (HTTP, consumers, relay, webhook worker) on a real port."""
-    app = create_app(SPEC, settings_for(db, bootstrap, **overrides))
-    async with TestClient(TestServer(app)) as client:
+    async with service_client(SPEC, settings_for(db, bootstrap, **overrides)) as client:
         yield client
-
-
-async def publish(bootstrap: str, *items: EventData | Envelope) -> None:
-    """Produce events (or ready envelopes, to repeat one) to their topics."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
-    await producer.start()
-    try:
-        for item in items:
-            env = (
-                item
-                if isinstance(item, Envelope)
-                else new_envelope(item, source="test", tenant_id=getattr(item, "tenant_id", None))
-            )
-            topic = "devices.telemetry" if isinstance(item, Envelope) else item.topic
-            await producer.send_and_wait(topic, env.to_bytes(), key=env.key.encode())
-    finally:
-        await producer.stop()
 
 
 def supplies_report(
@@ -209,13 +189,6 @@ class Rig:
         return found[0]
 
 
-def free_port() -> int:
-    """A loopback port nothing listens on (yet)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Received:
     headers: dict[str, str]
@@ -247,9 +220,7 @@ class SupplierReceiver:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/orders", self._handle)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        self._runner = await serve(app, self.port)
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -267,15 +238,6 @@ def signature_valid(header: str, body: bytes, secret: str = SECRET) -> bool:
     """Check a webhook's signature the way the documentation tells suppliers to."""
     parts = dict(p.split("=", 1) for p in header.split(","))
     return hmac.compare_digest(parts["v1"], signed(body, secret, int(parts["t"])).split("v1=")[1])
-
-
-async def until(check: Any, timeout: float = 30) -> None:
-    """``eventually`` for a plain function."""
-
-    async def wrapped() -> bool:
-        return bool(check())
-
-    await eventually(wrapped, timeout)
 
 
 async def settle(seconds: float) -> None:

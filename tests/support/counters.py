@@ -12,30 +12,23 @@ import os
 import signal
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from aiokafka import AIOKafkaConsumer
 
 from services.counters.app import SPEC
 from services.counters.settings import CountersSettings
 from shared.db.pool import connect
-from shared.events.envelope import Envelope, EventData, new_envelope
-from shared.http.auth import (
-    CompositeAuthenticator,
-    JwksCache,
-    JwtAuthenticator,
-    OperatorTokenAuthenticator,
-)
-from shared.kafka.producer import create_producer
+from shared.http.auth import CompositeAuthenticator
 from shared.kafka.topics import DEAD_LETTER_TOPIC
-from shared.service import create_app
 from shared.testing.fixtures import ServiceDbFactory, unique
-from tests.integration.conftest import eventually
-from tests.unit.test_auth_jwt import AUDIENCE, ISSUER, FakeIssuer, Signer
+from tests.support.apps import service_client
+from tests.support.tokens import FakeIssuer, Signer, trusting
+from tests.support.waiting import eventually
 
 OPERATOR_TOKEN = "op-" + uuid.uuid4().hex
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,31 +82,6 @@ class Counters:
         return found[0]
 
 
-def envelope(data: EventData, **fields: Any) -> tuple[str, Envelope]:
-    """(topic, envelope) of ``data`` as its owner would publish it."""
-    env = new_envelope(data, source="test", tenant_id=getattr(data, "tenant_id", None))
-    return data.topic, env.model_copy(update=fields) if fields else env
-
-
-async def publish(bootstrap: str, *events: EventData | tuple[str, Envelope]) -> list[Envelope]:
-    """Publish events (or ready (topic, envelope) pairs) as their owners' relays would."""
-    producer = create_producer(bootstrap, client_id="test-counters")
-    await producer.start()
-    sent = []
-    try:
-        futures = []
-        for item in events:
-            topic, env = item if isinstance(item, tuple) else envelope(item)
-            futures.append(await producer.send(
-                topic, env.to_bytes(), key=env.key.encode(), headers=env.kafka_headers()
-            ))  # fmt: skip
-            sent.append(env)
-        await asyncio.gather(*futures)
-    finally:
-        await producer.stop()
-    return sent
-
-
 @contextlib.asynccontextmanager
 async def counters_app(
     service_db: ServiceDbFactory, bootstrap: str, **overrides: Any
@@ -124,18 +92,14 @@ async def counters_app(
     issuer = FakeIssuer(signer)
 
     def authenticator(settings: Any) -> CompositeAuthenticator:
-        cache = JwksCache("http://auth/jwks", fetch=issuer.fetch)
-        return CompositeAuthenticator(
-            OperatorTokenAuthenticator(OPERATOR_TOKEN),
-            JwtAuthenticator("http://auth/jwks", ISSUER, AUDIENCE, leeway_s=0, cache=cache),
-        )
+        return trusting(issuer, OPERATOR_TOKEN)
 
     settings = CountersSettings(
         database_url=db.dsn, db_schema=db.name, kafka_bootstrap=bootstrap,
         operator_token=OPERATOR_TOKEN, outbox_poll_s=0.5, **overrides,
     )  # fmt: skip
     spec = dataclasses.replace(SPEC, authenticator=authenticator)
-    async with TestClient(TestServer(create_app(spec, settings))) as client:
+    async with service_client(spec, settings) as client:
         yield Counters(client, db.dsn, db.name, bootstrap, signer)
 
 
@@ -166,35 +130,6 @@ async def rollup_worker(bootstrap: str, tmp: Path, **env: str) -> AsyncIterator[
             proc.kill()
             await proc.wait()
         log.close()
-
-
-async def topic_envelopes(
-    bootstrap: str, topic: str, match: Callable[[dict[str, Any]], bool],
-    done: Callable[[list[dict[str, Any]]], bool], timeout: float = 120,
-) -> list[dict[str, Any]]:  # fmt: skip
-    """Envelopes on ``topic`` that ``match``, read from the start until ``done`` says so."""
-    import json
-
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
-    await consumer.start()
-    found: list[dict[str, Any]] = []
-
-    async def poll() -> bool:
-        for records in (await consumer.getmany(timeout_ms=300, max_records=5000)).values():
-            for r in records:
-                try:
-                    env = json.loads(r.value)
-                except ValueError:
-                    continue
-                if isinstance(env, dict) and match(env):
-                    found.append(env)
-        return done(found)
-
-    try:
-        await eventually(poll, timeout)
-    finally:
-        await consumer.stop()
-    return found
 
 
 async def parked(

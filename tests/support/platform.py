@@ -37,8 +37,6 @@ from shared.kafka.topics import TOPICS
 from shared.service import ConsumerSpec, Runtime, create_app
 from shared.settings import ProcessSettings
 
-_consecutive_free_ports = free_port_range
-
 
 @dataclass
 class Platform:
@@ -154,7 +152,7 @@ class Platform:
 
 async def prepare_platform(bootstrap: str, admin_dsn: str, workdir: Path) -> Platform:
     """Database, roles, schemas, migrations and topics; the environment of each process."""
-    base = _consecutive_free_ports(len(SERVICES))
+    base = free_port_range(len(SERVICES))
     local = LocalPlatform(
         {n: f"services.{n}" for n in SERVICES},
         database_services(),
@@ -261,7 +259,7 @@ async def running_platform(
 
 def _with_edge(platform: Platform) -> None:
     """The edge process (not started) and every service told the public base URL."""
-    port = _consecutive_free_ports(1)
+    port = free_port_range(1)
     upstreams = {
         name: f"http://127.0.0.1:{platform.env[name][f'PRINTCLOUD_{name.upper()}_HTTP_PORT']}"
         for name in platform.env

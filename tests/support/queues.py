@@ -4,10 +4,8 @@ produced as they would publish them. (No tests here.)"""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
-import json
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -15,9 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import pytest
-from aiohttp.test_utils import TestClient, TestServer
-from aiokafka import AIOKafkaConsumer
+from aiohttp.test_utils import TestClient
 
 from services.queues.app import SPEC
 from services.queues.settings import QueuesSettings
@@ -30,19 +26,14 @@ from shared.events.contracts.registry import (
     VirtualPrinterCreated,
 )
 from shared.events.contracts.users import UserCreated
-from shared.events.envelope import EventData, new_envelope
-from shared.http.auth import (
-    CompositeAuthenticator,
-    JwksCache,
-    JwtAuthenticator,
-    OperatorTokenAuthenticator,
-)
-from shared.kafka.producer import create_producer
+from shared.events.envelope import EventData
+from shared.http.auth import CompositeAuthenticator
 from shared.printing.capabilities import Capabilities
-from shared.service import create_app
 from shared.testing.fixtures import ServiceDbFactory, unique
-from tests.integration.conftest import eventually
-from tests.unit.test_auth_jwt import AUDIENCE, ISSUER, FakeIssuer, Signer
+from tests.support.apps import service_client
+from tests.support.kafka import publish
+from tests.support.tokens import FakeIssuer, Signer, trusting
+from tests.support.waiting import eventually
 
 OPERATOR_TOKEN = "op-" + uuid.uuid4().hex
 DECISION_BASE = 1_000_000
@@ -128,21 +119,8 @@ class Queues:
 
     async def publish(self, *events: EventData, tenant: uuid.UUID | None = None) -> list[str]:
         """Publish events as their owners' relays would; returns their event ids."""
-        producer = create_producer(self.bootstrap, client_id="test-queues")
-        await producer.start()
-        ids = []
-        try:
-            for data in events:
-                env = new_envelope(
-                    data, source="test", tenant_id=getattr(data, "tenant_id", None) or tenant
-                )
-                await producer.send_and_wait(
-                    data.topic, env.to_bytes(), key=env.key.encode(), headers=env.kafka_headers()
-                )
-                ids.append(str(env.event_id))
-        finally:
-            await producer.stop()
-        return ids
+        sent = await publish(self.bootstrap, *events, tenant_id=tenant, client_id="test-queues")
+        return [p.event_id for p in sent]
 
     async def printer(
         self,
@@ -289,15 +267,6 @@ class Queues:
         return job
 
 
-@pytest.fixture(name="q")
-async def queues_fixture(
-    service_db: ServiceDbFactory, bootstrap: str, topics: object, tmp_path: Path
-) -> AsyncIterator[Queues]:
-    """A started queues app with its blob store under the test's temporary directory."""
-    async with queues_app(service_db, bootstrap, tmp_path / "blobs") as rig:
-        yield rig
-
-
 @contextlib.asynccontextmanager
 async def queues_app(
     service_db: ServiceDbFactory, bootstrap: str, blob_dir: Path, **overrides: Any
@@ -308,11 +277,7 @@ async def queues_app(
     issuer = FakeIssuer(signer)
 
     def authenticator(settings: Any) -> CompositeAuthenticator:
-        cache = JwksCache("http://auth/jwks", fetch=issuer.fetch)
-        return CompositeAuthenticator(
-            OperatorTokenAuthenticator(OPERATOR_TOKEN),
-            JwtAuthenticator("http://auth/jwks", ISSUER, AUDIENCE, leeway_s=0, cache=cache),
-        )
+        return trusting(issuer, OPERATOR_TOKEN)
 
     settings = QueuesSettings(
         database_url=db.dsn,
@@ -327,47 +292,8 @@ async def queues_app(
         **overrides,
     )
     spec = dataclasses.replace(SPEC, authenticator=authenticator)
-    async with TestClient(TestServer(create_app(spec, settings))) as client:
+    async with service_client(spec, settings) as client:
         yield Queues(client, db.dsn, db.name, bootstrap, signer, uuid.uuid4())
-
-
-async def records_for(
-    bootstrap: str,
-    topic: str,
-    match: Callable[[dict[str, Any]], bool],
-    *,
-    count: int,
-    settle_s: float = 0.0,
-) -> list[dict[str, Any]]:
-    """The first ``count`` envelopes on ``topic`` that ``match``; with ``settle_s``, also any
-    arriving during that much more time (to prove there are no more)."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
-    await consumer.start()
-    found: list[dict[str, Any]] = []
-
-    async def poll() -> bool:
-        for records in (await consumer.getmany(timeout_ms=200)).values():
-            for r in records:
-                try:
-                    envelope = json.loads(r.value)
-                except ValueError:
-                    continue
-                try:
-                    matched = isinstance(envelope, dict) and match(envelope)
-                except (KeyError, TypeError, AttributeError):
-                    matched = False  # another test's malformed record on the shared topic
-                if matched:
-                    found.append(envelope)
-        return len(found) >= count
-
-    try:
-        await eventually(poll, 60)
-        deadline = asyncio.get_running_loop().time() + settle_s
-        while asyncio.get_running_loop().time() < deadline:
-            await poll()
-    finally:
-        await consumer.stop()
-    return found
 
 
 def caused_by(event_id: str) -> Callable[[dict[str, Any]], bool]:

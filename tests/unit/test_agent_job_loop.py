@@ -5,18 +5,15 @@ once each, with their settings; waiting jobs go on the panel; cancels are honour
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from services.agent.cloud import CloudApi
@@ -27,96 +24,9 @@ from services.agent.journal import JobChange, Journal
 from services.agent.panel import Panel
 from services.agent.printers.simulator import DEFAULT_CAPABILITIES, SimulatedPrinter
 from services.agent.state import Identity, StateDir
-from shared.crypto.device_token import device_token_message, verify_device_signature
-from shared.crypto.keys import load_public_key_bytes
 from shared.protocols.device import Notify
-
-
-@dataclass
-class FakeCloud:
-    """What auth and queues answer a device, with a record of what the device asked."""
-
-    device_id: uuid.UUID
-    public_der: bytes
-    jobs: list[dict[str, Any]] = field(default_factory=list)
-    documents: dict[str, bytes] = field(default_factory=dict)
-    tokens_issued: list[str] = field(default_factory=list)
-    stamps: list[int] = field(default_factory=list)
-    revoked: set[str] = field(default_factory=set)
-    fetched: list[str] = field(default_factory=list)
-    listings: int = 0
-    challenges: list[dict[str, Any]] = field(default_factory=list)
-    token_ttl: int = 600
-
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_post("/v1/device-token", self.token)
-        app.router.add_get("/v1/devices/me/jobs", self.list_jobs)
-        app.router.add_get("/v1/devices/me/jobs/{job_id}/document", self.document)
-        app.router.add_post("/v1/devices/me/login-challenges", self.challenge)
-        return app
-
-    async def token(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        assert body["device_id"] == str(self.device_id)
-        stamp = int(body["timestamp"])
-        signature = base64.urlsafe_b64decode(body["signature"] + "==")
-        key = load_public_key_bytes(self.public_der)
-        if not verify_device_signature(key, device_token_message(self.device_id, stamp), signature):
-            return web.json_response({"detail": "bad signature"}, status=401)
-        if self.stamps and stamp <= self.stamps[-1]:
-            return web.json_response({"detail": "replayed timestamp"}, status=401)
-        self.stamps.append(stamp)
-        token = uuid.uuid4().hex
-        self.tokens_issued.append(token)
-        return web.json_response({"access_token": token, "expires_in": self.token_ttl})
-
-    def _authorized(self, request: web.Request) -> bool:
-        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        return token in self.tokens_issued and token not in self.revoked
-
-    async def list_jobs(self, request: web.Request) -> web.Response:
-        if not self._authorized(request):
-            return web.json_response({"detail": "token expired"}, status=401)
-        self.listings += 1
-        return web.json_response({"items": self.jobs})
-
-    async def document(self, request: web.Request) -> web.Response:
-        if not self._authorized(request):
-            return web.json_response({"detail": "token expired"}, status=401)
-        job_id = request.match_info["job_id"]
-        self.fetched.append(job_id)
-        return web.Response(body=self.documents[job_id], content_type="application/pdf")
-
-    async def challenge(self, request: web.Request) -> web.Response:
-        if not self._authorized(request):
-            return web.json_response({"detail": "token expired"}, status=401)
-        body = await request.json()
-        self.challenges.append(body)
-        return web.json_response(
-            {"qr_payload": f"printcloud:login?c={len(self.challenges)}", "expires_in": 300},
-            status=201,
-        )
-
-    def add_job(
-        self, printer_id: uuid.UUID, *, fetchable: bool = True,
-        settings: dict[str, Any] | None = None, title: str = "Report", owner: str = "Ada L.",
-    ) -> uuid.UUID:  # fmt: skip
-        job_id = uuid.uuid4()
-        content = b"%PDF-1.4 " + job_id.bytes * 100
-        self.documents[str(job_id)] = content
-        self.jobs.append({
-            "job_id": str(job_id), "printer_id": str(printer_id), "title": title, "pages": 3,
-            "owner_display_name": owner, "release": "secure" if not fetchable else "immediate",
-            "document": {
-                "url": f"/v1/devices/me/jobs/{job_id}/document",
-                "sha256": hashlib.sha256(content).hexdigest(), "size": len(content),
-                "format": "application/pdf",
-            },
-            "settings": settings or {"copies": 1},
-            "fetchable": fetchable, "requires_login": not fetchable,
-        })  # fmt: skip
-        return job_id
+from tests.support.agent import FakeCloud
+from tests.support.waiting import eventually
 
 
 @dataclass
@@ -140,12 +50,6 @@ class Rig:
     def panel(self) -> dict[str, Any]:
         panel: dict[str, Any] = json.loads((self.state.root / "panel.json").read_text())
         return panel
-
-
-async def eventually(check: Callable[[], bool], timeout: float = 20) -> None:
-    async with asyncio.timeout(timeout):
-        while not check():  # noqa: ASYNC110 - state another task changes
-            await asyncio.sleep(0.02)
 
 
 RigFactory = Callable[..., Awaitable[Rig]]

@@ -11,6 +11,7 @@ from shared.errors import Conflict, FieldError
 from shared.http.auth import OperatorTokenAuthenticator
 from shared.http.body import parse_json
 from shared.http.middleware import AUTHENTICATOR, CORRELATION_HEADER, MIDDLEWARES, principal
+from shared.infra.kafka import free_port
 
 TOKEN = "secret-operator-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -144,15 +145,6 @@ async def test_unauthenticated_names_the_scheme(client: TestClient) -> None:
 # ---------------------------------------------------------------- dependency outages
 
 
-async def _refused_port() -> int:
-    """A loopback port where nothing listens."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def _raised(coro: object) -> BaseException:
     try:
         await coro  # type: ignore[misc]
@@ -219,7 +211,7 @@ async def test_real_client_failures_name_their_dependency() -> None:
 
     from shared.dependencies import DATABASE, EVENT_BROKER, unavailable_dependency
 
-    port = await _refused_port()
+    port = free_port()  # nothing listens there
     refused = await _raised(asyncpg.connect(f"postgresql://u:p@127.0.0.1:{port}/db"))
     assert isinstance(refused, OSError)
     assert unavailable_dependency(refused) == DATABASE
@@ -263,7 +255,7 @@ async def outage_client() -> AsyncIterator[TestClient]:
     import asyncpg
     from aiokafka import errors as kafka_errors
 
-    port = await _refused_port()
+    port = free_port()  # nothing listens there
 
     async def database_gone(_: web.Request) -> web.Response:
         await asyncpg.connect(f"postgresql://app:s3cret@127.0.0.1:{port}/printcloud")

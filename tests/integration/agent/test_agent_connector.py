@@ -8,13 +8,8 @@ import json
 import uuid
 from pathlib import Path
 
-from tests.support.agent import (
-    agent,
-    gateway_for,
-    minimal_pdf,
-    start_ippeveprinter,
-    system_bus,
-)
+from shared.testing.ipp import minimal_pdf, start_ippeveprinter, system_bus
+from tests.support.agent import agent, gateway_for
 
 
 def _b64(data: bytes) -> str:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from services.agent.printers.simulator import DEFAULT_CAPABILITIES
 from services.agent.state import StateDir
-from tests.support.agent import agent, eventually_true, gateway_for
+from tests.support.agent import agent, gateway_for
+from tests.support.waiting import eventually
 
 
 def _print(job_id: uuid.UUID, document: bytes, fmt: str = "application/pdf") -> dict[str, object]:
@@ -152,4 +153,4 @@ async def test_sigterm_closes_with_1001_and_exits_0(tmp_path: Path) -> None:
             assert await proc.terminate() == 0
             await asyncio.wait_for(session.closed.wait(), 10)
             assert session.close_code == 1001
-            await eventually_true(lambda: "agent stopped" in proc.output())
+            await eventually(lambda: "agent stopped" in proc.output())

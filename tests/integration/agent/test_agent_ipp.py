@@ -16,14 +16,9 @@ from services.agent.printers import PrintRequest
 from services.agent.printers.ipp import IppPrinter
 from services.agent.state import StateDir
 from shared.protocols.device import Command
-from tests.support.agent import (
-    agent,
-    eventually_true,
-    gateway_for,
-    minimal_pdf,
-    start_ippeveprinter,
-    system_bus,
-)
+from shared.testing.ipp import minimal_pdf, start_ippeveprinter, system_bus
+from tests.support.agent import agent, gateway_for
+from tests.support.waiting import eventually
 
 
 def _print(job_id: uuid.UUID, document: bytes) -> dict[str, object]:
@@ -93,9 +88,9 @@ async def test_bridged_job_arrives_byte_for_byte_and_only_once(tmp_path: Path) -
                         lambda f: f["type"] == "job_status" and f["state"] == "completed"
                     )
                     first.kill()  # before the gateway takes the ack into account
-                await eventually_true(lambda: len(printer.documents(job_id)) == 1)
+                await eventually(lambda: len(printer.documents(job_id)) == 1)
                 (kept,) = printer.documents(job_id)
-                await eventually_true(lambda: kept.stat().st_size == len(document))
+                await eventually(lambda: kept.stat().st_size == len(document))
                 assert kept.read_bytes() == document
 
                 with agent(state, gw.url, *args):

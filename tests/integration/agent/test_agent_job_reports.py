@@ -17,13 +17,13 @@ from services.agent.state import StateDir
 from shared.protocols.device import Notify
 from tests.support.agent import (
     AgentProcess,
+    FakeCloud,
     FakeGateway,
     GatewaySession,
     agent,
-    eventually_true,
     gateway_for,
 )
-from tests.unit.test_agent_job_loop import FakeCloud
+from tests.support.waiting import eventually
 
 
 @dataclass
@@ -66,7 +66,7 @@ async def _listing(session: GatewaySession, cloud: FakeCloud) -> None:
     """A notify, and the listing it causes."""
     listed = cloud.listings
     await session.ws.send_str(Notify(kind="work_available").model_dump_json())
-    await eventually_true(lambda: cloud.listings > listed)
+    await eventually(lambda: cloud.listings > listed)
 
 
 async def test_a_completed_report_the_cloud_did_not_get_is_sent_again(tmp_path: Path) -> None:

@@ -20,11 +20,11 @@ from tests.support.auth import (
     bearer,
     create_api_token,
     create_user,
-    events_for,
     exchange,
     login,
     problem,
 )
+from tests.support.kafka import envelopes
 
 pytestmark = pytest.mark.integration
 ADMIN_SCOPES = ["users:read", "users:write", "devices:read", "devices:write"]
@@ -64,7 +64,7 @@ async def test_a_tenant_admin_manages_users_of_their_tenant_with_events(
     assert (await client.delete(f"/v1/users/{bob['id']}", headers=headers)).status == 204
     assert (await client.get(f"/v1/users/{bob['id']}", headers=headers)).status == 404
 
-    events = await events_for(bootstrap, "auth.users", bob["id"], count=3)
+    events = await envelopes(bootstrap, "auth.users", key=bob["id"], count=3)
     assert [(e["type"], e["data"]["revision"]) for e in events] == [
         ("user.created", 1),
         ("user.updated", 2),
@@ -103,7 +103,7 @@ async def test_api_token_is_shown_once_and_exchanged_for_a_short_lived_jwt(
     wider = await exchange(client, secret, scope="printers:write")
     assert wider.status == 400 and (await problem(wider))["code"] == "invalid-scope"
 
-    event = (await events_for(bootstrap, "auth.tokens", created["id"], count=1))[0]
+    event = (await envelopes(bootstrap, "auth.tokens", key=created["id"], count=1))[0]
     assert event["type"] == "api_token.created" and secret not in str(event)
     assert event["data"]["scopes"] == ["jobs:submit", "printers:read"]
 
@@ -134,7 +134,7 @@ async def test_revoked_expired_unknown_and_disabled_all_get_one_answer(
         body = await problem(resp)
         answers.append((resp.status, body["code"], body["detail"]))
     assert len(set(answers)) == 1 and answers[0][:2] == (400, "invalid-grant")
-    events = await events_for(bootstrap, "auth.tokens", revoked["id"], count=2, settle_s=0.5)
+    events = await envelopes(bootstrap, "auth.tokens", key=revoked["id"], count=2, settle_s=0.5)
     assert [e["type"] for e in events] == ["api_token.created", "api_token.revoked"]
 
 

@@ -20,17 +20,16 @@ from shared.crypto.keys import fingerprint, key_algorithm, load_public_key, spki
 from shared.crypto.signatures import new_nonce, sign, verify
 from shared.events.contracts.devices import DeviceClaimed
 from shared.events.envelope import Envelope, new_envelope
-from shared.kafka.producer import create_producer
 from shared.service import RUNTIME
 from shared.testing.fixtures import ServiceDbFactory
-from tests.integration.conftest import eventually
 from tests.support.auth import (
     OPERATOR,
     auth_client,
-    events_for,
     login,
     problem,
 )
+from tests.support.kafka import envelopes, publish
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 TOPIC = "registry.devices"
@@ -63,18 +62,8 @@ def _claim(
 
 async def _publish(bootstrap: str, *envelopes: Envelope) -> list[tuple[int, int]]:
     """Publish as the registry's relay would; returns (partition, offset) of each."""
-    producer = create_producer(bootstrap, client_id="test-registry")
-    await producer.start()
-    try:
-        sent = []
-        for e in envelopes:
-            meta = await producer.send_and_wait(
-                TOPIC, e.to_bytes(), key=e.key.encode(), headers=e.kafka_headers()
-            )
-            sent.append((meta.partition, meta.offset))
-        return sent
-    finally:
-        await producer.stop()
+    sent = await publish(bootstrap, *((TOPIC, e) for e in envelopes), client_id="test-registry")
+    return [(p.partition, p.offset) for p in sent]
 
 
 async def _wait_consumed(auth: TestClient, bootstrap: str, sent: list[tuple[int, int]]) -> None:
@@ -120,8 +109,8 @@ async def test_a_claim_delivered_twice_issues_one_credential(
         "printer",
         str(claim.device_id),
     )
-    events = await events_for(
-        bootstrap, "auth.device-credentials", str(claim.device_id), count=1, settle_s=1.0
+    events = await envelopes(
+        bootstrap, "auth.device-credentials", key=str(claim.device_id), count=1, settle_s=1.0
     )
     assert [e["type"] for e in events] == ["device_credential.issued"]
     assert events[0]["causation_id"] == str(envelope.event_id)
@@ -170,8 +159,8 @@ async def test_who_may_read_and_revoke_a_device_credential(
     assert (await revoked.json())["status"] == "revoked"
     again = await auth.post(path.format(claim.device_id) + "/revoke", headers=admin)
     assert (await again.json())["revoked_at"] == (await revoked.json())["revoked_at"]
-    events = await events_for(
-        bootstrap, "auth.device-credentials", str(claim.device_id), count=2, settle_s=0.5
+    events = await envelopes(
+        bootstrap, "auth.device-credentials", key=str(claim.device_id), count=2, settle_s=0.5
     )
     assert [e["type"] for e in events] == ["device_credential.issued", "device_credential.revoked"]
     assert events[1]["data"]["reason"] == "revoked"
@@ -196,7 +185,7 @@ async def test_a_new_claim_replaces_the_key_and_a_bad_claim_is_parked(
 
     current = await (await auth.get(f"/v1/device-credentials/{device}", headers=OPERATOR)).json()
     assert current["fingerprint"] == second.fingerprint and current["status"] == "active"
-    events = await events_for(bootstrap, "auth.device-credentials", str(device), count=3)
+    events = await envelopes(bootstrap, "auth.device-credentials", key=str(device), count=3)
     assert [(e["type"], e["data"].get("reason")) for e in events] == [
         ("device_credential.issued", None),
         ("device_credential.revoked", "replaced"),

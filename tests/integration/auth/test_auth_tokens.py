@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from services.auth.api.routes import JWKS_PATH
 from services.auth.app import SPEC as AUTH
@@ -24,9 +24,8 @@ from services.auth.signing import KeyRing
 from services.registry.app import SPEC as REGISTRY
 from services.registry.settings import RegistrySettings
 from shared.db.pool import connect
-from shared.service import create_app
 from shared.testing.fixtures import ServiceDbFactory, unique
-from tests.integration.conftest import eventually
+from tests.support.apps import service_client
 from tests.support.auth import (
     KEK,
     OPERATOR,
@@ -39,6 +38,7 @@ from tests.support.auth import (
     exchange,
     problem,
 )
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 TTL_S = 5
@@ -74,7 +74,7 @@ async def registry(
         auth_leeway_s=0,
         auth_jwks_min_refresh_s=0,
     )
-    async with TestClient(TestServer(create_app(REGISTRY, settings))) as c:
+    async with service_client(REGISTRY, settings) as c:
         yield c
 
 

@@ -27,7 +27,6 @@ from shared.testing.fixtures import ServiceDbFactory
 from tests.support.auth import (
     auth_client,
     bearer,
-    events_for,
     login,
     problem,
 )
@@ -38,6 +37,7 @@ from tests.support.auth_devices import (
     device_token,
     phone_user,
 )
+from tests.support.kafka import envelopes
 
 pytestmark = pytest.mark.integration
 PUBLIC_URL = "https://print.example.org"
@@ -93,7 +93,7 @@ async def test_a_phone_approves_a_login_once(auth: TestClient, bootstrap: str) -
     approved = await resp.json()
     assert approved["printer_id"] == str(printer_id) and approved["action"] == "release_all"
 
-    (event,) = await events_for(bootstrap, TOPIC, str(printer_id), count=1, settle_s=1.0)
+    (event,) = await envelopes(bootstrap, TOPIC, key=str(printer_id), count=1, settle_s=1.0)
     assert event["type"] == "device.login_approved" and event["tenant_id"] == str(tenant)
     data = event["data"]
     assert data == {
@@ -113,7 +113,7 @@ async def test_a_phone_approves_a_login_once(auth: TestClient, bootstrap: str) -
     # The same proof, or any other, for a used challenge: refused, nothing published.
     await _refused(await _approve(auth, key, key_id, payload, "release_all"), 409, "challenge-used")
     await _refused(await _approve(auth, key, key_id, payload), 409, "challenge-used")
-    after = await events_for(bootstrap, TOPIC, str(printer_id), count=1, settle_s=1.0)
+    after = await envelopes(bootstrap, TOPIC, key=str(printer_id), count=1, settle_s=1.0)
     assert len(after) == 1
 
     # Ed25519 phone keys work too.
@@ -166,7 +166,7 @@ async def test_wrong_keys_printers_and_tenants_are_refused(
 async def _published(bootstrap: str, printer_id: uuid.UUID) -> bool:
     """Whether any login was published for the printer (waits a moment to be sure)."""
     try:
-        await asyncio.wait_for(events_for(bootstrap, TOPIC, str(printer_id), count=1), 3)
+        await asyncio.wait_for(envelopes(bootstrap, TOPIC, key=str(printer_id), count=1), 3)
     except TimeoutError:
         return False
     return True

@@ -21,7 +21,6 @@ from tests.support.auth import (
     auth_client,
     create_api_token,
     create_user,
-    events_for,
 )
 from tests.support.auth_devices import (
     USER_SCOPES,
@@ -29,6 +28,7 @@ from tests.support.auth_devices import (
     claimed_device,
     device_token,
 )
+from tests.support.kafka import envelopes
 
 pytestmark = pytest.mark.integration
 
@@ -101,7 +101,7 @@ async def test_a_phone_from_the_terminal(auth: TestClient, bootstrap: str, tmp_p
     said = _said(approved)
     assert f"Logged in at printer {printer_id} as Ada Lovelace until" in said
     assert "held jobs are being released" in said
-    (event,) = await events_for(bootstrap, "auth.device-logins", str(printer_id), count=1)
+    (event,) = await envelopes(bootstrap, "auth.device-logins", key=str(printer_id), count=1)
     assert event["data"]["user_id"] == user["id"] and event["data"]["action"] == "release_all"
 
     replayed = await _cli(tmp_path, *args)

@@ -19,7 +19,6 @@ from services.consumables.app import SPEC
 from shared.events.envelope import new_envelope
 from shared.kafka.topics import DEAD_LETTER_TOPIC
 from shared.testing.fixtures import ServiceDbFactory, unique
-from tests.integration.conftest import eventually
 from tests.support.auth import auth_client, login
 from tests.support.consumables import (
     OPERATOR,
@@ -29,6 +28,7 @@ from tests.support.consumables import (
     signed,
     supplies_report,
 )
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 SCOPES = ["printers:read", "printers:write"]

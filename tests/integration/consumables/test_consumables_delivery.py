@@ -8,17 +8,16 @@ import uuid
 import pytest
 
 from services.consumables.app import SPEC
+from shared.infra.kafka import free_port
 from shared.testing.fixtures import ServiceDb, ServiceDbFactory, unique
-from tests.integration.conftest import eventually
-from tests.support.auth import events_for
 from tests.support.consumables import (
     Rig,
     SupplierReceiver,
     consumables_client,
-    free_port,
     signature_valid,
-    until,
 )
+from tests.support.kafka import envelopes
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -71,7 +70,9 @@ async def test_a_supplier_down_delays_the_order_but_never_loses_it(
     assert all(signature_valid(r.headers["X-Printcloud-Signature"], r.body)
                for r in receiver.received)  # fmt: skip
     assert await rig.sql("SELECT * FROM order_deliveries") == []
-    events = await events_for(bootstrap, "consumables.orders", str(printer["printer_id"]), count=2)
+    events = await envelopes(
+        bootstrap, "consumables.orders", key=str(printer["printer_id"]), count=2
+    )
     assert events[1]["type"] == "supply_order.sent"
     assert events[1]["data"]["attempts"] >= 5
 
@@ -92,7 +93,9 @@ async def test_a_supplier_refusing_the_order_closes_it_with_its_answer(
     assert len(receiver.received) == 3  # 429 and 408 were retried
     assert order["supplier_response"]["status"] == status
     assert "accepted" in order["supplier_response"]["body"]
-    events = await events_for(bootstrap, "consumables.orders", str(printer["printer_id"]), count=2)
+    events = await envelopes(
+        bootstrap, "consumables.orders", key=str(printer["printer_id"]), count=2
+    )
     assert events[1]["type"] == "supply_order.rejected"
     assert events[1]["data"]["status"] == status
 
@@ -117,4 +120,4 @@ async def test_webhooks_to_internal_addresses_are_refused_unless_allowed(
             await Rig(client, db, bootstrap).order_in(printer, "sent")
     finally:
         await receiver.stop()
-    await until(lambda: len(receiver.received) == 1)
+    await eventually(lambda: len(receiver.received) == 1)

@@ -18,21 +18,20 @@ from shared.db.outbox import Emitter
 from shared.db.pool import create_pool
 from shared.events.envelope import new_envelope
 from shared.events.registry import DecodedEvent
+from shared.infra.kafka import free_port
 from shared.testing.fixtures import ServiceDbFactory, unique
-from tests.support.auth import events_for
 from tests.support.consumables import (
     OPERATOR,
     Rig,
     SupplierReceiver,
     consumables_client,
-    free_port,
-    publish,
     settle,
     signature_valid,
     signed,
     supplies_report,
-    until,
 )
+from tests.support.kafka import envelopes, publish
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -71,7 +70,7 @@ async def test_repeated_reports_make_one_order(rig: Rig) -> None:
     report = supplies_report(printer, ("toner", "black", 8), at=rig.tick())
     envelope = new_envelope(report, source="gateway", tenant_id=tenant)
     # The same envelope three times (a redelivery), then more low reports.
-    await publish(rig.bootstrap, envelope, envelope, envelope)
+    await publish(rig.bootstrap, *[(report.topic, envelope)] * 3)
     for level in (7, 5, 0):
         await rig.report(printer, ("toner", "black", level), ("toner", "cyan", 50))
     (order,) = await rig.orders(printer)
@@ -81,7 +80,7 @@ async def test_repeated_reports_make_one_order(rig: Rig) -> None:
         printer["printer_id"],
     )
     assert history[0]["n"] == 4  # the redelivered envelope was applied once
-    events = await events_for(rig.bootstrap, "consumables.orders", str(printer["printer_id"]),
+    events = await envelopes(rig.bootstrap, "consumables.orders", key= str(printer["printer_id"]),
                               count=1, settle_s=1.0)  # fmt: skip
     assert [e["type"] for e in events] == ["supply_order.created"]
     # A second colour going low is a separate order.
@@ -125,7 +124,7 @@ async def test_concurrent_reports_make_one_order(rig: Rig) -> None:
                 )  # fmt: skip
     finally:
         await pool.close()
-    events = await events_for(rig.bootstrap, "consumables.orders", str(printer["printer_id"]),
+    events = await envelopes(rig.bootstrap, "consumables.orders", key= str(printer["printer_id"]),
                               count=1, settle_s=1.0)  # fmt: skip
     assert [e["type"] for e in events] == ["supply_order.created"]
 
@@ -180,7 +179,7 @@ async def test_an_order_lives_from_a_low_level_to_the_new_cartridge(
     r = await rig.client.post(f"/v1/supply-orders/{order['id']}/cancel", headers=OPERATOR)
     assert r.status == 409
 
-    events = await events_for(rig.bootstrap, "consumables.orders", str(printer["printer_id"]),
+    events = await envelopes(rig.bootstrap, "consumables.orders", key= str(printer["printer_id"]),
                               count=5, settle_s=0.5)  # fmt: skip
     assert [e["type"] for e in events] == [
         "supply_order.created", "supply_order.sent", "supply_order.shipped",
@@ -191,7 +190,7 @@ async def test_an_order_lives_from_a_low_level_to_the_new_cartridge(
 
     # Low again later: a new episode, a new order.
     await rig.report(printer, ("toner", "black", 9))
-    await until(lambda: len(receiver.received) == 2)
+    await eventually(lambda: len(receiver.received) == 2)
     assert len(await rig.orders(printer)) == 2
 
 

@@ -11,8 +11,8 @@ import pytest
 
 from services.consumables.app import SPEC
 from shared.testing.fixtures import ServiceDbFactory, unique
-from tests.support.auth import events_for
 from tests.support.consumables import OPERATOR, Rig, consumables_client
+from tests.support.kafka import envelopes
 
 pytestmark = pytest.mark.integration
 
@@ -96,8 +96,8 @@ async def test_the_most_specific_rule_decides(
         assert stored["low_since"] is not None
     elif outcome == "warn":
         assert orders == []
-        (warning,) = await events_for(
-            r.bootstrap, "consumables.orders", str(printer["printer_id"]), count=1
+        (warning,) = await envelopes(
+            r.bootstrap, "consumables.orders", key=str(printer["printer_id"]), count=1
         )
         assert warning["type"] == "supply.level_warning"
         assert warning["data"]["rule_id"] == ids[winner]  # type: ignore[index]

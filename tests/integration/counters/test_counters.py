@@ -16,16 +16,14 @@ from services.counters.domain.events import UsageRolledUp
 from shared.events.contracts.gateway import CounterValue, DeviceCountersReported
 from shared.events.contracts.jobs import JobCompleted
 from shared.testing.fixtures import ServiceDbFactory
-from tests.integration.conftest import eventually
 from tests.support.counters import (
     OPERATOR_TOKEN,
     Counters,
     counters_app,
-    envelope,
     parked,
-    publish,
-    topic_envelopes,
 )
+from tests.support.kafka import envelope, envelopes, publish
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -72,7 +70,7 @@ async def test_readings_are_consistent_monotonic_and_deduplicated(counters: Coun
     stale = reading(printer, tenant, {"total": 1, "colour": 1}, at=t0 + timedelta(minutes=1))
     sent = await publish(counters.bootstrap, first, torn, second, same_values)
     await publish(counters.bootstrap, repeat, reset, after_reset, stale)
-    torn_env = sent[1]
+    torn_env = sent[1].envelope
 
     await counters.until(
         "SELECT 1 FROM counter_readings WHERE reading_id = $1", stale.reading_id, timeout=60
@@ -126,9 +124,10 @@ async def test_readings_are_consistent_monotonic_and_deduplicated(counters: Coun
     assert headers["dlq.topic"] == b"devices.telemetry"
     assert int(headers["dlq.offset"]) >= 0
 
-    found = await topic_envelopes(
+    found = await envelopes(
         counters.bootstrap, "counters.devices",
         match=lambda e: e["data"].get("printer_id") == str(printer), done=lambda f: len(f) >= 1,
+        timeout=120,
     )  # fmt: skip
     assert found[0]["type"] == "counter.reset_detected"
     assert (found[0]["data"]["previous_value"], found[0]["data"]["new_value"]) == (130, 5)
@@ -152,9 +151,10 @@ def job_completed(tenant: uuid.UUID, user: uuid.UUID, pages: int, colour: int,
 
 
 async def quota_states(counters: Counters, quota_id: str, count: int) -> list[dict[str, Any]]:
-    return await topic_envelopes(
+    return await envelopes(
         counters.bootstrap, "counters.quotas",
         match=lambda e: e["data"].get("quota_id") == quota_id, done=lambda f: len(f) >= count,
+        timeout=120,
     )  # fmt: skip
 
 

@@ -19,10 +19,11 @@ from services.agent.printers.simulator import DEFAULT_CAPABILITIES, SimulatedPri
 from services.agent.telemetry import TallySource, Telemetry, read_consistent
 from shared.events.contracts.gateway import CounterValue
 from shared.testing.fixtures import ServiceDbFactory
-from tests.integration.gateway.test_gateway import Rig, rig  # noqa: F401 - the gateway fixture
 from tests.support.agent import agent, gateway_for
-from tests.support.counters import counters_app, topic_envelopes
+from tests.support.counters import counters_app
 from tests.support.device import next_frame
+from tests.support.gateway import Rig
+from tests.support.kafka import envelopes
 
 pytestmark = pytest.mark.integration
 PDF = (b"%PDF-1.4\n1 0 obj<</Type /Pages /Count 3>>endobj\n2 0 obj<</Type /Page>>endobj\n"
@@ -90,7 +91,7 @@ async def test_the_agent_reports_consistent_readings_and_after_each_job(
 
 
 async def test_gateway_validates_and_publishes_readings_the_service_keeps(
-    rig: Rig,  # noqa: F811
+    rig: Rig,
     service_db: ServiceDbFactory,
 ) -> None:
     device = await rig.printer_device()
@@ -124,11 +125,12 @@ async def test_gateway_validates_and_publishes_readings_the_service_keeps(
             await ws.send_json({"type": "supplies", "supplies": [
                 {"kind": "toner", "colour": "black", "level_percent": 40, "name": "K"}
             ]})  # fmt: skip
-            supplies = await topic_envelopes(
+            supplies = await envelopes(
                 rig.bootstrap, "devices.telemetry",
                 match=lambda e: e.get("type") == "device.supplies_reported"
                 and e.get("key") == str(device.device_id),
                 done=lambda f: len(f) >= 1,
+                timeout=120,
             )  # fmt: skip
             assert supplies[0]["data"]["supplies"][0]["level_percent"] == 40
             await ws.close()

@@ -17,12 +17,10 @@ import pytest
 from shared.events.contracts.jobs import JobCompleted, JobPrinting
 from shared.kafka.producer import create_producer
 from tests.support.counters import (
-    envelope,
     parked,
-    publish,
     rollup_worker,
-    topic_envelopes,
 )
+from tests.support.kafka import envelope, envelopes, publish
 
 pytestmark = pytest.mark.integration
 
@@ -121,7 +119,7 @@ async def test_rollups_match_an_independent_reference(
 
         expected = reference(main + late)
         mine = {str(t) for t in tenants}
-        found = await topic_envelopes(
+        found = await envelopes(
             bootstrap, "counters.usage",
             match=lambda e: e.get("type") == "usage.rolled_up"
             and isinstance(e.get("data"), dict)

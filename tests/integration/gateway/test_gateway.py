@@ -5,93 +5,20 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from services.gateway.app import GATEWAY
-from services.gateway.app import create_app as create_gateway
-from services.gateway.settings import GatewaySettings
-from services.registry.app import SPEC
-from services.registry.settings import RegistrySettings
-from shared.service import create_app
-from shared.testing.fixtures import ServiceDbFactory, unique
-from tests.integration.conftest import eventually
 from tests.support.device import TestDevice, next_frame
+from tests.support.gateway import AUTH, Rig
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
-TOKEN = "op-" + uuid.uuid4().hex
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
 CAPS = {
     "document_format_supported": ["application/pdf"],
     "media_supported": ["iso_a4_210x297mm"],
 }
-
-
-@dataclass
-class Rig:
-    registry: TestClient
-    gateway: TestClient
-    bootstrap: str
-
-    @property
-    def ws_url(self) -> str:
-        return str(self.gateway.make_url("/v1/devices/ws"))
-
-    async def printer_device(self) -> TestDevice:
-        """A printer in the registry with a credential the gateway knows."""
-        r = await self.registry.post("/v1/tenants", json={"name": unique("T")}, headers=AUTH)
-        tenant = (await r.json())["id"]
-        body = {"tenant_id": tenant, "name": "P", "model": "M", "region": "eu-west"}
-        printer = await (await self.registry.post("/v1/printers", json=body, headers=AUTH)).json()
-        device = TestDevice(uuid.UUID(printer["id"]), uuid.UUID(tenant))
-        await device.issue_credential(self.bootstrap)
-        cache = self.gateway.server.app[GATEWAY].credentials
-
-        async def known() -> bool:
-            return cache.lookup(device.fingerprint) is not None
-
-        await eventually(known)
-        return device
-
-    async def get(self, path: str) -> Any:
-        return await (await self.registry.get(path, headers=AUTH)).json()
-
-
-@pytest.fixture
-async def rig(service_db: ServiceDbFactory, bootstrap: str, topics: object) -> AsyncIterator[Rig]:
-    db = await service_db(unique("registry"), SPEC.migrations_dir)
-    reg_settings = RegistrySettings(
-        database_url=db.dsn,
-        db_schema=db.name,
-        kafka_bootstrap=bootstrap,
-        operator_token=TOKEN,
-        outbox_poll_s=0.5,
-    )
-    async with TestClient(TestServer(create_app(SPEC, reg_settings))) as registry:
-        gw_settings = GatewaySettings(
-            kafka_bootstrap=bootstrap,
-            operator_token=TOKEN,
-            instance="gw-test",
-            registry_url=str(registry.make_url("/")),
-            max_frame_bytes=64 * 1024,
-            heartbeat_interval_s=5,
-            send_queue_frames=4,
-        )
-        async with TestClient(TestServer(create_gateway(gw_settings))) as gateway:
-            gw = gateway.server.app[GATEWAY]
-            await eventually(
-                lambda: _true(gw.credentials.ready.is_set() and gw.feed_ready.is_set())
-            )
-            yield Rig(registry, gateway, bootstrap)
-
-
-async def _true(v: bool) -> bool:
-    return v
 
 
 async def test_device_authenticates_reports_and_is_seen_online(rig: Rig) -> None:
@@ -171,7 +98,7 @@ async def test_malformed_frames_get_errors_and_the_connection_survives(rig: Rig)
         assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
         assert ws.close_code == 1009  # message too big
     sessions = rig.gateway.server.app[GATEWAY].sessions
-    await eventually(lambda: _true(len(sessions) == 0))
+    await eventually(lambda: len(sessions) == 0)
 
 
 async def test_commands_are_delivered_until_acknowledged(rig: Rig) -> None:
@@ -224,7 +151,7 @@ async def test_a_device_that_does_not_read_is_dropped_and_slows_no_one(rig: Rig)
         got = await next_frame(quick_ws, "command", timeout=10)
         assert got["command_id"] == command_id
         sessions = rig.gateway.server.app[GATEWAY].sessions
-        await eventually(lambda: _true(sessions.get(slow.device_id) is None))
+        await eventually(lambda: sessions.get(slow.device_id) is None)
         assert sessions.get(quick.device_id) is not None
         await slow_ws.close()
         await quick_ws.close()

@@ -22,8 +22,9 @@ from services.gateway.settings import GatewaySettings
 from shared.events.contracts.notifications import DeviceNotified
 from shared.events.envelope import new_envelope
 from shared.testing.fixtures import unique
-from tests.integration.conftest import RegistryFactory, eventually
 from tests.support.device import TestDevice, next_frame
+from tests.support.registry import RegistryFactory
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 TOKEN = "op-" + uuid.uuid4().hex
@@ -51,7 +52,7 @@ class Replicas:
         await device.issue_credential(self.bootstrap)
         for gw in self.gateways:
             cache = gw.server.app[GATEWAY].credentials
-            await eventually(lambda c=cache: _true(c.lookup(device.fingerprint) is not None))
+            await eventually(lambda c=cache: c.lookup(device.fingerprint) is not None)
         return device
 
     async def notify(
@@ -70,10 +71,6 @@ class Replicas:
         return data
 
 
-async def _true(value: bool) -> bool:
-    return value
-
-
 @pytest.fixture
 async def replicas(registry_app: RegistryFactory, bootstrap: str) -> AsyncIterator[Replicas]:
     async with contextlib.AsyncExitStack() as stack:
@@ -86,9 +83,7 @@ async def replicas(registry_app: RegistryFactory, bootstrap: str) -> AsyncIterat
             )  # fmt: skip
             gw = await stack.enter_async_context(TestClient(TestServer(create_gateway(settings))))
             state = gw.server.app[GATEWAY]
-            await eventually(
-                lambda s=state: _true(s.credentials.ready.is_set() and s.feed_ready.is_set())
-            )
+            await eventually(lambda s=state: s.credentials.ready.is_set() and s.feed_ready.is_set())
             gateways.append(gw)
         producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
         await producer.start()
@@ -120,7 +115,7 @@ async def test_a_notification_reaches_only_its_device_on_the_replica_holding_it(
         ws_witness = await _welcomed(witness, http, replicas.ws_url(1))
         for gw, count in zip(replicas.gateways, (2, 2), strict=True):
             sessions = gw.server.app[GATEWAY].sessions
-            await eventually(lambda s=sessions, c=count: _true(len(s) == c))
+            await eventually(lambda s=sessions, c=count: len(s) == c)
 
         await replicas.notify(
             first, partition=0, kind="job_canceled", job_ids=jobs, target_device_id=target,
@@ -147,7 +142,7 @@ async def test_a_notification_reaches_only_its_device_on_the_replica_holding_it(
         # the replica has read past it (the witness got a later marker), it is gone.
         await ws_elsewhere.close()
         sessions_b = replicas.gateways[1].server.app[GATEWAY].sessions
-        await eventually(lambda: _true(len(sessions_b) == 1))
+        await eventually(lambda: len(sessions_b) == 1)
         await replicas.notify(elsewhere, partition=0, job_ids=[uuid.uuid4()])
         marker = uuid.uuid4()
         await replicas.notify(witness, partition=0, job_ids=[marker])

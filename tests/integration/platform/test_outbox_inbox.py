@@ -19,8 +19,8 @@ from shared.kafka.admin import ensure_topics
 from shared.kafka.consumer import EventConsumer
 from shared.kafka.topics import DEAD_LETTER_TOPIC, TopicSpec
 from shared.testing.fixtures import ServiceDbFactory, unique
-from tests.integration.conftest import eventually, running
 from tests.support.ledger.events import EntryRecorded
+from tests.support.waiting import eventually, running
 
 pytestmark = pytest.mark.integration
 REGISTRY = EventRegistry([EntryRecorded])

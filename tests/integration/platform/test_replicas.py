@@ -18,8 +18,8 @@ from shared.kafka.admin import ensure_topics
 from shared.kafka.consumer import EventConsumer
 from shared.kafka.topics import TopicSpec
 from shared.testing.fixtures import ServiceDbFactory, unique
-from tests.integration.conftest import eventually
 from tests.support.ledger.events import EntryRecorded
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

@@ -13,8 +13,6 @@ from aiohttp.test_utils import TestClient
 
 from services.auth.api.routes import JWKS_PATH
 from shared.testing.fixtures import ServiceDbFactory
-from tests.integration.conftest import RegistryFactory
-from tests.integration.registry.test_registry_onboarding import Device as OnboardingDevice
 from tests.support.auth import (
     OPERATOR,
     OPERATOR_TOKEN,
@@ -24,6 +22,8 @@ from tests.support.auth import (
     create_api_token,
     create_user,
 )
+from tests.support.registry import Device as OnboardingDevice
+from tests.support.registry import RegistryFactory
 
 pytestmark = pytest.mark.integration
 SCOPES = ["printers:read", "printers:write"]

@@ -14,11 +14,10 @@ import pytest
 
 from shared.events.contracts.gateway import DeviceJobStatusReported
 from shared.events.contracts.sessions import DeviceLoginApproved
+from tests.support.kafka import envelopes
 from tests.support.queues import (
     Queues,
     about,
-    queues_fixture,  # noqa: F401 - the fixture q
-    records_for,
 )
 
 pytestmark = pytest.mark.integration
@@ -97,7 +96,7 @@ async def test_a_printer_downloads_only_its_own_jobs_and_resumes_with_range(q: Q
     assert beyond.status == 416 and beyond.headers["Content-Range"] == f"bytes */{len(content)}"
     whole = await q.client.get(path, headers=q.device(mine))
     assert whole.status == 200 and await whole.read() == content
-    sent = await records_for(
+    sent = await envelopes(
         q.bootstrap, "queues.jobs", about(job["id"], "job.sent"), count=1, settle_s=0.5
     )
     assert len(sent) == 1, "job.sent once, on the first download"
@@ -108,7 +107,7 @@ async def test_a_connector_fetches_for_the_printers_it_bridges(q: Queues) -> Non
     connector = uuid.uuid4()
     bridged = await q.printer(connector=connector)
     job = await q.queued_job(ada, bridged)
-    hints = await records_for(
+    hints = await envelopes(
         q.bootstrap, "devices.notifications", lambda e: job["id"] in e["data"]["job_ids"], count=1
     )
     assert (hints[0]["data"]["device_id"], hints[0]["data"]["target_device_id"]) == (
@@ -135,7 +134,7 @@ async def test_a_connector_fetches_for_the_printers_it_bridges(q: Queues) -> Non
             via_connector=stranger,
         )
     )
-    [parked] = await records_for(
+    [parked] = await envelopes(
         q.bootstrap,
         "printcloud.dead-letter",
         lambda e: e.get("data", {}).get("via_connector") == str(stranger),
@@ -177,7 +176,7 @@ async def test_secure_release_waits_for_the_owners_login_at_that_printer(q: Queu
     )
     assert (await q.client.get(path, headers=device)).status == 403
     await q.publish(_login(q, printer, ada.id))
-    [hint] = await records_for(
+    [hint] = await envelopes(
         q.bootstrap,
         "devices.notifications",
         lambda e: e["data"]["kind"] == "work_available" and e["data"]["job_ids"] == [job["id"]],
@@ -227,9 +226,7 @@ async def test_pull_print_releases_at_one_member_and_a_double_release_has_one_wi
     [released] = (await winner.json())["released"]
     loser = await next(a for a in answers if a.status == 409).json()
     assert loser["code"] == "release-conflict" and jobs[0]["id"] in loser["errors"][0]["field"]
-    events = await records_for(
-        q.bootstrap, "queues.jobs", about(jobs[0]["id"]), count=4, settle_s=1
-    )
+    events = await envelopes(q.bootstrap, "queues.jobs", about(jobs[0]["id"]), count=4, settle_s=1)
     assert [e["type"] for e in events] == ["job.submitted", "job.held", "job.moved", "job.queued"]
     assert events[2]["data"]["to_printer_id"] == released["printer_id"]
     assert events[2]["data"]["from_virtual_printer_id"] == str(vp)

@@ -14,13 +14,12 @@ import aiohttp
 import pytest
 
 from shared.testing.fixtures import ServiceDbFactory
+from tests.support.kafka import envelopes
 from tests.support.queues import (
     PDF,
     Queues,
     about,
     queues_app,
-    queues_fixture,  # noqa: F401 - the fixture q
-    records_for,
 )
 
 pytestmark = pytest.mark.integration
@@ -153,7 +152,7 @@ async def test_a_one_shot_multipart_submission_is_checked_before_storing(
     assert resp.status == 201, await resp.text()
     job = await resp.json()
     assert (job["title"], job["pages"], job["printed_pages"]) == ("report.pdf", 2, 6)
-    [submitted] = await records_for(q.bootstrap, "queues.jobs", about(job["id"]), count=1)
+    [submitted] = await envelopes(q.bootstrap, "queues.jobs", about(job["id"]), count=1)
     assert submitted["data"]["document_sha256"] == hashlib.sha256(PDF).hexdigest()
 
 
@@ -169,13 +168,13 @@ async def test_held_jobs_expire_and_finished_jobs_documents_are_deleted(
         held = await q.submit(ada, printer_id=str(printer))
         await q.route(held["id"], 1, "hold", reason="printer_offline")
         await q.state(held["id"], "expired")
-        [expired] = await records_for(
+        [expired] = await envelopes(
             q.bootstrap, "queues.jobs", about(held["id"], "job.expired"), count=1
         )
         assert expired["data"]["previous_state"] == "held"
         # The same bytes in a document of a job still queued: the blob stays for it.
         still = await q.queued_job(ada, printer)
-        deleted = await records_for(
+        deleted = await envelopes(
             q.bootstrap,
             "queues.documents",
             lambda e: e["data"]["document_id"] == held["document_id"],
@@ -190,7 +189,7 @@ async def test_held_jobs_expire_and_finished_jobs_documents_are_deleted(
         assert download.status == 200 and await download.read() == PDF
         resp = await q.client.post(f"/v1/jobs/{still['id']}/cancel", headers=ada.headers)
         assert resp.status == 200
-        await records_for(
+        await envelopes(
             q.bootstrap,
             "queues.documents",
             lambda e: e["data"]["document_id"] == still["document_id"],

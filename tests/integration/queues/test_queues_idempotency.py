@@ -14,14 +14,13 @@ import aiohttp
 import pytest
 
 from shared.testing.fixtures import ServiceDbFactory
+from tests.support.kafka import envelopes
 from tests.support.queues import (
     PDF,
     Queues,
     User,
     about,
     queues_app,
-    queues_fixture,  # noqa: F401 - the fixture q
-    records_for,
 )
 
 pytestmark = pytest.mark.integration
@@ -58,7 +57,7 @@ async def test_a_retry_with_the_same_key_answers_the_first_job_and_submits_nothi
     assert status == 201 and replayed == "true", again
     assert again["id"] == first["id"] and again["document_id"] == first["document_id"]
     assert await _jobs_of(q, ada) == [uuid.UUID(first["id"])]
-    submitted = await records_for(
+    submitted = await envelopes(
         q.bootstrap, "queues.jobs", about(first["id"], "job.submitted"), count=1, settle_s=3
     )
     assert len(submitted) == 1

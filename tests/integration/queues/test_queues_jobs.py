@@ -13,12 +13,11 @@ import pytest
 
 from shared.events.contracts.gateway import DeviceJobStatusReported
 from shared.printing.capabilities import Capabilities
+from tests.support.kafka import envelopes
 from tests.support.queues import (
     CAPS,
     Queues,
     about,
-    queues_fixture,  # noqa: F401 - the fixture q
-    records_for,
 )
 
 pytestmark = pytest.mark.integration
@@ -54,7 +53,7 @@ async def test_a_job_is_submitted_and_refused_settings_are_named_with_allowed_va
     )
     assert (job["state"], job["pages"], job["printed_pages"]) == ("pending", 2, 4)
     assert job["title"] == "Quarterly report" and job["release"] == "direct"
-    [submitted] = await records_for(q.bootstrap, "queues.jobs", about(job["id"]), count=1)
+    [submitted] = await envelopes(q.bootstrap, "queues.jobs", about(job["id"]), count=1)
     assert submitted["type"] == "job.submitted"
     assert submitted["data"]["document_sha256"] == doc["sha256"]
     assert submitted["data"]["printed_pages"] == 4
@@ -111,7 +110,7 @@ async def test_routing_decisions_are_applied_in_order_and_stale_ones_ignored(q: 
         "SELECT 1 FROM jobs WHERE id = $1 AND printer_id = $2", uuid.UUID(job["id"]), second
     )
     causes = {hold: [], stale: [], queue: [], failover: []}
-    for event in await records_for(
+    for event in await envelopes(
         q.bootstrap, "queues.jobs", lambda e: e["causation_id"] in causes, count=4, settle_s=1
     ):
         causes[event["causation_id"]].append(event)
@@ -128,7 +127,7 @@ async def test_routing_decisions_are_applied_in_order_and_stale_ones_ignored(q: 
         "failover",
     )
     # work_available went to each printer when the job became fetchable there.
-    hints = await records_for(
+    hints = await envelopes(
         q.bootstrap,
         "devices.notifications",
         lambda e: e["causation_id"] in (queue, failover),
@@ -151,9 +150,7 @@ async def test_routing_decisions_are_applied_in_order_and_stale_ones_ignored(q: 
             await conn.fetchval("SELECT printer_id FROM jobs WHERE id = $1", uuid.UUID(job["id"]))
             == second
         )
-    [done] = await records_for(
-        q.bootstrap, "queues.jobs", about(job["id"], "job.completed"), count=1
-    )
+    [done] = await envelopes(q.bootstrap, "queues.jobs", about(job["id"], "job.completed"), count=1)
     assert (done["data"]["printed_pages"], done["data"]["sheets"]) == (2, 2)
 
 
@@ -187,14 +184,14 @@ async def test_cancel_a_queued_job_and_a_sent_one_which_tells_the_printer(q: Que
     await q.state(sent["id"], "sent")
     resp = await q.client.post(f"/v1/jobs/{sent['id']}/cancel", headers=ada.headers)
     assert resp.status == 200
-    [hint] = await records_for(
+    [hint] = await envelopes(
         q.bootstrap,
         "devices.notifications",
         lambda e: e["data"]["kind"] == "job_canceled" and e["data"]["job_ids"] == [sent["id"]],
         count=1,
     )
     assert hint["data"]["device_id"] == str(printer)
-    [canceled] = await records_for(
+    [canceled] = await envelopes(
         q.bootstrap, "queues.jobs", about(sent["id"], "job.canceled"), count=1
     )
     assert canceled["data"]["previous_state"] == "sent"

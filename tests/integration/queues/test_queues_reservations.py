@@ -7,12 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.support.kafka import envelopes
 from tests.support.queues import (
     PDF,
     Queues,
     about,
-    queues_fixture,  # noqa: F401 - the fixture q
-    records_for,
 )
 
 pytestmark = pytest.mark.integration
@@ -56,7 +55,7 @@ async def test_a_reservation_queues_kept_documents_by_priority_within_the_limits
     assert got.status == 200
     for job in reservation["jobs"][1:]:
         await q.state(job["id"], "expired", timeout=30)
-        [event] = await records_for(q.bootstrap, "queues.jobs", about(job["id"], "job.expired"),
+        [event] = await envelopes(q.bootstrap, "queues.jobs", about(job["id"], "job.expired"),
                                     count=1)  # fmt: skip
         assert event["data"]["previous_state"] == "queued"
     await q.state(first["id"], "sent")

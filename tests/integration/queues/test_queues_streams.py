@@ -34,7 +34,6 @@ from shared.printing.settings import JobSettings
 from tests.support.queues import (
     Queues,
     User,
-    queues_fixture,  # noqa: F401 - the fixture q
 )
 
 pytestmark = pytest.mark.integration

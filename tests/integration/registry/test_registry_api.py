@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from aiokafka import AIOKafkaConsumer
 
 from shared.testing.fixtures import unique
-from tests.integration.conftest import RegistryFactory, eventually
+from tests.support.kafka import envelopes
+from tests.support.registry import RegistryFactory
 
 pytestmark = pytest.mark.integration
 TOKEN = "op-" + uuid.uuid4().hex
@@ -62,34 +61,13 @@ async def test_create_and_read_tenant_and_printer_with_events(
     listed = await (await client.get(f"/v1/printers?tenant_id={tenant['id']}", headers=AUTH)).json()
     assert [p["id"] for p in listed["items"]] == [printer["id"]]
 
-    events = await _events_for(bootstrap, printer["id"], count=2)
+    events = await envelopes(bootstrap, "registry.printers", key=printer["id"], count=2)
     assert [(e["type"], e["data"]["revision"]) for e in events] == [
         ("printer.registered", 1),
         ("printer.updated", 2),
     ]
     assert events[1]["data"]["changed"] == ["location", "name"]
     assert all(e["key"] == printer["id"] and e["tenant_id"] == tenant["id"] for e in events)
-
-
-async def _events_for(bootstrap: str, printer_id: str, count: int) -> list[dict[str, Any]]:
-    consumer = AIOKafkaConsumer(
-        "registry.printers", bootstrap_servers=bootstrap, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    found: list[dict[str, Any]] = []
-    try:
-
-        async def enough() -> bool:
-            for recs in (await consumer.getmany(timeout_ms=200)).values():
-                for r in recs:
-                    if r.key == printer_id.encode():  # others' records (even garbage) pass by
-                        found.append(json.loads(r.value))
-            return len(found) >= count
-
-        await eventually(enough)
-    finally:
-        await consumer.stop()
-    return found
 
 
 async def test_bad_input_is_refused_with_field_and_reason_and_changes_nothing(

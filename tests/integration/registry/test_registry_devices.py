@@ -4,83 +4,39 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 import pytest
-from aiohttp.test_utils import TestClient
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 
 from shared.events.contracts.gateway import (
-    DeviceCapabilitiesReported,
     DeviceConnected,
     DeviceDisconnected,
 )
-from shared.events.envelope import EventData, new_envelope
 from shared.kafka.topics import DEAD_LETTER_TOPIC
 from shared.printing.capabilities import Capabilities
-from shared.testing.fixtures import unique
-from tests.integration.conftest import RegistryFactory, eventually
+from tests.support.registry import CAPS, T0, Devices, RegistryFactory, capabilities_report
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 TOKEN = "op-" + uuid.uuid4().hex
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-CAPS = Capabilities(
-    document_format_supported=["application/pdf"],
-    media_supported=["iso_a4_210x297mm", "na_letter_8.5x11in"],
-    sides_supported=["one-sided", "two-sided-long-edge"],
-)
-T0 = datetime.now(UTC)
-
-
-class Devices:
-    def __init__(
-        self, client: TestClient, bootstrap: str, schema: str, auth: dict[str, str] = AUTH
-    ) -> None:
-        self.client, self.bootstrap, self.schema, self.auth = client, bootstrap, schema, auth
-
-    async def printer(self) -> dict[str, Any]:
-        r = await self.client.post("/v1/tenants", json={"name": unique("T")}, headers=self.auth)
-        tenant = await r.json()
-        body = {"tenant_id": tenant["id"], "name": "P", "model": "M", "region": "eu-west"}
-        r = await self.client.post("/v1/printers", json=body, headers=self.auth)
-        assert r.status == 201
-        return await r.json()  # type: ignore[no-any-return]
-
-    async def publish(self, data: EventData) -> None:
-        env = new_envelope(data, source="gateway", tenant_id=getattr(data, "tenant_id", None))
-        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap)
-        await producer.start()
-        try:
-            await producer.send_and_wait(data.topic, env.to_bytes(), key=env.key.encode())
-        finally:
-            await producer.stop()
-
-    async def get(self, path: str) -> tuple[int, Any]:
-        r = await self.client.get(path, headers=self.auth)
-        return r.status, await r.json(content_type=None)
 
 
 @pytest.fixture
 async def devices(registry_app: RegistryFactory, bootstrap: str) -> AsyncIterator[Devices]:
     async with registry_app(TOKEN) as reg:
-        yield Devices(reg.client, bootstrap, reg.schema)
-
-
-def _report(p: dict[str, Any], caps: Capabilities = CAPS, at: datetime = T0) -> Any:
-    return DeviceCapabilitiesReported(
-        device_id=p["id"], tenant_id=p["tenant_id"], capabilities=caps, reported_at=at
-    )
+        yield Devices(reg.client, bootstrap, reg.schema, AUTH)
 
 
 async def test_capabilities_are_versioned_only_when_they_change(devices: Devices) -> None:
     p = await devices.printer()
     path = f"/v1/printers/{p['id']}/capabilities"
     assert (await devices.get(path))[0] == 404
-    await devices.publish(_report(p))
-    await devices.publish(_report(p, at=T0 + timedelta(seconds=1)))  # same document
+    await devices.publish(capabilities_report(p))
+    await devices.publish(capabilities_report(p, at=T0 + timedelta(seconds=1)))  # same document
     duplex_only = CAPS.model_copy(update={"sides_supported": ["two-sided-long-edge"]})
-    await devices.publish(_report(p, duplex_only, T0 + timedelta(seconds=2)))
+    await devices.publish(capabilities_report(p, duplex_only, T0 + timedelta(seconds=2)))
 
     async def two_versions() -> bool:
         status, body = await devices.get(path)
@@ -139,9 +95,9 @@ async def test_presence_follows_the_latest_session(devices: Devices) -> None:
 
 async def test_reports_for_foreign_or_unknown_printers_are_parked(devices: Devices) -> None:
     p = await devices.printer()
-    foreign = _report(p).model_copy(update={"tenant_id": uuid.uuid4()})
-    unknown = _report({"id": uuid.uuid4(), "tenant_id": p["tenant_id"]})
-    empty = _report(p, Capabilities(document_format_supported=["application/pdf"]))
+    foreign = capabilities_report(p).model_copy(update={"tenant_id": uuid.uuid4()})
+    unknown = capabilities_report({"id": uuid.uuid4(), "tenant_id": p["tenant_id"]})
+    empty = capabilities_report(p, Capabilities(document_format_supported=["application/pdf"]))
     for event in (foreign, unknown, empty):
         await devices.publish(event)
     dlq = AIOKafkaConsumer(

@@ -12,31 +12,16 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 from aiokafka import AIOKafkaConsumer
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec
 
-from services.registry.domain.onboarding import DeviceKey, Sheet, poll_message
-from shared.crypto.encoding import b64url_encode
-from shared.crypto.keys import spki_der
-from shared.crypto.signatures import sign
+from services.registry.domain.onboarding import DeviceKey, Sheet
 from shared.testing.fixtures import unique
-from tests.integration.conftest import RegistryFactory, eventually
+from tests.support.registry import Device, RegistryFactory
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 TOKEN = "op-" + uuid.uuid4().hex
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-class Device:
-    """A device's side of onboarding: its key pair and its requests."""
-
-    def __init__(self, key: Any = None) -> None:
-        self.private = key or ed25519.Ed25519PrivateKey.generate()
-        self.public_text = b64url_encode(spki_der(self.private.public_key()))
-
-    def poll_headers(self, registration_id: str, ts: int | None = None) -> dict[str, str]:
-        ts = ts or int(time.time())
-        sig = sign(self.private, poll_message(uuid.UUID(registration_id), ts))
-        return {"X-Printcloud-Timestamp": str(ts), "X-Printcloud-Signature": b64url_encode(sig)}
 
 
 class Cloud:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import RegistryFactory, eventually
-from tests.integration.registry.test_registry_devices import CAPS, Devices, _report
+from tests.support.registry import CAPS, Devices, RegistryFactory, capabilities_report
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 TOKEN = "op-" + uuid.uuid4().hex
@@ -33,11 +33,11 @@ async def test_effective_capabilities_are_what_every_member_supports(devices: De
     first = await devices.printer()
     tenant = first["tenant_id"]
     second = await _printer_in(devices, tenant, "Second")
-    await devices.publish(_report(first))
+    await devices.publish(capabilities_report(first))
     simplex = CAPS.model_copy(
         update={"sides_supported": ["one-sided"], "media_supported": ["iso_a4_210x297mm"]}
     )
-    await devices.publish(_report(second, simplex))
+    await devices.publish(capabilities_report(second, simplex))
     for p in (first, second):
 
         async def reported(p: dict[str, Any] = p) -> bool:

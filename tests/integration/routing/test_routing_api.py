@@ -12,8 +12,8 @@ from aiohttp.test_utils import TestClient
 
 from services.auth.api.routes import JWKS_PATH
 from shared.testing.fixtures import ServiceDbFactory
-from tests.integration.routing.test_routing import OPERATOR, Routing, only, start_routing
 from tests.support.auth import auth_client, login, problem
+from tests.support.routing import OPERATOR, Routing, only, start_routing
 
 pytestmark = pytest.mark.integration
 
