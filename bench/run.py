@@ -31,15 +31,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import hashlib
 import json
 import os
 import platform as pyplatform
-import random
 import re
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,23 +46,26 @@ from typing import Any
 import aiohttp
 
 from bench.devices import onboard_fleet
-from bench.peers import closed_loop, latency_ms, run_peers
+from bench.peers import latency_ms, run_peers
 from bench.platform_harness import (
     BenchPlatform,
     Infra,
-    User,
     adopted_infra,
-    agent_process,
     cpu_seconds,
     new_tenant_admin,
-    onboard_agent,
     own_infra,
-    rss_kib,
     wait_printer_ready,
 )
-from bench.submit import JobWatch, SubmitRefused, submit_job, until_state
-from shared.infra.kafka import free_port, free_port_range
-from shared.testing.ipp import minimal_pdf, start_ippeveprinter, system_bus
+from bench.scenarios import (
+    big_document,
+    fixed_rate,
+    platform_command,
+    printcloud_vs_peers,
+    submittable,
+    sustained,
+)
+from bench.submit import JobWatch
+from shared.testing.ipp import minimal_pdf, system_bus
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results"
@@ -93,307 +92,6 @@ def machine() -> dict[str, Any]:
                 break
     return {"cpus": os.cpu_count(), "cpu": model, "memory_mib": mem,
             "kernel": pyplatform.release(), "python": pyplatform.python_version()}  # fmt: skip
-
-
-# ---------------------------------------------------------------------- Printcloud vs peers
-
-
-async def printcloud_vs_peers(
-    http: aiohttp.ClientSession, platform: BenchPlatform, admin: User, watch: JobWatch,
-    workdir: Path, env: dict[str, str], cfg: argparse.Namespace,
-) -> list[dict[str, Any]]:  # fmt: skip
-    """The same closed loop as the peers, through Printcloud to a real agent bridging
-    the same kind of printer."""
-    printer = start_ippeveprinter(
-        env, workdir / "pc-ipp" / "spool", command="/bin/true", name="Bench via Printcloud"
-    )
-    state = workdir / "pc-agent"
-    proc = None
-    try:
-        device_id = await onboard_agent(http, platform, admin.tenant_id, state, "Bench IPP")
-        proc = agent_process(
-            platform, state, workdir / "logs" / "pc-agent.log", "--mode", "ipp",
-            "--printer-uri", printer.uri,
-        )  # fmt: skip
-        proc.start()
-        await wait_printer_ready(http, platform, device_id)
-        document = minimal_pdf("bench")
-        rows = []
-        await submittable(http, admin, watch, [device_id])
-        for c in cfg.concurrencies:
-            ids: list[str] = []
-
-            async def submit(title: str, ids: list[str] = ids) -> float:
-                started = time.perf_counter()
-                job_id = await submit_job(http, admin, device_id, document, title)
-                ids.append(job_id)
-                return await until_state(http, watch, job_id, "completed") - started
-
-            row = await closed_loop(
-                submit, concurrency=c, jobs=cfg.peer_jobs, budget_s=cfg.peer_budget_s,
-                prefix=f"pc{c}",
-            )  # fmt: skip
-            row.pop("names")
-            await asyncio.sleep(0.5)
-            row["printed_in_spool"] = sum(1 for j in ids if printer.documents(j))
-            rows.append(row)
-        return rows
-    finally:
-        if proc is not None:
-            await asyncio.to_thread(proc.terminate, 20)
-        printer.stop()
-
-
-async def submittable(
-    http: aiohttp.ClientSession, admin: User, watch: JobWatch, printers: list[str],
-    timeout: float = 90,
-) -> None:  # fmt: skip
-    """Until each printer takes a job and prints it (the queues learn of a printer's
-    capabilities from the registry's events, a moment after the registry)."""
-    deadline = time.monotonic() + timeout
-    for printer in printers:
-        while True:
-            try:
-                job_id = await submit_job(http, admin, printer, minimal_pdf("warm-up"), "warm-up")
-                break
-            except SubmitRefused as exc:
-                if exc.status != 409 or time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.3)
-        await until_state(http, watch, job_id, "completed", timeout)
-
-
-# ---------------------------------------------------------------------- P1 and P2
-
-
-async def sustained(
-    http: aiohttp.ClientSession, admin: User, watch: JobWatch, printers: list[str],
-    *, concurrency: int, seconds: float,
-) -> dict[str, Any]:  # fmt: skip
-    """P1: closed loop over the simulated printers for ``seconds``."""
-    document = minimal_pdf("sustained")
-
-    async def submit(title: str) -> float:
-        started = time.perf_counter()
-        job_id = await submit_job(http, admin, random.choice(printers), document, title)
-        return await until_state(http, watch, job_id, "completed") - started
-
-    row = await closed_loop(
-        submit, concurrency=concurrency, jobs=10**9, budget_s=seconds, prefix="p1"
-    )
-    row.pop("names")
-    row["printers"] = len(printers)
-    return row
-
-
-async def fixed_rate(
-    http: aiohttp.ClientSession, admin: User, fleet: Any, *, rate: float, seconds: float,
-    max_in_flight: int = 256, wait_s: float = 30,
-) -> dict[str, Any]:  # fmt: skip
-    """P2: offer ``rate`` jobs/s for ``seconds`` (open loop); latency from the submit to
-    the ``notify`` frame naming the job at its printer."""
-    document = minimal_pdf("rate")
-    sent: dict[str, float] = {}
-    errors: list[str] = []
-    skipped = 0
-    gate = asyncio.Semaphore(max_in_flight)
-    tasks: set[asyncio.Task[None]] = set()
-
-    async def one(n: int) -> None:
-        started = time.time()
-        try:
-            job_id = await submit_job(http, admin, random.choice(fleet.ids), document, f"r{n}")
-            sent[job_id] = started
-        except Exception as exc:
-            errors.append(f"{type(exc).__name__}: {str(exc)[:120]}")
-        finally:
-            gate.release()
-
-    begin = time.monotonic()
-    total = int(rate * seconds)
-    for n in range(total):
-        delay = begin + n / rate - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        if gate.locked():
-            skipped += 1  # the platform is not keeping up: this arrival is not offered
-            continue
-        await gate.acquire()
-        task = asyncio.create_task(one(n))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-    offered_s = time.monotonic() - begin
-    await asyncio.gather(*tasks)
-    deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline:  # frames are counted by the devices' loops
-        if all(j in fleet.stats.notified_at for j in sent):
-            break
-        await asyncio.sleep(0.2)
-    lat = [fleet.stats.notified_at[j] - t for j, t in sent.items() if j in fleet.stats.notified_at]
-    return {
-        "rate_offered": rate,
-        "seconds": seconds,
-        "arrivals": total,
-        "not_offered_backpressure": skipped,
-        "accepted": len(sent),
-        "accepted_per_s": round(len(sent) / offered_s, 1),
-        "submit_errors": len(errors),
-        "error_samples": errors[:3],
-        "notified": len(lat),
-        "latency_ms": latency_ms(lat),
-    }
-
-
-# ---------------------------------------------------------------------- P4
-
-
-def _reset_peak(pid: int) -> None:
-    with contextlib.suppress(OSError):
-        Path(f"/proc/{pid}/clear_refs").write_text("5")
-
-
-async def big_document(
-    http: aiohttp.ClientSession, platform: BenchPlatform, admin: User, watch: JobWatch,
-    workdir: Path, size: int,
-) -> dict[str, Any]:  # fmt: skip
-    """P4: upload ``size`` bytes through the edge, then a real agent downloads it."""
-    source = workdir / "big.pdf"
-    digest = hashlib.sha256()
-    with source.open("wb") as out:
-        block = os.urandom(1 << 20)
-        out.write(b"%PDF-1.4\n")
-        written = 9
-        while written < size:
-            chunk = block[: min(len(block), size - written)]
-            out.write(chunk)
-            written += len(chunk)
-    with source.open("rb") as f:
-        while data := f.read(1 << 22):
-            digest.update(data)
-    state = workdir / "big-agent"
-    device_id = await onboard_agent(http, platform, admin.tenant_id, state, "Bench big")
-    spool = workdir / "big-spool"
-    proc = agent_process(
-        platform, state, workdir / "logs" / "big-agent.log", "--mode", "simulator",
-        "--spool", str(spool),
-    )  # fmt: skip
-    proc.start()
-    try:
-        await wait_printer_ready(http, platform, device_id)
-        assert proc.proc is not None
-        pids = {**platform.pids(), "agent": proc.proc.pid, "client (bench)": os.getpid()}
-        involved = {k: v for k, v in pids.items()
-                    if k in ("edge", "queues-0", "agent", "client (bench)")}  # fmt: skip
-        for pid in involved.values():
-            _reset_peak(pid)
-        base_rss = {k: rss_kib(v) for k, v in involved.items()}
-        cpu0 = {k: cpu_seconds(v) for k, v in involved.items()}
-        headers = await admin.headers(http)
-        started = time.perf_counter()
-        with source.open("rb") as body:
-            async with http.post(
-                admin.base_url + "/v1/documents?title=big", data=body,
-                headers={**headers, "Content-Type": "application/pdf",
-                         "X-Content-SHA256": digest.hexdigest()},
-                timeout=aiohttp.ClientTimeout(total=1800),
-            ) as resp:  # fmt: skip
-                if resp.status != 201:
-                    raise RuntimeError(f"upload: {resp.status} {await resp.text()}")
-                document_id = (await resp.json())["document_id"]
-        upload_s = time.perf_counter() - started
-        headers = await admin.headers(http)
-        started = time.perf_counter()
-        async with http.post(
-            admin.base_url + "/v1/jobs", headers=headers,
-            json={"document_id": document_id, "printer_id": device_id, "title": "big"},
-        ) as resp:  # fmt: skip
-            if resp.status != 201:
-                raise RuntimeError(f"job: {resp.status} {await resp.text()}")
-            job_id = (await resp.json())["id"]
-        sent_at = await until_state(http, watch, job_id, "sent", 600)
-        done_at = await until_state(http, watch, job_id, "completed", 1800)
-        total_s = done_at - started
-        printed = sorted(spool.glob(f"{job_id}*"))
-        same = bool(printed) and printed[0].stat().st_size == size
-        result = {
-            "bytes": size,
-            "upload_s": round(upload_s, 2),
-            "upload_mib_per_s": round(size / upload_s / 2**20, 1),
-            "submit_to_completed_s": round(total_s, 2),
-            "download_and_print_s": round(done_at - sent_at, 2),
-            "download_mib_per_s": round(size / max(done_at - sent_at, 1e-6) / 2**20, 1),
-            "printed_same_size": same,
-            "peak_rss_mib": {k: round(rss_kib(v, "VmHWM") / 1024, 1) for k, v in involved.items()},
-            "rss_before_mib": {k: round(v / 1024, 1) for k, v in base_rss.items()},
-            "cpu_s": {k: round(cpu_seconds(v) - cpu0[k], 2) for k, v in involved.items()},
-        }
-        for p in printed:
-            p.unlink()
-        return result
-    finally:
-        await asyncio.to_thread(proc.terminate, 20)
-        source.unlink(missing_ok=True)
-
-
-# ---------------------------------------------------------------------- P5
-
-
-def platform_command(home: Path, timeout: float) -> dict[str, Any]:
-    """``printcloud platform --check`` on ``home``; seconds to each milestone."""
-    env = {
-        **os.environ,
-        "PRINTCLOUD_HOME": str(home),
-        "PRINTCLOUD_LOCAL_KAFKA_PORT": str(free_port()),
-        "PRINTCLOUD_LOCAL_KAFKA_CONTROLLER_PORT": str(free_port()),
-        "PRINTCLOUD_LOCAL_POSTGRES_PORT": str(free_port()),
-        "PRINTCLOUD_LOCAL_EDGE_PORT": str(free_port()),
-        "PRINTCLOUD_LOCAL_HTTP_PORT": str(free_port_range(8)),
-        "COLUMNS": "200",
-    }
-    for key in ("PRINTCLOUD_TEST_KAFKA_BOOTSTRAP", "PRINTCLOUD_TEST_ADMIN_DSN"):
-        env.pop(key, None)
-    printcloud = shutil.which("printcloud", path=str(Path(sys.executable).parent)) or "printcloud"
-    started = time.monotonic()
-    marks: dict[str, float] = {}
-    proc = subprocess.Popen(
-        [printcloud, "platform", "--check"], env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    tail: list[str] = []
-    try:
-        deadline = started + timeout
-        for raw in iter(proc.stdout.readline, b""):
-            line = raw.decode(errors="replace")
-            tail = [*tail, line.rstrip()][-15:]
-            now = round(time.monotonic() - started, 2)
-            if "demo printer" in line and "services_up_s" not in marks:
-                marks["services_up_s"] = now
-            if "registered; event" in line:
-                marks["first_request_s"] = now
-            if "first job printed after" in line and "first_job_printed_s" not in marks:
-                # the platform's own figure: from its start to a job submitted through
-                # the public API printed by the demo printer (and our clock beside it)
-                marks["first_job_printed_s"] = now
-                with contextlib.suppress(ValueError, IndexError):
-                    marks["reported_s"] = float(line.split("after", 1)[1].split()[0])
-            if "test page" in line and "printed" in line:
-                marks["test_page_printed_s"] = now
-            if time.monotonic() > deadline:
-                break
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGINT)
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
-    marks["exit_code"] = proc.returncode
-    marks["wall_s"] = round(time.monotonic() - started, 2)
-    if "first_job_printed_s" not in marks:
-        marks["output_tail"] = tail
-    return marks
 
 
 # ---------------------------------------------------------------------- the run

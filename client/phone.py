@@ -19,7 +19,8 @@ from typing import Annotated, Any
 import aiohttp
 import typer
 
-from client.cli import Client, CliError, Credentials, describe_problem, friendly, run
+from client.api import Client, CliError, Credentials, describe_problem, run
+from client.output import friendly
 from shared.crypto.signatures import PrivateKey
 from shared.protocols.phone import (
     LOGIN_ACTIONS,

@@ -51,7 +51,8 @@ def k8s_secrets(
     import re
     from pathlib import Path
 
-    from deploy.manifests.k8s import SUPERUSER_SECRET, required_secrets
+    from deploy.manifests.common import SUPERUSER_SECRET
+    from deploy.manifests.config import required_secrets
     from deploy.manifests.model import load_services
 
     if compose:

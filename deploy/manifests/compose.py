@@ -16,18 +16,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from deploy.manifests.k8s import (
-    AUTH_SERVICE,
+from deploy.manifests.common import (
     GATEWAY_SERVICE,
-    JWKS_PATH,
     SHUTDOWN_GRACE_S,
-    WORKER_DATA_PATH,
-    _Dumper,
+    Dumper,
     image_ref,
+    termination_grace_seconds,
+)
+from deploy.manifests.config import (
+    AUTH_SERVICE,
+    JWKS_PATH,
+    WORKER_DATA_PATH,
     jwks_url,
     shared_claim,
     shared_volume,
-    termination_grace_seconds,
 )
 from deploy.manifests.model import ServiceInfo, WorkerInfo, load_services
 from shared.service import ServiceSpec
@@ -301,5 +303,5 @@ def generate(specs: Mapping[str, ServiceSpec] | None = None) -> dict[str, str]:
     import yaml
 
     model = compose(load_services(specs))
-    text = yaml.dump(model, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=200)
+    text = yaml.dump(model, Dumper=Dumper, sort_keys=False, default_flow_style=False, width=200)
     return {"deploy/compose.yaml": HEADER + text}

@@ -52,3 +52,10 @@ class RollupSettings(ProcessSettings):
     rollup_metrics_port: int = Field(
         default=0, ge=0, le=65535, description="Port of the worker's /metrics (0: none)."
     )
+    rollup_web_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="Port of faust's own web server, bound to http_host (0: off, the default; "
+        "nothing in Printcloud uses it).",
+    )

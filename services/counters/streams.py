@@ -25,6 +25,7 @@ fails, the worker retries and does not move on. Delivery is at least once; the
 from __future__ import annotations
 
 import asyncio
+import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
@@ -331,12 +332,33 @@ class Rollups:
         return total
 
 
+WEB_OPTIONS = ("--with-web", "--without-web", "--web-port", "-p", "--web-bind", "-b")
+
+
+def worker_argv(settings: RollupSettings, argv: list[str]) -> list[str]:
+    """The command line with faust's web server as the settings say.
+
+    faust's ``worker`` command opens a web server of its own on ``0.0.0.0:6066``
+    unless told otherwise: every interface and a fixed port (a second worker on the
+    machine cannot start). Off unless ``rollup_web_port`` is set, then on
+    ``http_host`` (loopback by default); web options given on the command line win."""
+    if len(argv) < 2 or argv[1] != "worker":
+        return argv
+    if any(a.split("=", 1)[0] in WEB_OPTIONS for a in argv[2:]):
+        return argv
+    if not settings.rollup_web_port:
+        return [*argv, "--without-web"]
+    port, host = str(settings.rollup_web_port), settings.http_host
+    return [*argv, "--web-bind", host, "--web-host", host, "--web-port", port]
+
+
 def main() -> None:
     """``python -m services.counters.streams worker [-l info]``."""
     settings = RollupSettings()
     configure_logging("counters-rollups", settings.log_level, settings.log_json)
     if settings.rollup_metrics_port:
         start_http_server(settings.rollup_metrics_port, addr=settings.http_host)
+    sys.argv = worker_argv(settings, sys.argv)
     Rollups(settings).app.main()
 
 

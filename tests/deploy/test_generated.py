@@ -13,7 +13,7 @@ from aiohttp import web
 from pydantic_settings import SettingsConfigDict
 
 from deploy.catalog import SERVICES, load_spec
-from deploy.manifests import compose, crdschema, k8s
+from deploy.manifests import common, compose, crdschema, k8s
 from deploy.manifests.generate import ROOT, generate_all, stale, write
 from deploy.manifests.model import DeployError, consumer_groups, load_services
 from shared.events.registry import EventRegistry
@@ -32,7 +32,7 @@ def test_the_freshness_check_notices_changes(tmp_path: Path) -> None:
     topics = tmp_path / "k8s/overlays/prod/kafka-topics.yaml"
     topics.write_text(topics.read_text().replace("partitions: ", "partitions: 1"))
     left_over = tmp_path / "k8s/base/services/retired.yaml"
-    left_over.write_text(k8s.HEADER + "{}\n")
+    left_over.write_text(common.HEADER + "{}\n")
     (tmp_path / "deploy/compose.yaml").unlink()
     problems = stale(tmp_path)
     assert any("kafka-topics.yaml: differs" in p for p in problems)
@@ -98,7 +98,7 @@ def test_gateway_gets_its_own_ingress_with_long_idle_timeouts() -> None:
     assert annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"] == "3600"
     assert annotations["nginx.ingress.kubernetes.io/proxy-send-timeout"] == "3600"
     (rule,) = gateway["spec"]["rules"]
-    assert rule["host"] == k8s.DEVICES_HOST
+    assert rule["host"] == common.DEVICES_HOST
     assert [(p["path"], p["backend"]["service"]["name"]) for p in rule["http"]["paths"]] == [
         ("/v1/connect", "printcloud-gateway")
     ]
@@ -128,7 +128,7 @@ def test_consumers_get_a_scaled_object_on_lag_replacing_their_hpa() -> None:
         ("counters-printers", TOPICS[1].name),
         ("counters-printers", TOPICS[0].name),
     }
-    assert all(m["bootstrapServers"] == k8s.KAFKA_BOOTSTRAP for m in kafka)
+    assert all(m["bootstrapServers"] == common.KAFKA_BOOTSTRAP for m in kafka)
     assert counters["maxReplicaCount"] <= max(TOPICS[0].partitions, TOPICS[1].partitions)
     component = _docs(files["k8s/overlays/prod/keda/kustomization.yaml"])[0]
     deleted = {p["target"]["name"] for p in component["patches"]}
@@ -186,9 +186,10 @@ def test_committed_manifests_have_every_service() -> None:
 
 def test_termination_grace_covers_the_whole_shutdown() -> None:
     settings_default = ServiceSettings.model_fields["shutdown_grace_s"].default
-    for grace in (settings_default, k8s.SHUTDOWN_GRACE_S):
-        assert k8s.termination_grace_seconds(grace) > grace + k8s.HTTP_DRAIN_S + k8s.TASKS_DRAIN_S
-    assert compose.termination_grace_seconds() == k8s.termination_grace_seconds()
+    for grace in (settings_default, common.SHUTDOWN_GRACE_S):
+        budget = grace + common.HTTP_DRAIN_S + common.TASKS_DRAIN_S
+        assert common.termination_grace_seconds(grace) > budget
+    assert compose.termination_grace_seconds() == common.termination_grace_seconds()
 
 
 def test_crd_conversion_is_strict_and_keeps_int_or_string(tmp_path: Path) -> None:

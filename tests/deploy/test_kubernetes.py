@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from deploy.catalog import SERVICES, database_services, load_spec
-from deploy.manifests import k8s
+from deploy.manifests import common, database
+from deploy.manifests.kafka import REPLICATION
 from deploy.manifests.model import load_services
 from shared.kafka.topics import TOPICS
 from tests.support.deploy import OVERLAYS, ROOT, Rendered, Tools
@@ -179,7 +180,7 @@ def test_pods_are_hardened_and_shut_down_within_their_grace(
             if f"printcloud-{info.name}" == deployment["metadata"]["name"]
         )
         grace = float(_config_value(r, container, prefix + "SHUTDOWN_GRACE_S") or 2.0)
-        budget = grace + k8s.HTTP_DRAIN_S + k8s.TASKS_DRAIN_S
+        budget = grace + common.HTTP_DRAIN_S + common.TASKS_DRAIN_S
         assert deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > budget
 
 
@@ -225,21 +226,22 @@ def test_network_policies_deny_by_default_and_open_only_what_services_need(
         assert policy is not None
         egress_ports = {p["port"] for rule in policy["spec"]["egress"] for p in rule["ports"]}
         needs_pg = load_spec(name).has_database
-        assert egress_ports == {53, k8s.KAFKA_PORT, "http"} | ({k8s.PG_PORT} if needs_pg else set())
+        database_port = {common.PG_PORT} if needs_pg else set()
+        assert egress_ports == {53, common.KAFKA_PORT, "http"} | database_port
         sources = [peer for rule in policy["spec"]["ingress"] for peer in rule["from"]]
         namespaces = {
             p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
             for p in sources
             if "namespaceSelector" in p
         }
-        assert namespaces == {k8s.INGRESS_CONTROLLER_NAMESPACE, k8s.MONITORING_NAMESPACE}
+        assert namespaces == {common.INGRESS_CONTROLLER_NAMESPACE, common.MONITORING_NAMESPACE}
 
 
 def test_every_topic_has_a_kafka_topic_with_the_table_configuration(
     overlay: str, rendered: dict[str, Rendered]
 ) -> None:
     r = rendered[overlay]
-    replication = k8s.REPLICATION[overlay]
+    replication = REPLICATION[overlay]
     by_topic = {o["spec"]["topicName"]: o for o in r.of_kind("KafkaTopic")}
     assert set(by_topic) == {t.name for t in TOPICS}
     for t in TOPICS:
@@ -247,7 +249,7 @@ def test_every_topic_has_a_kafka_topic_with_the_table_configuration(
         assert spec["partitions"] == t.partitions, t.name
         assert spec["replicas"] == replication, t.name
         assert {k: str(v) for k, v in spec["config"].items()} == t.config(replication), t.name
-        assert by_topic[t.name]["metadata"]["labels"]["strimzi.io/cluster"] == k8s.KAFKA_CLUSTER
+        assert by_topic[t.name]["metadata"]["labels"]["strimzi.io/cluster"] == common.KAFKA_CLUSTER
     nodes = sum(
         p["spec"]["replicas"] for p in r.of_kind("KafkaNodePool") if "broker" in p["spec"]["roles"]
     )
@@ -276,7 +278,7 @@ def test_ingress_routes_every_api_prefix_to_its_service(
         return next((b for p, b in api if re.match("^" + p, path, re.IGNORECASE)), None)
 
     for info in load_services():
-        if info.name == k8s.GATEWAY_SERVICE:
+        if info.name == common.GATEWAY_SERVICE:
             for prefix in info.api_prefixes:
                 assert routes.get(("printcloud-gateway", prefix)) == "printcloud-gateway"
             continue
@@ -300,12 +302,12 @@ def test_migrations_job_provisions_and_migrates_every_service(
     env = {v["name"] for v in pod["containers"][0]["env"]}
     for info in load_services():
         assert (info.env("database_url") in env) == info.has_database
-    cluster = rendered[overlay].get("Cluster", k8s.PG_CLUSTER)
+    cluster = rendered[overlay].get("Cluster", common.PG_CLUSTER)
     assert cluster is not None
     roles = {role["name"]: role for role in cluster["spec"]["managed"]["roles"]}
     assert set(roles) == set(databases)
     for name, role in roles.items():
-        assert role["passwordSecret"]["name"] == k8s.db_secret(name)
+        assert role["passwordSecret"]["name"] == database.db_secret(name)
         assert role["superuser"] is False and role["login"] is True
     for name in SERVICES:
         deployment = rendered[overlay].get("Deployment", f"printcloud-{name}")
@@ -386,7 +388,7 @@ def test_every_worker_runs_its_module_with_a_writable_data_dir_and_probes(
         )
         if w.replication_field:
             replication = _env_value(r, container, info.env(w.replication_field))
-            assert replication == str(k8s.REPLICATION[overlay])
+            assert replication == str(REPLICATION[overlay])
         pod = deployment["spec"]["template"]["spec"]
         if w.data_dir_field:
             data_dir = _env_value(r, container, info.env(w.data_dir_field))
@@ -405,7 +407,7 @@ def test_every_worker_runs_its_module_with_a_writable_data_dir_and_probes(
         policy = r.get("NetworkPolicy", full)
         assert policy is not None
         egress = {p["port"] for rule in policy["spec"]["egress"] for p in rule["ports"]}
-        assert egress == {53, k8s.KAFKA_PORT} | ({k8s.PG_PORT} if w.uses_database else set())
+        assert egress == {53, common.KAFKA_PORT} | ({common.PG_PORT} if w.uses_database else set())
 
 
 def test_queues_replicas_share_one_document_store_and_know_the_public_url(
@@ -434,7 +436,7 @@ def test_queues_replicas_share_one_document_store_and_know_the_public_url(
     }
     (host,) = hosts
     for s in load_services():
-        if "public_url" not in s.settings_fields or s.name == k8s.GATEWAY_SERVICE:
+        if "public_url" not in s.settings_fields or s.name == common.GATEWAY_SERVICE:
             continue
         d = r.get("Deployment", f"printcloud-{s.name}")
         assert d is not None

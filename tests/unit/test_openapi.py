@@ -19,7 +19,8 @@ from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 from pydantic import BaseModel
 
 from deploy.apidocs import openapi, openapi_file
-from deploy.apidocs.openapi import COMMON_OPERATIONS, EDGE_OPERATIONS, Operation, ServiceApi
+from deploy.apidocs.common import COMMON_OPERATIONS, EDGE_OPERATIONS
+from deploy.apidocs.openapi import ServiceApi
 from deploy.catalog import SERVICES, load_spec
 from services.auth.api.shapes import UserPage
 from services.auth.domain.commands import CreateApiToken, CreateUser, TokenRequest, UpdateUser
@@ -37,6 +38,7 @@ from services.registry.domain.commands import (
 )
 from shared.errors import FieldError
 from shared.http.middleware import PUBLIC_PATHS
+from shared.http.operations import Operation
 from shared.http.problem import PROBLEM_CONTENT_TYPE, problem_response
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")

@@ -1,0 +1,87 @@
+"""``printcloud printers``: the printers (and virtual printers) you can print to,
+and what a printer can do."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from client.api import (
+    run,
+)
+from client.output import friendly, out
+
+printers_app = typer.Typer(help="Printers you can print to.", no_args_is_help=True)
+
+
+@printers_app.command("list")
+@friendly
+def printers_list(
+    virtual: Annotated[bool, typer.Option(help="list virtual printers (pull print)")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """List your tenant's printers (or virtual printers)."""
+    path = "/v1/virtual-printers" if virtual else "/v1/printers"
+    items = run(lambda c: c.pages(path))
+    if as_json:
+        out.print_json(json.dumps(items))
+        return
+    if virtual:
+        table = Table("id", "name", "members")
+        for vp in items:
+            table.add_row(str(vp["id"]), vp["name"], str(len(vp.get("members", []))))
+    else:
+        table = Table("id", "name", "model", "location", "state")
+        for p in items:
+            table.add_row(
+                str(p["id"]),
+                p["name"],
+                p.get("model", ""),
+                p.get("location") or "-",
+                p.get("connection_state", "-"),
+            )
+    out.print(table)
+
+
+@printers_app.command("capabilities")
+@friendly
+def printers_capabilities(
+    printer_id: Annotated[str, typer.Argument(help="the printer's id")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """What a printer can do: formats, media, sides, colour, resolutions, copies."""
+    answer = run(lambda c: c.request("GET", f"/v1/printers/{printer_id}/capabilities"))
+    if as_json:
+        out.print_json(json.dumps(answer))
+        return
+    caps = answer.get("capabilities", {})
+    table = Table(
+        "setting", "supported", title=f"printer {printer_id} (version {answer.get('version')})"
+    )
+
+    def joined(key: str) -> str:
+        return ", ".join(str(v) for v in caps.get(key, [])) or "-"
+
+    copies = caps.get("copies_supported") or {}
+    resolutions = ", ".join(
+        f"{r['x']}x{r['y']} {r.get('units', 'dpi')}"
+        for r in caps.get("printer_resolution_supported", [])
+    )
+    rows = [
+        ("formats", joined("document_format_supported")),
+        ("media (--media)", joined("media_supported")),
+        ("default media", caps.get("media_default") or "-"),
+        ("media types", joined("media_type_supported")),
+        ("sides (--sides)", joined("sides_supported")),
+        ("colour (--color-mode)", joined("print_color_mode_supported")),
+        ("resolutions", resolutions or "-"),
+        ("finishings", joined("finishings_supported")),
+        ("copies (--copies)", f"{copies.get('min', 1)}-{copies.get('max', 1)}"),
+        ("page ranges (--page-ranges)", "yes" if caps.get("page_ranges_supported") else "no"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    out.print(table)

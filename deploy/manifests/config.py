@@ -1,0 +1,151 @@
+"""What a generated container is configured with: environment (addresses from the
+platform ConfigMap, secrets by reference), each service's and worker's own
+ConfigMap, the Secrets the operator creates, and the directories a setting names
+(shared volumes, a worker's data directory)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from deploy.manifests.common import (
+    DEVICES_HOST,
+    GATEWAY_SERVICE,
+    OPERATOR_TOKEN_SECRET,
+    SHUTDOWN_GRACE_S,
+    config_ref,
+    secret_ref,
+)
+from deploy.manifests.database import database_env, db_secret
+from deploy.manifests.model import ServiceInfo, WorkerInfo
+
+
+@dataclass(frozen=True)
+class SharedVolume:
+    """A directory every replica of a service must see (ReadWriteMany)."""
+
+    name: str
+    """The claim is ``printcloud-<service>-<name>``."""
+    field: str
+    """The settings field naming the directory."""
+    mount_path: str
+    size: str
+    purpose: str
+
+
+SHARED_VOLUMES: dict[str, SharedVolume] = {
+    "queues": SharedVolume(
+        name="blobs",
+        field="blob_dir",
+        mount_path="/var/lib/printcloud/blobs",
+        size="100Gi",
+        purpose="the document store (content-addressed files)",
+    ),
+}
+WORKER_DATA_PATH = "/var/lib/printcloud/data"
+
+
+def shared_volume(name: str) -> SharedVolume | None:
+    """The shared volume of service ``name``, if it has one."""
+    return SHARED_VOLUMES.get(name)
+
+
+def shared_claim(name: str) -> str:
+    """The PersistentVolumeClaim of service ``name``'s shared volume."""
+    return f"printcloud-{name}-{SHARED_VOLUMES[name].name}"
+
+
+def secrets_secret(name: str) -> str:
+    """The Secret holding service ``name``'s own secret settings."""
+    return f"printcloud-{name}-secrets"
+
+
+def secret_key(field: str) -> str:
+    """The key of a secret setting in its Secret (``key_encryption_key`` ->
+    ``key-encryption-key``)."""
+    return field.replace("_", "-")
+
+
+def required_secrets(services: Sequence[ServiceInfo]) -> dict[str, list[str]]:
+    """Every Secret the manifests reference, with its keys (the operator creates them;
+    CloudNativePG creates the superuser one)."""
+    out: dict[str, list[str]] = {OPERATOR_TOKEN_SECRET: ["token"]}
+    for s in services:
+        if s.has_database:
+            out[db_secret(s.name)] = ["username", "password"]
+        if s.secret_fields:
+            out[secrets_secret(s.name)] = [secret_key(f) for f in s.secret_fields]
+    return out
+
+
+def service_env(svc: ServiceInfo) -> list[dict[str, Any]]:
+    """Environment of a service container: addresses from the platform ConfigMap,
+    secrets by reference."""
+    public = []
+    if "public_url" in svc.settings_fields and svc.name != GATEWAY_SERVICE:
+        public.append({"name": svc.env("public_url"), "valueFrom": config_ref("public-api-url")})
+    return [
+        *(database_env(svc) if svc.has_database else []),
+        {"name": svc.env("kafka_bootstrap"), "valueFrom": config_ref("kafka-bootstrap")},
+        *public,
+        {
+            "name": svc.env("operator_token"),
+            "valueFrom": secret_ref(OPERATOR_TOKEN_SECRET, "token"),
+        },
+        *(
+            {"name": svc.env(f), "valueFrom": secret_ref(secrets_secret(svc.name), secret_key(f))}
+            for f in svc.secret_fields
+        ),
+    ]
+
+
+JWKS_PATH = "/.well-known/jwks.json"
+AUTH_SERVICE = "auth"
+
+
+def jwks_url(services: Sequence[ServiceInfo]) -> str | None:
+    """In-cluster URL of the auth service's JWKS, when auth is deployed and serves it."""
+    auth = next((s for s in services if s.name == AUTH_SERVICE), None)
+    if auth is None or JWKS_PATH not in auth.routes:
+        return None
+    return f"http://printcloud-{auth.name}:{auth.http_port}{JWKS_PATH}"
+
+
+def service_config(svc: ServiceInfo, services: Sequence[ServiceInfo] = ()) -> dict[str, str]:
+    """The service's own ConfigMap: non-secret settings in its env prefix."""
+    config = {
+        svc.env("http_host"): "0.0.0.0",
+        svc.env("http_port"): str(svc.http_port),
+        svc.env("log_level"): "INFO",
+        svc.env("log_json"): "true",
+        svc.env("shutdown_grace_s"): str(SHUTDOWN_GRACE_S),
+    }
+    if "public_url" in svc.settings_fields and svc.name == GATEWAY_SERVICE:
+        config[svc.env("public_url")] = f"https://{DEVICES_HOST}"
+    volume = shared_volume(svc.name)
+    if volume is not None:
+        config[svc.env(volume.field)] = volume.mount_path
+    jwks = jwks_url(services)
+    if jwks and "auth_jwks_url" in svc.settings_fields and svc.name != AUTH_SERVICE:
+        config[svc.env("auth_jwks_url")] = jwks
+    if "gateway_url" in svc.settings_fields:
+        config[svc.env("gateway_url")] = f"wss://{DEVICES_HOST}/v1/devices/ws"
+    registry = next((s for s in services if s.name == "registry"), None)
+    if registry is not None and "registry_url" in svc.settings_fields:
+        config[svc.env("registry_url")] = f"http://printcloud-registry:{registry.http_port}"
+    return config
+
+
+def worker_config(w: WorkerInfo) -> dict[str, str]:
+    """A worker's own ConfigMap: log settings, its data directory and metrics port."""
+    config = {
+        w.env("http_host"): "0.0.0.0",
+        w.env("log_level"): "INFO",
+        w.env("log_json"): "true",
+    }
+    if w.data_dir_field:
+        config[w.env(w.data_dir_field)] = WORKER_DATA_PATH
+    if w.metrics_port_field and w.metrics_port is not None:
+        config[w.env(w.metrics_port_field)] = str(w.metrics_port)
+    return config
