@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from faust.cli.worker import worker
 
-from services.counters.rollups import Rollups, worker_argv
+from services.counters.streams import Rollups, worker_argv
 from services.counters.settings import RollupSettings
 
 ARGV = ["rollups", "worker", "-l", "info"]
