@@ -27,6 +27,7 @@ from shared.events.contracts.registry import (
 from shared.events.contracts.sessions import DeviceLoginApproved
 from shared.events.contracts.users import UserCreated, UserDeleted, UserUpdated
 from shared.events.registry import DecodedEvent
+from shared.readmodels import devices
 from shared.service import ConsumerSpec, Runtime
 
 Event = DecodedEvent[Any]
@@ -34,19 +35,12 @@ Event = DecodedEvent[Any]
 
 async def printer_state(conn: asyncpg.Connection, event: Event) -> None:
     """printer.registered / printer.updated: name, model, region (newest revision wins)."""
-    await repo.upsert_printer(conn, event.data)
+    await devices.apply_printer(conn, repo.PRINTERS, event.data)
 
 
 async def printer_capabilities(conn: asyncpg.Connection, event: Event) -> None:
     """printer.capabilities_changed: the latest capabilities (newest version wins)."""
-    data: PrinterCapabilitiesChanged = event.data
-    await repo.set_capabilities(
-        conn,
-        data.printer_id,
-        data.tenant_id,
-        data.version,
-        data.capabilities.model_dump(mode="json"),
-    )
+    await devices.apply_capabilities(conn, repo.PRINTERS, event.data)
 
 
 async def printer_connection(conn: asyncpg.Connection, event: Event) -> None:
@@ -57,7 +51,7 @@ async def printer_connection(conn: asyncpg.Connection, event: Event) -> None:
 
 async def virtual_printer(conn: asyncpg.Connection, event: Event) -> None:
     """virtual_printer.created / updated: its members (newest revision wins)."""
-    await repo.upsert_virtual_printer(conn, event.data)
+    await devices.apply_virtual_printer(conn, repo.VIRTUAL_PRINTERS, event.data)
 
 
 async def connector_devices(conn: asyncpg.Connection, event: Event) -> None:
@@ -67,9 +61,7 @@ async def connector_devices(conn: asyncpg.Connection, event: Event) -> None:
         printers = [uuid.UUID(device["printer_id"]) for device in data.devices]
     except (KeyError, ValueError) as exc:
         raise PermanentEventError(f"devices: not a list of printer ids ({exc})") from None
-    await repo.replace_connector_devices(
-        conn, data.connector_id, data.tenant_id, data.revision, printers
-    )
+    await devices.apply_connector_devices(conn, data, printers)
 
 
 async def user_state(conn: asyncpg.Connection, event: Event) -> None:

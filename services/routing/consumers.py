@@ -8,7 +8,6 @@ change or a quota change re-decides the jobs that depend on it at once.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import asyncpg
@@ -29,6 +28,7 @@ from shared.events.contracts.registry import (
     VirtualPrinterUpdated,
 )
 from shared.events.registry import DecodedEvent
+from shared.readmodels import devices
 from shared.service import ConsumerSpec, Runtime
 
 REGISTRY_EVENTS = (
@@ -38,31 +38,16 @@ REGISTRY_EVENTS = (
 """The registry's events routing keeps its replicas from."""
 
 
-async def _same_tenant(
-    conn: asyncpg.Connection, printer_id: uuid.UUID, tenant_id: uuid.UUID
-) -> None:
-    known = await repo.printer_tenant(conn, printer_id)
-    if known is not None and known != tenant_id:
-        raise PermanentEventError(f"printer {printer_id} belongs to another tenant")
-
-
 async def printer_described(conn: asyncpg.Connection, event: DecodedEvent[Any]) -> None:
     """printer.registered / printer.updated: the printer's tenant and name."""
     data: PrinterRegistered | PrinterUpdated = event.data
-    await _same_tenant(conn, data.printer_id, data.tenant_id)
-    await repo.save_printer_description(
-        conn, data.printer_id, data.tenant_id, name=data.name, revision=data.revision,
-        first_seen=event.envelope.occurred_at,
-    )  # fmt: skip
+    await devices.apply_printer(conn, repo.PRINTERS, data, occurred_at=event.envelope.occurred_at)
 
 
 async def virtual_printer_described(conn: asyncpg.Connection, event: DecodedEvent[Any]) -> None:
     """virtual_printer.created / updated: its name and members."""
     data: VirtualPrinterCreated | VirtualPrinterUpdated = event.data
-    await repo.save_virtual_printer(
-        conn, data.virtual_printer_id, data.tenant_id, name=data.name, revision=data.revision,
-        members=list(data.members),
-    )  # fmt: skip
+    await devices.apply_virtual_printer(conn, repo.VIRTUAL_PRINTERS, data)
 
 
 def connection_changed(router: Router) -> Any:
@@ -70,7 +55,6 @@ def connection_changed(router: Router) -> Any:
 
     async def apply(conn: asyncpg.Connection, event: DecodedEvent[Any]) -> None:
         data: PrinterConnectionChanged = event.data
-        await _same_tenant(conn, data.printer_id, data.tenant_id)
         if await repo.save_connection(
             conn, data.printer_id, data.tenant_id, data.connection_state, data.at
         ):
@@ -84,9 +68,7 @@ def capabilities_changed(router: Router) -> Any:
 
     async def apply(conn: asyncpg.Connection, event: DecodedEvent[Any]) -> None:
         data: PrinterCapabilitiesChanged = event.data
-        await _same_tenant(conn, data.printer_id, data.tenant_id)
-        document = data.capabilities.model_dump(mode="json")
-        await repo.save_capabilities(conn, data.printer_id, data.tenant_id, data.version, document)
+        await devices.apply_capabilities(conn, repo.PRINTERS, data)
         await router.printer_changed(conn, event, data.printer_id)
 
     return apply

@@ -12,38 +12,14 @@ import asyncpg
 from services.routing.domain.model import Decision, Job, Policy, Printer, Quota
 from shared.printing.capabilities import Capabilities
 from shared.printing.settings import JobSettings
+from shared.readmodels.devices import PrinterTable, VirtualPrinterTable, guard_tenant
+
+PRINTERS = PrinterTable(key="printer_id", fields=("name",), first_seen="state_since")
+"""Routing's printers read model: a printer first described counts as offline since then."""
+VIRTUAL_PRINTERS = VirtualPrinterTable(key="virtual_printer_id")
+"""Routing's virtual printers read model."""
 
 # --- printers -----------------------------------------------------------------------
-
-
-async def printer_tenant(conn: asyncpg.Connection, printer_id: uuid.UUID) -> uuid.UUID | None:
-    """The tenant a known printer belongs to (row locked), None for an unknown one."""
-    value: uuid.UUID | None = await conn.fetchval(
-        "SELECT tenant_id FROM printers WHERE printer_id = $1 FOR UPDATE", printer_id
-    )
-    return value
-
-
-async def save_printer_description(
-    conn: asyncpg.Connection,
-    printer_id: uuid.UUID,
-    tenant_id: uuid.UUID,
-    *,
-    name: str,
-    revision: int,
-    first_seen: datetime,
-) -> None:
-    """Record a printer's name at ``revision`` (an older revision changes nothing).
-    A printer first seen here counts as offline since ``first_seen``."""
-    await conn.execute(
-        """
-        INSERT INTO printers (printer_id, tenant_id, name, revision, state_since)
-        VALUES ($1, $2, $3, $4, $5)
-        ON CONFLICT (printer_id) DO UPDATE SET name = EXCLUDED.name, revision = EXCLUDED.revision
-        WHERE printers.revision < EXCLUDED.revision
-        """,
-        printer_id, tenant_id, name, revision, first_seen,
-    )  # fmt: skip
 
 
 async def save_connection(
@@ -51,7 +27,9 @@ async def save_connection(
 ) -> bool:
     """Record online/offline since ``at`` unless a later change is known; whether it
     was recorded. (Before its first report a printer counts as offline since routing
-    heard of it; the first report replaces that guess whatever its time.)"""
+    heard of it; the first report replaces that guess whatever its time.)
+    :class:`TenantMismatch` when the printer is another tenant's."""
+    await guard_tenant(conn, PRINTERS, printer_id, tenant_id)
     row = await conn.fetchrow(
         """
         INSERT INTO printers (printer_id, tenant_id, connection_state, state_since, state_known)
@@ -68,27 +46,6 @@ async def save_connection(
         printer_id, tenant_id, state, at,
     )  # fmt: skip
     return row is not None
-
-
-async def save_capabilities(
-    conn: asyncpg.Connection,
-    printer_id: uuid.UUID,
-    tenant_id: uuid.UUID,
-    version: int,
-    capabilities: dict[str, Any],
-) -> None:
-    """Keep the latest capabilities version of a printer."""
-    await conn.execute(
-        """
-        INSERT INTO printers (printer_id, tenant_id, capabilities, capabilities_version)
-        VALUES ($1, $2, $3, $4)
-        ON CONFLICT (printer_id) DO UPDATE
-            SET capabilities = EXCLUDED.capabilities,
-                capabilities_version = EXCLUDED.capabilities_version
-        WHERE printers.capabilities_version < EXCLUDED.capabilities_version
-        """,
-        printer_id, tenant_id, capabilities, version,
-    )  # fmt: skip
 
 
 async def get_printers(
@@ -115,28 +72,6 @@ async def get_printers(
 
 
 # --- virtual printers ---------------------------------------------------------------
-
-
-async def save_virtual_printer(
-    conn: asyncpg.Connection,
-    vp_id: uuid.UUID,
-    tenant_id: uuid.UUID,
-    *,
-    name: str,
-    revision: int,
-    members: list[uuid.UUID],
-) -> None:
-    """Keep the latest revision of a virtual printer and its members."""
-    await conn.execute(
-        """
-        INSERT INTO virtual_printers (virtual_printer_id, tenant_id, name, revision, members)
-        VALUES ($1, $2, $3, $4, $5)
-        ON CONFLICT (virtual_printer_id) DO UPDATE
-            SET name = EXCLUDED.name, revision = EXCLUDED.revision, members = EXCLUDED.members
-        WHERE virtual_printers.revision < EXCLUDED.revision
-        """,
-        vp_id, tenant_id, name, revision, members,
-    )  # fmt: skip
 
 
 async def virtual_printer_name(conn: asyncpg.Connection, vp_id: uuid.UUID) -> str | None:

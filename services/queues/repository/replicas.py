@@ -11,8 +11,16 @@ from typing import Any
 import asyncpg
 
 from shared.printing.capabilities import Capabilities
+from shared.readmodels.devices import PrinterTable, VirtualPrinterTable, guard_tenant
+
+PRINTERS = PrinterTable(key="id", fields=("name", "model", "region"))
+"""The queues' printers read model (``printers``, keyed by ``id``)."""
+VIRTUAL_PRINTERS = VirtualPrinterTable(key="id")
+"""The queues' virtual printers read model (``virtual_printers``, keyed by ``id``)."""
 
 __all__ = [
+    "PRINTERS",
+    "VIRTUAL_PRINTERS",
     "get_printer",
     "get_virtual_printer",
     "has_session",
@@ -21,12 +29,8 @@ __all__ = [
     "open_sessions",
     "printers_capabilities",
     "printers_held_by",
-    "replace_connector_devices",
-    "set_capabilities",
     "set_connection",
-    "upsert_printer",
     "upsert_user",
-    "upsert_virtual_printer",
 ]
 
 
@@ -48,50 +52,12 @@ async def printers_capabilities(
     }
 
 
-async def upsert_printer(conn: asyncpg.Connection, data: Any) -> None:
-    """A printer's descriptive state, unless an equal or newer revision is stored."""
-    await conn.execute(
-        """
-        INSERT INTO printers (id, tenant_id, name, model, region, revision)
-        VALUES ($1, $2, $3, $4, $5, $6)
-        ON CONFLICT (id) DO UPDATE SET name = $3, model = $4, region = $5, revision = $6
-        WHERE printers.revision < $6 AND printers.tenant_id = $2
-        """,
-        data.printer_id,
-        data.tenant_id,
-        data.name,
-        data.model,
-        data.region,
-        data.revision,
-    )
-
-
-async def set_capabilities(
-    conn: asyncpg.Connection,
-    printer_id: uuid.UUID,
-    tenant_id: uuid.UUID,
-    version: int,
-    document: dict[str, Any],
-) -> None:
-    """A printer's capabilities, unless a newer version is stored."""
-    await conn.execute(
-        """
-        INSERT INTO printers (id, tenant_id, capabilities, capabilities_version)
-        VALUES ($1, $2, $3, $4)
-        ON CONFLICT (id) DO UPDATE SET capabilities = $3, capabilities_version = $4
-        WHERE printers.capabilities_version < $4 AND printers.tenant_id = $2
-        """,
-        printer_id,
-        tenant_id,
-        document,
-        version,
-    )
-
-
 async def set_connection(
     conn: asyncpg.Connection, printer_id: uuid.UUID, tenant_id: uuid.UUID, state: str, at: datetime
 ) -> None:
-    """A printer's connection state, unless a later one is stored."""
+    """A printer's connection state, unless a later one is stored (:class:`TenantMismatch`
+    when the printer is another tenant's)."""
+    await guard_tenant(conn, PRINTERS, printer_id, tenant_id)
     await conn.execute(
         """
         INSERT INTO printers (id, tenant_id, connection_state, connection_at)
@@ -112,62 +78,6 @@ async def get_virtual_printer(
 ) -> asyncpg.Record | None:
     """A virtual printer of the read model."""
     return await conn.fetchrow("SELECT * FROM virtual_printers WHERE id = $1", virtual_printer_id)
-
-
-async def upsert_virtual_printer(conn: asyncpg.Connection, data: Any) -> None:
-    """A virtual printer's state, unless an equal or newer revision is stored."""
-    await conn.execute(
-        """
-        INSERT INTO virtual_printers (id, tenant_id, name, revision, members)
-        VALUES ($1, $2, $3, $4, $5)
-        ON CONFLICT (id) DO UPDATE SET name = $3, revision = $4, members = $5
-        WHERE virtual_printers.revision < $4 AND virtual_printers.tenant_id = $2
-        """,
-        data.virtual_printer_id,
-        data.tenant_id,
-        data.name,
-        data.revision,
-        data.members,
-    )
-
-
-async def replace_connector_devices(
-    conn: asyncpg.Connection,
-    connector_id: uuid.UUID,
-    tenant_id: uuid.UUID,
-    revision: int,
-    printer_ids: Sequence[uuid.UUID],
-) -> bool:
-    """Make the connector the holder of exactly ``printer_ids``; False for a stale revision."""
-    applied = await conn.fetchval(
-        """
-        INSERT INTO connectors (id, tenant_id, revision) VALUES ($1, $2, $3)
-        ON CONFLICT (id) DO UPDATE SET revision = $3
-        WHERE connectors.revision < $3 AND connectors.tenant_id = $2
-        RETURNING true
-        """,
-        connector_id,
-        tenant_id,
-        revision,
-    )
-    if not applied:
-        return False
-    await conn.execute(
-        "DELETE FROM printer_holders WHERE connector_id = $1 AND NOT printer_id = ANY($2::uuid[])",
-        connector_id,
-        list(printer_ids),
-    )
-    await conn.execute(
-        """
-        INSERT INTO printer_holders (printer_id, connector_id, tenant_id)
-        SELECT p, $1, $2 FROM unnest($3::uuid[]) AS p
-        ON CONFLICT (printer_id) DO UPDATE SET connector_id = $1, tenant_id = $2
-        """,
-        connector_id,
-        tenant_id,
-        list(printer_ids),
-    )
-    return True
 
 
 async def holder_of(conn: asyncpg.Connection, printer_id: uuid.UUID) -> uuid.UUID:
