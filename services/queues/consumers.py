@@ -11,7 +11,6 @@ from services.queues import repository as repo
 from services.queues.handlers.release import open_session
 from services.queues.handlers.routing import apply_routed, apply_status
 from services.queues.settings import QueuesSettings
-from shared.db.outbox import Emitter
 from shared.errors import PermanentEventError
 from shared.events.contracts.devices import ConnectorDevicesChanged
 from shared.events.contracts.gateway import DeviceJobStatusReported
@@ -75,11 +74,10 @@ async def user_state(conn: asyncpg.Connection, event: Event) -> None:
         )
 
 
-def consumers(rt: Runtime) -> list[ConsumerSpec]:
+def consumers(rt: Runtime[QueuesSettings]) -> list[ConsumerSpec]:
     """The queues' consumer groups: read models, then the jobs' own flow."""
-    assert isinstance(rt.settings, QueuesSettings)
     settings = rt.settings
-    out = Emitter(rt.schema, rt.spec.name)
+    out = rt.emitter()
 
     async def routed(conn: asyncpg.Connection, event: Event) -> None:
         data: JobRouted = event.data
@@ -97,10 +95,10 @@ def consumers(rt: Runtime) -> list[ConsumerSpec]:
         ConsumerSpec(
             name=f"{rt.schema}-read-models",
             topics=[
-                "registry.printers",
-                "registry.virtual-printers",
-                "registry.devices",
-                "auth.users",
+                PrinterRegistered.topic,
+                VirtualPrinterCreated.topic,
+                ConnectorDevicesChanged.topic,
+                UserCreated.topic,
             ],
             handlers={
                 PrinterRegistered.event_type: printer_state,
@@ -117,7 +115,7 @@ def consumers(rt: Runtime) -> list[ConsumerSpec]:
         ),
         ConsumerSpec(
             name=f"{rt.schema}-jobs",
-            topics=["routing.decisions", "devices.telemetry", "auth.device-logins"],
+            topics=[JobRouted.topic, DeviceJobStatusReported.topic, DeviceLoginApproved.topic],
             handlers={
                 JobRouted.event_type: routed,
                 DeviceJobStatusReported.event_type: job_status,

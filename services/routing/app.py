@@ -8,6 +8,7 @@ from pathlib import Path
 
 from services.routing.api.routes import add_routes
 from services.routing.consumers import REGISTRY_EVENTS, consumers, router_of
+from services.routing.domain.events import EVENTS
 from services.routing.settings import RoutingSettings
 from shared.events.contracts import jobs, quotas
 from shared.events.registry import EventRegistry
@@ -15,9 +16,8 @@ from shared.service import Runtime, ServiceSpec
 from shared.supervisor import TaskFactory
 
 
-def tasks(rt: Runtime) -> dict[str, TaskFactory]:
+def tasks(rt: Runtime[RoutingSettings]) -> dict[str, TaskFactory]:
     """Every replica runs the sweep loop; one per round wins the sweep lock and works."""
-    assert isinstance(rt.settings, RoutingSettings)
     settings = rt.settings
     router = router_of(rt)
 
@@ -35,7 +35,7 @@ def tasks(rt: Runtime) -> dict[str, TaskFactory]:
 SPEC = ServiceSpec(
     name="routing",
     settings_cls=RoutingSettings,
-    registry=EventRegistry([*jobs.EVENTS, *jobs.ROUTING_EVENTS, *quotas.EVENTS, *REGISTRY_EVENTS]),
+    registry=EventRegistry([*jobs.EVENTS, *EVENTS, *quotas.EVENTS, *REGISTRY_EVENTS]),
     migrations_dir=Path(__file__).parent / "migrations",
     add_routes=add_routes,
     consumers=consumers,

@@ -15,7 +15,6 @@ import asyncpg
 from services.routing import repository as repo
 from services.routing.handlers import Router, track_lifecycle
 from services.routing.settings import RoutingSettings
-from shared.db.outbox import Emitter
 from shared.errors import PermanentEventError
 from shared.events.contracts import jobs
 from shared.events.contracts.quotas import QuotaStateChanged
@@ -92,24 +91,23 @@ def quota_changed(router: Router) -> Any:
     return apply
 
 
-def router_of(rt: Runtime) -> Router:
+def router_of(rt: Runtime[RoutingSettings]) -> Router:
     """The router of a running routing service."""
-    assert isinstance(rt.settings, RoutingSettings)
-    return Router(Emitter(rt.schema, rt.spec.name), rt.settings.default_offline_after_s)
+    return Router(rt.emitter(), rt.settings.default_offline_after_s)
 
 
-def consumers(rt: Runtime) -> list[ConsumerSpec]:
+def consumers(rt: Runtime[RoutingSettings]) -> list[ConsumerSpec]:
     """Routing's consumer groups: the replicas it keeps, and the jobs it decides."""
     router = router_of(rt)
     lifecycle = {
         m.event_type: track_lifecycle
         for m in jobs.EVENTS
-        if m.topic == "queues.jobs" and m is not jobs.JobSubmitted
+        if m.topic == jobs.JobSubmitted.topic and m is not jobs.JobSubmitted
     }
     return [
         ConsumerSpec(
             name=f"{rt.schema}-replicas",
-            topics=["registry.printers", "registry.virtual-printers", "counters.quotas"],
+            topics=[PrinterRegistered.topic, VirtualPrinterCreated.topic, QuotaStateChanged.topic],
             handlers={
                 PrinterRegistered.event_type: printer_described,
                 PrinterUpdated.event_type: printer_described,
@@ -122,7 +120,7 @@ def consumers(rt: Runtime) -> list[ConsumerSpec]:
         ),
         ConsumerSpec(
             name=f"{rt.schema}-jobs",
-            topics=["queues.jobs"],
+            topics=[jobs.JobSubmitted.topic],
             handlers={jobs.JobSubmitted.event_type: router.submitted, **lifecycle},
         ),
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.queues.api.context import blobs, emitter, settings
+from services.queues.api.context import CONTEXT, blobs
 from services.queues.api.shapes import (
     DeviceDocument,
     DeviceJob,
@@ -18,15 +18,14 @@ from shared.blobstore import BlobMissing, RangeNotSatisfiable, byte_range
 from shared.http.body import path_uuid
 from shared.http.middleware import principal
 from shared.http.problem import from_domain_error
-from shared.service import RUNTIME
 
 
 async def my_jobs(request: web.Request) -> web.Response:
     """GET /v1/devices/me/jobs: the queue of the printer(s) the device answers for."""
     who = principal(request)
-    base = settings(request).public_url.rstrip("/")
+    base = CONTEXT.settings(request).public_url.rstrip("/")
     items = []
-    for item in await queue_of(request.app[RUNTIME].pool, who):
+    for item in await queue_of(CONTEXT.pool(request), who):
         job, row = item["job"], item["row"]
         items.append(
             DeviceJob(
@@ -54,7 +53,7 @@ async def my_jobs(request: web.Request) -> web.Response:
 
 async def my_sessions(request: web.Request) -> web.Response:
     """GET /v1/devices/me/sessions: users logged in at the device's printers now."""
-    rows = await sessions_of(request.app[RUNTIME].pool, principal(request))
+    rows = await sessions_of(CONTEXT.pool(request), principal(request))
     sessions = Sessions(
         items=[
             SessionOut(
@@ -75,7 +74,7 @@ async def document(request: web.Request) -> web.StreamResponse:
     """GET /v1/devices/me/jobs/{job_id}/document: the bytes, whole or a Range of them."""
     job_id = path_uuid(request, "job_id")
     doc = await start_download(
-        request.app[RUNTIME].pool, principal(request), job_id, emitter(request)
+        CONTEXT.pool(request), principal(request), job_id, CONTEXT.emitter(request)
     )
     store = blobs(request)
     sha256, size = doc["sha256"], doc["size"]

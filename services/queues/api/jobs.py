@@ -8,7 +8,7 @@ import uuid
 from aiohttp import web
 
 from services.queues import repository as repo
-from services.queues.api.context import emitter, reader, user
+from services.queues.api.context import CONTEXT, reader, user
 from services.queues.api.documents import submit_multipart
 from services.queues.api.idempotency import created, idempotency_key
 from services.queues.api.shapes import JobPage, Released, dump, job_out
@@ -18,7 +18,6 @@ from services.queues.handlers.jobs import cancel_job, submit_job, visible
 from services.queues.handlers.release import release_jobs
 from shared.errors import FieldError, ValidationFailed
 from shared.http.body import parse_json, path_uuid, query_model
-from shared.service import RUNTIME
 
 
 async def submit(request: web.Request) -> web.Response:
@@ -33,7 +32,7 @@ async def submit(request: web.Request) -> web.Response:
         )
     key = idempotency_key(request, body=json.loads(await request.read()))
     done = await submit_job(
-        request.app[RUNTIME].pool, cmd, cmd.document_id, who, emitter(request), key
+        CONTEXT.pool(request), cmd, cmd.document_id, who, CONTEXT.emitter(request), key
     )
     return created(dump(job_out(done.job)), f"/v1/jobs/{done.job.id}", done.replayed)
 
@@ -44,7 +43,7 @@ async def list_jobs(request: web.Request) -> web.Response:
     query = query_model(request, JobFilter)
     tenant = who.tenant_scope()
     mine = not who.is_operator and (query.owner == "me" or "admin" not in who.roles)
-    async with request.app[RUNTIME].pool.acquire() as conn:
+    async with CONTEXT.pool(request).acquire() as conn:
         jobs = await repo.list_jobs(
             conn,
             tenant_id=tenant,
@@ -65,7 +64,7 @@ async def get_job(request: web.Request) -> web.Response:
     """GET /v1/jobs/{job_id}."""
     who = reader(request)
     job_id = path_uuid(request, "job_id")
-    async with request.app[RUNTIME].pool.acquire() as conn:
+    async with CONTEXT.pool(request).acquire() as conn:
         job = await repo.get_job(conn, job_id)
     if job is None or not visible(job, who):
         raise JobNotFound("no such job")
@@ -76,7 +75,7 @@ async def cancel(request: web.Request) -> web.Response:
     """POST /v1/jobs/{job_id}/cancel: any time before it completes."""
     who = user(request, "jobs:submit")
     job_id = path_uuid(request, "job_id")
-    job = await cancel_job(request.app[RUNTIME].pool, job_id, who, emitter(request))
+    job = await cancel_job(CONTEXT.pool(request), job_id, who, CONTEXT.emitter(request))
     return web.json_response(dump(job_out(job)))
 
 
@@ -87,10 +86,10 @@ async def release(request: web.Request) -> web.Response:
     printer_id = path_uuid(request, "printer_id")
     cmd = await parse_json(request, ReleaseJobs)
     assert who.tenant_id is not None
-    async with request.app[RUNTIME].pool.acquire() as conn, conn.transaction():
+    async with CONTEXT.pool(request).acquire() as conn, conn.transaction():
         jobs = await release_jobs(
             conn,
-            emitter(request),
+            CONTEXT.emitter(request),
             tenant_id=who.tenant_id,
             owner_id=uuid.UUID(who.subject),
             printer_id=printer_id,

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.queues.api.context import emitter, user
+from services.queues.api.context import CONTEXT, user
 from services.queues.api.shapes import ReservationOut, dump, job_out
 from services.queues.domain.commands import CreateReservation
 from services.queues.handlers.reservations import create_reservation
 from shared.http.body import parse_json
-from shared.service import RUNTIME
 
 
 async def create(request: web.Request) -> web.Response:
@@ -17,7 +16,7 @@ async def create(request: web.Request) -> web.Response:
     who = user(request, "jobs:submit")
     cmd = await parse_json(request, CreateReservation)
     reservation_id, jobs = await create_reservation(
-        request.app[RUNTIME].pool, cmd, who, emitter(request)
+        CONTEXT.pool(request), cmd, who, CONTEXT.emitter(request)
     )
     answer = ReservationOut(
         reservation_id=reservation_id,

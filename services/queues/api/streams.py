@@ -11,14 +11,13 @@ from typing import Any
 from aiohttp import web
 
 from services.queues import repository as repo
-from services.queues.api.context import reader, settings
+from services.queues.api.context import CONTEXT, reader
 from services.queues.api.feed import JobFeed
 from services.queues.domain.errors import JobNotFound
 from services.queues.domain.model import FINAL
 from services.queues.handlers.jobs import visible
 from shared.errors import FieldError, ValidationFailed
 from shared.http.body import path_uuid
-from shared.service import RUNTIME
 
 FEED = web.AppKey("job_feed", JobFeed)
 
@@ -72,9 +71,9 @@ async def _stream(
     tenant_id: uuid.UUID | None,
     finished: bool = False,
 ) -> web.StreamResponse:
-    rt = request.app[RUNTIME]
+    rt = CONTEXT.runtime(request)
     feed = request.app[FEED]
-    heartbeat = settings(request).sse_heartbeat_s
+    heartbeat = CONTEXT.settings(request).sse_heartbeat_s
     loop = asyncio.get_running_loop()
     response = web.StreamResponse(
         headers={
@@ -121,7 +120,7 @@ async def job_events(request: web.Request) -> web.StreamResponse:
     job reaches a final state."""
     who = reader(request)
     job_id = path_uuid(request, "job_id")
-    async with request.app[RUNTIME].pool.acquire() as conn:
+    async with CONTEXT.pool(request).acquire() as conn:
         job = await repo.get_job(conn, job_id)
     if job is None or not visible(job, who):
         raise JobNotFound("no such job")
@@ -138,7 +137,7 @@ async def my_events(request: web.Request) -> web.StreamResponse:
         raise ValidationFailed("a tenant's user streams their own jobs", [])
     after = _last_event_id(request)
     if after is None:
-        async with request.app[RUNTIME].pool.acquire() as conn:
+        async with CONTEXT.pool(request).acquire() as conn:
             after = await repo.history_horizon(conn)
     return await _stream(
         request,

@@ -9,20 +9,18 @@ from aiohttp import web
 
 from services.routing import handlers
 from services.routing import repository as repo
+from services.routing.api.context import CONTEXT
 from services.routing.api.operations import DecisionView, JobRoutingView, RoutingPolicyView
 from services.routing.domain.commands import SetRoutingPolicy
 from services.routing.domain.errors import JobNotFound
-from services.routing.settings import RoutingSettings
 from shared.http.body import parse_json, path_uuid
 from shared.http.middleware import caller
-from shared.service import RUNTIME
 
 
 def _policy_json(
     request: web.Request, printer_id: uuid.UUID, row: asyncpg.Record | None
 ) -> web.Response:
-    settings = request.app[RUNTIME].settings
-    assert isinstance(settings, RoutingSettings)
+    settings = CONTEXT.settings(request)
     policy = repo.policy_of(row, settings.default_offline_after_s)
     view = RoutingPolicyView(
         printer_id=printer_id,
@@ -40,7 +38,7 @@ async def get_policy(request: web.Request) -> web.Response:
     """GET /v1/printers/{printer_id}/routing-policy."""
     who = caller(request, "printers:read", "admin")
     printer_id = path_uuid(request, "printer_id")
-    async with request.app[RUNTIME].pool.acquire() as conn:
+    async with CONTEXT.pool(request).acquire() as conn:
         await handlers.visible_printer(conn, printer_id, who)
         row = (await repo.get_policies(conn, [printer_id])).get(printer_id)
     return _policy_json(request, printer_id, row)
@@ -51,7 +49,7 @@ async def put_policy(request: web.Request) -> web.Response:
     who = caller(request, "printers:write", "admin")
     printer_id = path_uuid(request, "printer_id")
     cmd = await parse_json(request, SetRoutingPolicy)
-    row = await handlers.set_policy(request.app[RUNTIME].pool, printer_id, cmd, who)
+    row = await handlers.set_policy(CONTEXT.pool(request), printer_id, cmd, who)
     return _policy_json(request, printer_id, row)
 
 
@@ -59,7 +57,7 @@ async def delete_policy(request: web.Request) -> web.Response:
     """DELETE /v1/printers/{printer_id}/routing-policy."""
     who = caller(request, "printers:write", "admin")
     printer_id = path_uuid(request, "printer_id")
-    async with request.app[RUNTIME].pool.acquire() as conn, conn.transaction():
+    async with CONTEXT.pool(request).acquire() as conn, conn.transaction():
         await handlers.visible_printer(conn, printer_id, who)
         await repo.delete_policy(conn, printer_id)
     return web.Response(status=204)
@@ -69,7 +67,7 @@ async def job_routing(request: web.Request) -> web.Response:
     """GET /v1/jobs/{job_id}/routing."""
     who = caller(request, "jobs:read", "admin")
     job_id = path_uuid(request, "job_id")
-    async with request.app[RUNTIME].pool.acquire() as conn:
+    async with CONTEXT.pool(request).acquire() as conn:
         decisions = await repo.decisions_of(conn, job_id)
         where = await repo.job_state(conn, job_id)
     if not decisions or not who.can_access(decisions[0]["tenant_id"]):
