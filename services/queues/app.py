@@ -9,8 +9,10 @@ from services.queues.api.routes import add_routes
 from services.queues.consumers import consumers
 from services.queues.domain.events import EVENTS
 from services.queues.handlers import maintenance
+from services.queues.repository import QueuesRepository
 from services.queues.settings import QueuesSettings
 from shared.blobstore import FilesystemBlobStore
+from shared.db.uow import PostgresTransactions
 from shared.events.contracts import (
     commands,
     devices,
@@ -31,9 +33,8 @@ def tasks(rt: Runtime[QueuesSettings]) -> dict[str, TaskFactory]:
 
     async def maintain(stop: asyncio.Event) -> None:
         await maintenance.loop(
-            rt.pool,
+            PostgresTransactions(rt.pool, rt.emitter(), QueuesRepository.of_schema(rt.schema)),
             FilesystemBlobStore(s.blob_dir),
-            rt.emitter(),
             retention_s=s.document_retention_s,
             key_ttl_s=s.idempotency_key_ttl_s,
             interval_s=s.maintenance_interval_s,

@@ -5,14 +5,24 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from services.queues.repository import QueuesRepository
 from services.queues.settings import QueuesSettings
 from shared.blobstore import FilesystemBlobStore
+from shared.db.uow import PostgresTransactions
 from shared.errors import Forbidden
 from shared.http.auth import Principal
 from shared.http.context import ServiceContext
 from shared.http.middleware import caller
 
 CONTEXT = ServiceContext(QueuesSettings)
+
+
+def transactions(request: web.Request) -> PostgresTransactions[QueuesRepository]:
+    """Units of work on the queues' schema; their events carry the request's correlation id."""
+    rt = CONTEXT.runtime(request)
+    return PostgresTransactions(
+        rt.pool, CONTEXT.emitter(request), QueuesRepository.of_schema(rt.schema)
+    )
 
 
 def blobs(request: web.Request) -> FilesystemBlobStore:

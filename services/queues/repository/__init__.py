@@ -1,89 +1,36 @@
-"""SQL for the queues' own schema (asyncpg, no ORM)."""
+"""SQL for the queues' own schema (asyncpg, no ORM): one repository on a connection,
+returning the domain's objects."""
 
-from services.queues.repository.idempotency import (
-    any_document,
-    claim_idempotency_key,
-    delete_idempotency_keys_before,
-)
-from services.queues.repository.jobs import (
-    HistoryCursor,
-    add_history,
-    blob_referenced,
-    changes_channel,
-    documents_due,
-    get_document,
-    get_job,
-    held_jobs_due,
-    held_pull_jobs,
-    history_after,
-    history_horizon,
-    insert_document,
-    insert_job,
-    insert_reservation,
-    job_of,
-    jobs_at_printers,
-    kept_documents,
-    list_jobs,
-    lock_blob,
-    lock_jobs,
-    mark_document_deleted,
-    save_job,
-    secure_jobs_of,
-    set_document_kept,
-)
-from services.queues.repository.replicas import (
-    PRINTERS,
-    VIRTUAL_PRINTERS,
-    get_printer,
-    get_virtual_printer,
-    has_session,
-    holder_of,
-    open_session,
-    open_sessions,
-    printers_capabilities,
-    printers_held_by,
-    set_connection,
-    upsert_user,
-)
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import asyncpg
+
+from services.queues.repository.idempotency import Idempotency
+from services.queues.repository.jobs import HistoryCursor, Jobs, changes_channel
+from services.queues.repository.replicas import PRINTERS, VIRTUAL_PRINTERS, Replicas
+
+
+class QueuesRepository(Jobs, Replicas, Idempotency):
+    """The queues' repository on one connection (the caller's transaction). ``schema``
+    names the channel on which recorded history wakes the event streams."""
+
+    def __init__(self, conn: asyncpg.Connection, schema: str = "") -> None:
+        self.conn = conn
+        self.schema = schema
+
+    @classmethod
+    def of_schema(cls, schema: str) -> Callable[[asyncpg.Connection], QueuesRepository]:
+        """Builds the repository on connections of ``schema`` (what units of work take)."""
+        return functools.partial(cls, schema=schema)
+
 
 __all__ = [
     "PRINTERS",
     "VIRTUAL_PRINTERS",
     "HistoryCursor",
-    "add_history",
-    "any_document",
-    "blob_referenced",
+    "QueuesRepository",
     "changes_channel",
-    "claim_idempotency_key",
-    "delete_idempotency_keys_before",
-    "documents_due",
-    "get_document",
-    "get_job",
-    "get_printer",
-    "get_virtual_printer",
-    "has_session",
-    "held_jobs_due",
-    "held_pull_jobs",
-    "history_after",
-    "history_horizon",
-    "holder_of",
-    "insert_document",
-    "insert_job",
-    "insert_reservation",
-    "job_of",
-    "jobs_at_printers",
-    "kept_documents",
-    "list_jobs",
-    "lock_blob",
-    "lock_jobs",
-    "mark_document_deleted",
-    "open_session",
-    "open_sessions",
-    "printers_capabilities",
-    "printers_held_by",
-    "save_job",
-    "secure_jobs_of",
-    "set_connection",
-    "set_document_kept",
-    "upsert_user",
 ]
