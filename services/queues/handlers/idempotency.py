@@ -10,21 +10,13 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from services.queues.domain.errors import IdempotencyKeyReused
 from services.queues.handlers.common import Work
 from shared.errors import DomainError, FieldError
 from shared.http.auth import Principal
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
-
-
-@dataclass
-class IdempotencyKeyReused(DomainError):
-    """The key already answered a different request (another body, document or path)."""
-
-    code: str = "idempotency-key-reused"
-    status: int = 422
-    title: str = "Idempotency key reused for another request"
 
 
 @dataclass(frozen=True)

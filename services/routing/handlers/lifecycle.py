@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.routing.handlers.decisions import Work
+from shared.events.contracts import jobs
 
 
 async def track_lifecycle(uow: Work, event_type: str, data: Any) -> None:
@@ -17,18 +18,23 @@ async def track_lifecycle(uow: Work, event_type: str, data: Any) -> None:
     repo = uow.repo
     job_id = data.job_id
     match event_type:
-        case "job.queued":
+        case jobs.JobQueued.event_type:
             if data.reason in ("released", "reservation") or (
                 await repo.hold_reason(job_id) == "requested"
             ):
                 await repo.track(job_id, "queued", data.printer_id)
-        case "job.moved":
+        case jobs.JobMoved.event_type:
             if data.reason == "released":
                 await repo.track(job_id, "queued", data.to_printer_id)
-        case "job.held":
+        case jobs.JobHeld.event_type:
             if data.reason == "requested":
                 await repo.track(job_id, "held", None, "requested")
-        case "job.sent" | "job.printing":
+        case jobs.JobSent.event_type | jobs.JobPrinting.event_type:
             await repo.track(job_id, "sent", data.printer_id)
-        case "job.completed" | "job.failed" | "job.canceled" | "job.expired":
+        case (
+            jobs.JobCompleted.event_type
+            | jobs.JobFailed.event_type
+            | jobs.JobCanceled.event_type
+            | jobs.JobExpired.event_type
+        ):
             await repo.forget_job(job_id)

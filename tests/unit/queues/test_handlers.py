@@ -13,6 +13,7 @@ import pytest
 
 from services.queues.domain.commands import SubmitJob
 from services.queues.domain.errors import (
+    IdempotencyKeyReused,
     JobNotFound,
     PrinterNotReady,
     ReleaseConflict,
@@ -349,3 +350,14 @@ def test_every_announced_type_is_one_the_queues_publish() -> None:
     from services.queues.domain.events import EVENTS
 
     assert {JobSent, JobSubmitted, JobQueued, JobHeld, DeviceNotified} <= set(EVENTS)
+
+
+async def test_a_key_reused_for_another_request_is_refused(tx: Tx) -> None:
+    pid = tx.repo.add_printer(TENANT, CAPS)
+    doc = tx.repo.add_document(TENANT, OWNER)
+    cmd = SubmitJob(document_id=doc.id, printer_id=pid)
+    await submit_job(tx, cmd, doc.id, owner(), IdempotencyKey("k", 60, {"body": 1}))
+    with pytest.raises(IdempotencyKeyReused) as refused:
+        await submit_job(tx, cmd, doc.id, owner(), IdempotencyKey("k", 60, {"body": 2}))
+    assert refused.value.code == "idempotency-key-reused"
+    assert len(tx.announced(JobSubmitted)) == 1 and len(tx.repo.jobs) == 1
