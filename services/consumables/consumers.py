@@ -14,6 +14,7 @@ from shared.db.outbox import Emitter
 from shared.events.contracts.gateway import DeviceSuppliesReported
 from shared.events.contracts.registry import PrinterRegistered, PrinterUpdated
 from shared.events.registry import DecodedEvent
+from shared.readmodels import devices
 from shared.service import ConsumerSpec, Runtime
 
 
@@ -23,7 +24,7 @@ def printer_handler(out: Emitter, rise_points: int) -> Any:
 
     async def apply(conn: asyncpg.Connection, event: DecodedEvent[Any]) -> None:
         data: PrinterRegistered | PrinterUpdated = event.data
-        if await repo.apply_printer(conn, data):
+        if await devices.apply_printer(conn, repo.PRINTERS, data):
             await supplies.reevaluate_printer(
                 conn, data.printer_id, out.caused_by(event.envelope), rise_points
             )
@@ -48,7 +49,7 @@ def consumers(rt: Runtime[ConsumablesSettings]) -> list[ConsumerSpec]:
     return [
         ConsumerSpec(
             name=f"{rt.schema}-printers",
-            topics=["registry.printers"],
+            topics=[PrinterRegistered.topic],
             handlers={
                 PrinterRegistered.event_type: on_printer,
                 PrinterUpdated.event_type: on_printer,

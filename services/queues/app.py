@@ -7,16 +7,17 @@ from pathlib import Path
 
 from services.queues.api.routes import add_routes
 from services.queues.consumers import consumers
+from services.queues.domain.events import EVENTS
 from services.queues.handlers import maintenance
+from services.queues.repository import QueuesRepository
 from services.queues.settings import QueuesSettings
 from shared.blobstore import FilesystemBlobStore
-from shared.db.outbox import Emitter
+from shared.db.uow import PostgresTransactions
 from shared.events.contracts import (
     commands,
     devices,
     gateway,
     jobs,
-    notifications,
     sessions,
 )
 from shared.events.contracts.registry import EVENTS as REGISTRY_EVENTS
@@ -26,16 +27,14 @@ from shared.service import Runtime, ServiceSpec
 from shared.supervisor import TaskFactory
 
 
-def tasks(rt: Runtime) -> dict[str, TaskFactory]:
+def tasks(rt: Runtime[QueuesSettings]) -> dict[str, TaskFactory]:
     """Expiry and retention; every replica runs the loop, one at a time does the work."""
-    assert isinstance(rt.settings, QueuesSettings)
     s = rt.settings
 
     async def maintain(stop: asyncio.Event) -> None:
         await maintenance.loop(
-            rt.pool,
+            PostgresTransactions(rt.pool, rt.emitter(), QueuesRepository.of_schema(rt.schema)),
             FilesystemBlobStore(s.blob_dir),
-            Emitter(rt.schema, rt.spec.name),
             retention_s=s.document_retention_s,
             key_ttl_s=s.idempotency_key_ttl_s,
             interval_s=s.maintenance_interval_s,
@@ -50,9 +49,8 @@ SPEC = ServiceSpec(
     settings_cls=QueuesSettings,
     registry=EventRegistry(
         [
-            *jobs.EVENTS,
+            *EVENTS,
             *jobs.ROUTING_EVENTS,
-            *notifications.EVENTS,
             *sessions.EVENTS,
             *REGISTRY_EVENTS,
             *AUTH_EVENTS,

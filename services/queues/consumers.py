@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
 
-from services.queues import repository as repo
+from services.queues.handlers.common import Work
 from services.queues.handlers.release import open_session
 from services.queues.handlers.routing import apply_routed, apply_status
+from services.queues.repository import QueuesRepository
 from services.queues.settings import QueuesSettings
-from shared.db.outbox import Emitter
+from shared.db.uow import PostgresTransactions
 from shared.errors import PermanentEventError
 from shared.events.contracts.devices import ConnectorDevicesChanged
 from shared.events.contracts.gateway import DeviceJobStatusReported
@@ -27,6 +29,7 @@ from shared.events.contracts.registry import (
 from shared.events.contracts.sessions import DeviceLoginApproved
 from shared.events.contracts.users import UserCreated, UserDeleted, UserUpdated
 from shared.events.registry import DecodedEvent
+from shared.kafka.consumer import Handler
 from shared.service import ConsumerSpec, Runtime
 
 Event = DecodedEvent[Any]
@@ -34,30 +37,25 @@ Event = DecodedEvent[Any]
 
 async def printer_state(conn: asyncpg.Connection, event: Event) -> None:
     """printer.registered / printer.updated: name, model, region (newest revision wins)."""
-    await repo.upsert_printer(conn, event.data)
+    await QueuesRepository(conn).describe_printer(event.data)
 
 
 async def printer_capabilities(conn: asyncpg.Connection, event: Event) -> None:
     """printer.capabilities_changed: the latest capabilities (newest version wins)."""
-    data: PrinterCapabilitiesChanged = event.data
-    await repo.set_capabilities(
-        conn,
-        data.printer_id,
-        data.tenant_id,
-        data.version,
-        data.capabilities.model_dump(mode="json"),
-    )
+    await QueuesRepository(conn).save_capabilities(event.data)
 
 
 async def printer_connection(conn: asyncpg.Connection, event: Event) -> None:
     """printer.connection_changed: online or offline."""
     data: PrinterConnectionChanged = event.data
-    await repo.set_connection(conn, data.printer_id, data.tenant_id, data.connection_state, data.at)
+    await QueuesRepository(conn).set_connection(
+        data.printer_id, data.tenant_id, data.connection_state, data.at
+    )
 
 
 async def virtual_printer(conn: asyncpg.Connection, event: Event) -> None:
     """virtual_printer.created / updated: its members (newest revision wins)."""
-    await repo.upsert_virtual_printer(conn, event.data)
+    await QueuesRepository(conn).describe_virtual_printer(event.data)
 
 
 async def connector_devices(conn: asyncpg.Connection, event: Event) -> None:
@@ -67,48 +65,47 @@ async def connector_devices(conn: asyncpg.Connection, event: Event) -> None:
         printers = [uuid.UUID(device["printer_id"]) for device in data.devices]
     except (KeyError, ValueError) as exc:
         raise PermanentEventError(f"devices: not a list of printer ids ({exc})") from None
-    await repo.replace_connector_devices(
-        conn, data.connector_id, data.tenant_id, data.revision, printers
-    )
+    await QueuesRepository(conn).set_connector_devices(data, printers)
 
 
 async def user_state(conn: asyncpg.Connection, event: Event) -> None:
     """user.created / updated / deleted: the display name shown on printers."""
     data = event.data
+    repo = QueuesRepository(conn)
     if isinstance(data, UserDeleted):
-        await repo.upsert_user(conn, data.user_id, data.tenant_id, "", data.revision, True)
+        await repo.upsert_user(data.user_id, data.tenant_id, "", data.revision, True)
     else:
         await repo.upsert_user(
-            conn, data.user_id, data.tenant_id, data.display_name, data.revision, False
+            data.user_id, data.tenant_id, data.display_name, data.revision, False
         )
 
 
-def consumers(rt: Runtime) -> list[ConsumerSpec]:
+def consumers(rt: Runtime[QueuesSettings]) -> list[ConsumerSpec]:
     """The queues' consumer groups: read models, then the jobs' own flow."""
-    assert isinstance(rt.settings, QueuesSettings)
     settings = rt.settings
-    out = Emitter(rt.schema, rt.spec.name)
+    tx = PostgresTransactions(rt.pool, rt.emitter(), QueuesRepository.of_schema(rt.schema))
 
-    async def routed(conn: asyncpg.Connection, event: Event) -> None:
-        data: JobRouted = event.data
-        await apply_routed(conn, out.caused_by(event.envelope), data, settings.held_job_ttl_s)
+    def applying(handler: Callable[[Work, Any], Awaitable[None]]) -> Handler:
+        """The handler in a unit of work inside the inbox transaction; its events are
+        caused by the one applied."""
 
-    async def job_status(conn: asyncpg.Connection, event: Event) -> None:
-        data: DeviceJobStatusReported = event.data
-        await apply_status(conn, out.caused_by(event.envelope), data)
+        async def apply(conn: asyncpg.Connection, event: Event) -> None:
+            async with tx.with_emitter(tx.out.caused_by(event.envelope)).on(conn) as uow:
+                await handler(uow, event.data)
 
-    async def login(conn: asyncpg.Connection, event: Event) -> None:
-        data: DeviceLoginApproved = event.data
-        await open_session(conn, out.caused_by(event.envelope), data)
+        return apply
+
+    async def routed(uow: Work, data: JobRouted) -> None:
+        await apply_routed(uow, data, settings.held_job_ttl_s)
 
     return [
         ConsumerSpec(
             name=f"{rt.schema}-read-models",
             topics=[
-                "registry.printers",
-                "registry.virtual-printers",
-                "registry.devices",
-                "auth.users",
+                PrinterRegistered.topic,
+                VirtualPrinterCreated.topic,
+                ConnectorDevicesChanged.topic,
+                UserCreated.topic,
             ],
             handlers={
                 PrinterRegistered.event_type: printer_state,
@@ -125,11 +122,11 @@ def consumers(rt: Runtime) -> list[ConsumerSpec]:
         ),
         ConsumerSpec(
             name=f"{rt.schema}-jobs",
-            topics=["routing.decisions", "devices.telemetry", "auth.device-logins"],
+            topics=[JobRouted.topic, DeviceJobStatusReported.topic, DeviceLoginApproved.topic],
             handlers={
-                JobRouted.event_type: routed,
-                DeviceJobStatusReported.event_type: job_status,
-                DeviceLoginApproved.event_type: login,
+                JobRouted.event_type: applying(routed),
+                DeviceJobStatusReported.event_type: applying(apply_status),
+                DeviceLoginApproved.event_type: applying(open_session),
             },
         ),
     ]

@@ -1,23 +1,25 @@
-"""What routing learns from other services' topics, and how it applies it.
+"""What routing learns from other services' topics, and which handler applies it.
 
 Replicas of printers (name, connection, capabilities), virtual printers and quotas
 are kept from their owners' events; ``job.submitted`` is answered with a decision,
 and the rest of a job's lifecycle tells routing where the job is. A connection
-change or a quota change re-decides the jobs that depend on it at once.
+change or a quota change re-decides the jobs that depend on it at once. Each event
+is applied in a unit of work inside the consumer's inbox transaction.
 """
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
 
-from services.routing import repository as repo
-from services.routing.handlers import Router, track_lifecycle
+from services.routing.handlers import replicas
+from services.routing.handlers.decisions import Router, Work
+from services.routing.handlers.lifecycle import track_lifecycle
+from services.routing.repository import RoutingRepository
 from services.routing.settings import RoutingSettings
-from shared.db.outbox import Emitter
-from shared.errors import PermanentEventError
+from shared.db.uow import PostgresTransactions
 from shared.events.contracts import jobs
 from shared.events.contracts.quotas import QuotaStateChanged
 from shared.events.contracts.registry import (
@@ -29,6 +31,7 @@ from shared.events.contracts.registry import (
     VirtualPrinterUpdated,
 )
 from shared.events.registry import DecodedEvent
+from shared.kafka.consumer import Handler
 from shared.service import ConsumerSpec, Runtime
 
 REGISTRY_EVENTS = (
@@ -37,110 +40,75 @@ REGISTRY_EVENTS = (
 )  # fmt: skip
 """The registry's events routing keeps its replicas from."""
 
-
-async def _same_tenant(
-    conn: asyncpg.Connection, printer_id: uuid.UUID, tenant_id: uuid.UUID
-) -> None:
-    known = await repo.printer_tenant(conn, printer_id)
-    if known is not None and known != tenant_id:
-        raise PermanentEventError(f"printer {printer_id} belongs to another tenant")
+Event = DecodedEvent[Any]
 
 
-async def printer_described(conn: asyncpg.Connection, event: DecodedEvent[Any]) -> None:
-    """printer.registered / printer.updated: the printer's tenant and name."""
-    data: PrinterRegistered | PrinterUpdated = event.data
-    await _same_tenant(conn, data.printer_id, data.tenant_id)
-    await repo.save_printer_description(
-        conn, data.printer_id, data.tenant_id, name=data.name, revision=data.revision,
-        first_seen=event.envelope.occurred_at,
-    )  # fmt: skip
-
-
-async def virtual_printer_described(conn: asyncpg.Connection, event: DecodedEvent[Any]) -> None:
-    """virtual_printer.created / updated: its name and members."""
-    data: VirtualPrinterCreated | VirtualPrinterUpdated = event.data
-    await repo.save_virtual_printer(
-        conn, data.virtual_printer_id, data.tenant_id, name=data.name, revision=data.revision,
-        members=list(data.members),
-    )  # fmt: skip
-
-
-def connection_changed(router: Router) -> Any:
-    """printer.connection_changed: online/offline since when; then move what depends on it."""
-
-    async def apply(conn: asyncpg.Connection, event: DecodedEvent[Any]) -> None:
-        data: PrinterConnectionChanged = event.data
-        await _same_tenant(conn, data.printer_id, data.tenant_id)
-        if await repo.save_connection(
-            conn, data.printer_id, data.tenant_id, data.connection_state, data.at
-        ):
-            await router.printer_changed(conn, event, data.printer_id)
-
-    return apply
-
-
-def capabilities_changed(router: Router) -> Any:
-    """printer.capabilities_changed: what it can print now (a failover may become possible)."""
-
-    async def apply(conn: asyncpg.Connection, event: DecodedEvent[Any]) -> None:
-        data: PrinterCapabilitiesChanged = event.data
-        await _same_tenant(conn, data.printer_id, data.tenant_id)
-        document = data.capabilities.model_dump(mode="json")
-        await repo.save_capabilities(conn, data.printer_id, data.tenant_id, data.version, document)
-        await router.printer_changed(conn, event, data.printer_id)
-
-    return apply
-
-
-def quota_changed(router: Router) -> Any:
-    """quota.state_changed: the latest state of a quota (or its removal); release the
-    jobs it no longer holds."""
-
-    async def apply(conn: asyncpg.Connection, event: DecodedEvent[Any]) -> None:
-        data: QuotaStateChanged = event.data
-        known = await repo.quota_tenant(conn, data.quota_id)
-        if known is not None and known != data.tenant_id:
-            raise PermanentEventError(f"quota {data.quota_id} belongs to another tenant")
-        if data.deleted:
-            await repo.delete_quota(conn, data.quota_id)
-        else:
-            await repo.save_quota(conn, data.model_dump())
-        await router.quota_changed(conn, event, data.tenant_id)
-
-    return apply
-
-
-def router_of(rt: Runtime) -> Router:
+def router_of(rt: Runtime[RoutingSettings]) -> Router:
     """The router of a running routing service."""
-    assert isinstance(rt.settings, RoutingSettings)
-    return Router(Emitter(rt.schema, rt.spec.name), rt.settings.default_offline_after_s)
+    return Router(rt.settings.default_offline_after_s)
 
 
-def consumers(rt: Runtime) -> list[ConsumerSpec]:
+def transactions_of(rt: Runtime[RoutingSettings]) -> PostgresTransactions[RoutingRepository]:
+    """Units of work on routing's schema."""
+    return PostgresTransactions(rt.pool, rt.emitter(), RoutingRepository)
+
+
+def consumers(rt: Runtime[RoutingSettings]) -> list[ConsumerSpec]:
     """Routing's consumer groups: the replicas it keeps, and the jobs it decides."""
     router = router_of(rt)
-    lifecycle = {
-        m.event_type: track_lifecycle
+    tx = transactions_of(rt)
+
+    def applying(handler: Callable[[Work, Event], Awaitable[None]]) -> Handler:
+        async def apply(conn: asyncpg.Connection, event: Event) -> None:
+            caused = tx.with_emitter(tx.out.caused_by(event.envelope))
+            async with caused.on(conn) as uow:
+                await handler(uow, event)
+
+        return apply
+
+    async def described(uow: Work, event: Event) -> None:
+        await replicas.printer_described(uow, event.data, event.envelope.occurred_at)
+
+    async def virtual(uow: Work, event: Event) -> None:
+        await replicas.virtual_printer_described(uow, event.data)
+
+    async def connection(uow: Work, event: Event) -> None:
+        await replicas.connection_changed(uow, router, event.data)
+
+    async def capabilities(uow: Work, event: Event) -> None:
+        await replicas.capabilities_changed(uow, router, event.data)
+
+    async def quota(uow: Work, event: Event) -> None:
+        await replicas.quota_changed(uow, router, event.data)
+
+    async def submitted(uow: Work, event: Event) -> None:
+        await router.submitted(uow, event.data)
+
+    async def lifecycle(uow: Work, event: Event) -> None:
+        await track_lifecycle(uow, event.envelope.type, event.data)
+
+    following = {
+        m.event_type: applying(lifecycle)
         for m in jobs.EVENTS
-        if m.topic == "queues.jobs" and m is not jobs.JobSubmitted
+        if m.topic == jobs.JobSubmitted.topic and m is not jobs.JobSubmitted
     }
     return [
         ConsumerSpec(
             name=f"{rt.schema}-replicas",
-            topics=["registry.printers", "registry.virtual-printers", "counters.quotas"],
+            topics=[PrinterRegistered.topic, VirtualPrinterCreated.topic, QuotaStateChanged.topic],
             handlers={
-                PrinterRegistered.event_type: printer_described,
-                PrinterUpdated.event_type: printer_described,
-                PrinterConnectionChanged.event_type: connection_changed(router),
-                PrinterCapabilitiesChanged.event_type: capabilities_changed(router),
-                VirtualPrinterCreated.event_type: virtual_printer_described,
-                VirtualPrinterUpdated.event_type: virtual_printer_described,
-                QuotaStateChanged.event_type: quota_changed(router),
+                PrinterRegistered.event_type: applying(described),
+                PrinterUpdated.event_type: applying(described),
+                PrinterConnectionChanged.event_type: applying(connection),
+                PrinterCapabilitiesChanged.event_type: applying(capabilities),
+                VirtualPrinterCreated.event_type: applying(virtual),
+                VirtualPrinterUpdated.event_type: applying(virtual),
+                QuotaStateChanged.event_type: applying(quota),
             },
         ),
         ConsumerSpec(
             name=f"{rt.schema}-jobs",
-            topics=["queues.jobs"],
-            handlers={jobs.JobSubmitted.event_type: router.submitted, **lifecycle},
+            topics=[jobs.JobSubmitted.topic],
+            handlers={jobs.JobSubmitted.event_type: applying(submitted), **following},
         ),
     ]

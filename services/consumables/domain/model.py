@@ -24,6 +24,19 @@ WEIGHTS = {"model": 8, "region": 4, "colour": 2, "kind": 1}
 
 
 @dataclass(frozen=True)
+class KnownPrinter:
+    """A printer as the registry describes it (what rules match on): the read model."""
+
+    printer_id: uuid.UUID
+    tenant_id: uuid.UUID
+    name: str
+    model: str
+    region: str
+    location: str | None
+    revision: int
+
+
+@dataclass(frozen=True)
 class Rule:
     """A supply rule of a tenant (``tenant_id`` None: a platform default)."""
 

@@ -4,7 +4,6 @@ episode (an order, or a warning); close the open order when the supply is replac
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +17,7 @@ from services.consumables.domain.events import (
     SupplyOrderInstalled,
 )
 from services.consumables.domain.model import (
+    KnownPrinter,
     Level,
     LevelHistory,
     NewOrder,
@@ -43,7 +43,7 @@ Uow = UnitOfWork[ConsumablesRepository]
 class Context:
     """What evaluating one supply needs besides its level."""
 
-    printer: Mapping[str, Any] | None
+    printer: KnownPrinter | None
     rules: list[Rule]
     rise_points: int
 
@@ -73,7 +73,7 @@ async def apply_levels(
     async with tx() as uow:
         repo = uow.repo
         printer = await repo.printer(report.device_id)
-        if printer is not None and printer["tenant_id"] != report.tenant_id:
+        if printer is not None and printer.tenant_id != report.tenant_id:
             raise PermanentEventError(
                 f"printer {report.device_id} is not in tenant {report.tenant_id}"
             )
@@ -110,9 +110,9 @@ async def reevaluate(
         printer = await uow.repo.printer(printer_id)
         if printer is None:
             return
-        ctx = Context(printer, await uow.repo.rules_for(printer["tenant_id"]), rise_points)
+        ctx = Context(printer, await uow.repo.rules_for(printer.tenant_id), rise_points)
         for stored in await uow.repo.levels_of(printer_id):
-            if stored.tenant_id != printer["tenant_id"]:
+            if stored.tenant_id != printer.tenant_id:
                 continue  # reported under another tenant: never acted on
             current = await uow.repo.lock_level(printer_id, stored.kind, stored.colour)
             assert current is not None
@@ -151,8 +151,8 @@ async def evaluate(uow: Uow, ctx: Context, level: Level) -> Level:
     rule = winning_rule(
         ctx.rules,
         tenant_id=level.tenant_id,
-        region=ctx.printer["region"],
-        model=ctx.printer["model"],
+        region=ctx.printer.region,
+        model=ctx.printer.model,
         colour=level.colour,
         kind=level.kind,
     )
@@ -195,8 +195,8 @@ async def _open_order(uow: Uow, ctx: Context, level: Level, rule: Rule) -> None:
         SupplyOrderCreated(
             **ids_of(order, level.reported_at), supply_name=order.supply_name,
             level_percent=level.level_percent, threshold_percent=rule.threshold_percent,
-            rule_id=rule.id, supplier_id=rule.supplier_id, model=ctx.printer["model"],
-            region=ctx.printer["region"],
+            rule_id=rule.id, supplier_id=rule.supplier_id, model=ctx.printer.model,
+            region=ctx.printer.region,
         ),
         tenant_id=order.tenant_id,
     )  # fmt: skip

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from services.consumables.repository.levels import LevelRepository
 from services.consumables.repository.orders import OrderRepository
-from services.consumables.repository.printers import apply_printer, get_printer
+from services.consumables.repository.printers import PRINTERS, get_printer
 from services.consumables.repository.rules import RuleRepository
 
 
@@ -15,10 +15,10 @@ class ConsumablesRepository(RuleRepository, LevelRepository, OrderRepository):
 
 
 __all__ = [
+    "PRINTERS",
     "ConsumablesRepository",
     "LevelRepository",
     "OrderRepository",
     "RuleRepository",
-    "apply_printer",
     "get_printer",
 ]

@@ -1,30 +1,24 @@
-"""The printer read model (region and model, for the rules), kept from registry.printers."""
+"""The printer read model (region and model, for the rules), kept from registry.printers
+by :mod:`shared.readmodels.devices` (the newest revision wins; another tenant's is refused)."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import asyncpg
 
+from services.consumables.domain.model import KnownPrinter
+from shared.readmodels.devices import PRINTER_FIELDS, PrinterTable
 
-async def apply_printer(conn: asyncpg.Connection, p: Any) -> bool:
-    """Store a printer's state from registry.printers unless a newer revision is held."""
-    status = await conn.execute(
-        """
-        INSERT INTO printers (printer_id, tenant_id, name, model, region, location, revision)
-        VALUES ($1, $2, $3, $4, $5, $6, $7)
-        ON CONFLICT (printer_id) DO UPDATE
-           SET tenant_id = EXCLUDED.tenant_id, name = EXCLUDED.name, model = EXCLUDED.model,
-               region = EXCLUDED.region, location = EXCLUDED.location,
-               revision = EXCLUDED.revision, updated_at = now()
-         WHERE printers.revision < EXCLUDED.revision
-        """,
-        p.printer_id, p.tenant_id, p.name, p.model, p.region, p.location, p.revision,
-    )  # fmt: skip
-    return bool(status.endswith(" 1"))
+PRINTERS = PrinterTable(key="printer_id", fields=PRINTER_FIELDS, touched="updated_at")
+"""The printers read model (what rules match on), applied by :mod:`shared.readmodels.devices`."""
 
 
-async def get_printer(conn: asyncpg.Connection, printer_id: uuid.UUID) -> asyncpg.Record | None:
+async def get_printer(conn: asyncpg.Connection, printer_id: uuid.UUID) -> KnownPrinter | None:
     """A printer of the read model."""
-    return await conn.fetchrow("SELECT * FROM printers WHERE printer_id = $1", printer_id)
+    row = await conn.fetchrow(
+        "SELECT printer_id, tenant_id, name, model, region, location, revision "
+        "FROM printers WHERE printer_id = $1",
+        printer_id,
+    )
+    return KnownPrinter(**dict(row)) if row else None

@@ -1,34 +1,33 @@
-"""What every queues view takes from the app and the request."""
+"""What every queues view takes from the app and the request: ``CONTEXT`` (the typed
+runtime, settings, pool and emitter) and the queues' caller checks."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from services.queues.repository import QueuesRepository
 from services.queues.settings import QueuesSettings
 from shared.blobstore import FilesystemBlobStore
-from shared.db.outbox import Emitter
+from shared.db.uow import PostgresTransactions
 from shared.errors import Forbidden
 from shared.http.auth import Principal
-from shared.http.middleware import caller, correlation_id
-from shared.service import RUNTIME
+from shared.http.context import ServiceContext
+from shared.http.middleware import caller
+
+CONTEXT = ServiceContext(QueuesSettings)
 
 
-def settings(request: web.Request) -> QueuesSettings:
-    """The service's settings."""
-    s = request.app[RUNTIME].settings
-    assert isinstance(s, QueuesSettings)
-    return s
+def transactions(request: web.Request) -> PostgresTransactions[QueuesRepository]:
+    """Units of work on the queues' schema; their events carry the request's correlation id."""
+    rt = CONTEXT.runtime(request)
+    return PostgresTransactions(
+        rt.pool, CONTEXT.emitter(request), QueuesRepository.of_schema(rt.schema)
+    )
 
 
 def blobs(request: web.Request) -> FilesystemBlobStore:
     """The document store."""
-    return FilesystemBlobStore(settings(request).blob_dir)
-
-
-def emitter(request: web.Request) -> Emitter:
-    """An outbox emitter carrying the request's correlation id."""
-    rt = request.app[RUNTIME]
-    return Emitter(rt.schema, rt.spec.name, correlation_id(request))
+    return FilesystemBlobStore(CONTEXT.settings(request).blob_dir)
 
 
 def user(request: web.Request, scope: str) -> Principal:

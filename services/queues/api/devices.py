@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.queues.api.context import blobs, emitter, settings
+from services.queues.api.context import CONTEXT, blobs, transactions
 from services.queues.api.shapes import (
     DeviceDocument,
     DeviceJob,
@@ -18,16 +18,16 @@ from shared.blobstore import BlobMissing, RangeNotSatisfiable, byte_range
 from shared.http.body import path_uuid
 from shared.http.middleware import principal
 from shared.http.problem import from_domain_error
-from shared.service import RUNTIME
 
 
 async def my_jobs(request: web.Request) -> web.Response:
     """GET /v1/devices/me/jobs: the queue of the printer(s) the device answers for."""
     who = principal(request)
-    base = settings(request).public_url.rstrip("/")
+    base = CONTEXT.settings(request).public_url.rstrip("/")
     items = []
-    for item in await queue_of(request.app[RUNTIME].pool, who):
-        job, row = item["job"], item["row"]
+    for item in await queue_of(transactions(request), who):
+        queued = item.queued
+        job = queued.job
         items.append(
             DeviceJob(
                 job_id=job.id,
@@ -36,16 +36,16 @@ async def my_jobs(request: web.Request) -> web.Response:
                 title=job.title,
                 pages=job.pages,
                 owner_id=job.owner_id,
-                owner_name=row["owner_name"] or "",
+                owner_name=queued.owner_name or "",
                 release=job.release,
                 settings=job.settings,
-                fetchable=item["fetchable"],
-                requires_login=item["requires_login"],
+                fetchable=item.fetchable,
+                requires_login=item.requires_login,
                 document=DeviceDocument(
                     url=f"{base}/v1/devices/me/jobs/{job.id}/document",
-                    sha256=row["sha256"],
-                    size=row["size"],
-                    format=row["format"],
+                    sha256=queued.sha256,
+                    size=queued.size,
+                    format=queued.format,
                 ),
             )
         )
@@ -54,16 +54,16 @@ async def my_jobs(request: web.Request) -> web.Response:
 
 async def my_sessions(request: web.Request) -> web.Response:
     """GET /v1/devices/me/sessions: users logged in at the device's printers now."""
-    rows = await sessions_of(request.app[RUNTIME].pool, principal(request))
+    rows = await sessions_of(transactions(request), principal(request))
     sessions = Sessions(
         items=[
             SessionOut(
-                session_id=r["id"],
-                printer_id=r["printer_id"],
-                user_id=r["user_id"],
-                display_name=r["display_name"],
-                opened_at=r["opened_at"],
-                expires_at=r["expires_at"],
+                session_id=r.id,
+                printer_id=r.printer_id,
+                user_id=r.user_id,
+                display_name=r.display_name,
+                opened_at=r.opened_at,
+                expires_at=r.expires_at,
             )
             for r in rows
         ]
@@ -74,12 +74,10 @@ async def my_sessions(request: web.Request) -> web.Response:
 async def document(request: web.Request) -> web.StreamResponse:
     """GET /v1/devices/me/jobs/{job_id}/document: the bytes, whole or a Range of them."""
     job_id = path_uuid(request, "job_id")
-    doc = await start_download(
-        request.app[RUNTIME].pool, principal(request), job_id, emitter(request)
-    )
+    doc = await start_download(transactions(request), principal(request), job_id)
     store = blobs(request)
-    sha256, size = doc["sha256"], doc["size"]
-    if doc["deleted_at"] is not None or await store.size(sha256) != size:
+    sha256, size = doc.sha256, doc.size
+    if doc.deleted_at is not None or await store.size(sha256) != size:
         raise BlobMissing("the document's content is no longer stored")
     etag = f'"{sha256}"'
     if_range = request.headers.get("If-Range")
@@ -93,7 +91,7 @@ async def document(request: web.Request) -> web.StreamResponse:
         return answer
     first, last = selected if selected else (0, size - 1)
     response = web.StreamResponse(status=206 if selected else 200)
-    response.content_type = doc["format"]
+    response.content_type = doc.format
     response.content_length = last - first + 1 if size else 0
     response.headers.update({"ETag": etag, "Accept-Ranges": "bytes", "X-Content-SHA256": sha256})
     if selected:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from aiohttp import BodyPartReader, web
 from pydantic import ValidationError
 
-from services.queues.api.context import blobs, emitter, settings, user
+from services.queues.api.context import CONTEXT, blobs, transactions, user
 from services.queues.api.idempotency import created, idempotency_key
 from services.queues.api.shapes import document_out, dump, job_out
 from services.queues.domain.commands import StoreDocument, SubmitJob
@@ -17,7 +17,6 @@ from services.queues.handlers.jobs import check_settings, resolve_target
 from shared.blobstore import announced_sha256
 from shared.errors import DomainError, FieldError, ValidationFailed
 from shared.http.body import field_errors
-from shared.service import RUNTIME
 
 CHUNK = 256 << 10
 JOB_PART_LIMIT = 1 << 20
@@ -45,16 +44,16 @@ async def upload(request: web.Request) -> web.Response:
     meta = _meta(request, request.content_type)
     key = idempotency_key(request, format=meta.format)
     done = await store_document(
-        request.app[RUNTIME].pool,
+        transactions(request),
         blobs(request),
         request.content.iter_chunked(CHUNK),
         meta,
         who,
-        settings(request).max_document_bytes,
+        CONTEXT.settings(request).max_document_bytes,
         key,
     )
-    row = done.document
-    return created(dump(document_out(row)), f"/v1/documents/{row['id']}", done.replayed)
+    document = done.document
+    return created(dump(document_out(document)), f"/v1/documents/{document.id}", done.replayed)
 
 
 async def _part_chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
@@ -94,12 +93,12 @@ async def submit_multipart(request: web.Request) -> web.Response:
     if not isinstance(doc, BodyPartReader) or doc.name != "document":
         raise _refuse("the second part must be the document", "document")
     document_format = (doc.headers.get("Content-Type") or "application/octet-stream").split(";")[0]
-    pool = request.app[RUNTIME].pool
+    tx = transactions(request)
     assert who.tenant_id is not None
-    async with pool.acquire() as conn:
+    async with tx() as uow:
         # Refuse before a byte is stored: unknown target, unfit settings or format.
         check_settings(
-            await resolve_target(conn, cmd, who.tenant_id),
+            await resolve_target(uow, cmd, who.tenant_id),
             cmd.settings,
             document_format.strip().lower(),
         )
@@ -107,14 +106,13 @@ async def submit_multipart(request: web.Request) -> web.Response:
     if key is not None:
         key = key.adding(job=json.loads(raw), format=document_format)
     done = await submit_upload(
-        pool,
+        tx,
         blobs(request),
         _part_chunks(doc),
         meta,
         cmd,
         who,
-        emitter(request),
-        settings(request).max_document_bytes,
+        CONTEXT.settings(request).max_document_bytes,
         key,
     )
     return created(dump(job_out(done.job)), f"/v1/jobs/{done.job.id}", done.replayed)

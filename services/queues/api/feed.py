@@ -21,7 +21,7 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
-from services.queues import repository as repo
+from services.queues.repository import changes_channel
 from shared.db.pool import connect
 from shared.logging import get_logger
 
@@ -85,7 +85,7 @@ class JobFeed:
             conn: asyncpg.Connection | None = None
             try:
                 conn = await connect(dsn, schema, application_name="queues-feed")
-                await conn.add_listener(repo.changes_channel(schema), self._on_notify)
+                await conn.add_listener(changes_channel(schema), self._on_notify)
                 self._wake_all()  # catch up on what happened while not listening
                 while not self.closing.is_set() and not conn.is_closed():
                     with contextlib.suppress(TimeoutError):

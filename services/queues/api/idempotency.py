@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from services.queues.api.context import settings
+from services.queues.api.context import CONTEXT
 from services.queues.handlers.idempotency import HEADER, REPLAYED_HEADER, IdempotencyKey, parse_key
 
 
@@ -18,7 +18,7 @@ def idempotency_key(request: web.Request, **body: Any) -> IdempotencyKey | None:
         return None
     return IdempotencyKey(
         key,
-        settings(request).idempotency_key_ttl_s,
+        CONTEXT.settings(request).idempotency_key_ttl_s,
         {
             "method": request.method,
             "path": request.path,

@@ -7,18 +7,16 @@ import uuid
 
 from aiohttp import web
 
-from services.queues import repository as repo
-from services.queues.api.context import emitter, reader, user
+from services.queues.api.context import reader, transactions, user
 from services.queues.api.documents import submit_multipart
 from services.queues.api.idempotency import created, idempotency_key
 from services.queues.api.shapes import JobPage, Released, dump, job_out
 from services.queues.domain.commands import JobFilter, ReleaseJobs, SubmitJob
-from services.queues.domain.errors import JobNotFound
-from services.queues.handlers.jobs import cancel_job, submit_job, visible
-from services.queues.handlers.release import release_jobs
+from services.queues.handlers.jobs import cancel_job, submit_job, visible_job
+from services.queues.handlers.jobs import list_jobs as find_jobs
+from services.queues.handlers.release import release_at
 from shared.errors import FieldError, ValidationFailed
 from shared.http.body import parse_json, path_uuid, query_model
-from shared.service import RUNTIME
 
 
 async def submit(request: web.Request) -> web.Response:
@@ -32,9 +30,7 @@ async def submit(request: web.Request) -> web.Response:
             "name the stored document", [FieldError("document_id", "required (or upload one)")]
         )
     key = idempotency_key(request, body=json.loads(await request.read()))
-    done = await submit_job(
-        request.app[RUNTIME].pool, cmd, cmd.document_id, who, emitter(request), key
-    )
+    done = await submit_job(transactions(request), cmd, cmd.document_id, who, key)
     return created(dump(job_out(done.job)), f"/v1/jobs/{done.job.id}", done.replayed)
 
 
@@ -44,16 +40,15 @@ async def list_jobs(request: web.Request) -> web.Response:
     query = query_model(request, JobFilter)
     tenant = who.tenant_scope()
     mine = not who.is_operator and (query.owner == "me" or "admin" not in who.roles)
-    async with request.app[RUNTIME].pool.acquire() as conn:
-        jobs = await repo.list_jobs(
-            conn,
-            tenant_id=tenant,
-            owner_id=uuid.UUID(who.subject) if mine else None,
-            state=query.state,
-            printer_id=query.printer_id,
-            after=query.after,
-            limit=query.limit,
-        )
+    jobs = await find_jobs(
+        transactions(request),
+        tenant_id=tenant,
+        owner_id=uuid.UUID(who.subject) if mine else None,
+        state=query.state,
+        printer_id=query.printer_id,
+        after=query.after,
+        limit=query.limit,
+    )
     page = JobPage(
         items=[job_out(j) for j in jobs],
         next_after=jobs[-1].id if len(jobs) == query.limit else None,
@@ -65,10 +60,7 @@ async def get_job(request: web.Request) -> web.Response:
     """GET /v1/jobs/{job_id}."""
     who = reader(request)
     job_id = path_uuid(request, "job_id")
-    async with request.app[RUNTIME].pool.acquire() as conn:
-        job = await repo.get_job(conn, job_id)
-    if job is None or not visible(job, who):
-        raise JobNotFound("no such job")
+    job = await visible_job(transactions(request), job_id, who)
     return web.json_response(dump(job_out(job)))
 
 
@@ -76,7 +68,7 @@ async def cancel(request: web.Request) -> web.Response:
     """POST /v1/jobs/{job_id}/cancel: any time before it completes."""
     who = user(request, "jobs:submit")
     job_id = path_uuid(request, "job_id")
-    job = await cancel_job(request.app[RUNTIME].pool, job_id, who, emitter(request))
+    job = await cancel_job(transactions(request), job_id, who)
     return web.json_response(dump(job_out(job)))
 
 
@@ -87,14 +79,11 @@ async def release(request: web.Request) -> web.Response:
     printer_id = path_uuid(request, "printer_id")
     cmd = await parse_json(request, ReleaseJobs)
     assert who.tenant_id is not None
-    async with request.app[RUNTIME].pool.acquire() as conn, conn.transaction():
-        jobs = await release_jobs(
-            conn,
-            emitter(request),
-            tenant_id=who.tenant_id,
-            owner_id=uuid.UUID(who.subject),
-            printer_id=printer_id,
-            job_ids=None if cmd.all else cmd.job_ids,
-            strict=True,
-        )
+    jobs = await release_at(
+        transactions(request),
+        tenant_id=who.tenant_id,
+        owner_id=uuid.UUID(who.subject),
+        printer_id=printer_id,
+        job_ids=None if cmd.all else cmd.job_ids,
+    )
     return web.json_response(dump(Released(released=[job_out(j) for j in jobs])))

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from services.queues.domain.model import Job
+from services.queues.domain.model import Document, Job
 from shared.events.contracts.jobs import JobState, Release
 from shared.printing.settings import JobSettings
 
@@ -150,18 +150,18 @@ def job_out(job: Job) -> JobOut:
     )
 
 
-def document_out(row: Any) -> DocumentOut:
-    """The public shape of a document row."""
+def document_out(document: Document) -> DocumentOut:
+    """The public shape of a document."""
     return DocumentOut(
-        document_id=row["id"],
-        sha256=row["sha256"],
-        size=row["size"],
-        format=row["format"],
-        pages=row["pages"],
-        title=row["title"],
-        keep=row["keep"],
-        priority=row["priority"],
-        created_at=row["created_at"],
+        document_id=document.id,
+        sha256=document.sha256,
+        size=document.size,
+        format=document.format,
+        pages=document.pages,
+        title=document.title,
+        keep=document.keep,
+        priority=document.priority,
+        created_at=document.created_at,
     )
 
 

@@ -6,19 +6,16 @@ import asyncio
 import contextlib
 import json
 import uuid
-from typing import Any
 
 from aiohttp import web
 
-from services.queues import repository as repo
-from services.queues.api.context import reader, settings
+from services.queues.api.context import CONTEXT, reader, transactions
 from services.queues.api.feed import JobFeed
-from services.queues.domain.errors import JobNotFound
-from services.queues.domain.model import FINAL
-from services.queues.handlers.jobs import visible
+from services.queues.domain.model import FINAL, HistoryEntry
+from services.queues.handlers.jobs import visible_job
+from services.queues.repository import HistoryCursor, QueuesRepository
 from shared.errors import FieldError, ValidationFailed
 from shared.http.body import path_uuid
-from shared.service import RUNTIME
 
 FEED = web.AppKey("job_feed", JobFeed)
 
@@ -31,7 +28,7 @@ _TX_MAX = 2**64 - 1
 _ID_MAX = 2**63 - 1
 
 
-def _last_event_id(request: web.Request) -> repo.HistoryCursor | None:
+def _last_event_id(request: web.Request) -> HistoryCursor | None:
     """The cursor of ``Last-Event-ID`` (or ``?last_event_id=``): ``<tx>-<id>`` as sent in
     the events' ``id``; a plain number (an id sent before ids carried the transaction)
     resumes after that history row and everything recorded before ids carried it."""
@@ -51,30 +48,30 @@ def _last_event_id(request: web.Request) -> repo.HistoryCursor | None:
     return cursor
 
 
-def _frame(row: Any) -> bytes:
+def _frame(row: HistoryEntry) -> bytes:
     data = {
-        "job_id": str(row["job_id"]),
-        "state": row["state"],
-        "printer_id": str(row["printer_id"]) if row["printer_id"] else None,
-        "detail": row["detail"],
-        "at": row["at"].isoformat(),
+        "job_id": str(row.job_id),
+        "state": row.state,
+        "printer_id": str(row.printer_id) if row.printer_id else None,
+        "detail": row.detail,
+        "at": row.at.isoformat(),
     }
-    event_id = f"{row['tx']}-{row['id']}"
+    event_id = f"{row.tx}-{row.id}"
     return f"id: {event_id}\nevent: job.state\ndata: {json.dumps(data)}\n\n".encode()
 
 
 async def _stream(
     request: web.Request,
     *,
-    after: repo.HistoryCursor,
+    after: HistoryCursor,
     job_id: uuid.UUID | None,
     owner_id: uuid.UUID | None,
     tenant_id: uuid.UUID | None,
     finished: bool = False,
 ) -> web.StreamResponse:
-    rt = request.app[RUNTIME]
+    rt = CONTEXT.runtime(request)
     feed = request.app[FEED]
-    heartbeat = settings(request).sse_heartbeat_s
+    heartbeat = CONTEXT.settings(request).sse_heartbeat_s
     loop = asyncio.get_running_loop()
     response = web.StreamResponse(
         headers={
@@ -91,14 +88,14 @@ async def _stream(
         while not feed.closing.is_set():
             sub.wake.clear()
             async with rt.pool.acquire() as conn:
-                rows, pending = await repo.history_after(
-                    conn, after=after, job_id=job_id, tenant_id=tenant_id, owner_id=owner_id
+                rows, pending = await QueuesRepository(conn).history_after(
+                    after=after, job_id=job_id, tenant_id=tenant_id, owner_id=owner_id
                 )
             for row in rows:
                 await response.write(_frame(row))
                 written = loop.time()
-                after = (row["tx"], row["id"])
-                if job_id is not None and row["state"] in FINAL:
+                after = (row.tx, row.id)
+                if job_id is not None and row.state in FINAL:
                     return response
             if rows:
                 continue
@@ -121,10 +118,7 @@ async def job_events(request: web.Request) -> web.StreamResponse:
     job reaches a final state."""
     who = reader(request)
     job_id = path_uuid(request, "job_id")
-    async with request.app[RUNTIME].pool.acquire() as conn:
-        job = await repo.get_job(conn, job_id)
-    if job is None or not visible(job, who):
-        raise JobNotFound("no such job")
+    job = await visible_job(transactions(request), job_id, who)
     after = _last_event_id(request) or (0, 0)
     return await _stream(
         request, after=after, job_id=job_id, owner_id=None, tenant_id=None, finished=job.is_final
@@ -138,8 +132,8 @@ async def my_events(request: web.Request) -> web.StreamResponse:
         raise ValidationFailed("a tenant's user streams their own jobs", [])
     after = _last_event_id(request)
     if after is None:
-        async with request.app[RUNTIME].pool.acquire() as conn:
-            after = await repo.history_horizon(conn)
+        async with CONTEXT.pool(request).acquire() as conn:
+            after = await QueuesRepository(conn).history_horizon()
     return await _stream(
         request,
         after=after,

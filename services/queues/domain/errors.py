@@ -66,3 +66,12 @@ class ReleaseRequired(Forbidden):
 
     code: str = "release-required"
     title: str = "Release required"
+
+
+@dataclass
+class IdempotencyKeyReused(DomainError):
+    """The key already answered a different request (another body, document or path)."""
+
+    code: str = "idempotency-key-reused"
+    status: int = 422
+    title: str = "Idempotency key reused for another request"

@@ -15,6 +15,7 @@ from typing import Any, Literal, get_args
 
 from services.queues.domain.errors import TransitionRefused
 from shared.events.contracts.jobs import JobState, Release
+from shared.printing.capabilities import Capabilities
 from shared.printing.settings import JobSettings
 
 STATES: tuple[JobState, ...] = get_args(JobState)
@@ -137,3 +138,88 @@ def fetchable(job: Job, owner_has_session: bool) -> bool:
     """Whether the printer may download the document now: secure release waits for the
     owner's session at the printer."""
     return job.state in AT_PRINTER and (job.release != "secure" or owner_has_session)
+
+
+@dataclass(frozen=True)
+class Document:
+    """A stored document (its content is in the blob store, addressed by sha256)."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    owner_id: uuid.UUID
+    sha256: str
+    size: int
+    format: str
+    pages: int | None
+    title: str
+    keep: bool
+    priority: int
+    created_at: datetime
+    deleted_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Printer:
+    """The queues' replica of a registry printer (revision 0: only heard of through
+    capabilities or a connection change, not registered yet)."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    revision: int
+    capabilities: Capabilities | None
+
+
+@dataclass(frozen=True)
+class VirtualPrinter:
+    """The queues' replica of a virtual printer: its members, in the admin's order."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    name: str
+    members: tuple[uuid.UUID, ...]
+
+
+@dataclass(frozen=True)
+class Session:
+    """A user logged in at a printer (phone login) until ``expires_at``."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    printer_id: uuid.UUID
+    user_id: uuid.UUID
+    display_name: str
+    opened_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class KeyClaim:
+    """Who holds an idempotency key: the resource its first request created."""
+
+    fingerprint: str
+    resource: str
+    resource_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class QueuedJob:
+    """A job in a printer's queue with what a device shows and fetches."""
+
+    job: Job
+    sha256: str
+    size: int
+    format: str
+    owner_name: str | None
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One state change of a job, at (tx, id) in commit order."""
+
+    id: int
+    tx: int
+    job_id: uuid.UUID
+    state: JobState
+    printer_id: uuid.UUID | None
+    detail: dict[str, Any]
+    at: datetime

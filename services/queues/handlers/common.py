@@ -1,5 +1,5 @@
 """What every handler that changes a job does: save, record the history (which wakes
-the event streams) and add the events, in the caller's transaction."""
+the event streams) and announce the events, in the caller's unit of work."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import asyncpg
-
-from services.queues import repository as repo
+from services.queues.domain.events import DeviceNotified
 from services.queues.domain.model import Job
-from shared.db.outbox import Emitter
-from shared.events.contracts.notifications import DeviceNotified
+from services.queues.repository import QueuesRepository
+from shared.db.uow import UnitOfWork
 from shared.events.envelope import EventData
+
+Work = UnitOfWork[QueuesRepository]
+"""A unit of work on the queues' repository."""
 
 
 def now() -> datetime:
@@ -23,8 +24,7 @@ def now() -> datetime:
 
 
 async def record(
-    conn: asyncpg.Connection,
-    out: Emitter,
+    uow: Work,
     before: Job | None,
     after: Job,
     events: Sequence[EventData],
@@ -32,18 +32,17 @@ async def record(
 ) -> None:
     """Persist ``after`` (inserted when ``before`` is None), its history and ``events``."""
     if before is None:
-        await repo.insert_job(conn, after)
+        await uow.repo.insert_job(after)
     else:
-        await repo.save_job(conn, after)
+        await uow.repo.save_job(after)
     if before is None or (before.state, before.printer_id) != (after.state, after.printer_id):
-        await repo.add_history(conn, out.schema, after, detail)
+        await uow.repo.add_history(after, detail)
     for event in events:
-        await out.emit(conn, event, tenant_id=after.tenant_id)
+        await uow.emit(event, tenant_id=after.tenant_id)
 
 
 async def notify(
-    conn: asyncpg.Connection,
-    out: Emitter,
+    uow: Work,
     tenant_id: uuid.UUID,
     printer_id: uuid.UUID,
     kind: Literal["work_available", "job_canceled", "session_opened", "session_closed"],
@@ -51,9 +50,8 @@ async def notify(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """A hint for the device holding the printer's websocket (itself or its connector)."""
-    holder = await repo.holder_of(conn, printer_id)
-    await out.emit(
-        conn,
+    holder = await uow.repo.holder_of(printer_id)
+    await uow.emit(
         DeviceNotified(
             device_id=holder,
             tenant_id=tenant_id,
@@ -67,12 +65,12 @@ async def notify(
     )
 
 
-async def notify_if_fetchable(conn: asyncpg.Connection, out: Emitter, job: Job) -> None:
+async def notify_if_fetchable(uow: Work, job: Job) -> None:
     """work_available for a job that the printer may download now."""
     if job.printer_id is None or job.state != "queued":
         return
-    if job.release == "secure" and not await repo.has_session(
-        conn, job.printer_id, job.owner_id, now()
+    if job.release == "secure" and not await uow.repo.has_session(
+        job.printer_id, job.owner_id, now()
     ):
         return
-    await notify(conn, out, job.tenant_id, job.printer_id, "work_available", [job.id])
+    await notify(uow, job.tenant_id, job.printer_id, "work_available", [job.id])

@@ -4,77 +4,83 @@ downloads documents; nothing of another printer is ever visible."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from dataclasses import dataclass
 
-import asyncpg
-
-from services.queues import repository as repo
 from services.queues.domain.errors import JobNotFound, ReleaseRequired
-from services.queues.domain.model import AT_PRINTER, fetchable, transition
-from services.queues.handlers.common import now, record
-from shared.db.outbox import Emitter
-from shared.events.contracts.jobs import JobSent
+from services.queues.domain.events import JobSent
+from services.queues.domain.model import (
+    AT_PRINTER,
+    Document,
+    QueuedJob,
+    Session,
+    fetchable,
+    transition,
+)
+from services.queues.handlers.common import Work, now, record
+from services.queues.repository import QueuesRepository
+from shared.db.uow import Transactions
 from shared.http.auth import Principal
 
 
-async def printers_of(conn: asyncpg.Connection, who: Principal) -> list[uuid.UUID]:
+async def printers_of(uow: Work, who: Principal) -> list[uuid.UUID]:
     """The printers a device answers for (Forbidden for anything but a device token)."""
     device_id = who.require_device()
     assert who.tenant_id is not None
-    return await repo.printers_held_by(conn, device_id, who.tenant_id)
+    return await uow.repo.printers_held_by(device_id, who.tenant_id)
 
 
-async def queue_of(pool: asyncpg.Pool, who: Principal) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class DeviceItem:
+    """A job in the device's queue, whether it may be fetched now, and whether its
+    owner must log in at the printer first."""
+
+    queued: QueuedJob
+    fetchable: bool
+    requires_login: bool
+
+
+async def queue_of(tx: Transactions[QueuesRepository], who: Principal) -> list[DeviceItem]:
     """The jobs in the device's printers' queues, in order, with fetchability."""
-    async with pool.acquire() as conn:
-        printers = await printers_of(conn, who)
+    async with tx() as uow:
+        printers = await printers_of(uow, who)
         assert who.tenant_id is not None
-        rows = await repo.jobs_at_printers(conn, who.tenant_id, printers)
+        queued = await uow.repo.jobs_at_printers(who.tenant_id, printers)
         at = now()
-        sessions = {
-            (s["printer_id"], s["user_id"]) for s in await repo.open_sessions(conn, printers, at)
-        }
+        sessions = {(s.printer_id, s.user_id) for s in await uow.repo.open_sessions(printers, at)}
     items = []
-    for row in rows:
-        job = repo.job_of({k: row[k] for k in row.keys() if k not in _DOCUMENT_FIELDS})
+    for q in queued:
+        job = q.job
         has_session = (job.printer_id, job.owner_id) in sessions
         items.append(
-            {
-                "job": job,
-                "row": row,
-                "fetchable": fetchable(job, has_session),
-                "requires_login": job.release == "secure" and not has_session,
-            }
+            DeviceItem(q, fetchable(job, has_session), job.release == "secure" and not has_session)
         )
     return items
 
 
-_DOCUMENT_FIELDS = frozenset({"sha256", "size", "format", "owner_name"})
-
-
-async def sessions_of(pool: asyncpg.Pool, who: Principal) -> list[asyncpg.Record]:
+async def sessions_of(tx: Transactions[QueuesRepository], who: Principal) -> list[Session]:
     """Open sessions at the device's printers."""
-    async with pool.acquire() as conn:
-        printers = await printers_of(conn, who)
-        return await repo.open_sessions(conn, printers, now())
+    async with tx() as uow:
+        printers = await printers_of(uow, who)
+        return await uow.repo.open_sessions(printers, now())
 
 
 async def start_download(
-    pool: asyncpg.Pool, who: Principal, job_id: uuid.UUID, out: Emitter
-) -> asyncpg.Record:
+    tx: Transactions[QueuesRepository], who: Principal, job_id: uuid.UUID
+) -> Document:
     """The document of a job in one of the device's printers' queues; the first download
     of a queued job makes it sent (job.sent). Secure jobs wait for the owner's session."""
-    async with pool.acquire() as conn, conn.transaction():
-        printers = await printers_of(conn, who)
-        job = await repo.get_job(conn, job_id, for_update=True)
+    async with tx() as uow:
+        printers = await printers_of(uow, who)
+        job = await uow.repo.get_job(job_id, for_update=True)
         if job is None or job.printer_id not in printers or job.state not in AT_PRINTER:
             raise JobNotFound("no such job in this printer's queue")
         assert job.printer_id is not None
-        if job.release == "secure" and not await repo.has_session(
-            conn, job.printer_id, job.owner_id, now()
+        if job.release == "secure" and not await uow.repo.has_session(
+            job.printer_id, job.owner_id, now()
         ):
             raise ReleaseRequired("the owner has not logged in at the printer yet")
-        document = await conn.fetchrow("SELECT * FROM documents WHERE id = $1", job.document_id)
+        document = await uow.repo.any_document(job.document_id)
+        assert document is not None, "a job's document row is never deleted"
         if job.state == "queued":
             at = now()
             event = JobSent(
@@ -84,5 +90,5 @@ async def start_download(
                 at=at,
                 printer_id=job.printer_id,
             )
-            await record(conn, out, job, transition(job, "sent", at), [event])
+            await record(uow, job, transition(job, "sent", at), [event])
         return document

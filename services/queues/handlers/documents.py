@@ -8,16 +8,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import asyncpg
-
-from services.queues import repository as repo
 from services.queues.domain.commands import StoreDocument, SubmitJob
+from services.queues.domain.events import DocumentDeleted
+from services.queues.domain.model import Document
+from services.queues.handlers.common import Work
 from services.queues.handlers.idempotency import IdempotencyKey, claim
 from services.queues.handlers.jobs import Submitted, create_job, replayed_job
+from services.queues.repository import QueuesRepository
 from shared.blobstore import BlobRef, BlobStore
-from shared.db.outbox import Emitter
+from shared.db.uow import Transactions
 from shared.errors import DomainError
-from shared.events.contracts.jobs import DocumentDeleted
 from shared.http.auth import Principal
 from shared.printing.pages import counter_for
 
@@ -45,7 +45,7 @@ class Stored:
     """The document an upload registered, or (``replayed``) the one its key's first
     request registered."""
 
-    document: asyncpg.Record
+    document: Document
     replayed: bool = False
 
 
@@ -68,20 +68,19 @@ async def put_upload(
 
 
 async def register_document(
-    conn: asyncpg.Connection,
+    uow: Work,
     store: BlobStore,
     upload: Upload,
     cmd: StoreDocument,
     who: Principal,
     document_id: uuid.UUID,
-) -> asyncpg.Record:
-    """In the caller's transaction: the document row for a stored blob."""
+) -> Document:
+    """In the caller's unit of work: the document for a stored blob."""
     assert who.tenant_id is not None
-    await repo.lock_blob(conn, upload.ref.sha256)
+    await uow.repo.lock_blob(upload.ref.sha256)
     if not await store.exists(upload.ref.sha256):
         raise StoreUnavailable()
-    return await repo.insert_document(
-        conn,
+    return await uow.repo.insert_document(
         id=document_id,
         tenant_id=who.tenant_id,
         owner_id=uuid.UUID(who.subject),
@@ -96,7 +95,7 @@ async def register_document(
 
 
 async def store_document(
-    pool: asyncpg.Pool,
+    tx: Transactions[QueuesRepository],
     store: BlobStore,
     chunks: AsyncIterable[bytes],
     cmd: StoreDocument,
@@ -108,25 +107,24 @@ async def store_document(
     idempotency key, in the same transaction)."""
     upload = await put_upload(store, chunks, cmd, max_bytes)
     document_id = uuid.uuid4()
-    async with pool.acquire() as conn, conn.transaction():
+    async with tx() as uow:
         first = await claim(
-            conn, key, who, "document", document_id, document_sha256=upload.ref.sha256
+            uow, key, who, "document", document_id, document_sha256=upload.ref.sha256
         )
         if first is not None:
-            row = await repo.any_document(conn, first)
+            row = await uow.repo.any_document(first)
             assert row is not None, "document rows are never deleted"
             return Stored(row, replayed=True)
-        return Stored(await register_document(conn, store, upload, cmd, who, document_id))
+        return Stored(await register_document(uow, store, upload, cmd, who, document_id))
 
 
 async def submit_upload(
-    pool: asyncpg.Pool,
+    tx: Transactions[QueuesRepository],
     store: BlobStore,
     chunks: AsyncIterable[bytes],
     meta: StoreDocument,
     cmd: SubmitJob,
     who: Principal,
-    out: Emitter,
     max_bytes: int,
     key: IdempotencyKey | None = None,
 ) -> Submitted:
@@ -134,60 +132,54 @@ async def submit_upload(
     document, the job (job.submitted) and the idempotency key in one transaction."""
     upload = await put_upload(store, chunks, meta, max_bytes)
     job_id = uuid.uuid4()
-    async with pool.acquire() as conn, conn.transaction():
-        first = await claim(conn, key, who, "job", job_id, document_sha256=upload.ref.sha256)
+    async with tx() as uow:
+        first = await claim(uow, key, who, "job", job_id, document_sha256=upload.ref.sha256)
         if first is not None:
-            return await replayed_job(conn, first)
-        document = await register_document(conn, store, upload, meta, who, uuid.uuid4())
-        return Submitted(await create_job(conn, cmd, job_id, document, who, out))
+            return await replayed_job(uow, first)
+        document = await register_document(uow, store, upload, meta, who, uuid.uuid4())
+        return Submitted(await create_job(uow, cmd, job_id, document, who))
 
 
 async def delete_documents_due(
-    pool: asyncpg.Pool, store: BlobStore, out: Emitter, now: datetime, retention_s: int
+    tx: Transactions[QueuesRepository], store: BlobStore, now: datetime, retention_s: int
 ) -> int:
     """Delete the content of documents past retention (document.deleted each); a blob
     goes when no live document references it any more. Returns how many were deleted."""
     deleted = 0
     while True:
-        async with pool.acquire() as conn:
-            async with conn.transaction():
-                rows = await repo.documents_due(conn, now, retention_s, limit=100)
-                for row in rows:
-                    await _mark_deleted(conn, out, row, now, "retention")
-            await drop_unreferenced(conn, store, {r["sha256"] for r in rows})
-        deleted += len(rows)
-        if len(rows) < 100:
+        async with tx() as uow:
+            due = await uow.repo.documents_due(now, retention_s, limit=100)
+            for document in due:
+                await _mark_deleted(uow, document, now, "retention")
+        await drop_unreferenced(tx, store, {d.sha256 for d in due})
+        deleted += len(due)
+        if len(due) < 100:
             return deleted
 
 
-async def drop_unreferenced(conn: asyncpg.Connection, store: BlobStore, shas: set[str]) -> None:
+async def drop_unreferenced(
+    tx: Transactions[QueuesRepository], store: BlobStore, shas: set[str]
+) -> None:
     """Delete the blobs no live document references (after the references were dropped
     and committed: a crash in between leaves an unreferenced blob, never a dangling
     reference). The blob's lock keeps an upload from registering it meanwhile."""
     for sha256 in sorted(shas):
-        async with conn.transaction():
-            await repo.lock_blob(conn, sha256)
-            if not await repo.blob_referenced(conn, sha256):
+        async with tx() as uow:
+            await uow.repo.lock_blob(sha256)
+            if not await uow.repo.blob_referenced(sha256):
                 await store.delete(sha256)
 
 
-async def _mark_deleted(
-    conn: asyncpg.Connection,
-    out: Emitter,
-    row: asyncpg.Record,
-    now: datetime,
-    reason: Any,
-) -> None:
-    await repo.mark_document_deleted(conn, row["id"], now)
-    await out.emit(
-        conn,
+async def _mark_deleted(uow: Work, document: Document, now: datetime, reason: Any) -> None:
+    await uow.repo.mark_document_deleted(document.id, now)
+    await uow.emit(
         DocumentDeleted(
-            document_id=row["id"],
-            tenant_id=row["tenant_id"],
-            owner_id=row["owner_id"],
-            sha256=row["sha256"],
+            document_id=document.id,
+            tenant_id=document.tenant_id,
+            owner_id=document.owner_id,
+            sha256=document.sha256,
             reason=reason,
             at=now,
         ),
-        tenant_id=row["tenant_id"],
+        tenant_id=document.tenant_id,
     )

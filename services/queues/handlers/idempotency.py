@@ -10,23 +10,13 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-import asyncpg
-
-from services.queues import repository as repo
+from services.queues.domain.errors import IdempotencyKeyReused
+from services.queues.handlers.common import Work
 from shared.errors import DomainError, FieldError
 from shared.http.auth import Principal
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
-
-
-@dataclass
-class IdempotencyKeyReused(DomainError):
-    """The key already answered a different request (another body, document or path)."""
-
-    code: str = "idempotency-key-reused"
-    status: int = 422
-    title: str = "Idempotency key reused for another request"
 
 
 @dataclass(frozen=True)
@@ -68,7 +58,7 @@ def parse_key(value: str | None) -> str | None:
 
 
 async def claim(
-    conn: asyncpg.Connection,
+    uow: Work,
     key: IdempotencyKey | None,
     who: Principal,
     resource: Literal["job", "document"],
@@ -83,8 +73,7 @@ async def claim(
         return None
     assert who.tenant_id is not None
     fingerprint = key.fingerprint(**more)
-    held = await repo.claim_idempotency_key(
-        conn,
+    held = await uow.repo.claim_idempotency_key(
         tenant_id=who.tenant_id,
         owner_id=uuid.UUID(who.subject),
         key=key.key,
@@ -93,11 +82,11 @@ async def claim(
         resource_id=resource_id,
         ttl_s=key.ttl_s,
     )
-    if held["resource_id"] == resource_id:
+    if held.resource_id == resource_id:
         return None
-    if held["fingerprint"] != fingerprint or held["resource"] != resource:
+    if held.fingerprint != fingerprint or held.resource != resource:
         raise IdempotencyKeyReused(
             f"this {HEADER} was used for a different request; use a new key",
             [FieldError(HEADER, "already used for a different request")],
         )
-    return held["resource_id"]  # type: ignore[no-any-return]
+    return held.resource_id

@@ -5,9 +5,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-import asyncpg
-
-from services.queues import repository as repo
 from services.queues.domain.commands import SubmitJob
 from services.queues.domain.errors import (
     DocumentNotFound,
@@ -16,10 +13,11 @@ from services.queues.domain.errors import (
     SettingsRejected,
     TargetNotFound,
 )
-from services.queues.domain.model import Job, transition
-from services.queues.handlers.common import notify, now, record
+from services.queues.domain.model import Document, Job, transition
+from services.queues.handlers.common import Work, notify, now, record
 from services.queues.handlers.idempotency import IdempotencyKey, claim
-from shared.db.outbox import Emitter
+from services.queues.repository import QueuesRepository
+from shared.db.uow import Transactions
 from shared.errors import FieldError
 from shared.events.contracts.jobs import JobCanceled, JobSubmitted, Release
 from shared.http.auth import Principal
@@ -37,26 +35,25 @@ class Target:
     capabilities: Capabilities
 
 
-async def resolve_target(conn: asyncpg.Connection, cmd: SubmitJob, tenant_id: uuid.UUID) -> Target:
+async def resolve_target(uow: Work, cmd: SubmitJob, tenant_id: uuid.UUID) -> Target:
     """The caller's printer or virtual printer, with the capabilities a job is checked
     against (a virtual printer's: what every member can do)."""
     if cmd.printer_id is not None:
-        printer = await repo.get_printer(conn, cmd.printer_id)
-        if printer is None or printer["tenant_id"] != tenant_id or not printer["revision"]:
+        printer = await uow.repo.get_printer(cmd.printer_id)
+        if printer is None or printer.tenant_id != tenant_id or not printer.revision:
             raise TargetNotFound("no such printer", [FieldError("printer_id", "unknown printer")])
-        if printer["capabilities"] is None:
+        if printer.capabilities is None:
             raise PrinterNotReady("the printer has not reported what it can print yet")
-        caps = Capabilities.model_validate(printer["capabilities"])
-        return Target(cmd.printer_id, None, cmd.release, caps)
+        return Target(cmd.printer_id, None, cmd.release, printer.capabilities)
     assert cmd.virtual_printer_id is not None
-    virtual = await repo.get_virtual_printer(conn, cmd.virtual_printer_id)
-    if virtual is None or virtual["tenant_id"] != tenant_id:
+    virtual = await uow.repo.get_virtual_printer(cmd.virtual_printer_id)
+    if virtual is None or virtual.tenant_id != tenant_id:
         raise TargetNotFound(
             "no such virtual printer",
             [FieldError("virtual_printer_id", "unknown virtual printer")],
         )
-    members = list(virtual["members"])
-    known = await repo.printers_capabilities(conn, members)
+    members = list(virtual.members)
+    known = await uow.repo.printers_capabilities(members)
     not_ready = [str(m) for m in members if known.get(m) is None]
     if not members or not_ready:
         raise PrinterNotReady(
@@ -101,11 +98,10 @@ class Submitted:
 
 
 async def submit_job(
-    pool: asyncpg.Pool,
+    tx: Transactions[QueuesRepository],
     cmd: SubmitJob,
     document_id: uuid.UUID,
     who: Principal,
-    out: Emitter,
     key: IdempotencyKey | None = None,
 ) -> Submitted:
     """Register a job for a stored document: target and settings checked, job pending,
@@ -113,51 +109,46 @@ async def submit_job(
     assert who.tenant_id is not None
     owner = uuid.UUID(who.subject)
     job_id = uuid.uuid4()
-    async with pool.acquire() as conn, conn.transaction():
-        if (first := await claim(conn, key, who, "job", job_id)) is not None:
-            return await replayed_job(conn, first)
-        document = await repo.get_document(conn, document_id, for_update=True)
-        if (
-            document is None
-            or document["tenant_id"] != who.tenant_id
-            or (document["owner_id"] != owner)
-        ):
+    async with tx() as uow:
+        if (first := await claim(uow, key, who, "job", job_id)) is not None:
+            return await replayed_job(uow, first)
+        document = await uow.repo.get_document(document_id, for_update=True)
+        if document is None or document.tenant_id != who.tenant_id or (document.owner_id != owner):
             raise DocumentNotFound(
                 "no such document", [FieldError("document_id", "unknown document")]
             )
-        return Submitted(await create_job(conn, cmd, job_id, document, who, out))
+        return Submitted(await create_job(uow, cmd, job_id, document, who))
 
 
-async def replayed_job(conn: asyncpg.Connection, job_id: uuid.UUID) -> Submitted:
+async def replayed_job(uow: Work, job_id: uuid.UUID) -> Submitted:
     """The job a key's first request created, answered again."""
-    job = await repo.get_job(conn, job_id)
+    job = await uow.repo.get_job(job_id)
     assert job is not None, "jobs are never deleted"
     return Submitted(job, replayed=True)
 
 
 async def create_job(
-    conn: asyncpg.Connection,
+    uow: Work,
     cmd: SubmitJob,
     job_id: uuid.UUID,
-    document: asyncpg.Record,
+    document: Document,
     who: Principal,
-    out: Emitter,
 ) -> Job:
     """In the caller's transaction: the job for the caller's (locked) document, target
     and settings checked, pending, with job.submitted."""
     assert who.tenant_id is not None
     owner = uuid.UUID(who.subject)
-    target = await resolve_target(conn, cmd, who.tenant_id)
-    check_settings(target, cmd.settings, document["format"])
-    pages = cmd.pages if cmd.pages is not None else document["pages"]
+    target = await resolve_target(uow, cmd, who.tenant_id)
+    check_settings(target, cmd.settings, document.format)
+    pages = cmd.pages if cmd.pages is not None else document.pages
     at = now()
     job = Job(
         id=job_id,
         tenant_id=who.tenant_id,
         owner_id=owner,
-        document_id=document["id"],
+        document_id=document.id,
         release=target.release,
-        title=cmd.title if cmd.title is not None else document["title"],
+        title=cmd.title if cmd.title is not None else document.title,
         pages=pages,
         settings=cmd.settings,
         state="pending",
@@ -174,17 +165,17 @@ async def create_job(
         virtual_printer_id=job.virtual_printer_id,
         release=job.release,
         title=job.title,
-        document_id=document["id"],
-        document_sha256=document["sha256"],
-        document_size=document["size"],
-        document_format=document["format"],
+        document_id=document.id,
+        document_sha256=document.sha256,
+        document_size=document.size,
+        document_format=document.format,
         pages=pages,
         printed_pages=job.printed_pages,
         colour=cmd.settings.colour,
         settings=cmd.settings,
         hold_until_release=job.release == "pull",
     )
-    await record(conn, out, None, job, [submitted])
+    await record(uow, None, job, [submitted])
     return job
 
 
@@ -195,10 +186,10 @@ def visible(job: Job | None, who: Principal) -> bool:
     return who.is_operator or "admin" in who.roles or str(job.owner_id) == who.subject
 
 
-async def cancel_job(pool: asyncpg.Pool, job_id: uuid.UUID, who: Principal, out: Emitter) -> Job:
+async def cancel_job(tx: Transactions[QueuesRepository], job_id: uuid.UUID, who: Principal) -> Job:
     """Cancel a job before it completes; a printer that has it is told to drop it."""
-    async with pool.acquire() as conn, conn.transaction():
-        job = await repo.get_job(conn, job_id, for_update=True)
+    async with tx() as uow:
+        job = await uow.repo.get_job(job_id, for_update=True)
         if job is None or not visible(job, who):
             raise JobNotFound("no such job")
         at = now()
@@ -213,7 +204,34 @@ async def cancel_job(pool: asyncpg.Pool, job_id: uuid.UUID, who: Principal, out:
             by_user_id=by,
             printer_id=job.printer_id,
         )
-        await record(conn, out, job, after, [event])
+        await record(uow, job, after, [event])
         if job.state in ("sent", "printing") and job.printer_id is not None:
-            await notify(conn, out, job.tenant_id, job.printer_id, "job_canceled", [job.id])
+            await notify(uow, job.tenant_id, job.printer_id, "job_canceled", [job.id])
         return after
+
+
+async def visible_job(tx: Transactions[QueuesRepository], job_id: uuid.UUID, who: Principal) -> Job:
+    """A job the caller may see; the same 404 for an unknown and an invisible one."""
+    async with tx() as uow:
+        job = await uow.repo.get_job(job_id)
+    if job is None or not visible(job, who):
+        raise JobNotFound("no such job")
+    return job
+
+
+async def list_jobs(
+    tx: Transactions[QueuesRepository],
+    *,
+    tenant_id: uuid.UUID | None,
+    owner_id: uuid.UUID | None,
+    state: str | None,
+    printer_id: uuid.UUID | None,
+    after: uuid.UUID | None,
+    limit: int,
+) -> list[Job]:
+    """A page of jobs in id order, narrowed by the filters that are set."""
+    async with tx() as uow:
+        return await uow.repo.list_jobs(
+            tenant_id=tenant_id, owner_id=owner_id, state=state, printer_id=printer_id,
+            after=after, limit=limit,
+        )  # fmt: skip

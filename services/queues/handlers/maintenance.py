@@ -7,27 +7,25 @@ import contextlib
 import hashlib
 from datetime import datetime, timedelta
 
-import asyncpg
-
-from services.queues import repository as repo
 from services.queues.domain.model import transition
 from services.queues.handlers.common import now, record
 from services.queues.handlers.documents import delete_documents_due
+from services.queues.repository import QueuesRepository
 from services.queues.settings import DAY_S
 from shared.blobstore import BlobStore
-from shared.db.outbox import Emitter
+from shared.db.uow import PostgresTransactions, Transactions
 from shared.events.contracts.jobs import JobExpired
 from shared.logging import get_logger
 
 log = get_logger(__name__)
 
 
-async def expire_jobs(pool: asyncpg.Pool, out: Emitter, at: datetime) -> int:
+async def expire_jobs(tx: Transactions[QueuesRepository], at: datetime) -> int:
     """Expire held jobs (and reserved jobs not printed) past their time: job.expired each."""
     expired = 0
     while True:
-        async with pool.acquire() as conn, conn.transaction():
-            jobs = await repo.held_jobs_due(conn, at, limit=100)
+        async with tx() as uow:
+            jobs = await uow.repo.held_jobs_due(at, limit=100)
             for job in jobs:
                 after = transition(job, "expired", at)
                 event = JobExpired(
@@ -37,7 +35,7 @@ async def expire_jobs(pool: asyncpg.Pool, out: Emitter, at: datetime) -> int:
                     at=at,
                     previous_state=job.state,
                 )
-                await record(conn, out, job, after, [event])
+                await record(uow, job, after, [event])
         expired += len(jobs)
         if len(jobs) < 100:
             return expired
@@ -48,13 +46,13 @@ def _lock_key(schema: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-async def forget_keys(pool: asyncpg.Pool, at: datetime, ttl_s: int) -> int:
+async def forget_keys(tx: Transactions[QueuesRepository], at: datetime, ttl_s: int) -> int:
     """Delete the idempotency keys older than ``ttl_s``; how many went."""
     forgotten = 0
     while True:
-        async with pool.acquire() as conn:
-            gone = await repo.delete_idempotency_keys_before(
-                conn, at - timedelta(seconds=ttl_s), limit=1000
+        async with tx() as uow:
+            gone = await uow.repo.delete_idempotency_keys_before(
+                at - timedelta(seconds=ttl_s), limit=1000
             )
         forgotten += gone
         if gone < 1000:
@@ -62,20 +60,24 @@ async def forget_keys(pool: asyncpg.Pool, at: datetime, ttl_s: int) -> int:
 
 
 async def run_once(
-    pool: asyncpg.Pool, store: BlobStore, out: Emitter, retention_s: int, key_ttl_s: int = DAY_S
+    tx: PostgresTransactions[QueuesRepository],
+    store: BlobStore,
+    retention_s: int,
+    key_ttl_s: int = DAY_S,
 ) -> tuple[int, int]:
     """One round of expiry, retention and forgetting old idempotency keys, if this
     replica holds the lock; (expired, deleted)."""
-    async with pool.acquire() as conn:
-        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _lock_key(out.schema)):
+    lock = _lock_key(tx.out.schema)
+    async with tx.pool.acquire() as conn:
+        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock):
             return 0, 0
         try:
             at = now()
-            expired = await expire_jobs(pool, out, at)
-            deleted = await delete_documents_due(pool, store, out, at, retention_s)
-            forgotten = await forget_keys(pool, at, key_ttl_s)
+            expired = await expire_jobs(tx, at)
+            deleted = await delete_documents_due(tx, store, at, retention_s)
+            forgotten = await forget_keys(tx, at, key_ttl_s)
         finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", _lock_key(out.schema))
+            await conn.execute("SELECT pg_advisory_unlock($1)", lock)
     if expired or deleted or forgotten:
         log.info(
             "maintenance",
@@ -87,9 +89,8 @@ async def run_once(
 
 
 async def loop(
-    pool: asyncpg.Pool,
+    tx: PostgresTransactions[QueuesRepository],
     store: BlobStore,
-    out: Emitter,
     *,
     retention_s: int,
     key_ttl_s: int = DAY_S,
@@ -98,6 +99,6 @@ async def loop(
 ) -> None:
     """Run :func:`run_once` every ``interval_s`` until ``stop``."""
     while not stop.is_set():
-        await run_once(pool, store, out, retention_s, key_ttl_s)
+        await run_once(tx, store, retention_s, key_ttl_s)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval_s)

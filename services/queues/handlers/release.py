@@ -5,13 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-import asyncpg
-
-from services.queues import repository as repo
 from services.queues.domain.errors import ReleaseConflict, TargetNotFound
 from services.queues.domain.model import Job, transition
-from services.queues.handlers.common import notify, now, record
-from shared.db.outbox import Emitter
+from services.queues.handlers.common import Work, notify, now, record
+from services.queues.repository import QueuesRepository
+from shared.db.uow import Transactions
 from shared.errors import FieldError
 from shared.events.contracts.jobs import JobMoved, JobQueued
 from shared.events.contracts.sessions import DeviceLoginApproved
@@ -38,8 +36,7 @@ def _refusal(
 
 
 async def release_jobs(
-    conn: asyncpg.Connection,
-    out: Emitter,
+    uow: Work,
     *,
     tenant_id: uuid.UUID,
     owner_id: uuid.UUID,
@@ -51,20 +48,20 @@ async def release_jobs(
     queue, in the caller's transaction: one job.moved and one job.queued each, then one
     work_available hint. ``strict``: any job that cannot move refuses the whole release
     with 409 naming each; otherwise such jobs are skipped."""
-    printer = await repo.get_printer(conn, printer_id)
-    if printer is None or printer["tenant_id"] != tenant_id:
+    printer = await uow.repo.get_printer(printer_id)
+    if printer is None or printer.tenant_id != tenant_id:
         raise TargetNotFound("no such printer")
     wanted = (
         list(job_ids)
         if job_ids is not None
-        else await repo.held_pull_jobs(conn, tenant_id, owner_id, printer_id)
+        else await uow.repo.held_pull_jobs(tenant_id, owner_id, printer_id)
     )
-    locked = await repo.lock_jobs(conn, wanted)
+    locked = await uow.repo.lock_jobs(wanted)
     members: dict[uuid.UUID, list[uuid.UUID]] = {}
     for job in locked.values():
         if job.virtual_printer_id and job.virtual_printer_id not in members:
-            virtual = await repo.get_virtual_printer(conn, job.virtual_printer_id)
-            members[job.virtual_printer_id] = list(virtual["members"]) if virtual else []
+            virtual = await uow.repo.get_virtual_printer(job.virtual_printer_id)
+            members[job.virtual_printer_id] = list(virtual.members) if virtual else []
     refusals = {
         job_id: reason
         for job_id in wanted
@@ -100,18 +97,17 @@ async def release_jobs(
             by_user_id=owner_id,
         )
         queued = JobQueued(**common, printer_id=printer_id, reason="released")
-        await record(conn, out, job, after, [moved, queued], {"reason": "released"})
+        await record(uow, job, after, [moved, queued], {"reason": "released"})
         released.append(after)
     if released:
-        await notify(conn, out, tenant_id, printer_id, "work_available", [j.id for j in released])
+        await notify(uow, tenant_id, printer_id, "work_available", [j.id for j in released])
     return released
 
 
-async def open_session(conn: asyncpg.Connection, out: Emitter, login: DeviceLoginApproved) -> None:
+async def open_session(uow: Work, login: DeviceLoginApproved) -> None:
     """A user stands at a printer: record the session; their secure jobs there become
     printable (work_available); release_all also releases their held pull jobs there."""
-    opened = await repo.open_session(
-        conn,
+    opened = await uow.repo.open_session(
         id=login.session_id,
         tenant_id=login.tenant_id,
         printer_id=login.printer_id,
@@ -122,12 +118,11 @@ async def open_session(conn: asyncpg.Connection, out: Emitter, login: DeviceLogi
     )
     if not opened or login.expires_at <= now():
         return
-    printer = await repo.get_printer(conn, login.printer_id)
-    if printer is None or printer["tenant_id"] != login.tenant_id:
+    printer = await uow.repo.get_printer(login.printer_id)
+    if printer is None or printer.tenant_id != login.tenant_id:
         return
     await notify(
-        conn,
-        out,
+        uow,
         login.tenant_id,
         login.printer_id,
         "session_opened",
@@ -138,16 +133,35 @@ async def open_session(conn: asyncpg.Connection, out: Emitter, login: DeviceLogi
             "expires_at": login.expires_at.isoformat(),
         },
     )
-    secure = await repo.secure_jobs_of(conn, login.printer_id, login.user_id)
+    secure = await uow.repo.secure_jobs_of(login.printer_id, login.user_id)
     if secure:
-        await notify(conn, out, login.tenant_id, login.printer_id, "work_available", secure)
+        await notify(uow, login.tenant_id, login.printer_id, "work_available", secure)
     if login.action == "release_all":
         await release_jobs(
-            conn,
-            out,
+            uow,
             tenant_id=login.tenant_id,
             owner_id=login.user_id,
             printer_id=login.printer_id,
             job_ids=None,
             strict=False,
+        )
+
+
+async def release_at(
+    tx: Transactions[QueuesRepository],
+    *,
+    tenant_id: uuid.UUID,
+    owner_id: uuid.UUID,
+    printer_id: uuid.UUID,
+    job_ids: Sequence[uuid.UUID] | None,
+) -> list[Job]:
+    """An owner's release at a printer: all the jobs named, or none (409 naming each)."""
+    async with tx() as uow:
+        return await release_jobs(
+            uow,
+            tenant_id=tenant_id,
+            owner_id=owner_id,
+            printer_id=printer_id,
+            job_ids=job_ids,
+            strict=True,
         )

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-import asyncpg
-
-from services.queues import repository as repo
 from services.queues.domain.commands import CreateReservation, SubmitJob
-from services.queues.domain.model import Job
+from services.queues.domain.model import Document, Job
 from services.queues.handlers.common import notify_if_fetchable, now, record
 from services.queues.handlers.jobs import resolve_target
-from shared.db.outbox import Emitter
+from services.queues.repository import QueuesRepository
+from shared.db.uow import Transactions
 from shared.errors import FieldError, ValidationFailed
 from shared.events.contracts.jobs import JobQueued, JobSubmitted
 from shared.http.auth import Principal
@@ -19,7 +17,7 @@ from shared.printing.settings import check
 
 
 async def create_reservation(
-    pool: asyncpg.Pool, cmd: CreateReservation, who: Principal, out: Emitter
+    tx: Transactions[QueuesRepository], cmd: CreateReservation, who: Principal
 ) -> tuple[uuid.UUID, list[Job]]:
     """Queue the caller's kept documents at the printer: highest priority first, oldest
     first on ties, at most ``max_count`` of them and ``max_pages`` pages in all; each job
@@ -31,24 +29,23 @@ async def create_reservation(
         raise ValidationFailed("the deadline has passed", [FieldError("deadline", "in the past")])
     owner = uuid.UUID(who.subject)
     reservation_id = uuid.uuid4()
-    async with pool.acquire() as conn, conn.transaction():
+    async with tx() as uow:
         target = await resolve_target(
-            conn, SubmitJob(printer_id=cmd.printer_id, settings=cmd.settings), who.tenant_id
+            uow, SubmitJob(printer_id=cmd.printer_id, settings=cmd.settings), who.tenant_id
         )
-        chosen: list[asyncpg.Record] = []
+        chosen: list[Document] = []
         pages = 0
-        for doc in await repo.kept_documents(conn, who.tenant_id, owner, limit=1000):
+        for doc in await uow.repo.kept_documents(who.tenant_id, owner, limit=1000):
             if len(chosen) == cmd.max_count:
                 break
-            if doc["pages"] is None or check(cmd.settings, target.capabilities, doc["format"]):
+            if doc.pages is None or check(cmd.settings, target.capabilities, doc.format):
                 continue
-            printed = cmd.settings.printed_pages(doc["pages"]) or 0
+            printed = cmd.settings.printed_pages(doc.pages) or 0
             if pages + printed > cmd.max_pages:
                 continue
             chosen.append(doc)
             pages += printed
-        await repo.insert_reservation(
-            conn,
+        await uow.repo.insert_reservation(
             id=reservation_id,
             tenant_id=who.tenant_id,
             owner_id=owner,
@@ -61,10 +58,10 @@ async def create_reservation(
                 id=uuid.uuid4(),
                 tenant_id=who.tenant_id,
                 owner_id=owner,
-                document_id=doc["id"],
+                document_id=doc.id,
                 release="direct",
-                title=doc["title"],
-                pages=doc["pages"],
+                title=doc.title,
+                pages=doc.pages,
                 settings=cmd.settings,
                 state="queued",
                 printer_id=cmd.printer_id,
@@ -82,20 +79,20 @@ async def create_reservation(
                 virtual_printer_id=None,
                 release="direct",
                 title=job.title,
-                document_id=doc["id"],
-                document_sha256=doc["sha256"],
-                document_size=doc["size"],
-                document_format=doc["format"],
-                pages=doc["pages"],
+                document_id=doc.id,
+                document_sha256=doc.sha256,
+                document_size=doc.size,
+                document_format=doc.format,
+                pages=doc.pages,
                 printed_pages=job.printed_pages,
                 colour=cmd.settings.colour,
                 settings=cmd.settings,
                 reservation_id=reservation_id,
             )
             queued = JobQueued(**common, printer_id=cmd.printer_id, reason="reservation")
-            await record(conn, out, None, job, [submitted, queued], {"reason": "reservation"})
-            await repo.set_document_kept(conn, doc["id"], False)
+            await record(uow, None, job, [submitted, queued], {"reason": "reservation"})
+            await uow.repo.set_document_kept(doc.id, False)
             jobs.append(job)
         if jobs:
-            await notify_if_fetchable(conn, out, jobs[0])
+            await notify_if_fetchable(uow, jobs[0])
     return reservation_id, jobs

@@ -5,9 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-import asyncpg
-
-from services.queues import repository as repo
 from services.queues.domain.model import (
     FINAL,
     WAITING,
@@ -16,8 +13,7 @@ from services.queues.domain.model import (
     queue_reason,
     transition,
 )
-from services.queues.handlers.common import notify_if_fetchable, now, record
-from shared.db.outbox import Emitter
+from services.queues.handlers.common import Work, notify_if_fetchable, now, record
 from shared.errors import PermanentEventError
 from shared.events.contracts.gateway import DeviceJobStatusReported
 from shared.events.contracts.jobs import (
@@ -34,13 +30,11 @@ from shared.events.contracts.jobs import (
 from shared.events.envelope import EventData
 
 
-async def apply_routed(
-    conn: asyncpg.Connection, out: Emitter, decision: JobRouted, held_ttl_s: int
-) -> None:
+async def apply_routed(uow: Work, decision: JobRouted, held_ttl_s: int) -> None:
     """Queue the job at a printer or hold it, unless the decision is stale (an equal or
     newer one was applied) or the job can no longer move (it reached a printer's device
     or a final state, or belongs to a reservation)."""
-    job = await repo.get_job(conn, decision.job_id, for_update=True)
+    job = await uow.repo.get_job(decision.job_id, for_update=True)
     if job is None or job.tenant_id != decision.tenant_id:
         raise PermanentEventError(f"no job {decision.job_id} in tenant {decision.tenant_id}")
     if decision.decision <= job.decision or job.state not in WAITING:
@@ -69,17 +63,17 @@ async def apply_routed(
                 expires_at=expires,
             )
             history = {"reason": after.hold_reason, "detail": decision.detail}
-            await record(conn, out, job, after, [event], history)
+            await record(uow, job, after, [event], history)
         else:
-            await repo.save_job(conn, after)
+            await uow.repo.save_job(after)
         return
     if decision.printer_id is None:
         raise PermanentEventError("a queue decision names no printer")
-    printer = await repo.get_printer(conn, decision.printer_id)
-    if printer is None or printer["tenant_id"] != job.tenant_id:
+    printer = await uow.repo.get_printer(decision.printer_id)
+    if printer is None or printer.tenant_id != job.tenant_id:
         raise PermanentEventError(f"no printer {decision.printer_id} in the job's tenant")
     if job.state == "queued" and job.printer_id == decision.printer_id:
-        await repo.save_job(conn, replace(job, decision=decision.decision))
+        await uow.repo.save_job(replace(job, decision=decision.decision))
         return
     reason = queue_reason(decision.reason)
     events: list[EventData] = []
@@ -109,8 +103,8 @@ async def apply_routed(
     events.append(
         JobQueued(**common, printer_id=decision.printer_id, reason=reason, detail=decision.detail)
     )
-    await record(conn, out, job, after, events, {"reason": reason, "detail": decision.detail})
-    await notify_if_fetchable(conn, out, after)
+    await record(uow, job, after, events, {"reason": reason, "detail": decision.detail})
+    await notify_if_fetchable(uow, after)
 
 
 _REPORTED = {
@@ -122,18 +116,16 @@ _REPORTED = {
 }
 
 
-async def apply_status(
-    conn: asyncpg.Connection, out: Emitter, report: DeviceJobStatusReported
-) -> None:
+async def apply_status(uow: Work, report: DeviceJobStatusReported) -> None:
     """A printer's report on one of its jobs moves the job along; a late or repeated
     report changes nothing; a report about another printer's job is refused."""
-    job = await repo.get_job(conn, report.job_id, for_update=True)
+    job = await uow.repo.get_job(report.job_id, for_update=True)
     if job is None or job.tenant_id != report.tenant_id:
         raise PermanentEventError(f"no job {report.job_id} in tenant {report.tenant_id}")
     if job.printer_id != report.device_id:
         raise PermanentEventError(f"job {job.id} is not at printer {report.device_id}")
     if report.via_connector is not None:
-        holder = await repo.holder_of(conn, job.printer_id)
+        holder = await uow.repo.holder_of(job.printer_id)
         if holder != report.via_connector:
             raise PermanentEventError(
                 f"connector {report.via_connector} does not hold printer {job.printer_id}"
@@ -160,6 +152,4 @@ async def apply_status(
         )
     detail = (report.detail or "the printer reported a failure") if target == "failed" else ""
     after = transition(job, target, at, state_detail=detail)  # type: ignore[arg-type]
-    await record(
-        conn, out, job, after, [event], {"detail": report.detail} if report.detail else None
-    )
+    await record(uow, job, after, [event], {"detail": report.detail} if report.detail else None)

@@ -4,34 +4,26 @@ from __future__ import annotations
 
 import uuid
 
-import asyncpg
 from aiohttp import web
 
-from services.routing import handlers
-from services.routing import repository as repo
+from services.routing.api.context import CONTEXT, transactions
 from services.routing.api.operations import DecisionView, JobRoutingView, RoutingPolicyView
 from services.routing.domain.commands import SetRoutingPolicy
-from services.routing.domain.errors import JobNotFound
-from services.routing.settings import RoutingSettings
+from services.routing.domain.model import Policy
+from services.routing.handlers import policies
 from shared.http.body import parse_json, path_uuid
 from shared.http.middleware import caller
-from shared.service import RUNTIME
 
 
-def _policy_json(
-    request: web.Request, printer_id: uuid.UUID, row: asyncpg.Record | None
-) -> web.Response:
-    settings = request.app[RUNTIME].settings
-    assert isinstance(settings, RoutingSettings)
-    policy = repo.policy_of(row, settings.default_offline_after_s)
+def _policy_json(printer_id: uuid.UUID, policy: Policy) -> web.Response:
     view = RoutingPolicyView(
         printer_id=printer_id,
         on_offline=policy.on_offline,
         offline_after_s=policy.offline_after_s,
         failover_printer_id=policy.failover_printer_id,
         default=policy.is_default,
-        updated_at=row["updated_at"] if row else None,
-        updated_by=row["updated_by"] if row else None,
+        updated_at=policy.updated_at,
+        updated_by=policy.updated_by,
     )
     return web.json_response(view.model_dump(mode="json"))
 
@@ -40,10 +32,9 @@ async def get_policy(request: web.Request) -> web.Response:
     """GET /v1/printers/{printer_id}/routing-policy."""
     who = caller(request, "printers:read", "admin")
     printer_id = path_uuid(request, "printer_id")
-    async with request.app[RUNTIME].pool.acquire() as conn:
-        await handlers.visible_printer(conn, printer_id, who)
-        row = (await repo.get_policies(conn, [printer_id])).get(printer_id)
-    return _policy_json(request, printer_id, row)
+    default = CONTEXT.settings(request).default_offline_after_s
+    policy = await policies.get_policy(transactions(request), printer_id, who, default)
+    return _policy_json(printer_id, policy)
 
 
 async def put_policy(request: web.Request) -> web.Response:
@@ -51,17 +42,15 @@ async def put_policy(request: web.Request) -> web.Response:
     who = caller(request, "printers:write", "admin")
     printer_id = path_uuid(request, "printer_id")
     cmd = await parse_json(request, SetRoutingPolicy)
-    row = await handlers.set_policy(request.app[RUNTIME].pool, printer_id, cmd, who)
-    return _policy_json(request, printer_id, row)
+    policy = await policies.set_policy(transactions(request), printer_id, cmd, who)
+    return _policy_json(printer_id, policy)
 
 
 async def delete_policy(request: web.Request) -> web.Response:
     """DELETE /v1/printers/{printer_id}/routing-policy."""
     who = caller(request, "printers:write", "admin")
     printer_id = path_uuid(request, "printer_id")
-    async with request.app[RUNTIME].pool.acquire() as conn, conn.transaction():
-        await handlers.visible_printer(conn, printer_id, who)
-        await repo.delete_policy(conn, printer_id)
+    await policies.delete_policy(transactions(request), printer_id, who)
     return web.Response(status=204)
 
 
@@ -69,17 +58,17 @@ async def job_routing(request: web.Request) -> web.Response:
     """GET /v1/jobs/{job_id}/routing."""
     who = caller(request, "jobs:read", "admin")
     job_id = path_uuid(request, "job_id")
-    async with request.app[RUNTIME].pool.acquire() as conn:
-        decisions = await repo.decisions_of(conn, job_id)
-        where = await repo.job_state(conn, job_id)
-    if not decisions or not who.can_access(decisions[0]["tenant_id"]):
-        raise JobNotFound("no such job")
+    routing = await policies.job_routing(transactions(request), job_id, who)
+    where = routing.where
     view = JobRoutingView(
         job_id=job_id,
-        tenant_id=decisions[0]["tenant_id"],
-        state=where["state"] if where else "finished",
-        printer_id=where["printer_id"] if where else None,
-        hold_reason=where["hold_reason"] if where else None,
-        decisions=[DecisionView(**{k: d[k] for k in DecisionView.model_fields}) for d in decisions],
+        tenant_id=routing.tenant_id,
+        state=where.state if where else "finished",
+        printer_id=where.printer_id if where else None,
+        hold_reason=where.hold_reason if where else None,
+        decisions=[
+            DecisionView(**{k: getattr(d, k) for k in DecisionView.model_fields})
+            for d in routing.decisions
+        ],
     )
     return web.json_response(view.model_dump(mode="json"))

@@ -29,12 +29,20 @@ REDECIDED_HOLDS = frozenset({"printer_offline", "quota"})
 
 @dataclass(frozen=True)
 class Policy:
-    """What to do with a printer's jobs when it has been offline for too long."""
+    """What to do with a printer's jobs when it has been offline for too long (and, for
+    a stored one, who set it when)."""
 
     on_offline: OnOffline
     offline_after_s: int
     failover_printer_id: uuid.UUID | None = None
     is_default: bool = False
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+
+    @classmethod
+    def default(cls, offline_after_s: int) -> Policy:
+        """The policy of a printer that has none set: hold after ``offline_after_s``."""
+        return cls("hold", offline_after_s, None, is_default=True)
 
 
 @dataclass(frozen=True)
@@ -120,6 +128,43 @@ class Job:
     def pulled(self) -> bool:
         """Pull print: held until its owner releases it at a printer."""
         return self.pull or self.virtual_printer_id is not None or self.target_printer_id is None
+
+
+JobState = Literal["pending", "queued", "held", "sent"]
+
+
+@dataclass(frozen=True)
+class Tracked:
+    """A job routing still tracks: where it is now and its last decision's number."""
+
+    job: Job
+    state: JobState
+    printer_id: uuid.UUID | None
+    hold_reason: str | None
+    decision: int
+
+
+@dataclass(frozen=True)
+class Whereabouts:
+    """Where routing last knew a tracked job to be."""
+
+    state: JobState
+    printer_id: uuid.UUID | None
+    hold_reason: str | None
+
+
+@dataclass(frozen=True)
+class RecordedDecision:
+    """A decision routing took and stored (kept after the job finished)."""
+
+    job_id: uuid.UUID
+    tenant_id: uuid.UUID
+    decision: int
+    action: Action
+    printer_id: uuid.UUID | None
+    reason: Reason
+    detail: str
+    at: datetime
 
 
 @dataclass(frozen=True)

@@ -24,11 +24,12 @@ import aiohttp
 import asyncpg
 import pytest
 
-from services.queues import repository as repo
 from services.queues.domain.model import Job, transition
 from services.queues.handlers.common import now, record
+from services.queues.repository import QueuesRepository
 from shared.db.outbox import Emitter
 from shared.db.pool import connect
+from shared.db.uow import PostgresTransactions
 from shared.events.contracts.jobs import JobState
 from shared.printing.settings import JobSettings
 from tests.support.queues import (
@@ -148,6 +149,12 @@ class Writer:
         self.q = q
         self.owner = owner
         self.out = Emitter(q.schema, "queues")
+        # Units of work on the test's own connections (``on(conn)``): no pool of its own.
+        self.units = PostgresTransactions(
+            None,  # type: ignore[arg-type]
+            self.out,
+            QueuesRepository.of_schema(q.schema),
+        )
         self.document_id: uuid.UUID | None = None
         self._open: list[Tx] = []
 
@@ -204,7 +211,8 @@ class Writer:
             virtual_printer_id=None,
             submitted_at=now(),
         )
-        await record(conn, self.out, None, job, [])
+        async with self.units.on(conn) as uow:
+            await record(uow, None, job, [])
         return job.id
 
     async def job(self) -> uuid.UUID:
@@ -215,14 +223,15 @@ class Writer:
     @staticmethod
     async def lock(conn: asyncpg.Connection, job_id: uuid.UUID) -> Job:
         """The job, locked by this transaction (which takes a transaction id)."""
-        job = await repo.get_job(conn, job_id, for_update=True)
+        job = await QueuesRepository(conn).get_job(job_id, for_update=True)
         assert job is not None
         return job
 
     async def change(self, conn: asyncpg.Connection, job_id: uuid.UUID, state: JobState) -> None:
         """Move the job to ``state`` in the transaction of ``conn``."""
         job = await self.lock(conn, job_id)
-        await record(conn, self.out, job, transition(job, state, now()), [])
+        async with self.units.on(conn) as uow:
+            await record(uow, job, transition(job, state, now()), [])
 
 
 @pytest.fixture(name="w")

@@ -12,6 +12,7 @@ from services.consumables.domain.commands import OrderQuery
 from services.consumables.domain.model import (
     OPEN_STATES,
     Delivery,
+    KnownPrinter,
     Level,
     LevelHistory,
     NewOrder,
@@ -29,7 +30,7 @@ class FakeConsumablesRepository:
     """Printers (the read model), rules, suppliers, levels, orders and deliveries."""
 
     def __init__(self) -> None:
-        self.printers: dict[uuid.UUID, dict[str, Any]] = {}
+        self.printers: dict[uuid.UUID, KnownPrinter] = {}
         self.rules: dict[uuid.UUID, Rule] = {}
         self.suppliers: dict[uuid.UUID, Supplier] = {}
         self.levels: dict[tuple[uuid.UUID, str, str], Level] = {}
@@ -42,10 +43,10 @@ class FakeConsumablesRepository:
     ) -> uuid.UUID:
         """A printer known from the registry (test setup)."""
         printer_id = uuid.uuid4()
-        self.printers[printer_id] = {
-            "printer_id": printer_id, "tenant_id": tenant_id, "name": "Printer",
-            "model": model, "region": region, "location": None, "revision": 1,
-        }  # fmt: skip
+        self.printers[printer_id] = KnownPrinter(
+            printer_id=printer_id, tenant_id=tenant_id, name="Printer",
+            model=model, region=region, location=None, revision=1,
+        )  # fmt: skip
         return printer_id
 
     # ---------------------------------------------------------------- rules, suppliers
@@ -106,7 +107,7 @@ class FakeConsumablesRepository:
 
     # ---------------------------------------------------------------- levels
 
-    async def printer(self, printer_id: uuid.UUID) -> dict[str, Any] | None:
+    async def printer(self, printer_id: uuid.UUID) -> KnownPrinter | None:
         return self.printers.get(printer_id)
 
     async def lock_level(self, printer_id: uuid.UUID, kind: str, colour: str) -> Level | None:

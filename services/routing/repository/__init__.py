@@ -1,0 +1,19 @@
+"""SQL for routing's own schema: read models, policies, tracked jobs and decisions."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from services.routing.repository.jobs import SWEEP_LOCK, Jobs
+from services.routing.repository.replicas import PRINTERS, VIRTUAL_PRINTERS, Replicas
+
+
+class RoutingRepository(Replicas, Jobs):
+    """Routing's repository on one connection (the caller's transaction): domain
+    objects in, domain objects out."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+
+__all__ = ["PRINTERS", "SWEEP_LOCK", "VIRTUAL_PRINTERS", "RoutingRepository"]
