@@ -7,7 +7,7 @@ from dataclasses import astuple
 
 import asyncpg
 
-from services.consumables.domain.model import Level, LevelHistory
+from services.consumables.domain.model import KnownPrinter, Level, LevelHistory
 from services.consumables.repository.printers import get_printer
 
 _LEVEL_COLUMNS = (
@@ -22,7 +22,7 @@ class LevelRepository:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
-    async def printer(self, printer_id: uuid.UUID) -> asyncpg.Record | None:
+    async def printer(self, printer_id: uuid.UUID) -> KnownPrinter | None:
         """A printer of the read model (tenant, name, model, region, location)."""
         return await get_printer(self.conn, printer_id)
 

@@ -7,7 +7,7 @@ import uuid
 from aiohttp import web
 
 from services.routing.api.context import CONTEXT, transactions
-from services.routing.api.operations import DecisionView, JobRoutingView, RoutingPolicyView
+from services.routing.api.shapes import DecisionView, JobRoutingView, RoutingPolicyView
 from services.routing.domain.commands import SetRoutingPolicy
 from services.routing.domain.model import Policy
 from services.routing.handlers import policies
