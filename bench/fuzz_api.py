@@ -37,6 +37,7 @@ from typing import Any
 import aiohttp
 import requests
 import schemathesis
+import yaml
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -234,6 +235,33 @@ async def run(platform: Platform, examples: int, run_seed: int = 0) -> FuzzResul
     return await asyncio.to_thread(
         fuzz, platform, principals, ids, examples=examples, served=served, run_seed=run_seed
     )
+
+
+DEEP_JSON = b"[" * 100_000
+"""A body built to exhaust a recursive JSON parser: it must be refused, never a 500."""
+
+
+async def deep_bodies(platform: Platform, document: Path = DOCUMENT) -> dict[str, int]:
+    """Send :data:`DEEP_JSON` to every operation of ``document`` that takes a JSON body,
+    through the edge, anonymously and as the operator; the operations answered with a
+    server error (label -> status)."""
+    spec = yaml.safe_load(await asyncio.to_thread(document.read_text))
+    failures: dict[str, int] = {}
+    async with aiohttp.ClientSession() as http:
+        for path, item in spec["paths"].items():
+            for method, op in item.items():
+                content = (op.get("requestBody") or {}).get("content", {})
+                if "application/json" not in content:
+                    continue
+                url = platform.base_url + re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path)
+                for headers in ({}, platform.operator):
+                    async with http.request(
+                        method.upper(), url, data=DEEP_JSON,
+                        headers={**headers, "Content-Type": "application/json"},
+                    ) as resp:  # fmt: skip
+                        if resp.status >= 500:
+                            failures[f"{method.upper()} {path}"] = resp.status
+    return failures
 
 
 def print_result(result: FuzzResult) -> None:

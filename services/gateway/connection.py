@@ -204,7 +204,7 @@ class FrameRefused(Exception):
 def _frame_type(data: str) -> str | None:
     try:
         obj: Any = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         return None
     kind = obj.get("type") if isinstance(obj, dict) else None
     return kind if isinstance(kind, str) else None

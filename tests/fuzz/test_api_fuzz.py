@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.fuzz_api import print_result, run
+from bench.fuzz_api import deep_bodies, print_result, run
 from shared.testing.infra import TestInfra
 from tests.support.platform import running_platform
 
@@ -21,6 +21,7 @@ async def test_every_operation_answers_as_documented_under_fuzzing(
 ) -> None:
     async with running_platform(infra.bootstrap, infra.admin_dsn, tmp_path, edge=True) as platform:
         result = await run(platform, EXAMPLES, run_seed=20240611)
+        too_deep = await deep_bodies(platform)
         for proc in platform.processes.values():
             assert proc.is_running(), f"{proc.name} died:\n{proc.log_tail()}"
     print_result(result)
@@ -29,3 +30,4 @@ async def test_every_operation_answers_as_documented_under_fuzzing(
     assert sum(n for status, n in result.by_status.items() if status < 300) > result.operations
     assert not result.unserved, f"documented but served by no service: {result.unserved}"
     assert not result.failures, "\n".join(sorted(result.failures))
+    assert not too_deep, f"a 100,000-level JSON body answered with a server error: {too_deep}"

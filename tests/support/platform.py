@@ -27,6 +27,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from deploy.apidocs.openapi import document_json
 from deploy.catalog import SERVICES, database_services, load_spec
 from deploy.platform.local import LocalPlatform, Ports
 from shared.infra.database import create_database, prepare_service, with_database
@@ -264,8 +265,12 @@ def _with_edge(platform: Platform) -> None:
         name: f"http://127.0.0.1:{platform.env[name][f'PRINTCLOUD_{name.upper()}_HTTP_PORT']}"
         for name in platform.env
     }
+    platform.log_dir.mkdir(parents=True, exist_ok=True)
+    openapi = platform.log_dir / "openapi.json"
+    openapi.write_bytes(document_json())
     env = {"PRINTCLOUD_EDGE_HTTP_PORT": str(port),
-           "PRINTCLOUD_EDGE_UPSTREAMS": json.dumps(upstreams)}  # fmt: skip
+           "PRINTCLOUD_EDGE_UPSTREAMS": json.dumps(upstreams),
+           "PRINTCLOUD_EDGE_OPENAPI_FILE": str(openapi)}  # fmt: skip
     platform.edge = ServiceProcess(
         "edge", "services.edge", env, platform.log_dir / "edge.log", port, ready_path="/healthz"
     )

@@ -16,7 +16,7 @@ from services.queues.handlers.documents import store_document, submit_upload
 from services.queues.handlers.jobs import check_settings, resolve_target
 from shared.blobstore import announced_sha256
 from shared.errors import DomainError, FieldError, ValidationFailed
-from shared.http.body import field_errors
+from shared.http.body import MAX_JSON_DEPTH, field_errors, too_deep
 
 CHUNK = 256 << 10
 JOB_PART_LIMIT = 1 << 20
@@ -76,6 +76,8 @@ async def submit_multipart(request: web.Request) -> web.Response:
     raw = await part.read(decode=False)
     if len(raw) > JOB_PART_LIMIT:
         raise _refuse("the job part is too large", "job")
+    if too_deep(raw):
+        raise _refuse(f"the job part nests deeper than {MAX_JSON_DEPTH} levels", "job")
     try:
         cmd = SubmitJob.model_validate(json.loads(raw))
     except ValueError as exc:
