@@ -243,7 +243,7 @@ class BenchPlatform:
         await start_groups_at_the_end(self.infra.bootstrap, self._groups())
         upstreams = {n: self.url(n) for n in names}
         self.edge = ServiceProcess(
-            "edge", "services.edge.app",
+            "edge", "services.edge",
             {"PRINTCLOUD_EDGE_HTTP_PORT": str(edge_port),
              "PRINTCLOUD_EDGE_UPSTREAMS": json.dumps(upstreams),
              "PRINTCLOUD_EDGE_LOG_LEVEL": self.log_level},
