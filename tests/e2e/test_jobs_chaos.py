@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from shared.testing.ipp import minimal_pdf
-from tests.support.jobs import FINAL, JobsWorld
+from tests.support.jobs import FINAL, POLL_S, JobsWorld
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]
@@ -63,7 +63,7 @@ async def test_killing_queues_and_routing_mid_stream_loses_and_doubles_nothing(
             async def reached(count: int = after) -> bool:
                 return len(acked) >= count
 
-            await eventually(reached, 300, f"{after} jobs acknowledged")
+            await eventually(reached, 300, f"{after} jobs acknowledged", interval=POLL_S)
             w.platform.kill(service)
             await asyncio.sleep(1.5)  # submissions go on meanwhile (and fail or wait)
             await w.platform.restart(service)
@@ -78,7 +78,7 @@ async def test_killing_queues_and_routing_mid_stream_loses_and_doubles_nothing(
         left = [j for j, (_, who) in acked.items() if (await w.job(who, j))["state"] not in FINAL]
         return not left
 
-    await eventually(all_done, 600, "every acknowledged job finished")
+    await eventually(all_done, 600, "every acknowledged job finished", interval=POLL_S)
     for job_id, (name, who) in acked.items():
         job = await w.job(who, job_id)
         assert job["state"] == "completed", job

@@ -25,7 +25,7 @@ from services.agent.state import StateDir
 from shared.crypto.device_token import device_token_request
 from shared.protocols.phone import LoginPayload, decode_login_payload, encode_login_payload
 from shared.testing.ipp import minimal_pdf
-from tests.support.jobs import JobsWorld
+from tests.support.jobs import POLL_S, JobsWorld
 from tests.support.platform import Caller
 from tests.support.waiting import eventually
 
@@ -251,7 +251,7 @@ async def login_code(w: JobsWorld, name: str, *, short: bool = False) -> str:
                 code[:] = [payload]
         return bool(code)
 
-    await eventually(shown, 60, f"a login code on the panel of {name}")
+    await eventually(shown, 60, f"a login code on the panel of {name}", interval=POLL_S)
     return code[0]
 
 
@@ -284,7 +284,7 @@ async def test_a_secure_job_waits_on_the_panel_until_its_owner_logs_in_with_a_ph
     async def on_panel() -> bool:
         return any(j["job_id"] == job["id"] for j in waiting(w, "b"))
 
-    await eventually(on_panel, 60, "the secure job on the panel")
+    await eventually(on_panel, 60, "the secure job on the panel", interval=POLL_S)
     (shown,) = [j for j in waiting(w, "b") if j["job_id"] == job["id"]]
     assert shown["title"] == "Payslip March" and shown["pages"] == 1
     assert shown["owner_display_name"] == "Ada Lovelace" and shown["requires_login"] is True
@@ -467,7 +467,7 @@ async def test_a_job_canceled_while_the_printer_prints_it_stops_there(
             job["id"] in line and "canceled" in line for line in log.read_text().splitlines()
         )
 
-    await eventually(told, 60, "the agent acting on job_canceled")
+    await eventually(told, 60, "the agent acting on job_canceled", interval=POLL_S)
     await quiet(w, "slow")
     await asyncio.sleep(8)  # the simulated print would have taken this long
     assert w.prints(job["id"]) == {} and w.printers["slow"].spooled(job["id"]) == []
@@ -534,7 +534,7 @@ async def test_a_job_over_quota_is_held_before_it_prints_and_released_by_an_over
                 await conn.close()
             return bool(found)
 
-        await eventually(routing_knows, 60, "routing reading the new quota")
+        await eventually(routing_knows, 60, "routing reading the new quota", interval=POLL_S)
         settings = {"copies": 3}  # 3 pages: over the limit of 2
         _, job = await w.submit(w.bob, minimal_pdf("over quota"), printer=w.printer_id("a"),
                                 settings=settings)  # fmt: skip
@@ -559,7 +559,9 @@ async def test_a_job_over_quota_is_held_before_it_prints_and_released_by_an_over
             assert status == 200, state
             return int(state["used"]) == 3
 
-        await eventually(counted, 60, "the job's 3 pages counted against the quota")
+        await eventually(
+            counted, 60, "the job's 3 pages counted against the quota", interval=POLL_S
+        )
     finally:
         status, _ = await w.call("DELETE", f"/v1/quotas/{quota_id}", w.admin)
         assert status in (200, 204)

@@ -18,15 +18,14 @@ from typing import Any
 
 import asyncpg
 from aiohttp.test_utils import TestClient
-from aiokafka import AIOKafkaConsumer
 
 from services.counters.app import SPEC
 from services.counters.settings import CountersSettings
 from shared.db.pool import connect
 from shared.http.auth import CompositeAuthenticator
-from shared.kafka.topics import DEAD_LETTER_TOPIC
 from shared.testing.fixtures import ServiceDbFactory, unique
 from tests.support.apps import service_client
+from tests.support.kafka import dead_letters
 from tests.support.tokens import FakeIssuer, Signer, trusting
 from tests.support.waiting import eventually
 
@@ -132,27 +131,13 @@ async def rollup_worker(bootstrap: str, tmp: Path, **env: str) -> AsyncIterator[
         log.close()
 
 
-async def parked(
-    bootstrap: str, consumer_name: str, keys: Iterable[bytes], count: int, timeout: float = 60
-) -> dict[bytes, dict[str, bytes]]:
-    """Dead-letter records parked by ``consumer_name`` with one of ``keys``: key -> headers."""
-    wanted = set(keys)
-    consumer = AIOKafkaConsumer(
-        DEAD_LETTER_TOPIC, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    found: dict[bytes, dict[str, bytes]] = {}
-
-    async def poll() -> bool:
-        for records in (await consumer.getmany(timeout_ms=300, max_records=5000)).values():
-            for r in records:
-                headers = dict(r.headers or ())
-                if r.key in wanted and headers.get("dlq.consumer") == consumer_name.encode():
-                    found[r.key] = headers
-        return len(found) >= count
-
-    try:
-        await eventually(poll, timeout)
-    finally:
-        await consumer.stop()
-    return found
+async def parked_by_key(
+    bootstrap: str, consumer: str, keys: Iterable[bytes], count: int, timeout: float = 60
+) -> dict[bytes | None, dict[str, bytes]]:
+    """The headers of the dead letters ``consumer`` parked with one of ``keys``, by key,
+    once there are ``count`` different keys."""
+    letters = await dead_letters(
+        bootstrap, consumer=consumer, keys=keys, timeout=timeout,
+        done=lambda found: len({d.key for d in found}) >= count,
+    )  # fmt: skip
+    return {d.key: d.headers for d in letters}

@@ -35,6 +35,7 @@ from tests.support.waiting import eventually
 ROOT = Path(__file__).resolve().parents[2]
 USER_SCOPES = ["printers:read", "jobs:read", "jobs:submit"]
 FINAL = {"completed", "failed", "canceled", "expired"}
+POLL_S = 0.25  # through the edge, each poll is requests to the real services
 
 
 @dataclass
@@ -125,7 +126,7 @@ class JobsWorld:
             return seen.get("state") in wanted
 
         try:
-            await eventually(reached, timeout, f"job {job_id} in {sorted(wanted)}")
+            await eventually(reached, timeout, f"job {job_id} in {sorted(wanted)}", interval=POLL_S)
         except AssertionError as exc:
             raise AssertionError(f"{exc}; it is {seen.get('state')}: {seen}") from None
         return seen
@@ -187,7 +188,7 @@ class JobsWorld:
             ready = state != "online" or printer.get("capabilities_version", 0) >= 1
             return printer.get("connection_state") == state and ready
 
-        await eventually(reached, timeout, f"printer {name} {state}")
+        await eventually(reached, timeout, f"printer {name} {state}", interval=POLL_S)
 
     def prints(self, job_id: str) -> dict[str, int]:
         """How often each printer printed ``job_id`` (only those that did)."""
@@ -218,7 +219,7 @@ async def warm_up(world: JobsWorld) -> None:
                 jobs[name] = body["id"]
             return status == 201
 
-        await eventually(accepted, 120, f"queues accepting jobs for {name}")
+        await eventually(accepted, 120, f"queues accepting jobs for {name}", interval=POLL_S)
 
     async def virtual_ready() -> bool:
         status, body = await world.submit(
@@ -233,7 +234,7 @@ async def warm_up(world: JobsWorld) -> None:
             return True
         return False
 
-    await eventually(virtual_ready, 120, "queues accepting pull-print jobs")
+    await eventually(virtual_ready, 120, "queues accepting pull-print jobs", interval=POLL_S)
     for job_id in jobs.values():
         await world.wait_state(world.ada, job_id, "completed", timeout=120)
 

@@ -1,21 +1,24 @@
 """Events on the run's real Kafka: publishing them as their owners' relays would, and
-reading back the envelopes a test is about (other tests share the topics)."""
+reading back the envelopes and dead letters a test is about (other tests share the
+topics)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from shared.events.envelope import Envelope, EventData, new_envelope
 from shared.kafka.producer import create_producer
+from shared.kafka.topics import DEAD_LETTER_TOPIC
 from tests.support.waiting import eventually
 
 Match = Callable[[dict[str, Any]], bool]
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,52 @@ async def publish(
         await producer.stop()
 
 
+@dataclass(frozen=True)
+class DeadLetter:
+    """A record parked on the dead-letter topic, with the headers saying why."""
+
+    key: bytes | None
+    value: bytes
+    headers: dict[str, bytes]
+
+    @property
+    def reason(self) -> str:
+        return self.headers.get("dlq.reason", b"").decode()
+
+
+async def _read(
+    bootstrap: str,
+    topic: str,
+    accept: Callable[[ConsumerRecord[bytes, bytes]], _T | None],
+    done: Callable[[list[_T]], bool],
+    what: str,
+    timeout: float,
+    settle_s: float = 0.0,
+) -> list[_T]:
+    """What ``accept`` makes of the records on ``topic`` (read from the start), once
+    ``done`` says so; with ``settle_s``, also what arrives during that much more time."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    found: list[_T] = []
+
+    async def poll() -> bool:
+        for records in (await consumer.getmany(timeout_ms=200)).values():
+            for record in records:
+                item = accept(record)
+                if item is not None:
+                    found.append(item)
+        return done(found)
+
+    try:
+        await eventually(poll, timeout, what)
+        deadline = asyncio.get_running_loop().time() + settle_s
+        while asyncio.get_running_loop().time() < deadline:
+            await poll()
+    finally:
+        await consumer.stop()
+    return found
+
+
 async def envelopes(
     bootstrap: str,
     topic: str,
@@ -88,33 +137,51 @@ async def envelopes(
     arriving during that much more time (to prove there are no more). Records of other
     tests on the shared topic, even malformed ones, pass by."""
     wanted = key.encode() if key is not None else None
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
-    await consumer.start()
-    found: list[dict[str, Any]] = []
 
-    async def poll() -> bool:
-        for records in (await consumer.getmany(timeout_ms=200)).values():
-            for r in records:
-                if wanted is not None and r.key != wanted:
-                    continue
-                try:
-                    env = json.loads(r.value)
-                except ValueError:
-                    continue
-                try:
-                    matched = isinstance(env, dict) and (match is None or match(env))
-                except (KeyError, TypeError, AttributeError):
-                    matched = False
-                if matched:
-                    found.append(env)
-        return done(found) if done is not None else len(found) >= count
+    def accept(record: ConsumerRecord[bytes, bytes]) -> dict[str, Any] | None:
+        if wanted is not None and record.key != wanted:
+            return None
+        try:
+            env = json.loads(record.value)
+            return env if isinstance(env, dict) and (match is None or match(env)) else None
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
 
-    try:
-        wanted_what = f"{count if done is None else 'the'} envelopes wanted on {topic}"
-        await eventually(poll, timeout, wanted_what)
-        deadline = asyncio.get_running_loop().time() + settle_s
-        while asyncio.get_running_loop().time() < deadline:
-            await poll()
-    finally:
-        await consumer.stop()
-    return found
+    what = f"{count if done is None else 'the'} envelopes wanted on {topic}"
+    return await _read(
+        bootstrap, topic, accept, done or (lambda found: len(found) >= count), what, timeout,
+        settle_s,
+    )  # fmt: skip
+
+
+async def dead_letters(
+    bootstrap: str,
+    *,
+    consumer: str | None = None,
+    topic: str | None = None,
+    keys: Iterable[bytes | str] | None = None,
+    count: int = 1,
+    done: Callable[[list[DeadLetter]], bool] | None = None,
+    timeout: float = 60,
+) -> list[DeadLetter]:
+    """Records parked on the dead-letter topic (by the consumer group ``consumer``, from
+    ``topic``, with one of ``keys``), once there are ``count`` of them (or ``done`` says
+    so). Other tests park their own records there, even in the same group."""
+    by = consumer.encode() if consumer is not None else None
+    source = topic.encode() if topic is not None else None
+    wanted = None if keys is None else {k.encode() if isinstance(k, str) else k for k in keys}
+
+    def accept(record: ConsumerRecord[bytes, bytes]) -> DeadLetter | None:
+        headers = dict(record.headers or ())
+        if by is not None and headers.get("dlq.consumer") != by:
+            return None
+        if source is not None and headers.get("dlq.topic") != source:
+            return None
+        if wanted is not None and record.key not in wanted:
+            return None
+        return DeadLetter(record.key, record.value or b"", headers)
+
+    return await _read(
+        bootstrap, DEAD_LETTER_TOPIC, accept, done or (lambda found: len(found) >= count),
+        "the records wanted on the dead-letter topic", timeout,
+    )  # fmt: skip

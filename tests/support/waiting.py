@@ -11,11 +11,12 @@ Check = Callable[[], bool | Awaitable[bool]]
 
 
 async def eventually(
-    check: Check, timeout: float = 30, what: str = "the condition", *, interval: float = 0.1
+    check: Check, timeout: float = 30, what: str = "the condition", *, interval: float | None = None
 ) -> None:
     """Poll ``check`` (a plain or an async function) until it is true; fail naming ``what``
-    after ``timeout`` seconds. Polls quickly at first, then every ``interval`` seconds."""
-    delay = min(0.02, interval)
+    after ``timeout`` seconds. Polls every ``interval`` seconds, or, without one, quickly
+    at first and then every 0.1 s."""
+    delay = interval if interval is not None else 0.02
     deadline = asyncio.timeout(timeout)
     try:
         async with deadline:
@@ -26,7 +27,8 @@ async def eventually(
                 if result:
                     return
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, interval)
+                if interval is None:
+                    delay = min(delay * 2, 0.1)
     except TimeoutError:
         if not deadline.expired():
             raise  # the check's own timeout, not ours

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
@@ -28,7 +28,7 @@ from tests.support.auth import (
     login,
     problem,
 )
-from tests.support.kafka import envelopes, publish
+from tests.support.kafka import dead_letters, envelopes, publish
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -193,24 +193,5 @@ async def test_a_new_claim_replaces_the_key_and_a_bad_claim_is_parked(
     ]
     missing = await auth.get(f"/v1/device-credentials/{bad.device_id}", headers=OPERATOR)
     assert missing.status == 404
-    parked = await _dead_letters(bootstrap, str(bad.device_id))
-    assert b"fingerprint does not match" in dict(parked.headers)["dlq.reason"]
-
-
-async def _dead_letters(bootstrap: str, key: str) -> Any:
-    consumer = AIOKafkaConsumer(
-        "printcloud.dead-letter", bootstrap_servers=bootstrap, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    found: list[Any] = []
-
-    async def seen() -> bool:
-        for records in (await consumer.getmany(timeout_ms=200)).values():
-            found.extend(r for r in records if r.key == key.encode())
-        return bool(found)
-
-    try:
-        await eventually(seen)
-    finally:
-        await consumer.stop()
-    return found[0]
+    parked, *_ = await dead_letters(bootstrap, keys=[str(bad.device_id)])
+    assert "fingerprint does not match" in parked.reason

@@ -12,12 +12,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from services.auth.api.routes import JWKS_PATH
 from services.consumables.app import SPEC
 from shared.events.envelope import new_envelope
-from shared.kafka.topics import DEAD_LETTER_TOPIC
 from shared.testing.fixtures import ServiceDbFactory, unique
 from tests.support.auth import auth_client, login
 from tests.support.consumables import (
@@ -28,7 +26,7 @@ from tests.support.consumables import (
     signed,
     supplies_report,
 )
-from tests.support.waiting import eventually
+from tests.support.kafka import DeadLetter, dead_letters, publish
 
 pytestmark = pytest.mark.integration
 SCOPES = ["printers:read", "printers:write"]
@@ -239,35 +237,25 @@ async def test_a_malformed_supplies_report_is_parked(rig: tuple[Rig, Any]) -> No
     foreign = new_envelope(
         good.model_copy(update={"tenant_id": uuid.uuid4()}), source="gateway", tenant_id=None
     )
-    producer = AIOKafkaProducer(bootstrap_servers=r.bootstrap)
-    await producer.start()
-    try:
-        for e in (bad, foreign):
-            await producer.send_and_wait("devices.telemetry", e.to_bytes(), key=e.key.encode())
-    finally:
-        await producer.stop()
-    dlq = AIOKafkaConsumer(
-        DEAD_LETTER_TOPIC, bootstrap_servers=r.bootstrap, auto_offset_reset="earliest"
+    await publish(r.bootstrap, *[("devices.telemetry", e) for e in (bad, foreign)])
+
+    def by_event(letters: list[DeadLetter]) -> dict[str, str]:
+        """Reasons by the parked event's id (other tests park garbage here, even in this
+        group)."""
+        parked = {}
+        for d in letters:
+            if d.value.startswith(b"{"):
+                with contextlib.suppress(ValueError):
+                    parked[str(json.loads(d.value).get("event_id"))] = d.reason
+        return parked
+
+    wanted = {str(bad.event_id), str(foreign.event_id)}
+    letters = await dead_letters(
+        r.bootstrap,
+        consumer=f"{r.db.name}-supplies",
+        done=lambda found: wanted <= by_event(found).keys(),
     )
-    await dlq.start()
-    group = f"{r.db.name}-supplies".encode()
-    parked: dict[str, str] = {}
-    try:
-
-        async def both_parked() -> bool:
-            for records in (await dlq.getmany(timeout_ms=200)).values():
-                for rec in records:
-                    h = dict(rec.headers)
-                    # Other tests park their own garbage on this topic, even in this group.
-                    if h.get("dlq.consumer") == group and rec.value and rec.value.startswith(b"{"):
-                        with contextlib.suppress(ValueError):
-                            event_id = json.loads(rec.value).get("event_id")
-                            parked[str(event_id)] = h["dlq.reason"].decode()
-            return {str(bad.event_id), str(foreign.event_id)} <= parked.keys()
-
-        await eventually(both_parked)
-    finally:
-        await dlq.stop()
+    parked = by_event(letters)
     assert "level_percent" in parked[str(bad.event_id)]
     assert "is not in tenant" in parked[str(foreign.event_id)]
     _, levels = await r.get(f"/v1/supply-levels?printer_id={printer['printer_id']}")

@@ -20,7 +20,7 @@ from tests.support.counters import (
     OPERATOR_TOKEN,
     Counters,
     counters_app,
-    parked,
+    parked_by_key,
 )
 from tests.support.kafka import envelope, envelopes, publish
 from tests.support.waiting import eventually
@@ -115,7 +115,7 @@ async def test_readings_are_consistent_monotonic_and_deduplicated(counters: Coun
 
     await eventually(counted_once, 30)
 
-    dead = await parked(
+    dead = await parked_by_key(
         counters.bootstrap, f"{counters.schema}-device-counters", [str(printer).encode()], 1
     )
     headers = dead[str(printer).encode()]

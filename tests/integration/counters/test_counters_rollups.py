@@ -17,7 +17,7 @@ import pytest
 from shared.events.contracts.jobs import JobCompleted, JobPrinting
 from shared.kafka.producer import create_producer
 from tests.support.counters import (
-    parked,
+    parked_by_key,
     rollup_worker,
 )
 from tests.support.kafka import envelope, envelopes, publish
@@ -132,7 +132,7 @@ async def test_rollups_match_an_independent_reference(
         # A late job republished its windows: some window was published more than once.
         assert len(found) > len(expected)
 
-        dead = await parked(
+        dead = await parked_by_key(
             bootstrap, app_id, [str(j.job_id).encode() for j in too_late] + [garbage_key], 6
         )
         for j in too_late:

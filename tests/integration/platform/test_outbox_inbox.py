@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
 from shared.db.outbox import OutboxRelay, add_event
 from shared.db.pool import create_pool
@@ -17,8 +17,9 @@ from shared.events.envelope import new_envelope
 from shared.events.registry import DecodedEvent, EventRegistry
 from shared.kafka.admin import ensure_topics
 from shared.kafka.consumer import EventConsumer
-from shared.kafka.topics import DEAD_LETTER_TOPIC, TopicSpec
+from shared.kafka.topics import TopicSpec
 from shared.testing.fixtures import ServiceDbFactory, unique
+from tests.support.kafka import dead_letters
 from tests.support.ledger.events import EntryRecorded
 from tests.support.waiting import eventually, running
 
@@ -120,7 +121,7 @@ async def test_round_trip_keeps_the_envelope(harness: Harness) -> None:
     async with h.pool.acquire() as conn:
         await conn.execute("UPDATE outbox SET topic = $1", h.topic)
     async with running(h.relay().run, h.consumer().run):
-        await eventually(lambda: _true(len(h.applied) == 1))
+        await eventually(lambda: len(h.applied) == 1)
     got = h.applied[0].envelope
     assert got == sent
     assert (got.tenant_id, got.correlation_id, got.causation_id) == (tenant, correlation, cause)
@@ -131,10 +132,6 @@ async def test_round_trip_keeps_the_envelope(harness: Harness) -> None:
     )
 
 
-async def _true(value: bool) -> bool:
-    return value
-
-
 async def test_the_same_event_twice_is_applied_once(harness: Harness) -> None:
     h = harness
     _, env = _event(h)
@@ -143,7 +140,7 @@ async def test_the_same_event_twice_is_applied_once(harness: Harness) -> None:
     _, marker = _event(h, key="k2")
     await h.send_raw(marker.to_bytes())
     async with running(h.consumer().run):
-        await eventually(lambda: _true(len(h.applied) == 2))
+        await eventually(lambda: len(h.applied) == 2)
     assert await h.count("SELECT count(*) FROM seen WHERE event_id = $1", env.event_id) == 1
     assert await h.count("SELECT count(*) FROM seen") == 2
     assert await h.count("SELECT count(*) FROM processed_events") == 2
@@ -164,27 +161,14 @@ async def test_bad_messages_are_dead_lettered_and_the_loop_goes_on(harness: Harn
     _, good = _event(h, key="good")
     await h.send_raw(good.to_bytes())
 
-    dlq = AIOKafkaConsumer(
-        DEAD_LETTER_TOPIC, bootstrap_servers=h.bootstrap, auto_offset_reset="earliest"
-    )
-    await dlq.start()
-    parked: dict[bytes, dict[str, bytes]] = {}
-    try:
-        async with running(h.consumer().run):
-            await eventually(lambda: _true(len(h.applied) == 1))
-
-            async def all_parked() -> bool:
-                batch = await dlq.getmany(timeout_ms=200)
-                for recs in batch.values():
-                    for r in recs:
-                        headers = dict(r.headers)
-                        if headers.get("dlq.topic") == h.topic.encode():
-                            parked[r.value] = headers
-                return len(parked) == len(bad_payloads)
-
-            await eventually(all_parked)
-    finally:
-        await dlq.stop()
+    async with running(h.consumer().run):
+        await eventually(lambda: len(h.applied) == 1)
+        letters = await dead_letters(
+            h.bootstrap,
+            topic=h.topic,
+            done=lambda found: len({d.value for d in found}) == len(bad_payloads),
+        )
+    parked = {d.value: d.headers for d in letters}
     assert h.applied[0].envelope.event_id == good.event_id
     for raw, reason in bad_payloads.items():
         assert reason in parked[raw]["dlq.reason"].decode()

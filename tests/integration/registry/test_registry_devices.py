@@ -7,14 +7,13 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 
 from shared.events.contracts.gateway import (
     DeviceConnected,
     DeviceDisconnected,
 )
-from shared.kafka.topics import DEAD_LETTER_TOPIC
 from shared.printing.capabilities import Capabilities
+from tests.support.kafka import dead_letters
 from tests.support.registry import CAPS, T0, Devices, RegistryFactory, capabilities_report
 from tests.support.waiting import eventually
 
@@ -100,25 +99,14 @@ async def test_reports_for_foreign_or_unknown_printers_are_parked(devices: Devic
     empty = capabilities_report(p, Capabilities(document_format_supported=["application/pdf"]))
     for event in (foreign, unknown, empty):
         await devices.publish(event)
-    dlq = AIOKafkaConsumer(
-        DEAD_LETTER_TOPIC, bootstrap_servers=devices.bootstrap, auto_offset_reset="earliest"
+    parked = await dead_letters(
+        devices.bootstrap,
+        consumer=f"{devices.schema}-device-state",
+        done=lambda letters: (
+            sum(str(p["id"]) in d.reason or "media_supported" in d.reason for d in letters) >= 2
+        ),
     )
-    await dlq.start()
-    reasons: list[str] = []
-    group = f"{devices.schema}-device-state".encode()
-    try:
-
-        async def parked() -> bool:
-            for recs in (await dlq.getmany(timeout_ms=200)).values():
-                for r in recs:
-                    h = dict(r.headers)
-                    if h.get("dlq.consumer") == group:
-                        reasons.append(h["dlq.reason"].decode())
-            return sum(str(p["id"]) in r or "media_supported" in r for r in reasons) >= 2
-
-        await eventually(parked)
-    finally:
-        await dlq.stop()
+    reasons = [d.reason for d in parked]
     assert any(f"no printer {p['id']} in tenant" in r for r in reasons)
     assert any("capabilities lack ['media_supported']" in r for r in reasons)
     assert (await devices.get(f"/v1/printers/{p['id']}/capabilities"))[0] == 404

@@ -11,13 +11,12 @@ from typing import Any
 import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
-from aiokafka import AIOKafkaConsumer
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from services.registry.domain.onboarding import DeviceKey, Sheet
 from shared.testing.fixtures import unique
+from tests.support.kafka import envelopes
 from tests.support.registry import Device, RegistryFactory
-from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 TOKEN = "op-" + uuid.uuid4().hex
@@ -92,28 +91,12 @@ async def test_online_claim_and_the_device_reads_its_identity(cloud: Cloud) -> N
     assert (await reused.json(content_type=None))["code"] == "claim-code-not-found"
     assert (await cloud.register(device)).status == 409  # the key is taken
 
-    event = await _claimed_event(cloud.bootstrap, identity["device_id"])
+    event, *_ = await envelopes(
+        cloud.bootstrap, "registry.devices", lambda e: e["type"] == "device.claimed",
+        key=identity["device_id"],
+    )  # fmt: skip
     assert event["data"]["fingerprint"] == DeviceKey.parse(device.public_text).fingerprint
     assert event["data"]["public_key"] == device.public_text
-
-
-async def _claimed_event(bootstrap: str, device_id: str) -> dict[str, Any]:
-    consumer = AIOKafkaConsumer(
-        "registry.devices", bootstrap_servers=bootstrap, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    found: list[dict[str, Any]] = []
-    try:
-
-        async def seen() -> bool:
-            for recs in (await consumer.getmany(timeout_ms=200)).values():
-                found.extend(json.loads(r.value) for r in recs if r.key == device_id.encode())
-            return any(e["type"] == "device.claimed" for e in found)
-
-        await eventually(seen)
-    finally:
-        await consumer.stop()
-    return next(e for e in found if e["type"] == "device.claimed")
 
 
 async def test_expired_codes_are_gone_and_registering_again_renews(cloud: Cloud) -> None:
@@ -170,7 +153,10 @@ async def test_offline_sheet_is_relayed_and_a_tampered_one_refused(cloud: Cloud)
     identity = await r.json()
     again = await cloud.client.post("/v1/registrations/relay", json=body, headers=AUTH)
     assert again.status == 409
-    event = await _claimed_event(cloud.bootstrap, identity["device_id"])
+    event, *_ = await envelopes(
+        cloud.bootstrap, "registry.devices", lambda e: e["type"] == "device.claimed",
+        key=identity["device_id"],
+    )  # fmt: skip
     assert event["data"]["fingerprint"] == key.fingerprint
     # The device, once online, finds its identity by its key.
     assert (await cloud.register(device)).status == 409

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 
 from shared.events.contracts.jobs import JobCanceled, JobSent
 from shared.events.contracts.quotas import QuotaStateChanged
@@ -18,7 +17,7 @@ from shared.events.contracts.registry import (
     VirtualPrinterCreated,
 )
 from shared.events.envelope import new_envelope
-from shared.kafka.topics import DEAD_LETTER_TOPIC
+from tests.support.kafka import dead_letters
 from tests.support.routing import (
     SIMPLEX,
     Routing,
@@ -197,26 +196,12 @@ async def test_an_event_contradicting_a_printers_tenant_is_parked(routing: Routi
     await routing.publish(PrinterConnectionChanged(
         printer_id=pid, tenant_id=intruder, connection_state="offline",
         at=datetime.now(UTC)))  # fmt: skip
-    dlq = AIOKafkaConsumer(
-        DEAD_LETTER_TOPIC, bootstrap_servers=routing.bootstrap, auto_offset_reset="earliest"
+    parked = await dead_letters(
+        routing.bootstrap,
+        consumer=f"{routing.schema}-replicas",
+        done=lambda letters: any(str(pid) in d.reason for d in letters),
     )
-    await dlq.start()
-    group = f"{routing.schema}-replicas".encode()
-    reasons: list[str] = []
-    try:
-
-        async def parked() -> bool:
-            for records in (await dlq.getmany(timeout_ms=200)).values():
-                reasons.extend(
-                    dict(r.headers)["dlq.reason"].decode()
-                    for r in records
-                    if dict(r.headers).get("dlq.consumer") == group
-                )
-            return any(str(pid) in r for r in reasons)
-
-        await eventually(parked)
-    finally:
-        await dlq.stop()
+    reasons = [d.reason for d in parked]
     assert any(f"printer {pid} belongs to another tenant" in r for r in reasons)
     row = await routing.fetchrow(
         "SELECT tenant_id, connection_state FROM printers WHERE printer_id = $1", pid
