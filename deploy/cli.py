@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -14,11 +15,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from client.output import EXIT_CODES
 from deploy.catalog import SERVICES, database_services, load_spec
 from services.agent.cli import agent_app
 from shared.settings import ServiceSettings
 
-app = typer.Typer(help="Printcloud: open cloud printing.", no_args_is_help=True)
+app = typer.Typer(help="Printcloud: open cloud printing.", no_args_is_help=True, epilog=EXIT_CODES)
 topics_app = typer.Typer(help="Kafka topics from the declared table.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 device_app = typer.Typer(help="Devices: onboarding from an administrator's terminal.")
@@ -219,30 +221,37 @@ def platform(
     import time
 
     from deploy.platform.demo import DemoError, demo_user
-    from deploy.platform.local import LocalPlatform
+    from deploy.platform.local import LocalPlatform, PortTaken
+    from shared.infra.kafka import InfraError
 
     started = time.monotonic()
+
+    def stage(text: str) -> None:
+        """One progress line per stage, through a pipe as on a terminal."""
+        line = f"[{time.monotonic() - started:5.1f} s] {text}"
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
+
     local = LocalPlatform({n: f"services.{n}" for n in SERVICES}, database_services())
     try:
-        with console.status("starting Postgres and Kafka"):
-            local.start_infra()
-        with console.status("migrations and topics"):
-            asyncio.run(
-                local.prepare({n: load_spec(n).migrations_dir for n in database_services()})
-            )
-        with console.status("starting services"):
-            local.start_services()
-        with console.status("starting the demo printer and its user"):
-            demo = asyncio.run(local.start_demo_printer())
-            asyncio.run(demo_user(local.base_url, local.operator_token, local.demo_user_file))
+        stage("starting Postgres and Kafka")
+        local.start_infra()
+        stage("applying migrations and creating topics")
+        asyncio.run(local.prepare({n: load_spec(n).migrations_dir for n in database_services()}))
+        stage(f"starting {len(local.services)} services, their workers and the edge")
+        local.start_services()
+        stage("starting the demo printer and its user")
+        demo = asyncio.run(local.start_demo_printer())
+        asyncio.run(demo_user(local.base_url, local.operator_token, local.demo_user_file))
         _print_platform(local, demo)
         if check:
+            stage("first job: through the public API to the demo printer")
             try:
-                asyncio.run(_smoke(local, demo, started))
+                asyncio.run(_smoke(local, demo, started, stage))
             except (DemoError, RuntimeError, TimeoutError) as exc:
                 console.print(f"[red]check failed[/]: {exc}")
                 raise typer.Exit(1) from None
             console.print("[green]check passed[/]")
+            _print_how_to_print(local, demo)
             return
         _print_how_to_print(local, demo)
         console.print("running; Ctrl-C stops everything")
@@ -252,27 +261,43 @@ def platform(
         while not stopping.wait(2):
             for line in local.restart_exited():
                 console.print(f"[yellow]restarted[/] {line}")
+    except (PortTaken, InfraError) as exc:
+        console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
     finally:
         console.print("stopping")
         local.stop()
 
 
 def _print_platform(local: object, demo: str) -> None:
+    from client.output import print_table
     from deploy.platform.local import LocalPlatform
 
     assert isinstance(local, LocalPlatform)
-    table = Table("what", "where")
+    logs = local.root / "logs"
+    table = Table("what", "where", "log", caption=f"logs in {logs}")
+    for column in table.columns:  # a cut path or id cannot be copied: fold, never cut
+        column.overflow = "fold"
     for proc in local.processes:
         where = f"http://127.0.0.1:{proc.http_port}" if proc.http_port else "-"
-        table.add_row(proc.name, f"{where}  (log {proc.log_file})")
-    table.add_row("public API (printcloud login --url)", local.base_url)
-    table.add_row("device websocket", local.gateway_url)
-    table.add_row("demo printer", demo)
-    table.add_row("demo user's API token", str(local.demo_user_file))
-    table.add_row("kafka", local.kafka.bootstrap)
-    table.add_row("postgres", f"127.0.0.1:{local.ports.postgres} database printcloud")
-    table.add_row("operator token", local.operator_token)
-    console.print(table)
+        log = Path(proc.log_file)
+        table.add_row(proc.name, where, log.name if log.parent == logs else str(log))
+    table.add_row("public API (printcloud login --url)", local.base_url, "")
+    table.add_row("device websocket", local.gateway_url, "")
+    table.add_row("demo printer", demo, "")
+    table.add_row("demo user's API token", str(local.demo_user_file), "")
+    table.add_row("kafka", local.kafka.bootstrap, "kafka.log")
+    table.add_row(
+        "postgres", f"127.0.0.1:{local.ports.postgres} database printcloud", "postgres.log"
+    )
+    table.add_row("operator token", f"cat {local.operator_token_file}", "")
+    print_table(table, console)  # a pipe gets whole lines; a terminal, folded cells
+    console.print(
+        f"operator token (a platform operator across tenants): in {local.operator_token_file}"
+        f" (mode 0600); use it as TOKEN=$(cat {local.operator_token_file})",
+        soft_wrap=True,
+        highlight=False,
+    )
 
 
 def _print_how_to_print(local: object, demo: str) -> None:
@@ -294,7 +319,9 @@ def _print_how_to_print(local: object, demo: str) -> None:
     )
 
 
-async def _smoke(local: object, demo: str, started: float) -> None:
+async def _smoke(
+    local: object, demo: str, started: float, stage: Callable[[str], None] | None = None
+) -> None:
     import time
 
     from deploy.platform.demo import DemoError, load_demo_user, print_test_page, submit_and_wait
@@ -306,7 +333,7 @@ async def _smoke(local: object, demo: str, started: float) -> None:
     user = await asyncio.to_thread(load_demo_user, local.demo_user_file)
     if user is None:
         raise DemoError(f"no demo user in {local.demo_user_file}")
-    job = await submit_and_wait(local.base_url, user, device_id, local.demo_state)
+    job = await submit_and_wait(local.base_url, user, device_id, local.demo_state, progress=stage)
     console.print(
         f"job {job.job_id} submitted through {local.base_url} completed in {job.seconds:.1f} s; "
         f"printed by the demo printer into {job.printed}"

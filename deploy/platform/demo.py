@@ -14,6 +14,7 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -220,20 +221,33 @@ class PrintedJob:
     """From submission to completed."""
 
 
+WAITING_FOR = {
+    "pending": "routing decides where it goes",
+    "queued": "the demo printer picks it up",
+    "sent": "the demo printer prints it and reports back",
+}
+
+
 async def submit_and_wait(
-    base_url: str, user: DemoUser, printer_id: uuid.UUID, state: Path, timeout: float = 120
-) -> PrintedJob:
+    base_url: str, user: DemoUser, printer_id: uuid.UUID, state: Path, timeout: float = 120,
+    progress: Callable[[str], None] | None = None,
+) -> PrintedJob:  # fmt: skip
     """Upload a small PDF and submit it to the demo printer as the demo user, through
     the public base URL; wait until the job is ``completed`` and the demo printer's
-    agent has it in its journal (printed) and its spool (the same bytes)."""
+    agent has it in its journal (printed) and its spool (the same bytes).
+
+    ``progress`` is told each stage as it begins (what is being waited for)."""
+    say = progress or (lambda _: None)
     document = minimal_pdf("Printcloud demo job")
     digest = hashlib.sha256(document).hexdigest()
     deadline = time.monotonic() + timeout
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
+        say("logging in as the demo user")
         token = await access_token(http, base_url, user.api_token)
         if token is None:
             raise DemoError("auth refused the demo user's API token")
         bearer = {"Authorization": f"Bearer {token}"}
+        say("uploading a one-page PDF")
         async with http.post(
             f"{base_url}/v1/documents",
             params={"title": "Printcloud demo job"},
@@ -244,6 +258,7 @@ async def submit_and_wait(
         started = time.monotonic()
         job_body = {"document_id": stored["document_id"], "printer_id": str(printer_id),
                     "title": "Printcloud demo job", "settings": {}}  # fmt: skip
+        say("submitting the job to the demo printer")
         while True:  # a printer claimed a moment ago may not have reached the queues yet
             async with http.post(f"{base_url}/v1/jobs", json=job_body, headers=bearer) as resp:
                 if resp.status in (404, 409) and time.monotonic() < deadline:
@@ -252,8 +267,11 @@ async def submit_and_wait(
                 job = await _answer(resp, "submitting the job", 201)
                 break
         job_id = uuid.UUID(str(job["id"]))
-        state_now = str(job["state"])
+        state_now, told = str(job["state"]), ""
         while state_now != "completed":
+            if state_now != told and state_now in WAITING_FOR:
+                say(f"job {job_id} is {state_now}: waiting until {WAITING_FOR[state_now]}")
+                told = state_now
             if state_now in ("failed", "canceled", "expired"):
                 raise DemoError(f"job {job_id} ended {state_now}: {job}")
             if time.monotonic() > deadline:
