@@ -220,7 +220,7 @@ def platform(
     """Start Kafka, Postgres, migrations, topics and every service locally (Ctrl-C stops)."""
     import time
 
-    from deploy.platform.demo import DemoError, demo_user
+    from deploy.platform.demo import DemoError, demo_user, demo_virtual_printer
     from deploy.platform.local import LocalPlatform, PortTaken
     from shared.infra.kafka import InfraError
 
@@ -242,18 +242,21 @@ def platform(
         stage("starting the demo printer and its user")
         demo = asyncio.run(local.start_demo_printer())
         asyncio.run(demo_user(local.base_url, local.operator_token, local.demo_user_file))
-        _print_platform(local, demo)
+        pool = asyncio.run(
+            demo_virtual_printer(local.base_url, local.operator_token, demo.split()[0])
+        )
+        _print_platform(local, demo, pool)
         if check:
             stage("first job: through the public API to the demo printer")
             try:
-                asyncio.run(_smoke(local, demo, started, stage))
+                asyncio.run(_smoke(local, demo, started, stage, pool))
             except (DemoError, RuntimeError, TimeoutError) as exc:
                 console.print(f"[red]check failed[/]: {exc}")
                 raise typer.Exit(1) from None
             console.print("[green]check passed[/]")
-            _print_how_to_print(local, demo)
+            _print_how_to_print(local, demo, pool)
             return
-        _print_how_to_print(local, demo)
+        _print_how_to_print(local, demo, pool)
         console.print("running; Ctrl-C stops everything")
         stopping = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -269,7 +272,7 @@ def platform(
         local.stop()
 
 
-def _print_platform(local: object, demo: str) -> None:
+def _print_platform(local: object, demo: str, pool: str) -> None:
     from client.output import print_table
     from deploy.platform.local import LocalPlatform
 
@@ -285,6 +288,7 @@ def _print_platform(local: object, demo: str) -> None:
     table.add_row("public API (printcloud login --url)", local.base_url, "")
     table.add_row("device websocket", local.gateway_url, "")
     table.add_row("demo printer", demo, "")
+    table.add_row("demo virtual printer (pull print)", pool, "")
     table.add_row("demo user's API token", str(local.demo_user_file), "")
     table.add_row("kafka", local.kafka.bootstrap, "kafka.log")
     table.add_row(
@@ -300,7 +304,7 @@ def _print_platform(local: object, demo: str) -> None:
     )
 
 
-def _print_how_to_print(local: object, demo: str) -> None:
+def _print_how_to_print(local: object, demo: str, pool: str) -> None:
     from deploy.platform.demo import load_demo_user
     from deploy.platform.local import LocalPlatform
 
@@ -313,14 +317,21 @@ def _print_how_to_print(local: object, demo: str) -> None:
         " through the public API:\n"
         f"  {pc} login --url {local.base_url} --token {token}\n"
         f"  {pc} print FILE.pdf --printer {demo.split()[0]}\n"
-        f"  {pc} jobs list",
+        f"  {pc} jobs list\n"
+        "pull print: send it to the demo virtual printer, then release it at the demo printer:\n"
+        f"  {pc} print FILE.pdf --virtual-printer {pool}\n"
+        f"  {pc} release --printer {demo.split()[0]} --all",
         soft_wrap=True,
         highlight=False,
     )
 
 
 async def _smoke(
-    local: object, demo: str, started: float, stage: Callable[[str], None] | None = None
+    local: object,
+    demo: str,
+    started: float,
+    stage: Callable[[str], None] | None = None,
+    pool: str | None = None,
 ) -> None:
     import time
 
@@ -339,6 +350,19 @@ async def _smoke(
         f"printed by the demo printer into {job.printed}"
     )
     console.print(f"first job printed after {time.monotonic() - started:.1f} s")
+    if pool is not None:
+        if stage:
+            stage("pull print: a job to the demo virtual printer, released at the demo printer")
+        pulled = await submit_and_wait(
+            local.base_url, user, device_id, local.demo_state, progress=stage,
+            pull_via=uuid.UUID(pool),
+        )  # fmt: skip
+        console.print(
+            f"job {pulled.job_id} sent to the demo virtual printer, released at the demo "
+            f"printer and printed into {pulled.printed}",
+            soft_wrap=True,
+            highlight=False,
+        )
     registry_url = f"http://127.0.0.1:{local.port_of('registry')}"
     console.print(
         await registry_round_trip(registry_url, local.operator_token, local.kafka.bootstrap)

@@ -63,19 +63,25 @@ async def test_platform_check_starts_everything_prints_and_stops(tmp_path: Path)
         assert f"TOKEN=$(cat {home / 'operator-token'})" in text
         assert (home / "operator-token").stat().st_mode & 0o077 == 0
         # it ends with exactly what to type next
-        tail = [line.strip() for line in text.splitlines() if line.strip()][-4:]
+        tail = [line.strip() for line in text.splitlines() if line.strip()][-7:]
+        uuid_ = "[0-9a-f-]{36}"
         assert re.fullmatch(
             r"\S+printcloud login --url http://127\.0\.0\.1:\d+ --token pc_\S+", tail[0]
-        )
-        assert re.fullmatch(r"\S+printcloud print FILE\.pdf --printer [0-9a-f-]{36}", tail[1])
+        ), tail
+        assert re.fullmatch(rf"\S+printcloud print FILE\.pdf --printer {uuid_}", tail[1]), tail
+        # pull print in two more commands, with the demo virtual printer
+        assert re.fullmatch(rf"\S+printcloud print FILE\.pdf --virtual-printer {uuid_}", tail[4])
+        assert re.fullmatch(rf"\S+printcloud release --printer {uuid_} --all", tail[5]), tail
         assert tail[-1] == "stopping"
+        assert re.search(rf"job {uuid_} sent to the demo virtual printer, released at the demo "
+                         "printer and printed into", text), text[-3000:]  # fmt: skip
         kept = tmp_path / "home" / "demo-user.json"
         assert kept.stat().st_mode & 0o077 == 0, "the demo user's API token is private"
         tokens.append(json.loads(kept.read_text())["api_token"])
     home = tmp_path / "home"
     spool = home / "demo-printer" / "spool"
-    # per start: the demo user's job and a test page, on the same printer
-    assert len(list(spool.glob("*.pdf"))) == 4
+    # per start: the demo user's job, its pull-print job and a test page, on one printer
+    assert len(list(spool.glob("*.pdf"))) == 6
     assert len(set(jobs)) == 2 and all(list(spool.glob(f"{j}.pdf")) for j in jobs)
     # the warm start reused the demo user's API token
     assert tokens[0] == tokens[1] and tokens[0].startswith("pc_")
