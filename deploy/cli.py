@@ -32,7 +32,7 @@ db_app = typer.Typer(help="Database roles and schemas.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 schemas_app = typer.Typer(help="JSON Schemas of the events.", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
-console = Console()
+console = Console(soft_wrap=True)  # a line is never broken inside an id or a path
 
 ServiceArg = Annotated[str, typer.Argument(help=f"one of: {', '.join(SERVICES)}")]
 
@@ -273,29 +273,41 @@ def platform(
 
 
 def _print_platform(local: object, demo: str, pool: str) -> None:
-    from client.output import print_table
+    from rich.measure import Measurement
+
     from deploy.platform.local import LocalPlatform
 
     assert isinstance(local, LocalPlatform)
     logs = local.root / "logs"
-    table = Table("what", "where", "log", caption=f"logs in {logs}")
-    for column in table.columns:  # a cut path or id cannot be copied: fold, never cut
-        column.overflow = "fold"
+    rows: list[tuple[str, str, str]] = []
     for proc in local.processes:
         where = f"http://127.0.0.1:{proc.http_port}" if proc.http_port else "-"
         log = Path(proc.log_file)
-        table.add_row(proc.name, where, log.name if log.parent == logs else str(log))
-    table.add_row("public API (printcloud login --url)", local.base_url, "")
-    table.add_row("device websocket", local.gateway_url, "")
-    table.add_row("demo printer", demo, "")
-    table.add_row("demo virtual printer (pull print)", pool, "")
-    table.add_row("demo user's API token", str(local.demo_user_file), "")
-    table.add_row("kafka", local.kafka.bootstrap, "kafka.log")
-    table.add_row(
-        "postgres", f"127.0.0.1:{local.ports.postgres} database printcloud", "postgres.log"
-    )
-    table.add_row("operator token", f"cat {local.operator_token_file}", "")
-    print_table(table, console)  # a pipe gets whole lines; a terminal, folded cells
+        rows.append((proc.name, where, log.name if log.parent == logs else str(log)))
+    rows += [
+        ("public API (printcloud login --url)", local.base_url, ""),
+        ("device websocket", local.gateway_url, ""),
+        ("demo printer", demo, ""),
+        ("demo virtual printer (pull print)", pool, ""),
+        ("demo user's API token", str(local.demo_user_file), ""),
+        ("kafka", local.kafka.bootstrap, "kafka.log"),
+        ("postgres", f"127.0.0.1:{local.ports.postgres} database printcloud", "postgres.log"),
+        ("operator token", f"cat {local.operator_token_file}", ""),
+    ]
+    table = Table("what", "where", "log", caption=f"logs in {logs}")
+    for row in rows:
+        table.add_row(*row)
+    wide = Console(file=console.file, width=100_000, no_color=not console.is_terminal)
+    natural = Measurement.get(wide, wide.options, table).maximum
+    if not console.is_terminal:  # a pipe has no width: whole lines, nothing cut or folded
+        wide.print(table, highlight=False)
+    elif natural <= console.width:
+        console.print(table)
+    else:  # a narrow terminal: one line per row, paths and ids whole
+        for what, where, log in rows:
+            line = f"{what}: {where}" + (f"  (log {log})" if log else "")
+            console.print(line, highlight=False, soft_wrap=True, markup=False)
+        console.print(f"logs in {logs}", highlight=False, soft_wrap=True)
     console.print(
         f"operator token (a platform operator across tenants): in {local.operator_token_file}"
         f" (mode 0600); use it as TOKEN=$(cat {local.operator_token_file})",

@@ -4,12 +4,15 @@ to another port), and the operator token is kept in a file only its owner reads.
 
 from __future__ import annotations
 
+import io
 import socket
 import stat
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from deploy.platform.local import (
     EDGE_PORT_VAR,
@@ -73,3 +76,23 @@ def test_the_operator_token_is_kept_private_in_a_file_of_its_own(tmp_path: Path)
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     again = platform(tmp_path)
     assert again.operator_token == local.operator_token, "kept across starts"
+
+
+@pytest.mark.parametrize(("width", "terminal"), [(60, True), (400, True), (60, False)])
+def test_the_printed_table_never_cuts_a_path_or_an_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, width: int, terminal: bool
+) -> None:
+    import deploy.cli as cli
+
+    services = {n: f"services.{n}" for n in ("registry", "gateway", "counters")}
+    local = LocalPlatform(services, [], root=tmp_path / ("a-long-home-directory-" * 3))
+    demo_id, pool_id = str(uuid.uuid4()), str(uuid.uuid4())
+    shown = io.StringIO()
+    console = Console(file=shown, width=width, force_terminal=terminal, color_system=None)
+    monkeypatch.setattr(cli, "console", console)
+    cli._print_platform(local, f"{demo_id} (simulator; jobs land in {local.demo_spool})", pool_id)
+    lines = shown.getvalue().splitlines()
+    assert "…" not in shown.getvalue()
+    for whole in (demo_id, pool_id, str(local.demo_spool), f"cat {local.operator_token_file}"):
+        assert any(whole in line for line in lines), (whole, shown.getvalue())
+    assert local.operator_token not in shown.getvalue()
