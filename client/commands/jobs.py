@@ -91,7 +91,7 @@ def watch_line(name: str, data: dict[str, Any]) -> str:
     detail = readable(data.get("reason") or data.get("detail"))
     return (
         f"{event_time(data.get('at'))} {name}"
-        + (f" {state}" if state else "")
+        + (f" state={state}" if state else "")
         + (f" at printer {printer}" if printer else "")
         + (f": {detail}" if detail else "")
     )

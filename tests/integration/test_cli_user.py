@@ -435,8 +435,10 @@ async def test_watch_shows_when_each_event_happened_and_details_in_words(
     code, shown = await rig.terminal("jobs", "watch", job_id, columns=100)
     assert code == 0, shown
     lines = [line.strip() for line in shown.splitlines() if line.strip()]
-    assert lines[0].startswith("2030-01-01T12:00:01 job.queued queued"), lines
-    assert lines[1] == ("2030-01-01T12:00:02 job.printing printing: printer state idle"), lines
+    assert lines[0].startswith("2030-01-01T12:00:01 job.queued state=queued"), lines
+    assert lines[1] == ("2030-01-01T12:00:02 job.printing state=printing: printer state idle"), (
+        lines
+    )
     assert "{" not in shown and "None" not in shown
     code, out, err = await rig.cli("jobs", "watch", job_id, "--json")
     assert code == 0, err

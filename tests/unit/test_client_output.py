@@ -57,7 +57,8 @@ def test_an_event_shows_its_own_time_and_details_in_words() -> None:
     line = watch_line("job.state", {"state": "held", "at": "2030-01-01T12:00:05+00:00",
                                     "printer_id": "p1", "detail": detail})  # fmt: skip
     assert line.split()[1:] == [
-        "job.state", "held", "at", "printer", "p1:", "hold", "reason", "quota,", "limit", "10"
+        "job.state", "state=held", "at", "printer", "p1:", "hold", "reason", "quota,", "limit",
+        "10",
     ]  # fmt: skip
     assert "{" not in line and "None" not in line
 
