@@ -269,7 +269,7 @@ def _with_edge(platform: Platform) -> None:
     env = {"PRINTCLOUD_EDGE_HTTP_PORT": str(port),
            "PRINTCLOUD_EDGE_UPSTREAMS": json.dumps(upstreams)}  # fmt: skip
     platform.edge = ServiceProcess(
-        "edge", "services.edge.app", env, platform.log_dir / "edge.log", port, ready_path="/healthz"
+        "edge", "services.edge", env, platform.log_dir / "edge.log", port, ready_path="/healthz"
     )
     base = f"http://127.0.0.1:{port}"
     for name in ("registry", "auth", "queues"):
