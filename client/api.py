@@ -23,7 +23,22 @@ REFRESH_MARGIN_S = 30
 
 
 class CliError(Exception):
-    """A failure told to the user as a sentence (exit code 1)."""
+    """A failure told to the user as a sentence (exit code 1); ``status`` and
+    ``code`` are the platform's answer when it refused (for the hint of what to do)."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+    @classmethod
+    def refused(cls, status: int, body: bytes, content_type: str) -> CliError:
+        """The platform's problem+json answer as a sentence, keeping its status and code."""
+        return cls(
+            describe_problem(status, body, content_type),
+            status=status,
+            code=problem_code(body, content_type),
+        )
 
 
 def config_dir() -> Path:
@@ -81,6 +96,17 @@ class Credentials:
             raise CliError(f"{path} is damaged; run 'printcloud login' again") from None
 
 
+def problem_code(body: bytes, content_type: str) -> str:
+    """The ``code`` of a problem+json answer ("" when there is none)."""
+    if "json" not in content_type:
+        return ""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return ""
+    return str(parsed.get("code") or "") if isinstance(parsed, dict) else ""
+
+
 def describe_problem(status: int, body: bytes, content_type: str) -> str:
     """A sentence from a problem+json answer (or whatever else came back)."""
     problem: dict[str, Any] = {}
@@ -135,7 +161,9 @@ class Client:
             if resp.status != 200:
                 raise CliError(
                     "the platform refused the API token: "
-                    + describe_problem(resp.status, raw, resp.content_type)
+                    + describe_problem(resp.status, raw, resp.content_type),
+                    status=resp.status,
+                    code="api-token-refused",
                 )
             answer: dict[str, Any] = json.loads(raw)
         self.creds.access_token = str(answer["access_token"])
@@ -180,7 +208,7 @@ class Client:
                 if resp.status in retry:
                     raise RetryableAnswer(resp.status, resp.headers.get("Retry-After"))
                 if resp.status not in ok:
-                    raise CliError(describe_problem(resp.status, raw, resp.content_type))
+                    raise CliError.refused(resp.status, raw, resp.content_type)
                 return json.loads(raw) if raw and "json" in resp.content_type else None
         raise AssertionError("unreachable")
 
@@ -222,7 +250,7 @@ class Client:
                         continue
                     if resp.status != 200:
                         raw = await resp.read()
-                        raise CliError(describe_problem(resp.status, raw, resp.content_type))
+                        raise CliError.refused(resp.status, raw, resp.content_type)
                     failures = 0
                     async for event_id, name, data in sse_events(resp.content):
                         if event_id:

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import aiohttp
 import typer
 
-from client.api import Client, CliError, Credentials, describe_problem, run
+from client.api import Client, CliError, Credentials, run
 from client.output import friendly
 from shared.crypto.signatures import PrivateKey
 from shared.protocols.phone import (
@@ -54,7 +54,7 @@ async def _post(
         async with http.post(url, json=body, headers=headers) as resp:
             raw = await resp.read()
             if resp.status >= 400:
-                raise CliError(describe_problem(resp.status, raw, resp.content_type))
+                raise CliError.refused(resp.status, raw, resp.content_type)
             answer = json.loads(raw) if "json" in resp.content_type else None
     except aiohttp.InvalidURL:
         raise CliError(f"{url} is not a valid address") from None

@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -14,11 +15,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from client.output import EXIT_CODES
 from deploy.catalog import SERVICES, database_services, load_spec
 from services.agent.cli import agent_app
 from shared.settings import ServiceSettings
 
-app = typer.Typer(help="Printcloud: open cloud printing.", no_args_is_help=True)
+app = typer.Typer(help="Printcloud: open cloud printing.", no_args_is_help=True, epilog=EXIT_CODES)
 topics_app = typer.Typer(help="Kafka topics from the declared table.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 device_app = typer.Typer(help="Devices: onboarding from an administrator's terminal.")
@@ -30,7 +32,7 @@ db_app = typer.Typer(help="Database roles and schemas.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 schemas_app = typer.Typer(help="JSON Schemas of the events.", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
-console = Console()
+console = Console(soft_wrap=True)  # a line is never broken inside an id or a path
 
 ServiceArg = Annotated[str, typer.Argument(help=f"one of: {', '.join(SERVICES)}")]
 
@@ -218,33 +220,43 @@ def platform(
     """Start Kafka, Postgres, migrations, topics and every service locally (Ctrl-C stops)."""
     import time
 
-    from deploy.platform.demo import DemoError, demo_user
-    from deploy.platform.local import LocalPlatform
+    from deploy.platform.demo import DemoError, demo_user, demo_virtual_printer
+    from deploy.platform.local import LocalPlatform, PortTaken
+    from shared.infra.kafka import InfraError
 
     started = time.monotonic()
+
+    def stage(text: str) -> None:
+        """One progress line per stage, through a pipe as on a terminal."""
+        line = f"[{time.monotonic() - started:5.1f} s] {text}"
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
+
     local = LocalPlatform({n: f"services.{n}" for n in SERVICES}, database_services())
     try:
-        with console.status("starting Postgres and Kafka"):
-            local.start_infra()
-        with console.status("migrations and topics"):
-            asyncio.run(
-                local.prepare({n: load_spec(n).migrations_dir for n in database_services()})
-            )
-        with console.status("starting services"):
-            local.start_services()
-        with console.status("starting the demo printer and its user"):
-            demo = asyncio.run(local.start_demo_printer())
-            asyncio.run(demo_user(local.base_url, local.operator_token, local.demo_user_file))
-        _print_platform(local, demo)
+        stage("starting Postgres and Kafka")
+        local.start_infra()
+        stage("applying migrations and creating topics")
+        asyncio.run(local.prepare({n: load_spec(n).migrations_dir for n in database_services()}))
+        stage(f"starting {len(local.services)} services, their workers and the edge")
+        local.start_services()
+        stage("starting the demo printer and its user")
+        demo = asyncio.run(local.start_demo_printer())
+        asyncio.run(demo_user(local.base_url, local.operator_token, local.demo_user_file))
+        pool = asyncio.run(
+            demo_virtual_printer(local.base_url, local.operator_token, demo.split()[0])
+        )
+        _print_platform(local, demo, pool)
         if check:
+            stage("first job: through the public API to the demo printer")
             try:
-                asyncio.run(_smoke(local, demo, started))
+                asyncio.run(_smoke(local, demo, started, stage, pool))
             except (DemoError, RuntimeError, TimeoutError) as exc:
                 console.print(f"[red]check failed[/]: {exc}")
                 raise typer.Exit(1) from None
             console.print("[green]check passed[/]")
+            _print_how_to_print(local, demo, pool)
             return
-        _print_how_to_print(local, demo)
+        _print_how_to_print(local, demo, pool)
         console.print("running; Ctrl-C stops everything")
         stopping = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -252,30 +264,59 @@ def platform(
         while not stopping.wait(2):
             for line in local.restart_exited():
                 console.print(f"[yellow]restarted[/] {line}")
+    except (PortTaken, InfraError) as exc:
+        console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
     finally:
         console.print("stopping")
         local.stop()
 
 
-def _print_platform(local: object, demo: str) -> None:
+def _print_platform(local: object, demo: str, pool: str) -> None:
+    from rich.measure import Measurement
+
     from deploy.platform.local import LocalPlatform
 
     assert isinstance(local, LocalPlatform)
-    table = Table("what", "where")
+    logs = local.root / "logs"
+    rows: list[tuple[str, str, str]] = []
     for proc in local.processes:
         where = f"http://127.0.0.1:{proc.http_port}" if proc.http_port else "-"
-        table.add_row(proc.name, f"{where}  (log {proc.log_file})")
-    table.add_row("public API (printcloud login --url)", local.base_url)
-    table.add_row("device websocket", local.gateway_url)
-    table.add_row("demo printer", demo)
-    table.add_row("demo user's API token", str(local.demo_user_file))
-    table.add_row("kafka", local.kafka.bootstrap)
-    table.add_row("postgres", f"127.0.0.1:{local.ports.postgres} database printcloud")
-    table.add_row("operator token", local.operator_token)
-    console.print(table)
+        log = Path(proc.log_file)
+        rows.append((proc.name, where, log.name if log.parent == logs else str(log)))
+    rows += [
+        ("public API (printcloud login --url)", local.base_url, ""),
+        ("device websocket", local.gateway_url, ""),
+        ("demo printer", demo, ""),
+        ("demo virtual printer (pull print)", pool, ""),
+        ("demo user's API token", str(local.demo_user_file), ""),
+        ("kafka", local.kafka.bootstrap, "kafka.log"),
+        ("postgres", f"127.0.0.1:{local.ports.postgres} database printcloud", "postgres.log"),
+        ("operator token", f"cat {local.operator_token_file}", ""),
+    ]
+    table = Table("what", "where", "log", caption=f"logs in {logs}")
+    for row in rows:
+        table.add_row(*row)
+    wide = Console(file=console.file, width=100_000, no_color=not console.is_terminal)
+    natural = Measurement.get(wide, wide.options, table).maximum
+    if not console.is_terminal:  # a pipe has no width: whole lines, nothing cut or folded
+        wide.print(table, highlight=False)
+    elif natural <= console.width:
+        console.print(table)
+    else:  # a narrow terminal: one line per row, paths and ids whole
+        for what, where, log in rows:
+            line = f"{what}: {where}" + (f"  (log {log})" if log else "")
+            console.print(line, highlight=False, soft_wrap=True, markup=False)
+        console.print(f"logs in {logs}", highlight=False, soft_wrap=True)
+    console.print(
+        f"operator token (a platform operator across tenants): in {local.operator_token_file}"
+        f" (mode 0600); use it as TOKEN=$(cat {local.operator_token_file})",
+        soft_wrap=True,
+        highlight=False,
+    )
 
 
-def _print_how_to_print(local: object, demo: str) -> None:
+def _print_how_to_print(local: object, demo: str, pool: str) -> None:
     from deploy.platform.demo import load_demo_user
     from deploy.platform.local import LocalPlatform
 
@@ -288,13 +329,22 @@ def _print_how_to_print(local: object, demo: str) -> None:
         " through the public API:\n"
         f"  {pc} login --url {local.base_url} --token {token}\n"
         f"  {pc} print FILE.pdf --printer {demo.split()[0]}\n"
-        f"  {pc} jobs list",
+        f"  {pc} jobs list\n"
+        "pull print: send it to the demo virtual printer, then release it at the demo printer:\n"
+        f"  {pc} print FILE.pdf --virtual-printer {pool}\n"
+        f"  {pc} release --printer {demo.split()[0]} --all",
         soft_wrap=True,
         highlight=False,
     )
 
 
-async def _smoke(local: object, demo: str, started: float) -> None:
+async def _smoke(
+    local: object,
+    demo: str,
+    started: float,
+    stage: Callable[[str], None] | None = None,
+    pool: str | None = None,
+) -> None:
     import time
 
     from deploy.platform.demo import DemoError, load_demo_user, print_test_page, submit_and_wait
@@ -306,12 +356,25 @@ async def _smoke(local: object, demo: str, started: float) -> None:
     user = await asyncio.to_thread(load_demo_user, local.demo_user_file)
     if user is None:
         raise DemoError(f"no demo user in {local.demo_user_file}")
-    job = await submit_and_wait(local.base_url, user, device_id, local.demo_state)
+    job = await submit_and_wait(local.base_url, user, device_id, local.demo_state, progress=stage)
     console.print(
         f"job {job.job_id} submitted through {local.base_url} completed in {job.seconds:.1f} s; "
         f"printed by the demo printer into {job.printed}"
     )
     console.print(f"first job printed after {time.monotonic() - started:.1f} s")
+    if pool is not None:
+        if stage:
+            stage("pull print: a job to the demo virtual printer, released at the demo printer")
+        pulled = await submit_and_wait(
+            local.base_url, user, device_id, local.demo_state, progress=stage,
+            pull_via=uuid.UUID(pool),
+        )  # fmt: skip
+        console.print(
+            f"job {pulled.job_id} sent to the demo virtual printer, released at the demo "
+            f"printer and printed into {pulled.printed}",
+            soft_wrap=True,
+            highlight=False,
+        )
     registry_url = f"http://127.0.0.1:{local.port_of('registry')}"
     console.print(
         await registry_round_trip(registry_url, local.operator_token, local.kafka.bootstrap)

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from client.api import (
     Client,
     CliError,
     run,
 )
-from client.output import friendly, out, short_value
+from client.output import (
+    event_time,
+    friendly,
+    new_table,
+    out,
+    print_json,
+    print_table,
+    readable,
+    short_value,
+)
 
 FINAL_STATES = frozenset({"completed", "failed", "canceled", "expired"})
 
@@ -27,7 +34,7 @@ def _job_row(job: dict[str, Any]) -> list[str]:
     return [
         str(job.get("id") or job.get("job_id")),
         str(job.get("title") or "-"),
-        str(job.get("state", "-")),
+        str(job.get("state", "-")) + (f" ({job['hold_reason']})" if job.get("hold_reason") else ""),
         str(where or "-"),
         short_value(job.get("submitted_at") or job.get("created_at")),
     ]
@@ -44,19 +51,19 @@ def jobs_list(
     params = {k: v for k, v in {"state": state, "printer_id": printer}.items() if v}
     items = run(lambda c: c.pages("/v1/jobs", params))
     if as_json:
-        out.print_json(json.dumps(items))
+        print_json(items)
         return
-    table = Table("id", "title", "state", "printer", "submitted")
+    table = new_table("id", "title", "state", "printer", "submitted", ids=("id", "printer"))
     for job in items:
         table.add_row(*_job_row(job))
-    out.print(table)
+    print_table(table)
 
 
 @jobs_app.command("show")
 @friendly
 def jobs_show(job_id: Annotated[str, typer.Argument(help="the job's id")]) -> None:
     """Show one job."""
-    out.print_json(json.dumps(run(lambda c: c.request("GET", f"/v1/jobs/{job_id}"))))
+    print_json(run(lambda c: c.request("GET", f"/v1/jobs/{job_id}")))
 
 
 @jobs_app.command("cancel")
@@ -76,21 +83,39 @@ def state_of(data: dict[str, Any]) -> str | None:
     return str(state) if state is not None else None
 
 
+def watch_line(name: str, data: dict[str, Any]) -> str:
+    """One event as a person reads it: when it happened (the event's own time), what,
+    the state, where, and the details in words."""
+    state = state_of(data)
+    printer = data.get("printer_id")
+    detail = readable(data.get("reason") or data.get("detail"))
+    return (
+        f"{event_time(data.get('at'))} {name}"
+        + (f" state={state}" if state else "")
+        + (f" at printer {printer}" if printer else "")
+        + (f": {detail}" if detail else "")
+    )
+
+
 @jobs_app.command("watch")
 @friendly
-def jobs_watch(job_id: Annotated[str, typer.Argument(help="the job's id")]) -> None:
-    """Follow a job's events until it completes, fails, is canceled or expires."""
+def jobs_watch(
+    job_id: Annotated[str, typer.Argument(help="the job's id")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="one JSON object per event and line")
+    ] = False,
+) -> None:
+    """Follow a job's events until it completes, fails, is canceled or expires
+    (exit code 0 when it completed, 2 otherwise)."""
 
     async def work(client: Client) -> str:
         async for name, data in client.events(f"/v1/jobs/{job_id}/events"):
             state = state_of(data)
-            detail = data.get("reason") or data.get("detail") or ""
-            out.print(
-                f"{time.strftime('%H:%M:%S')} {name}"
-                + (f" state={state}" if state else "")
-                + (f" ({detail})" if detail else ""),
-                highlight=False,
-            )
+            if as_json:
+                out.file.write(json.dumps({"event": name, **data}) + "\n")
+                out.file.flush()
+            else:
+                out.print(watch_line(name, data), highlight=False, soft_wrap=True)
             if state in FINAL_STATES:
                 return state
         raise CliError("the event stream ended before the job finished")

@@ -3,16 +3,14 @@ and what a printer can do."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from client.api import (
     run,
 )
-from client.output import friendly, out
+from client.output import friendly, new_table, print_json, print_table
 
 printers_app = typer.Typer(help="Printers you can print to.", no_args_is_help=True)
 
@@ -27,14 +25,14 @@ def printers_list(
     path = "/v1/virtual-printers" if virtual else "/v1/printers"
     items = run(lambda c: c.pages(path))
     if as_json:
-        out.print_json(json.dumps(items))
+        print_json(items)
         return
     if virtual:
-        table = Table("id", "name", "members")
+        table = new_table("id", "name", "members")
         for vp in items:
             table.add_row(str(vp["id"]), vp["name"], str(len(vp.get("members", []))))
     else:
-        table = Table("id", "name", "model", "location", "state")
+        table = new_table("id", "name", "model", "location", "state")
         for p in items:
             table.add_row(
                 str(p["id"]),
@@ -43,7 +41,7 @@ def printers_list(
                 p.get("location") or "-",
                 p.get("connection_state", "-"),
             )
-    out.print(table)
+    print_table(table)
 
 
 @printers_app.command("capabilities")
@@ -55,10 +53,10 @@ def printers_capabilities(
     """What a printer can do: formats, media, sides, colour, resolutions, copies."""
     answer = run(lambda c: c.request("GET", f"/v1/printers/{printer_id}/capabilities"))
     if as_json:
-        out.print_json(json.dumps(answer))
+        print_json(answer)
         return
     caps = answer.get("capabilities", {})
-    table = Table(
+    table = new_table(
         "setting", "supported", title=f"printer {printer_id} (version {answer.get('version')})"
     )
 
@@ -84,4 +82,4 @@ def printers_capabilities(
     ]
     for name, value in rows:
         table.add_row(name, value)
-    out.print(table)
+    print_table(table)

@@ -31,7 +31,7 @@ from client.api import (
     RetryableAnswer,
     run,
 )
-from client.output import err, out
+from client.output import NEXT_STEPS, err, out
 
 CHUNK = 256 * 1024
 
@@ -191,4 +191,36 @@ def print_file(
 
     job = run(work)
     job_id = job.get("id") or job.get("job_id")
-    out.print(f"job {job_id} {job.get('state', 'submitted')}")
+    out.print(f"job {job_id} {job.get('state', 'submitted')}", highlight=False)
+    after = what_next(job, secure=secure, virtual=virtual_printer is not None)
+    if after:
+        out.print(after, highlight=False)
+
+
+def what_next(job: dict[str, Any], *, secure: bool, virtual: bool) -> str:
+    """What the person does next for a job that does not simply print."""
+    job_id = job.get("id") or job.get("job_id")
+    printer = job.get("printer_id")
+    if secure:
+        where = f"printer {printer}" if printer else "the printer"
+        return (
+            f"secure job: it prints once you log in at {where} (its panel, or your phone "
+            "key: `printcloud phone approve`); `printcloud release` does not print it"
+        )
+    if virtual:
+        return (
+            f"held for you: release it at a member printer with `printcloud release "
+            f"--printer PRINTER_ID --job {job_id}` (`printcloud printers list --virtual` "
+            "shows the members)"
+        )
+    reason = job.get("hold_reason")
+    detail = job.get("state_detail") or ""
+    if job.get("state") == "held" and reason == "quota":
+        return f"held: {detail or 'over quota'}; {NEXT_STEPS['quota-exceeded']}"
+    if job.get("state") == "held" and reason == "printer_offline":
+        return (
+            f"held: {detail or 'the printer is offline'}; it prints when the printer is back "
+            f"(`printcloud jobs watch {job_id}` follows it, `printcloud jobs cancel {job_id}` "
+            "drops it)"
+        )
+    return ""

@@ -134,7 +134,7 @@ SECURITY_SCHEMES = {
         "scheme": "bearer",
         "description": (
             "The bootstrap operator token (configured with `PRINTCLOUD_<SERVICE>_OPERATOR_TOKEN`;"
-            " a local platform keeps it in `secrets.json`): a platform operator across tenants."
+            " a local platform keeps it in `operator-token`): a platform operator across tenants."
         ),
     },
 }

@@ -14,6 +14,7 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -193,6 +194,32 @@ async def demo_user(base_url: str, operator_token: str, keep: Path) -> DemoUser:
     return user
 
 
+DEMO_POOL = "Demo pull printing"
+
+
+async def demo_virtual_printer(base_url: str, operator_token: str, printer_id: str) -> str:
+    """The Demo tenant's virtual printer (pull print) with the demo printer as its
+    member, made through the public API the first time; its id."""
+    operator = {"Authorization": f"Bearer {operator_token}"}
+    async with aiohttp.ClientSession(
+        base_url, headers=operator, timeout=aiohttp.ClientTimeout(total=30)
+    ) as api:
+        tenant_id = await _demo_tenant(api)
+        body = {"tenant_id": tenant_id, "name": DEMO_POOL, "members": [printer_id]}
+        async with api.post("/v1/virtual-printers", json=body) as resp:
+            if resp.status != 409:
+                return str((await _answer(resp, "creating the demo virtual printer", 201))["id"])
+        params = {"tenant_id": tenant_id, "limit": "500"}
+        async with api.get("/v1/virtual-printers", params=params) as resp:
+            page = await _answer(resp, "listing the Demo tenant's virtual printers", 200)
+        for pool in page["items"]:
+            if pool["name"] == DEMO_POOL:
+                if printer_id not in [str(m) for m in pool.get("members", [])]:
+                    raise DemoError(f"the virtual printer {DEMO_POOL!r} lost the demo printer")
+                return str(pool["id"])
+    raise DemoError(f"the virtual printer {DEMO_POOL!r} exists but cannot be found")
+
+
 def load_demo_user(path: Path) -> DemoUser | None:
     """The demo user kept in ``path``, if any."""
     if not path.exists():
@@ -220,20 +247,36 @@ class PrintedJob:
     """From submission to completed."""
 
 
+WAITING_FOR = {
+    "pending": "routing decides where it goes",
+    "held": "its owner releases it at a member printer",
+    "queued": "the demo printer picks it up",
+    "sent": "the demo printer prints it and reports back",
+}
+
+
 async def submit_and_wait(
-    base_url: str, user: DemoUser, printer_id: uuid.UUID, state: Path, timeout: float = 120
-) -> PrintedJob:
+    base_url: str, user: DemoUser, printer_id: uuid.UUID, state: Path, timeout: float = 120,
+    progress: Callable[[str], None] | None = None, pull_via: uuid.UUID | None = None,
+) -> PrintedJob:  # fmt: skip
     """Upload a small PDF and submit it to the demo printer as the demo user, through
     the public base URL; wait until the job is ``completed`` and the demo printer's
-    agent has it in its journal (printed) and its spool (the same bytes)."""
+    agent has it in its journal (printed) and its spool (the same bytes).
+
+    ``progress`` is told each stage as it begins (what is being waited for). With
+    ``pull_via`` the job goes to that virtual printer instead, waits there held, and
+    is released at the demo printer (pull print)."""
+    say = progress or (lambda _: None)
     document = minimal_pdf("Printcloud demo job")
     digest = hashlib.sha256(document).hexdigest()
     deadline = time.monotonic() + timeout
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
+        say("logging in as the demo user")
         token = await access_token(http, base_url, user.api_token)
         if token is None:
             raise DemoError("auth refused the demo user's API token")
         bearer = {"Authorization": f"Bearer {token}"}
+        say("uploading a one-page PDF")
         async with http.post(
             f"{base_url}/v1/documents",
             params={"title": "Printcloud demo job"},
@@ -244,6 +287,10 @@ async def submit_and_wait(
         started = time.monotonic()
         job_body = {"document_id": stored["document_id"], "printer_id": str(printer_id),
                     "title": "Printcloud demo job", "settings": {}}  # fmt: skip
+        if pull_via is not None:
+            del job_body["printer_id"]
+            job_body["virtual_printer_id"] = str(pull_via)
+        say("submitting the job to the demo " + ("virtual printer" if pull_via else "printer"))
         while True:  # a printer claimed a moment ago may not have reached the queues yet
             async with http.post(f"{base_url}/v1/jobs", json=job_body, headers=bearer) as resp:
                 if resp.status in (404, 409) and time.monotonic() < deadline:
@@ -252,10 +299,17 @@ async def submit_and_wait(
                 job = await _answer(resp, "submitting the job", 201)
                 break
         job_id = uuid.UUID(str(job["id"]))
-        state_now = str(job["state"])
+        state_now, told = str(job["state"]), ""
         while state_now != "completed":
+            if state_now != told and state_now in WAITING_FOR:
+                say(f"job {job_id} is {state_now}: waiting until {WAITING_FOR[state_now]}")
+                told = state_now
             if state_now in ("failed", "canceled", "expired"):
                 raise DemoError(f"job {job_id} ended {state_now}: {job}")
+            if state_now == "held" and pull_via is not None:
+                await _release(http, base_url, bearer, printer_id, job_id, deadline)
+                say(f"job {job_id} released at the demo printer")
+                pull_via = None
             if time.monotonic() > deadline:
                 raise DemoError(
                     f"job {job_id} not completed within {timeout:.0f} s (last state: "
@@ -272,6 +326,22 @@ async def submit_and_wait(
     if await asyncio.to_thread(printed.read_bytes) != document:
         raise DemoError(f"the demo printer printed something else into {printed}")
     return PrintedJob(job_id, printed, seconds)
+
+
+async def _release(
+    http: aiohttp.ClientSession, base_url: str, bearer: dict[str, str], printer_id: uuid.UUID,
+    job_id: uuid.UUID, deadline: float,
+) -> None:  # fmt: skip
+    """``printcloud release --printer <demo printer> --all``, as the demo user."""
+    url = f"{base_url}/v1/printers/{printer_id}/release"
+    while True:
+        async with http.post(url, json={"all": True}, headers=bearer) as resp:
+            answer = await _answer(resp, "releasing the held job", 200)
+        if any(str(j.get("id")) == str(job_id) for j in answer.get("released", [])):
+            return
+        if time.monotonic() > deadline:
+            raise DemoError(f"job {job_id} is held but releasing at the demo printer moved nothing")
+        await asyncio.sleep(0.5)  # the virtual printer's membership may not be known yet
 
 
 def _printed(state: Path, job_id: uuid.UUID) -> Path | None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from shared.crypto.sealing import new_key_text
 from shared.infra.database import create_database, dsn_for, migrate_service, provision
-from shared.infra.kafka import KafkaBroker, free_port
+from shared.infra.kafka import KafkaBroker
 from shared.infra.postgres import PostgresServer
 from shared.infra.processes import ServiceProcess
 from shared.kafka.admin import ensure_topics
@@ -30,6 +30,18 @@ if TYPE_CHECKING:
 
 DATABASE = "printcloud"
 KEY_FIELD = "key_encryption_key"
+OPERATOR_TOKEN_FILE = "operator-token"
+
+
+KAFKA_PORT_VAR = "PRINTCLOUD_LOCAL_KAFKA_PORT"
+KAFKA_CONTROLLER_PORT_VAR = "PRINTCLOUD_LOCAL_KAFKA_CONTROLLER_PORT"
+POSTGRES_PORT_VAR = "PRINTCLOUD_LOCAL_POSTGRES_PORT"
+HTTP_PORT_VAR = "PRINTCLOUD_LOCAL_HTTP_PORT"
+EDGE_PORT_VAR = "PRINTCLOUD_LOCAL_EDGE_PORT"
+
+
+class PortTaken(RuntimeError):
+    """A fixed port of the local platform is held by another process."""
 
 
 @dataclass
@@ -44,13 +56,26 @@ class Ports:
 
 
 def _bindable(port: int) -> bool:
-    """Whether nothing listens on loopback ``port`` right now."""
+    """Whether nothing listens on loopback ``port`` right now (bound as the servers bind
+    it: a closed connection lingering in TIME_WAIT does not hold it)."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
             return False
     return True
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``path`` readable by its owner only (0600), whatever it was before."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
 
 
 def _settings_fields(name: str) -> frozenset[str]:
@@ -72,9 +97,8 @@ def _secrets(path: Path, services: Sequence[str]) -> dict[str, object]:
     assert isinstance(roles, dict)
     for name in services:
         roles.setdefault(name, secrets.token_urlsafe(18))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    path.write_text(json.dumps(data, indent=2))
+    _write_private(path, json.dumps(data, indent=2))
+    _write_private(path.with_name(OPERATOR_TOKEN_FILE), f"{data['operator_token']}\n")
     return data
 
 
@@ -108,6 +132,11 @@ class LocalPlatform:
     def operator_token(self) -> str:
         """The bootstrap operator's bearer token."""
         return str(self.secrets["operator_token"])
+
+    @property
+    def operator_token_file(self) -> Path:
+        """Where the operator token is kept on its own (mode 0600): ``cat`` it."""
+        return self.root / OPERATOR_TOKEN_FILE
 
     def service_dsn(self, name: str) -> str:
         """The DSN of a service's own role."""
@@ -153,7 +182,9 @@ class LocalPlatform:
         return env
 
     def start_infra(self) -> None:
-        """Kafka and Postgres, started and waited for."""
+        """Kafka and Postgres, started and waited for, once every fixed port of the
+        platform is known to be free (:class:`PortTaken` otherwise)."""
+        self.check_ports()
         self.postgres.start()
         self.kafka.start()
 
@@ -180,12 +211,53 @@ class LocalPlatform:
 
     def worker_port(self, full_name: str) -> int:
         """The loopback port of a worker's /metrics: the next after the services' ports
-        (another free port when something else holds that one)."""
+        (fixed, like every other port: :meth:`check_ports` says when it is taken)."""
         if full_name not in self._worker_ports:
             wanted = self.ports.first_service + len(self.services)
             wanted += list(self.workers()).index(full_name)
-            self._worker_ports[full_name] = wanted if _bindable(wanted) else free_port()
+            self._worker_ports[full_name] = wanted
         return self._worker_ports[full_name]
+
+    def fixed_ports(self) -> list[tuple[str, int, str]]:
+        """Every loopback port the platform listens on: (what, port, the variable that
+        moves it), in the order they start."""
+        rows = [
+            ("postgres", self.ports.postgres, POSTGRES_PORT_VAR),
+            ("kafka", self.ports.kafka, KAFKA_PORT_VAR),
+            ("kafka controller", self.ports.kafka_controller, KAFKA_CONTROLLER_PORT_VAR),
+        ]
+        rows += [(name, self.port_of(name), HTTP_PORT_VAR) for name in self.services]
+        rows += [
+            (full_name, self.worker_port(full_name), HTTP_PORT_VAR)
+            for full_name, (_, spec) in self.workers().items()
+            if spec.metrics_port_field
+        ]
+        rows.append(("edge", self.ports.edge, EDGE_PORT_VAR))
+        return rows
+
+    def check_ports(self) -> None:
+        """Raise :class:`PortTaken` naming each taken port and the variable to set."""
+        taken = [(what, port, var) for what, port, var in self.fixed_ports() if not _bindable(port)]
+        if not taken:
+            return
+        lines = [f"port {port} ({what}) is taken on 127.0.0.1" for what, port, _ in taken]
+        http = [port for what, port, var in self.fixed_ports() if var == HTTP_PORT_VAR]
+        advice = []
+        for var in dict.fromkeys(var for _, _, var in taken):
+            if var == HTTP_PORT_VAR:
+                advice.append(
+                    f"{var}=<first port> (the services and workers take {len(http)} ports "
+                    f"in a row from it, now {min(http)}-{max(http)})"
+                )
+            else:
+                advice.append(f"{var}=<another port>")
+        raise PortTaken(
+            "; ".join(lines)
+            + ". Another platform may be running (stop it with Ctrl-C), or something else "
+            + "holds the port (`ss -ltnp` shows what). To use other ports, set "
+            + " and ".join(advice)
+            + "."
+        )
 
     def worker_env(self, full_name: str) -> dict[str, str]:
         """A worker's environment: the service's prefix, Kafka, its database when it

@@ -57,7 +57,9 @@ def queues_app(q: Queues) -> web.Application:
                 status=422, content_type="application/problem+json",
             )  # fmt: skip
         job = {"id": str(uuid.uuid4()), "state": "pending", "title": body.get("title"),
-               "printer_id": body.get("printer_id"), "submitted_at": "2030-01-01"}  # fmt: skip
+               "printer_id": body.get("printer_id"), "submitted_at": "2030-01-01",
+               "virtual_printer_id": body.get("virtual_printer_id"),
+               "release": body.get("release", "direct")}  # fmt: skip
         q.jobs[job["id"]] = job
         return web.json_response(job, status=201)
 
@@ -87,7 +89,10 @@ def queues_app(q: Queues) -> web.Application:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
         for i, state in enumerate(("queued", "printing", "completed"), 1):
-            data = json.dumps({"job_id": request.match_info["job_id"], "state": state})
+            data = json.dumps({"job_id": request.match_info["job_id"], "state": state,
+                               "at": f"2030-01-01T12:00:0{i}+00:00",
+                               "detail": {"hold_reason": None, "printer_state": "idle"}
+                               if state == "printing" else None})  # fmt: skip
             await response.write(f"id: {i}\nevent: job.{state}\ndata: {data}\n\n".encode())
             await asyncio.sleep(0.05)
         await response.write_eof()

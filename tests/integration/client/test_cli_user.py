@@ -10,10 +10,15 @@ commands sent and checks they carry an access token auth issued).
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import os
+import re
 import stat
+import struct
+import subprocess
 import sys
+import termios
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -42,8 +47,12 @@ class Rig:
     queues: Queues
     config: Path
 
-    async def cli(self, *args: str) -> tuple[int, str, str]:
-        env = {**os.environ, "PRINTCLOUD_CONFIG_DIR": str(self.config), "COLUMNS": "200"}
+    async def cli(self, *args: str, columns: str | None = "200") -> tuple[int, str, str]:
+        """The command through pipes (``columns`` None: no COLUMNS, as a plain pipe)."""
+        env = {**os.environ, "PRINTCLOUD_CONFIG_DIR": str(self.config), "TZ": "UTC"}
+        env.pop("COLUMNS", None)
+        if columns is not None:
+            env["COLUMNS"] = columns
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "deploy.cli", *args, env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -51,6 +60,40 @@ class Rig:
         out, err = await asyncio.wait_for(proc.communicate(), 120)
         assert proc.returncode is not None
         return proc.returncode, out.decode(), err.decode()
+
+    async def terminal(self, *args: str, columns: int) -> tuple[int, str]:
+        """The command on a terminal ``columns`` wide (a pty), as a person runs it."""
+        env = {**os.environ, "PRINTCLOUD_CONFIG_DIR": str(self.config), "TZ": "UTC",
+               "TERM": "xterm-256color"}  # fmt: skip
+        for name in ("COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR"):
+            env.pop(name, None)
+        return await asyncio.to_thread(
+            run_in_terminal, [sys.executable, "-m", "deploy.cli", *args], env, columns
+        )
+
+
+def run_in_terminal(argv: list[str], env: dict[str, str], columns: int) -> tuple[int, str]:
+    """Run ``argv`` with a pty of ``columns`` columns as its terminal; (exit code, what it
+    showed, without colour codes)."""
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    proc = subprocess.Popen(
+        argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the terminal's other side closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    code = proc.wait(120)
+    text = b"".join(chunks).decode(errors="replace").replace("\r\n", "\n")
+    return code, re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
 
 
 @pytest.fixture(scope="module")
@@ -249,3 +292,76 @@ async def test_release_and_reservations(rig: Rig, user: dict[str, Any]) -> None:
         "--deadline", "2030-01-01T12:00:00",
     )  # fmt: skip
     assert code == 1 and "time zone" in err
+
+
+async def test_printer_ids_are_never_cut_through_a_pipe_or_on_a_terminal(
+    rig: Rig, user: dict[str, Any]
+) -> None:
+    code, out, err = await rig.cli("printers", "list", columns=None)  # a plain pipe
+    assert code == 0, err
+    for printer in user["printers"]:
+        assert printer in out, out
+    assert "…" not in out
+    for columns in (200, 60, 30):  # wide, narrower than the table, narrower than an id + name
+        code, shown = await rig.terminal("printers", "list", columns=columns)
+        assert code == 0, shown
+        assert "…" not in shown, shown
+        for printer in user["printers"]:
+            assert printer in shown, (columns, shown)
+        lines = [line for line in shown.splitlines() if line.strip()]
+        assert all(len(line) <= max(columns, 36 + 4) for line in lines), (columns, shown)
+    code, shown = await rig.terminal("jobs", "list", "--json", columns=40)
+    assert code == 0 and isinstance(json.loads(shown), list), shown
+
+
+async def test_watch_shows_when_each_event_happened_and_details_in_words(
+    rig: Rig, user: dict[str, Any], tmp_path: Path
+) -> None:
+    document = tmp_path / "w.pdf"
+    document.write_bytes(b"%PDF-1.7\n")
+    code, out, err = await rig.cli("print", str(document), "--printer", user["printers"][0])
+    assert code == 0, err
+    job_id = out.split()[1]
+    code, shown = await rig.terminal("jobs", "watch", job_id, columns=100)
+    assert code == 0, shown
+    lines = [line.strip() for line in shown.splitlines() if line.strip()]
+    assert lines[0].startswith("2030-01-01T12:00:01 job.queued state=queued"), lines
+    assert lines[1] == ("2030-01-01T12:00:02 job.printing state=printing: printer state idle"), (
+        lines
+    )
+    assert "{" not in shown and "None" not in shown
+    code, out, err = await rig.cli("jobs", "watch", job_id, "--json")
+    assert code == 0, err
+    assert [json.loads(line)["state"] for line in out.splitlines()] == [
+        "queued",
+        "printing",
+        "completed",
+    ]
+
+
+async def test_releasing_secure_jobs_explains_the_login_at_the_printer(
+    rig: Rig, user: dict[str, Any], tmp_path: Path
+) -> None:
+    printer = user["printers"][1]
+    document = tmp_path / "s.pdf"
+    document.write_bytes(b"%PDF-1.7\n")
+    code, out, err = await rig.cli("print", str(document), "--printer", printer, "--secure")
+    assert code == 0, err
+    assert "log in at printer" in out and "release` does not print it" in out
+    code, out, err = await rig.cli("release", "--printer", printer, "--all")
+    assert code == 0, err
+    assert "0 job(s) released" in out
+    assert "secure job(s) (printed with --secure) wait at printer" in out
+    assert "printcloud phone approve" in out
+
+
+async def test_common_mistakes_say_what_to_do_next(rig: Rig, user: dict[str, Any]) -> None:
+    code, _, err = await rig.cli("jobs", "show", str(uuid.uuid4()))
+    assert code == 1 and "next: check the id: `printcloud jobs list`" in err
+    code, _, err = await rig.cli("printers", "capabilities", str(uuid.uuid4()))
+    assert code == 1 and "next:" in err and "Traceback" not in err
+    other = Rig(rig.edge, rig.platform, rig.queues, rig.config.parent / "nobody")
+    code, _, err = await other.cli("jobs", "list")
+    assert code == 1 and "printcloud login --url" in err
+    code, out, _ = await rig.cli("--help")
+    assert code == 0 and "Exit codes: 0 done" in out and "130 interrupted" in out
