@@ -31,6 +31,7 @@ from shared.db import inbox
 from shared.db.migrate import MigrationError, load_migrations, pending
 from shared.db.outbox import Emitter, OutboxRelay
 from shared.db.pool import create_pool
+from shared.db.uow import PostgresTransactions
 from shared.dependencies import DATABASE, EVENT_BROKER, Waiting, wait_until_available
 from shared.events.registry import EventRegistry
 from shared.http.auth import (
@@ -78,6 +79,7 @@ def default_authenticator(settings: ServiceSettings) -> Authenticator:
 
 S = TypeVar("S", bound=ServiceSettings)
 P = TypeVar("P", bound=ProcessSettings)
+R = TypeVar("R")
 
 
 @dataclass
@@ -97,6 +99,13 @@ class Runtime(Generic[S]):
     def emitter(self, correlation_id: uuid.UUID | None = None) -> Emitter:
         """An outbox emitter of this service (events carry ``correlation_id``)."""
         return Emitter(self.schema, self.spec.name, correlation_id)
+
+    def transactions(
+        self, repository: Callable[[asyncpg.Connection], R]
+    ) -> PostgresTransactions[R]:
+        """Units of work on this service's pool with ``repository`` built on each
+        connection (consumers: :meth:`PostgresTransactions.applying`)."""
+        return PostgresTransactions(self.pool, self.emitter(), repository)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import asyncpg
 from services.auth.handlers import claims
 from services.auth.repository import AuthRepository
 from services.auth.settings import AuthSettings
-from shared.db.uow import PostgresTransactions
+from shared.db.uow import PostgresTransactions, UnitOfWork
 from shared.events.contracts.devices import ConnectorDevicesChanged, DeviceClaimed
 from shared.events.registry import DecodedEvent
 from shared.kafka.consumer import Handler
@@ -21,12 +21,10 @@ def claimed_handler(tx: PostgresTransactions[AuthRepository]) -> Handler:
     """Issue the claimed device's credential, in the inbox transaction; what it announces
     is caused by the claim."""
 
-    async def apply(conn: asyncpg.Connection, event: DecodedEvent[Any]) -> None:
-        caused = tx.with_emitter(tx.out.caused_by(event.envelope))
-        async with caused.on(conn) as uow:
-            await claims.device_claimed(uow, event.data)
+    async def apply(uow: UnitOfWork[AuthRepository], event: DecodedEvent[Any]) -> None:
+        await claims.device_claimed(uow, event.data)
 
-    return apply
+    return tx.applying(apply)
 
 
 async def connector_devices_changed(conn: asyncpg.Connection, event: DecodedEvent[Any]) -> None:
@@ -36,7 +34,7 @@ async def connector_devices_changed(conn: asyncpg.Connection, event: DecodedEven
 
 def consumers(rt: Runtime[AuthSettings]) -> list[ConsumerSpec]:
     """Auth's consumer groups (never rename one: a new name replays the topic)."""
-    tx = PostgresTransactions(rt.pool, rt.emitter(), AuthRepository)
+    tx = rt.transactions(AuthRepository)
     return [
         ConsumerSpec(
             name=f"{rt.schema}-device-claims",

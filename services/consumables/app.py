@@ -13,7 +13,6 @@ from services.consumables.domain.events import EVENTS
 from services.consumables.handlers import supplies
 from services.consumables.repository import ConsumablesRepository
 from services.consumables.settings import ConsumablesSettings
-from shared.db.uow import PostgresTransactions
 from shared.events.contracts import gateway
 from shared.events.contracts import registry as registry_events
 from shared.events.registry import EventRegistry
@@ -27,7 +26,7 @@ log = get_logger(__name__)
 def tasks(rt: Runtime[ConsumablesSettings]) -> dict[str, TaskFactory]:
     """Every replica sends due webhooks and purges old level history."""
     settings = rt.settings
-    tx = PostgresTransactions(rt.pool, rt.emitter(), ConsumablesRepository)
+    tx = rt.transactions(ConsumablesRepository)
     worker = DeliveryWorker(tx, settings)
 
     async def purge_history(stop: asyncio.Event) -> None:

@@ -19,7 +19,6 @@ import json
 import socket
 import time
 import uuid
-from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,7 +26,13 @@ import aiohttp
 from aiohttp.abc import ResolveResult
 from aiohttp.resolver import ThreadedResolver
 
-from services.consumables.domain.model import Order, Supplier, backoff_s, retryable_status
+from services.consumables.domain.model import (
+    KnownPrinter,
+    Order,
+    Supplier,
+    backoff_s,
+    retryable_status,
+)
 from services.consumables.domain.signing import SIGNATURE_HEADER, signature
 from services.consumables.handlers import orders
 from services.consumables.repository import ConsumablesRepository
@@ -64,9 +69,7 @@ class PublicOnlyResolver(ThreadedResolver):
         return results
 
 
-def order_payload(
-    order: Order, printer: Mapping[str, Any] | None, public_url: str
-) -> dict[str, Any]:
+def order_payload(order: Order, printer: KnownPrinter | None, public_url: str) -> dict[str, Any]:
     """The JSON body sent to the supplier."""
     base = f"{public_url.rstrip('/')}/v1/supply-orders/{order.id}"
     return {
@@ -76,10 +79,10 @@ def order_payload(
         "created_at": order.created_at.isoformat(),
         "printer": {
             "id": str(order.printer_id),
-            "name": printer["name"] if printer else None,
-            "model": printer["model"] if printer else None,
-            "region": printer["region"] if printer else None,
-            "location": printer["location"] if printer else None,
+            "name": printer.name if printer else None,
+            "model": printer.model if printer else None,
+            "region": printer.region if printer else None,
+            "location": printer.location if printer else None,
         },
         "supply": {
             "kind": order.kind,
@@ -154,7 +157,7 @@ class DeliveryWorker:
         http: aiohttp.ClientSession,
         order: Order,
         supplier: Supplier,
-        printer: Mapping[str, Any] | None,
+        printer: KnownPrinter | None,
     ) -> tuple[int | None, str]:
         """One attempt: (status, start of the answer) or (None, why it failed)."""
         assert self._kek is not None

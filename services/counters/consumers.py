@@ -28,7 +28,7 @@ Counters = PostgresTransactions[CountersRepository]
 
 def transactions(rt: Runtime[CountersSettings]) -> Counters:
     """Units of work on counters' schema, announcing through its outbox."""
-    return PostgresTransactions(rt.pool, rt.emitter(), CountersRepository)
+    return rt.transactions(CountersRepository)
 
 
 def in_inbox(
@@ -36,8 +36,7 @@ def in_inbox(
 ) -> Transactions[CountersRepository]:
     """Units of work inside the inbox transaction on ``conn``; what they announce is
     caused by ``cause``."""
-    bound = tx.with_emitter(tx.out.caused_by(cause.envelope)) if cause else tx
-    return lambda: bound.on(conn)
+    return tx.in_inbox(conn, cause)
 
 
 def on_event(

@@ -12,7 +12,6 @@ from services.queues.handlers import maintenance
 from services.queues.repository import QueuesRepository
 from services.queues.settings import QueuesSettings
 from shared.blobstore import FilesystemBlobStore
-from shared.db.uow import PostgresTransactions
 from shared.events.contracts import (
     commands,
     devices,
@@ -33,7 +32,7 @@ def tasks(rt: Runtime[QueuesSettings]) -> dict[str, TaskFactory]:
 
     async def maintain(stop: asyncio.Event) -> None:
         await maintenance.loop(
-            PostgresTransactions(rt.pool, rt.emitter(), QueuesRepository.of_schema(rt.schema)),
+            rt.transactions(QueuesRepository.of_schema(rt.schema)),
             FilesystemBlobStore(s.blob_dir),
             retention_s=s.document_retention_s,
             key_ttl_s=s.idempotency_key_ttl_s,

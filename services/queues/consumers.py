@@ -13,7 +13,6 @@ from services.queues.handlers.release import open_session
 from services.queues.handlers.routing import apply_routed, apply_status
 from services.queues.repository import QueuesRepository
 from services.queues.settings import QueuesSettings
-from shared.db.uow import PostgresTransactions
 from shared.errors import PermanentEventError
 from shared.events.contracts.devices import ConnectorDevicesChanged
 from shared.events.contracts.gateway import DeviceJobStatusReported
@@ -83,17 +82,15 @@ async def user_state(conn: asyncpg.Connection, event: Event) -> None:
 def consumers(rt: Runtime[QueuesSettings]) -> list[ConsumerSpec]:
     """The queues' consumer groups: read models, then the jobs' own flow."""
     settings = rt.settings
-    tx = PostgresTransactions(rt.pool, rt.emitter(), QueuesRepository.of_schema(rt.schema))
+    tx = rt.transactions(QueuesRepository.of_schema(rt.schema))
 
     def applying(handler: Callable[[Work, Any], Awaitable[None]]) -> Handler:
-        """The handler in a unit of work inside the inbox transaction; its events are
-        caused by the one applied."""
+        """The handler (given the payload) in a unit of work inside the inbox transaction."""
 
-        async def apply(conn: asyncpg.Connection, event: Event) -> None:
-            async with tx.with_emitter(tx.out.caused_by(event.envelope)).on(conn) as uow:
-                await handler(uow, event.data)
+        async def on_payload(uow: Work, event: Event) -> None:
+            await handler(uow, event.data)
 
-        return apply
+        return tx.applying(on_payload)
 
     async def routed(uow: Work, data: JobRouted) -> None:
         await apply_routed(uow, data, settings.held_job_ttl_s)

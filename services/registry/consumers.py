@@ -9,7 +9,7 @@ import asyncpg
 from services.registry.handlers import commands, devices
 from services.registry.repository import RegistryRepository
 from services.registry.settings import RegistrySettings
-from shared.db.uow import PostgresTransactions
+from shared.db.uow import PostgresTransactions, UnitOfWork
 from shared.events.contracts.commands import DeviceCommandAcked
 from shared.events.contracts.gateway import (
     DeviceCapabilitiesReported,
@@ -25,15 +25,13 @@ def device_state_handler(tx: PostgresTransactions[RegistryRepository]) -> Handle
     """Apply a capabilities report or a presence change in the inbox transaction; what it
     announces is caused by the device's event."""
 
-    async def apply(conn: asyncpg.Connection, event: DecodedEvent[Any]) -> None:
-        caused = tx.with_emitter(tx.out.caused_by(event.envelope))
-        async with caused.on(conn) as uow:
-            if isinstance(event.data, DeviceCapabilitiesReported):
-                await devices.capabilities_reported(uow, event.data)
-            else:
-                await devices.presence_changed(uow, event.data)
+    async def apply(uow: UnitOfWork[RegistryRepository], event: DecodedEvent[Any]) -> None:
+        if isinstance(event.data, DeviceCapabilitiesReported):
+            await devices.capabilities_reported(uow, event.data)
+        else:
+            await devices.presence_changed(uow, event.data)
 
-    return apply
+    return tx.applying(apply)
 
 
 async def command_acked(conn: asyncpg.Connection, event: DecodedEvent[Any]) -> None:
@@ -43,9 +41,7 @@ async def command_acked(conn: asyncpg.Connection, event: DecodedEvent[Any]) -> N
 
 def consumers(rt: Runtime[RegistrySettings]) -> list[ConsumerSpec]:
     """The registry's consumer groups."""
-    device_state = device_state_handler(
-        PostgresTransactions(rt.pool, rt.emitter(), RegistryRepository)
-    )
+    device_state = device_state_handler(rt.transactions(RegistryRepository))
     return [
         ConsumerSpec(
             name=f"{rt.schema}-command-ledger",

@@ -9,10 +9,7 @@ is applied in a unit of work inside the consumer's inbox transaction.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
-
-import asyncpg
 
 from services.routing.handlers import replicas
 from services.routing.handlers.decisions import Router, Work
@@ -31,7 +28,6 @@ from shared.events.contracts.registry import (
     VirtualPrinterUpdated,
 )
 from shared.events.registry import DecodedEvent
-from shared.kafka.consumer import Handler
 from shared.service import ConsumerSpec, Runtime
 
 REGISTRY_EVENTS = (
@@ -50,7 +46,7 @@ def router_of(rt: Runtime[RoutingSettings]) -> Router:
 
 def transactions_of(rt: Runtime[RoutingSettings]) -> PostgresTransactions[RoutingRepository]:
     """Units of work on routing's schema."""
-    return PostgresTransactions(rt.pool, rt.emitter(), RoutingRepository)
+    return rt.transactions(RoutingRepository)
 
 
 def consumers(rt: Runtime[RoutingSettings]) -> list[ConsumerSpec]:
@@ -58,13 +54,7 @@ def consumers(rt: Runtime[RoutingSettings]) -> list[ConsumerSpec]:
     router = router_of(rt)
     tx = transactions_of(rt)
 
-    def applying(handler: Callable[[Work, Event], Awaitable[None]]) -> Handler:
-        async def apply(conn: asyncpg.Connection, event: Event) -> None:
-            caused = tx.with_emitter(tx.out.caused_by(event.envelope))
-            async with caused.on(conn) as uow:
-                await handler(uow, event)
-
-        return apply
+    applying = tx.applying
 
     async def described(uow: Work, event: Event) -> None:
         await replicas.printer_described(uow, event.data, event.envelope.occurred_at)

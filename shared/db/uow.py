@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable
-from typing import Generic, Protocol, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Generic, Protocol, TypeVar
 
 import asyncpg
 
 from shared.db.outbox import Emitter
 from shared.events.envelope import EventData
+from shared.events.registry import DecodedEvent
 
 R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
@@ -91,8 +92,42 @@ class PostgresTransactions(Generic[R]):
     async def on(self, conn: asyncpg.Connection) -> AsyncIterator[UnitOfWork[R]]:
         """A unit of work inside a transaction the caller already holds on ``conn``
         (a consumer applying an event with its inbox record)."""
+        async with on_connection(conn, self.out, self.repository)() as uow:
+            yield uow
+
+    def in_inbox(
+        self, conn: asyncpg.Connection, cause: DecodedEvent[Any] | None = None
+    ) -> Transactions[R]:
+        """Units of work inside the inbox transaction on ``conn``; what they announce is
+        caused by ``cause`` (same correlation id, the event as causation)."""
+        out = self.out.caused_by(cause.envelope) if cause is not None else self.out
+        return on_connection(conn, out, self.repository)
+
+    def applying(
+        self, handler: Callable[[UnitOfWork[R], DecodedEvent[Any]], Awaitable[None]]
+    ) -> Callable[[asyncpg.Connection, DecodedEvent[Any]], Awaitable[None]]:
+        """A consumer's handler: ``handler`` runs in a unit of work inside the inbox
+        transaction, and what it announces is caused by the event it applies."""
+
+        async def apply(conn: asyncpg.Connection, event: DecodedEvent[Any]) -> None:
+            async with self.in_inbox(conn, event)() as uow:
+                await handler(uow, event)
+
+        return apply
+
+
+def on_connection(
+    conn: asyncpg.Connection, out: Emitter, repository: Callable[[asyncpg.Connection], R]
+) -> Transactions[R]:
+    """Units of work on a connection the caller holds (each a savepoint of its open
+    transaction), announcing through ``out``: no pool needed."""
+
+    @contextlib.asynccontextmanager
+    async def unit() -> AsyncIterator[UnitOfWork[R]]:
         async with conn.transaction():
-            yield _PostgresUnitOfWork(self.repository(conn), conn, self.out)
+            yield _PostgresUnitOfWork(repository(conn), conn, out)
+
+    return unit
 
 
 class AlreadyExists(Exception):

@@ -6,6 +6,7 @@ Each service declares ``CONTEXT = ServiceContext(<its settings class>)`` in
     async with CONTEXT.pool(request).acquire() as conn: ...
     settings = CONTEXT.settings(request)      # typed as the service's settings
     out = CONTEXT.emitter(request)            # events carry the request's correlation id
+    tx = CONTEXT.transactions(request, Repo)  # units of work (shared.db.uow)
 
 The runtime is stored on the app by :mod:`shared.service` from the service's own
 spec, so its settings are of the declared class: no ``isinstance`` checks at the
@@ -14,17 +15,20 @@ call sites.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Generic, TypeVar, cast
 
 import asyncpg
 from aiohttp import web
 
 from shared.db.outbox import Emitter
+from shared.db.uow import PostgresTransactions
 from shared.http.middleware import correlation_id
 from shared.service import RUNTIME, Runtime
 from shared.settings import ServiceSettings
 
 S = TypeVar("S", bound=ServiceSettings)
+R = TypeVar("R")
 
 
 class ServiceContext(Generic[S]):
@@ -49,3 +53,10 @@ class ServiceContext(Generic[S]):
     def emitter(self, request: web.Request) -> Emitter:
         """An outbox emitter whose events carry the request's correlation id."""
         return self.runtime(request).emitter(correlation_id(request))
+
+    def transactions(
+        self, request: web.Request, repository: Callable[[asyncpg.Connection], R]
+    ) -> PostgresTransactions[R]:
+        """Units of work on the service's pool with ``repository`` built on each
+        connection; their events carry the request's correlation id."""
+        return PostgresTransactions(self.pool(request), self.emitter(request), repository)

@@ -33,4 +33,4 @@ def admin(request: web.Request, scope: str) -> Principal:
 
 def transactions(request: web.Request) -> PostgresTransactions[AuthRepository]:
     """Units of work on auth's pool; their events carry the request's correlation id."""
-    return PostgresTransactions(CONTEXT.pool(request), CONTEXT.emitter(request), AuthRepository)
+    return CONTEXT.transactions(request, AuthRepository)

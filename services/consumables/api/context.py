@@ -21,9 +21,7 @@ READ, WRITE = "printers:read", "printers:write"
 
 def transactions(request: web.Request) -> PostgresTransactions[ConsumablesRepository]:
     """Units of work on consumables' schema; events carry the request's correlation id."""
-    return PostgresTransactions(
-        CONTEXT.pool(request), CONTEXT.emitter(request), ConsumablesRepository
-    )
+    return CONTEXT.transactions(request, ConsumablesRepository)
 
 
 def kek(request: web.Request) -> KeyEncryptionKey | None:

@@ -4,7 +4,6 @@ and the outcome of each webhook attempt. Each locks the order row before emittin
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -22,7 +21,7 @@ from services.consumables.domain.events import (
     SupplyOrderSent,
     SupplyOrderShipped,
 )
-from services.consumables.domain.model import Order, Supplier
+from services.consumables.domain.model import KnownPrinter, Order, Supplier
 from services.consumables.repository import ConsumablesRepository, OrderRepository
 from shared.db.uow import Transactions
 from shared.http.auth import Principal
@@ -172,7 +171,7 @@ async def webhook_refused(
 
 async def to_deliver(
     tx: Transactions[ConsumablesRepository], order_id: uuid.UUID
-) -> tuple[Order | None, Supplier | None, Mapping[str, Any] | None]:
+) -> tuple[Order | None, Supplier | None, KnownPrinter | None]:
     """What a claimed webhook sends: the order, its supplier (with the sealed secret) and
     its printer. Nothing, and the delivery is dropped, when the order is no longer
     waiting to be sent or its supplier is gone."""

@@ -24,7 +24,7 @@ PRINTERS_READ = "printers:read"
 
 def transactions(request: web.Request) -> PostgresTransactions[CountersRepository]:
     """Units of work on counters' schema; events carry the request's correlation id."""
-    return PostgresTransactions(CONTEXT.pool(request), CONTEXT.emitter(request), CountersRepository)
+    return CONTEXT.transactions(request, CountersRepository)
 
 
 def is_admin(who: Principal) -> bool:

@@ -19,10 +19,8 @@ CONTEXT = ServiceContext(QueuesSettings)
 
 def transactions(request: web.Request) -> PostgresTransactions[QueuesRepository]:
     """Units of work on the queues' schema; their events carry the request's correlation id."""
-    rt = CONTEXT.runtime(request)
-    return PostgresTransactions(
-        rt.pool, CONTEXT.emitter(request), QueuesRepository.of_schema(rt.schema)
-    )
+    schema = CONTEXT.runtime(request).schema
+    return CONTEXT.transactions(request, QueuesRepository.of_schema(schema))
 
 
 def blobs(request: web.Request) -> FilesystemBlobStore:

@@ -15,4 +15,4 @@ CONTEXT = ServiceContext(RegistrySettings)
 def transactions(request: web.Request) -> PostgresTransactions[RegistryRepository]:
     """Units of work on the registry's pool; their events carry the request's correlation
     id."""
-    return PostgresTransactions(CONTEXT.pool(request), CONTEXT.emitter(request), RegistryRepository)
+    return CONTEXT.transactions(request, RegistryRepository)

@@ -15,4 +15,4 @@ CONTEXT = ServiceContext(RoutingSettings)
 
 def transactions(request: web.Request) -> PostgresTransactions[RoutingRepository]:
     """Units of work on routing's schema; their events carry the request's correlation id."""
-    return PostgresTransactions(CONTEXT.pool(request), CONTEXT.emitter(request), RoutingRepository)
+    return CONTEXT.transactions(request, RoutingRepository)

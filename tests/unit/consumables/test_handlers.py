@@ -30,6 +30,7 @@ from services.consumables.domain.events import (
     SupplyOrderSent,
     SupplyOrderShipped,
 )
+from services.consumables.domain.model import KnownPrinter
 from services.consumables.handlers import admin, orders, supplies
 from shared.crypto.sealing import KeyEncryptionKey
 from shared.errors import DomainError, PermanentEventError
@@ -188,7 +189,10 @@ async def test_levels_of_an_unregistered_printer_wait_for_its_registration(tx: T
     printer = uuid.uuid4()
     await report(tx, printer, 2)
     assert tx.repo.orders == {} and tx.announced() == []
-    tx.repo.printers[printer] = {"tenant_id": TENANT, "model": "X", "region": "eu-west"}
+    tx.repo.printers[printer] = KnownPrinter(
+        printer_id=printer, tenant_id=TENANT, name="P", model="X", region="eu-west",
+        location=None, revision=1,
+    )  # fmt: skip
     await supplies.reevaluate(tx, printer, RISE)
     (order,) = tx.repo.orders.values()
     assert order.level_percent == 2
