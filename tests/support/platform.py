@@ -269,12 +269,14 @@ def _with_edge(platform: Platform) -> None:
     env = {"PRINTCLOUD_EDGE_HTTP_PORT": str(port),
            "PRINTCLOUD_EDGE_UPSTREAMS": json.dumps(upstreams)}  # fmt: skip
     platform.edge = ServiceProcess(
-        "edge", "services.edge.app", env, platform.log_dir / "edge.log", port, ready_path="/healthz"
+        "edge", "services.edge", env, platform.log_dir / "edge.log", port, ready_path="/healthz"
     )
     base = f"http://127.0.0.1:{port}"
     for name in ("registry", "auth", "queues"):
         if name in platform.env:
             platform.env[name][f"PRINTCLOUD_{name.upper()}_PUBLIC_URL"] = base
+    if "ipp" in platform.env:  # the IPP endpoint calls the public API through the edge
+        platform.env["ipp"]["PRINTCLOUD_IPP_API_URL"] = base
     if "registry" in platform.env:
         platform.env["registry"]["PRINTCLOUD_REGISTRY_GATEWAY_URL"] = platform.edge_ws_url
 

@@ -1,0 +1,237 @@
+"""The IPP endpoint against real tools: CUPS' ``ipptool`` (its own test files and the
+conformance suites) and raw IPP requests, to printers served by a real agent process
+behind the edge. The documents reach the agent's printer byte for byte."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import subprocess
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from services.ipp.protocol.codec import Attribute, Group, Message, decode, encode
+from services.ipp.protocol.constants import Op, Status, Tag
+from shared.testing.infra import TestInfra
+from shared.testing.ipp import minimal_pdf, start_ippeveprinter, system_bus
+from tests.e2e.conftest import USER_SCOPES, eventually
+from tests.support.platform import (
+    AgentPrinter,
+    Caller,
+    Platform,
+    new_caller,
+    new_tenant,
+    onboard_printer,
+    running_platform,
+)
+
+IPPTOOL = shutil.which("ipptool")
+TESTS = Path("/usr/share/cups/ipptool")
+DATA = Path(__file__).parent / "data"
+SUITES = ("ipp-1.1.test", "ipp-2.0.test", "ipp-2.1.test", "ipp-2.2.test")
+pytestmark = pytest.mark.skipif(IPPTOOL is None, reason="ipptool (cups-ipp-utils) is missing")
+
+
+@dataclass
+class IppWorld:
+    platform: Platform
+    http: aiohttp.ClientSession
+    workdir: Path
+    ada: Caller
+    eve: Caller
+    printer: AgentPrinter
+    pdf: Path
+
+    def uri(self, who: Caller | None = None, printer_id: str | None = None) -> str:
+        host = self.platform.base_url.removeprefix("http://")
+        cred = f"ada:{who.api_token}@" if who else ""
+        return f"ipp://{cred}{host}/ipp/print/{printer_id or self.printer.device_id}"
+
+    def ipptool(self, *args: str, who: Caller | None = None, timeout: float = 180) -> str:
+        cmd = [str(IPPTOOL), "-T", "30", *args[:-1], self.uri(who or self.ada), args[-1]]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        return done.stdout + done.stderr
+
+    async def ipp(
+        self, body: bytes, who: Caller | None = None, auth: Any = None
+    ) -> tuple[int, Message | None]:
+        url = self.uri().replace("ipp://", "http://")
+        headers = {"Content-Type": "application/ipp"}
+        if who is not None:
+            auth = aiohttp.BasicAuth("ada", who.api_token)
+        async with self.http.post(url, data=body, headers=headers, auth=auth) as resp:
+            raw = await resp.read()
+            if resp.status != 200:
+                return resp.status, None
+            return 200, decode(raw)[0]
+
+
+def request(op: int, uri: str, *extra: Attribute, job: list[Attribute] | None = None,
+            request_id: int = 1, version: tuple[int, int] = (2, 0)) -> bytes:  # fmt: skip
+    groups = [Group(Tag.OPERATION, [
+        Attribute.of("attributes-charset", Tag.CHARSET, "utf-8"),
+        Attribute.of("attributes-natural-language", Tag.LANGUAGE, "en"),
+        Attribute.of("printer-uri", Tag.URI, uri), *extra,
+    ])]  # fmt: skip
+    if job:
+        groups.append(Group(Tag.JOB, job))
+    return encode(Message(version, op, request_id, groups))
+
+
+def attrs(message: Message, tag: int = Tag.JOB) -> dict[str, object]:
+    group = message.group(tag)
+    return {a.name: a.first for a in group.attributes} if group else {}
+
+
+@pytest.fixture(scope="module")
+async def ipp_world(
+    infra: TestInfra, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[IppWorld]:
+    workdir = tmp_path_factory.mktemp("ipp")
+    settings = {
+        "queues": {"BLOB_DIR": str(workdir / "blobs")},
+        "auth": {"ACCESS_TOKEN_TTL_S": "7200"},
+    }
+    run = running_platform(infra.bootstrap, infra.admin_dsn, workdir, settings=settings, edge=True)
+    async with (
+        run as platform,
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as http,
+    ):
+        tenant = await new_tenant(http, platform)
+        other = await new_tenant(http, platform)
+        ada = await new_caller(http, platform, tenant, ["user"], USER_SCOPES, "Ada Lovelace")
+        eve = await new_caller(http, platform, other, ["user"], USER_SCOPES, "Eve")
+        state = workdir / "printer-a"
+        device_id = await onboard_printer(http, platform, tenant, state, "Office printer")
+        spool = state / "spool"
+        printer = AgentPrinter(
+            "a", device_id, state, ["--mode", "simulator", "--spool", str(spool),
+                                    "--jobs-interval", "5"],
+            workdir / "logs" / "agent-a.log", spool=spool,
+        )  # fmt: skip
+        printer.start(platform.edge_ws_url, platform.base_url)
+        try:
+
+            async def online() -> bool:
+                async with http.get(
+                    f"{platform.base_url}/v1/printers/{device_id}", headers=platform.operator
+                ) as resp:
+                    body = await resp.json()
+                return (
+                    body.get("connection_state") == "online"
+                    and body.get("capabilities_version", 0) >= 1
+                )
+
+            await eventually(online, 120, "printer online")
+            pdf = workdir / "document.pdf"
+            pdf.write_bytes(minimal_pdf("IPP to Printcloud"))
+            world = IppWorld(platform, http, workdir, ada, eve, printer, pdf)
+
+            async def accepting() -> bool:
+                status, message = await world.ipp(request(Op.VALIDATE_JOB, world.uri()), who=ada)
+                return status == 200 and message is not None and message.code == Status.OK
+
+            await eventually(accepting, 120, "IPP endpoint answering")
+            yield world
+        finally:
+            printer.kill()
+
+
+async def test_ipptool_get_printer_attributes(ipp_world: IppWorld) -> None:
+    out = await asyncio.to_thread(
+        ipp_world.ipptool, "-t", str(TESTS / "get-printer-attributes.test")
+    )
+    assert "[PASS]" in out and "[FAIL]" not in out, out
+
+
+async def test_ipptool_print_job_reaches_the_printer(ipp_world: IppWorld) -> None:
+    out = await asyncio.to_thread(
+        ipp_world.ipptool, "-t", "-f", str(ipp_world.pdf), str(TESTS / "print-job.test")
+    )
+    assert "[PASS]" in out and "[FAIL]" not in out, out
+    # the newest job of Ada's, printed by the agent's printer byte for byte
+    async with ipp_world.http.get(
+        ipp_world.platform.base_url + "/v1/jobs", headers=ipp_world.ada.headers
+    ) as resp:
+        jobs = (await resp.json())["items"]
+    job_id = max(jobs, key=lambda j: j["submitted_at"] or "")["id"]
+
+    async def printed() -> bool:
+        return bool(ipp_world.printer.spooled(job_id))
+
+    await eventually(printed, 120, "the document at the printer")
+    assert ipp_world.printer.spooled(job_id)[0].read_bytes() == ipp_world.pdf.read_bytes()
+
+
+def _counts(out: str) -> tuple[int, int, int]:
+    """(passed, failed, skipped) of an ipptool -t run."""
+    return (len(re.findall(r"\[PASS\]", out)), len(re.findall(r"\[FAIL\]", out)),
+            len(re.findall(r"\[SKIP\]", out)))  # fmt: skip
+
+
+def _suites(workdir: Path, pdf: Path) -> Path:
+    """CUPS' test files beside the documents they print by name (our PDF as each)."""
+    here = workdir / "ipptool"
+    if not here.exists():
+        shutil.copytree(TESTS, here)
+        for name in ("document-a4.pdf", "document-letter.pdf"):
+            shutil.copyfile(pdf, here / name)
+        for name in ("color.jpg", "gray.jpg"):  # a 16x16 JPEG from CPython's tests
+            shutil.copyfile(DATA / "python-16x16.jpg", here / name)
+        for name in ("document-a4.ps", "document-letter.ps"):  # never sent: not advertised
+            (here / name).write_text("%!PS-Adobe-3.0\nshowpage\n")
+    return here
+
+
+REACHED = {
+    "ipp-1.1.test": (37, 0, 29),
+    "ipp-2.0.test": (38, 0, 29),
+    # IPP/2.1 and 2.2 (PWG 5100.12 §6.3, §6.4) require operations this endpoint does not
+    # offer (Hold-Job, Release-Job, Pause-Printer, subscriptions ...): one required
+    # attributes test each fails, everything else passes as in IPP/2.0.
+    "ipp-2.1.test": (38, 1, 29),
+    "ipp-2.2.test": (38, 2, 29),
+}
+"""(passed, failed, skipped) against a Printcloud printer URI; docs/ipp.md has the output."""
+
+
+def _run_suites(tool: Any, suites: Path, pdf: Path, workdir: Path, tag: str) -> dict[str, Any]:
+    results = {}
+    for suite in SUITES:
+        out = tool("-t", "-f", str(pdf), str(suites / suite))
+        (workdir / f"{tag}-{suite}.out").write_text(out)
+        print(f"==== {tag}: ipptool -t {suite}\n{out}")
+        results[suite] = _counts(out)
+    return results
+
+
+async def test_ipptool_conformance_suites(ipp_world: IppWorld) -> None:
+    suites = _suites(ipp_world.workdir, ipp_world.pdf)
+    ours = await asyncio.to_thread(
+        _run_suites, ipp_world.ipptool, suites, ipp_world.pdf, ipp_world.workdir, "printcloud"
+    )
+    # The reference printer (ippeveprinter) in the same run, for comparison.
+    with system_bus() as bus:
+        ref = start_ippeveprinter(bus, ipp_world.workdir / "reference-spool", command="/bin/true")
+        try:
+
+            def reference(*args: str) -> str:
+                cmd = [str(IPPTOOL), "-T", "30", *args[:-1], ref.uri, args[-1]]
+                done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
+                return done.stdout + done.stderr
+
+            theirs = await asyncio.to_thread(
+                _run_suites, reference, suites, ipp_world.pdf, ipp_world.workdir, "ippeveprinter"
+            )
+        finally:
+            ref.stop()
+    print({"printcloud": ours, "ippeveprinter": theirs})
+    assert ours == REACHED, ours
+    for suite in SUITES:  # at least as many passes as the reference printer
+        assert ours[suite][0] >= theirs[suite][0], (suite, ours, theirs)
