@@ -288,7 +288,10 @@ def _print_how_to_print(local: object, demo: str) -> None:
         " through the public API:\n"
         f"  {pc} login --url {local.base_url} --token {token}\n"
         f"  {pc} print FILE.pdf --printer {demo.split()[0]}\n"
-        f"  {pc} jobs list",
+        f"  {pc} jobs list\n"
+        "or add it to this computer as a driverless IPP Everywhere printer (docs/ipp.md):\n"
+        f"  lpadmin -p printcloud-demo -E -m everywhere -v "
+        f"'ipp://demo:{token}@{local.base_url.removeprefix('http://')}/ipp/print/{demo.split()[0]}'",
         soft_wrap=True,
         highlight=False,
     )

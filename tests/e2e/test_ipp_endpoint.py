@@ -5,9 +5,12 @@ behind the edge. The documents reach the agent's printer byte for byte."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 import shutil
+import struct
 import subprocess
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,17 +62,23 @@ class IppWorld:
         return done.stdout + done.stderr
 
     async def ipp(
-        self, body: bytes, who: Caller | None = None, auth: Any = None
+        self, body: bytes, who: Caller | None = None, password: str | None = None
     ) -> tuple[int, Message | None]:
         url = self.uri().replace("ipp://", "http://")
         headers = {"Content-Type": "application/ipp"}
         if who is not None:
-            auth = aiohttp.BasicAuth("ada", who.api_token)
-        async with self.http.post(url, data=body, headers=headers, auth=auth) as resp:
+            password = who.api_token
+        if password is not None:
+            headers["Authorization"] = basic("ada", password)
+        async with self.http.post(url, data=body, headers=headers) as resp:
             raw = await resp.read()
             if resp.status != 200:
                 return resp.status, None
             return 200, decode(raw)[0]
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 def request(op: int, uri: str, *extra: Attribute, job: list[Attribute] | None = None,
@@ -235,3 +244,53 @@ async def test_ipptool_conformance_suites(ipp_world: IppWorld) -> None:
     assert ours == REACHED, ours
     for suite in SUITES:  # at least as many passes as the reference printer
         assert ours[suite][0] >= theirs[suite][0], (suite, ours, theirs)
+
+
+async def test_bad_input_and_wrong_credentials_get_the_proper_answers(ipp_world: IppWorld) -> None:
+    w = ipp_world
+    gpa = request(Op.GET_PRINTER_ATTRIBUTES, w.uri())
+    status, answer = await w.ipp(gpa[: len(gpa) - 9], who=w.ada)  # truncated
+    assert status == 200 and answer is not None and answer.code == Status.BAD_REQUEST
+    status, answer = await w.ipp(request(Op.GET_PRINTER_ATTRIBUTES, w.uri(), version=(3, 0)))
+    assert answer is not None and answer.code == Status.VERSION_NOT_SUPPORTED
+    too_long = Attribute.of("job-name", Tag.NAME, "x" * 300)
+    status, answer = await w.ipp(request(Op.VALIDATE_JOB, w.uri(), too_long), who=w.ada)
+    assert answer is not None and answer.code == Status.REQUEST_VALUE_TOO_LONG
+    status, answer = await w.ipp(request(0x4001, w.uri()), who=w.ada)
+    assert answer is not None and answer.code == Status.OPERATION_NOT_SUPPORTED
+    status, answer = await w.ipp(struct.pack(">BBHi", 2, 0, 0x000B, 1) + b"\x01\x03")
+    assert answer is not None and answer.code == Status.BAD_REQUEST  # no charset
+    # credentials: none, a wrong API token, a bearer token, another tenant's user
+    status, _ = await w.ipp(gpa)
+    assert status == 401
+    async with w.http.post(
+        w.uri().replace("ipp://", "http://"), data=gpa,
+        headers={"Content-Type": "application/ipp"},
+    ) as resp:  # fmt: skip
+        assert resp.headers["WWW-Authenticate"].startswith("Basic")
+    status, _ = await w.ipp(gpa, password="pc_not-a-token")
+    assert status == 401
+    bearer = {"Content-Type": "application/ipp", "Authorization": f"Bearer {w.ada.access_token}"}
+    async with w.http.post(w.uri().replace("ipp://", "http://"), data=gpa, headers=bearer) as resp:
+        assert decode(await resp.read())[0].code == Status.OK
+    status, answer = await w.ipp(gpa, who=w.eve)
+    assert answer is not None and answer.code == Status.NOT_FOUND
+    unknown = w.uri(printer_id=str(uuid.uuid4())).replace("ipp://", "http://")
+    headers = {"Content-Type": "application/ipp", "Authorization": basic("ada", w.ada.api_token)}
+    async with w.http.post(unknown, data=gpa, headers=headers) as resp:
+        assert decode(await resp.read())[0].code == Status.NOT_FOUND
+    # requesting-user-name is never trusted: Eve naming Ada still sees nothing
+    as_ada = Attribute.of("requesting-user-name", Tag.NAME, "ada")
+    status, answer = await w.ipp(request(Op.GET_JOBS, w.uri(), as_ada), who=w.eve)
+    assert answer is not None and answer.code == Status.NOT_FOUND
+
+
+async def test_refused_settings_name_the_attribute(ipp_world: IppWorld) -> None:
+    w = ipp_world
+    body = request(
+        Op.PRINT_JOB, w.uri(), Attribute.of("document-format", Tag.MIME_TYPE, "application/pdf"),
+        job=[Attribute.of("media", Tag.KEYWORD, "iso_a0_841x1189mm")],
+    ) + w.pdf.read_bytes()  # fmt: skip
+    _, answer = await w.ipp(body, who=w.ada)
+    assert answer is not None and answer.code == Status.ATTRIBUTES_OR_VALUES_NOT_SUPPORTED
+    assert attrs(answer, Tag.UNSUPPORTED_GROUP) == {"media": "iso_a0_841x1189mm"}
