@@ -24,6 +24,7 @@ from services.ipp.protocol.constants import Op, Status, Tag
 from shared.testing.infra import TestInfra
 from shared.testing.ipp import minimal_pdf, start_ippeveprinter, system_bus
 from tests.e2e.conftest import USER_SCOPES, eventually
+from tests.support.cups import running_cups
 from tests.support.platform import (
     AgentPrinter,
     Caller,
@@ -294,3 +295,40 @@ async def test_refused_settings_name_the_attribute(ipp_world: IppWorld) -> None:
     _, answer = await w.ipp(body, who=w.ada)
     assert answer is not None and answer.code == Status.ATTRIBUTES_OR_VALUES_NOT_SUPPORTED
     assert attrs(answer, Tag.UNSUPPORTED_GROUP) == {"media": "iso_a0_841x1189mm"}
+
+
+@pytest.mark.skipif(shutil.which("cupsd") is None and not Path("/usr/sbin/cupsd").exists(),
+                    reason="cupsd is missing")  # fmt: skip
+async def test_a_cups_queue_made_with_lpadmin_everywhere_prints_to_printcloud(
+    ipp_world: IppWorld,
+) -> None:
+    w = ipp_world
+    with running_cups() as cups:
+        made = await asyncio.to_thread(
+            cups.run, "lpadmin", "-p", "office", "-E", "-v", w.uri(w.ada), "-m", "everywhere"
+        )
+        assert made.returncode == 0, made.stdout + made.stderr + cups.error_log()
+        sent = await asyncio.to_thread(cups.run, "lp", "-d", "office", str(w.pdf))
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+        cups_job = sent.stdout.split()[3]  # "request id is office-1 (1 file(s))"
+
+        async def completed() -> bool:
+            done = await asyncio.to_thread(cups.run, "lpstat", "-W", "completed", "-o", "office")
+            return cups_job in done.stdout
+
+        try:
+            await eventually(completed, 120, "the CUPS job completed")
+        except AssertionError:
+            raise AssertionError(cups.error_log()) from None
+    async with w.http.get(w.platform.base_url + "/v1/jobs", headers=w.ada.headers) as resp:
+        jobs = (await resp.json())["items"]
+    newest = max(jobs, key=lambda j: j["submitted_at"] or "")
+
+    async def printed() -> bool:
+        return bool(w.printer.spooled(newest["id"]))
+
+    await eventually(printed, 120, "the CUPS job at the agent's printer")
+    assert newest["owner_id"] == w.ada.user_id  # the API token's user, nobody else
+    [document] = w.printer.spooled(newest["id"])
+    assert document.read_bytes().startswith(b"%PDF")  # CUPS sent PDF, as advertised
+    print("printed by the agent:", document, document.stat().st_size, "octets")
