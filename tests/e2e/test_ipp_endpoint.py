@@ -20,7 +20,7 @@ import aiohttp
 import pytest
 
 from services.ipp.protocol.codec import Attribute, Group, Message, decode, encode
-from services.ipp.protocol.constants import Op, Status, Tag
+from services.ipp.protocol.constants import JobState, Op, Status, Tag
 from shared.testing.infra import TestInfra
 from shared.testing.ipp import minimal_pdf, start_ippeveprinter, system_bus
 from tests.e2e.conftest import USER_SCOPES, eventually
@@ -51,6 +51,7 @@ class IppWorld:
     eve: Caller
     printer: AgentPrinter
     pdf: Path
+    virtual_printer_id: str
 
     def uri(self, who: Caller | None = None, printer_id: str | None = None) -> str:
         host = self.platform.base_url.removeprefix("http://")
@@ -141,7 +142,13 @@ async def ipp_world(
             await eventually(online, 120, "printer online")
             pdf = workdir / "document.pdf"
             pdf.write_bytes(minimal_pdf("IPP to Printcloud"))
-            world = IppWorld(platform, http, workdir, ada, eve, printer, pdf)
+            async with http.post(
+                platform.base_url + "/v1/virtual-printers", headers=platform.operator,
+                json={"tenant_id": tenant, "name": "Floor 2 pull", "members": [device_id]},
+            ) as resp:  # fmt: skip
+                assert resp.status == 201, await resp.text()
+                virtual = str((await resp.json())["id"])
+            world = IppWorld(platform, http, workdir, ada, eve, printer, pdf, virtual)
 
             async def accepting() -> bool:
                 status, message = await world.ipp(request(Op.VALIDATE_JOB, world.uri()), who=ada)
@@ -332,3 +339,52 @@ async def test_a_cups_queue_made_with_lpadmin_everywhere_prints_to_printcloud(
     [document] = w.printer.spooled(newest["id"])
     assert document.read_bytes().startswith(b"%PDF")  # CUPS sent PDF, as advertised
     print("printed by the agent:", document, document.stat().st_size, "octets")
+
+
+async def test_a_job_to_a_virtual_printer_is_held_then_released_and_printed_once(
+    ipp_world: IppWorld,
+) -> None:
+    w = ipp_world
+    uri = w.uri(printer_id=w.virtual_printer_id)
+    url = uri.replace("ipp://", "http://")
+    headers = {"Content-Type": "application/ipp", "Authorization": basic("ada", w.ada.api_token)}
+
+    async def ipp(body: bytes) -> Message:
+        async with w.http.post(url, data=body, headers=headers) as resp:
+            assert resp.status == 200
+            return decode(await resp.read())[0]
+
+    printed: dict[str, Any] = {}
+
+    async def accepted() -> bool:  # until queues knows the new virtual printer
+        pdf = Attribute.of("document-format", Tag.MIME_TYPE, "application/pdf")
+        answer = await ipp(request(Op.PRINT_JOB, uri, pdf) + w.pdf.read_bytes())
+        printed.update(attrs(answer))
+        return answer.code == Status.OK
+
+    await eventually(accepted, 120, "queues accepting pull jobs")
+    job_ref = Attribute.of("job-id", Tag.INTEGER, printed["job-id"])
+
+    async def state() -> int:
+        answer = await ipp(request(Op.GET_JOB_ATTRIBUTES, uri, job_ref))
+        return int(attrs(answer)["job-state"])  # type: ignore[call-overload]
+
+    async def held() -> bool:
+        return await state() == JobState.PENDING_HELD
+
+    await eventually(held, 60, "the IPP job held for release")
+    async with w.http.get(w.platform.base_url + "/v1/jobs", headers=w.ada.headers) as resp:
+        jobs = [j for j in (await resp.json())["items"] if j["state"] == "held"]
+    [job] = [j for j in jobs if j["virtual_printer_id"] == w.virtual_printer_id]
+    async with w.http.post(
+        f"{w.platform.base_url}/v1/printers/{w.printer.device_id}/release",
+        json={"job_ids": [job["id"]]}, headers=w.ada.headers,
+    ) as resp:  # fmt: skip
+        assert resp.status == 200, await resp.text()
+
+    async def completed() -> bool:
+        return await state() == JobState.COMPLETED
+
+    await eventually(completed, 120, "the released IPP job completed")
+    assert len(w.printer.spooled(job["id"])) == 1
+    assert w.printer.spooled(job["id"])[0].read_bytes() == w.pdf.read_bytes()

@@ -21,13 +21,13 @@ OPERATIONS: list[Operation] = [
     Operation(
         "POST", "/ipp/print/{printer_id}", "An IPP request to a printer", TAG,
         {200: "An IPP response (application/ipp)."}, body="application/ipp",
-        errors=(401,), public=True, description=_DESCRIPTION,
+        errors=(401, 503), public=True, description=_DESCRIPTION,
         media_types={200: "application/ipp"},
     ),
     Operation(
         "POST", "/ipp/print/{printer_id}/{job_id}", "An IPP request to a job URI", TAG,
         {200: "An IPP response (application/ipp)."}, body="application/ipp",
-        errors=(401,), public=True, description="The same as the printer's URI; the job is "
+        errors=(401, 503), public=True, description="The same as the printer's URI; the job is "
         "named by job-uri or job-id in the request.", media_types={200: "application/ipp"},
     ),
 ]  # fmt: skip

@@ -21,6 +21,7 @@ from services.ipp.protocol.codec import Attribute, Incomplete, IppError, Message
 from services.ipp.protocol.constants import SUPPORTED_VERSIONS, Op, Status, Tag
 from services.ipp.upstream import ApiError, PrintcloudApi
 from shared.http.middleware import public
+from shared.http.problem import problem_response
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -38,6 +39,14 @@ OPERATIONS: dict[int, Handler] = {
     Op.GET_JOB_ATTRIBUTES: jobs.get_job_attributes,
     Op.GET_JOBS: jobs.get_jobs,
 }
+
+
+def _unauthenticated(request: web.Request, detail: str) -> web.Response:
+    """401 with the Basic challenge IPP clients answer with the stored credentials."""
+    return problem_response(
+        401, "Unauthenticated", detail, code="unauthenticated", instance=request.path,
+        headers={"WWW-Authenticate": REALM},
+    )  # fmt: skip
 
 
 def _answer(message: Message) -> web.Response:
@@ -134,11 +143,13 @@ async def ipp_request(request: web.Request) -> web.StreamResponse:
         try:
             user = await authenticate(request)
         except NotAuthenticated as exc:
-            return web.Response(status=401, text=str(exc), headers={"WWW-Authenticate": REALM})
+            return _unauthenticated(request, str(exc))
         except Unavailable:
-            return web.Response(
-                status=503, text="the platform is unavailable", headers={"Retry-After": "5"}
-            )
+            return problem_response(
+                503, "Service unavailable", "the platform cannot be reached",
+                code="dependency-unavailable", instance=request.path,
+                headers={"Retry-After": "5"},
+            )  # fmt: skip
         api = PrintcloudApi(request.app[HTTP], settings.api_url, user.access_token)
         try:
             target_id = uuid.UUID(request.match_info["printer_id"])
@@ -147,7 +158,7 @@ async def ipp_request(request: web.Request) -> web.StreamResponse:
             raise IppError(Status.NOT_FOUND, "no such printer", message.request_id) from None
         except ApiError as exc:
             if exc.status == 401:
-                return web.Response(status=401, headers={"WWW-Authenticate": REALM})
+                return _unauthenticated(request, "the access token was refused")
             raise api_failure(exc, message.request_id) from None
         call = Call(
             message, api, transactions(request), user.principal.subject,
