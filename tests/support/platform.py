@@ -266,8 +266,14 @@ def _with_edge(platform: Platform) -> None:
         name: f"http://127.0.0.1:{platform.env[name][f'PRINTCLOUD_{name.upper()}_HTTP_PORT']}"
         for name in platform.env
     }
+    from deploy.apidocs.openapi import document_json
+
+    openapi = platform.log_dir / "openapi.json"  # served at /openapi.json, as locally
+    openapi.parent.mkdir(parents=True, exist_ok=True)
+    openapi.write_bytes(document_json())
     env = {"PRINTCLOUD_EDGE_HTTP_PORT": str(port),
-           "PRINTCLOUD_EDGE_UPSTREAMS": json.dumps(upstreams)}  # fmt: skip
+           "PRINTCLOUD_EDGE_UPSTREAMS": json.dumps(upstreams),
+           "PRINTCLOUD_EDGE_OPENAPI_FILE": str(openapi)}  # fmt: skip
     platform.edge = ServiceProcess(
         "edge", "services.edge", env, platform.log_dir / "edge.log", port, ready_path="/healthz"
     )
