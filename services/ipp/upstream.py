@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 
-from services.ipp.domain.model import Target
+from services.ipp.domain.model import Marker, Target
 from shared.printing.capabilities import Capabilities
 
 
@@ -126,8 +126,24 @@ class PrintcloudApi:
             target_id, "printer", str(printer.get("name", "")),
             str(printer.get("location") or printer.get("region") or ""),
             str(printer.get("model") or "Printcloud printer"),
-            printer.get("connection_state") == "online",
+            printer.get("connection_state") == "online", await self.markers(target_id),
         ), caps  # fmt: skip
+
+    async def markers(self, printer_id: uuid.UUID) -> tuple[Marker, ...]:
+        """The printer's latest supply levels (none when they cannot be read: the
+        printer's attributes do not depend on the consumables service)."""
+        try:
+            body = await self._call(
+                "GET", "/v1/supply-levels", params={"printer_id": str(printer_id)}
+            )
+        except ApiError:
+            return ()
+        return tuple(
+            Marker(str(i.get("name") or ""), str(i.get("kind", "other")),
+                   str(i.get("colour", "none")), i.get("level_percent"),
+                   i.get("low_since") is not None)
+            for i in body.get("items", [])[:32]
+        )  # fmt: skip
 
     async def upload(
         self, chunks: AsyncIterator[bytes], document_format: str, title: str

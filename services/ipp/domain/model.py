@@ -13,6 +13,17 @@ TargetKind = Literal["printer", "virtual-printer"]
 
 
 @dataclass(frozen=True)
+class Marker:
+    """One supply as the device reports it (the consumables service's latest level)."""
+
+    name: str
+    kind: str
+    colour: str
+    level: int | None
+    low: bool = False
+
+
+@dataclass(frozen=True)
 class Target:
     """What a printer URI names: a printer or a virtual printer, and what it reports."""
 
@@ -22,6 +33,7 @@ class Target:
     location: str
     make_and_model: str
     online: bool
+    markers: tuple[Marker, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,11 +82,23 @@ def ipp_job_state(state: str) -> tuple[JobState, str]:
     return JOB_STATES.get(state, (JobState.PENDING, "none"))
 
 
-def printer_state(target: Target) -> tuple[PrinterState, str]:
-    """printer-state and printer-state-reasons from the printer's presence."""
+def printer_state(target: Target) -> tuple[PrinterState, list[str]]:
+    """printer-state and printer-state-reasons from the printer's presence and supplies."""
+    low = {
+        MARKER_LOW.get(m.kind, "marker-supply-low") + "-warning" for m in target.markers if m.low
+    }
     if target.online:
-        return PrinterState.IDLE, "none"
-    return PrinterState.STOPPED, "offline-report"
+        return PrinterState.IDLE, sorted(low) or ["none"]
+    return PrinterState.STOPPED, ["offline-report", *sorted(low)]
+
+
+MARKER_TYPES = {"toner": "toner", "ink": "ink-cartridge", "drum": "opc", "waste": "waste-toner",
+                "fuser": "fuser", "staples": "staples", "other": "toner"}  # fmt: skip
+"""A supply kind as IPP marker-types."""
+MARKER_LOW = {"toner": "toner-low", "ink": "marker-supply-low", "drum": "opc-near-eol",
+              "waste": "marker-waste-almost-full", "staples": "staple-low"}  # fmt: skip
+MARKER_COLOURS = {"black": "#000000", "cyan": "#00FFFF", "magenta": "#FF00FF",
+                  "yellow": "#FFFF00"}  # fmt: skip
 
 
 def final(state: JobState) -> bool:

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 
 from services.ipp.domain.media import media_size
-from services.ipp.domain.model import Target, printer_state
+from services.ipp.domain.model import MARKER_COLOURS, MARKER_TYPES, Target, printer_state
 from services.ipp.protocol.codec import Attribute, Resolution, Value
 from services.ipp.protocol.constants import Op, Tag
 from shared.printing.capabilities import Capabilities
@@ -134,7 +134,7 @@ def printer_attributes(
         Attribute.of("printer-make-and-model", Tag.TEXT, target.make_and_model[:127]),
         Attribute.of("printer-more-info", Tag.URI, printer_uri.replace("ipp", "http", 1)),
         _enum("printer-state", state),
-        _kw("printer-state-reasons", reason),
+        _kw("printer-state-reasons", *reason),
         Attribute.of("printer-state-message", Tag.TEXT, "" if target.online else "offline"),
         _int("printer-up-time", up),
         Attribute.of("printer-current-time", Tag.DATE_TIME, now),
@@ -199,6 +199,17 @@ def printer_attributes(
         _kw("identify-actions-supported", "display"),
         _kw("printer-get-attributes-supported", "document-format"),
     ]  # fmt: skip
+    markers = target.markers
+    if markers:
+        attrs += [
+            Attribute.of("marker-names", Tag.NAME, *(m.name[:255] or m.kind for m in markers)),
+            Attribute.of("marker-colors", Tag.NAME,
+                         *(MARKER_COLOURS.get(m.colour, "none") for m in markers)),
+            _kw("marker-types", *(MARKER_TYPES.get(m.kind, "toner") for m in markers)),
+            _int("marker-levels", *(-2 if m.level is None else m.level for m in markers)),
+            _int("marker-low-levels", *(10 for _ in markers)),
+            _int("marker-high-levels", *(100 for _ in markers)),
+        ]  # fmt: skip
     if sources:
         attrs.append(_kw("media-source-supported", *sources))
     if types:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from services.ipp.domain.model import Target
+from services.ipp.domain.model import Marker, Target
 from services.ipp.handlers import jobs, printer
 from services.ipp.handlers.common import Call, DocumentStream
 from services.ipp.protocol.codec import Attribute, Group, IppError, Message
@@ -285,3 +285,21 @@ async def test_printer_attributes_come_from_the_capabilities_and_presence() -> N
         )
     )
     assert [a.name for a in some.group(Tag.PRINTER).attributes] == ["media-supported"]  # type: ignore[union-attr]
+
+
+async def test_supply_levels_are_marker_attributes_and_a_low_one_a_state_reason() -> None:
+    markers = (
+        Marker("Black toner", "toner", "black", 7, low=True),
+        Marker("", "drum", "none", None),
+    )
+    w = World(Target(PRINTER.id, "printer", "Office", "", "Acme", True, markers))
+    answer = await printer.get_printer_attributes(w.call(Op.GET_PRINTER_ATTRIBUTES))
+    group = answer.group(Tag.PRINTER)
+    assert group is not None
+    values = {a.name: [v.value for v in a.values] for a in group.attributes}
+    assert values["marker-names"] == ["Black toner", "drum"]
+    assert values["marker-colors"] == ["#000000", "none"]
+    assert values["marker-types"] == ["toner", "opc"]
+    assert values["marker-levels"] == [7, -2]
+    assert values["printer-state"] == [PrinterState.IDLE]
+    assert values["printer-state-reasons"] == ["toner-low-warning"]
