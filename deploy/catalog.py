@@ -22,6 +22,7 @@ SERVICES: dict[str, str] = {
     "routing": "services.routing.app:SPEC",
     "counters": "services.counters.app:SPEC",
     "consumables": "services.consumables.app:SPEC",
+    "ipp": "services.ipp.app:SPEC",
 }
 
 

@@ -332,7 +332,10 @@ def _print_how_to_print(local: object, demo: str, pool: str) -> None:
         f"  {pc} jobs list\n"
         "pull print: send it to the demo virtual printer, then release it at the demo printer:\n"
         f"  {pc} print FILE.pdf --virtual-printer {pool}\n"
-        f"  {pc} release --printer {demo.split()[0]} --all",
+        f"  {pc} release --printer {demo.split()[0]} --all\n"
+        "or add it to this computer as a driverless IPP Everywhere printer (docs/ipp.md):\n"
+        f"  lpadmin -p printcloud-demo -E -m everywhere -v "
+        f"'ipp://demo:{token}@{local.base_url.removeprefix('http://')}/ipp/print/{demo.split()[0]}'",
         soft_wrap=True,
         highlight=False,
     )

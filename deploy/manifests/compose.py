@@ -110,6 +110,8 @@ def service_block(svc: ServiceInfo, port: int, services: Sequence[ServiceInfo]) 
     }
     if "public_url" in svc.settings_fields and svc.name != GATEWAY_SERVICE:
         env[svc.env("public_url")] = PUBLIC_URL
+    if "api_url" in svc.settings_fields:  # the IPP endpoint: the public API via the edge
+        env[svc.env("api_url")] = "http://edge:8080"
     volume = shared_volume(svc.name)
     if volume is not None:
         env[svc.env(volume.field)] = volume.mount_path

@@ -85,6 +85,8 @@ def service_env(svc: ServiceInfo) -> list[dict[str, Any]]:
     public = []
     if "public_url" in svc.settings_fields and svc.name != GATEWAY_SERVICE:
         public.append({"name": svc.env("public_url"), "valueFrom": config_ref("public-api-url")})
+    if "api_url" in svc.settings_fields:  # the IPP endpoint calls the public API
+        public.append({"name": svc.env("api_url"), "valueFrom": config_ref("public-api-url")})
     return [
         *(database_env(svc) if svc.has_database else []),
         {"name": svc.env("kafka_bootstrap"), "valueFrom": config_ref("kafka-bootstrap")},

@@ -169,6 +169,9 @@ class LocalPlatform:
             # One public base URL: claim links, document downloads, phone-login codes
             # and supplier callbacks all name the edge, never a service's own port.
             env[prefix + "PUBLIC_URL"] = self.base_url
+        if "api_url" in fields:
+            # The IPP endpoint speaks to the platform only through its public API.
+            env[prefix + "API_URL"] = self.base_url
         if "blob_dir" in fields:
             env[prefix + "BLOB_DIR"] = str(self.root / "blobs")
         if name != "auth" and "auth" in self.services and name in self.databases:

@@ -1,0 +1,1 @@
+"""The IPP endpoint: every printer and virtual printer as an IPP Everywhere printer."""

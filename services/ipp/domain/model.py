@@ -1,0 +1,106 @@
+"""IPP jobs (an integer job-id per Printcloud job) and how Printcloud states read in IPP."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Literal
+
+from services.ipp.protocol.constants import JobState, PrinterState
+
+TargetKind = Literal["printer", "virtual-printer"]
+
+
+@dataclass(frozen=True)
+class Marker:
+    """One supply as the device reports it (the consumables service's latest level)."""
+
+    name: str
+    kind: str
+    colour: str
+    level: int | None
+    low: bool = False
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a printer URI names: a printer or a virtual printer, and what it reports."""
+
+    id: uuid.UUID
+    kind: TargetKind
+    name: str
+    location: str
+    make_and_model: str
+    online: bool
+    markers: tuple[Marker, ...] = ()
+
+
+@dataclass(frozen=True)
+class IppJob:
+    """An IPP job: its job-id on this endpoint, its owner and, once it has its document,
+    the Printcloud job. A Create-Job without Send-Document yet has no ``job_uuid``."""
+
+    id: int
+    target_id: uuid.UUID
+    owner_id: str
+    tenant_id: uuid.UUID | None
+    name: str
+    settings: dict[str, object]
+    job_uuid: uuid.UUID | None
+    state: Literal["awaiting-document", "submitted", "canceled"]
+    created_at: datetime
+
+    def submitted(self, job_uuid: uuid.UUID) -> IppJob:
+        """The job once its Printcloud job exists."""
+        return replace(self, job_uuid=job_uuid, state="submitted")
+
+    def canceled(self) -> IppJob:
+        """A Create-Job canceled before it got its document."""
+        return replace(self, state="canceled")
+
+
+JOB_STATES: dict[str, tuple[JobState, str]] = {
+    "pending": (JobState.PENDING, "job-incoming"),
+    "held": (JobState.PENDING_HELD, "job-hold-until-specified"),
+    "queued": (JobState.PENDING, "job-queued"),
+    "sent": (JobState.PROCESSING, "job-transforming"),
+    "printing": (JobState.PROCESSING, "job-printing"),
+    "completed": (JobState.COMPLETED, "job-completed-successfully"),
+    "failed": (JobState.ABORTED, "aborted-by-system"),
+    "canceled": (JobState.CANCELED, "job-canceled-by-user"),
+    "expired": (JobState.ABORTED, "job-canceled-at-device"),
+}
+"""A Printcloud job state as IPP job-state and job-state-reasons."""
+
+AWAITING_DOCUMENT = (JobState.PENDING_HELD, "job-incoming")
+CREATE_CANCELED = (JobState.CANCELED, "job-canceled-by-user")
+
+
+def ipp_job_state(state: str) -> tuple[JobState, str]:
+    """IPP job-state and its reason for a Printcloud job state."""
+    return JOB_STATES.get(state, (JobState.PENDING, "none"))
+
+
+def printer_state(target: Target) -> tuple[PrinterState, list[str]]:
+    """printer-state and printer-state-reasons from the printer's presence and supplies."""
+    low = {
+        MARKER_LOW.get(m.kind, "marker-supply-low") + "-warning" for m in target.markers if m.low
+    }
+    if target.online:
+        return PrinterState.IDLE, sorted(low) or ["none"]
+    return PrinterState.STOPPED, ["offline-report", *sorted(low)]
+
+
+MARKER_TYPES = {"toner": "toner", "ink": "ink-cartridge", "drum": "opc", "waste": "waste-toner",
+                "fuser": "fuser", "staples": "staples", "other": "toner"}  # fmt: skip
+"""A supply kind as IPP marker-types."""
+MARKER_LOW = {"toner": "toner-low", "ink": "marker-supply-low", "drum": "opc-near-eol",
+              "waste": "marker-waste-almost-full", "staples": "staple-low"}  # fmt: skip
+MARKER_COLOURS = {"black": "#000000", "cyan": "#00FFFF", "magenta": "#FF00FF",
+                  "yellow": "#FFFF00"}  # fmt: skip
+
+
+def final(state: JobState) -> bool:
+    """Whether a job in ``state`` is done (completed, canceled or aborted)."""
+    return state in (JobState.CANCELED, JobState.ABORTED, JobState.COMPLETED)

@@ -1,0 +1,1 @@
+"""The IPP operations: one module per area, plain async functions per operation."""

@@ -1,0 +1,1 @@
+"""IPP/2.x on the wire (RFC 8010): tags, status codes and the message codec."""

@@ -1,0 +1,176 @@
+"""The platform's public HTTP API as the IPP endpoint uses it: with the requesting
+user's own access token, through the edge (``api_url``), never another service's code."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from services.ipp.domain.model import Marker, Target
+from shared.printing.capabilities import Capabilities
+
+
+class ApiError(Exception):
+    """The API refused (``status``) or could not be reached (``status`` 0)."""
+
+    def __init__(self, status: int, body: Any) -> None:
+        super().__init__(f"API answered {status}: {body!r}"[:500])
+        self.status = status
+        self.body = body
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    """An access token and when to stop reusing it (monotonic seconds)."""
+
+    token: str
+    until: float
+
+
+class TokenCache:
+    """API token -> access token, reused for ``ttl_s`` and never past the token's life."""
+
+    def __init__(self, ttl_s: float, size: int = 10_000) -> None:
+        self.ttl_s = ttl_s
+        self.size = size
+        self._tokens: dict[str, AccessToken] = {}
+
+    def get(self, api_token: str) -> str | None:
+        found = self._tokens.get(api_token)
+        if found is None or found.until < time.monotonic():
+            self._tokens.pop(api_token, None)
+            return None
+        return found.token
+
+    def put(self, api_token: str, token: str, expires_in: float) -> None:
+        if len(self._tokens) >= self.size:
+            self._tokens.clear()
+        life = min(self.ttl_s, max(0.0, expires_in - 30))
+        self._tokens[api_token] = AccessToken(token, time.monotonic() + life)
+
+    def forget(self, api_token: str) -> None:
+        self._tokens.pop(api_token, None)
+
+
+async def _answer(resp: aiohttp.ClientResponse) -> Any:
+    try:
+        return await resp.json(content_type=None)
+    except ValueError:
+        return await resp.text()
+
+
+class PrintcloudApi:
+    """Calls of one request, as its user."""
+
+    def __init__(self, http: aiohttp.ClientSession, base: str, token: str = "") -> None:
+        self.http = http
+        self.base = base.rstrip("/")
+        self.token = token
+
+    def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}", **(extra or {})}
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        headers = self._headers(kwargs.pop("headers", None))
+        try:
+            async with self.http.request(
+                method, self.base + path, headers=headers, **kwargs
+            ) as resp:
+                body = await _answer(resp)
+                if resp.status >= 300:
+                    raise ApiError(resp.status, body)
+                return body
+        except aiohttp.ClientError as exc:
+            raise ApiError(0, str(exc)) from exc
+
+    async def exchange(self, api_token: str) -> tuple[str, float]:
+        """An access token for ``api_token`` (``POST /v1/token``) and its lifetime (s)."""
+        try:
+            async with self.http.post(
+                self.base + "/v1/token", json={"grant_type": "api_token", "api_token": api_token}
+            ) as resp:
+                body = await _answer(resp)
+                if resp.status != 200:
+                    raise ApiError(resp.status, body)
+        except aiohttp.ClientError as exc:
+            raise ApiError(0, str(exc)) from exc
+        return str(body["access_token"]), float(body.get("expires_in", 300))
+
+    async def target(self, target_id: uuid.UUID) -> tuple[Target, Capabilities]:
+        """The printer or virtual printer ``target_id`` and its capabilities (404 when
+        neither exists for this user)."""
+        try:
+            printer = await self._call("GET", f"/v1/printers/{target_id}")
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            vp = await self._call("GET", f"/v1/virtual-printers/{target_id}")
+            caps = Capabilities.model_validate(vp.get("effective_capabilities") or {})
+            return Target(
+                target_id, "virtual-printer", str(vp.get("name", "")),
+                str(vp.get("location") or ""), "Printcloud virtual printer", True,
+            ), caps  # fmt: skip
+        try:
+            reported = await self._call("GET", f"/v1/printers/{target_id}/capabilities")
+            caps = Capabilities.model_validate(reported["capabilities"])
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            caps = Capabilities(document_format_supported=["application/pdf"])
+        return Target(
+            target_id, "printer", str(printer.get("name", "")),
+            str(printer.get("location") or printer.get("region") or ""),
+            str(printer.get("model") or "Printcloud printer"),
+            printer.get("connection_state") == "online", await self.markers(target_id),
+        ), caps  # fmt: skip
+
+    async def markers(self, printer_id: uuid.UUID) -> tuple[Marker, ...]:
+        """The printer's latest supply levels (none when they cannot be read: the
+        printer's attributes do not depend on the consumables service)."""
+        try:
+            body = await self._call(
+                "GET", "/v1/supply-levels", params={"printer_id": str(printer_id)}
+            )
+        except ApiError:
+            return ()
+        return tuple(
+            Marker(str(i.get("name") or ""), str(i.get("kind", "other")),
+                   str(i.get("colour", "none")), i.get("level_percent"),
+                   i.get("low_since") is not None)
+            for i in body.get("items", [])[:32]
+        )  # fmt: skip
+
+    async def upload(
+        self, chunks: AsyncIterator[bytes], document_format: str, title: str
+    ) -> dict[str, Any]:
+        """Stream a document to ``POST /v1/documents``; the stored document."""
+        body: dict[str, Any] = await self._call(
+            "POST", "/v1/documents", data=chunks, params={"title": title[:500]},
+            headers={"Content-Type": document_format},
+        )  # fmt: skip
+        return body
+
+    async def submit(
+        self, document_id: str, target: Target, settings: dict[str, Any], title: str
+    ) -> dict[str, Any]:
+        """``POST /v1/jobs`` for a stored document; the job."""
+        key = "printer_id" if target.kind == "printer" else "virtual_printer_id"
+        job = {"document_id": document_id, key: str(target.id), "settings": settings,
+               "title": title[:500]}  # fmt: skip
+        body: dict[str, Any] = await self._call("POST", "/v1/jobs", json=job)
+        return body
+
+    async def job(self, job_id: uuid.UUID) -> dict[str, Any]:
+        """``GET /v1/jobs/{id}``."""
+        body: dict[str, Any] = await self._call("GET", f"/v1/jobs/{job_id}")
+        return body
+
+    async def cancel(self, job_id: uuid.UUID) -> dict[str, Any]:
+        """``POST /v1/jobs/{id}/cancel``."""
+        body: dict[str, Any] = await self._call("POST", f"/v1/jobs/{job_id}/cancel")
+        return body
