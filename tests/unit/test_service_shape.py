@@ -25,22 +25,25 @@ DATABASE_SHAPE = (
     "__main__.py",
     "app.py",
     "settings.py",
-    "consumers.py",
     "domain/__init__.py",
     "domain/model.py",
-    "domain/commands.py",
     "domain/events.py",
-    "domain/errors.py",
     "handlers/__init__.py",
     "repository/__init__.py",
     "api/__init__.py",
     "api/routes.py",
     "api/context.py",
     "api/operations.py",
-    "api/shapes.py",
     "migrations",
 )
 RECORD = re.compile(r"\bRecord\b")
+JSON_API_SHAPE = ("domain/commands.py", "domain/errors.py", "api/shapes.py", "consumers.py")
+"""What a service speaking JSON over HTTP and reading topics has besides the rest."""
+PROTOCOL_ADAPTERS = {
+    "ipp": "speaks IPP (RFC 8010), not JSON: its requests, answers and statuses are IPP "
+    "messages (services/ipp/protocol), its jobs are made through the public API, and it "
+    "reads no topic",
+}
 PROCESS_SHAPE = ("__init__.py", "__main__.py", "app.py", "settings.py")
 
 DATABASE_SERVICES = [n for n in SERVICES if load_spec(n).has_database]
@@ -53,7 +56,8 @@ def _py_files(service: str) -> list[Path]:
 
 @pytest.mark.parametrize("service", DATABASE_SERVICES)
 def test_a_service_with_a_database_has_the_one_shape(service: str) -> None:
-    missing = [p for p in DATABASE_SHAPE if not (SERVICES_DIR / service / p).exists()]
+    wanted = DATABASE_SHAPE + (() if service in PROTOCOL_ADAPTERS else JSON_API_SHAPE)
+    missing = [p for p in wanted if not (SERVICES_DIR / service / p).exists()]
     assert not missing, f"services/{service} lacks {missing}"
 
 
@@ -102,6 +106,9 @@ def test_repositories_return_domain_objects(service: str) -> None:
 
 @pytest.mark.parametrize("service", DATABASE_SERVICES)
 def test_consumers_name_topics_by_their_models_or_the_topic_table(service: str) -> None:
+    if service in PROTOCOL_ADAPTERS:
+        assert not (SERVICES_DIR / service / "consumers.py").exists()
+        return
     text = (SERVICES_DIR / service / "consumers.py").read_text()
     literals = re.findall(r"topics\s*=\s*\[[^\]]*[\"'][a-z-]+\.[a-z.-]+[\"']", text)
     assert not literals, f"services/{service}/consumers.py names topics as literals: {literals}"
