@@ -23,8 +23,8 @@ from services.ipp.protocol.codec import Attribute, Group, Message, decode, encod
 from services.ipp.protocol.constants import JobState, Op, Status, Tag
 from shared.testing.infra import TestInfra
 from shared.testing.ipp import minimal_pdf, start_ippeveprinter, system_bus
-from tests.e2e.conftest import USER_SCOPES, eventually
 from tests.support.cups import running_cups
+from tests.support.jobs import USER_SCOPES
 from tests.support.platform import (
     AgentPrinter,
     Caller,
@@ -34,6 +34,7 @@ from tests.support.platform import (
     onboard_printer,
     running_platform,
 )
+from tests.support.waiting import eventually
 
 IPPTOOL = shutil.which("ipptool")
 TESTS = Path("/usr/share/cups/ipptool")
