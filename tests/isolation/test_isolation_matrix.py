@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from shared.crypto.device_token import device_token_request
 from shared.crypto.encoding import b64url_encode
 from shared.crypto.keys import fingerprint, spki_der
+from shared.protocols.onboarding import registration_headers
 from shared.testing.infra import TestInfra
 from tests.support.device import TestDevice, next_frame
 from tests.support.platform import (
@@ -75,7 +76,10 @@ async def _tenant_with_everything(platform: Platform, http: aiohttp.ClientSessio
     key = ed25519.Ed25519PrivateKey.generate()
     body = {"public_key": b64url_encode(spki_der(key.public_key())), "kind": "printer",
             "model": "Acme 1"}  # fmt: skip
-    registration = await (await http.post(reg + "/v1/registrations", json=body)).json()
+    signed = registration_headers(key)
+    registration = await (
+        await http.post(reg + "/v1/registrations", json=body, headers=signed)
+    ).json()
     claim = {"tenant_id": tenant, "claim_code": registration["claim_code"], "name": "Lobby",
              "region": "eu-west"}  # fmt: skip
     resp = await http.post(reg + "/v1/registrations/claim", json=claim, headers=op)

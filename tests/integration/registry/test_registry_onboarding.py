@@ -18,6 +18,7 @@ from services.registry.domain.onboarding import DeviceKey, Sheet, poll_message
 from shared.crypto.encoding import b64url_encode
 from shared.crypto.keys import spki_der
 from shared.crypto.signatures import sign
+from shared.protocols.onboarding import registration_headers
 from shared.testing.fixtures import unique
 from tests.integration.conftest import RegistryFactory, eventually
 
@@ -38,6 +39,10 @@ class Device:
         sig = sign(self.private, poll_message(uuid.UUID(registration_id), ts))
         return {"X-Printcloud-Timestamp": str(ts), "X-Printcloud-Signature": b64url_encode(sig)}
 
+    def register_headers(self) -> dict[str, str]:
+        """Proof of the key when asking to join: the code is told only to its holder."""
+        return registration_headers(self.private)
+
 
 class Cloud:
     def __init__(self, client: TestClient, dsn: str, bootstrap: str) -> None:
@@ -49,7 +54,9 @@ class Cloud:
 
     async def register(self, device: Device, kind: str = "printer") -> Any:
         body = {"public_key": device.public_text, "kind": kind, "model": "Acme Laser 5"}
-        return await self.client.post("/v1/registrations", json=body)
+        return await self.client.post(
+            "/v1/registrations", json=body, headers=device.register_headers()
+        )
 
     async def claim(self, tenant: str, code: str, name: str = "Lobby") -> Any:
         body = {"tenant_id": tenant, "claim_code": code, "name": name, "region": "eu-west"}
