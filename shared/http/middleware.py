@@ -12,9 +12,10 @@ from structlog.contextvars import bound_contextvars
 
 from shared import metrics
 from shared.dependencies import unavailable_dependency
-from shared.errors import DomainError
+from shared.errors import DomainError, Unauthenticated
 from shared.http.auth import Authenticator, Principal
 from shared.http.problem import dependency_unavailable, from_domain_error, problem_response
+from shared.http.revocations import revocations
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -144,7 +145,11 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     route_handler = request.match_info.handler
     if request.path in PUBLIC_PATHS or getattr(route_handler, _PUBLIC_ATTR, False):
         return await handler(request)
-    request[PRINCIPAL] = await request.app[AUTHENTICATOR].authenticate(request)
+    who = await request.app[AUTHENTICATOR].authenticate(request)
+    cache = revocations(request)
+    if cache is not None and cache.is_revoked(who):
+        raise Unauthenticated("the token was revoked")
+    request[PRINCIPAL] = who
     return await handler(request)
 
 
