@@ -145,12 +145,18 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     route_handler = request.match_info.handler
     if request.path in PUBLIC_PATHS or getattr(route_handler, _PUBLIC_ATTR, False):
         return await handler(request)
+    request[PRINCIPAL] = await authenticate(request)
+    return await handler(request)
+
+
+async def authenticate(request: web.Request) -> Principal:
+    """The caller by the app's authenticator, refused when its token was revoked: what a
+    public view that also takes a bearer token calls (never the authenticator alone)."""
     who = await request.app[AUTHENTICATOR].authenticate(request)
     cache = revocations(request)
     if cache is not None and cache.is_revoked(who):
         raise Unauthenticated("the token was revoked")
-    request[PRINCIPAL] = who
-    return await handler(request)
+    return who
 
 
 # Metrics sit outside the problem middleware so they see the final status of errors too.

@@ -5,7 +5,8 @@ apps, so a new service or route is in the matrix without changing this file):
   id that does not exist (404, same code and detail: nothing reveals existence);
 - a device's access token on a user's route: 401 or 403;
 - an expired access token, a token signed by someone else, and a revoked API token
-  used as a bearer: 401 everywhere; a revoked API token buys no access token (invalid-grant).
+  used as a bearer: 401 everywhere; a revoked API token buys no access token (invalid-grant),
+  and the access tokens minted from it before are refused everywhere within seconds.
 
 Then every log file the processes wrote is scanned for secrets: access tokens, API
 tokens, private keys, the operator token, and the content of a printed document.
@@ -241,6 +242,7 @@ async def test_isolation_matrix_on_every_route_and_no_secret_in_any_log(
             headers={"kid": jwt.get_unverified_header(expiring["Authorization"][7:]).get("kid")},
         )  # fmt: skip
         revoked = mine.admin.api_token
+        minted = await _fresh(http, platform, mine.admin)  # before the revocation
         resp = await http.post(
             f"{platform.url('auth')}/v1/api-tokens/{mine.admin.api_token_id}/revoke",
             headers=platform.operator,
@@ -264,6 +266,19 @@ async def test_isolation_matrix_on_every_route_and_no_secret_in_any_log(
                     http, method, platform.url(service) + _fill(path, mine.ids), headers
                 )
                 assert status == 401, (label, service, method, path, status, body)
+        # An access token minted from the revoked API token, though not expired, is
+        # refused by every service within seconds (they follow auth.tokens).
+        for service, method, path in protected:
+            url = platform.url(service) + _fill(path, mine.ids)
+            async with asyncio.timeout(15):
+                while (answer := await _answer(http, method, url, minted))[0] != 401:  # noqa: ASYNC110
+                    await asyncio.sleep(0.2)
+            status, body = answer
+            # (a device's signed registration poll takes no bearer token at all)
+            detail = body.get("detail") if "{registration_id}" not in path else None
+            assert (status, detail) in ((401, "the token was revoked"), (401, None)), (
+                service, method, path, status, body,
+            )  # fmt: skip
 
         # A document with a marker goes through registry, Kafka and gateway to a device.
         await _print_marked_document(http, platform, theirs)
