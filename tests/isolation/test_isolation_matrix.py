@@ -91,12 +91,13 @@ async def _tenant_with_everything(platform: Platform, http: aiohttp.ClientSessio
     device.fingerprint = fingerprint(device.der)
     vp_body = {"tenant_id": tenant, "name": "VP", "members": [printer_id]}
     vp = await (await http.post(reg + "/v1/virtual-printers", json=vp_body, headers=op)).json()
+    made = await _more_resources(http, platform, tenant)
     ids = {
+        **made,
         "tenant_id": tenant,
         "printer_id": printer_id,
         "device_id": printer_id,
         "virtual_printer_id": vp["id"],
-        "connector_id": printer_id,
         "user_id": other.user_id,
         "token_id": other.api_token_id,
         "registration_id": registration["registration_id"]
@@ -104,6 +105,42 @@ async def _tenant_with_everything(platform: Platform, http: aiohttp.ClientSessio
         else registration.get("id", str(uuid.uuid4())),
     }
     return Tenant(admin, ids, device)
+
+
+async def _more_resources(
+    http: aiohttp.ClientSession, platform: Platform, tenant: str
+) -> dict[str, str]:
+    """A connector, a quota, a supplier and a supply rule of ``tenant``: ids by path
+    parameter name, so their routes are in the foreign-id check too."""
+    op = platform.operator
+    key = ed25519.Ed25519PrivateKey.generate()
+    body = {"public_key": b64url_encode(spki_der(key.public_key())), "kind": "connector",
+            "model": "Bridge 1"}  # fmt: skip
+    reg = platform.url("registry")
+    registration = await (
+        await http.post(reg + "/v1/registrations", json=body, headers=registration_headers(key))
+    ).json()
+    claim = {"tenant_id": tenant, "claim_code": registration["claim_code"], "name": "Site",
+             "region": "eu-west"}  # fmt: skip
+    resp = await http.post(reg + "/v1/registrations/claim", json=claim, headers=op)
+    assert resp.status == 201, await resp.text()
+    connector_id = (await resp.json())["device_id"]
+    made = {"connector_id": connector_id}
+    for name, service, path, body in (
+        ("quota_id", "counters", "/v1/quotas",
+         {"tenant_id": tenant, "subject_kind": "tenant", "metric": "pages", "period": "month",
+          "limit": 100}),
+        ("supplier_id", "consumables", "/v1/suppliers",
+         {"tenant_id": tenant, "name": "Toner Co", "webhook_url": "https://supplier.example/h",
+          "secret": "s" * 40}),
+        ("rule_id", "consumables", "/v1/supply-rules",
+         {"tenant_id": tenant, "region": "*", "model": "*", "colour": "*", "kind": "toner",
+          "action": "warn", "threshold_percent": 10}),
+    ):  # fmt: skip
+        resp = await http.post(platform.url(service) + path, json=body, headers=op)
+        assert resp.status == 201, (name, resp.status, await resp.text())
+        made[name] = str((await resp.json())["id"])
+    return made
 
 
 async def _fresh(http: aiohttp.ClientSession, platform: Platform, caller: Caller) -> dict[str, str]:
