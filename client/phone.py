@@ -27,6 +27,8 @@ from shared.protocols.phone import (
     PayloadError,
     PhoneKeyError,
     approval_request,
+    assert_enrolled_origin,
+    cloud_origin,
     decode_login_payload,
     generate_phone_key,
     phone_key_algorithm,
@@ -72,6 +74,18 @@ async def _with_token(url: str, token: str, path: str, body: dict[str, Any]) -> 
             grant = {"grant_type": "api_token", "api_token": token}
             bearer = str((await _post(http, f"{url}/v1/token", grant))["access_token"])
         return await _post(http, f"{url}{path}", body, bearer)
+
+
+def _origin_file(key: Path) -> Path:
+    """Where the cloud a phone key was registered with is kept (next to the key)."""
+    return key.with_name(key.name + ".origin")
+
+
+def _origin(url: str) -> str:
+    try:
+        return cloud_origin(url)
+    except PayloadError as exc:
+        raise CliError(str(exc)) from None
 
 
 def _key(path: Path) -> PrivateKey:
@@ -124,16 +138,20 @@ def register(
     path = "/v1/users/me/phone-keys"
     if token:
         base = (url or Credentials.load().url).rstrip("/")
+        origin = _origin(base)
         answer = asyncio.run(_with_token(base, token, path, body))
     else:
         creds = Credentials.load()
         if url:
             creds.url = url
+        origin = _origin(creds.url)
 
         async def work(client: Client) -> Any:
             return await client.request("POST", path, json_body=body)
 
         answer = run(work, creds)
+    # The phone logs in only to this cloud: a login code naming another is refused.
+    _origin_file(key).write_text(origin + "\n")
     typer.echo(
         f"Registered phone key '{answer['label']}' as {answer['key_id']} "
         f"(fingerprint {answer['fingerprint'][:16]}...)."
@@ -165,7 +183,19 @@ def approve(
         raise CliError(str(exc)) from None
     except ValueError:
         raise CliError(f"the key id {key_id!r} is not a phone key id (a UUID)") from None
-    body = approval_request(_key(key), key_uuid, code, action)  # type: ignore[arg-type]
+    private = _key(key)
+    try:
+        enrolled = _origin_file(key).read_text().strip()
+    except OSError:
+        raise CliError(
+            "this phone key was not registered from here (printcloud phone register): "
+            "it does not know which cloud it belongs to"
+        ) from None
+    try:
+        assert_enrolled_origin(code, enrolled)
+    except PayloadError as exc:
+        raise CliError(str(exc)) from None
+    body = approval_request(private, key_uuid, code, action)  # type: ignore[arg-type]
 
     async def send() -> dict[str, Any]:
         async with aiohttp.ClientSession(timeout=TIMEOUT) as http:

@@ -398,6 +398,11 @@ from deploy.manifests.cli import k8s_app, migrate_check  # noqa: E402
 app.add_typer(k8s_app, name="k8s")
 app.command("migrate-check")(migrate_check)
 
+# Operator actions on auth's signing keys: printcloud auth rotate-keys.
+from deploy.operator.auth import auth_app  # noqa: E402
+
+app.add_typer(auth_app, name="auth")
+
 # Logging in at a printer with a phone key: printcloud phone keygen|register|approve.
 from client.phone import phone_app  # noqa: E402
 

@@ -43,6 +43,7 @@ from shared.http.auth import (
 from shared.http.health import healthz, metrics, readiness
 from shared.http.middleware import AUTHENTICATOR, MIDDLEWARES
 from shared.http.problem import dependency_unavailable, problem_response
+from shared.http.revocations import REVOCATIONS, RevocationCache
 from shared.kafka.consumer import BatchHandler, EventConsumer, Handler
 from shared.logging import configure_logging, get_logger
 from shared.settings import ProcessSettings, ServiceSettings
@@ -247,6 +248,8 @@ def create_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> web.Applica
     """The service's aiohttp app; its cleanup context owns pool, Kafka and tasks."""
     app = web.Application(middlewares=MIDDLEWARES)
     app[AUTHENTICATOR] = spec.authenticator(settings)
+    # Revoked API tokens, followed from auth.tokens: their access tokens stop at once.
+    app[REVOCATIONS] = RevocationCache(settings.kafka_bootstrap)
     app[UNREADY] = lambda: setattr(app[RUNTIME], "ready", False)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", _readyz)
@@ -284,6 +287,7 @@ def create_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> web.Applica
         try:
             for name, factory in _background(rt).items():
                 rt.supervisor.start(name, factory)
+            rt.supervisor.start("token-revocations", app[REVOCATIONS].run)
             rt.ready = True
             yield
         finally:

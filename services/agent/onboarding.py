@@ -30,6 +30,7 @@ from shared.protocols.onboarding import (
     display_claim_code,
     new_claim_code,
     poll_message,
+    registration_headers,
 )
 
 log = get_logger(__name__)
@@ -61,7 +62,10 @@ class Registrar:
     async def start(self) -> dict[str, Any]:
         """POST /v1/registrations; the registration (saved in registration.json)."""
         body = {"public_key": self.state.public_pem(), "kind": self.kind, "model": self.model}
-        async with self.http.post(self._url("/v1/registrations"), json=body) as resp:
+        # Signed with the key: the registry tells the claim code only to the key's holder.
+        headers = registration_headers(self.state.private_key())
+        url = self._url("/v1/registrations")
+        async with self.http.post(url, json=body, headers=headers) as resp:
             data = await read_json(resp)
             if resp.status == 409:
                 raise AlreadyClaimed(data.get("detail", "the device is already claimed"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -44,8 +45,11 @@ async def all_partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
 class CredentialCache:
     """fingerprint -> credential, kept current from the topic; ``ready`` once caught up."""
 
-    def __init__(self, bootstrap: str) -> None:
+    def __init__(
+        self, bootstrap: str, on_change: Callable[[uuid.UUID], None] | None = None
+    ) -> None:
         self._bootstrap = bootstrap
+        self._on_change = on_change  # told of every device whose credential changed
         self._by_fingerprint: dict[str, Credential] = {}
         self._by_device: dict[uuid.UUID, str] = {}
         self.ready = asyncio.Event()
@@ -96,3 +100,5 @@ class CredentialCache:
                 data.device_id, data.tenant_id, data.subject_type, data.fingerprint, key
             )
             self._by_device[data.device_id] = data.fingerprint
+        if self._on_change is not None:
+            self._on_change(data.device_id)  # type: ignore[attr-defined]

@@ -15,6 +15,7 @@ import aiohttp
 from aiohttp import web
 from aiokafka import AIOKafkaConsumer
 
+from services.gateway.bridged import BridgedDevices
 from services.gateway.connection import FrameRefused
 from services.gateway.credentials import CredentialCache, all_partitions
 from services.gateway.settings import GatewaySettings
@@ -51,6 +52,7 @@ from shared.supervisor import Supervisor
 log = get_logger(__name__)
 FEED = EventRegistry([DeviceCommandIssued, DeviceNotified])
 FEED_TOPICS = (DeviceCommandIssued.topic, DeviceNotified.topic)
+REVOKED_CLOSE = 4001  # the websocket close code of a revoked or replaced credential
 
 
 class Gateway:
@@ -58,7 +60,8 @@ class Gateway:
 
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
-        self.credentials = CredentialCache(settings.kafka_bootstrap)
+        self.credentials = CredentialCache(settings.kafka_bootstrap, self.credential_changed)
+        self.bridged = BridgedDevices(settings.kafka_bootstrap)
         self.sessions = Sessions()
         self.producer = create_producer(settings.kafka_bootstrap, f"gateway-{settings.instance}")
         self.stop = asyncio.Event()
@@ -66,6 +69,7 @@ class Gateway:
         self.accepting = False
         self.feed_ready = asyncio.Event()
         self.http: aiohttp.ClientSession | None = None
+        self._closing: set[asyncio.Future[bool]] = set()
 
     async def publish(self, data: EventData, tenant_id: uuid.UUID) -> None:
         """Publish straight to Kafka (acks=all); the gateway has no database to outbox from."""
@@ -90,6 +94,7 @@ class Gateway:
         self.http = aiohttp.ClientSession(headers=headers, timeout=aiohttp.ClientTimeout(total=10))
         await start_when_available(self.producer)
         self.supervisor.start("credentials", self.credentials.run)
+        self.supervisor.start("bridged", self.bridged.run)
         self.supervisor.start("feed", self.follow_feed)
         self.accepting = True
         try:
@@ -103,6 +108,22 @@ class Gateway:
             await self.http.close()
 
     # ------------------------------------------------------------ session hooks
+
+    def credential_changed(self, device_id: uuid.UUID) -> None:
+        """A device's credential was revoked or replaced: its open socket, if any, no
+        longer proves anything and is closed now (4001), not at its next reconnect."""
+        session = self.sessions.get(device_id)
+        if session is None or session.ws.closed:
+            return
+        current = self.credentials.lookup(session.credential.fingerprint)
+        if current is not None and current.device_id == device_id:
+            return  # the same key still authenticates it
+        log.info("credential revoked; closing the device's socket", device_id=str(device_id))
+        task = asyncio.ensure_future(
+            session.ws.close(code=REVOKED_CLOSE, message=b"credential revoked")
+        )
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     async def opened(self, session: Session) -> None:
         """Register the session, announce it, deliver what the device has not acked."""
@@ -194,14 +215,18 @@ class Gateway:
             raise FrameRefused("unexpected-frame", "this frame is not sent by devices")
         await self.publish(event, cred.tenant_id)
 
-    @staticmethod
-    def _subject(session: Session, named: uuid.UUID | None) -> tuple[uuid.UUID, uuid.UUID | None]:
-        """Which device a report is about: a connector names the bridged printer."""
+    def _subject(
+        self, session: Session, named: uuid.UUID | None
+    ) -> tuple[uuid.UUID, uuid.UUID | None]:
+        """Which device a report is about: a printer reports only about itself, a
+        connector only about the printers it bridges in its own tenant."""
         cred = session.credential
         if named is None or named == cred.device_id:
             return cred.device_id, None
         if cred.kind != "connector":
             raise FrameRefused("not-your-device", "a printer reports only about itself")
+        if not self.bridged.bridges(cred.device_id, cred.tenant_id, named):
+            raise FrameRefused("not-your-device", "this connector does not bridge that printer")
         return named, cred.device_id
 
     # ------------------------------------------------------------ commands

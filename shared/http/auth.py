@@ -69,6 +69,9 @@ class Principal:
     """Set for a device (printer or connector) acting with a device access token."""
     device_kind: str | None = None
     """``printer`` or ``connector`` for a device; None otherwise."""
+    token_id: uuid.UUID | None = None
+    """The API token a user's access token was minted from (its ``client_id``); None for
+    the operator token and devices. A revoked API token ends every token minted from it."""
 
     @property
     def is_operator(self) -> bool:
@@ -262,11 +265,16 @@ def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
         raise Unauthenticated("the token's claims are not valid") from None
     if DEVICE_ROLE in roles or DEVICE_SCOPE in scope.split() or "device" in claims:
         return _device_principal(sub, tenant_id, roles, scope, claims.get("device"))
+    try:
+        token_id = uuid.UUID(str(claims["client_id"])) if claims.get("client_id") else None
+    except ValueError:
+        raise Unauthenticated("the token's claims are not valid") from None
     return Principal(
         subject=sub,
         tenant_id=tenant_id,
         roles=frozenset(roles) & TENANT_ROLES,
         scopes=frozenset(scope.split()) & (SCOPES.keys() - {DEVICE_SCOPE}),
+        token_id=token_id,
     )
 
 

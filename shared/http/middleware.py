@@ -12,9 +12,10 @@ from structlog.contextvars import bound_contextvars
 
 from shared import metrics
 from shared.dependencies import unavailable_dependency
-from shared.errors import DomainError
+from shared.errors import DomainError, Unauthenticated
 from shared.http.auth import Authenticator, Principal
 from shared.http.problem import dependency_unavailable, from_domain_error, problem_response
+from shared.http.revocations import revocations
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -144,8 +145,18 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     route_handler = request.match_info.handler
     if request.path in PUBLIC_PATHS or getattr(route_handler, _PUBLIC_ATTR, False):
         return await handler(request)
-    request[PRINCIPAL] = await request.app[AUTHENTICATOR].authenticate(request)
+    request[PRINCIPAL] = await authenticate(request)
     return await handler(request)
+
+
+async def authenticate(request: web.Request) -> Principal:
+    """The caller by the app's authenticator, refused when its token was revoked: what a
+    public view that also takes a bearer token calls (never the authenticator alone)."""
+    who = await request.app[AUTHENTICATOR].authenticate(request)
+    cache = revocations(request)
+    if cache is not None and cache.is_revoked(who):
+        raise Unauthenticated("the token was revoked")
+    return who
 
 
 # Metrics sit outside the problem middleware so they see the final status of errors too.

@@ -5,6 +5,7 @@ registration sheet and the signed poll, shared by the registry and the agent.
 from __future__ import annotations
 
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Literal
@@ -19,6 +20,7 @@ from shared.crypto.keys import (
     load_public_key,
     spki_der,
 )
+from shared.crypto.signatures import PrivateKey, sign
 from shared.errors import FieldError, ValidationFailed
 
 # No 0/O, 1/I/L or U: nothing a person can misread or mistype into another code.
@@ -26,6 +28,7 @@ CLAIM_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
 CLAIM_LENGTH = 8
 SHEET_SCHEME = "printcloud:register"
 POLL_CONTEXT = b"printcloud-registration-poll\n"
+REGISTER_CONTEXT = b"printcloud-registration-start\n"
 
 Kind = Literal["printer", "connector"]
 Status = Literal["pending", "claimed"]
@@ -130,3 +133,20 @@ class Sheet:
 def poll_message(registration_id: uuid.UUID, timestamp: int) -> bytes:
     """What a device signs to read its own registration (purpose-bound, time-stamped)."""
     return POLL_CONTEXT + f"{registration_id}\n{timestamp}".encode()
+
+
+def register_message(fingerprint: str, timestamp: int) -> bytes:
+    """What a device signs when it asks to join: proof that it holds the key, so the
+    claim code is told only to the device itself (purpose-bound, time-stamped)."""
+    return REGISTER_CONTEXT + f"{fingerprint}\n{timestamp}".encode()
+
+
+def registration_headers(private_key: PrivateKey, timestamp: int | None = None) -> dict[str, str]:
+    """The headers proving the device key on ``POST /v1/registrations``."""
+    stamp = int(time.time()) if timestamp is None else timestamp
+    fp = fingerprint(spki_der(private_key.public_key()))
+    signature = sign(private_key, register_message(fp, stamp))
+    return {
+        "X-Printcloud-Timestamp": str(stamp),
+        "X-Printcloud-Signature": b64url_encode(signature),
+    }

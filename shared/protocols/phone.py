@@ -14,12 +14,14 @@ The phone decodes it, signs the UTF-8 bytes
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
+from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
@@ -82,6 +84,7 @@ def decode_login_payload(text: str) -> LoginPayload:
     url, printer, challenge, expires = (document.get(k) for k in ("u", "p", "c", "e"))
     if not isinstance(url, str) or not url.startswith(("https://", "http://")):
         raise PayloadError("this login code names no API address")
+    cloud_origin(url)  # https, or plain http on this machine's loopback only
     try:
         printer_id = uuid.UUID(str(printer))
     except ValueError:
@@ -171,3 +174,46 @@ def public_key_text(key: PrivateKey) -> str:
 def phone_key_algorithm(key: PrivateKey) -> KeyAlgorithm:
     """``ecdsa-p256`` or ``ed25519``."""
     return key_algorithm(key.public_key())
+
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def cloud_origin(url: str) -> str:
+    """The origin (``scheme://host[:port]``, lowercase, default port dropped) of a cloud's
+    API address; PayloadError unless it is https, or plain http on the loopback."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        raise PayloadError(f"{url!r} is not an API address") from None
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if scheme not in _DEFAULT_PORTS or not host:
+        raise PayloadError(f"{url!r} names no API address")
+    if scheme == "http" and not _loopback(host):
+        raise PayloadError(
+            f"{url!r} is plain http: a phone logs in over https only (http on loopback only)"
+        )
+    shown = f"[{host}]" if ":" in host else host
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        shown = f"{shown}:{port}"
+    return f"{scheme}://{shown}"
+
+
+def assert_enrolled_origin(payload: LoginPayload, enrolled: str) -> None:
+    """Refuse a login code naming another cloud than the one the phone key was
+    registered with (a QR code cannot send the phone's approval to a foreign host)."""
+    if cloud_origin(payload.url) != enrolled:
+        raise PayloadError(
+            f"this login code names {cloud_origin(payload.url)}, but this phone was "
+            f"enrolled with {enrolled}: refusing to send the approval there"
+        )

@@ -5,7 +5,8 @@ apps, so a new service or route is in the matrix without changing this file):
   id that does not exist (404, same code and detail: nothing reveals existence);
 - a device's access token on a user's route: 401 or 403;
 - an expired access token, a token signed by someone else, and a revoked API token
-  used as a bearer: 401 everywhere; a revoked API token buys no access token (invalid-grant).
+  used as a bearer: 401 everywhere; a revoked API token buys no access token (invalid-grant),
+  and the access tokens minted from it before are refused everywhere within seconds.
 
 Then every log file the processes wrote is scanned for secrets: access tokens, API
 tokens, private keys, the operator token, and the content of a printed document.
@@ -31,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from shared.crypto.device_token import device_token_request
 from shared.crypto.encoding import b64url_encode
 from shared.crypto.keys import fingerprint, spki_der
+from shared.protocols.onboarding import registration_headers
 from shared.testing.infra import TestInfra
 from tests.support.device import TestDevice, next_frame
 from tests.support.platform import (
@@ -75,7 +77,10 @@ async def _tenant_with_everything(platform: Platform, http: aiohttp.ClientSessio
     key = ed25519.Ed25519PrivateKey.generate()
     body = {"public_key": b64url_encode(spki_der(key.public_key())), "kind": "printer",
             "model": "Acme 1"}  # fmt: skip
-    registration = await (await http.post(reg + "/v1/registrations", json=body)).json()
+    signed = registration_headers(key)
+    registration = await (
+        await http.post(reg + "/v1/registrations", json=body, headers=signed)
+    ).json()
     claim = {"tenant_id": tenant, "claim_code": registration["claim_code"], "name": "Lobby",
              "region": "eu-west"}  # fmt: skip
     resp = await http.post(reg + "/v1/registrations/claim", json=claim, headers=op)
@@ -86,12 +91,13 @@ async def _tenant_with_everything(platform: Platform, http: aiohttp.ClientSessio
     device.fingerprint = fingerprint(device.der)
     vp_body = {"tenant_id": tenant, "name": "VP", "members": [printer_id]}
     vp = await (await http.post(reg + "/v1/virtual-printers", json=vp_body, headers=op)).json()
+    made = await _more_resources(http, platform, tenant)
     ids = {
+        **made,
         "tenant_id": tenant,
         "printer_id": printer_id,
         "device_id": printer_id,
         "virtual_printer_id": vp["id"],
-        "connector_id": printer_id,
         "user_id": other.user_id,
         "token_id": other.api_token_id,
         "registration_id": registration["registration_id"]
@@ -99,6 +105,42 @@ async def _tenant_with_everything(platform: Platform, http: aiohttp.ClientSessio
         else registration.get("id", str(uuid.uuid4())),
     }
     return Tenant(admin, ids, device)
+
+
+async def _more_resources(
+    http: aiohttp.ClientSession, platform: Platform, tenant: str
+) -> dict[str, str]:
+    """A connector, a quota, a supplier and a supply rule of ``tenant``: ids by path
+    parameter name, so their routes are in the foreign-id check too."""
+    op = platform.operator
+    key = ed25519.Ed25519PrivateKey.generate()
+    body = {"public_key": b64url_encode(spki_der(key.public_key())), "kind": "connector",
+            "model": "Bridge 1"}  # fmt: skip
+    reg = platform.url("registry")
+    registration = await (
+        await http.post(reg + "/v1/registrations", json=body, headers=registration_headers(key))
+    ).json()
+    claim = {"tenant_id": tenant, "claim_code": registration["claim_code"], "name": "Site",
+             "region": "eu-west"}  # fmt: skip
+    resp = await http.post(reg + "/v1/registrations/claim", json=claim, headers=op)
+    assert resp.status == 201, await resp.text()
+    connector_id = (await resp.json())["device_id"]
+    made = {"connector_id": connector_id}
+    for name, service, path, body in (
+        ("quota_id", "counters", "/v1/quotas",
+         {"tenant_id": tenant, "subject_kind": "tenant", "metric": "pages", "period": "month",
+          "limit": 100}),
+        ("supplier_id", "consumables", "/v1/suppliers",
+         {"tenant_id": tenant, "name": "Toner Co", "webhook_url": "https://supplier.example/h",
+          "secret": "s" * 40}),
+        ("rule_id", "consumables", "/v1/supply-rules",
+         {"tenant_id": tenant, "region": "*", "model": "*", "colour": "*", "kind": "toner",
+          "action": "warn", "threshold_percent": 10}),
+    ):  # fmt: skip
+        resp = await http.post(platform.url(service) + path, json=body, headers=op)
+        assert resp.status == 201, (name, resp.status, await resp.text())
+        made[name] = str((await resp.json())["id"])
+    return made
 
 
 async def _fresh(http: aiohttp.ClientSession, platform: Platform, caller: Caller) -> dict[str, str]:
@@ -237,6 +279,7 @@ async def test_isolation_matrix_on_every_route_and_no_secret_in_any_log(
             headers={"kid": jwt.get_unverified_header(expiring["Authorization"][7:]).get("kid")},
         )  # fmt: skip
         revoked = mine.admin.api_token
+        minted = await _fresh(http, platform, mine.admin)  # before the revocation
         resp = await http.post(
             f"{platform.url('auth')}/v1/api-tokens/{mine.admin.api_token_id}/revoke",
             headers=platform.operator,
@@ -260,6 +303,19 @@ async def test_isolation_matrix_on_every_route_and_no_secret_in_any_log(
                     http, method, platform.url(service) + _fill(path, mine.ids), headers
                 )
                 assert status == 401, (label, service, method, path, status, body)
+        # An access token minted from the revoked API token, though not expired, is
+        # refused by every service within seconds (they follow auth.tokens).
+        for service, method, path in protected:
+            url = platform.url(service) + _fill(path, mine.ids)
+            async with asyncio.timeout(15):
+                while (answer := await _answer(http, method, url, minted))[0] != 401:  # noqa: ASYNC110
+                    await asyncio.sleep(0.2)
+            status, body = answer
+            # (a device's signed registration poll takes no bearer token at all)
+            detail = body.get("detail") if "{registration_id}" not in path else None
+            assert (status, detail) in ((401, "the token was revoked"), (401, None)), (
+                service, method, path, status, body,
+            )  # fmt: skip
 
         # A document with a marker goes through registry, Kafka and gateway to a device.
         await _print_marked_document(http, platform, theirs)

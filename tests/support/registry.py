@@ -23,6 +23,7 @@ from shared.crypto.signatures import sign
 from shared.events.contracts.gateway import DeviceCapabilitiesReported
 from shared.events.envelope import EventData
 from shared.printing.capabilities import Capabilities
+from shared.protocols.onboarding import registration_headers
 from shared.testing.fixtures import ServiceDbFactory, unique
 from tests.support.apps import service_client
 from tests.support.kafka import publish
@@ -107,3 +108,7 @@ class Device:
         ts = ts or int(time.time())
         sig = sign(self.private, poll_message(uuid.UUID(registration_id), ts))
         return {"X-Printcloud-Timestamp": str(ts), "X-Printcloud-Signature": b64url_encode(sig)}
+
+    def register_headers(self) -> dict[str, str]:
+        """Proof of the key when asking to join: the code is told only to its holder."""
+        return registration_headers(self.private)

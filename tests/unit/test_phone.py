@@ -25,6 +25,8 @@ from shared.protocols.phone import (
     PayloadError,
     PhoneKeyError,
     approval_request,
+    assert_enrolled_origin,
+    cloud_origin,
     decode_login_payload,
     device_login_message,
     encode_login_payload,
@@ -203,3 +205,30 @@ def test_a_user_token_never_becomes_a_device() -> None:
     assert not user.is_device and "device" not in user.scopes
     with pytest.raises(Forbidden):
         user.require_device()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://print.example.org", "http://10.0.0.5:8080", "http://localhost.evil.example"],
+)
+def test_a_login_code_naming_plain_http_off_loopback_is_refused(url: str) -> None:
+    code = _encoded({"u": url, "p": str(PRINTER), "c": CHALLENGE, "e": 1})
+    with pytest.raises(PayloadError, match="https"):
+        decode_login_payload(code)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080", "http://[::1]:81", "http://localhost"])
+def test_plain_http_is_accepted_on_loopback_only(url: str) -> None:
+    code = _encoded({"u": url, "p": str(PRINTER), "c": CHALLENGE, "e": 1})
+    assert decode_login_payload(code).url == url
+
+
+def test_a_phone_logs_in_only_to_the_cloud_it_was_enrolled_with() -> None:
+    enrolled = cloud_origin("https://Print.Example.org/")
+    assert enrolled == "https://print.example.org"
+    assert_enrolled_origin(_payload(url="https://print.example.org"), enrolled)
+    assert_enrolled_origin(_payload(url="https://print.example.org:443"), enrolled)
+    for foreign in ("https://print.example.org.evil.test", "https://evil.test",
+                    "https://print.example.org:8443"):  # fmt: skip
+        with pytest.raises(PayloadError, match="enrolled"):
+            assert_enrolled_origin(_payload(url=foreign), enrolled)

@@ -31,7 +31,7 @@ from services.consumables.handlers import orders, supplies
 from shared.crypto.sealing import SealError
 from shared.errors import Unauthenticated
 from shared.http.body import parse_json, path_uuid, query_model
-from shared.http.middleware import AUTHENTICATOR, caller, public
+from shared.http.middleware import authenticate, caller, public
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -75,7 +75,7 @@ async def _authorised_order(request: web.Request) -> Order:
     body = await request.read()
     order, supplier = await orders.order_and_supplier(transactions(request), order_id)
     if "Authorization" in request.headers:
-        who = await request.app[AUTHENTICATOR].authenticate(request)
+        who = await authenticate(request)
         who.require_scope(WRITE)
         who.require_role("admin")
         if order is None or not who.can_access(order.tenant_id):

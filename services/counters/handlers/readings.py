@@ -96,7 +96,11 @@ class ReadingHandler:
             if await repo.reading_seen(reading.reading_id):
                 READINGS.labels("duplicate").inc()
                 return
-            kept = await repo.kept_counters(reading.device_id)
+            if not await repo.bind_printer(reading.device_id, reading.tenant_id):
+                reason = "the printer's counters belong to another tenant"
+                await self._refuse(uow.repo, event, reading, reason)
+                return
+            kept = await repo.kept_counters(reading.tenant_id, reading.device_id)
             steps = interpret(kept, reading.counters, reading.reported_at)
             outcome = outcome_of(kept, steps, reading.reported_at)
             await repo.record_reading(
@@ -127,9 +131,13 @@ class ReadingHandler:
                 )  # fmt: skip
 
     async def _refuse(
-        self, repo: ReadingRepository, event: DecodedEvent[Any], reading: DeviceCountersReported
+        self,
+        repo: ReadingRepository,
+        event: DecodedEvent[Any],
+        reading: DeviceCountersReported,
+        reason: str | None = None,
     ) -> None:
-        reason = (
+        reason = reason or (
             f"inconsistent reading: job activity {reading.activity_before} before the read, "
             f"{reading.activity_after} after it"
         )

@@ -43,10 +43,26 @@ class ReadingRepository:
             r.reading_id, r.printer_id, r.tenant_id, r.read_at, r.attempts, r.source, r.outcome,
         )  # fmt: skip
 
-    async def kept_counters(self, printer_id: uuid.UUID) -> dict[str, Kept]:
+    async def bind_printer(self, printer_id: uuid.UUID, tenant_id: uuid.UUID) -> bool:
+        """Bind the printer to ``tenant_id`` on its first reading (locked until the
+        transaction ends); False when it belongs to another tenant."""
+        await self.conn.execute(
+            "INSERT INTO counter_printers (printer_id, tenant_id) VALUES ($1, $2) "
+            "ON CONFLICT DO NOTHING",
+            printer_id,
+            tenant_id,
+        )
+        owner = await self.conn.fetchval(
+            "SELECT tenant_id FROM counter_printers WHERE printer_id = $1 FOR UPDATE", printer_id
+        )
+        return bool(owner == tenant_id)
+
+    async def kept_counters(self, tenant_id: uuid.UUID, printer_id: uuid.UUID) -> dict[str, Kept]:
         """The printer's kept counter values, locked until the transaction ends."""
         rows = await self.conn.fetch(
-            "SELECT counter, value, read_at FROM printer_counters WHERE printer_id = $1 FOR UPDATE",
+            "SELECT counter, value, read_at FROM printer_counters "
+            "WHERE tenant_id = $1 AND printer_id = $2 FOR UPDATE",
+            tenant_id,
             printer_id,
         )
         return {r["counter"]: Kept(r["value"], r["read_at"]) for r in rows}
@@ -65,7 +81,7 @@ class ReadingRepository:
             INSERT INTO printer_counters
                 (printer_id, counter, tenant_id, unit, value, usage, read_at, reading_id)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-            ON CONFLICT (printer_id, counter) DO UPDATE SET
+            ON CONFLICT (tenant_id, printer_id, counter) DO UPDATE SET
                 value = EXCLUDED.value, unit = EXCLUDED.unit,
                 usage = printer_counters.usage + EXCLUDED.usage,
                 read_at = EXCLUDED.read_at, reading_id = EXCLUDED.reading_id

@@ -23,6 +23,7 @@ from services.registry.handlers import onboarding as handlers
 from shared.crypto.encoding import b64url_decode
 from shared.errors import Unauthenticated
 from shared.http.body import parse_json, path_uuid
+from shared.http.forwarded import client_address
 from shared.http.middleware import caller, public
 
 
@@ -51,16 +52,29 @@ def _registration_json(
     return body
 
 
+def _key_proof(request: web.Request) -> tuple[int | None, bytes | None]:
+    """The optional proof of the device key sent with a registration."""
+    try:
+        timestamp = int(request.headers["X-Printcloud-Timestamp"])
+        signature = b64url_decode(request.headers["X-Printcloud-Signature"])
+    except (KeyError, ValueError):
+        return None, None
+    return timestamp, signature
+
+
 @public
 async def start_registration(request: web.Request) -> web.Response:
-    """POST /v1/registrations: a device without credentials asks to join (rate limited)."""
+    """POST /v1/registrations: a device without credentials asks to join (rate limited per
+    real client). The claim code is in the answer only when the request is signed with
+    the device's key; anyone else presenting the (public) key learns no code."""
     cmd = await parse_json(request, StartRegistration)
     settings = CONTEXT.settings(request)
-    r, created = await handlers.start_registration(
-        transactions(request), cmd, request.remote or "unknown", settings
-    )
+    source = client_address(request, settings.trusted_proxies) or "unknown"
+    r, created = await handlers.start_registration(transactions(request), cmd, source, settings)
+    timestamp, signature = _key_proof(request)
+    holder = handlers.proves_key(r.key, timestamp, signature, settings)
     return web.json_response(
-        _registration_json(r, with_code=True, base=settings.public_url),
+        _registration_json(r, with_code=holder, base=settings.public_url),
         status=201 if created else 200,
         headers={"Location": f"/v1/registrations/{r.id}"},
     )
@@ -114,7 +128,7 @@ async def relay(request: web.Request) -> web.Response:
     """POST /v1/registrations/relay: an administrator relays a device's sheet."""
     who = caller(request, "printers:write", "admin")
     cmd = await parse_json(request, RelaySheet)
-    r = await handlers.relay_sheet(transactions(request), cmd, who)
+    r = await handlers.relay_sheet(transactions(request), cmd, who, CONTEXT.settings(request))
     body = _claimed_json(r)
     return web.json_response(body, status=201, headers={"Location": body["location"]})
 

@@ -24,6 +24,7 @@ from shared.protocols.onboarding import (
     new_claim_code,
     normalize_claim_code,
     poll_message,
+    register_message,
 )
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "new_claim_code",
     "normalize_claim_code",
     "poll_message",
+    "register_message",
 ]
 
 

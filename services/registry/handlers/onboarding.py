@@ -4,6 +4,7 @@ its identity back by proving its key."""
 
 from __future__ import annotations
 
+import hmac
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,7 @@ from services.registry.domain.onboarding import (
     new_claim_code,
     normalize_claim_code,
     poll_message,
+    register_message,
 )
 from services.registry.handlers.printers import add_printer
 from services.registry.handlers.tenancy import target_tenant, unknown_tenant
@@ -36,9 +38,34 @@ from shared.errors import FieldError, TooManyRequests, Unauthenticated
 from shared.http.auth import Principal
 
 
-async def _limit(repo: RegistryRepository, bucket: str, limit: int, window_s: int) -> None:
-    if await repo.attempts.count(bucket, timedelta(seconds=window_s)) >= limit:
+async def _reserve(
+    tx: Transactions[RegistryRepository], bucket: str, limit: int, window_s: int
+) -> int:
+    """Count an attempt in ``bucket``, committed, or refuse when the window is full: the
+    check and the record are one locked step (concurrent attempts cannot overrun it)."""
+    async with tx() as uow:
+        attempt = await uow.repo.attempts.reserve(bucket, limit, timedelta(seconds=window_s))
+    if attempt is None:
         raise TooManyRequests("too many attempts; wait and try again", retry_after=window_s)
+    return attempt
+
+
+async def _give_back(tx: Transactions[RegistryRepository], attempt: int) -> None:
+    async with tx() as uow:
+        await uow.repo.attempts.release(attempt)
+
+
+def proves_key(
+    key: DeviceKey, timestamp: int | None, signature: bytes | None, settings: RegistrySettings
+) -> bool:
+    """Whether the caller signed (fingerprint, timestamp) with the registration's key:
+    only the device holding the key is told its claim code."""
+    if timestamp is None or signature is None:
+        return False
+    if abs(timestamp - datetime.now(UTC).timestamp()) > settings.poll_clock_skew_s:
+        return False
+    public = load_public_key_bytes(key.der)
+    return verify(public, register_message(key.fingerprint, timestamp), signature)
 
 
 async def start_registration(
@@ -53,10 +80,7 @@ async def start_registration(
     ttl = timedelta(seconds=settings.claim_code_ttl_s)
     bucket = f"register:{source}"
     # Every attempt counts, well-formed or not, committed before anything else.
-    async with tx() as uow:
-        limit, window_s = settings.registrations_limit, settings.onboarding_window_s
-        await _limit(uow.repo, bucket, limit, window_s)
-        await uow.repo.attempts.record(bucket)
+    await _reserve(tx, bucket, settings.registrations_limit, settings.onboarding_window_s)
     key = DeviceKey.parse(cmd.public_key)
     async with tx() as uow:
         return await _pending_for(uow.repo, cmd, key, now, ttl)
@@ -132,16 +156,19 @@ async def claim_device(
     code = normalize_claim_code(cmd.claim_code)
     bucket = f"claim:{tenant_id}"
     now = datetime.now(UTC)
-    async with tx() as uow:
-        limit, window_s = settings.claim_failures_limit, settings.onboarding_window_s
-        await _limit(uow.repo, bucket, limit, window_s)
-    async with tx() as uow:
-        r = await uow.repo.registrations.pending_by_code(code)
-        if r is not None and not r.expired(now):
-            return await _claim(uow, r, cmd, tenant_id, now)
-    # A wrong guess counts against the tenant, in its own committed transaction.
-    async with tx() as uow:
-        await uow.repo.attempts.record(bucket)
+    # The attempt is counted before the code is looked at, and given back on success.
+    limit, window_s = settings.claim_failures_limit, settings.onboarding_window_s
+    attempt = await _reserve(tx, bucket, limit, window_s)
+    try:
+        async with tx() as uow:
+            r = await uow.repo.registrations.pending_by_code(code)
+            if r is not None and not r.expired(now):
+                claimed = await _claim(uow, r, cmd, tenant_id, now)
+                await uow.repo.attempts.release(attempt)
+                return claimed
+    except Exception:
+        await _give_back(tx, attempt)  # refused for another reason than the code
+        raise
     if r is None:
         raise ClaimCodeNotFound(
             "no device is waiting with this code", [FieldError("claim_code", "unknown code")]
@@ -153,30 +180,47 @@ async def claim_device(
 
 
 async def relay_sheet(
-    tx: Transactions[RegistryRepository], cmd: RelaySheet, who: Principal
+    tx: Transactions[RegistryRepository],
+    cmd: RelaySheet,
+    who: Principal,
+    settings: RegistrySettings,
 ) -> Registration:
-    """Claim a device from its registration sheet (the device may be offline)."""
+    """Claim a device from its registration sheet (the device may be offline). A device
+    already waiting online is claimed only with its own code; a wrong code counts
+    against the tenant like a wrong claim and is answered like an unknown one."""
     sheet = Sheet.parse(cmd.sheet)
     tenant_id = target_tenant(who, cmd.tenant_id)
     now = datetime.now(UTC)
-    async with tx() as uow:
-        r = await uow.repo.registrations.by_fingerprint(sheet.key.fingerprint, for_update=True)
-        if r is not None and r.status == "claimed":
-            raise AlreadyClaimed("this device is already claimed")
-        if r is None:
-            r = Registration(
-                id=uuid.uuid4(),
-                kind=sheet.kind,
-                model=sheet.model,
-                key=sheet.key,
-                claim_code=sheet.claim_code,
-                source="relay",
-                status="pending",
-                created_at=now,
-                expires_at=now,
-            )
-            await uow.repo.registrations.insert(r)
-        return await _claim(uow, r, cmd, tenant_id, now)
+    limit, window_s = settings.claim_failures_limit, settings.onboarding_window_s
+    attempt = await _reserve(tx, f"claim:{tenant_id}", limit, window_s)
+    wrong_code = False
+    try:
+        async with tx() as uow:
+            r = await uow.repo.registrations.by_fingerprint(sheet.key.fingerprint, for_update=True)
+            if r is not None and r.status == "claimed":
+                raise AlreadyClaimed("this device is already claimed")
+            if r is not None and not hmac.compare_digest(r.claim_code, sheet.claim_code):
+                wrong_code = True
+            else:
+                new = r is None
+                if r is None:
+                    # Stored as claimed at once: the sheet's code never competes with the
+                    # codes of devices waiting online (no answer tells them apart).
+                    r = Registration(
+                        id=uuid.uuid4(), kind=sheet.kind, model=sheet.model, key=sheet.key,
+                        claim_code=sheet.claim_code, source="relay", status="pending",
+                        created_at=now, expires_at=now,
+                    )  # fmt: skip
+                claimed = await _claim(uow, r, cmd, tenant_id, now, new=new)
+                await uow.repo.attempts.release(attempt)
+                return claimed
+    except Exception:
+        await _give_back(tx, attempt)
+        raise
+    assert wrong_code
+    raise ClaimCodeNotFound(
+        "no device is waiting with this code", [FieldError("sheet", "unknown code")]
+    )
 
 
 async def _claim(
@@ -185,6 +229,8 @@ async def _claim(
     cmd: ClaimDevice | RelaySheet,
     tenant_id: uuid.UUID,
     now: datetime,
+    *,
+    new: bool = False,
 ) -> Registration:
     device_id = uuid.uuid4()
     if r.kind == "printer":
@@ -192,7 +238,10 @@ async def _claim(
     else:
         await _add_connector(uow, device_id, tenant_id, r.model, cmd)
     claimed = r.claimed(tenant_id, device_id, now)
-    await uow.repo.registrations.save(claimed)
+    if new:
+        await uow.repo.registrations.insert(claimed)
+    else:
+        await uow.repo.registrations.save(claimed)
     await uow.emit(
         DeviceClaimed(
             device_id=device_id,

@@ -93,24 +93,33 @@ class Registrations:
 
 
 class OnboardingAttempts:
-    """Attempts counted per bucket (registrations per address, failed claims per tenant)."""
+    """Attempts counted per bucket (registrations per client, failed claims per tenant)."""
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
-    async def record(self, bucket: str) -> None:
-        """Count one attempt in ``bucket``."""
-        await self.conn.execute("INSERT INTO onboarding_attempts (bucket) VALUES ($1)", bucket)
-
-    async def count(self, bucket: str, window: timedelta) -> int:
-        """Attempts in ``bucket`` within ``window``; old rows are dropped on the way."""
+    async def reserve(self, bucket: str, limit: int, window: timedelta) -> int | None:
+        """Count one attempt in ``bucket`` unless ``limit`` attempts were made within
+        ``window``: the attempt's id, or None when the limit is reached. Check and record
+        are one step under a transaction-scoped lock on the bucket, so concurrent
+        attempts cannot all pass the check."""
+        await self.conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended('onboarding:' || $1, 0))", bucket
+        )
         await self.conn.execute(
             "DELETE FROM onboarding_attempts WHERE bucket = $1 AND at < now() - $2::interval",
             bucket,
             window,
         )
-        return int(
-            await self.conn.fetchval(
-                "SELECT count(*) FROM onboarding_attempts WHERE bucket = $1", bucket
-            )
+        attempt = await self.conn.fetchval(
+            "INSERT INTO onboarding_attempts (bucket) SELECT $1 "
+            "WHERE (SELECT count(*) FROM onboarding_attempts WHERE bucket = $1) < $2 "
+            "RETURNING id",
+            bucket,
+            limit,
         )
+        return int(attempt) if attempt is not None else None
+
+    async def release(self, attempt: int) -> None:
+        """Give back a reserved attempt (a claim that succeeded is not a failure)."""
+        await self.conn.execute("DELETE FROM onboarding_attempts WHERE id = $1", attempt)

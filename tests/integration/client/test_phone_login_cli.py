@@ -108,12 +108,17 @@ async def test_a_phone_from_the_terminal(auth: TestClient, bootstrap: str, tmp_p
     assert replayed.exit_code == 1
     assert "used already" in _said(replayed) and "Traceback" not in replayed.output
 
+    foreign = encode_login_payload(
+        LoginPayload("https://print.evil.test", shown.printer_id, shown.challenge, shown.expires_at)
+    )
     for bad_args, words in (
         (["phone", "approve", "hello", "--key", str(key), "--key-id", phone_key["key_id"]],
          "not a Printcloud login code"),
         (["phone", "approve", code, "--key", str(tmp_path / "none.pem"), "--key-id",
           phone_key["key_id"]], "cannot read the key file"),
         (["phone", "approve", code, "--key", str(key), "--key-id", "mine"], "not a phone key id"),
+        (["phone", "approve", foreign, "--key", str(key), "--key-id", phone_key["key_id"]],
+         "enrolled with"),
     ):  # fmt: skip
         refused = await _cli(tmp_path, *bad_args)
         assert refused.exit_code == 1 and words in _said(refused), refused.output

@@ -71,6 +71,7 @@ async def _tenant_resources(registry: TestClient) -> dict[str, str]:
         await registry.post(
             "/v1/registrations",
             json={"public_key": device.public_text, "kind": "connector", "model": "C"},
+            headers=device.register_headers(),
         )
     ).json()
     claim = {"tenant_id": tenant["id"], "claim_code": reg["claim_code"], "name": "Site",

@@ -33,7 +33,9 @@ class Cloud:
 
     async def register(self, device: Device, kind: str = "printer") -> Any:
         body = {"public_key": device.public_text, "kind": kind, "model": "Acme Laser 5"}
-        return await self.client.post("/v1/registrations", json=body)
+        return await self.client.post(
+            "/v1/registrations", json=body, headers=device.register_headers()
+        )
 
     async def claim(self, tenant: str, code: str, name: str = "Lobby") -> Any:
         body = {"tenant_id": tenant, "claim_code": code, "name": name, "region": "eu-west"}

@@ -27,6 +27,7 @@ class FakeCountersRepository:
 
     def __init__(self) -> None:
         self.readings: dict[uuid.UUID, Reading] = {}
+        self.owners: dict[uuid.UUID, uuid.UUID] = {}  # printer -> the tenant it is bound to
         self.counters: dict[tuple[uuid.UUID, str], PrinterCounter] = {}
         self.increments: list[tuple[uuid.UUID, str, int]] = []
         self.resets: list[tuple[uuid.UUID, str, int, int]] = []
@@ -46,11 +47,14 @@ class FakeCountersRepository:
     async def record_reading(self, r: Reading) -> None:
         self.readings.setdefault(r.reading_id, r)
 
-    async def kept_counters(self, printer_id: uuid.UUID) -> dict[str, Kept]:
+    async def bind_printer(self, printer_id: uuid.UUID, tenant_id: uuid.UUID) -> bool:
+        return self.owners.setdefault(printer_id, tenant_id) == tenant_id
+
+    async def kept_counters(self, tenant_id: uuid.UUID, printer_id: uuid.UUID) -> dict[str, Kept]:
         return {
             c.counter: Kept(c.value, c.read_at)
             for (p, _), c in self.counters.items()
-            if p == printer_id
+            if p == printer_id and c.tenant_id == tenant_id
         }
 
     async def apply_steps(

@@ -190,15 +190,23 @@ class FakeRegistrations:
 
 class FakeOnboardingAttempts:
     def __init__(self) -> None:
-        self.rows: list[tuple[str, datetime]] = []
+        self.rows: dict[int, tuple[str, datetime]] = {}
+        self.next_id = 1
 
-    async def record(self, bucket: str) -> None:
-        self.rows.append((bucket, datetime.now(UTC)))
+    async def reserve(self, bucket: str, limit: int, window: timedelta) -> int | None:
+        if await self.count(bucket, window) >= limit:
+            return None
+        attempt, self.next_id = self.next_id, self.next_id + 1
+        self.rows[attempt] = (bucket, datetime.now(UTC))
+        return attempt
+
+    async def release(self, attempt: int) -> None:
+        self.rows.pop(attempt, None)
 
     async def count(self, bucket: str, window: timedelta) -> int:
+        """Attempts in ``bucket`` within ``window`` (for assertions)."""
         since = datetime.now(UTC) - window
-        self.rows = [(b, at) for b, at in self.rows if b != bucket or at >= since]
-        return sum(1 for b, _ in self.rows if b == bucket)
+        return sum(1 for b, at in self.rows.values() if b == bucket and at >= since)
 
 
 class FakeConnectors:

@@ -49,10 +49,12 @@ def decoded(data: Any) -> DecodedEvent[Any]:
     return DecodedEvent(new_envelope(data, source="test", tenant_id=data.tenant_id), data)
 
 
-def reading(total: int, *, at: datetime = T0, before: int = 7, after: int = 7) -> DecodedEvent[Any]:
+def reading(
+    total: int, *, at: datetime = T0, before: int = 7, after: int = 7, tenant: uuid.UUID = TENANT
+) -> DecodedEvent[Any]:
     return decoded(
         DeviceCountersReported(
-            device_id=PRINTER, tenant_id=TENANT, reading_id=uuid.uuid4(),
+            device_id=PRINTER, tenant_id=tenant, reading_id=uuid.uuid4(),
             counters=[CounterValue(name="total", value=total)], activity_before=before,
             activity_after=after, reported_at=at,
         )
@@ -124,6 +126,21 @@ async def test_an_inconsistent_reading_is_parked_once_and_announces_nothing(tx: 
     assert parked["payload"] == refused.envelope.model_dump_json()
     assert "job activity 7 before the read, 8 after it" in str(parked["headers"])
     assert "41" in parked["headers"].values()
+    assert tx.announced() == []
+
+
+async def test_a_reading_of_another_tenant_is_refused_and_changes_nothing(tx: Tx) -> None:
+    apply = ReadingHandler(CONSUMER)
+    await apply(tx, reading(100))
+    before = dict(tx.repo.counters)
+    foreign = reading(999_999, at=T0 + timedelta(minutes=5), tenant=uuid.uuid4())
+    await apply(tx, foreign)
+    assert tx.repo.counters == before  # the printer's readings are not taken over
+    assert [c.value for c in await tx.repo.printer_counters(PRINTER)] == [100]
+    assert list(tx.repo.refusals) == [foreign.envelope.event_id]
+    (parked,) = tx.repo.raw_outbox
+    assert parked["event_id"] == foreign.envelope.event_id
+    assert "another tenant" in str(parked["headers"])
     assert tx.announced() == []
 
 

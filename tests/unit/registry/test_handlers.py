@@ -279,11 +279,13 @@ async def test_a_relayed_sheet_claims_an_offline_device_once(tx: Tx) -> None:
     key = DeviceKey.parse(_key()[1])
     sheet = Sheet("ABCDEFGH", "printer", "Model", key).payload()
     cmd = RelaySheet(sheet=sheet, name="Relayed", region="eu-west")
-    claimed = await onboarding.relay_sheet(tx, cmd, admin(acme))
+    claimed = await onboarding.relay_sheet(tx, cmd, admin(acme), SETTINGS)
     assert claimed.status == "claimed" and claimed.source == "relay"
     assert len(tx.announced(DeviceClaimed)) == 1
     with refused("device-already-claimed"):
-        await onboarding.relay_sheet(tx, cmd.model_copy(update={"name": "Again"}), admin(acme))
+        await onboarding.relay_sheet(
+            tx, cmd.model_copy(update={"name": "Again"}), admin(acme), SETTINGS
+        )
     assert len(tx.announced(DeviceClaimed)) == 1
 
 

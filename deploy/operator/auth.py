@@ -1,5 +1,9 @@
-"""``python -m services.auth.cli``: operator actions on auth's keys, run with auth's own
-settings (``PRINTCLOUD_AUTH_*``) from wherever the service itself can run."""
+"""``printcloud auth``: operator actions on auth's signing keys, run with auth's own
+settings (``PRINTCLOUD_AUTH_*``) from wherever the service itself can run.
+
+The composition layer may import a service's code; the service itself carries no
+operator command.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,10 @@ from services.auth.settings import AuthSettings
 from services.auth.signing import KeyRing
 from shared.db.pool import connect
 
-app = typer.Typer(help="Printcloud auth: operator actions.", no_args_is_help=True)
+auth_app = typer.Typer(help="Auth: operator actions on its signing keys.", no_args_is_help=True)
 
 
-@app.command("rotate-keys")
+@auth_app.command("rotate-keys")
 def rotate_keys() -> None:
     """Publish a new signing key now (it signs after the publish-ahead delay)."""
     slot = asyncio.run(_rotate(AuthSettings()))
@@ -27,15 +31,12 @@ async def _rotate(settings: AuthSettings) -> KeySlot:
     conn = await connect(
         settings.database_url.get_secret_value(),
         settings.db_schema or "auth",
-        application_name="auth-cli",
+        application_name="printcloud-auth-rotate",
     )
     try:
         slot = await ring.maintain(conn, force=True)
-        assert slot is not None
+        if slot is None:
+            raise RuntimeError("no signing key was made")
         return slot
     finally:
         await conn.close()
-
-
-if __name__ == "__main__":
-    app()

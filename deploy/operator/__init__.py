@@ -1,0 +1,1 @@
+"""Operator commands that act on a service's own data, run with that service's settings."""
