@@ -23,6 +23,10 @@ from tests.support.waiting import eventually
 
 TOKEN = "op-" + uuid.uuid4().hex
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+CAPS = {
+    "document_format_supported": ["application/pdf"],
+    "media_supported": ["iso_a4_210x297mm"],
+}
 
 
 @dataclass

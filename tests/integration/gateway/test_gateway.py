@@ -11,14 +11,10 @@ import pytest
 
 from services.gateway.app import GATEWAY
 from tests.support.device import TestDevice, next_frame
-from tests.support.gateway import AUTH, Rig
+from tests.support.gateway import AUTH, CAPS, Rig
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
-CAPS = {
-    "document_format_supported": ["application/pdf"],
-    "media_supported": ["iso_a4_210x297mm"],
-}
 
 
 async def test_device_authenticates_reports_and_is_seen_online(rig: Rig) -> None:

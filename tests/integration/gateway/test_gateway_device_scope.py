@@ -16,10 +16,10 @@ from aiokafka import AIOKafkaConsumer
 from services.gateway.app import GATEWAY
 from shared.events.contracts.gateway import DeviceCountersReported
 from shared.testing.fixtures import unique
-from tests.integration.conftest import eventually
-from tests.integration.gateway.test_gateway import AUTH, CAPS, Rig, rig  # noqa: F401
-from tests.integration.registry.test_registry_onboarding import Device
 from tests.support.device import TestDevice, next_frame
+from tests.support.gateway import AUTH, CAPS, Rig
+from tests.support.registry import Device
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -88,7 +88,7 @@ async def _reported(bootstrap: str) -> list[dict[str, Any]]:
         await consumer.stop()
 
 
-async def test_a_connector_reports_only_for_its_own_printers(rig: Rig) -> None:  # noqa: F811
+async def test_a_connector_reports_only_for_its_own_printers(rig: Rig) -> None:
     tenant, foreign_tenant = await _tenant(rig), await _tenant(rig)
     bridged, unbridged = await _printer(rig, tenant), await _printer(rig, tenant)
     foreign = await _printer(rig, foreign_tenant)
@@ -123,7 +123,7 @@ async def test_a_connector_reports_only_for_its_own_printers(rig: Rig) -> None: 
         await ws.close()
 
 
-async def test_revoking_a_credential_closes_its_open_socket(rig: Rig) -> None:  # noqa: F811
+async def test_revoking_a_credential_closes_its_open_socket(rig: Rig) -> None:
     from aiokafka import AIOKafkaProducer
 
     from shared.events.contracts.auth import DeviceCredentialRevoked

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from services.registry.domain.onboarding import DeviceKey, Sheet
-from tests.integration.conftest import RegistryFactory
-from tests.integration.registry.test_registry_onboarding import AUTH, TOKEN, Cloud, Device
+from tests.support.onboarding import AUTH, TOKEN, Cloud
+from tests.support.registry import Device, RegistryFactory
 
 pytestmark = pytest.mark.integration
 LOOPBACK = [ipaddress.ip_network("127.0.0.0/8")]

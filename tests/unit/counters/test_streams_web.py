@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from faust.cli.worker import worker
 
-from services.counters.streams import Rollups, worker_argv
 from services.counters.settings import RollupSettings
+from services.counters.streams import Rollups, worker_argv
 
 ARGV = ["rollups", "worker", "-l", "info"]
 pytestmark = pytest.mark.filterwarnings(
