@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import uuid
+from typing import Any
 
 from aiohttp import web
 
@@ -15,7 +16,9 @@ from services.queues.domain.model import FINAL, HistoryEntry
 from services.queues.handlers.jobs import visible_job
 from services.queues.repository import HistoryCursor, QueuesRepository
 from shared.errors import FieldError, ValidationFailed
+from shared.http.auth import Principal
 from shared.http.body import path_uuid
+from shared.http.revocations import revocations
 
 FEED = web.AppKey("job_feed", JobFeed)
 
@@ -62,6 +65,7 @@ def _frame(row: HistoryEntry) -> bytes:
 
 async def _stream(
     request: web.Request,
+    who: Principal,
     *,
     after: HistoryCursor,
     job_id: uuid.UUID | None,
@@ -71,8 +75,6 @@ async def _stream(
 ) -> web.StreamResponse:
     rt = CONTEXT.runtime(request)
     feed = request.app[FEED]
-    heartbeat = CONTEXT.settings(request).sse_heartbeat_s
-    loop = asyncio.get_running_loop()
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream",
@@ -81,36 +83,73 @@ async def _stream(
         }
     )
     dsn = rt.settings.database_url.get_secret_value()
-    with feed.subscribe(dsn, rt.schema, job_id=job_id, owner_id=owner_id) as sub:
-        await response.prepare(request)
-        await response.write(b"retry: 2000\n\n")
-        written = loop.time()
-        while not feed.closing.is_set():
-            sub.wake.clear()
-            async with rt.pool.acquire() as conn:
-                rows, pending = await QueuesRepository(conn).history_after(
-                    after=after, job_id=job_id, tenant_id=tenant_id, owner_id=owner_id
-                )
-            for row in rows:
-                await response.write(_frame(row))
-                written = loop.time()
-                after = (row.tx, row.id)
-                if job_id is not None and row.state in FINAL:
-                    return response
-            if rows:
-                continue
-            if finished and not pending:
-                break  # a final job's stream had nothing more to tell
-            idle = heartbeat - (loop.time() - written)
-            if idle <= 0:
-                await response.write(b": keep-alive\n\n")
-                written, idle = loop.time(), heartbeat
-            wait = min(idle, PENDING_POLL_S) if pending else idle
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(sub.wake.wait(), wait)
+    cache = revocations(request)
+    # The stream lives only as long as the token it was opened with: revoking the API
+    # token the caller's access token came from ends it within moments.
+    revoked = asyncio.ensure_future(
+        cache.until_revoked(who) if cache is not None else asyncio.Event().wait()
+    )
+    try:
+        with feed.subscribe(dsn, rt.schema, job_id=job_id, owner_id=owner_id) as sub:
+            await _pump(request, response, sub, revoked, after=after, job_id=job_id,
+                        owner_id=owner_id, tenant_id=tenant_id, finished=finished)  # fmt: skip
+    finally:
+        revoked.cancel()
     with contextlib.suppress(ConnectionError):
         await response.write_eof()
     return response
+
+
+async def _pump(
+    request: web.Request,
+    response: web.StreamResponse,
+    sub: Any,
+    revoked: asyncio.Future[None],
+    *,
+    after: HistoryCursor,
+    job_id: uuid.UUID | None,
+    owner_id: uuid.UUID | None,
+    tenant_id: uuid.UUID | None,
+    finished: bool,
+) -> None:
+    """Write the changes as they commit until the job ends, the service stops or the
+    caller's token is revoked."""
+    rt = CONTEXT.runtime(request)
+    feed = request.app[FEED]
+    heartbeat = CONTEXT.settings(request).sse_heartbeat_s
+    loop = asyncio.get_running_loop()
+    await response.prepare(request)
+    await response.write(b"retry: 2000\n\n")
+    written = loop.time()
+    while not feed.closing.is_set():
+        if revoked.done():
+            await response.write(b"event: revoked\ndata: {}\n\n")
+            return
+        sub.wake.clear()
+        async with rt.pool.acquire() as conn:
+            rows, pending = await QueuesRepository(conn).history_after(
+                after=after, job_id=job_id, tenant_id=tenant_id, owner_id=owner_id
+            )
+        for row in rows:
+            await response.write(_frame(row))
+            written = loop.time()
+            after = (row.tx, row.id)
+            if job_id is not None and row.state in FINAL:
+                return
+        if rows:
+            continue
+        if finished and not pending:
+            return  # a final job's stream had nothing more to tell
+        idle = heartbeat - (loop.time() - written)
+        if idle <= 0:
+            await response.write(b": keep-alive\n\n")
+            written, idle = loop.time(), heartbeat
+        wait = min(idle, PENDING_POLL_S) if pending else idle
+        woken = asyncio.ensure_future(sub.wake.wait())
+        try:
+            await asyncio.wait({woken, revoked}, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            woken.cancel()
 
 
 async def job_events(request: web.Request) -> web.StreamResponse:
@@ -121,8 +160,9 @@ async def job_events(request: web.Request) -> web.StreamResponse:
     job = await visible_job(transactions(request), job_id, who)
     after = _last_event_id(request) or (0, 0)
     return await _stream(
-        request, after=after, job_id=job_id, owner_id=None, tenant_id=None, finished=job.is_final
-    )
+        request, who, after=after, job_id=job_id, owner_id=None, tenant_id=None,
+        finished=job.is_final,
+    )  # fmt: skip
 
 
 async def my_events(request: web.Request) -> web.StreamResponse:
@@ -136,6 +176,7 @@ async def my_events(request: web.Request) -> web.StreamResponse:
             after = await QueuesRepository(conn).history_horizon()
     return await _stream(
         request,
+        who,
         after=after,
         job_id=None,
         owner_id=uuid.UUID(who.subject),

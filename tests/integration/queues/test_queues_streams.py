@@ -19,6 +19,7 @@ import random
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import aiohttp
 import asyncpg
@@ -31,7 +32,9 @@ from shared.db.outbox import Emitter
 from shared.db.pool import connect
 from shared.db.uow import PostgresTransactions
 from shared.events.contracts.jobs import JobState
+from shared.events.contracts.users import ApiTokenRevoked
 from shared.printing.settings import JobSettings
+from tests.support.kafka import publish
 from tests.support.queues import (
     Queues,
     User,
@@ -396,3 +399,33 @@ async def test_every_change_of_eight_concurrent_writers_is_delivered_exactly_onc
         assert [f.state for f in frames if f.job_id == str(job_id)] == ["pending", "canceled"]
     assert await mine.rest() == []  # and nothing twice
     mine.resp.close()
+
+
+async def test_a_stream_ends_when_the_token_it_was_opened_with_is_revoked(q: Queues) -> None:
+    """Revoking the API token an access token came from ends that token's open streams
+    within seconds (the service follows api_token.revoked on auth.tokens)."""
+    token_id, user_id = uuid.uuid4(), uuid.uuid4()
+    headers = q.token(
+        sub=str(user_id), tenant_id=str(q.tenant), roles=["user"], scope="jobs:read",
+        client_id=str(token_id),
+    )  # fmt: skip
+    other = q.token(
+        sub=str(user_id), tenant_id=str(q.tenant), roles=["user"], scope="jobs:read",
+        client_id=str(uuid.uuid4()),
+    )  # fmt: skip
+    mine = await q.client.get("/v1/jobs/events", headers=headers)
+    theirs = await q.client.get("/v1/jobs/events", headers=other)
+    assert mine.status == 200 and theirs.status == 200
+    revoked = ApiTokenRevoked(
+        token_id=token_id, user_id=user_id, tenant_id=q.tenant,
+        revoked_at=datetime.now(UTC), reason="revoked",
+    )  # fmt: skip
+    await publish(q.bootstrap, revoked, source="auth", tenant_id=q.tenant)
+    body = await asyncio.wait_for(mine.content.read(), 30)  # the stream ends by itself
+    assert b"event: revoked" in body
+    # a stream opened with another token of the same user goes on
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(theirs.content.read(), 2)
+    theirs.close()
+    again = await q.client.get("/v1/jobs/events", headers=headers)
+    assert again.status == 401
