@@ -208,3 +208,19 @@ def test_compose_runs_the_workers_the_edge_and_a_shared_document_store(
     blob_dir = queues["environment"][infos["queues"].env("blob_dir")]
     (volume,) = [v for v in queues["volumes"] if v.endswith(f":{blob_dir}")]
     assert volume.split(":")[0] in compose_model["volumes"], "a named volume"
+
+
+def test_the_image_holds_every_python_package_of_the_composition_layer() -> None:
+    """``printcloud`` in the image imports the whole of deploy/'s Python code: each of its
+    packages is copied (a new one left out would break the image's entry point)."""
+    copied = {
+        src.rstrip("/")
+        for ins in _instructions()
+        if ins["instruction"] == "COPY" and "--from=" not in ins["value"]
+        for src in ins["value"].split()[:-1]
+    }
+    packages = {
+        f"deploy/{p.name}" for p in (ROOT / "deploy").iterdir() if (p / "__init__.py").is_file()
+    }
+    modules = {f"deploy/{p.name}" for p in (ROOT / "deploy").glob("*.py")}
+    assert packages | modules <= copied, sorted((packages | modules) - copied)
