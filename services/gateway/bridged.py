@@ -13,11 +13,9 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer
-
-from services.gateway.credentials import all_partitions
 from shared.events.contracts.devices import EVENTS, ConnectorDevicesChanged
 from shared.events.registry import EventDecodeError, EventRegistry
+from shared.kafka.replay import replay_and_follow
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -70,26 +68,15 @@ class BridgedDevices:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Read the topic from the beginning, then follow it until ``stop``."""
-        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
-        await consumer.start()
-        try:
-            tps = await all_partitions(self._bootstrap, TOPIC)
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
-            ends = await consumer.end_offsets(tps)
-            while not stop.is_set():
-                batch = await consumer.getmany(timeout_ms=500)
-                for records in batch.values():
-                    for rec in records:
-                        self._decode(rec.value)
-                positions = [await consumer.position(tp) for tp in tps]
-                if not self.ready.is_set() and all(
-                    pos >= ends[tp] for pos, tp in zip(positions, tps, strict=True)
-                ):
-                    log.info("bridged devices loaded", connectors=len(self._by_connector))
-                    self.ready.set()
-        finally:
-            await consumer.stop()
+        await replay_and_follow(
+            self._bootstrap,
+            TOPIC,
+            self._decode,
+            self.ready,
+            stop,
+            what="bridged devices",
+            poll_ms=500,
+        )
 
     def _decode(self, raw: bytes | None) -> None:
         try:

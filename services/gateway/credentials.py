@@ -12,13 +12,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-
 from shared.crypto.encoding import b64url_decode
 from shared.crypto.keys import PublicKey, load_public_key_bytes
 from shared.events.contracts.auth import DeviceCredentialIssued, DeviceCredentialRevoked
 from shared.events.registry import EventDecodeError, EventRegistry
-from shared.kafka.admin import partitions_of
+from shared.kafka.replay import replay_and_follow
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -35,11 +33,6 @@ class Credential:
     kind: str
     fingerprint: str
     key: PublicKey
-
-
-async def all_partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
-    """Every partition of ``topic`` (this replica reads them all, in no group)."""
-    return [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
 
 
 class CredentialCache:
@@ -63,26 +56,15 @@ class CredentialCache:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Read the topic from the beginning, then follow it until ``stop``."""
-        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
-        await consumer.start()
-        try:
-            tps = await all_partitions(self._bootstrap, TOPIC)
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
-            ends = await consumer.end_offsets(tps)
-            while not stop.is_set():
-                batch = await consumer.getmany(timeout_ms=500)
-                for records in batch.values():
-                    for rec in records:
-                        self._apply(rec.value)
-                positions = [await consumer.position(tp) for tp in tps]
-                if not self.ready.is_set() and all(
-                    pos >= ends[tp] for pos, tp in zip(positions, tps, strict=True)
-                ):
-                    log.info("device credentials loaded", devices=len(self))
-                    self.ready.set()
-        finally:
-            await consumer.stop()
+        await replay_and_follow(
+            self._bootstrap,
+            TOPIC,
+            self._apply,
+            self.ready,
+            stop,
+            what="device credentials",
+            poll_ms=500,
+        )
 
     def _apply(self, raw: bytes | None) -> None:
         try:

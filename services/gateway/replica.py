@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaConsumer
 
 from services.gateway.bridged import BridgedDevices
 from services.gateway.connection import FrameRefused
-from services.gateway.credentials import CredentialCache, all_partitions
+from services.gateway.credentials import CredentialCache
 from services.gateway.settings import GatewaySettings
 from services.gateway.ws import NOTIFICATIONS_SENT, Session, Sessions
 from shared.events.contracts.commands import DeviceCommandAcked, DeviceCommandIssued
@@ -33,6 +33,7 @@ from shared.events.contracts.gateway import (
 from shared.events.contracts.notifications import DeviceNotified
 from shared.events.envelope import EventData, new_envelope
 from shared.events.registry import EventDecodeError, EventRegistry
+from shared.kafka.admin import topic_partitions
 from shared.kafka.producer import create_producer, start_when_available
 from shared.logging import get_logger
 from shared.protocols.device import (
@@ -255,7 +256,7 @@ class Gateway:
             tps = [
                 tp
                 for topic in FEED_TOPICS
-                for tp in await all_partitions(self.settings.kafka_bootstrap, topic)
+                for tp in await topic_partitions(self.settings.kafka_bootstrap, topic)
             ]
             consumer.assign(tps)
             await consumer.seek_to_end(*tps)

@@ -16,12 +16,11 @@ import asyncio
 import uuid
 
 from aiohttp import web
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared.events.contracts.users import ApiTokenRevoked
 from shared.events.registry import EventDecodeError, EventRegistry
 from shared.http.auth import Principal
-from shared.kafka.admin import partitions_of
+from shared.kafka.replay import replay_and_follow
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -62,25 +61,15 @@ class RevocationCache:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Read the topic from the beginning, then follow it until ``stop``."""
-        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
-        await consumer.start()
-        try:
-            tps = [TopicPartition(TOPIC, p) for p in await partitions_of(self._bootstrap, TOPIC)]
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
-            ends = await consumer.end_offsets(tps)
-            while not stop.is_set():
-                batch = await consumer.getmany(timeout_ms=200)
-                for records in batch.values():
-                    for rec in records:
-                        self._apply(rec.value)
-                if not self.ready.is_set():
-                    positions = [await consumer.position(tp) for tp in tps]
-                    if all(pos >= ends[tp] for pos, tp in zip(positions, tps, strict=True)):
-                        log.info("token revocations loaded", revoked=len(self._revoked))
-                        self.ready.set()
-        finally:
-            await consumer.stop()
+        await replay_and_follow(
+            self._bootstrap,
+            TOPIC,
+            self._apply,
+            self.ready,
+            stop,
+            what="token revocations",
+            poll_ms=200,
+        )
 
     def _apply(self, raw: bytes | None) -> None:
         try:

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from shared.kafka.topics import TopicSpec
@@ -90,3 +91,8 @@ async def partitions_of(bootstrap: str, topic: str) -> list[int]:
     if not parts:
         raise RuntimeError(f"topic {topic} does not exist (run `printcloud topics create`)")
     return sorted(parts)
+
+
+async def topic_partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
+    """Every partition of ``topic``, to assign to a consumer that reads them all (no group)."""
+    return [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
