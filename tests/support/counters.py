@@ -16,25 +16,23 @@ from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 from aiohttp.test_utils import TestClient
 
 from services.counters.app import SPEC
 from services.counters.settings import CountersSettings
-from shared.db.pool import connect
 from shared.http.auth import CompositeAuthenticator
 from shared.testing.fixtures import ServiceDbFactory, unique
 from tests.support.apps import service_client
+from tests.support.db import SchemaProbe
 from tests.support.kafka import dead_letters
 from tests.support.tokens import FakeIssuer, Signer, trusting
-from tests.support.waiting import eventually
 
 OPERATOR_TOKEN = "op-" + uuid.uuid4().hex
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclasses.dataclass
-class Counters:
+class Counters(SchemaProbe):
     """A started counters app, a token issuer it trusts, and helpers to drive it."""
 
     client: TestClient
@@ -57,28 +55,6 @@ class Counters:
 
     def user(self, tenant: uuid.UUID, user_id: uuid.UUID) -> dict[str, str]:
         return self.token(tenant=tenant, roles=["user"], scope="jobs:read", sub=user_id)
-
-    @contextlib.asynccontextmanager
-    async def db(self) -> AsyncIterator[asyncpg.Connection]:
-        conn = await connect(self.dsn, self.schema, application_name="test-counters")
-        try:
-            yield conn
-        finally:
-            await conn.close()
-
-    async def until(self, sql: str, *args: Any, timeout: float = 30) -> Any:
-        """The first non-empty value of ``sql``, polled."""
-        found: list[Any] = []
-
-        async def check() -> bool:
-            async with self.db() as conn:
-                value = await conn.fetchval(sql, *args)
-            if value:
-                found.append(value)
-            return bool(value)
-
-        await eventually(check, timeout)
-        return found[0]
 
 
 @contextlib.asynccontextmanager

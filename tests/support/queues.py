@@ -12,12 +12,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 from aiohttp.test_utils import TestClient
 
 from services.queues.app import SPEC
 from services.queues.settings import QueuesSettings
-from shared.db.pool import connect
 from shared.events.contracts.devices import ConnectorDevicesChanged
 from shared.events.contracts.jobs import JobRouted
 from shared.events.contracts.registry import (
@@ -31,9 +29,9 @@ from shared.http.auth import CompositeAuthenticator
 from shared.printing.capabilities import Capabilities
 from shared.testing.fixtures import ServiceDbFactory, unique
 from tests.support.apps import service_client
+from tests.support.db import SchemaProbe
 from tests.support.kafka import publish
 from tests.support.tokens import FakeIssuer, Signer, trusting
-from tests.support.waiting import eventually
 
 OPERATOR_TOKEN = "op-" + uuid.uuid4().hex
 DECISION_BASE = 1_000_000
@@ -59,7 +57,7 @@ class User:
 
 
 @dataclasses.dataclass
-class Queues:
+class Queues(SchemaProbe):
     """A started queues app, a token issuer it trusts, and helpers to drive it."""
 
     client: TestClient
@@ -206,29 +204,6 @@ class Queues:
         return event_id
 
     # ---------------------------------------------------------------- database
-
-    @contextlib.asynccontextmanager
-    async def db(self) -> AsyncIterator[asyncpg.Connection]:
-        """A connection to the queues' schema (to observe, never to change state)."""
-        conn = await connect(self.dsn, self.schema, application_name="test")
-        try:
-            yield conn
-        finally:
-            await conn.close()
-
-    async def until(self, sql: str, *args: Any, timeout: float = 30) -> Any:
-        """Poll ``sql`` until it returns a row; returns the first value."""
-        found: list[Any] = []
-
-        async def check() -> bool:
-            async with self.db() as conn:
-                row = await conn.fetchrow(sql, *args)
-            if row is not None:
-                found.append(row[0])
-            return row is not None
-
-        await eventually(check, timeout)
-        return found[0]
 
     async def state(self, job_id: Any, state: str, timeout: float = 30) -> None:
         """Wait until the job is in ``state``."""
