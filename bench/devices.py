@@ -43,6 +43,7 @@ from shared.crypto.encoding import b64url_encode
 from shared.crypto.keys import fingerprint, spki_der
 from shared.crypto.signatures import sign
 from shared.protocols.device import auth_message
+from shared.protocols.onboarding import registration_headers
 
 
 @dataclass
@@ -91,7 +92,10 @@ class SimDevice:
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         body = {"public_key": pem.decode(), "kind": "printer", "model": "Bench Simulated"}
-        async with http.post(self.base_url + "/v1/registrations", json=body) as resp:
+        signed = registration_headers(self.key)  # the code is told only to the key's holder
+        async with http.post(
+            self.base_url + "/v1/registrations", json=body, headers=signed
+        ) as resp:
             if resp.status not in (200, 201):
                 raise RuntimeError(f"registration: {resp.status} {await resp.text()}")
             data = await resp.json()
