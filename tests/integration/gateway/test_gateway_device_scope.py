@@ -4,6 +4,7 @@ in its own tenant; anything else gets an error frame and nothing reaches Kafka."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from datetime import UTC, datetime
@@ -82,7 +83,12 @@ async def _reported(bootstrap: str) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
         while batch := await consumer.getmany(timeout_ms=1500):
             for records in batch.values():
-                found.extend(json.loads(r.value) for r in records)
+                for r in records:
+                    # the topic is shared with other tests, some of which publish junk
+                    with contextlib.suppress(ValueError, TypeError):
+                        value = json.loads(r.value)
+                        if isinstance(value, dict) and isinstance(value.get("data"), dict):
+                            found.append(value)
         return found
     finally:
         await consumer.stop()
@@ -115,10 +121,10 @@ async def test_a_connector_reports_only_for_its_own_printers(rig: Rig) -> None:
 
         async def seen() -> bool:
             events = await _reported(rig.bootstrap)
-            return any(e["data"]["device_id"] == bridged for e in events)
+            return any(e["data"].get("device_id") == bridged for e in events)
 
         await eventually(seen)
-        reported = {e["data"]["device_id"] for e in await _reported(rig.bootstrap)}
+        reported = {e["data"].get("device_id") for e in await _reported(rig.bootstrap)}
         assert not reported & {unbridged, foreign}
         await ws.close()
 
