@@ -150,6 +150,12 @@ class LocalPlatform:
         """The loopback HTTP port of a service (in the order of the table)."""
         return self.ports.first_service + list(self.services).index(name)
 
+    @property
+    def portal_url(self) -> str:
+        """Where a browser opens the portal: its own port on ``localhost`` (a passkey's
+        relying party is a host name, never an IP address)."""
+        return f"http://localhost:{self.port_of('portal')}"
+
     def service_env(self, name: str) -> dict[str, str]:
         """The environment of one service process: how it reaches Kafka, its database
         and the other services it talks to."""
@@ -178,6 +184,11 @@ class LocalPlatform:
             env[prefix + "AUTH_JWKS_URL"] = (
                 f"http://127.0.0.1:{self.port_of('auth')}/.well-known/jwks.json"
             )
+        if name == "portal":
+            env[prefix + "PORTAL_URL"] = self.portal_url
+        if name == "auth" and "portal" in self.services:
+            # Passkeys are made for the portal's host and used from its pages only.
+            env[prefix + "PASSKEY_ORIGINS"] = json.dumps([self.portal_url])
         if name == "registry" and "gateway" in self.services:
             env[prefix + "GATEWAY_URL"] = self.gateway_url
         if name == "gateway":

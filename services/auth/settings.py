@@ -79,6 +79,24 @@ class AuthSettings(ServiceSettings):
         le=DAY_S,
         description="How long a session opened at a printer by a phone login lasts.",
     )
+    passkey_rp_id: str = Field(
+        default="localhost",
+        min_length=1,
+        description="The WebAuthn relying party id passkeys are made for: the portal's "
+        "host name or a parent domain of it.",
+    )
+    passkey_rp_name: str = Field(default="Printcloud", description="Shown by authenticators.")
+    passkey_origins: list[str] = Field(
+        default_factory=lambda: ["http://localhost:8091"],
+        description="The origins (scheme://host[:port]) of the pages that may use passkeys: "
+        "the portal's public URL.",
+    )
+    passkey_challenge_ttl_s: int = Field(
+        default=300, ge=10, le=3600, description="How long a WebAuthn challenge may be used."
+    )
+    passkeys_per_user: int = Field(
+        default=10, ge=1, le=100, description="Most active passkeys one user may have."
+    )
     phone_keys_per_user: int = Field(
         default=10, ge=1, le=100, description="Most active phone keys one user may have."
     )

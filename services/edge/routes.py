@@ -90,6 +90,8 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/device-logins", "auth", description="phone logins"),
     Route("/v1/device-credentials", "auth", description="device public keys"),
     Route("/v1/token", "auth", description="access tokens"),
+    Route("/v1/passkey-challenges", "auth", description="passkey sign-in challenges"),
+    Route("/v1/passkey-logins", "auth", description="passkey sign-in"),
     Route("/v1/users", "auth", description="users and their API tokens"),
     Route("/v1/api-tokens", "auth", description="API tokens"),
     Route("/v1/signing-keys", "auth", description="access-token signing keys"),
@@ -101,6 +103,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/supply-levels", "consumables", description="toner and paper levels"),
     Route("/v1/supply-rules", "consumables", description="when to reorder supplies"),
     Route("/v1/supply-orders", "consumables", description="supply orders"),
+    Route("/portal", "portal", stream=True, description="the web portal (HTML pages)"),
     Route("/ipp", "ipp", stream=True, description="IPP Everywhere printers (application/ipp)"),
     Route("/v1", "registry", description="tenants, printers, virtual printers, onboarding"),
 )

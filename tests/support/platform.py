@@ -278,8 +278,9 @@ def _with_edge(platform: Platform) -> None:
     for name in ("registry", "auth", "queues"):
         if name in platform.env:
             platform.env[name][f"PRINTCLOUD_{name.upper()}_PUBLIC_URL"] = base
-    if "ipp" in platform.env:  # the IPP endpoint calls the public API through the edge
-        platform.env["ipp"]["PRINTCLOUD_IPP_API_URL"] = base
+    for name in ("ipp", "portal"):  # these call the public API through the edge
+        if name in platform.env:
+            platform.env[name][f"PRINTCLOUD_{name.upper()}_API_URL"] = base
     if "registry" in platform.env:
         platform.env["registry"]["PRINTCLOUD_REGISTRY_GATEWAY_URL"] = platform.edge_ws_url
 

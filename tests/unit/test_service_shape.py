@@ -39,10 +39,13 @@ DATABASE_SHAPE = (
 RECORD = re.compile(r"\bRecord\b")
 JSON_API_SHAPE = ("domain/commands.py", "domain/errors.py", "api/shapes.py", "consumers.py")
 """What a service speaking JSON over HTTP and reading topics has besides the rest."""
-PROTOCOL_ADAPTERS = {
+PROTOCOL_ADAPTERS = {  # services that speak no JSON API of their own and read no topic
     "ipp": "speaks IPP (RFC 8010), not JSON: its requests, answers and statuses are IPP "
     "messages (services/ipp/protocol), its jobs are made through the public API, and it "
     "reads no topic",
+    "portal": "serves HTML pages to browsers, not JSON: every read and write is a call of "
+    "the public API with the signed-in person's token (services/portal/upstream.py); it "
+    "owns only browser sessions, publishes no event and reads no topic",
 }
 PROCESS_SHAPE = ("__init__.py", "__main__.py", "app.py", "settings.py")
 

@@ -16,18 +16,23 @@ from services.auth.api.shapes import (
     DeviceTokenAnswer,
     Jwks,
     LoginChallengeAnswer,
+    PasskeyList,
+    PasskeyView,
     PhoneKeyList,
     PhoneKeyView,
     SigningKey,
     User,
     UserList,
     UserPage,
+    WebAuthnOptions,
 )
 from services.auth.domain.commands import (
     ApproveDeviceLogin,
     CreateApiToken,
     CreateUser,
     DeviceTokenRequest,
+    PasskeyLogin,
+    RegisterPasskey,
     RegisterPhoneKey,
     RequestLoginChallenge,
     TokenRequest,
@@ -42,7 +47,7 @@ TAG = "auth"
 
 TAGS = {
     TAG: "Users, API tokens, access tokens (JWT), signing keys, device credentials, device "
-    "access tokens, phone keys and phone logins at printers."
+    "access tokens, passkeys, phone keys and phone logins at printers."
 }
 
 _NO_USER = "No such user, or one of another tenant (`user-not-found`)."
@@ -470,5 +475,55 @@ the challenge's count of failed attempts; after 5 failures the challenge is dead
         description="Needs the `admin` role and the `users:write` scope. Deleting a user "
         "revokes all their phone keys.",
         descriptions={404: f"{_NO_USER[:-1]}; or {_NO_PHONE_KEY[0].lower()}{_NO_PHONE_KEY[1:]}"},
+    ),
+    Operation(
+        "POST", "/v1/passkey-challenges", "A challenge to sign in with a passkey", TAG,
+        {200: WebAuthnOptions}, errors=(), public=True, operation_id="passkeySignInOptions",
+        description="Options for `navigator.credentials.get()` (any passkey of this "
+        "relying party); the challenge is single use and short-lived. No bearer token.",
+        descriptions={200: "The request options."},
+    ),
+    Operation(
+        "POST", "/v1/passkey-logins", "Sign in with a passkey (no bearer token)", TAG,
+        {200: AccessToken}, body=PasskeyLogin, errors=(400, 401, 413, 415, 422), public=True,
+        operation_id="passkeyLogin",
+        description="The browser's assertion for a challenge of `POST "
+        "/v1/passkey-challenges`, verified against the user's registered passkey (origin, "
+        "relying party, signature, counter). The access token carries every scope of the "
+        "user's roles.",
+        descriptions={200: "An access token of the passkey's user.",
+                      401: "Unknown, used or expired challenge, unknown or revoked passkey, "
+                      "disabled user, or a signature that does not verify (`passkey-refused`)."},
+    ),
+    Operation(
+        "POST", "/v1/users/me/passkey-options", "A challenge to register a passkey", TAG,
+        {200: WebAuthnOptions}, errors=(401, 403), operation_id="passkeyRegistrationOptions",
+        description="Options for `navigator.credentials.create()` for the calling person "
+        "(a discoverable credential; keys already registered are excluded).",
+        descriptions={200: "The creation options."},
+    ),
+    Operation(
+        "POST", "/v1/users/me/passkeys", "Register a passkey for yourself", TAG,
+        {201: PasskeyView}, body=RegisterPasskey, errors=(400, 401, 403, 404, 409, 413, 415, 422),
+        operation_id="registerPasskey",
+        description="The browser's attestation for a challenge of `POST "
+        "/v1/users/me/passkey-options`.",
+        descriptions={201: "The registered passkey.",
+                      409: "Registered already (`duplicate-passkey`) or too many "
+                      "(`too-many-passkeys`).",
+                      422: "The attestation does not verify (field `credential`)."},
+        response_headers={201: {"Location": "`/v1/users/me/passkeys/{passkey_id}`."}},
+    ),
+    Operation(
+        "GET", "/v1/users/me/passkeys", "List your passkeys", TAG, {200: PasskeyList},
+        errors=(401, 403), operation_id="listMyPasskeys",
+        description="Revoked ones included, oldest first.",
+        descriptions={200: "Your passkeys."},
+    ),
+    Operation(
+        "DELETE", "/v1/users/me/passkeys/{passkey_id}", "Revoke one of your passkeys", TAG,
+        {204: "Revoked (or revoked already)."}, errors=(401, 403, 404),
+        operation_id="revokeMyPasskey",
+        descriptions={404: "No such passkey of yours (`passkey-not-found`)."},
     ),
 )

@@ -6,7 +6,7 @@ import asyncio
 
 from aiohttp import web
 
-from services.auth.api import devices, views
+from services.auth.api import devices, passkeys, views
 from services.auth.api.context import CONTEXT, KEYRING
 from services.auth.signing import KeyRing
 
@@ -21,6 +21,12 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/v1/device-token", devices.issue_device_token)
     app.router.add_post("/v1/devices/me/login-challenges", devices.create_login_challenge)
     app.router.add_post("/v1/device-logins", devices.approve_device_login)
+    app.router.add_post("/v1/passkey-challenges", passkeys.sign_in_options)
+    app.router.add_post("/v1/passkey-logins", passkeys.passkey_login)
+    app.router.add_post("/v1/users/me/passkey-options", passkeys.registration_options)
+    app.router.add_post("/v1/users/me/passkeys", passkeys.register_my_passkey)
+    app.router.add_get("/v1/users/me/passkeys", passkeys.list_my_passkeys)
+    app.router.add_delete("/v1/users/me/passkeys/{passkey_id}", passkeys.revoke_my_passkey)
     # /v1/users/me/... before /v1/users/{user_id}/...: the router matches in order.
     app.router.add_post("/v1/users/me/phone-keys", devices.register_my_phone_key)
     app.router.add_get("/v1/users/me/phone-keys", devices.list_my_phone_keys)

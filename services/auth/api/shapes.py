@@ -264,3 +264,47 @@ class DeviceCredential(BaseModel):
     claimed_at: datetime
     issued_at: datetime
     revoked_at: datetime | None
+
+
+class PasskeyView(BaseModel):
+    """A passkey as the API shows it (nothing secret: a public key and its id)."""
+
+    passkey_id: uuid.UUID
+    user_id: uuid.UUID
+    label: str
+    credential_id: str = Field(description="The WebAuthn credential id, base64url.")
+    status: Literal["active", "revoked"]
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, k: domain.Passkey) -> PasskeyView:
+        """The view of a passkey."""
+        return cls(
+            passkey_id=k.id,
+            user_id=k.user_id,
+            label=k.label,
+            credential_id=b64url_encode(k.credential_id),
+            status="active" if k.revoked_at is None else "revoked",
+            created_at=k.created_at,
+            last_used_at=k.last_used_at,
+            revoked_at=k.revoked_at,
+        )
+
+
+class PasskeyList(BaseModel):
+    """A user's passkeys, oldest first."""
+
+    items: list[PasskeyView]
+
+
+class WebAuthnOptions(BaseModel):
+    """Options for ``navigator.credentials.create()`` or ``get()``."""
+
+    public_key: dict[str, Any] = Field(
+        alias="publicKey",
+        description="PublicKeyCredentialCreationOptions or ...RequestOptions, as JSON "
+        "(binary fields base64url: `PublicKeyCredential.parse*OptionsFromJSON` reads it).",
+    )
+    model_config = ConfigDict(populate_by_name=True)

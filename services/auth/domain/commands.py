@@ -134,3 +134,32 @@ class ApproveDeviceLogin(_Command):
         description="base64url signature of the UTF-8 bytes `printcloud-device-login\\n"
         "{challenge}\\n{printer_id}\\n{action}` (ECDSA P-256 SHA-256 DER, or Ed25519).",
     )
+
+
+class WebAuthnCredential(_Command):
+    """What ``navigator.credentials.create()`` or ``get()`` returned, as JSON (the
+    WebAuthn Level 3 ``toJSON()`` form: base64url fields)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    id: str = Field(min_length=1, max_length=1400, pattern=B64URL_PATTERN)
+    raw_id: str = Field(alias="rawId", min_length=1, max_length=1400, pattern=B64URL_PATTERN)
+    type: Literal["public-key"]
+    response: dict[str, str | list[str] | None] = Field(
+        description="clientDataJSON, and attestationObject (registration) or "
+        "authenticatorData, signature and userHandle (sign-in), base64url."
+    )
+
+
+class RegisterPasskey(_Command):
+    """Add a passkey made for a registration challenge of ``POST
+    /v1/users/me/passkey-options`` to the calling user."""
+
+    label: str = Field(default="Passkey", min_length=1, max_length=100, pattern=NAME_PATTERN)
+    credential: WebAuthnCredential
+
+
+class PasskeyLogin(_Command):
+    """Sign in with a passkey: an assertion made for a challenge of ``POST
+    /v1/passkey-challenges``."""
+
+    credential: WebAuthnCredential

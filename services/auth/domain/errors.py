@@ -155,3 +155,26 @@ class ForeignPrinter(Forbidden):
 @dataclass
 class UserDisabled(Forbidden):
     code: str = "user-disabled"
+
+
+@dataclass
+class PasskeyNotFound(NotFound):
+    code: str = "passkey-not-found"
+
+
+@dataclass
+class DuplicatePasskey(Conflict):
+    code: str = "duplicate-passkey"
+
+
+@dataclass
+class PasskeyRefused(Unauthenticated):
+    """The assertion or attestation did not verify, its challenge is unknown, used or
+    expired, or its passkey is revoked or its user disabled (one answer for all)."""
+
+    code: str = "passkey-refused"
+
+
+@dataclass
+class TooManyPasskeys(Conflict):
+    code: str = "too-many-passkeys"

@@ -174,7 +174,7 @@ def granted_scopes(token: ApiToken, user: User, requested: str | None) -> frozen
 
 def access_claims(
     user: User,
-    token: ApiToken,
+    token: ApiToken | Passkey,
     scopes: frozenset[str],
     *,
     now: datetime,
@@ -262,6 +262,40 @@ class PhoneKey:
     def status(self) -> str:
         """``active`` or ``revoked``."""
         return "active" if self.revoked_at is None else "revoked"
+
+
+@dataclass(frozen=True)
+class Passkey:
+    """A user's passkey: a WebAuthn credential's id, its COSE public key and the
+    signature counter the authenticator last reported."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    tenant_id: uuid.UUID
+    label: str
+    credential_id: bytes
+    public_key: bytes
+    sign_count: int
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @property
+    def status(self) -> str:
+        """``active`` or ``revoked``."""
+        return "active" if self.revoked_at is None else "revoked"
+
+
+@dataclass(frozen=True)
+class PasskeyChallenge:
+    """A WebAuthn challenge auth handed out; only its SHA-256 is kept."""
+
+    challenge_hash: bytes
+    purpose: Literal["register", "sign-in"]
+    user_id: uuid.UUID | None
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncpg
 
 from services.auth.repository.devices import ConnectorPrinters, DeviceCredentials
+from services.auth.repository.passkeys import PasskeyChallenges, Passkeys
 from services.auth.repository.phone import LoginChallenges, PhoneKeys
 from services.auth.repository.signing_keys import SigningKeys
 from services.auth.repository.tokens import ApiTokens
@@ -24,6 +25,8 @@ class AuthRepository:
         self.connectors = ConnectorPrinters(conn)
         self.phone_keys = PhoneKeys(conn)
         self.challenges = LoginChallenges(conn)
+        self.passkeys = Passkeys(conn)
+        self.passkey_challenges = PasskeyChallenges(conn)
 
 
 __all__ = [
@@ -32,6 +35,8 @@ __all__ = [
     "ConnectorPrinters",
     "DeviceCredentials",
     "LoginChallenges",
+    "PasskeyChallenges",
+    "Passkeys",
     "PhoneKeys",
     "SigningKeys",
     "Users",

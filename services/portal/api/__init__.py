@@ -1,0 +1,1 @@
+"""The portal's pages: URL table, sessions and web security, views."""

@@ -1,0 +1,48 @@
+"""The portal's URL table: every page under ``/portal``."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from services.portal.api import admin, signin, views
+from services.portal.api.context import install
+from services.portal.api.render import STATIC, setup
+from services.portal.api.security import page_middleware
+
+
+def add_routes(app: web.Application) -> None:
+    """The pages, their static files, templates and web security."""
+    install(app)
+    setup(app)
+    app.middlewares.append(page_middleware)
+    r = app.router
+    r.add_static("/portal/static", STATIC, name="static", append_version=True)
+    r.add_get("/portal", views.home)
+    r.add_get("/portal/sign-in", signin.sign_in_page)
+    r.add_post("/portal/sign-in/passkey/options", signin.passkey_options)
+    r.add_post("/portal/sign-in/passkey", signin.passkey_sign_in)
+    r.add_post("/portal/sign-in/token", signin.token_sign_in)
+    r.add_post("/portal/sign-out", signin.sign_out)
+    r.add_post("/portal/sign-out/everywhere", signin.sign_out_everywhere)
+    r.add_get("/portal/printers", views.printers)
+    r.add_get("/portal/print", views.print_form)
+    r.add_post("/portal/print", views.print_submit)
+    r.add_get("/portal/jobs", views.jobs)
+    r.add_get("/portal/jobs/{job_id}", views.job)
+    r.add_get("/portal/jobs/{job_id}/events", views.job_events)
+    r.add_post("/portal/jobs/{job_id}/cancel", views.cancel)
+    r.add_post("/portal/jobs/{job_id}/reprint", views.reprint)
+    r.add_get("/portal/release", views.release_form)
+    r.add_post("/portal/release", views.release)
+    r.add_get("/portal/passkeys", views.passkeys)
+    r.add_post("/portal/passkeys/options", views.passkey_options)
+    r.add_post("/portal/passkeys", views.passkey_register)
+    r.add_get("/portal/admin", admin.dashboard)
+    r.add_get("/portal/admin/printers", admin.printers)
+    r.add_post("/portal/admin/printers/claim", admin.claim)
+    r.add_post("/portal/admin/printers/{printer_id}/rename", admin.rename)
+    r.add_get("/portal/admin/quotas", admin.quotas)
+    r.add_post("/portal/admin/quotas", admin.set_quota)
+    r.add_get("/portal/admin/users", admin.users)
+    r.add_get("/portal/admin/usage", admin.usage)
+    r.add_get("/portal/admin/usage.csv", admin.usage_csv)
