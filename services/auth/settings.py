@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+import json
+
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -91,6 +93,20 @@ class AuthSettings(ServiceSettings):
         description="The origins (scheme://host[:port]) of the pages that may use passkeys: "
         "the portal's public URL.",
     )
+
+    @field_validator("passkey_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        """A JSON list or comma-separated origins."""
+        if isinstance(value, str):
+            text = value.strip()
+            return (
+                json.loads(text)
+                if text.startswith("[")
+                else [o.strip() for o in text.split(",") if o.strip()]
+            )
+        return value
+
     passkey_challenge_ttl_s: int = Field(
         default=300, ge=10, le=3600, description="How long a WebAuthn challenge may be used."
     )

@@ -3,6 +3,7 @@ the navigation and the CSRF token of its forms."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from aiohttp import web
 
 from services.portal.api.context import session_of
 from services.portal.api.security import PageError, anonymous_csrf
+from shared.http.middleware import public
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 STATIC = Path(__file__).resolve().parents[1] / "static"
@@ -36,8 +38,11 @@ def setup(app: web.Application) -> None:
         autoescape=jinja2.select_autoescape(default_for_string=True, default=True),
     )
 
+    versions = {f.name: hashlib.sha256(f.read_bytes()).hexdigest()[:12]
+                for f in STATIC.iterdir() if f.is_file()}  # fmt: skip
+
     def static(name: str) -> str:
-        return str(app.router["static"].url_for(filename=name))
+        return f"/portal/static/{name}?v={versions[name]}"
 
     env.globals.update(static=static, messages=MESSAGES)
 
@@ -80,6 +85,23 @@ async def error_page(request: web.Request, exc: PageError) -> web.Response:
         request, "error.html", status=exc.status, title="Not done",
         error=exc.message, sign_in=exc.sign_in,
     )  # fmt: skip
+
+
+STATIC_TYPES = {".js": "text/javascript", ".css": "text/css"}
+
+
+@public
+async def static_file(request: web.Request) -> web.StreamResponse:
+    """GET /portal/static/{name}: the portal's own scripts and stylesheet (no session
+    needed; names outside the folder are not found)."""
+    name = request.match_info["name"]
+    path = STATIC / name
+    if "/" in name or name.startswith(".") or path.suffix not in STATIC_TYPES or not path.is_file():
+        raise web.HTTPNotFound()
+    return web.FileResponse(path, headers={
+        "Content-Type": f"{STATIC_TYPES[path.suffix]}; charset=utf-8",
+        "Cache-Control": "public, max-age=31536000, immutable",
+    })  # fmt: skip
 
 
 def redirect(location: str) -> web.Response:

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from services.portal.api import admin, signin, views
 from services.portal.api.context import install
-from services.portal.api.render import STATIC, setup
+from services.portal.api.render import setup, static_file
 from services.portal.api.security import page_middleware
 
 
@@ -16,7 +16,7 @@ def add_routes(app: web.Application) -> None:
     setup(app)
     app.middlewares.append(page_middleware)
     r = app.router
-    r.add_static("/portal/static", STATIC, name="static", append_version=True)
+    r.add_get("/portal/static/{name}", static_file)
     r.add_get("/portal", views.home)
     r.add_get("/portal/sign-in", signin.sign_in_page)
     r.add_post("/portal/sign-in/passkey/options", signin.passkey_options)

@@ -6,9 +6,11 @@ uses it for every call the person's pages make."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 from services.portal import handlers
 from services.portal.api.context import CONTEXT, api, session_of, transactions
@@ -30,9 +32,13 @@ HOME = "/portal/printers"
 async def _signed_in(request: web.Request, answer: Any, method: Method) -> SignedIn:
     """Who the access token auth answered is for (verified with the platform's keys)."""
     token = str(answer.get("access_token", ""))
-    clone = request.clone(headers={**request.headers, "Authorization": f"Bearer {token}"})
+    # The authenticator reads a request's Authorization header; this request's body is
+    # read already (it cannot be cloned), so it gets a stand-in with just that header.
+    bearer = cast(web.Request, SimpleNamespace(
+        headers=CIMultiDict({"Authorization": f"Bearer {token}"}), app=request.app
+    ))  # fmt: skip
     try:
-        who = await request.app[AUTHENTICATOR].authenticate(clone)
+        who = await request.app[AUTHENTICATOR].authenticate(bearer)
     except DomainError:
         raise PageError(401, "The platform's answer could not be verified; try again.") from None
     if who.tenant_id is None or who.is_device:

@@ -1,0 +1,409 @@
+"""The web portal in a real browser (Debian's chromium, driven by Playwright): people
+sign in with an API token and then with a passkey (chromium's virtual authenticator),
+print a PDF and watch it reach ``completed`` live, release a held job at a member
+printer; an administrator claims a printer by its code and sets a quota; a person of
+another tenant sees none of it; bad input gets a clear message and changes nothing.
+Every page visited passes axe-core without a serious or critical violation, fits a
+375 px wide screen, and the sign-in form works with the keyboard alone.
+
+With ``PRINTCLOUD_PORTAL_SCREENSHOTS=<dir>`` each checked page is also saved there, at
+desktop and phone width (``bench/portal_screenshots.sh`` makes docs/portal/)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+from shared.testing.ipp import minimal_pdf
+from tests.support.platform import Caller
+from tests.support.portal import AXE, MAX_UPLOAD, PortalWorld, registration_code
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.e2e
+DESKTOP = {"width": 1280, "height": 860}
+PHONE = {"width": 375, "height": 812}
+SHOTS = os.environ.get("PRINTCLOUD_PORTAL_SCREENSHOTS")
+AXE_RUN = """async () => {
+  const result = await axe.run(document, {resultTypes: ["violations"]});
+  return result.violations.filter(v => v.impact === "serious" || v.impact === "critical")
+    .map(v => v.id + ": " + v.nodes.map(n => n.target.join(" ")).join(", "));
+}"""
+CONSOLE: list[str] = []
+"""What pages logged to the console (shown when a step fails)."""
+JOB_URL = re.compile(r".*/portal/jobs/[0-9a-f-]{36}$")
+EXPIRED_SQL = "UPDATE sessions SET expires_at = now() - interval '1 second' WHERE user_id = $1"
+
+
+async def new_page(browser: Browser) -> tuple[BrowserContext, Page]:
+    context = await browser.new_context(viewport=DESKTOP)  # type: ignore[arg-type]
+    context.set_default_timeout(60_000)
+    page = await context.new_page()
+    page.on("console", lambda m: CONSOLE.append(f"{m.type}: {m.text}"))
+    page.on("pageerror", lambda e: CONSOLE.append(f"error: {e}"))
+    return context, page
+
+
+async def add_authenticator(context: BrowserContext, page: Page) -> None:
+    """Chromium's virtual authenticator: a platform passkey that always consents."""
+    cdp = await context.new_cdp_session(page)
+    await cdp.send("WebAuthn.enable")
+    await cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
+        "hasUserVerification": True, "isUserVerified": True,
+        "automaticPresenceSimulation": True,
+    }})  # fmt: skip
+
+
+async def check(page: Page, name: str) -> None:
+    """axe-core finds no serious or critical violation; nothing is wider than a phone's
+    375 px screen; with SHOTS, screenshots at both widths."""
+    await page.evaluate(AXE.read_text())
+    violations = await page.evaluate(AXE_RUN)
+    assert violations == [], f"{name}: {violations}"
+    await page.set_viewport_size(PHONE)  # type: ignore[arg-type]
+    overflow = await page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"{name} is {overflow} px wider than a 375 px screen"
+    if SHOTS:
+        await asyncio.to_thread(Path(SHOTS).mkdir, parents=True, exist_ok=True)
+        await page.screenshot(path=f"{SHOTS}/{name}-phone.png", full_page=True)
+        await page.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
+        await page.screenshot(path=f"{SHOTS}/{name}-desktop.png", full_page=True)
+    await page.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
+
+
+async def settled(page: Page, message: str) -> None:
+    """Wait until the page's script led on to ``?message=<message>`` or showed an error;
+    fail with that error."""
+    try:
+        await page.wait_for_function(
+            "m => location.search.includes(m) || [...document.querySelectorAll("
+            "'[data-passkey-error], [data-upload-error]')].some(e => !e.hidden)",
+            arg=message,
+        )
+    except PlaywrightTimeout:
+        raise AssertionError(f"nothing happened on {page.url}; console: {CONSOLE}") from None
+    if message not in page.url:
+        shown = await page.inner_text("main")
+        raise AssertionError(f"{shown}\nconsole: {CONSOLE}")
+
+
+async def session_cookie(context: BrowserContext) -> dict[str, Any]:
+    found = [c for c in await context.cookies() if c["name"] == "pc_session"]
+    assert len(found) == 1, found
+    return dict(found[0])
+
+
+async def sign_in_with_token(page: Page, world: PortalWorld, who: Caller) -> None:
+    """With the keyboard alone: Tab to the API token field, type, Enter."""
+    await page.goto(world.portal + "/sign-in")
+    for _ in range(12):
+        await page.keyboard.press("Tab")
+        if await page.evaluate("() => document.activeElement.id") == "api_token":
+            break
+    else:
+        raise AssertionError("the API token field cannot be reached with Tab")
+    await page.keyboard.type(who.api_token)
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
+    assert page.url.endswith("/portal/printers"), await page.inner_text("main")
+
+
+async def csrf(page: Page) -> str:
+    return str(await page.get_attribute('meta[name="csrf-token"]', "content"))
+
+
+async def held_job(world: PortalWorld, who: Caller, title: str) -> str:
+    """A pull-print job of ``who`` to the virtual printer, held until released."""
+    import aiohttp
+
+    form = aiohttp.FormData()
+    form.add_field("job", f'{{"virtual_printer_id": "{world.virtual_printer_id}", '
+                   f'"title": "{title}"}}', content_type="application/json")  # fmt: skip
+    form.add_field("document", minimal_pdf(title), filename="d.pdf",
+                   content_type="application/pdf")  # fmt: skip
+    status, body = await world.call("POST", "/v1/jobs", who, data=form)
+    assert status == 201, body
+    job_id = str(body["id"])
+
+    async def held() -> bool:
+        return (await world.job(job_id, who))["state"] == "held"
+
+    await eventually(held, 120, "the pull job held")
+    return job_id
+
+
+# --------------------------------------------------------------------------- sign-in
+
+
+async def test_sign_in_with_a_token_add_a_passkey_then_sign_in_with_it(
+    browser: Browser, portal_world: PortalWorld
+) -> None:
+    world = portal_world
+    context, page = await new_page(browser)
+    try:
+        await add_authenticator(context, page)
+        await page.goto(world.portal + "/sign-in")
+        await check(page, "sign-in")
+        response = await page.goto(world.portal + "/sign-in")
+        assert response is not None
+        csp = response.headers["content-security-policy"]
+        assert "unsafe-inline" not in csp and "script-src 'self'" in csp
+        await sign_in_with_token(page, world, world.ada)
+        first = await session_cookie(context)
+        assert first["httpOnly"] and first["secure"] and first["sameSite"] == "Lax"
+        await check(page, "printers")
+
+        await page.goto(world.portal + "/passkeys")
+        await check(page, "passkeys")
+        await page.fill("#passkey-label", "Laptop passkey")
+        await page.click("[data-passkey-register]")
+        await settled(page, "passkey-added")
+        await expect(page.locator("main")).to_contain_text("Laptop passkey")
+
+        await page.click("form[action='/portal/sign-out'] button")
+        await page.wait_for_url("**/portal/sign-in?message=signed-out")
+        await page.click("[data-passkey-sign-in]")
+        await page.wait_for_url("**/portal/printers")
+        second = await session_cookie(context)
+        assert second["value"] != first["value"], "the session id was not rotated"
+        await expect(page.locator("main")).to_contain_text("Office printer")
+    finally:
+        await context.close()
+
+
+async def test_sign_out_everywhere_ends_every_browsers_session(
+    browser: Browser, portal_world: PortalWorld
+) -> None:
+    world = portal_world
+    (one, page1), (two, page2) = await new_page(browser), await new_page(browser)
+    try:
+        await sign_in_with_token(page1, world, world.ada)
+        await sign_in_with_token(page2, world, world.ada)
+        await page1.goto(world.portal + "/passkeys")
+        await page1.click("text=Sign out everywhere")
+        await page1.wait_for_url("**/sign-in?message=signed-out-everywhere")
+        await page2.goto(world.portal + "/jobs")
+        assert page2.url.endswith("/portal/sign-in")
+    finally:
+        await one.close()
+        await two.close()
+
+
+# --------------------------------------------------------------------------- printing
+
+
+async def test_print_a_pdf_and_watch_it_complete(
+    browser: Browser, portal_world: PortalWorld
+) -> None:
+    world = portal_world
+    context, page = await new_page(browser)
+    try:
+        await sign_in_with_token(page, world, world.ada)
+        await page.goto(f"{world.portal}/print?printer={world.printer.device_id}")
+        await check(page, "print")
+        document = minimal_pdf("Printed from the portal")
+        await page.set_input_files(
+            "#document",
+            files=[{"name": "hello.pdf", "mimeType": "application/pdf", "buffer": document}],
+        )
+        await page.fill("#copies", "2")
+        await page.click("form[data-upload] button[type=submit]")
+        await page.wait_for_url(JOB_URL)
+        job_id = page.url.rsplit("/", 1)[1]
+        await expect(page.locator("[data-job-state]")).to_have_text("completed", timeout=180_000)
+        job = await world.job(job_id)
+        assert job["state"] == "completed" and job["settings"]["copies"] == 2
+        assert world.printer.spooled(job_id)[0].read_bytes() == document
+        await check(page, "job")
+
+        await page.goto(world.portal + "/jobs")
+        await check(page, "jobs")
+        await expect(page.locator("main")).to_contain_text("hello.pdf")
+    finally:
+        await context.close()
+
+
+async def test_release_a_held_job_at_a_member_printer(
+    browser: Browser, portal_world: PortalWorld
+) -> None:
+    world = portal_world
+    job_id = await held_job(world, world.ada, "Pull from the portal")
+    context, page = await new_page(browser)
+    try:
+        await sign_in_with_token(page, world, world.ada)
+        await page.goto(world.portal + "/release")
+        await check(page, "release")
+        await page.select_option("#printer_id", world.printer.device_id)
+        await page.click("main form button[type=submit]")
+        await page.wait_for_url("**/portal/jobs?message=released-*")
+
+        async def printed_there() -> bool:
+            job = await world.job(job_id)
+            return job["state"] == "completed" and job["printer_id"] == world.printer.device_id
+
+        await eventually(printed_there, 180, "the released job printed at the member")
+    finally:
+        await context.close()
+
+
+# --------------------------------------------------------------------------- administrators
+
+
+async def test_an_administrator_claims_a_printer_and_sets_a_quota(
+    browser: Browser, portal_world: PortalWorld
+) -> None:
+    world = portal_world
+    code, onboarding = await registration_code(world.http, world.platform, world.workdir / "new")
+    context, page = await new_page(browser)
+    try:
+        await sign_in_with_token(page, world, world.admin)
+        await page.goto(world.portal + "/admin")
+        await check(page, "admin-dashboard")
+        await page.goto(world.portal + "/admin/printers")
+        await check(page, "admin-printers")
+        await page.fill("#claim_code", code)
+        await page.fill("#claim-name", "Claimed in the portal")
+        await page.click("form[action='/portal/admin/printers/claim'] button")
+        await page.wait_for_url("**/admin/printers?message=printer-claimed")
+        status, printers = await world.call("GET", "/v1/printers?limit=100", world.admin)
+        assert "Claimed in the portal" in [p["name"] for p in printers["items"]]
+
+        await page.goto(world.portal + "/admin/quotas")
+        await check(page, "admin-quotas")
+        await page.select_option("#metric", "pages")
+        await page.select_option("#period", "month")
+        await page.fill("#limit", "500")
+        await page.click("form[action='/portal/admin/quotas'] button")
+        await page.wait_for_url("**/admin/quotas?message=quota-set")
+        _, quotas = await world.call("GET", "/v1/quotas", world.admin)
+        assert [(q["subject_kind"], q["limit"]) for q in quotas["items"]] == [("tenant", 500)]
+
+        await page.goto(world.portal + "/admin/users")
+        await check(page, "admin-users")
+        await page.goto(world.portal + "/admin/usage")
+        await check(page, "admin-usage")
+        csv = await page.request.get(world.portal + "/admin/usage.csv?granularity=day")
+        assert csv.ok and (await csv.text()).startswith("window_start,window_end,jobs,pages")
+    finally:
+        await context.close()
+        onboarding.cancel()
+
+
+# --------------------------------------------------------------------------- isolation
+
+
+async def test_a_person_of_another_tenant_sees_none_of_it(
+    browser: Browser, portal_world: PortalWorld
+) -> None:
+    world = portal_world
+    ada_job = await held_job(world, world.ada, "Ada's secret")
+    context, page = await new_page(browser)
+    try:
+        await sign_in_with_token(page, world, world.eve)
+        for path in ("/printers", "/jobs", "/release", "/print"):
+            await page.goto(world.portal + path)
+            text = await page.inner_text("main")
+            assert "Office printer" not in text and "Ada's secret" not in text, path
+        answer = await page.goto(f"{world.portal}/jobs/{ada_job}")
+        assert answer is not None and answer.status == 404
+        await expect(page.locator("[data-error]")).to_contain_text("no such item")
+        token = await csrf(page)
+        for path in (f"/jobs/{ada_job}/cancel", f"/jobs/{ada_job}/reprint"):
+            resp = await page.request.post(world.portal + path, form={"csrf": token})
+            assert resp.status == 404, path
+        resp = await page.request.post(
+            world.portal + "/release",
+            form={"csrf": token, "printer_id": world.printer.device_id, "job_id": ada_job},
+        )
+        assert resp.status in (404, 409, 422), resp.status
+        answer = await page.goto(world.portal + "/admin")
+        assert answer is not None and answer.status == 403
+        assert (await world.job(ada_job))["state"] == "held"
+    finally:
+        await context.close()
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+async def test_bad_input_gets_a_clear_message_and_changes_nothing(
+    browser: Browser, portal_world: PortalWorld
+) -> None:
+    world = portal_world
+    job_id = await held_job(world, world.ada, "Keep me held")
+    before = len(await world.jobs_of(world.ada))
+    context, page = await new_page(browser)
+    try:
+        await sign_in_with_token(page, world, world.ada)
+        await page.goto(f"{world.portal}/print?printer={world.printer.device_id}")
+        error = page.locator("[data-upload-error]")
+        # too large (the page says so before sending; the server refuses it too)
+        big = b"%PDF-1.4\n" + b"0" * (MAX_UPLOAD + 1)
+        await page.set_input_files(
+            "#document", files=[{"name": "big.pdf", "mimeType": "application/pdf", "buffer": big}]
+        )
+        await page.click("form[data-upload] button[type=submit]")
+        await expect(error).to_contain_text("larger than")
+        token = await csrf(page)
+        resp = await page.request.post(
+            world.portal + "/print",
+            multipart={
+                "csrf": token,
+                "printer_id": world.printer.device_id,
+                "copies": "1",
+                "document": {"name": "big.pdf", "mimeType": "application/pdf", "buffer": big},
+            },
+        )
+        assert resp.status == 413 and "larger than" in await resp.text()
+        # not a PDF, JPEG or PNG
+        await page.set_input_files(
+            "#document",
+            files=[
+                {"name": "notes.pdf", "mimeType": "application/pdf", "buffer": b"just some text"}
+            ],
+        )
+        await page.click("form[data-upload] button[type=submit]")
+        await expect(error).to_contain_text("Only PDF, JPEG and PNG")
+        # copies beyond the printer's
+        resp = await page.request.post(world.portal + "/print", multipart={
+            "csrf": token, "printer_id": world.printer.device_id, "copies": "100000",
+            "document": {"name": "a.pdf", "mimeType": "application/pdf",
+                         "buffer": minimal_pdf("x")}})  # fmt: skip
+        assert resp.status == 422 and "copies" in await resp.text()
+        # a forged CSRF token, and none at all
+        for form in ({"csrf": "forged-" + token[7:]}, {}):
+            resp = await page.request.post(f"{world.portal}/jobs/{job_id}/cancel", form=form)
+            assert resp.status == 403 and "security token" in await resp.text()
+        # ids that are not ids
+        answer = await page.goto(world.portal + "/jobs/not-a-job")
+        assert answer is not None and answer.status == 404
+        # an expired session
+        await page.goto(world.portal + "/jobs")
+        conn = await asyncpg.connect(world.platform.dsn("portal"))
+        try:
+            await conn.execute(EXPIRED_SQL, uuid_of(world.ada))
+        finally:
+            await conn.close()
+        await page.click(f"form[action='/portal/jobs/{job_id}/cancel'] button")
+        await expect(page.locator("[data-error]")).to_contain_text("session has expired")
+        await check(page, "error")
+        assert (await world.job(job_id))["state"] == "held"
+        assert len(await world.jobs_of(world.ada)) == before
+    finally:
+        await context.close()
+
+
+def uuid_of(who: Caller) -> Any:
+    import uuid
+
+    return uuid.UUID(who.user_id)
