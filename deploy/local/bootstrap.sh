@@ -44,6 +44,8 @@ need_deb=()
 command -v dbus-daemon >/dev/null 2>&1 || need_deb+=(dbus-daemon)
 command -v kcat >/dev/null 2>&1 || need_deb+=(kcat)
 [ -x /usr/sbin/cupsd ] || need_deb+=(cups)
+[ -x /usr/bin/chromium ] || need_deb+=(chromium)
+[ -x /usr/bin/chromedriver ] || need_deb+=(chromium-driver)
 if [ "${#need_deb[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing ${need_deb[*]}" >&2

@@ -275,7 +275,7 @@ async def test_an_administrator_claims_a_printer_and_sets_a_quota(
         await page.fill("#claim-name", "Claimed in the portal")
         await page.click("form[action='/portal/admin/printers/claim'] button")
         await page.wait_for_url("**/admin/printers?message=printer-claimed")
-        status, printers = await world.call("GET", "/v1/printers?limit=100", world.admin)
+        _, printers = await world.call("GET", "/v1/printers?limit=100", world.admin)
         assert "Claimed in the portal" in [p["name"] for p in printers["items"]]
 
         await page.goto(world.portal + "/admin/quotas")

@@ -62,7 +62,7 @@ async def test_an_expired_session_is_not_found_and_forgotten() -> None:
 
 
 async def test_sign_out_everywhere_ends_every_session_of_the_person_only() -> None:
-    repo, tx = world()
+    _, tx = world()
     a1, session = await handlers.sign_in(tx, signed_in(), None, 3600)
     a2, _ = await handlers.sign_in(tx, signed_in(), None, 3600)
     bob, _ = await handlers.sign_in(tx, signed_in(uuid.uuid4()), None, 3600)
