@@ -81,12 +81,12 @@ async def check(page: Page, name: str) -> None:
     await page.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
 
 
-async def settled(page: Page, message: str) -> None:
+async def settled(page: Page, message: str, world: PortalWorld | None = None) -> None:
     """Wait until the page's script led on to ``?message=<message>`` or showed an error;
     fail with that error."""
     try:
         await page.wait_for_function(
-            "m => location.search.includes(m) || [...document.querySelectorAll("
+            "m => location.href.includes(m) || [...document.querySelectorAll("
             "'[data-passkey-error], [data-upload-error]')].some(e => !e.hidden)",
             arg=message,
         )
@@ -94,7 +94,8 @@ async def settled(page: Page, message: str) -> None:
         raise AssertionError(f"nothing happened on {page.url}; console: {CONSOLE}") from None
     if message not in page.url:
         shown = await page.inner_text("main")
-        raise AssertionError(f"{shown}\nconsole: {CONSOLE}")
+        logs = world.platform.processes["portal"].log_tail(8) if world else ""
+        raise AssertionError(f"{shown}\nconsole: {CONSOLE}\nportal: {logs}")
 
 
 async def session_cookie(context: BrowserContext) -> dict[str, Any]:
@@ -218,7 +219,7 @@ async def test_print_a_pdf_and_watch_it_complete(
         )
         await page.fill("#copies", "2")
         await page.click("form[data-upload] button[type=submit]")
-        await page.wait_for_url(JOB_URL)
+        await settled(page, "/portal/jobs/", world)
         job_id = page.url.rsplit("/", 1)[1]
         await expect(page.locator("[data-job-state]")).to_have_text("completed", timeout=180_000)
         job = await world.job(job_id)

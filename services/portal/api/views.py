@@ -16,6 +16,9 @@ from services.portal.api.security import HEADERS, PageError
 from services.portal.domain.model import Session
 from services.portal.upstream import ApiError, PrintcloudApi
 from shared.http.middleware import public
+from shared.logging import get_logger
+
+log = get_logger(__name__)
 
 CHUNK = 64 << 10
 DOCUMENT_TYPES = {
@@ -25,6 +28,11 @@ DOCUMENT_TYPES = {
 }
 """What a page may upload, and how each format's file begins."""
 FINAL_STATES = ("completed", "failed", "canceled", "expired")
+
+
+def size_text(octets: int) -> str:
+    """``50 MiB``, ``256 KiB``: a limit in words."""
+    return f"{octets >> 20} MiB" if octets >= 1 << 20 else f"{octets >> 10} KiB"
 
 
 def signed_in(request: web.Request) -> Session:
@@ -51,6 +59,7 @@ def refused(exc: ApiError) -> PageError:
         return PageError(401, "Your session has expired; nothing was changed. Sign in again.",
                          sign_in=True)  # fmt: skip
     if exc.status == 0 or exc.status >= 500:
+        log.warning("the API failed a page", status=exc.status, error=str(exc)[:300])
         return PageError(503, exc.message)
     return PageError(exc.status if exc.status in (403, 409, 413, 415, 422) else 400,
                      exc.message + " Nothing was changed.")  # fmt: skip
@@ -107,7 +116,8 @@ async def print_form(request: web.Request) -> web.Response:
     caps = await _capabilities(client, uuid.UUID(chosen["id"])) if chosen else None
     return await page(
         request, "print.html", title="Print", printers=found, chosen=chosen,
-        caps=caps or {}, max_mb=CONTEXT.settings(request).max_upload_bytes >> 20,
+        caps=caps or {}, max_text=size_text(CONTEXT.settings(request).max_upload_bytes),
+        max_bytes=CONTEXT.settings(request).max_upload_bytes,
         accept=",".join(DOCUMENT_TYPES),
     )  # fmt: skip
 
@@ -130,7 +140,7 @@ class _Upload:
         while chunk:
             self.size += len(chunk)
             if self.size > self.limit:
-                raise PageError(413, f"The document is larger than {self.limit >> 20} MiB; "
+                raise PageError(413, f"The document is larger than {size_text(self.limit)}; "
                                 "nothing was printed.")  # fmt: skip
             yield chunk
             chunk = await self.part.read_chunk(CHUNK)
@@ -168,7 +178,7 @@ async def print_submit(request: web.Request) -> web.Response:
     client = api(request, session)
     limit = CONTEXT.settings(request).max_upload_bytes
     if request.content_length is not None and request.content_length > limit + (64 << 10):
-        raise PageError(413, f"The document is larger than {limit >> 20} MiB; nothing was "
+        raise PageError(413, f"The document is larger than {size_text(limit)}; nothing was "
                         "printed.")  # fmt: skip
     try:
         reader = await request.multipart()
@@ -203,7 +213,7 @@ async def print_submit(request: web.Request) -> web.Response:
         try:
             document = await client.upload(upload.chunks(), media_type, title)
             job = await client.post("/v1/jobs", {
-                "document_id": document["id"], "printer_id": str(printer_id),
+                "document_id": document["document_id"], "printer_id": str(printer_id),
                 "settings": settings, "title": title,
             })  # fmt: skip
         except ApiError as exc:

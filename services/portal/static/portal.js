@@ -85,7 +85,8 @@
     const file = form.querySelector('input[type="file"]');
     const limit = Number(file.dataset.maxBytes || 0);
     if (file.files[0] && limit && file.files[0].size > limit) {
-      showError(form, "The document is larger than " + Math.round(limit / 1048576) + " MiB; nothing was printed.");
+      const size = limit >= 1048576 ? Math.floor(limit / 1048576) + " MiB" : Math.floor(limit / 1024) + " KiB";
+      showError(form, "The document is larger than " + size + "; nothing was printed.");
       return;
     }
     const bar = form.querySelector("[data-progress]");
