@@ -22,6 +22,9 @@ from services.portal.domain.model import new_secret, same_token
 SESSION_COOKIE = "pc_session"
 CSRF_COOKIE = "pc_csrf"
 ANON_CSRF = "portal_anon_csrf"
+CSRF_PENDING = "portal_csrf_pending"
+MULTIPART_PATHS = frozenset({"/portal/print"})
+"""Forms that upload files: without the header, their token is their first field."""
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PREFIX = "/portal"
 CSP = (
@@ -93,8 +96,17 @@ async def _check_state_change(request: web.Request) -> None:
     origin = request.headers.get("Origin")
     if origin is not None and origin != origin_of(CONTEXT.settings(request).portal_url):
         raise PageError(403, "This form was sent from another site; nothing was changed.")
-    given = await _given_csrf(request)
     session = request[SESSION]
+    if (
+        session is not None
+        and request.path in MULTIPART_PATHS
+        and request.content_type == "multipart/form-data"
+        and "X-CSRF-Token" not in request.headers
+    ):
+        # Checked by the view on the form's first field, before any file is read.
+        request[CSRF_PENDING] = session.csrf_token
+        return
+    given = await _given_csrf(request)
     if session is not None:
         if not same_token(given, session.csrf_token):
             raise PageError(403, "The form's security token is missing or wrong; nothing "
@@ -104,6 +116,15 @@ async def _check_state_change(request: web.Request) -> None:
     if cookie is None or not same_token(given, cookie):
         raise PageError(403, "The form's security token is missing or wrong; nothing was "
                         "changed. Reload the page and try again.")  # fmt: skip
+
+
+def check_form_token(request: web.Request, given: str | None) -> None:
+    """The deferred CSRF check of an upload form (its ``csrf`` field)."""
+    expected = request.get(CSRF_PENDING)
+    if expected is not None and not same_token(given, expected):
+        raise PageError(403, "The form's security token is missing or wrong; nothing was "
+                        "changed. Reload the page and try again.")  # fmt: skip
+    request[CSRF_PENDING] = None
 
 
 @web.middleware

@@ -12,7 +12,7 @@ from aiohttp import BodyPartReader, web
 
 from services.portal.api.context import CONTEXT, api, session_of
 from services.portal.api.render import page, redirect
-from services.portal.api.security import HEADERS, PageError
+from services.portal.api.security import HEADERS, PageError, check_form_token
 from services.portal.domain.model import Session
 from services.portal.upstream import ApiError, PrintcloudApi
 from shared.http.middleware import public
@@ -129,6 +129,7 @@ class _Upload:
         self.part = part
         self.limit = limit
         self.size = 0
+        self.too_large = False
 
     async def first(self) -> bytes:
         head = await self.part.read_chunk(CHUNK)
@@ -140,6 +141,7 @@ class _Upload:
         while chunk:
             self.size += len(chunk)
             if self.size > self.limit:
+                self.too_large = True
                 raise PageError(413, f"The document is larger than {size_text(self.limit)}; "
                                 "nothing was printed.")  # fmt: skip
             yield chunk
@@ -190,7 +192,10 @@ async def print_submit(request: web.Request) -> web.Response:
             raise PageError(400, "The print form is malformed.")
         if part.name != "document":
             fields[str(part.name)] = (await part.text())[:1000]
+            if part.name == "csrf":
+                check_form_token(request, fields["csrf"])
             continue
+        check_form_token(request, fields.get("csrf"))
         upload = _Upload(part, limit)
         head = await upload.first()
         if not head:
@@ -217,6 +222,9 @@ async def print_submit(request: web.Request) -> web.Response:
                 "settings": settings, "title": title,
             })  # fmt: skip
         except ApiError as exc:
+            if upload.too_large:  # the upload stopped there: no job was made
+                raise PageError(413, f"The document is larger than {size_text(limit)}; "
+                                "nothing was printed.") from None  # fmt: skip
             raise refused(exc) from None
         location = f"/portal/jobs/{job['id']}"
         if request.headers.get("Accept", "").startswith("application/json"):
