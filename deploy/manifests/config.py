@@ -87,6 +87,11 @@ def service_env(svc: ServiceInfo) -> list[dict[str, Any]]:
         public.append({"name": svc.env("public_url"), "valueFrom": config_ref("public-api-url")})
     if "api_url" in svc.settings_fields:  # the IPP endpoint calls the public API
         public.append({"name": svc.env("api_url"), "valueFrom": config_ref("public-api-url")})
+    # The portal is served behind the same ingress: its pages' origin is the public URL,
+    # and auth accepts passkeys made on that origin only.
+    for field in ("portal_url", "passkey_origins"):
+        if field in svc.settings_fields:
+            public.append({"name": svc.env(field), "valueFrom": config_ref("public-api-url")})
     return [
         *(database_env(svc) if svc.has_database else []),
         {"name": svc.env("kafka_bootstrap"), "valueFrom": config_ref("kafka-bootstrap")},

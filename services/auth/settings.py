@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from shared.settings import ServiceSettings
 
@@ -88,7 +89,7 @@ class AuthSettings(ServiceSettings):
         "host name or a parent domain of it.",
     )
     passkey_rp_name: str = Field(default="Printcloud", description="Shown by authenticators.")
-    passkey_origins: list[str] = Field(
+    passkey_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["http://localhost:8091"],
         description="The origins (scheme://host[:port]) of the pages that may use passkeys: "
         "the portal's public URL.",
