@@ -13,6 +13,8 @@ from services.auth.domain.model import (
     ApiToken,
     DeviceCredential,
     LoginChallenge,
+    Passkey,
+    PasskeyChallenge,
     PhoneKey,
     User,
 )
@@ -262,6 +264,50 @@ class FakeLoginChallenges:
         self.locked_printers.append(printer_id)
 
 
+class FakePasskeys:
+    def __init__(self) -> None:
+        self.rows: dict[uuid.UUID, Passkey] = {}
+
+    async def insert(self, k: Passkey) -> None:
+        if any(o.credential_id == k.credential_id for o in self.rows.values()):
+            raise AlreadyExists("credential")
+        self.rows[k.id] = k
+
+    async def by_credential(self, credential_id: bytes) -> Passkey | None:
+        return next((k for k in self.rows.values() if k.credential_id == credential_id), None)
+
+    async def of_user(self, user_id: uuid.UUID) -> list[Passkey]:
+        mine = [k for k in self.rows.values() if k.user_id == user_id]
+        return sorted(mine, key=lambda k: (k.created_at, k.id))
+
+    async def used(self, passkey_id: uuid.UUID, sign_count: int, at: datetime) -> None:
+        self.rows[passkey_id] = replace(
+            self.rows[passkey_id], sign_count=sign_count, last_used_at=at
+        )
+
+    async def revoke(self, user_id: uuid.UUID, passkey_id: uuid.UUID, at: datetime) -> bool:
+        k = self.rows.get(passkey_id)
+        if k is None or k.user_id != user_id or k.revoked_at is not None:
+            return False
+        self.rows[passkey_id] = replace(k, revoked_at=at)
+        return True
+
+
+class FakePasskeyChallenges:
+    def __init__(self) -> None:
+        self.rows: dict[bytes, PasskeyChallenge] = {}
+
+    async def insert(self, c: PasskeyChallenge) -> None:
+        self.rows[c.challenge_hash] = c
+
+    async def take(self, challenge_hash: bytes, at: datetime) -> PasskeyChallenge | None:
+        c = self.rows.get(challenge_hash)
+        if c is None or c.used_at is not None:
+            return None
+        self.rows[challenge_hash] = replace(c, used_at=at)
+        return c
+
+
 class FakeAuthRepository:
     """Every table of auth's schema, in memory."""
 
@@ -273,3 +319,5 @@ class FakeAuthRepository:
         self.connectors = FakeConnectorPrinters()
         self.phone_keys = FakePhoneKeys()
         self.challenges = FakeLoginChallenges()
+        self.passkeys = FakePasskeys()
+        self.passkey_challenges = FakePasskeyChallenges()
