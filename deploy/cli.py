@@ -286,7 +286,17 @@ def _print_platform(local: object, demo: str, pool: str) -> None:
         rows.append((proc.name, where, log.name if log.parent == logs else str(log)))
     rows += [
         ("public API (printcloud login --url)", local.base_url, ""),
-        ("web portal (sign in with the demo user's API token)", local.portal_url + "/portal", ""),
+        *(
+            [
+                (
+                    "web portal (sign in with the demo user's API token)",
+                    local.portal_url + "/portal",
+                    "",
+                )
+            ]
+            if "portal" in local.services
+            else []
+        ),
         ("device websocket", local.gateway_url, ""),
         ("demo printer", demo, ""),
         ("demo virtual printer (pull print)", pool, ""),
@@ -334,9 +344,13 @@ def _print_how_to_print(local: object, demo: str, pool: str) -> None:
         "pull print: send it to the demo virtual printer, then release it at the demo printer:\n"
         f"  {pc} print FILE.pdf --virtual-printer {pool}\n"
         f"  {pc} release --printer {demo.split()[0]} --all\n"
-        f"or in a browser: open {local.portal_url}/portal, sign in with that API token "
-        "(then add a passkey under Passkeys for next time), choose Print (docs/portal.md)\n"
-        "or add it to this computer as a driverless IPP Everywhere printer (docs/ipp.md):\n"
+        + (
+            f"or in a browser: open {local.portal_url}/portal, sign in with that API token "
+            "(then add a passkey under Passkeys for next time), choose Print (docs/portal.md)\n"
+            if "portal" in local.services
+            else ""
+        )
+        + "or add it to this computer as a driverless IPP Everywhere printer (docs/ipp.md):\n"
         f"  lpadmin -p printcloud-demo -E -m everywhere -v "
         f"'ipp://demo:{token}@{local.base_url.removeprefix('http://')}/ipp/print/{demo.split()[0]}'",
         soft_wrap=True,
