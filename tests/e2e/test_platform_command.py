@@ -63,7 +63,7 @@ async def test_platform_check_starts_everything_prints_and_stops(tmp_path: Path)
         assert f"TOKEN=$(cat {home / 'operator-token'})" in text
         assert (home / "operator-token").stat().st_mode & 0o077 == 0
         # it ends with exactly what to type next
-        tail = [line.strip() for line in text.splitlines() if line.strip()][-9:]
+        tail = [line.strip() for line in text.splitlines() if line.strip()][-10:]
         uuid_ = "[0-9a-f-]{36}"
         assert re.fullmatch(
             r"\S+printcloud login --url http://127\.0\.0\.1:\d+ --token pc_\S+", tail[0]
@@ -72,11 +72,13 @@ async def test_platform_check_starts_everything_prints_and_stops(tmp_path: Path)
         # pull print in two more commands, with the demo virtual printer
         assert re.fullmatch(rf"\S+printcloud print FILE\.pdf --virtual-printer {uuid_}", tail[4])
         assert re.fullmatch(rf"\S+printcloud release --printer {uuid_} --all", tail[5]), tail
+        # or the web portal, signed in with the same token
+        assert re.match(r"or in a browser: open http://localhost:\d+/portal, sign in", tail[6])
         # and the demo printer as a driverless IPP Everywhere printer of this computer
         assert re.fullmatch(
             rf"lpadmin -p printcloud-demo -E -m everywhere -v "
             rf"'ipp://demo:pc_\S+@127\.0\.0\.1:\d+/ipp/print/{uuid_}'",
-            tail[7],
+            tail[8],
         ), tail
         assert tail[-1] == "stopping"
         assert re.search(rf"job {uuid_} sent to the demo virtual printer, released at the demo "

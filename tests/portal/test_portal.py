@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -405,6 +406,49 @@ async def test_bad_input_gets_a_clear_message_and_changes_nothing(
 
 
 def uuid_of(who: Caller) -> Any:
-    import uuid
-
     return uuid.UUID(who.user_id)
+
+
+async def test_every_portal_page_with_an_id_answers_foreign_ids_as_absent_ones(
+    browser: Browser, portal_world: PortalWorld
+) -> None:
+    """The portal's part of the isolation matrix: every page route with an id (read
+    from the portal's own router, so a new page is included), asked by a person of
+    another tenant for this tenant's ids and for ids that exist nowhere, answers the
+    same status and message, and changes nothing."""
+    from aiohttp import web
+
+    from deploy.catalog import load_spec
+
+    world = portal_world
+    job = await held_job(world, world.ada, "Isolated")
+    ids = {"job_id": job, "printer_id": world.printer.device_id}
+    app = web.Application()
+    spec = load_spec("portal")
+    assert spec.add_routes is not None
+    spec.add_routes(app)
+    routes = sorted({(r.method, r.resource.canonical) for r in app.router.routes()
+                     if r.resource is not None and "{" in r.resource.canonical
+                     and "{name}" not in r.resource.canonical and r.method != "HEAD"})  # fmt: skip
+    assert len(routes) >= 5, routes
+    context, page = await new_page(browser)
+    try:
+        await sign_in_with_token(page, world, world.admin_of_other_tenant)
+        token = await csrf(page)
+        for method, path in routes:
+            answers = []
+            for values in (ids, {k: str(uuid.uuid4()) for k in ids}):
+                url = world.portal.removesuffix("/portal") + path.format(**values)
+                form = {"csrf": token, "name": "Renamed by another tenant"}
+                resp = await (page.request.get(url) if method == "GET"
+                              else page.request.post(url, form=form))  # fmt: skip
+                text = await resp.text()
+                error = re.search(r"data-error>([^<]*)<", text)
+                answers.append((resp.status, error.group(1) if error else text[:80]))
+            assert answers[0] == answers[1], (method, path, answers)
+            assert answers[0][0] in (403, 404), (method, path, answers)
+        assert (await world.job(job))["state"] == "held"
+        _, printers = await world.call("GET", "/v1/printers?limit=100", world.admin)
+        assert "Renamed by another tenant" not in [p["name"] for p in printers["items"]]
+    finally:
+        await context.close()

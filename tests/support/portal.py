@@ -43,6 +43,7 @@ class PortalWorld:
     ada: Caller
     admin: Caller
     eve: Caller
+    admin_of_other_tenant: Caller
     printer: AgentPrinter
     virtual_printer_id: str
 
@@ -110,6 +111,7 @@ async def running_portal_world(infra: TestInfra, workdir: Path) -> AsyncIterator
         ada = await new_caller(http, platform, tenant, ["user"], USER_SCOPES, "Ada Lovelace")
         admin = await new_caller(http, platform, tenant, ["admin"], admin_scopes(), "Grace")
         eve = await new_caller(http, platform, other, ["user"], USER_SCOPES, "Eve")
+        mallory = await new_caller(http, platform, other, ["admin"], admin_scopes(), "Mallory")
         state = workdir / "printer-a"
         device_id = await onboard_printer(http, platform, tenant, state, "Office printer")
         spool = state / "spool"
@@ -126,7 +128,7 @@ async def running_portal_world(infra: TestInfra, workdir: Path) -> AsyncIterator
             )  # fmt: skip
             assert resp.status == 201, await resp.text()
             virtual = str((await resp.json())["id"])
-            world = PortalWorld(platform, http, workdir, ada, admin, eve, printer, virtual)
+            world = PortalWorld(platform, http, workdir, ada, admin, eve, mallory, printer, virtual)
 
             async def accepting() -> bool:
                 """A job to the printer is accepted and printed (the chain works)."""
