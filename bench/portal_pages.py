@@ -89,7 +89,10 @@ async def person(
 
 def _summary(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
-    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
+
+    def pick(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
     return {"count": len(ordered), "p50_ms": round(pick(0.50), 1),
             "p95_ms": round(pick(0.95), 1), "p99_ms": round(pick(0.99), 1),
             "mean_ms": round(statistics.fmean(ordered) * 1000, 1)}  # fmt: skip

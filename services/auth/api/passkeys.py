@@ -16,7 +16,9 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 def _options(document: dict[str, object]) -> web.Response:
-    body = WebAuthnOptions(publicKey=document).model_dump(mode="json", by_alias=True)
+    body = WebAuthnOptions.model_validate({"publicKey": document}).model_dump(
+        mode="json", by_alias=True
+    )
     return web.json_response(body, headers=NO_STORE)
 
 
