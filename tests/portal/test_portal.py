@@ -227,6 +227,12 @@ async def test_print_a_pdf_and_watch_it_complete(
         assert job["state"] == "completed" and job["settings"]["copies"] == 2
         assert world.printer.spooled(job_id)[0].read_bytes() == document
         await check(page, "job")
+        async with page.expect_navigation():
+            await page.click("form[action$='/reprint'] button", timeout=120_000)
+        again = page.url.rsplit("/", 1)[1]
+        assert again != job_id and JOB_URL.match(page.url)
+        await expect(page.locator("[data-job-state]")).to_have_text("completed", timeout=180_000)
+        assert world.printer.spooled(again)[0].read_bytes() == document
 
         await page.goto(world.portal + "/jobs")
         await check(page, "jobs")
@@ -279,6 +285,13 @@ async def test_an_administrator_claims_a_printer_and_sets_a_quota(
         await page.wait_for_url("**/admin/printers?message=printer-claimed")
         _, printers = await world.call("GET", "/v1/printers?limit=100", world.admin)
         assert "Claimed in the portal" in [p["name"] for p in printers["items"]]
+
+        claimed = next(p for p in printers["items"] if p["name"] == "Claimed in the portal")
+        await page.fill(f"#rename-{claimed['id']}", "Floor 3 printer")
+        await page.click(f"form[action$='/{claimed['id']}/rename'] button")
+        await page.wait_for_url("**/admin/printers?message=printer-renamed")
+        _, renamed = await world.call("GET", f"/v1/printers/{claimed['id']}", world.admin)
+        assert renamed["name"] == "Floor 3 printer"
 
         await page.goto(world.portal + "/admin/quotas")
         await check(page, "admin-quotas")

@@ -118,7 +118,10 @@
       el.textContent = data.state;
       el.className = "state state-" + data.state;
       if (detail) detail.textContent = data.detail || "";
-      if (["completed", "failed", "canceled", "expired"].includes(data.state)) source.close();
+      if (["completed", "failed", "canceled", "expired"].includes(data.state)) {
+        source.close();
+        window.location.reload(); // the actions of a final job (reprint instead of cancel)
+      }
     });
   }
 
