@@ -7,6 +7,7 @@ from pathlib import Path
 from services.portal.api.routes import add_routes
 from services.portal.domain.events import EVENTS
 from services.portal.settings import PortalSettings
+from services.portal.tasks import tasks
 from shared.events.registry import EventRegistry
 from shared.service import ServiceSpec
 
@@ -16,4 +17,5 @@ SPEC = ServiceSpec(
     registry=EventRegistry([*EVENTS]),
     migrations_dir=Path(__file__).parent / "migrations",
     add_routes=add_routes,
+    tasks=tasks,
 )

@@ -77,3 +77,14 @@ async def test_csrf_tokens_compare_exactly() -> None:
     assert same_token(session.csrf_token, session.csrf_token)
     assert not same_token(session.csrf_token[:-1] + "x", session.csrf_token)
     assert not same_token("", session.csrf_token) and not same_token(None, session.csrf_token)
+
+
+async def test_expired_sessions_are_forgotten_and_live_ones_kept() -> None:
+    repo, tx = world()
+    _, session = await handlers.sign_in(tx, signed_in(), None, 3600)
+    live, _ = await handlers.sign_in(tx, signed_in(uuid.uuid4()), None, 3600)
+    repo.sessions.rows[session.id_hash] = replace(
+        session, expires_at=datetime.now(UTC) - timedelta(seconds=1)
+    )
+    assert await handlers.forget_expired(tx) == 1
+    assert list(repo.sessions.rows) == [hash_secret(live)]
