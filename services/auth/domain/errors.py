@@ -178,3 +178,16 @@ class PasskeyRefused(Unauthenticated):
 @dataclass
 class TooManyPasskeys(Conflict):
     code: str = "too-many-passkeys"
+
+
+@dataclass
+class IdentityProviderNotFound(NotFound):
+    code: str = "identity-provider-not-found"
+
+
+@dataclass
+class SignInRefused(Unauthenticated):
+    """An identity provider's ID token that does not verify (signature, issuer,
+    audience, nonce, expiry) or names no usable person; the message says which."""
+
+    code: str = "sign-in-refused"
