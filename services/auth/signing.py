@@ -55,6 +55,11 @@ class KeyRing:
         return cls(kek, settings)
 
     @property
+    def kek(self) -> KeyEncryptionKey:
+        """The key-encryption key (it also seals identity providers' client secrets)."""
+        return self._kek
+
+    @property
     def keep_after_succession(self) -> timedelta:
         """How long a superseded key stays published: its tokens' lifetime plus leeway
         (device access tokens never live longer than users' access tokens)."""

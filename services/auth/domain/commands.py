@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr
 
 from services.auth.domain.model import API_TOKEN_PATTERN, Kind, Role, Scope
 from shared.crypto.keys import KeyAlgorithm
@@ -163,3 +163,29 @@ class PasskeyLogin(_Command):
     /v1/passkey-challenges``."""
 
     credential: WebAuthnCredential
+
+
+class ConfigureProvider(_Command):
+    """Set the tenant's OpenID Connect identity provider: its issuer (discovery at
+    ``<issuer>/.well-known/openid-configuration``), the portal's client there, and the
+    claim whose values map to roles (``role_map``: claim value → role)."""
+
+    issuer: str = Field(min_length=8, max_length=500)
+    client_id: str = Field(min_length=1, max_length=200)
+    client_secret: SecretStr = Field(min_length=1, max_length=500)
+    role_claim: str = Field(default="groups", min_length=1, max_length=100)
+    role_map: dict[str, Role] = Field(default_factory=dict, max_length=100)
+    default_role: Role | None = None
+    group_claim: str | None = Field(default="groups", max_length=100)
+
+
+class OidcLogin(_Command):
+    """Sign in through the tenant's identity provider: the authorization code the
+    browser brought back, the redirect URI and PKCE verifier it was asked for with, and
+    the nonce the sign-in started with."""
+
+    tenant_id: uuid.UUID
+    code: str = Field(min_length=1, max_length=2000)
+    redirect_uri: str = Field(min_length=1, max_length=2000)
+    code_verifier: str = Field(min_length=43, max_length=128, pattern=B64URL_PATTERN)
+    nonce: str = Field(min_length=16, max_length=200)

@@ -174,7 +174,7 @@ def granted_scopes(token: ApiToken, user: User, requested: str | None) -> frozen
 
 def access_claims(
     user: User,
-    token: ApiToken | Passkey,
+    token: ApiToken | Passkey | Any,
     scopes: frozenset[str],
     *,
     now: datetime,

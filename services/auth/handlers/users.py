@@ -28,7 +28,7 @@ def _email_taken() -> DuplicateEmail:
     )
 
 
-def _state(u: User) -> dict[str, object]:
+def user_state(u: User) -> dict[str, object]:
     """The user's state as carried by user events."""
     return {
         "user_id": u.id,
@@ -82,7 +82,7 @@ async def create_user(tx: Transactions[AuthRepository], cmd: CreateUser, who: Pr
             user = await uow.repo.users.insert(draft)
         except AlreadyExists:
             raise _email_taken() from None
-        await uow.emit(UserCreated(**_state(user)), tenant_id=tenant_id)
+        await uow.emit(UserCreated(**user_state(user)), tenant_id=tenant_id)
     return user
 
 
@@ -101,7 +101,7 @@ async def update_user(
             await uow.repo.users.save(user)
         except AlreadyExists:
             raise _email_taken() from None
-        await uow.emit(UserUpdated(**_state(user), changed=changed), tenant_id=user.tenant_id)
+        await uow.emit(UserUpdated(**user_state(user), changed=changed), tenant_id=user.tenant_id)
     return user
 
 

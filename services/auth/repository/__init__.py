@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncpg
 
 from services.auth.repository.devices import ConnectorPrinters, DeviceCredentials
+from services.auth.repository.identity import IdentityProviders, UserIdentities
 from services.auth.repository.passkeys import PasskeyChallenges, Passkeys
 from services.auth.repository.phone import LoginChallenges, PhoneKeys
 from services.auth.repository.signing_keys import SigningKeys
@@ -27,6 +28,8 @@ class AuthRepository:
         self.challenges = LoginChallenges(conn)
         self.passkeys = Passkeys(conn)
         self.passkey_challenges = PasskeyChallenges(conn)
+        self.identity_providers = IdentityProviders(conn)
+        self.identities = UserIdentities(conn)
 
 
 __all__ = [
@@ -34,10 +37,12 @@ __all__ = [
     "AuthRepository",
     "ConnectorPrinters",
     "DeviceCredentials",
+    "IdentityProviders",
     "LoginChallenges",
     "PasskeyChallenges",
     "Passkeys",
     "PhoneKeys",
     "SigningKeys",
+    "UserIdentities",
     "Users",
 ]

@@ -308,6 +308,34 @@ class FakePasskeyChallenges:
         return c
 
 
+class FakeIdentityProviders:
+    def __init__(self) -> None:
+        self.rows: dict[uuid.UUID, Any] = {}
+
+    async def put(self, p: Any, kek: Any) -> None:
+        self.rows[p.tenant_id] = p
+
+    async def get(self, tenant_id: uuid.UUID, kek: Any) -> Any:
+        return self.rows.get(tenant_id)
+
+    async def delete(self, tenant_id: uuid.UUID) -> bool:
+        return self.rows.pop(tenant_id, None) is not None
+
+
+class FakeUserIdentities:
+    def __init__(self) -> None:
+        self.rows: dict[tuple[uuid.UUID, str, str], tuple[uuid.UUID, tuple[str, ...]]] = {}
+
+    async def user_of(self, tenant_id: uuid.UUID, issuer: str, subject: str) -> uuid.UUID | None:
+        found = self.rows.get((tenant_id, issuer, subject))
+        return found[0] if found else None
+
+    async def signed_in(
+        self, tenant_id: uuid.UUID, user_id: uuid.UUID, identity: Any, at: datetime
+    ) -> None:
+        self.rows[(tenant_id, identity.issuer, identity.subject)] = (user_id, identity.groups)
+
+
 class FakeAuthRepository:
     """Every table of auth's schema, in memory."""
 
@@ -321,3 +349,5 @@ class FakeAuthRepository:
         self.challenges = FakeLoginChallenges()
         self.passkeys = FakePasskeys()
         self.passkey_challenges = FakePasskeyChallenges()
+        self.identity_providers = FakeIdentityProviders()
+        self.identities = FakeUserIdentities()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 from authlib.jose import JsonWebKey, jwt
 
 from services.auth.domain.errors import SignInRefused
+from services.auth.domain.events import UserCreated, UserUpdated
 from services.auth.domain.oidc import (
     IdentityProvider,
     check_provider_shape,
@@ -22,8 +24,15 @@ from services.auth.domain.oidc import (
     provisioned,
     roles_from_claims,
 )
+from services.auth.handlers import oidc
 from services.auth.handlers.oidc import verify_id_token
+from services.auth.settings import AuthSettings
+from services.auth.signing import KeyRing
+from shared.crypto.sealing import new_key_text
 from shared.errors import ValidationFailed
+from shared.http.auth import parse_jwks, verify_access_token
+from shared.testing.uow import InMemoryTransactions
+from tests.support.fakes.auth import FakeAuthRepository
 
 TENANT = uuid.uuid4()
 NOW = datetime(2026, 12, 7, tzinfo=UTC)
@@ -139,3 +148,62 @@ def test_another_key_or_a_secret_signed_token_is_refused() -> None:
         _verify(hs.decode())
     with pytest.raises(SignInRefused, match="not a JWT"):
         _verify("not-a-token")
+
+
+# --------------------------------------------------------------------------- provisioning
+
+SETTINGS = AuthSettings(
+    database_url="postgresql://x:y@127.0.0.1:1/db", key_encryption_key=new_key_text()
+)
+Tx = InMemoryTransactions[FakeAuthRepository]
+
+
+@pytest.fixture
+def tx() -> Tx:
+    return InMemoryTransactions(FakeAuthRepository())
+
+
+async def _ring(tx: Tx) -> KeyRing:
+    ring = KeyRing.from_settings(SETTINGS)
+    await ring.rotate(tx.repo.signing_keys, force=True)
+    return ring
+
+
+async def test_first_sign_in_creates_the_person_with_mapped_roles_and_a_token(tx: Tx) -> None:
+    ring = await _ring(tx)
+    claims = {"sub": "42", "email": "ann@example.com", "name": "Ann", "groups": ["staff"]}
+    user, issued = await oidc.sign_in_with_claims(tx, ring, PROVIDER, claims, SETTINGS)
+    assert (user.tenant_id, user.roles, user.display_name) == (TENANT, {"user"}, "Ann")
+    (created,) = tx.announced()
+    assert isinstance(created, UserCreated) and created.user_id == user.id
+    keys = parse_jwks(await ring.jwks(tx.repo.signing_keys))
+    who = verify_access_token(issued.jwt, next(iter(keys.values())), issuer=SETTINGS.auth_issuer,
+                              audience=SETTINGS.auth_audience, leeway_s=0)  # fmt: skip
+    assert who.subject == str(user.id) and who.roles == {"user"}
+    assert tx.repo.identities.rows[(TENANT, ISSUER, "42")] == (user.id, ("staff",))
+
+
+async def test_later_sign_ins_find_the_same_person_and_follow_their_roles(tx: Tx) -> None:
+    ring = await _ring(tx)
+    claims: dict[str, Any] = {"sub": "42", "email": "ann@example.com", "groups": ["staff"]}
+    first, _ = await oidc.sign_in_with_claims(tx, ring, PROVIDER, claims, SETTINGS)
+    again, _ = await oidc.sign_in_with_claims(tx, ring, PROVIDER, claims, SETTINGS)
+    assert again == first and len(tx.announced()) == 1
+    claims["groups"] = ["print-admins"]
+    promoted, _ = await oidc.sign_in_with_claims(tx, ring, PROVIDER, claims, SETTINGS)
+    assert promoted.id == first.id and promoted.roles == {"admin"}
+    updated = tx.announced(UserUpdated)
+    assert len(updated) == 1 and updated[0].changed == ["roles"]
+
+
+async def test_an_email_taken_by_another_user_or_a_disabled_user_is_refused(tx: Tx) -> None:
+    ring = await _ring(tx)
+    ann = {"sub": "42", "email": "ann@example.com", "groups": ["staff"]}
+    user, _ = await oidc.sign_in_with_claims(tx, ring, PROVIDER, ann, SETTINGS)
+    other = {**ann, "sub": "43"}
+    with pytest.raises(SignInRefused, match="exists here already"):
+        await oidc.sign_in_with_claims(tx, ring, PROVIDER, other, SETTINGS)
+    tx.repo.users.rows[user.id] = replace(user, disabled=True)
+    with pytest.raises(SignInRefused, match="disabled"):
+        await oidc.sign_in_with_claims(tx, ring, PROVIDER, ann, SETTINGS)
+    assert len(tx.announced()) == 1
