@@ -13,6 +13,7 @@ from services.auth.api.shapes import (
     CreatedApiToken,
     DeviceCredential,
     DeviceLoginAnswer,
+    IdentityProviderView,
     DeviceTokenAnswer,
     Jwks,
     LoginChallengeAnswer,
@@ -20,6 +21,7 @@ from services.auth.api.shapes import (
     PasskeyView,
     PhoneKeyList,
     PhoneKeyView,
+    SignInProvider,
     SigningKey,
     User,
     UserList,
@@ -30,7 +32,9 @@ from services.auth.domain.commands import (
     ApproveDeviceLogin,
     CreateApiToken,
     CreateUser,
+    ConfigureProvider,
     DeviceTokenRequest,
+    OidcLogin,
     PasskeyLogin,
     RegisterPasskey,
     RegisterPhoneKey,
@@ -54,6 +58,7 @@ _NO_USER = "No such user, or one of another tenant (`user-not-found`)."
 _NO_TOKEN = "No such token, or one of another tenant (`api-token-not-found`)."
 _NO_DEVICE = "No such device, or one of another tenant (`device-credential-not-found`)."
 _NO_PHONE_KEY = "No such phone key of this user (`phone-key-not-found`)."
+_NO_PROVIDER = "The tenant has no identity provider (`identity-provider-not-found`)."
 _SIGNED_LOGIN = "printcloud-device-login\\n{challenge}\\n{printer_id}\\n{action}"
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -559,5 +564,84 @@ the challenge's count of failed attempts; after 5 failures the challenge is dead
         errors=(401, 403, 404),
         operation_id="revokeMyPasskey",
         descriptions={404: "No such passkey of yours (`passkey-not-found`)."},
+    ),
+    Operation(
+        "GET",
+        "/v1/identity-providers/{tenant_id}",
+        "The identity provider a tenant's people sign in with",
+        TAG,
+        {200: SignInProvider},
+        errors=(404,),
+        public=True,
+        operation_id="getSignInProvider",
+        description="The issuer and client id a sign-in page sends the person to (OpenID "
+        "Connect authorization code flow with PKCE). No bearer token.",
+        descriptions={404: _NO_PROVIDER},
+    ),
+    Operation(
+        "POST",
+        "/v1/oidc-logins",
+        "Sign in through the tenant's identity provider (no bearer token)",
+        TAG,
+        {200: AccessToken},
+        body=OidcLogin,
+        errors=(400, 401, 404, 413, 415, 422),
+        public=True,
+        operation_id="oidcLogin",
+        description="Auth redeems the authorization code at the provider's token endpoint "
+        "(with the PKCE verifier and the client secret), verifies the ID token against the "
+        "provider's keys (issuer, audience, nonce, lifetime), provisions the person on their "
+        "first sign-in (matched by issuer and subject; `user.created`) or updates their "
+        "roles and email (`user.updated`), and returns an access token of their roles.",
+        descriptions={
+            200: "An access token of the signed-in person.",
+            401: "The ID token does not verify, grants no role, or names a disabled user "
+            "(`sign-in-refused`; the detail says which).",
+            404: _NO_PROVIDER,
+        },
+    ),
+    Operation(
+        "PUT",
+        "/v1/identity-provider",
+        "Set your tenant's identity provider",
+        TAG,
+        {200: IdentityProviderView},
+        body=ConfigureProvider,
+        errors=(400, 401, 403, 413, 415, 422),
+        operation_id="putIdentityProvider",
+        description="Replaces the tenant's OpenID Connect provider. The client secret is "
+        "sealed at rest and never shown again. Needs the `admin` role and `users:write`.",
+        descriptions={200: "The provider as set.", 422: "A field is not valid (named)."},
+        example={
+            "issuer": "https://login.example.com/realms/acme",
+            "client_id": "printcloud-portal",
+            "client_secret": "…",
+            "role_claim": "groups",
+            "role_map": {"print-admins": "admin", "staff": "user"},
+            "default_role": None,
+            "group_claim": "groups",
+        },
+    ),
+    Operation(
+        "GET",
+        "/v1/identity-provider",
+        "Read your tenant's identity provider",
+        TAG,
+        {200: IdentityProviderView},
+        errors=READ_ERRORS,
+        operation_id="getIdentityProvider",
+        description="Needs the `admin` role and `users:read`.",
+        descriptions={404: _NO_PROVIDER},
+    ),
+    Operation(
+        "DELETE",
+        "/v1/identity-provider",
+        "Remove your tenant's identity provider",
+        TAG,
+        {204: "Removed; people sign in with passkeys or API tokens."},
+        errors=READ_ERRORS,
+        operation_id="deleteIdentityProvider",
+        description="Needs the `admin` role and `users:write`.",
+        descriptions={404: _NO_PROVIDER},
     ),
 )

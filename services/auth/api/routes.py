@@ -6,7 +6,7 @@ import asyncio
 
 from aiohttp import web
 
-from services.auth.api import devices, passkeys, views
+from services.auth.api import devices, oidc, passkeys, views
 from services.auth.api.context import CONTEXT, KEYRING
 from services.auth.signing import KeyRing
 
@@ -23,6 +23,11 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/v1/device-logins", devices.approve_device_login)
     app.router.add_post("/v1/passkey-challenges", passkeys.sign_in_options)
     app.router.add_post("/v1/passkey-logins", passkeys.passkey_login)
+    app.router.add_get("/v1/identity-providers/{tenant_id}", oidc.sign_in_provider)
+    app.router.add_post("/v1/oidc-logins", oidc.oidc_login)
+    app.router.add_put("/v1/identity-provider", oidc.put_identity_provider)
+    app.router.add_get("/v1/identity-provider", oidc.get_identity_provider)
+    app.router.add_delete("/v1/identity-provider", oidc.delete_identity_provider)
     app.router.add_post("/v1/users/me/passkey-options", passkeys.registration_options)
     app.router.add_post("/v1/users/me/passkeys", passkeys.register_my_passkey)
     app.router.add_get("/v1/users/me/passkeys", passkeys.list_my_passkeys)

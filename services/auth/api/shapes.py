@@ -308,3 +308,33 @@ class WebAuthnOptions(BaseModel):
         "(binary fields base64url: `PublicKeyCredential.parse*OptionsFromJSON` reads it).",
     )
     model_config = ConfigDict(populate_by_name=True)
+
+
+class IdentityProviderView(BaseModel):
+    """A tenant's identity provider as administrators see it (the client secret never)."""
+
+    tenant_id: uuid.UUID
+    issuer: str
+    client_id: str
+    role_claim: str
+    role_map: dict[str, str] = Field(description="Claim value → role.")
+    default_role: str | None
+    group_claim: str | None
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, p: Any) -> IdentityProviderView:
+        """The view of a domain identity provider."""
+        return cls(
+            tenant_id=p.tenant_id, issuer=p.issuer, client_id=p.client_id,
+            role_claim=p.role_claim, role_map=dict(p.role_map), default_role=p.default_role,
+            group_claim=p.group_claim, updated_at=p.updated_at,
+        )  # fmt: skip
+
+
+class SignInProvider(BaseModel):
+    """What a sign-in page needs to send a person to their tenant's identity provider."""
+
+    tenant_id: uuid.UUID
+    issuer: str
+    client_id: str
