@@ -22,6 +22,8 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/portal/sign-in/passkey/options", signin.passkey_options)
     r.add_post("/portal/sign-in/passkey", signin.passkey_sign_in)
     r.add_post("/portal/sign-in/token", signin.token_sign_in)
+    r.add_get("/portal/sign-in/oidc", signin.oidc_start)
+    r.add_get("/portal/sign-in/oidc/callback", signin.oidc_callback)
     r.add_post("/portal/sign-out", signin.sign_out)
     r.add_post("/portal/sign-out/everywhere", signin.sign_out_everywhere)
     r.add_get("/portal/printers", views.printers)

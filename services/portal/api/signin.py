@@ -8,12 +8,15 @@ from __future__ import annotations
 import uuid
 from types import SimpleNamespace
 from typing import Any, cast
+from urllib.parse import urlencode
 
+import aiohttp
 from aiohttp import web
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from multidict import CIMultiDict
 
 from services.portal import handlers
-from services.portal.api.context import CONTEXT, api, session_of, transactions
+from services.portal.api.context import CONTEXT, HTTP, api, session_of, transactions
 from services.portal.api.render import page, redirect
 from services.portal.api.security import (
     SESSION_COOKIE,
@@ -21,7 +24,7 @@ from services.portal.api.security import (
     clear_cookie,
     set_cookie,
 )
-from services.portal.domain.model import Method, SignedIn
+from services.portal.domain.model import SIGN_IN_FLOW_TTL, Method, SignedIn
 from services.portal.upstream import ApiError
 from shared.errors import DomainError
 from shared.http.middleware import AUTHENTICATOR, public
@@ -64,7 +67,8 @@ async def sign_in_page(request: web.Request) -> web.Response:
     """GET /portal/sign-in."""
     if session_of(request) is not None:
         return redirect(HOME)
-    return await page(request, "sign_in.html", title="Sign in")
+    tenant = request.query.get("tenant", "")[:64]
+    return await page(request, "sign_in.html", title="Sign in", tenant=tenant)
 
 
 @public
@@ -134,4 +138,83 @@ async def sign_out_everywhere(request: web.Request) -> web.Response:
         await handlers.sign_out_everywhere(transactions(request), session)
     resp = redirect("/portal/sign-in?message=signed-out-everywhere")
     clear_cookie(request, resp, SESSION_COOKIE)
+    return resp
+
+
+# --------------------------------------------------------------------------- OpenID Connect
+
+FLOW_COOKIE = "pc_flow"
+CALLBACK = "/portal/sign-in/oidc/callback"
+
+
+async def _authorization_endpoint(request: web.Request, issuer: str) -> str:
+    """The provider's authorization endpoint, from its discovery document."""
+    url = f"{issuer.rstrip('/')}/.well-known/openid-configuration"
+    try:
+        async with request.app[HTTP].get(url) as resp:
+            meta = await resp.json(content_type=None)
+    except (aiohttp.ClientError, TimeoutError, ValueError):
+        meta = None
+    endpoint = meta.get("authorization_endpoint") if isinstance(meta, dict) else None
+    if not isinstance(endpoint, str) or not endpoint.startswith(("https://", "http://")):
+        raise PageError(503, "Your identity provider could not be reached; try again later.")
+    return endpoint
+
+
+@public
+async def oidc_start(request: web.Request) -> web.Response:
+    """GET /portal/sign-in/oidc?tenant=…: off to the tenant's identity provider
+    (authorization code with PKCE; state, nonce and verifier kept for this browser)."""
+    try:
+        tenant_id = uuid.UUID(request.query.get("tenant", ""))
+    except ValueError:
+        raise PageError(422, "Give your organisation's id to sign in with its provider.") from None
+    try:
+        provider = await api(request).get(f"/v1/identity-providers/{tenant_id}")
+    except ApiError as exc:
+        if exc.status == 404:
+            raise PageError(404, "This organisation has no identity provider; sign in with "
+                            "a passkey or an API token.") from None  # fmt: skip
+        raise PageError(503, exc.message) from None
+    endpoint = await _authorization_endpoint(request, str(provider["issuer"]))
+    redirect_uri = CONTEXT.settings(request).portal_url.rstrip("/") + CALLBACK
+    flow, state, browser = await handlers.start_flow(transactions(request), tenant_id, redirect_uri)
+    query = urlencode({
+        "response_type": "code", "client_id": provider["client_id"],
+        "scope": "openid email profile", "redirect_uri": redirect_uri, "state": state,
+        "nonce": flow.nonce,
+        "code_challenge": create_s256_code_challenge(flow.code_verifier),
+        "code_challenge_method": "S256",
+    })  # fmt: skip
+    resp = redirect(f"{endpoint}{'&' if '?' in endpoint else '?'}{query}")
+    set_cookie(request, resp, FLOW_COOKIE, browser, max_age=int(SIGN_IN_FLOW_TTL.total_seconds()))
+    return resp
+
+
+@public
+async def oidc_callback(request: web.Request) -> web.Response:
+    """GET /portal/sign-in/oidc/callback?code=…&state=…: the provider sent the browser
+    back; auth redeems the code and verifies the ID token."""
+    state = request.query.get("state", "")
+    flow = await handlers.finish_flow(
+        transactions(request), state, request.cookies.get(FLOW_COOKIE)
+    ) if state else None  # fmt: skip
+    if flow is None:
+        raise PageError(400, "This sign-in was not started in this browser, or it has "
+                        "expired or been used (state). Start again.")  # fmt: skip
+    if "error" in request.query:
+        reason = request.query.get("error_description") or request.query["error"]
+        raise PageError(401, f"Your identity provider did not sign you in: {reason[:200]}")
+    body = {"tenant_id": str(flow.tenant_id), "code": request.query.get("code", ""),
+            "redirect_uri": flow.redirect_uri, "code_verifier": flow.code_verifier,
+            "nonce": flow.nonce}  # fmt: skip
+    try:
+        answer = await api(request).post("/v1/oidc-logins", body)
+    except ApiError as exc:
+        if exc.status in (400, 401, 403, 404, 422):
+            raise PageError(401, f"Sign-in refused: {exc.message}") from None
+        raise PageError(503, exc.message) from None
+    signed_in = await _signed_in(request, answer, "oidc")
+    resp = await _open(request, signed_in, redirect(HOME))
+    clear_cookie(request, resp, FLOW_COOKIE)
     return resp

@@ -83,3 +83,29 @@ def open_session(signed_in: SignedIn, now: datetime, ttl_s: int) -> tuple[str, S
         expires_at=min(now + timedelta(seconds=ttl_s), token_end),
     )
     return secret, session
+
+
+SIGN_IN_FLOW_TTL = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class SignInFlow:
+    """A sign-in under way at the tenant's identity provider: what the browser must
+    come back with (the state, its flow cookie) and what auth needs then (the nonce,
+    the PKCE verifier, the redirect URI)."""
+
+    state_hash: bytes
+    browser_hash: bytes
+    tenant_id: uuid.UUID
+    nonce: str
+    code_verifier: str
+    redirect_uri: str
+    expires_at: datetime
+
+    def answers(self, browser_secret: str | None, now: datetime) -> bool:
+        """Whether this browser (its flow cookie) may finish the flow now."""
+        return (
+            browser_secret is not None
+            and hmac.compare_digest(hash_secret(browser_secret), self.browser_hash)
+            and now < self.expires_at
+        )

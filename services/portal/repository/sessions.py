@@ -8,6 +8,7 @@ from datetime import datetime
 import asyncpg
 
 from services.portal.domain.model import Session
+from services.portal.repository.flows import SignInFlows
 
 _COLUMNS = (
     "id_hash, user_id, tenant_id, roles, access_token, csrf_token, method, created_at, expires_at"
@@ -61,3 +62,4 @@ class PortalRepository:
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.sessions = Sessions(conn)
+        self.flows = SignInFlows(conn)
