@@ -10,6 +10,7 @@ import pytest
 from playwright.async_api import Browser, async_playwright
 
 from shared.testing.infra import TestInfra
+from tests.support.oidc import OidcProvider, running_oidc_provider
 from tests.support.portal import CHROMIUM, PortalWorld, running_portal_world
 
 
@@ -33,3 +34,10 @@ async def portal_world(
 ) -> AsyncIterator[PortalWorld]:
     async with running_portal_world(infra, tmp_path_factory.mktemp("portal")) as world:
         yield world
+
+
+@pytest.fixture(scope="session")
+async def oidc_provider() -> AsyncIterator[OidcProvider]:
+    """A real OpenID Connect provider process, once per test session."""
+    async with running_oidc_provider() as provider:
+        yield provider

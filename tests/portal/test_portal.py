@@ -24,6 +24,7 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from shared.testing.ipp import minimal_pdf
+from tests.support.oidc import OidcProvider
 from tests.support.platform import Caller
 from tests.support.portal import AXE, MAX_UPLOAD, PortalWorld, registration_code
 from tests.support.waiting import eventually
@@ -344,6 +345,127 @@ async def test_a_person_of_another_tenant_sees_none_of_it(
         answer = await page.goto(world.portal + "/admin")
         assert answer is not None and answer.status == 403
         assert (await world.job(ada_job))["state"] == "held"
+    finally:
+        await context.close()
+
+
+# --------------------------------------------------------------------------- identity provider
+
+
+def provider_settings(issuer: str, **changes: Any) -> dict[str, Any]:
+    return {"issuer": issuer, "client_id": "printcloud-portal", "client_secret": "s3cret",
+            "role_claim": "groups", "role_map": {"print-staff": "user"},
+            "default_role": None, "group_claim": "groups", **changes}  # fmt: skip
+
+
+async def sign_in_at_provider(
+    page: Page, world: PortalWorld, tenant_id: str, provider: OidcProvider, sub: str
+) -> None:
+    """The sign-in page's organisation form, then the provider's form (pick ``sub``)."""
+    await page.goto(world.portal + "/sign-in")
+    await page.fill("#tenant", tenant_id)
+    async with page.expect_navigation(url=re.compile(re.escape(provider.issuer) + ".*")):
+        await page.get_by_role("button", name="Continue").click()
+    await page.fill('input[name="sub"]', sub)
+    async with page.expect_navigation(url=re.compile(r".*/portal/.*")):
+        await page.get_by_role("button", name="Authorize").click()
+
+
+async def test_sign_in_with_the_organisations_identity_provider(
+    browser: Browser, portal_world: PortalWorld, oidc_provider: OidcProvider
+) -> None:
+    world, idp = portal_world, oidc_provider
+    status, body = await world.call(
+        "PUT", "/v1/identity-provider", world.admin,
+        json=provider_settings(idp.issuer, role_map={"print-staff": "root"},
+                               issuer="http://idp.example.com"),
+    )  # fmt: skip
+    assert status == 422, body
+    assert {e["field"] for e in body["errors"]} == {"issuer", "role_map.print-staff"}
+    status, body = await world.call(
+        "PUT", "/v1/identity-provider", world.admin, json=provider_settings(idp.issuer)
+    )
+    assert status == 200 and "client_secret" not in body, body
+    sub = f"grace-{uuid.uuid4().hex[:8]}"
+    await idp.set_user(sub, {"email": f"{sub}@example.com", "name": "Grace Hopper",
+                             "groups": ["print-staff", "chess-club"]})  # fmt: skip
+    context, page = await new_page(browser)
+    try:
+        await sign_in_at_provider(page, world, world.ada.tenant_id, idp, sub)
+        assert page.url.endswith("/portal/printers"), await page.inner_text("main")
+        await expect(page.locator("main")).to_contain_text("Office printer")
+        await check(page, "sign-in-oidc-printers")
+        answer = await page.goto(world.portal + "/admin")
+        assert answer is not None and answer.status == 403
+        status, body = await world.call("GET", "/v1/users?limit=500", world.admin)
+        (grace,) = [u for u in body["items"] if u["email"] == f"{sub}@example.com"]
+        assert grace["roles"] == ["user"] and grace["display_name"] == "Grace Hopper"
+        # Signing in again finds the same person, promoted when the provider says so.
+        await idp.set_user(sub, {"email": f"{sub}@example.com", "groups": ["print-staff"]})
+        await world.call("PUT", "/v1/identity-provider", world.admin, json=provider_settings(
+            idp.issuer, role_map={"print-staff": "admin"}))  # fmt: skip
+        await sign_in_at_provider(page, world, world.ada.tenant_id, idp, sub)
+        answer = await page.goto(world.portal + "/admin")
+        assert answer is not None and answer.status == 200
+        status, body = await world.call("GET", "/v1/users?limit=500", world.admin)
+        again = [u for u in body["items"] if u["email"] == f"{sub}@example.com"]
+        assert [(u["user_id"], u["roles"]) for u in again] == [(grace["user_id"], ["admin"])]
+    finally:
+        await context.close()
+
+
+async def test_a_forged_state_or_a_role_less_person_is_refused_with_a_clear_message(
+    browser: Browser, portal_world: PortalWorld, oidc_provider: OidcProvider
+) -> None:
+    world, idp = portal_world, oidc_provider
+    status, body = await world.call(
+        "PUT", "/v1/identity-provider", world.admin, json=provider_settings(idp.issuer)
+    )
+    assert status == 200, body
+    context, page = await new_page(browser)
+    try:
+        answer = await page.goto(world.portal + "/sign-in/oidc/callback?state=forged&code=x")
+        assert answer is not None and answer.status == 400
+        await expect(page.locator("[data-error]")).to_contain_text("(state)")
+        visitor = f"visitor-{uuid.uuid4().hex[:8]}"
+        await idp.set_user(visitor, {"email": f"{visitor}@example.com", "groups": ["guests"]})
+        await sign_in_at_provider(page, world, world.ada.tenant_id, idp, visitor)
+        await expect(page.locator("[data-error]")).to_contain_text("grants no role")
+        status, body = await world.call("GET", "/v1/users?limit=500", world.admin)
+        assert not [u for u in body["items"] if u["email"] == f"{visitor}@example.com"]
+        assert not [c for c in await context.cookies() if c["name"] == "pc_session"]
+        # The flow was used up: going back to the provider's answer changes nothing.
+        answer = await page.goto(world.portal + "/sign-in/oidc?tenant=" + str(uuid.uuid4()))
+        assert answer is not None and answer.status == 404
+        await expect(page.locator("[data-error]")).to_contain_text("no identity provider")
+    finally:
+        await context.close()
+
+
+async def test_a_person_of_another_tenants_provider_sees_nothing_of_this_tenant(
+    browser: Browser, portal_world: PortalWorld, oidc_provider: OidcProvider
+) -> None:
+    world, idp = portal_world, oidc_provider
+    status, body = await world.call(
+        "PUT", "/v1/identity-provider", world.admin_of_other_tenant,
+        json=provider_settings(idp.issuer),
+    )  # fmt: skip
+    assert status == 200, body
+    ada_job = await held_job(world, world.ada, "Ada's payroll")
+    sub = f"mallory-{uuid.uuid4().hex[:8]}"
+    await idp.set_user(sub, {"email": f"{sub}@example.com", "groups": ["print-staff"]})
+    context, page = await new_page(browser)
+    try:
+        await sign_in_at_provider(page, world, world.eve.tenant_id, idp, sub)
+        assert page.url.endswith("/portal/printers"), await page.inner_text("main")
+        for path in ("/printers", "/jobs", "/release"):
+            await page.goto(world.portal + path)
+            text = await page.inner_text("main")
+            assert "Office printer" not in text and "Ada's payroll" not in text, path
+        answer = await page.goto(f"{world.portal}/jobs/{ada_job}")
+        assert answer is not None and answer.status == 404
+        status, body = await world.call("GET", "/v1/users?limit=500", world.admin)
+        assert not [u for u in body["items"] if u["email"] == f"{sub}@example.com"]
     finally:
         await context.close()
 
