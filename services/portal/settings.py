@@ -23,6 +23,11 @@ class PortalSettings(ServiceSettings):
         description="Where browsers reach the portal (scheme://host[:port]); form posts "
         "from any other origin are refused, and passkeys are made for its host.",
     )
+    ipp_url: str | None = Field(
+        default=None,
+        description="How computers and phones reach the platform's IPP printers "
+        "(ipp://host[:port] or ipps://host); default: api_url's host and port, ipps for https.",
+    )
     secure_cookies: bool = Field(
         default=True,
         description="Mark cookies Secure (browsers keep them for https and for localhost).",

@@ -349,6 +349,36 @@ async def test_a_person_of_another_tenant_sees_none_of_it(
         await context.close()
 
 
+async def test_add_a_printer_to_my_computer_with_its_ipp_address_and_a_qr_code(
+    browser: Browser, portal_world: PortalWorld
+) -> None:
+    world = portal_world
+    printer_id = world.printer.device_id
+    context, page = await new_page(browser)
+    try:
+        await sign_in_with_token(page, world, world.ada)
+        async with page.expect_navigation():
+            await page.get_by_role("link", name="Add to my computer").first.click()
+        assert page.url.endswith("/add"), await page.inner_text("main")
+        error = page.locator("[data-error]")
+        assert await error.count() == 0, await error.inner_text()
+        uri = await page.inner_text("[data-ipp-uri]")
+        assert re.fullmatch(rf"ipps?://[^/]+/ipp/print/{printer_id}", uri), uri
+        qr = page.locator("svg.qr")
+        assert await qr.get_attribute("aria-label") == f"QR code of {uri}"
+        assert await page.locator("main [style]").count() == 0
+        for platform in ("Linux and macOS", "Windows", "Android"):
+            await expect(page.get_by_role("heading", name=platform)).to_be_visible()
+        await check(page, "add-printer")
+        await page.context.clear_cookies()
+        await sign_in_with_token(page, world, world.eve)
+        answer = await page.goto(f"{world.portal}/printers/{printer_id}/add")
+        assert answer is not None and answer.status == 404
+        assert printer_id not in await page.inner_text("main")
+    finally:
+        await context.close()
+
+
 # --------------------------------------------------------------------------- identity provider
 
 
@@ -377,8 +407,8 @@ async def test_sign_in_with_the_organisations_identity_provider(
     world, idp = portal_world, oidc_provider
     status, body = await world.call(
         "PUT", "/v1/identity-provider", world.admin,
-        json=provider_settings(idp.issuer, role_map={"print-staff": "root"},
-                               issuer="http://idp.example.com"),
+        json={**provider_settings(idp.issuer, role_map={"print-staff": "root"}),
+              "issuer": "http://idp.example.com"},
     )  # fmt: skip
     assert status == 422, body
     assert {e["field"] for e in body["errors"]} == {"issuer", "role_map.print-staff"}

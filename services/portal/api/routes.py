@@ -27,6 +27,7 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/portal/sign-out", signin.sign_out)
     r.add_post("/portal/sign-out/everywhere", signin.sign_out_everywhere)
     r.add_get("/portal/printers", views.printers)
+    r.add_get("/portal/printers/{printer_id}/add", views.add_printer)
     r.add_get("/portal/print", views.print_form)
     r.add_post("/portal/print", views.print_submit)
     r.add_get("/portal/jobs", views.jobs)

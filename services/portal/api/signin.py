@@ -186,7 +186,10 @@ async def oidc_start(request: web.Request) -> web.Response:
         "code_challenge": create_s256_code_challenge(flow.code_verifier),
         "code_challenge_method": "S256",
     })  # fmt: skip
-    resp = redirect(f"{endpoint}{'&' if '?' in endpoint else '?'}{query}")
+    # A page with the link, followed by the page's script: the sign-in form's
+    # Content-Security-Policy (form-action 'self') would block a redirect off the portal.
+    resp = await page(request, "sign_in_provider.html", title="Signing in",
+                      url=f"{endpoint}{'&' if '?' in endpoint else '?'}{query}")  # fmt: skip
     set_cookie(request, resp, FLOW_COOKIE, browser, max_age=int(SIGN_IN_FLOW_TTL.total_seconds()))
     return resp
 

@@ -4,16 +4,23 @@ a refusal of the API becomes a clear message on the page, and changes nothing.""
 
 from __future__ import annotations
 
+import html
+import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
+import qrcode
 from aiohttp import BodyPartReader, web
+from markupsafe import Markup
+from qrcode.image.svg import SvgPathImage
 
 from services.portal.api.context import CONTEXT, api, session_of
 from services.portal.api.render import page, redirect
 from services.portal.api.security import HEADERS, PageError, check_form_token
 from services.portal.domain.model import Session
+from services.portal.settings import PortalSettings
 from services.portal.upstream import ApiError, PrintcloudApi
 from shared.http.middleware import public
 from shared.logging import get_logger
@@ -375,3 +382,34 @@ async def passkey_register(request: web.Request) -> web.Response:
     except ApiError as exc:
         raise refused(exc) from None
     return web.json_response({"location": "/portal/passkeys?message=passkey-added"}, status=201)
+
+
+def ipp_uri(settings: PortalSettings, printer_id: str) -> str:
+    """The printer's IPP address (docs/ipp.md): ``ipp(s)://<edge>/ipp/print/<id>``."""
+    if settings.ipp_url:
+        base = settings.ipp_url.rstrip("/")
+    else:
+        parts = urlsplit(settings.api_url)
+        base = f"{'ipps' if parts.scheme == 'https' else 'ipp'}://{parts.netloc}"
+    return f"{base}/ipp/print/{printer_id}"
+
+
+def qr_svg(text: str) -> Markup:
+    """A QR code of ``text`` as inline SVG made on the server (no style attribute, so
+    the Content-Security-Policy holds); sized by the page's stylesheet."""
+    image = qrcode.make(text, image_factory=SvgPathImage, box_size=10, border=2)
+    svg = image.to_string(encoding="unicode")
+    svg = re.sub(r'^<svg width="[^"]*" height="[^"]*"', "<svg", svg)
+    label = html.escape(f"QR code of {text}")
+    return Markup(svg.replace("<svg ", f'<svg class="qr" role="img" aria-label="{label}" ', 1))
+
+
+async def add_printer(request: web.Request) -> web.Response:
+    """GET /portal/printers/{printer_id}/add: the printer's IPP address and a QR code,
+    with how to add it on Linux, macOS, Windows and Android."""
+    client = api(request, signed_in(request))
+    printer_id = str(path_id(request, "printer_id"))
+    printer = await _get(client, f"/v1/printers/{printer_id}")
+    uri = ipp_uri(CONTEXT.settings(request), printer_id)
+    return await page(request, "add_printer.html", title=f"Add {printer['name']}",
+                      printer=printer, uri=uri, qr=qr_svg(uri))  # fmt: skip

@@ -130,5 +130,6 @@
     document.querySelectorAll("[data-passkey-register]").forEach((b) => b.addEventListener("click", () => register(b)));
     document.querySelectorAll("form[data-upload]").forEach((f) => f.addEventListener("submit", (e) => upload(f, e)));
     document.querySelectorAll("[data-job-events]").forEach(follow);
+    document.querySelectorAll("a[data-follow]").forEach((a) => window.location.assign(a.href));
   });
 })();
