@@ -12,6 +12,7 @@ desktop and phone width (``bench/portal_screenshots.sh`` makes docs/portal/)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import re
 import uuid
@@ -20,6 +21,8 @@ from typing import Any
 
 import asyncpg
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from playwright.async_api import Browser, BrowserContext, Page, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
@@ -362,6 +365,7 @@ async def test_add_a_printer_to_my_computer_with_its_ipp_address_and_a_qr_code(
         assert page.url.endswith("/add"), await page.inner_text("main")
         error = page.locator("[data-error]")
         assert await error.count() == 0, await error.inner_text()
+        assert await page.locator("[data-ipp-uri]").count() == 1, await page.content()
         uri = await page.inner_text("[data-ipp-uri]")
         assert re.fullmatch(rf"ipps?://[^/]+/ipp/print/{printer_id}", uri), uri
         qr = page.locator("svg.qr")
@@ -375,6 +379,35 @@ async def test_add_a_printer_to_my_computer_with_its_ipp_address_and_a_qr_code(
         answer = await page.goto(f"{world.portal}/printers/{printer_id}/add")
         assert answer is not None and answer.status == 404
         assert printer_id not in await page.inner_text("main")
+    finally:
+        await context.close()
+
+
+async def test_my_phone_keys_are_listed_and_nobody_elses(
+    browser: Browser, portal_world: PortalWorld
+) -> None:
+    world = portal_world
+    spki = (
+        ed25519.Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    key = base64.urlsafe_b64encode(spki).rstrip(b"=").decode()
+    status, body = await world.call("POST", "/v1/users/me/phone-keys", world.ada,
+                                    json={"label": "Ada's phone", "algorithm": "ed25519",
+                                          "public_key": key})  # fmt: skip
+    assert status == 201, body
+    context, page = await new_page(browser)
+    try:
+        await sign_in_with_token(page, world, world.ada)
+        await page.get_by_role("link", name="Phone keys").click()
+        await expect(page.locator("main")).to_contain_text("Ada's phone")
+        await expect(page.locator("main")).to_contain_text(body["fingerprint"][:16])
+        await check(page, "phone-keys")
+        await page.context.clear_cookies()
+        await sign_in_with_token(page, world, world.eve)
+        await page.goto(world.portal + "/phone-keys")
+        assert "Ada's phone" not in await page.inner_text("main")
     finally:
         await context.close()
 

@@ -38,6 +38,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/portal/release", views.release_form)
     r.add_post("/portal/release", views.release)
     r.add_get("/portal/passkeys", views.passkeys)
+    r.add_get("/portal/phone-keys", views.phone_keys)
     r.add_post("/portal/passkeys/options", views.passkey_options)
     r.add_post("/portal/passkeys", views.passkey_register)
     r.add_get("/portal/admin", admin.dashboard)

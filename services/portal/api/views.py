@@ -413,3 +413,10 @@ async def add_printer(request: web.Request) -> web.Response:
     uri = ipp_uri(CONTEXT.settings(request), printer_id)
     return await page(request, "add_printer.html", title=f"Add {printer['name']}",
                       printer=printer, uri=uri, qr=qr_svg(uri))  # fmt: skip
+
+
+async def phone_keys(request: web.Request) -> web.Response:
+    """GET /portal/phone-keys: the phone keys I log in at printers with."""
+    client = api(request, signed_in(request))
+    body = await _get(client, "/v1/users/me/phone-keys")
+    return await page(request, "phone_keys.html", title="Phone keys", keys=body.get("items", []))
