@@ -404,6 +404,7 @@ def qr_svg(text: str) -> Markup:
     return Markup(svg.replace("<svg ", f'<svg class="qr" role="img" aria-label="{label}" ', 1))
 
 
+@public
 async def add_printer(request: web.Request) -> web.Response:
     """GET /portal/printers/{printer_id}/add: the printer's IPP address and a QR code,
     with how to add it on Linux, macOS, Windows and Android."""
@@ -415,6 +416,7 @@ async def add_printer(request: web.Request) -> web.Response:
                       printer=printer, uri=uri, qr=qr_svg(uri))  # fmt: skip
 
 
+@public
 async def phone_keys(request: web.Request) -> web.Response:
     """GET /portal/phone-keys: the phone keys I log in at printers with."""
     client = api(request, signed_in(request))
