@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from services.portal.domain.model import Session
+from services.portal.domain.model import Session, SignInFlow
 
 
 class FakeSessions:
@@ -37,8 +37,29 @@ class FakeSessions:
         return len(gone)
 
 
+class FakeSignInFlows:
+    """The ``sign_in_flows`` table in a dict."""
+
+    def __init__(self) -> None:
+        self.rows: dict[bytes, SignInFlow] = {}
+
+    async def insert(self, f: SignInFlow) -> None:
+        assert f.state_hash not in self.rows
+        self.rows[f.state_hash] = f
+
+    async def take(self, state_hash: bytes) -> SignInFlow | None:
+        return self.rows.pop(state_hash, None)
+
+    async def delete_expired(self, now: datetime) -> int:
+        gone = [k for k, f in self.rows.items() if f.expires_at <= now]
+        for k in gone:
+            del self.rows[k]
+        return len(gone)
+
+
 class FakePortalRepository:
     """Every table of the portal, in memory."""
 
     def __init__(self) -> None:
         self.sessions = FakeSessions()
+        self.flows = FakeSignInFlows()

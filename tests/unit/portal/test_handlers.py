@@ -88,3 +88,28 @@ async def test_expired_sessions_are_forgotten_and_live_ones_kept() -> None:
     )
     assert await handlers.forget_expired(tx) == 1
     assert list(repo.sessions.rows) == [hash_secret(live)]
+
+
+async def test_a_sign_in_flow_finishes_once_and_only_in_the_browser_that_started_it() -> None:
+    repo, tx = world()
+    flow, state, browser = await handlers.start_flow(tx, TENANT, "http://x/cb")
+    assert flow.state_hash == hash_secret(state)  # only the hash of the state is kept
+    assert len(flow.code_verifier) >= 43 and flow.nonce and flow.tenant_id == TENANT
+    assert await handlers.finish_flow(tx, state, "another-browser") is None
+    assert repo.flows.rows == {}  # a wrong browser used the state up too
+    flow, state, browser = await handlers.start_flow(tx, TENANT, "http://x/cb")
+    assert await handlers.finish_flow(tx, state, browser) == flow
+    assert await handlers.finish_flow(tx, state, browser) is None
+
+
+async def test_an_expired_sign_in_flow_is_refused_and_forgotten() -> None:
+    repo, tx = world()
+    flow, state, browser = await handlers.start_flow(tx, TENANT, "http://x/cb")
+    old = replace(flow, expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    repo.flows.rows[flow.state_hash] = old
+    assert await handlers.finish_flow(tx, state, browser) is None
+    await handlers.start_flow(tx, TENANT, "http://x/cb")
+    expired = next(iter(repo.flows.rows.values()))
+    repo.flows.rows[expired.state_hash] = replace(expired, expires_at=datetime.now(UTC))
+    await handlers.forget_expired(tx)
+    assert repo.flows.rows == {}
