@@ -470,6 +470,7 @@ async def test_sign_in_with_the_organisations_identity_provider(
         await idp.set_user(sub, {"email": f"{sub}@example.com", "groups": ["print-staff"]})
         await world.call("PUT", "/v1/identity-provider", world.admin, json=provider_settings(
             idp.issuer, role_map={"print-staff": "admin"}))  # fmt: skip
+        await context.clear_cookies()
         await sign_in_at_provider(page, world, world.ada.tenant_id, idp, sub)
         answer = await page.goto(world.portal + "/admin")
         assert answer is not None and answer.status == 200
