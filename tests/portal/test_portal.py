@@ -476,7 +476,7 @@ async def test_sign_in_with_the_organisations_identity_provider(
         assert answer is not None and answer.status == 200
         status, body = await world.call("GET", "/v1/users?limit=500", world.admin)
         again = [u for u in body["items"] if u["email"] == f"{sub}@example.com"]
-        assert [(u["user_id"], u["roles"]) for u in again] == [(grace["user_id"], ["admin"])]
+        assert [(u["id"], u["roles"]) for u in again] == [(grace["id"], ["admin"])]
     finally:
         await context.close()
 
