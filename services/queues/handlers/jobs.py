@@ -18,7 +18,7 @@ from services.queues.handlers.common import Work, notify, now, record
 from services.queues.handlers.idempotency import IdempotencyKey, claim
 from services.queues.repository import QueuesRepository
 from shared.db.uow import Transactions
-from shared.errors import FieldError
+from shared.errors import FieldError, ValidationFailed
 from shared.events.contracts.jobs import JobCanceled, JobSubmitted, Release
 from shared.http.auth import Principal
 from shared.printing.capabilities import Capabilities, intersect
@@ -140,7 +140,10 @@ async def create_job(
     owner = uuid.UUID(who.subject)
     target = await resolve_target(uow, cmd, who.tenant_id)
     check_settings(target, cmd.settings, document.format)
-    pages = cmd.pages if cmd.pages is not None else document.pages
+    pages = document.pages  # counted by the server from the content, never the client's
+    if cmd.pages is not None and cmd.pages != pages:
+        reason = f"the document has {pages} pages, not {cmd.pages}"
+        raise ValidationFailed(reason, [FieldError("pages", reason)])
     at = now()
     job = Job(
         id=job_id,
