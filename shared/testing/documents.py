@@ -4,6 +4,7 @@ it is given (``shared.printing.documents``), so what they send must be valid."""
 from __future__ import annotations
 
 import struct
+import zlib
 from collections.abc import Iterator
 
 _CHUNK = 1 << 20
@@ -68,3 +69,17 @@ def pwg_raster(pages: int = 1, width: int = 8, height: int = 8) -> bytes:
     struct.pack_into(">III", header, 384, 8, 8, width)  # bits per colour/pixel, bytes per line
     line = bytes([0, width - 1, 0xFF])  # the line once, one run of ``width`` white pixels
     return b"RaS2" + (bytes(header) + line * height) * pages
+
+
+def png() -> bytes:
+    """A valid 1x1 grey PNG image."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\xff")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +13,7 @@ import pytest
 
 from shared.events.contracts.gateway import DeviceJobStatusReported
 from shared.events.contracts.sessions import DeviceLoginApproved
+from shared.testing.documents import pwg_raster
 from tests.support.kafka import envelopes
 from tests.support.queues import (
     Queues,
@@ -42,7 +42,7 @@ def _login(
 async def test_a_printer_downloads_only_its_own_jobs_and_resumes_with_range(q: Queues) -> None:
     ada = await q.user(name="Ada Lovelace")
     mine, other = await q.printer(), await q.printer()
-    content = os.urandom(300_000)
+    content = pwg_raster(2, height=50_000)  # about 300 KB
     doc = await q.upload(ada, content, "image/pwg-raster", title="Raster")
     job = await q.queued_job(ada, mine, document_id=doc["document_id"])
     theirs = await q.queued_job(ada, other)

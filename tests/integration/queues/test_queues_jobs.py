@@ -13,6 +13,7 @@ import pytest
 
 from shared.events.contracts.gateway import DeviceJobStatusReported
 from shared.printing.capabilities import Capabilities
+from shared.testing.documents import png as png_image
 from tests.support.kafka import envelopes
 from tests.support.queues import (
     CAPS,
@@ -59,7 +60,7 @@ async def test_a_job_is_submitted_and_refused_settings_are_named_with_allowed_va
     assert submitted["data"]["printed_pages"] == 4
 
     # A format the printer does not take is refused naming document_format.
-    png = await q.upload(ada, b"\x89PNG\r\n\x1a\n....", "image/png")
+    png = await q.upload(ada, png_image(), "image/png")
     refused = await q.submit(ada, 422, document_id=png["document_id"], printer_id=str(printer))
     assert refused["invalid_settings"][0]["setting"] == "document_format"
     # Unknown targets, targets of another tenant and targets without capabilities.

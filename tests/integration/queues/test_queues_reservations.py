@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from shared.testing.documents import pdf
 from tests.support.kafka import envelopes
 from tests.support.queues import (
-    PDF,
     Queues,
     about,
 )
@@ -27,7 +27,7 @@ async def test_a_reservation_queues_kept_documents_by_priority_within_the_limits
     for title, priority, pages in [("low", 1, 1), ("urgent", 9, 2), ("old", 5, 2), ("new", 5, 2),
                                    ("huge", 8, 50)]:  # fmt: skip
         docs[title] = await q.upload(
-            ada, PDF + title.encode(), keep="true", priority=str(priority), pages=str(pages),
+            ada, pdf(pages, title), keep="true", priority=str(priority), pages=str(pages),
             title=title,
         )  # fmt: skip
     not_kept = await q.upload(ada, title="not kept", priority="100")
