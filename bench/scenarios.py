@@ -34,6 +34,7 @@ from bench.platform_harness import (
 )
 from bench.submit import JobWatch, SubmitRefused, submit_job, until_state
 from shared.infra.kafka import free_port, free_port_range
+from shared.testing.documents import pdf, pdf_chunks
 from shared.testing.ipp import minimal_pdf, start_ippeveprinter
 
 # ---------------------------------------------------------------------- Printcloud vs peers
@@ -200,14 +201,9 @@ async def big_document(
     """P4: upload ``size`` bytes through the edge, then a real agent downloads it."""
     source = workdir / "big.pdf"
     digest = hashlib.sha256()
-    with source.open("wb") as out:
-        block = os.urandom(1 << 20)
-        out.write(b"%PDF-1.4\n")
-        written = 9
-        while written < size:
-            chunk = block[: min(len(block), size - written)]
-            out.write(chunk)
-            written += len(chunk)
+    with source.open("wb") as out:  # a real one-page PDF, padded to ``size`` bytes
+        for piece in pdf_chunks(1, "Bench big", padding=max(0, size - len(pdf(1, "Bench big")))):
+            out.write(piece)
     with source.open("rb") as f:
         while data := f.read(1 << 22):
             digest.update(data)
