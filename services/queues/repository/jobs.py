@@ -305,12 +305,13 @@ class Jobs:
     async def held_pull_jobs(
         self, tenant_id: uuid.UUID, owner_id: uuid.UUID, printer_id: uuid.UUID
     ) -> list[uuid.UUID]:
-        """The owner's held jobs at virtual printers that have ``printer_id`` as a member."""
+        """The owner's jobs held for release (not by a quota) at virtual printers that have
+        ``printer_id`` as a member."""
         rows = await self.conn.fetch(
             """
             SELECT j.id FROM jobs j JOIN virtual_printers v ON v.id = j.virtual_printer_id
             WHERE j.tenant_id = $1 AND j.owner_id = $2 AND j.state = 'held'
-              AND $3 = ANY(v.members)
+              AND j.hold_reason = 'pull' AND $3 = ANY(v.members)
             ORDER BY j.submitted_at, j.id
             """,
             tenant_id,
