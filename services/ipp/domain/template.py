@@ -18,6 +18,7 @@ from services.ipp.domain.media import media_for_size
 from services.ipp.domain.printer import FINISHINGS, ORIENTATIONS
 from services.ipp.protocol.codec import Attribute, Group, Range, Resolution
 from services.ipp.protocol.constants import Tag
+from shared.printing import documents
 from shared.printing.capabilities import Capabilities
 from shared.printing.settings import JobSettings, check
 
@@ -127,21 +128,13 @@ def read_template(job: Group | None, caps: Capabilities, document_format: str | 
     return Template(settings, refused, ignored)
 
 
+sniff = documents.sniff
+"""The format of a document from its first octets (the platform's own content check
+decides the same way, so the two cannot disagree)."""
+
+
 def format_supported(document_format: str, caps: Capabilities) -> bool:
     """Whether the target takes ``document_format`` (octet-stream is sniffed later)."""
     return document_format == "application/octet-stream" or document_format in (
         caps.document_format_supported or ["application/pdf"]
     )
-
-
-def sniff(head: bytes) -> str | None:
-    """The format of a document from its first octets (application/octet-stream)."""
-    if head.startswith(b"%PDF"):
-        return "application/pdf"
-    if head.startswith(b"RaS2"):
-        return "image/pwg-raster"
-    if head.startswith(b"UNIRAST"):
-        return "image/urf"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    return None

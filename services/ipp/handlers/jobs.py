@@ -107,7 +107,7 @@ async def _submit(
     """Stream the document to the platform and create its job; refusals in IPP terms."""
     rid = call.request.request_id
     if document_format == "application/octet-stream":
-        found = sniff(await call.document.peek(8))
+        found = sniff(await call.document.peek(16))
         if found is None:
             raise IppError(Status.DOCUMENT_FORMAT_NOT_SUPPORTED,
                            "the document's format is not recognised", rid)  # fmt: skip
@@ -132,6 +132,14 @@ async def _submit(
                 Status.DOCUMENT_FORMAT_NOT_SUPPORTED
                 if all(s == "document_format" for s in settings)
                 else Status.ATTRIBUTES_OR_VALUES_NOT_SUPPORTED
+            )
+            raise IppError(status, str(exc.body.get("detail", "refused")), rid) from exc
+        code = exc.body.get("code") if isinstance(exc.body, dict) else None
+        if code in ("document-invalid", "document-format-not-supported"):
+            status = (
+                Status.DOCUMENT_FORMAT_ERROR
+                if code == "document-invalid"
+                else Status.DOCUMENT_FORMAT_NOT_SUPPORTED
             )
             raise IppError(status, str(exc.body.get("detail", "refused")), rid) from exc
         if exc.status == 409:
@@ -239,6 +247,14 @@ async def cancel_job(call: Call) -> Message:
             raise IppError(Status.NOT_POSSIBLE, f"the job is {current.get('state')}", rid)
         await call.api.cancel(job.job_uuid)
     except ApiError as exc:
+        code = exc.body.get("code") if isinstance(exc.body, dict) else None
+        if code in ("document-invalid", "document-format-not-supported"):
+            status = (
+                Status.DOCUMENT_FORMAT_ERROR
+                if code == "document-invalid"
+                else Status.DOCUMENT_FORMAT_NOT_SUPPORTED
+            )
+            raise IppError(status, str(exc.body.get("detail", "refused")), rid) from exc
         if exc.status == 409:
             raise IppError(Status.NOT_POSSIBLE, "the job can no longer be canceled", rid) from exc
         raise api_failure(exc, rid) from exc

@@ -63,6 +63,7 @@ class FakeApi:
         self.documents: dict[str, tuple[str, bytes]] = {}
         self.jobs: dict[uuid.UUID, dict[str, Any]] = {}
         self.refuse_submit: ApiError | None = None
+        self.refuse_upload: ApiError | None = None
 
     async def target(self, target_id: uuid.UUID) -> tuple[Target, Capabilities]:
         if target_id != self.the_target[0].id:
@@ -73,6 +74,8 @@ class FakeApi:
         self, chunks: AsyncIterator[bytes], document_format: str, title: str
     ) -> dict[str, Any]:
         data = b"".join([c async for c in chunks])
+        if self.refuse_upload is not None:
+            raise self.refuse_upload
         document_id = str(uuid.uuid4())
         self.documents[document_id] = (document_format, data)
         return {"document_id": document_id}

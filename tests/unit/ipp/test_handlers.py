@@ -177,6 +177,26 @@ async def test_a_format_the_printer_does_not_take_is_document_format_not_support
     assert [a.name for a in call.unsupported] == ["document-format"]
 
 
+@pytest.mark.parametrize(
+    ("status", "code", "expected"),
+    [
+        (422, "document-invalid", Status.DOCUMENT_FORMAT_ERROR),
+        (415, "document-format-not-supported", Status.DOCUMENT_FORMAT_NOT_SUPPORTED),
+    ],
+)
+async def test_a_document_the_platform_refuses_by_content_is_a_document_format_error(
+    status: int, code: str, expected: Status
+) -> None:
+    w = World()
+    w.api.refuse_upload = ApiError(status, {"code": code, "detail": "the document is empty"})
+    call = w.call(Op.PRINT_JOB, document=PDF)
+    with pytest.raises(IppError) as caught:
+        await jobs.print_job(call)
+    assert caught.value.status == expected
+    assert "empty" in str(caught.value)
+    assert w.api.jobs == {} and w.repo.jobs == {}
+
+
 async def test_the_apis_refusal_of_settings_names_the_ipp_attribute() -> None:
     w = World()
     w.api.refuse_submit = ApiError(
