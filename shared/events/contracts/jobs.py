@@ -54,8 +54,14 @@ class JobSubmitted(_JobEvent):
     document_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     document_size: int = Field(ge=0)
     document_format: str
-    pages: int | None = Field(ge=0, description="Pages in the document, when known.")
-    printed_pages: int | None = Field(ge=0, description="Pages to print x copies, when known.")
+    pages: int | None = Field(
+        ge=0,
+        description="Pages in the document, as the server counted them from its content "
+        "(null only for documents stored before content checks).",
+    )
+    printed_pages: int | None = Field(
+        ge=0, description="Pages to print x copies, from the server's count (quotas use it)."
+    )
     colour: bool = Field(description="Whether the job asks for colour output.")
     settings: JobSettings
     reservation_id: uuid.UUID | None = None
@@ -85,6 +91,8 @@ class JobQueued(_JobEvent):
 
     printer_id: uuid.UUID
     reason: Literal["direct", "failover", "released", "quota_override", "reservation"]
+    """``reservation`` only in events of earlier versions: a reservation's jobs are now
+    routed like any job (``direct``, ``failover``, ``quota_override``)."""
     detail: str = Field(default="", max_length=2000)
 
 
