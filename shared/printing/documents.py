@@ -44,8 +44,6 @@ _URF_PAGE_HEADER = 32
 _PWG_PAGE = re.compile(re.escape(b"PwgRaster\x00"))
 _PS_PAGE = re.compile(rb"(?:^|[\r\n])%%Page:")
 
-logging.getLogger("pypdf").setLevel(logging.ERROR)  # its repair notes are not ours to log
-
 
 @dataclass
 class DocumentInvalid(DomainError):
@@ -108,6 +106,7 @@ def _scan(handle: BinaryIO, pattern: re.Pattern[bytes], overlap: int) -> int:
 def _pdf(handle: BinaryIO, size: int) -> int:
     from pypdf import PdfReader
 
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # its repair notes are not ours to log
     head, tail = _edges(handle, size)
     if b"%PDF-" not in head:
         raise _refuse("is not a PDF: it does not start with %PDF-")
