@@ -35,6 +35,7 @@ from shared.db.uow import PostgresTransactions
 from shared.dependencies import DATABASE, EVENT_BROKER, Waiting, wait_until_available
 from shared.events.registry import EventRegistry
 from shared.http.auth import (
+    MAX_TOKEN_LIFETIME_S,
     Authenticator,
     CompositeAuthenticator,
     JwtAuthenticator,
@@ -249,7 +250,10 @@ def create_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> web.Applica
     app = web.Application(middlewares=MIDDLEWARES)
     app[AUTHENTICATOR] = spec.authenticator(settings)
     # Revoked API tokens, followed from auth.tokens: their access tokens stop at once.
-    app[REVOCATIONS] = RevocationCache(settings.kafka_bootstrap)
+    # Kept as long as a token minted before the revocation may live, then forgotten.
+    app[REVOCATIONS] = RevocationCache(
+        settings.kafka_bootstrap, keep_s=MAX_TOKEN_LIFETIME_S + settings.auth_leeway_s
+    )
     app[UNREADY] = lambda: setattr(app[RUNTIME], "ready", False)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", _readyz)

@@ -216,10 +216,23 @@ def parse_jwks(document: object) -> dict[str, jwt.PyJWK]:
     return usable
 
 
+MAX_TOKEN_LIFETIME_S = 86_400
+"""The longest lifetime (``exp - iat``) an access token may claim: auth issues none
+longer, and services keep revocations this long (plus the leeway), no longer."""
+
+
 def verify_access_token(
-    token: str, key: jwt.PyJWK, *, issuer: str, audience: str, leeway_s: float
+    token: str,
+    key: jwt.PyJWK,
+    *,
+    issuer: str,
+    audience: str,
+    leeway_s: float,
+    max_lifetime_s: float = MAX_TOKEN_LIFETIME_S,
 ) -> Principal:
-    """Check an access token's signature (with ``key``'s own algorithm) and claims."""
+    """Check an access token's signature (with ``key``'s own algorithm) and claims; a
+    token claiming to live longer than ``max_lifetime_s`` is refused, so that a revocation
+    kept that long outlives every token minted before it."""
     _, alg = token_key_id(token)
     if alg != key.algorithm_name:
         raise Unauthenticated("the token's algorithm does not match its key")
@@ -239,6 +252,9 @@ def verify_access_token(
         raise Unauthenticated("the token is not valid yet") from None
     except jwt.PyJWTError:
         raise Unauthenticated("the token is not valid") from None
+    lifetime = claims["exp"] - claims["iat"]
+    if not isinstance(lifetime, int | float) or lifetime > max_lifetime_s:
+        raise Unauthenticated("the token's lifetime is longer than this service accepts")
     return principal_from_claims(claims)
 
 
