@@ -154,7 +154,10 @@ async def test_revoking_a_credential_closes_its_open_socket(rig: Rig) -> None:
         async with asyncio.timeout(10):  # within seconds, not at the next reconnect
             while (msg := await ws.receive()).type == aiohttp.WSMsgType.TEXT:
                 pass
-        assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+        # An application close code says why, so the agent does not retry with the key.
+        assert (msg.type, msg.data, msg.extra) == (
+            aiohttp.WSMsgType.CLOSE, 4001, "credential revoked"
+        ), msg
         _, again = await device.connect(http, rig.ws_url)
         assert again["code"] == "unknown-device"
         await other.send_json({"type": "heartbeat", "seq": 1})  # the others stay connected
