@@ -191,6 +191,9 @@ async def _readyz(request: web.Request) -> web.Response:
         checks["kafka"] = "ok"
     except Exception as exc:
         checks["kafka"] = f"unreachable: {type(exc).__name__}"
+    # Until the revocations are read, a revoked API token's access tokens would pass.
+    revoked = request.app[REVOCATIONS]
+    checks["token-revocations"] = "ok" if revoked.ready.is_set() else "loading"
     if rt.supervisor and rt.supervisor.failing:
         checks["tasks"] = f"restarting: {sorted(rt.supervisor.failing)}"
     return readiness(checks)
