@@ -45,6 +45,7 @@ from shared.http.health import healthz, metrics, readiness
 from shared.http.middleware import AUTHENTICATOR, MIDDLEWARES
 from shared.http.problem import dependency_unavailable, problem_response
 from shared.http.revocations import REVOCATIONS, RevocationCache
+from shared.http.slowclients import GuardedAppRunner, SlowClientLimits
 from shared.kafka.consumer import BatchHandler, EventConsumer, Handler
 from shared.logging import configure_logging, get_logger
 from shared.settings import ProcessSettings, ServiceSettings
@@ -359,7 +360,7 @@ async def _start_app(
     try:
         await asyncio.wait({setup, stop}, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
         if not setup.done() and not stopping.is_set():
-            standin = web.AppRunner(_starting_app(runner.app.get(STARTING) or Waiting()))
+            standin = app_runner(_starting_app(runner.app.get(STARTING) or Waiting()), settings)
             await standin.setup()
             site = web.TCPSite(standin, settings.http_host, settings.http_port, reuse_address=True)
             await site.start()
@@ -397,7 +398,7 @@ async def serve_app(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=20)
+    runner = app_runner(app, settings)
     port = await _start_app(name, runner, settings, stopping)
     if port is None:
         _ignore_further_stop_signals(loop)
@@ -414,6 +415,18 @@ async def serve_app(
     await asyncio.sleep(settings.shutdown_grace_s)
     await runner.cleanup()
     log.info("service stopped")
+
+
+def app_runner(app: web.Application, settings: ProcessSettings) -> web.AppRunner:
+    """The runner of a Printcloud server: slow clients are cut off in seconds."""
+    limits = SlowClientLimits(
+        header_timeout_s=settings.http_header_timeout_s,
+        body_idle_timeout_s=settings.http_body_idle_timeout_s,
+        keepalive_timeout_s=settings.http_keepalive_timeout_s,
+    )
+    return GuardedAppRunner(
+        app, limits=limits, handle_signals=False, access_log=None, shutdown_timeout=20
+    )
 
 
 def _ignore_further_stop_signals(loop: asyncio.AbstractEventLoop) -> None:

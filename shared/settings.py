@@ -42,6 +42,23 @@ class ProcessSettings(BaseSettings):
         default=None,
         description="Bootstrap operator bearer token (platform-wide admin).",
     )
+    http_header_timeout_s: float = Field(
+        default=10,
+        gt=0,
+        le=300,
+        description="Time a client has to send a request's line and headers once it began "
+        "(or once it connected); past it the connection is dropped.",
+    )
+    http_body_idle_timeout_s: float = Field(
+        default=30,
+        gt=0,
+        le=3600,
+        description="Longest pause in a request body the server is reading; a client "
+        "trickling its body slower than this is dropped.",
+    )
+    http_keepalive_timeout_s: float = Field(
+        default=30, gt=0, le=3600, description="An idle kept-alive connection is closed after this."
+    )
     startup_timeout_s: float = Field(
         default=0,
         ge=0,
