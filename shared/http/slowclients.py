@@ -27,9 +27,9 @@ from typing import Any
 from aiohttp import web
 from aiohttp.streams import EMPTY_PAYLOAD, StreamReader
 from aiohttp.web_protocol import RequestHandler
+from prometheus_client import Counter
 
 from shared.logging import get_logger
-from shared.metrics import Counter
 
 log = get_logger(__name__)
 CUT_OFF = Counter(
