@@ -42,6 +42,7 @@ from shared.http.auth import (
     OperatorTokenAuthenticator,
 )
 from shared.http.health import healthz, metrics, readiness
+from shared.http.identities import ServiceTokenAuthenticator
 from shared.http.middleware import AUTHENTICATOR, MIDDLEWARES
 from shared.http.problem import dependency_unavailable, problem_response
 from shared.http.revocations import REVOCATIONS, RevocationCache
@@ -64,10 +65,20 @@ class ConsumerSpec:
     batch_handlers: dict[str, BatchHandler] = field(default_factory=dict)
 
 
-def default_authenticator(settings: ServiceSettings) -> Authenticator:
-    """The operator token, and auth's access tokens when ``auth_jwks_url`` is set."""
+def operator_authenticator(settings: ProcessSettings) -> OperatorTokenAuthenticator:
+    """The operator token, known by itself or by its digest (``operator_token_sha256``)."""
     token = settings.operator_token.get_secret_value() if settings.operator_token else None
-    operator = OperatorTokenAuthenticator(token)
+    return OperatorTokenAuthenticator(token, sha256=settings.operator_token_sha256 or None)
+
+
+def default_authenticator(settings: ServiceSettings) -> Authenticator:
+    """The operator token, the service tokens of ``service_identities``, and auth's access
+    tokens when ``auth_jwks_url`` is set."""
+    operator: Authenticator = operator_authenticator(settings)
+    if settings.service_identities:
+        operator = CompositeAuthenticator(
+            operator, ServiceTokenAuthenticator(settings.service_identities)
+        )
     if not settings.auth_jwks_url:
         return operator
     tokens = JwtAuthenticator(

@@ -42,6 +42,14 @@ class ProcessSettings(BaseSettings):
         default=None,
         description="Bootstrap operator bearer token (platform-wide admin).",
     )
+    operator_token_sha256: str = Field(
+        default="",
+        pattern=r"^([0-9a-fA-F]{64})?$",
+        description=(
+            "The operator token's SHA-256 hex digest, instead of the token: a service that "
+            "only verifies the operator's calls need not hold the token itself."
+        ),
+    )
     http_header_timeout_s: float = Field(
         default=10,
         gt=0,
@@ -95,6 +103,14 @@ class ServiceSettings(ProcessSettings):
         description=(
             "Networks of the proxies in front of this service (the edge, an ingress) whose "
             "X-Forwarded-For is believed; limits key on the real client behind them."
+        ),
+    )
+    service_identities: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "The services that may call this one as themselves (JSON object: service name -> "
+            "SHA-256 hex digest of its service token). Each gets only the scopes of its grant "
+            "(shared.http.identities.SERVICE_GRANTS); the tokens themselves stay with them."
         ),
     )
     auth_jwks_url: str = Field(

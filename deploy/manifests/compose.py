@@ -26,7 +26,9 @@ from deploy.manifests.common import (
 from deploy.manifests.config import (
     AUTH_SERVICE,
     JWKS_PATH,
+    SERVICE_IDENTITIES,
     WORKER_DATA_PATH,
+    callers,
     jwks_url,
     shared_claim,
     shared_volume,
@@ -106,8 +108,9 @@ def service_block(svc: ServiceInfo, port: int, services: Sequence[ServiceInfo]) 
         svc.env("http_host"): "0.0.0.0",
         svc.env("http_port"): "8080",
         svc.env("shutdown_grace_s"): str(SHUTDOWN_GRACE_S),
-        svc.env("operator_token"): _required("PRINTCLOUD_OPERATOR_TOKEN"),
     }
+    if svc.has_database:  # services with an API of their own verify its digest; no gateway
+        env[svc.env("operator_token_sha256")] = _required("PRINTCLOUD_OPERATOR_TOKEN_SHA256")
     if "public_url" in svc.settings_fields and svc.name != GATEWAY_SERVICE:
         env[svc.env("public_url")] = PUBLIC_URL
     if "api_url" in svc.settings_fields:  # the IPP endpoint: the public API via the edge
@@ -117,6 +120,8 @@ def service_block(svc: ServiceInfo, port: int, services: Sequence[ServiceInfo]) 
         env[svc.env(volume.field)] = volume.mount_path
     for field in svc.secret_fields:
         env[svc.env(field)] = _required(svc.env(field))
+    if callers(svc, services):  # the digests of the service tokens that may call it
+        env[svc.env(SERVICE_IDENTITIES)] = _required(svc.env(SERVICE_IDENTITIES))
     if jwks_url(services) and "auth_jwks_url" in svc.settings_fields and svc.name != AUTH_SERVICE:
         env[svc.env("auth_jwks_url")] = f"http://{AUTH_SERVICE}:8080{JWKS_PATH}"
     gateway_port = next(

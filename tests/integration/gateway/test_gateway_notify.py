@@ -21,6 +21,7 @@ from services.gateway.app import create_app as create_gateway
 from services.gateway.settings import GatewaySettings
 from shared.events.contracts.notifications import DeviceNotified
 from shared.events.envelope import new_envelope
+from shared.http.identities import new_service_token, token_digest
 from shared.testing.fixtures import unique
 from tests.support.device import TestDevice, next_frame
 from tests.support.registry import RegistryFactory
@@ -74,11 +75,16 @@ class Replicas:
 @pytest.fixture
 async def replicas(registry_app: RegistryFactory, bootstrap: str) -> AsyncIterator[Replicas]:
     async with contextlib.AsyncExitStack() as stack:
-        registry = (await stack.enter_async_context(registry_app(TOKEN))).client
+        gateway_token = new_service_token("gateway")
+        registry = (
+            await stack.enter_async_context(
+                registry_app(TOKEN, service_identities={"gateway": token_digest(gateway_token)})
+            )
+        ).client
         gateways = []
         for name in ("gw-a", "gw-b"):
             settings = GatewaySettings(
-                kafka_bootstrap=bootstrap, operator_token=TOKEN, instance=unique(name),
+                kafka_bootstrap=bootstrap, service_token=gateway_token, instance=unique(name),
                 registry_url=str(registry.make_url("/")),
             )  # fmt: skip
             gw = await stack.enter_async_context(TestClient(TestServer(create_gateway(settings))))
