@@ -66,7 +66,11 @@ def k8s_secrets(
 
 
 @k8s_app.command("service-tokens")
-def k8s_service_tokens() -> None:
+def k8s_service_tokens(
+    compose: Annotated[
+        bool, typer.Option("--compose", help="as lines of deploy/.env instead")
+    ] = False,
+) -> None:
     """New service tokens, one per calling service, and the digests each callee holds:
     the values of the ``service-token`` and ``service-identities`` Secret keys."""
     import json
@@ -77,11 +81,17 @@ def k8s_service_tokens() -> None:
     digests: dict[str, dict[str, str]] = {}
     for caller, grant in sorted(SERVICE_GRANTS.items()):
         token = new_service_token(caller)
-        print(f"{secrets_secret(caller)} service-token: {token}")
+        if compose:
+            print(f"PRINTCLOUD_{caller.upper()}_SERVICE_TOKEN={token}")
+        else:
+            print(f"{secrets_secret(caller)} service-token: {token}")
         for callee in sorted(grant.callees):
             digests.setdefault(callee, {})[caller] = token_digest(token)
     for callee, callers in sorted(digests.items()):
-        print(f"{secrets_secret(callee)} service-identities: {json.dumps(callers)}")
+        if compose:
+            print(f"PRINTCLOUD_{callee.upper()}_SERVICE_IDENTITIES='{json.dumps(callers)}'")
+        else:
+            print(f"{secrets_secret(callee)} service-identities: {json.dumps(callers)}")
 
 
 async def pending_migrations(name: str) -> list[str]:

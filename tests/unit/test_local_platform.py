@@ -100,7 +100,7 @@ def test_the_printed_table_never_cuts_a_path_or_an_id(
     assert local.operator_token not in shown.getvalue()
 
 
-def test_each_service_gets_its_own_identity_and_the_gateway_no_operator_token(
+def test_each_service_gets_its_own_identity_and_none_the_operator_token(
     tmp_path: Path,
 ) -> None:
     services = {
@@ -112,9 +112,14 @@ def test_each_service_gets_its_own_identity_and_the_gateway_no_operator_token(
     gateway_token = envs["gateway"]["PRINTCLOUD_GATEWAY_SERVICE_TOKEN"]
     assert gateway_token.startswith("pcsvc_gateway_")
     # The gateway holds its own token and no operator token; nobody else holds its token.
-    assert local.operator_token not in envs["gateway"].values()
+    # No service holds the operator token: those with an API verify it by its digest.
+    for name in services:
+        assert local.operator_token not in envs[name].values(), name
+    assert not any("OPERATOR" in var for var in envs["gateway"])
     for name in ("registry", "queues", "counters"):
         assert gateway_token not in envs[name].values(), name
+        digest = envs[name][f"PRINTCLOUD_{name.upper()}_OPERATOR_TOKEN_SHA256"]
+        assert digest == token_digest(local.operator_token), name
     # The registry, which the gateway calls, holds only the token's digest; the others
     # are told of no caller at all.
     identities = json.loads(envs["registry"]["PRINTCLOUD_REGISTRY_SERVICE_IDENTITIES"])
