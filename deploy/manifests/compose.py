@@ -41,8 +41,9 @@ HEADER = (
     "# Do not edit: change the code and regenerate; tests/deploy fails when this file is stale.\n"
     "#\n"
     "# Needs deploy/.env (or the same variables in the environment), see docs/operations.md:\n"
-    "#   POSTGRES_PASSWORD, PRINTCLOUD_OPERATOR_TOKEN_SHA256, PRINTCLOUD_<SERVICE>_DB_PASSWORD and\n"
-    "#   each service's own secret settings (`printcloud k8s secrets --compose` lists them all)\n"
+    "#   POSTGRES_PASSWORD, PRINTCLOUD_OPERATOR_TOKEN_SHA256, PRINTCLOUD_<SERVICE>_DB_PASSWORD,\n"
+    "#   the service tokens and each service's own secret settings (`printcloud k8s secrets\n"
+    "#   --compose` lists them all)\n"
     "#\n"
     "#   docker compose -f deploy/compose.yaml up --build\n"
 )
