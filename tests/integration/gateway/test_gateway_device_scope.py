@@ -163,3 +163,20 @@ async def test_revoking_a_credential_closes_its_open_socket(rig: Rig) -> None:
         await other.send_json({"type": "heartbeat", "seq": 1})  # the others stay connected
         assert not other.closed
         await other.close()
+
+
+async def test_a_device_holds_one_session_a_newer_one_replaces_it(rig: Rig) -> None:
+    """One credential, one websocket: a second connection closes the first (4000), so a
+    stolen key cannot hold sockets beside the device's own."""
+    device = await rig.printer_device()
+    async with aiohttp.ClientSession() as http:
+        first, _ = await device.connect(http, rig.ws_url)
+        second, welcome = await device.connect(http, rig.ws_url)
+        assert welcome["type"] == "welcome"
+        async with asyncio.timeout(10):
+            while (msg := await first.receive()).type == aiohttp.WSMsgType.TEXT:
+                pass
+        assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 4000), msg
+        await second.send_json({"type": "heartbeat", "seq": 1})
+        assert not second.closed
+        await second.close()
