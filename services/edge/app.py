@@ -283,7 +283,11 @@ async def _proxy_http(request: web.Request, route: Route, base: str) -> web.Stre
             with request.app[EVENT_STREAMS].hold(client, limit, "this client"):
                 return await _relay(request, route, upstream)
         except TooManyRequests as exc:
-            return from_domain_error(exc, instance=request.path)
+            refused = from_domain_error(exc, instance=request.path)
+            cid = request.headers.get(CORRELATION_HEADER)
+            if cid:
+                refused.headers[CORRELATION_HEADER] = cid
+            return refused
 
 
 async def _relay(
