@@ -8,10 +8,11 @@ environment can hold the configuration of every service without collisions.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -136,3 +137,9 @@ class ServiceSettings(ProcessSettings):
         ge=0,
         description="Least time between two JWKS fetches (a token with an unknown kid refreshes).",
     )
+
+    @field_validator("service_identities", mode="before")
+    @classmethod
+    def _identities_as_json(cls, value: object) -> object:
+        """The JSON text of the environment variable, also when given as a plain value."""
+        return json.loads(value) if isinstance(value, str) else value
