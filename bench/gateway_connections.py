@@ -62,6 +62,7 @@ from shared.crypto.keys import fingerprint, spki_der
 from shared.crypto.signatures import sign
 from shared.events.contracts.auth import DeviceCredentialIssued
 from shared.events.envelope import new_envelope
+from shared.http.identities import new_service_token, token_digest
 from shared.infra.database import create_database, prepare_service, with_database
 from shared.infra.kafka import free_port
 from shared.infra.processes import ServiceProcess
@@ -398,6 +399,7 @@ async def run(infra: Any, args: argparse.Namespace, workdir: Path) -> dict[str, 
     phases: dict[str, float] = {}
     token = "op-" + secrets.token_hex(16)
     auth = {"Authorization": f"Bearer {token}"}
+    gateway_token = new_service_token("gateway")  # the gateway calls the registry as itself
     n, procs_n = args.connections, args.client_procs
     if math.ceil(n / procs_n) >= 19_000:
         raise SystemExit("each client process must hold fewer than 19,000 sockets")
@@ -419,6 +421,9 @@ async def run(infra: Any, args: argparse.Namespace, workdir: Path) -> dict[str, 
             "PRINTCLOUD_REGISTRY_KAFKA_BOOTSTRAP": infra.bootstrap,
             "PRINTCLOUD_REGISTRY_HTTP_PORT": str(reg_port),
             "PRINTCLOUD_REGISTRY_OPERATOR_TOKEN": token,
+            "PRINTCLOUD_REGISTRY_SERVICE_IDENTITIES": json.dumps(
+                {"gateway": token_digest(gateway_token)}
+            ),
             "PRINTCLOUD_REGISTRY_SHUTDOWN_GRACE_S": "0",
             "PRINTCLOUD_REGISTRY_LOG_LEVEL": "WARNING",
         },
@@ -431,7 +436,7 @@ async def run(infra: Any, args: argparse.Namespace, workdir: Path) -> dict[str, 
         {
             "PRINTCLOUD_GATEWAY_KAFKA_BOOTSTRAP": infra.bootstrap,
             "PRINTCLOUD_GATEWAY_HTTP_PORT": str(gw_port),
-            "PRINTCLOUD_GATEWAY_OPERATOR_TOKEN": token,
+            "PRINTCLOUD_GATEWAY_SERVICE_TOKEN": gateway_token,
             "PRINTCLOUD_GATEWAY_REGISTRY_URL": f"http://127.0.0.1:{reg_port}",
             "PRINTCLOUD_GATEWAY_INSTANCE": "gw-bench",
             "PRINTCLOUD_GATEWAY_SHUTDOWN_GRACE_S": "0",

@@ -8,10 +8,11 @@ environment can hold the configuration of every service without collisions.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -41,6 +42,31 @@ class ProcessSettings(BaseSettings):
     operator_token: SecretStr | None = Field(
         default=None,
         description="Bootstrap operator bearer token (platform-wide admin).",
+    )
+    operator_token_sha256: str = Field(
+        default="",
+        pattern=r"^([0-9a-fA-F]{64})?$",
+        description=(
+            "The operator token's SHA-256 hex digest, instead of the token: a service that "
+            "only verifies the operator's calls need not hold the token itself."
+        ),
+    )
+    http_header_timeout_s: float = Field(
+        default=10,
+        gt=0,
+        le=300,
+        description="Time a client has to send a request's line and headers once it began "
+        "(or once it connected); past it the connection is dropped.",
+    )
+    http_body_idle_timeout_s: float = Field(
+        default=30,
+        gt=0,
+        le=3600,
+        description="Longest pause in a request body the server is reading; a client "
+        "trickling its body slower than this is dropped.",
+    )
+    http_keepalive_timeout_s: float = Field(
+        default=30, gt=0, le=3600, description="An idle kept-alive connection is closed after this."
     )
     startup_timeout_s: float = Field(
         default=0,
@@ -80,6 +106,14 @@ class ServiceSettings(ProcessSettings):
             "X-Forwarded-For is believed; limits key on the real client behind them."
         ),
     )
+    service_identities: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "The services that may call this one as themselves (JSON object: service name -> "
+            "SHA-256 hex digest of its service token). Each gets only the scopes of its grant "
+            "(shared.http.identities.SERVICE_GRANTS); the tokens themselves stay with them."
+        ),
+    )
     auth_jwks_url: str = Field(
         default="",
         description=(
@@ -103,3 +137,9 @@ class ServiceSettings(ProcessSettings):
         ge=0,
         description="Least time between two JWKS fetches (a token with an unknown kid refreshes).",
     )
+
+    @field_validator("service_identities", mode="before")
+    @classmethod
+    def _identities_as_json(cls, value: object) -> object:
+        """The JSON text of the environment variable, also when given as a plain value."""
+        return json.loads(value) if isinstance(value, str) else value

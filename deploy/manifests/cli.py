@@ -65,6 +65,35 @@ def k8s_secrets(
     print(f"{SUPERUSER_SECRET}: username, password (written by CloudNativePG)")
 
 
+@k8s_app.command("service-tokens")
+def k8s_service_tokens(
+    compose: Annotated[
+        bool, typer.Option("--compose", help="as lines of deploy/.env instead")
+    ] = False,
+) -> None:
+    """New service tokens, one per calling service, and the digests each callee holds:
+    the values of the ``service-token`` and ``service-identities`` Secret keys."""
+    import json
+
+    from deploy.manifests.config import secrets_secret
+    from shared.http.identities import SERVICE_GRANTS, new_service_token, token_digest
+
+    digests: dict[str, dict[str, str]] = {}
+    for caller, grant in sorted(SERVICE_GRANTS.items()):
+        token = new_service_token(caller)
+        if compose:
+            print(f"PRINTCLOUD_{caller.upper()}_SERVICE_TOKEN={token}")
+        else:
+            print(f"{secrets_secret(caller)} service-token: {token}")
+        for callee in sorted(grant.callees):
+            digests.setdefault(callee, {})[caller] = token_digest(token)
+    for callee, callers in sorted(digests.items()):
+        if compose:
+            print(f"PRINTCLOUD_{callee.upper()}_SERVICE_IDENTITIES='{json.dumps(callers)}'")
+        else:
+            print(f"{secrets_secret(callee)} service-identities: {json.dumps(callers)}")
+
+
 async def pending_migrations(name: str) -> list[str]:
     """Ids of service ``name``'s migrations not yet applied, read as its own role.
 

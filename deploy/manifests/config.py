@@ -19,6 +19,7 @@ from deploy.manifests.common import (
 )
 from deploy.manifests.database import database_env, db_secret
 from deploy.manifests.model import ServiceInfo, WorkerInfo
+from shared.http.identities import callers_of
 
 
 @dataclass(frozen=True)
@@ -70,18 +71,36 @@ def secret_key(field: str) -> str:
 def required_secrets(services: Sequence[ServiceInfo]) -> dict[str, list[str]]:
     """Every Secret the manifests reference, with its keys (the operator creates them;
     CloudNativePG creates the superuser one)."""
-    out: dict[str, list[str]] = {OPERATOR_TOKEN_SECRET: ["token"]}
+    out: dict[str, list[str]] = {OPERATOR_TOKEN_SECRET: ["token", "sha256"]}
     for s in services:
         if s.has_database:
             out[db_secret(s.name)] = ["username", "password"]
-        if s.secret_fields:
-            out[secrets_secret(s.name)] = [secret_key(f) for f in s.secret_fields]
+        keys = [secret_key(f) for f in s.secret_fields]
+        if callers(s, services):
+            keys.append(secret_key(SERVICE_IDENTITIES))
+        if keys:
+            out[secrets_secret(s.name)] = keys
     return out
 
 
-def service_env(svc: ServiceInfo) -> list[dict[str, Any]]:
+SERVICE_IDENTITIES = "service_identities"
+"""A callee's setting: the digests of the service tokens of the services that call it."""
+
+
+def callers(svc: ServiceInfo, services: Sequence[ServiceInfo]) -> list[str]:
+    """The deployed services whose grant lets them call ``svc`` as themselves."""
+    deployed = {s.name for s in services}
+    if SERVICE_IDENTITIES not in svc.settings_fields:
+        return []
+    return [c for c in callers_of(svc.name) if c in deployed]
+
+
+def service_env(svc: ServiceInfo, services: Sequence[ServiceInfo] = ()) -> list[dict[str, Any]]:
     """Environment of a service container: addresses from the platform ConfigMap,
-    secrets by reference."""
+    secrets by reference. Only services with an API of their own (a database) verify the
+    operator token, and they get its digest, never the token; a service calling another
+    has its own token in its own Secret, the callee only the digests
+    (``service-identities``) in its own."""
     public = []
     if "public_url" in svc.settings_fields and svc.name != GATEWAY_SERVICE:
         public.append({"name": svc.env("public_url"), "valueFrom": config_ref("public-api-url")})
@@ -91,15 +110,23 @@ def service_env(svc: ServiceInfo) -> list[dict[str, Any]]:
         *(database_env(svc) if svc.has_database else []),
         {"name": svc.env("kafka_bootstrap"), "valueFrom": config_ref("kafka-bootstrap")},
         *public,
-        {
-            "name": svc.env("operator_token"),
-            "valueFrom": secret_ref(OPERATOR_TOKEN_SECRET, "token"),
-        },
+        *(
+            [{"name": svc.env("operator_token_sha256"),
+              "valueFrom": secret_ref(OPERATOR_TOKEN_SECRET, "sha256")}]
+            if svc.has_database
+            else []
+        ),
         *(
             {"name": svc.env(f), "valueFrom": secret_ref(secrets_secret(svc.name), secret_key(f))}
             for f in svc.secret_fields
         ),
-    ]
+        *(
+            [{"name": svc.env(SERVICE_IDENTITIES),
+              "valueFrom": secret_ref(secrets_secret(svc.name), secret_key(SERVICE_IDENTITIES))}]
+            if callers(svc, services)
+            else []
+        ),
+    ]  # fmt: skip
 
 
 JWKS_PATH = "/.well-known/jwks.json"

@@ -63,7 +63,7 @@ def generate(specs: Mapping[str, ServiceSpec] | None = None) -> dict[str, str]:
         "k8s/overlays/prod/keda/kustomization.yaml": dump([keda_component(services)]),
     }
     for s in services:
-        files[f"k8s/base/services/{s.name}.yaml"] = dump(service_objects(s))
+        files[f"k8s/base/services/{s.name}.yaml"] = dump(service_objects(s, services))
     routes = ingresses(services)
     files["k8s/base/ingress/kustomization.yaml"] = dump([ingress_kustomization(routes)])
     if routes:

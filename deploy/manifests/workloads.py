@@ -4,6 +4,7 @@ HorizontalPodAutoscaler, and each worker process's Deployment."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from deploy.manifests.common import (
@@ -34,7 +35,7 @@ from deploy.manifests.model import ServiceInfo, WorkerInfo, topic_table
 from deploy.manifests.network import network_policy, worker_network_policy
 
 
-def deployment(svc: ServiceInfo) -> dict[str, Any]:
+def deployment(svc: ServiceInfo, services: Sequence[ServiceInfo] = ()) -> dict[str, Any]:
     """The service's Deployment: probes, resources, hardening, migrations gate."""
     name = f"printcloud-{svc.name}"
     p = profile(svc.name)
@@ -46,7 +47,7 @@ def deployment(svc: ServiceInfo) -> dict[str, Any]:
             {"name": "shared", "persistentVolumeClaim": {"claimName": shared_claim(svc.name)}}
         )
         mounts.append({"name": "shared", "mountPath": shared.mount_path})
-    env = service_env(svc)
+    env = service_env(svc, services)
     env_from = [{"configMapRef": {"name": name}}]
     wait_for_migrations = {
         "name": "wait-for-migrations",
@@ -155,7 +156,7 @@ def _deployment(
     }
 
 
-def service_objects(svc: ServiceInfo) -> list[dict[str, Any]]:
+def service_objects(svc: ServiceInfo, services: Sequence[ServiceInfo] = ()) -> list[dict[str, Any]]:
     """ServiceAccount, Deployment, Service, PDB, HPA and NetworkPolicy of a service."""
     name = f"printcloud-{svc.name}"
     labels = object_labels(svc.name)
@@ -167,7 +168,7 @@ def service_objects(svc: ServiceInfo) -> list[dict[str, Any]]:
             "metadata": object_meta(name, labels),
             "automountServiceAccountToken": False,
         },
-        deployment(svc),
+        deployment(svc, services),
         {
             "apiVersion": "v1",
             "kind": "Service",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from shared.http.auth import MAX_TOKEN_LIFETIME_S
 from shared.settings import ServiceSettings
 
 DAY_S = 86_400
@@ -27,7 +28,7 @@ class AuthSettings(ServiceSettings):
         ),
     )
     access_token_ttl_s: int = Field(
-        default=900, ge=1, le=DAY_S, description="Lifetime of an access token (JWT)."
+        default=900, ge=1, le=MAX_TOKEN_LIFETIME_S, description="Lifetime of an access token (JWT)."
     )
     signing_key_rotation_s: int = Field(
         default=30 * DAY_S, ge=60, description="A new signing key is made when the newest is older."
@@ -47,7 +48,7 @@ class AuthSettings(ServiceSettings):
     device_token_ttl_s: int = Field(
         default=600,
         ge=1,
-        le=DAY_S,
+        le=MAX_TOKEN_LIFETIME_S,
         description="Lifetime of a device access token (JWT, role and scope `device`); "
         "at most access_token_ttl_s.",
     )

@@ -86,12 +86,9 @@ class Gateway:
         producer, the credential cache and the feed; on the way out, sessions closed and
         background work joined."""
         settings = self.settings
-        registry_token = settings.registry_token or settings.operator_token
-        headers = (
-            {"Authorization": f"Bearer {registry_token.get_secret_value()}"}
-            if registry_token
-            else {}
-        )
+        # The gateway calls the registry as itself, never with an operator's token.
+        token = settings.service_token
+        headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
         self.http = aiohttp.ClientSession(headers=headers, timeout=aiohttp.ClientTimeout(total=10))
         await start_when_available(self.producer)
         self.supervisor.start("credentials", self.credentials.run)

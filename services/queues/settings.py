@@ -55,3 +55,9 @@ class QueuesSettings(ServiceSettings):
     sse_heartbeat_s: float = Field(
         default=15, gt=0, description="Comment line sent on an idle event stream."
     )
+    max_streams_per_credential: int = Field(
+        default=16,
+        ge=1,
+        description="Job event streams one credential (an API token, a device, the operator "
+        "token) may hold open at once per replica; one more is refused with 429.",
+    )

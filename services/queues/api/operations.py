@@ -24,6 +24,10 @@ _IDEMPOTENCY = {
     "answers the first request's result again with `Idempotent-Replayed: true`."
 }
 _REPLAYED = "`true` when this answers an earlier request with the same Idempotency-Key."
+_TOO_MANY_STREAMS = (
+    "The credential holds `max_streams_per_credential` streams already (`too-many-streams`, "
+    "with `Retry-After`); the edge also caps the streams of one client address."
+)
 _SSE = "A `text/event-stream`: `event: job.state` frames whose `id` resumes with Last-Event-ID."
 
 OPERATIONS: list[Operation] = [
@@ -115,9 +119,10 @@ OPERATIONS: list[Operation] = [
         "Stream the caller's jobs' state changes",
         "jobs",
         {200: _SSE},
-        errors=(401, 403, 422),
+        errors=(401, 403, 422, 429),
         operation_id="streamMyJobEvents",
         media_types={200: "text/event-stream"},
+        descriptions={429: _TOO_MANY_STREAMS},
         headers={"Last-Event-ID": "Resume after this event id."},
     ),
     Operation(
@@ -147,9 +152,10 @@ OPERATIONS: list[Operation] = [
         "Stream a job's state changes",
         "jobs",
         {200: _SSE},
-        errors=READ_ERRORS,
+        errors=(*READ_ERRORS, 429),
         operation_id="streamJobEvents",
         media_types={200: "text/event-stream"},
+        descriptions={429: _TOO_MANY_STREAMS},
         description="From the first state (or after Last-Event-ID); ends at a final state.",
         headers={"Last-Event-ID": "Resume after this event id."},
     ),

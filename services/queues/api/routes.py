@@ -6,12 +6,14 @@ from aiohttp import web
 
 from services.queues.api import devices, documents, jobs, reservations, streams
 from services.queues.api.feed import JobFeed
+from shared.http.streams import StreamSlots
 
 
 def add_routes(app: web.Application) -> None:
     """Register the queues' public HTTP API (and the process' job feed)."""
     feed = JobFeed()
     app[streams.FEED] = feed
+    app[streams.SLOTS] = StreamSlots("job event streams")
     app.on_shutdown.append(feed.close)
     app.router.add_post("/v1/documents", documents.upload)
     app.router.add_post("/v1/jobs", jobs.submit)
