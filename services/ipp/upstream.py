@@ -174,3 +174,10 @@ class PrintcloudApi:
         """``POST /v1/jobs/{id}/cancel``."""
         body: dict[str, Any] = await self._call("POST", f"/v1/jobs/{job_id}/cancel")
         return body
+
+    async def identify(self, printer_id: uuid.UUID) -> None:
+        """``POST /v1/devices/{id}/commands`` ``identify``: the device shows itself (its
+        agent delivers it to the printer; the registry allows it to administrators)."""
+        await self._call(
+            "POST", f"/v1/devices/{printer_id}/commands", json={"name": "identify", "payload": {}}
+        )

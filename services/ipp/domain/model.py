@@ -39,7 +39,9 @@ class Target:
 @dataclass(frozen=True)
 class IppJob:
     """An IPP job: its job-id on this endpoint, its owner and, once it has its document,
-    the Printcloud job. A Create-Job without Send-Document yet has no ``job_uuid``."""
+    the Printcloud job. A Create-Job without Send-Document yet has no ``job_uuid``; a
+    held job (``hold_until``, RFC 8011 job-hold-until) has its stored ``document_id``
+    and no Printcloud job until Release-Job."""
 
     id: int
     target_id: uuid.UUID
@@ -48,16 +50,27 @@ class IppJob:
     name: str
     settings: dict[str, object]
     job_uuid: uuid.UUID | None
-    state: Literal["awaiting-document", "submitted", "canceled"]
+    state: Literal["awaiting-document", "held", "submitted", "canceled"]
     created_at: datetime
+    hold_until: str | None = None
+    document_id: uuid.UUID | None = None
 
     def submitted(self, job_uuid: uuid.UUID) -> IppJob:
         """The job once its Printcloud job exists."""
         return replace(self, job_uuid=job_uuid, state="submitted")
 
     def canceled(self) -> IppJob:
-        """A Create-Job canceled before it got its document."""
+        """A job canceled before it became a Printcloud job (waiting for its document
+        or held)."""
         return replace(self, state="canceled")
+
+    def stored(self, document_id: uuid.UUID) -> IppJob:
+        """A held job whose document is in the blob store, waiting for Release-Job."""
+        return replace(self, document_id=document_id, state="held")
+
+    def holding(self, hold_until: str | None) -> IppJob:
+        """A job waiting for its document, to be held (or not) once it has it."""
+        return replace(self, hold_until=hold_until)
 
 
 JOB_STATES: dict[str, tuple[JobState, str]] = {
@@ -74,6 +87,9 @@ JOB_STATES: dict[str, tuple[JobState, str]] = {
 """A Printcloud job state as IPP job-state and job-state-reasons."""
 
 AWAITING_DOCUMENT = (JobState.PENDING_HELD, "job-incoming")
+HELD = (JobState.PENDING_HELD, "job-hold-until-specified")
+HOLD_UNTIL = ("no-hold", "indefinite")
+"""job-hold-until values: a held job waits for Release-Job (no time of day is kept)."""
 CREATE_CANCELED = (JobState.CANCELED, "job-canceled-by-user")
 
 
