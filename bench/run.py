@@ -168,8 +168,8 @@ async def platform_phases(
             try:
                 if "PEERS" in only:
                     say("Printcloud -> real agent -> ippeveprinter")
-                    out.setdefault("peers", {})["printcloud"] = await printcloud_vs_peers(
-                        http, platform, admin, watch, workdir, bus, cfg
+                    out.setdefault("peers", {}).update(
+                        await printcloud_vs_peers(http, platform, admin, watch, workdir, bus, cfg)
                     )
                 if only & {"P1", "P2"}:
                     fleet = await onboard_fleet(
@@ -251,11 +251,12 @@ def table(result: dict[str, Any]) -> str:
             " jobs/s vs ipptool | jobs/s vs CUPS |",
             "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |",
         ]
-        by = {k: {r["concurrency"]: r for r in peers.get(k, [])} for k in
-              ("printcloud", "ipptool", "cups")}  # fmt: skip
+        paths = ("printcloud", "cups_printcloud", "ipptool", "cups")
+        by = {k: {r["concurrency"]: r for r in peers.get(k, [])} for k in paths}
         names = {"printcloud": "Printcloud → agent → ippeveprinter",
+                 "cups_printcloud": "CUPS → Printcloud IPP → agent → ippeveprinter",
                  "ipptool": "ipptool → ippeveprinter", "cups": "CUPS → ippeveprinter"}  # fmt: skip
-        for key in ("printcloud", "ipptool", "cups"):
+        for key in paths:
             for c, r in sorted(by[key].items()):
                 lat = r["latency_ms"]
                 base_i = by["ipptool"].get(c, {}).get("jobs_per_s")
@@ -272,6 +273,14 @@ def table(result: dict[str, Any]) -> str:
             lines.append(
                 f"- {c} submitter(s): Printcloud's p50 latency is {ratio(p, i)} ipptool's "
                 f"and {ratio(p, u)} CUPS's."
+            )
+        for c in sorted(by["cups_printcloud"]):
+            v, u = (by[k].get(c, {}) for k in ("cups_printcloud", "cups"))
+            rate = ratio(v.get("jobs_per_s"), u.get("jobs_per_s"))
+            p50 = ratio(v.get("latency_ms", {}).get("p50"), u.get("latency_ms", {}).get("p50"))
+            lines.append(
+                f"- {c} submitter(s), CUPS printing through Printcloud's IPP endpoint against "
+                f"CUPS printing to the printer directly: {rate} the jobs/s, {p50} the p50 latency."
             )
         lines.append("")
     if result.get("stages_ms"):

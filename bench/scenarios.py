@@ -22,7 +22,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.peers import closed_loop, latency_ms
+from bench.peers import IppTool, closed_loop, latency_ms, start_cupsd
 from bench.platform_harness import (
     BenchPlatform,
     User,
@@ -34,7 +34,7 @@ from bench.platform_harness import (
 )
 from bench.submit import JobWatch, SubmitRefused, submit_job, until_state
 from shared.infra.kafka import free_port, free_port_range
-from shared.testing.ipp import minimal_pdf, start_ippeveprinter
+from shared.testing.ipp import IppPrinterProcess, minimal_pdf, start_ippeveprinter
 
 # ---------------------------------------------------------------------- Printcloud vs peers
 
@@ -42,9 +42,12 @@ from shared.testing.ipp import minimal_pdf, start_ippeveprinter
 async def printcloud_vs_peers(
     http: aiohttp.ClientSession, platform: BenchPlatform, admin: User, watch: JobWatch,
     workdir: Path, env: dict[str, str], cfg: argparse.Namespace,
-) -> list[dict[str, Any]]:  # fmt: skip
+) -> dict[str, list[dict[str, Any]]]:  # fmt: skip
     """The same closed loop as the peers, through Printcloud to a real agent bridging
-    the same kind of printer."""
+    the same kind of printer: submitted with the API (``printcloud``), and from a CUPS
+    queue made with ``lpadmin -m everywhere`` on the printer's Printcloud IPP URI
+    (``cups_printcloud``: CUPS -> edge -> ipp -> queues -> agent -> ippeveprinter; CUPS
+    reports a job completed once Printcloud does)."""
     printer = start_ippeveprinter(
         env, workdir / "pc-ipp" / "spool", command="/bin/true", name="Bench via Printcloud"
     )
@@ -78,11 +81,64 @@ async def printcloud_vs_peers(
             await asyncio.sleep(0.5)
             row["printed_in_spool"] = sum(1 for j in ids if printer.documents(j))
             rows.append(row)
-        return rows
+        via_cups = await cups_to_printcloud(
+            http, platform, admin, workdir, env, cfg, device_id, printer
+        )
+        return {"printcloud": rows, "cups_printcloud": via_cups}
     finally:
         if proc is not None:
             await asyncio.to_thread(proc.terminate, 20)
         printer.stop()
+
+
+async def cups_to_printcloud(
+    http: aiohttp.ClientSession, platform: BenchPlatform, admin: User, workdir: Path,
+    env: dict[str, str], cfg: argparse.Namespace, device_id: str, printer: IppPrinterProcess,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """CUPS -> Printcloud IPP -> agent -> ippeveprinter, closed loop, the peers' ipptool
+    file sent to a private cupsd's queue whose device is the printer's Printcloud URI
+    (with the admin's e-mail-less Basic credentials: any name and the API token).
+    Printed = the Printcloud job's document is in the printer's spool (Printcloud names
+    the printer's job by its own job id, so the spool is matched through the API)."""
+    tool = IppTool.prepare(workdir / "cups-pc-ipptool", minimal_pdf("bench"))
+    host = platform.base_url.removeprefix("http://")
+    uri = f"ipp://bench:{admin.api_token}@{host}/ipp/print/{device_id}"
+    cups = start_cupsd(workdir / "cups-pc", env)
+    rows = []
+    try:
+        await asyncio.to_thread(cups.add_queue, uri)
+        for c in cfg.concurrencies:
+            before = {j["id"] for j in await printer_jobs(http, admin, device_id)}
+            row = await closed_loop(
+                tool.submitter(cups.queue_uri), concurrency=c, jobs=cfg.peer_jobs,
+                budget_s=cfg.peer_budget_s, prefix=f"cupspc{c}",
+            )  # fmt: skip
+            names = set(row.pop("names"))
+            await asyncio.sleep(0.5)
+            made = [j for j in await printer_jobs(http, admin, device_id)
+                    if j["id"] not in before and j["title"] in names]  # fmt: skip
+            row["printed_in_spool"] = sum(1 for j in made if printer.documents(j["id"]))
+            rows.append(row)
+    finally:
+        cups.stop()
+    return rows
+
+
+async def printer_jobs(
+    http: aiohttp.ClientSession, admin: User, device_id: str
+) -> list[dict[str, Any]]:
+    """Every job at ``device_id`` (GET /v1/jobs?printer_id=, all pages)."""
+    jobs: list[dict[str, Any]] = []
+    params: dict[str, str] = {"limit": "500", "printer_id": device_id}
+    while True:
+        async with http.get(
+            admin.base_url + "/v1/jobs", params=params, headers=await admin.headers(http)
+        ) as resp:
+            body = await resp.json()
+        jobs += body["items"]
+        if not body.get("next_after"):
+            return jobs
+        params["after"] = str(body["next_after"])
 
 
 async def submittable(

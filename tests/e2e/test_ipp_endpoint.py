@@ -23,11 +23,13 @@ from typing import Any
 import aiohttp
 import pytest
 
+from services.agent.dnssd import IPP as IPP_SERVICE
 from services.ipp.protocol.codec import Attribute, Group, Message, decode, encode
 from services.ipp.protocol.constants import STATUS_NAMES, JobState, Op, Status, Tag
 from shared.testing.infra import TestInfra
 from shared.testing.ipp import minimal_pdf, start_ippeveprinter, system_bus
 from tests.support.cups import running_cups
+from tests.support.dnssd import Browser, Found
 from tests.support.jobs import USER_SCOPES
 from tests.support.platform import (
     AgentPrinter,
@@ -45,6 +47,8 @@ TESTS = Path("/usr/share/cups/ipptool")
 DATA = Path(__file__).parent / "data"
 SUITES = ("ipp-1.1.test", "ipp-2.0.test", "ipp-2.1.test", "ipp-2.2.test")
 pytestmark = pytest.mark.e2e
+ADVERTISED = f"Floor printer {uuid.uuid4().hex[:6]}"
+"""The DNS-SD name the bridged printer's agent announces its cloud queue under."""
 
 
 @pytest.fixture(autouse=True)
@@ -143,7 +147,9 @@ async def ipp_world(
             printers = {}
             spec = {
                 "a": ["--mode", "simulator", "--spool", str(workdir / "printer-a" / "spool")],
-                "ipp": ["--mode", "ipp", "--printer-uri", reference.uri, "--probe-interval", "30"],
+                "ipp": ["--mode", "ipp", "--printer-uri", reference.uri, "--probe-interval", "30",
+                        "--advertise", "--advertise-interface", "127.0.0.1",
+                        "--advertise-name", ADVERTISED, "--advertise-note", "Floor 2"],
             }  # fmt: skip
             for name, args in spec.items():
                 state = workdir / f"printer-{name}"
@@ -425,6 +431,38 @@ async def test_cups_to_printcloud_to_the_agent_to_ippeveprinter_byte_for_byte(
             return (await resp.json())["state"] == "completed"
 
     await eventually(printcloud_completed, 120, "the Printcloud job completed")
+
+
+async def test_the_agent_announces_its_cloud_queue_over_dns_sd(ipp_world: IppWorld) -> None:
+    """``agent run --advertise``: a laptop browsing _ipp._tcp on the site network (here
+    loopback) finds the printer; the SRV record and rp make the Printcloud printer URI,
+    which answers Get-Printer-Attributes with the printer-uuid the TXT record names."""
+    w = ipp_world
+    found: list[Found] = []
+    async with Browser(IPP_SERVICE, ["127.0.0.1"]) as browser:
+
+        async def announced() -> bool:
+            hit = await browser.find(ADVERTISED)
+            found[:] = [hit] if hit else []
+            return bool(found)
+
+        await eventually(announced, 60, "the agent's DNS-SD announcement")
+    [service] = found
+    txt = service.txt
+    assert txt["rp"] == f"ipp/print/{w.bridged.device_id}" and txt["note"] == "Floor 2"
+    assert txt["ty"] == ADVERTISED and txt["Color"] == "T" and txt["Duplex"] == "T"
+    assert {"txtvers", "pdl", "URF", "UUID", "adminurl", "printer-type"} <= txt.keys()
+    uri = f"ipp://{service.addresses[0]}:{service.port}/{txt['rp']}"
+    assert uri == w.uri(printer_id=w.bridged.device_id)
+    body = request(Op.GET_PRINTER_ATTRIBUTES, uri)
+    _, answer = await w.ipp(body, who=w.ada, printer_id=w.bridged.device_id)
+    assert answer is not None and answer.code == Status.OK
+    assert attrs(answer, Tag.PRINTER)["printer-uuid"] == f"urn:uuid:{txt['UUID']}"
+    pdl = set(txt["pdl"].split(","))
+    group = answer.group(Tag.PRINTER)
+    assert group is not None
+    advertised = {str(v.value) for v in group.get("document-format-supported").values}  # type: ignore[union-attr]
+    assert pdl == advertised - {"application/octet-stream"}
 
 
 async def test_a_job_to_a_virtual_printer_is_held_then_released_and_printed_once(

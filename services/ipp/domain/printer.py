@@ -3,7 +3,6 @@ the device reports (:class:`Capabilities`) and its presence."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from services.ipp.domain.media import media_size
@@ -16,6 +15,7 @@ from services.ipp.domain.model import (
 )
 from services.ipp.protocol.codec import Attribute, Resolution, Value
 from services.ipp.protocol.constants import Op, Tag
+from shared.printing import driverless
 from shared.printing.capabilities import Capabilities
 
 OPERATIONS = (
@@ -26,8 +26,6 @@ OPERATIONS = (
 """Every operation the endpoint answers; a virtual printer has no Identify-Printer."""
 IDENTIFY_ACTIONS = ("display",)
 """What Identify-Printer asks of the device: it shows itself the way it can."""
-FORMATS = ("application/pdf", "image/pwg-raster", "image/urf", "image/jpeg")
-"""The document formats the endpoint passes on, when the device takes them."""
 ORIENTATIONS = {"portrait": 3, "landscape": 4, "reverse-landscape": 5, "reverse-portrait": 6}
 FINISHINGS = {
     "none": 3, "staple": 4, "punch": 5, "cover": 6, "bind": 7, "saddle-stitch": 8,
@@ -103,10 +101,7 @@ def printer_attributes(
 ) -> list[Attribute]:
     """Every printer attribute, job template ones included."""
     state, reason = printer_state(target)
-    formats = [f for f in FORMATS if f in caps.document_format_supported]
-    if "application/pdf" not in formats:
-        formats.insert(0, "application/pdf")
-    formats.append("application/octet-stream")
+    formats = [*driverless.formats(caps), "application/octet-stream"]
     media = caps.media_supported or ["iso_a4_210x297mm", "na_letter_8.5x11in"]
     media_default = caps.media_default or media[0]
     sources = caps.media_source_supported
@@ -115,16 +110,12 @@ def printer_attributes(
     finishings = [FINISHINGS[f] for f in caps.finishings_supported if f in FINISHINGS] or [3]
     colour = list(caps.print_color_mode_supported) or ["monochrome"]
     colour_default = "color" if "color" in colour else colour[0]
-    uuid_urn = f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'printcloud:{target.id}')}"
+    uuid_urn = f"urn:uuid:{driverless.printer_uuid(target.id)}"
     sizes = [media_size(m) for m in media]
     media_sizes = [
         [_int("x-dimension", s[0]), _int("y-dimension", s[1])] for s in sizes if s is not None
     ]
-    urf = ["V1.4", "W8", "CP1", "PQ4", "RS" + "-".join(str(r.x) for r in resolutions)]
-    if "color" in colour:
-        urf.insert(2, "SRGB24")
-    if any(s.startswith("two-sided") for s in caps.sides_supported):
-        urf.append("DM1")
+    urf = driverless.urf_supported(caps)
     up = max(1, int((now - started).total_seconds()))
     attrs = [
         Attribute.of("charset-configured", Tag.CHARSET, "utf-8"),
