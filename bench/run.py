@@ -11,7 +11,9 @@ printers holding real websockets, real agents bridging real IPP printers
 PEERS  jobs/s and submit -> printed latency, closed loop at 1 and 8 concurrent
        submitters, the same small PDF, for: ipptool -> ippeveprinter; CUPS ->
        ippeveprinter; Printcloud: submit -> edge -> queues -> routing -> queues ->
-       gateway -> the real agent -> the same kind of ippeveprinter.
+       gateway -> the real agent -> the same kind of ippeveprinter; CUPS -> Printcloud
+       IPP -> agent -> ippeveprinter (a CUPS queue on the printer's Printcloud IPP URI;
+       quick: one submitter, 4 jobs).
 P1     end-to-end jobs/s (submit -> the printer reports completed), small
        documents, sustained (60 s; quick: 8 s) over simulated printers.
 P2     submit -> printer notified latency at fixed offered rates (10, 100, 500
@@ -360,6 +362,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     cfg.concurrencies = [1, 8]
     cfg.peer_jobs = 12 if q else 400
     cfg.peer_budget_s = 20 if q else 60
+    # CUPS -> Printcloud IPP: in the quick run one submitter and 4 jobs (under 30 s)
+    cfg.cups_printcloud_concurrencies = [1] if q else cfg.concurrencies
+    cfg.cups_printcloud_jobs = 4 if q else cfg.peer_jobs
     cfg.printers = 4 if q else 20
     cfg.p1_concurrency = 8 if q else 16
     cfg.p1_seconds = 8 if q else 60

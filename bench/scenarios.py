@@ -107,10 +107,10 @@ async def cups_to_printcloud(
     rows = []
     try:
         await asyncio.to_thread(cups.add_queue, uri)
-        for c in cfg.concurrencies:
+        for c in cfg.cups_printcloud_concurrencies:
             before = {j["id"] for j in await printer_jobs(http, admin, device_id)}
             row = await closed_loop(
-                tool.submitter(cups.queue_uri), concurrency=c, jobs=cfg.peer_jobs,
+                tool.submitter(cups.queue_uri), concurrency=c, jobs=cfg.cups_printcloud_jobs,
                 budget_s=cfg.peer_budget_s, prefix=f"cupspc{c}",
             )  # fmt: skip
             names = set(row.pop("names"))

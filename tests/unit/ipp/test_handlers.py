@@ -388,3 +388,15 @@ async def test_identify_printer_reaches_a_device_and_not_a_virtual_printer() -> 
     assert group is not None
     ops = [v.value for v in group.get("operations-supported").values]  # type: ignore[union-attr]
     assert Op.IDENTIFY_PRINTER not in ops and Op.RELEASE_JOB in ops
+
+
+async def test_release_job_does_not_release_a_pull_job_held_at_a_virtual_printer() -> None:
+    w = World(Target(uuid.uuid4(), "virtual-printer", "Pull", "", "", True))
+    printed = job_attrs(await jobs.print_job(w.call(Op.PRINT_JOB, document=PDF)))["job-id"]
+    [job] = w.api.jobs.values()
+    job["state"] = "held"  # waiting for its owner at a member printer
+    ref = Attribute.of("job-id", Tag.INTEGER, printed)
+    with pytest.raises(IppError) as caught:
+        await control.release_job(w.call(Op.RELEASE_JOB, ref))
+    assert caught.value.status == Status.NOT_POSSIBLE
+    assert "member printer" in caught.value.message and job["state"] == "held"
