@@ -281,6 +281,19 @@ async def test_ipptool_conformance_suites(ipp_world: IppWorld) -> None:
         ref = start_ippeveprinter(bus, ipp_world.workdir / "reference-spool", command="/bin/true")
         try:
 
+            async def up() -> bool:  # the suites expect printer-up-time > 0
+                asked = Attribute.of("requested-attributes", Tag.KEYWORD, "printer-up-time")
+                async with ipp_world.http.post(
+                    ref.uri.replace("ipp://", "http://"),
+                    data=request(Op.GET_PRINTER_ATTRIBUTES, ref.uri, asked),
+                    headers={"Content-Type": "application/ipp"},
+                ) as resp:
+                    answer = decode(await resp.read())[0]
+                up_time = attrs(answer, Tag.PRINTER).get("printer-up-time")
+                return isinstance(up_time, int) and up_time > 0
+
+            await eventually(up, 30, "the reference printer up for a second")
+
             def reference(*args: str) -> str:
                 cmd = [str(IPPTOOL), "-T", "30", *args[:-1], ref.uri, args[-1]]
                 done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
@@ -293,8 +306,11 @@ async def test_ipptool_conformance_suites(ipp_world: IppWorld) -> None:
             ref.stop()
     print({"printcloud": ours, "ippeveprinter": theirs})
     assert ours == REACHED, ours
-    for suite in SUITES:  # at least as many passes as the reference printer
-        assert ours[suite][0] >= theirs[suite][0], (suite, ours, theirs)
+    # At least as well as the reference printer: no more failures. (Pass counts differ
+    # by what each advertises: ippeveprinter has 4x6 media and draft/high quality, whose
+    # tests Printcloud's printer skips, and stops at its first failure in a file.)
+    for suite in SUITES:
+        assert ours[suite][1] <= theirs[suite][1], (suite, ours, theirs)
 
 
 async def test_bad_input_and_wrong_credentials_get_the_proper_answers(ipp_world: IppWorld) -> None:
@@ -428,7 +444,7 @@ async def test_cups_to_printcloud_to_the_agent_to_ippeveprinter_byte_for_byte(
         async with w.http.get(
             f"{w.platform.base_url}/v1/jobs/{job['id']}", headers=w.ada.headers
         ) as resp:
-            return (await resp.json())["state"] == "completed"
+            return bool((await resp.json())["state"] == "completed")
 
     await eventually(printcloud_completed, 120, "the Printcloud job completed")
 
@@ -670,8 +686,8 @@ async def test_fuzzed_requests_get_ipp_statuses_never_a_crash_or_a_hang(
     for expected in ("bad-request", "version-not-supported", "operation-not-supported",
                      "request-value-too-long", "http-401", "ok"):  # fmt: skip
         assert seen.get(expected), (expected, seen)
-    _, answer = await w.ipp(bases[0], who=mallory)
-    assert answer is not None and answer.code == Status.OK
+    _, normal = await w.ipp(bases[0], who=mallory)
+    assert normal is not None and normal.code == Status.OK
 
 
 async def test_attributes_larger_than_the_limit_are_request_entity_too_large(

@@ -82,7 +82,9 @@ async def _read_header(request: web.Request, limit: int) -> tuple[Message, bytes
     while True:
         try:
             message, used = decode(buf)
-            return message, bytes(buf[used:])
+            if used <= limit:
+                return message, bytes(buf[used:])
+            request_id = message.request_id  # it came whole, in large reads
         except Incomplete as exc:
             request_id = exc.request_id
         if len(buf) > limit:
