@@ -25,7 +25,14 @@ import pytest
 
 from services.agent.dnssd import IPP as IPP_SERVICE
 from services.ipp.protocol.codec import Attribute, Group, Message, decode, encode
-from services.ipp.protocol.constants import STATUS_NAMES, JobState, Op, Status, Tag
+from services.ipp.protocol.constants import (
+    STATUS_NAMES,
+    JobState,
+    Op,
+    PrinterState,
+    Status,
+    Tag,
+)
 from shared.testing.infra import TestInfra
 from shared.testing.ipp import minimal_pdf, start_ippeveprinter, system_bus
 from tests.support.cups import running_cups
@@ -513,6 +520,8 @@ async def test_a_job_to_a_virtual_printer_is_held_then_released_and_printed_once
         return await state() == JobState.PENDING_HELD
 
     await eventually(held, 60, "the IPP job held for release")
+    answer = await ipp(request(Op.GET_PRINTER_ATTRIBUTES, uri))  # its member is online
+    assert attrs(answer, Tag.PRINTER)["printer-state"] == PrinterState.IDLE
     async with w.http.get(w.platform.base_url + "/v1/jobs", headers=w.ada.headers) as resp:
         jobs = [j for j in (await resp.json())["items"] if j["state"] == "held"]
     [job] = [j for j in jobs if j["virtual_printer_id"] == w.virtual_printer_id]
@@ -528,6 +537,62 @@ async def test_a_job_to_a_virtual_printer_is_held_then_released_and_printed_once
     await eventually(completed, 120, "the released IPP job completed")
     assert len(w.printer.spooled(job["id"])) == 1
     assert w.printer.spooled(job["id"])[0].read_bytes() == w.pdf.read_bytes()
+
+
+async def test_a_cups_queue_on_a_virtual_printer_holds_the_job_until_it_is_released(
+    ipp_world: IppWorld,
+) -> None:
+    """Pull printing from CUPS: a queue made by ``lpadmin -m everywhere`` on a virtual
+    printer's URI; ``lp`` prints a PDF and the job is held in Printcloud. CUPS' ipp
+    backend stops following a job once the printer holds it (pending-held), so
+    ``lpstat`` shows the CUPS job completed while nothing is printed yet; Ada then
+    releases it at a member printer with the API and it is printed there, once."""
+    w = ipp_world
+    uri = w.uri(w.ada, printer_id=w.virtual_printer_id)
+    found: list[dict[str, Any]] = []
+
+    async def held() -> bool:
+        async with w.http.get(w.platform.base_url + "/v1/jobs", headers=w.ada.headers) as resp:
+            jobs = (await resp.json())["items"]
+        found[:] = [j for j in jobs if j["state"] == "held"
+                    and j["virtual_printer_id"] == w.virtual_printer_id]  # fmt: skip
+        return bool(found)
+
+    with running_cups() as cups:
+        made = await asyncio.to_thread(
+            cups.run, "lpadmin", "-p", "pull", "-E", "-v", uri, "-m", "everywhere"
+        )
+        assert made.returncode == 0, made.stdout + made.stderr + cups.error_log()
+        sent = await asyncio.to_thread(cups.run, "lp", "-d", "pull", str(w.pdf))
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+        cups_job = sent.stdout.split()[3]
+
+        async def completed() -> bool:
+            done = await asyncio.to_thread(cups.run, "lpstat", "-W", "completed", "-o", "pull")
+            return cups_job in done.stdout
+
+        try:
+            await eventually(held, 120, "the CUPS job held at the virtual printer")
+            await eventually(completed, 120, "the CUPS job handed over (completed in CUPS)")
+        except AssertionError:
+            raise AssertionError(cups.error_log()) from None
+    [job] = found
+    assert not w.printer.spooled(job["id"])  # held: nothing printed before the release
+    async with w.http.post(
+        f"{w.platform.base_url}/v1/printers/{w.printer.device_id}/release",
+        json={"job_ids": [job["id"]]}, headers=w.ada.headers,
+    ) as resp:  # fmt: skip
+        assert resp.status == 200, await resp.text()
+
+    async def printcloud_completed() -> bool:
+        async with w.http.get(
+            f"{w.platform.base_url}/v1/jobs/{job['id']}", headers=w.ada.headers
+        ) as resp:
+            return bool((await resp.json())["state"] == "completed")
+
+    await eventually(printcloud_completed, 120, "the released job completed")
+    [document] = w.printer.spooled(job["id"])  # printed once, at the member printer
+    assert document.read_bytes().startswith(b"%PDF")
 
 
 MiB = 1 << 20

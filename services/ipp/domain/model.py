@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
@@ -96,6 +97,23 @@ CREATE_CANCELED = (JobState.CANCELED, "job-canceled-by-user")
 def ipp_job_state(state: str) -> tuple[JobState, str]:
     """IPP job-state and its reason for a Printcloud job state."""
     return JOB_STATES.get(state, (JobState.PENDING, "none"))
+
+
+def virtual_target(
+    target_id: uuid.UUID, name: str, location: str, members: Sequence[Target]
+) -> Target:
+    """A virtual printer as its member printers make it: online (``idle``) when any
+    member is, offline (``stopped``) when none is or it has none; its supplies are every
+    member's, each named after its printer ("Floor 2 laser: Black toner"), so a low one
+    is a state reason of the virtual printer too."""
+    markers = tuple(
+        replace(m, name=f"{member.name or member.id}: {m.name or m.kind}")
+        for member in members
+        for m in member.markers
+    )
+    online = any(member.online for member in members)
+    return Target(target_id, "virtual-printer", name, location, "Printcloud virtual printer",
+                  online, markers)  # fmt: skip
 
 
 def printer_state(target: Target) -> tuple[PrinterState, list[str]]:
