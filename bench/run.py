@@ -1,6 +1,6 @@
 """The benchmark: Printcloud and its peers, on this machine, in one bounded run.
 
-    python -m bench.run [--quick] [--only PEERS,P1,P2,P3,P4,P5]
+    python -m bench.run [--quick] [--only PEERS,P1,P2,P3,P4,P5,P6]
 
 Everything runs here, on loopback: Kafka and Postgres (adopted when
 ``PRINTCLOUD_TEST_KAFKA_BOOTSTRAP``/``PRINTCLOUD_TEST_ADMIN_DSN`` are set, else
@@ -23,6 +23,9 @@ P4     one large document (1 GiB; quick: 32 MiB) uploaded through the edge and
        downloaded by a real agent: throughput and peak RSS of every process.
 P5     ``printcloud platform --check`` (the README's command) with a warm cache:
        time to the first job printed, on fresh state and again on kept state.
+P6     one 1 GiB PDF (quick: 32 MiB; generated as it is sent) in one IPP Print-Job
+       to a printer's Printcloud IPP URI through the edge, held so nothing prints:
+       MiB/s and the peak RSS growth of the ipp and edge processes.
 
 Results: ``bench/results/run-<timestamp>.json`` and the marked section of
 ``docs/benchmarks.md``. Every phase is bounded in time; the run stops by itself.
@@ -61,6 +64,7 @@ from bench.platform_harness import (
 from bench.scenarios import (
     big_document,
     fixed_rate,
+    ipp_stream,
     platform_command,
     printcloud_vs_peers,
     submittable,
@@ -73,7 +77,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results"
 DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- bench.run:start -->", "<!-- bench.run:end -->"
-PHASES = ["PEERS", "P1", "P2", "P3", "P4", "P5"]
+PHASES = ["PEERS", "P1", "P2", "P3", "P4", "P5", "P6"]
 
 
 def say(text: str) -> None:
@@ -116,7 +120,7 @@ async def run(cfg: argparse.Namespace, workdir: Path, given: Infra | None = None
                 cfg.peer_budget_s * len(cfg.concurrencies) * 2 + 120,
             )  # fmt: skip
         infra: Infra | None = None
-        needs_platform = only & {"PEERS", "P1", "P2", "P3", "P4"}
+        needs_platform = only & {"PEERS", "P1", "P2", "P3", "P4", "P6"}
         if needs_platform and given is not None:
             infra, out["infra"] = given, "given"
         elif needs_platform:
@@ -132,7 +136,7 @@ async def run(cfg: argparse.Namespace, workdir: Path, given: Infra | None = None
 
                 args = gc.parse(cfg.p3_args)
                 out["p3"] = await gc.run(infra, args, workdir / "p3")  # type: ignore[arg-type]
-            if only & {"PEERS", "P1", "P2", "P4"}:
+            if only & {"PEERS", "P1", "P2", "P4", "P6"}:
                 assert infra is not None
                 await platform_phases(cfg, infra, workdir, bus, out)
         finally:
@@ -213,6 +217,11 @@ async def platform_phases(
                     say(f"P4: one {cfg.big_bytes / 2**20:.0f} MiB document")
                     out["p4"] = await big_document(
                         http, platform, admin, watch, workdir, cfg.big_bytes
+                    )
+                if "P6" in only:
+                    say(f"P6: one {cfg.ipp_stream_bytes / 2**20:.0f} MiB IPP Print-Job")
+                    out["p6"] = await ipp_stream(
+                        http, platform, admin, workdir, cfg.ipp_stream_bytes
                     )
             finally:
                 out["stages_ms"] = stages(watch)
@@ -321,6 +330,13 @@ def table(result: dict[str, Any]) -> str:
             f"{p4['upload_mib_per_s']} MiB/s, device download + print "
             f"{p4['download_mib_per_s']} MiB/s; peak RSS: {peaks}."
         )
+    if "p6" in result:
+        p6 = result["p6"]
+        growth = ", ".join(f"{k} {v} MiB" for k, v in p6["peak_rss_growth_mib"].items())
+        lines.append(
+            f"- **P6** {p6['bytes'] / 2**20:.0f} MiB PDF in one IPP Print-Job through the "
+            f"edge: {p6['mib_per_s']} MiB/s ({p6['seconds']} s); peak RSS growth: {growth}."
+        )
     if "p5" in result:
         for label, marks in result["p5"].items():
             lines.append(
@@ -371,6 +387,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     cfg.rates = [10, 50] if q else [10, 100, 500]
     cfg.p2_seconds = 3 if q else 20
     cfg.big_bytes = (32 if q else 1024) * 2**20
+    cfg.ipp_stream_bytes = (32 if q else 1024) * 2**20
     cfg.p3_args = (
         ["--connections", "300", "--commands", "50", "--command-devices", "10",
          "--idle-seconds", "3", "--settle-s", "0.5", "--command-rate", "50"]

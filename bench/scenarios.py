@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,10 @@ from bench.platform_harness import (
     wait_printer_ready,
 )
 from bench.submit import JobWatch, SubmitRefused, submit_job, until_state
+from services.ipp.protocol.codec import Attribute, Group, Message, decode, encode
+from services.ipp.protocol.constants import STATUS_NAMES, Op, Status, Tag
 from shared.infra.kafka import free_port, free_port_range
-from shared.testing.ipp import IppPrinterProcess, minimal_pdf, start_ippeveprinter
+from shared.testing.ipp import IppPrinterProcess, large_pdf, minimal_pdf, start_ippeveprinter
 
 # ---------------------------------------------------------------------- Printcloud vs peers
 
@@ -330,6 +333,93 @@ async def big_document(
     finally:
         await asyncio.to_thread(proc.terminate, 20)
         source.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------------- P6
+
+
+def _ipp_request(
+    op: int, printer_uri: str, *extra: Attribute, job: list[Attribute] | None = None
+) -> bytes:
+    groups = [Group(Tag.OPERATION, [
+        Attribute.of("attributes-charset", Tag.CHARSET, "utf-8"),
+        Attribute.of("attributes-natural-language", Tag.LANGUAGE, "en"),
+        Attribute.of("printer-uri", Tag.URI, printer_uri), *extra,
+    ])]  # fmt: skip
+    if job:
+        groups.append(Group(Tag.JOB, job))
+    return encode(Message((2, 0), op, 1, groups))
+
+
+async def ipp_stream(
+    http: aiohttp.ClientSession, platform: BenchPlatform, admin: User, workdir: Path,
+    size: int,
+) -> dict[str, Any]:  # fmt: skip
+    """P6: one Print-Job of a ``size``-octet PDF (:func:`large_pdf`, generated as it is
+    sent, never held) to a printer's IPP URI through the edge; the job is held
+    (job-hold-until indefinite) so only the streaming is measured, then canceled. MiB/s
+    and how much the ipp and edge processes' peak resident sets grow."""
+    state = workdir / "ipp-stream-agent"
+    device_id = await onboard_agent(http, platform, admin.tenant_id, state, "Bench IPP stream")
+    proc = agent_process(
+        platform, state, workdir / "logs" / "ipp-stream-agent.log", "--mode", "simulator",
+        "--spool", str(workdir / "ipp-stream-spool"),
+    )  # fmt: skip
+    proc.start()
+    try:
+        await wait_printer_ready(http, platform, device_id)
+        pids = platform.pids()
+        involved = {k: v for k, v in pids.items() if k == "edge" or k.startswith("ipp")}
+        uri = f"{platform.base_url.replace('http://', 'ipp://')}/ipp/print/{device_id}"
+        url = f"{platform.base_url}/ipp/print/{device_id}"
+        head = _ipp_request(
+            Op.PRINT_JOB, uri,
+            Attribute.of("document-format", Tag.MIME_TYPE, "application/pdf"),
+            Attribute.of("job-name", Tag.NAME, "ipp-stream"),
+            job=[Attribute.of("job-hold-until", Tag.KEYWORD, "indefinite")],
+        )  # fmt: skip
+        sent = 0
+
+        async def body() -> AsyncIterator[bytes]:
+            nonlocal sent
+            yield head
+            for piece in large_pdf(size):
+                sent += len(piece)
+                yield piece
+
+        for pid in involved.values():
+            _reset_peak(pid)
+        before = {k: rss_kib(v) for k, v in involved.items()}
+        headers = {**await admin.headers(http), "Content-Type": "application/ipp"}
+        started = time.perf_counter()
+        async with http.post(
+            url, data=body(), headers=headers, timeout=aiohttp.ClientTimeout(total=3600)
+        ) as resp:
+            raw = await resp.read()
+        seconds = time.perf_counter() - started
+        if resp.status != 200:
+            raise RuntimeError(f"Print-Job: HTTP {resp.status}")
+        answer = decode(raw)[0]
+        if answer.code != Status.OK:
+            raise RuntimeError(f"Print-Job: {STATUS_NAMES.get(answer.code, answer.code)}")
+        peaks = {k: rss_kib(v, "VmHWM") for k, v in involved.items()}
+        job = answer.group(Tag.JOB)
+        job_id = job.get("job-id") if job else None
+        if job_id is not None:
+            async with http.post(
+                url, data=_ipp_request(Op.CANCEL_JOB, uri, job_id),
+                headers={**await admin.headers(http), "Content-Type": "application/ipp"},
+            ) as resp:  # fmt: skip
+                await resp.read()
+        return {
+            "bytes": sent,
+            "seconds": round(seconds, 2),
+            "mib_per_s": round(sent / seconds / 2**20, 1),
+            "rss_before_mib": {k: round(v / 1024, 1) for k, v in before.items()},
+            "peak_rss_growth_mib": {k: round((peaks[k] - before[k]) / 1024, 1) for k in before},
+        }
+    finally:
+        await asyncio.to_thread(proc.terminate, 20)
 
 
 # ---------------------------------------------------------------------- P5

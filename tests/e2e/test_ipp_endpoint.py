@@ -34,7 +34,7 @@ from services.ipp.protocol.constants import (
     Tag,
 )
 from shared.testing.infra import TestInfra
-from shared.testing.ipp import minimal_pdf, start_ippeveprinter, system_bus
+from shared.testing.ipp import large_pdf, minimal_pdf, start_ippeveprinter, system_bus
 from tests.support.cups import running_cups
 from tests.support.dnssd import Browser, Found
 from tests.support.jobs import USER_SCOPES
@@ -609,7 +609,8 @@ def _peak_rss(pid: int) -> int:
 async def test_a_large_document_streams_through_the_ipp_endpoint_to_the_blob_store(
     ipp_world: IppWorld,
 ) -> None:
-    """A 128 MiB PDF (generated as it is sent) in one Print-Job: the IPP process and the
+    """A 128 MiB PDF (a valid PDF whose bulk is one image stream, generated as it is
+    sent: :func:`large_pdf`) in one Print-Job: the IPP process and the
     edge keep only a small part of it (their peak resident sets, measured before and
     after, grow by less than 48 MiB) and the whole document is in the blob store. The
     job is held (job-hold-until), so nothing is printed; it is canceled after."""
@@ -621,17 +622,15 @@ async def test_a_large_document_streams_through_the_ipp_endpoint_to_the_blob_sto
         Attribute.of("job-name", Tag.NAME, "large"),
         job=[Attribute.of("job-hold-until", Tag.KEYWORD, "indefinite")],
     )  # fmt: skip
-    block = hashlib.sha256(b"ipp").digest() * (MiB // 32)
-    pdf = minimal_pdf("large")
-    digest = hashlib.sha256(pdf)
-    for i in range(STREAMED_MIB):
-        digest.update(block[:-4] + i.to_bytes(4, "big"))
+    digest, size = hashlib.sha256(), 0
+    for piece in large_pdf(STREAMED_MIB * MiB, b"ipp"):
+        digest.update(piece)
+        size += len(piece)
 
     async def body() -> AsyncIterator[bytes]:
         yield head
-        yield pdf
-        for i in range(STREAMED_MIB):
-            yield block[:-4] + i.to_bytes(4, "big")
+        for piece in large_pdf(STREAMED_MIB * MiB, b"ipp"):
+            yield piece
 
     before = _peak_rss(ipp.proc.pid), _peak_rss(edge.proc.pid)
     headers = {"Content-Type": "application/ipp", "Authorization": basic("ada", w.ada.api_token)}
@@ -649,7 +648,7 @@ async def test_a_large_document_streams_through_the_ipp_endpoint_to_the_blob_sto
     assert grown[0] < RSS_GROWTH_BOUND and grown[1] < RSS_GROWTH_BOUND, grown
     sha = digest.hexdigest()
     stored = w.workdir / "blobs" / sha[:2] / sha[2:4] / sha
-    assert stored.stat().st_size == len(pdf) + STREAMED_MIB * MiB
+    assert stored.stat().st_size == size
     job_id = Attribute.of("job-id", Tag.INTEGER, attrs(answer)["job-id"])
     _, canceled = await w.ipp(request(Op.CANCEL_JOB, w.uri(), job_id), who=w.ada)
     assert canceled is not None and canceled.code == Status.OK
