@@ -13,7 +13,7 @@ from typing import Literal
 
 import aiohttp
 
-from services.agent.cloud import CloudApi
+from services.agent.cloud import CloudApi, CloudError
 from services.agent.connection import Connection, Link
 from services.agent.connector import (
     Fleet,
@@ -77,11 +77,14 @@ def _single_printer(config: RunConfig) -> Printer:
 
 
 def fronted_queues(
-    fleet: Fleet, state: StateDir, config: RunConfig
+    fleet: Fleet, state: StateDir, config: RunConfig, cloud: CloudApi | None = None
 ) -> Callable[[], Awaitable[list[Queue]]]:
     """The cloud queues of the printers behind this agent, with what each reports now
-    (the last capabilities read while a printer does not answer)."""
+    (the last capabilities read while a printer does not answer), and with ``cloud`` the
+    virtual printers they are members of (the last list read while the API does not
+    answer)."""
     known: dict[uuid.UUID, Capabilities] = {}
+    virtual: list[Queue] = []
 
     async def queues() -> list[Queue]:
         identity = state.identity()
@@ -99,7 +102,17 @@ def fronted_queues(
             if slot.device_id is not None or not name:  # a connector's, or unnamed
                 name = f"{name or 'Printcloud'} {str(printer_id)[:8]}"
             found.append(Queue(printer_id, name, config.advertise_note, caps))
-        return found
+        if cloud is not None:
+            try:
+                virtual[:] = [
+                    Queue(uuid.UUID(vp["virtual_printer_id"]), str(vp["name"]),
+                          config.advertise_note,
+                          Capabilities.model_validate(vp["effective_capabilities"]))
+                    for vp in await cloud.virtual_printers()
+                ]  # fmt: skip
+            except (CloudError, KeyError, ValueError) as exc:
+                log.warning("virtual printers not read; announcing the last known", error=str(exc))
+        return found + virtual
 
     return queues
 
@@ -153,9 +166,10 @@ async def run_agent(config: RunConfig) -> None:
     )  # fmt: skip
     http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_read=60))
     jobs_task: asyncio.Task[None] | None = None
-    if api_url:
+    cloud = CloudApi(api_url, state, http) if api_url else None
+    if cloud is not None:
         link.jobs = JobLoop(
-            CloudApi(api_url, state, http), journal, Downloads(config.state / "downloads"),
+            cloud, journal, Downloads(config.state / "downloads"),
             Panel(state), job_targets(fleet, state.identity, connector=config.mode == "connector"),
             outbox.set, interval=config.jobs_interval, login_qr=config.login_qr,
         )  # fmt: skip
@@ -170,7 +184,7 @@ async def run_agent(config: RunConfig) -> None:
         assert api_url is not None
         advertiser = Advertiser(api_url, list(config.advertise_interfaces) or None)
         advertise_task = asyncio.create_task(
-            advertise_loop(advertiser, fronted_queues(fleet, state, config), stop,
+            advertise_loop(advertiser, fronted_queues(fleet, state, config, cloud), stop,
                            config.probe_interval)
         )  # fmt: skip
     try:

@@ -56,6 +56,8 @@ SUITES = ("ipp-1.1.test", "ipp-2.0.test", "ipp-2.1.test", "ipp-2.2.test")
 pytestmark = pytest.mark.e2e
 ADVERTISED = f"Floor printer {uuid.uuid4().hex[:6]}"
 """The DNS-SD name the bridged printer's agent announces its cloud queue under."""
+ADVERTISED_PULL = f"Bridged pull {uuid.uuid4().hex[:6]}"
+"""A virtual printer whose member is the bridged printer: its agent announces it too."""
 
 
 @pytest.fixture(autouse=True)
@@ -78,6 +80,8 @@ class IppWorld:
     virtual_printer_id: str
     bridged: AgentPrinter
     """A printer whose agent bridges to a real ippeveprinter (``bridged.ipp``)."""
+    bridged_virtual_id: str
+    """A virtual printer (``ADVERTISED_PULL``) with the bridged printer as its member."""
 
     def uri(self, who: Caller | None = None, printer_id: str | None = None) -> str:
         host = self.platform.base_url.removeprefix("http://")
@@ -193,8 +197,15 @@ async def ipp_world(
             ) as resp:  # fmt: skip
                 assert resp.status == 201, await resp.text()
                 virtual = str((await resp.json())["id"])
+            async with http.post(
+                platform.base_url + "/v1/virtual-printers", headers=platform.operator,
+                json={"tenant_id": tenant, "name": ADVERTISED_PULL,
+                      "members": [printers["ipp"].device_id]},
+            ) as resp:  # fmt: skip
+                assert resp.status == 201, await resp.text()
+                bridged_virtual = str((await resp.json())["id"])
             world = IppWorld(platform, http, workdir, ada, eve, printers["a"], pdf, virtual,
-                             printers["ipp"])  # fmt: skip
+                             printers["ipp"], bridged_virtual)  # fmt: skip
 
             async def accepting(printer_id: str) -> bool:
                 body = request(Op.VALIDATE_JOB, world.uri(printer_id=printer_id))
@@ -486,6 +497,36 @@ async def test_the_agent_announces_its_cloud_queue_over_dns_sd(ipp_world: IppWor
     assert group is not None
     advertised = {str(v.value) for v in group.get("document-format-supported").values}  # type: ignore[union-attr]
     assert pdl == advertised - {"application/octet-stream"}
+
+
+async def test_the_agent_announces_the_virtual_printers_its_printer_is_a_member_of(
+    ipp_world: IppWorld,
+) -> None:
+    """The bridged printer is the member of a virtual printer: its agent reads it with
+    its device token (``GET /v1/devices/me/virtual-printers``) and announces it beside
+    the printer; the URI made from the announcement is the virtual printer's, and it
+    answers Get-Printer-Attributes with the announced UUID."""
+    w = ipp_world
+    found: list[Found] = []
+    async with Browser(IPP_SERVICE, ["127.0.0.1"]) as browser:
+
+        async def announced() -> bool:
+            hit = await browser.find(ADVERTISED_PULL)
+            found[:] = [hit] if hit else []
+            return bool(found)
+
+        await eventually(announced, 120, "the virtual printer's DNS-SD announcement")
+    [service] = found
+    txt = service.txt
+    assert txt["rp"] == f"ipp/print/{w.bridged_virtual_id}" and txt["ty"] == ADVERTISED_PULL
+    uri = f"ipp://{service.addresses[0]}:{service.port}/{txt['rp']}"
+    assert uri == w.uri(printer_id=w.bridged_virtual_id)
+    body = request(Op.GET_PRINTER_ATTRIBUTES, uri)
+    _, answer = await w.ipp(body, who=w.ada, printer_id=w.bridged_virtual_id)
+    assert answer is not None and answer.code == Status.OK
+    printer = attrs(answer, Tag.PRINTER)
+    assert printer["printer-uuid"] == f"urn:uuid:{txt['UUID']}"
+    assert printer["printer-state"] == PrinterState.IDLE  # its member is online
 
 
 async def test_a_job_to_a_virtual_printer_is_held_then_released_and_printed_once(
