@@ -35,7 +35,7 @@ from bench.platform_harness import (
 )
 from bench.submit import JobWatch, SubmitRefused, submit_job, until_state
 from services.ipp.protocol.codec import Attribute, Group, Message, decode, encode
-from services.ipp.protocol.constants import STATUS_NAMES, Op, Status, Tag
+from services.ipp.protocol.constants import Op, Status, Tag
 from shared.infra.kafka import free_port, free_port_range
 from shared.testing.ipp import IppPrinterProcess, large_pdf, minimal_pdf, start_ippeveprinter
 
@@ -401,7 +401,7 @@ async def ipp_stream(
             raise RuntimeError(f"Print-Job: HTTP {resp.status}")
         answer = decode(raw)[0]
         if answer.code != Status.OK:
-            raise RuntimeError(f"Print-Job: {STATUS_NAMES.get(answer.code, answer.code)}")
+            raise RuntimeError(f"Print-Job: IPP status {answer.code:#06x}")
         peaks = {k: rss_kib(v, "VmHWM") for k, v in involved.items()}
         job = answer.group(Tag.JOB)
         job_id = job.get("job-id") if job else None
