@@ -324,6 +324,7 @@ def _print_how_to_print(local: object, demo: str, pool: str) -> None:
     pc = Path(sys.executable).with_name("printcloud")
     user = load_demo_user(local.demo_user_file)
     token = user.api_token if user else "<the api_token in that file>"
+    host = local.base_url.removeprefix("http://")
     console.print(
         f"print on the demo printer as the demo user (API token kept in {local.demo_user_file}),"
         " through the public API:\n"
@@ -335,7 +336,9 @@ def _print_how_to_print(local: object, demo: str, pool: str) -> None:
         f"  {pc} release --printer {demo.split()[0]} --all\n"
         "or add it to this computer as a driverless IPP Everywhere printer (docs/ipp.md):\n"
         f"  lpadmin -p printcloud-demo -E -m everywhere -v "
-        f"'ipp://demo:{token}@{local.base_url.removeprefix('http://')}/ipp/print/{demo.split()[0]}'",
+        f"'ipp://demo:{token}@{host}/ipp/print/{demo.split()[0]}'\n"
+        "its URI for other IPP clients (Windows, macOS, Android; the password is the token):\n"
+        f"  ipp://{host}/ipp/print/{demo.split()[0]}",
         soft_wrap=True,
         highlight=False,
     )

@@ -43,6 +43,7 @@ need_deb=()
 { command -v ippeveprinter >/dev/null 2>&1 || [ -x /usr/sbin/ippeveprinter ]; } || need_deb+=(cups-ipp-utils)
 command -v dbus-daemon >/dev/null 2>&1 || need_deb+=(dbus-daemon)
 command -v kcat >/dev/null 2>&1 || need_deb+=(kcat)
+command -v pdfinfo >/dev/null 2>&1 || need_deb+=(poppler-utils)
 [ -x /usr/sbin/cupsd ] || need_deb+=(cups)
 if [ "${#need_deb[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -84,6 +84,11 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/printers/*/routing-policy", "routing", description="a printer's routing policy"),
     Route("/v1/devices/me/jobs", "queues", stream=True, description="a device's jobs"),
     Route("/v1/devices/me/sessions", "queues", description="who is logged in at a device"),
+    Route(
+        "/v1/devices/me/virtual-printers",
+        "queues",
+        description="the virtual printers a device's printers are members of",
+    ),
     Route("/v1/devices/me/login-challenges", "auth", description="phone login at a device"),
     Route("/v1/devices/ws", "gateway", websocket=True, description="device websockets"),
     Route("/v1/device-token", "auth", description="device access tokens"),

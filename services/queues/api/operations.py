@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from services.queues.api.shapes import (
     DeviceJobs,
+    DeviceVirtualPrinters,
     DocumentOut,
     JobOut,
     JobPage,
@@ -223,5 +224,17 @@ OPERATIONS: list[Operation] = [
         {200: Sessions},
         errors=(401, 403),
         operation_id="listDeviceSessions",
+    ),
+    Operation(
+        "GET",
+        "/v1/devices/me/virtual-printers",
+        "Virtual printers the device's printers are members of",
+        "devices",
+        {200: DeviceVirtualPrinters},
+        errors=(401, 403),
+        operation_id="listDeviceVirtualPrinters",
+        description="Device token only. What an agent announces over DNS-SD beside its "
+        "printers (`agent run --advertise`): each virtual printer's name, members and what "
+        "every member that has reported capabilities supports.",
     ),
 ]

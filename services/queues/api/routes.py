@@ -27,3 +27,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/devices/me/jobs", devices.my_jobs)
     app.router.add_get("/v1/devices/me/jobs/{job_id}/document", devices.document)
     app.router.add_get("/v1/devices/me/sessions", devices.my_sessions)
+    app.router.add_get("/v1/devices/me/virtual-printers", devices.my_virtual_printers)

@@ -13,6 +13,7 @@ import pytest
 
 from shared.events.contracts.gateway import DeviceJobStatusReported
 from shared.events.contracts.sessions import DeviceLoginApproved
+from shared.printing.capabilities import Capabilities
 from shared.testing.documents import pwg_raster
 from tests.support.kafka import envelopes
 from tests.support.queues import (
@@ -256,3 +257,35 @@ async def test_a_phone_login_with_release_all_releases_the_users_held_jobs(q: Qu
             await conn.fetchval("SELECT printer_id FROM jobs WHERE id = $1", uuid.UUID(job["id"]))
             == printer
         )
+
+
+async def test_a_device_lists_the_virtual_printers_its_printers_are_members_of(
+    q: Queues,
+) -> None:
+    mono = Capabilities(
+        document_format_supported=["application/pdf"], print_color_mode_supported=["monochrome"]
+    )
+    left, right, outsider = await q.printer(), await q.printer(mono), await q.printer()
+    both = await q.virtual_printer([left, right])
+    only_left = await q.virtual_printer([left])
+    await q.virtual_printer([outsider])
+    listed = await q.client.get("/v1/devices/me/virtual-printers", headers=q.device(right))
+    assert listed.status == 200
+    [item] = (await listed.json())["items"]
+    assert item["virtual_printer_id"] == str(both)
+    assert item["members"] == [str(left), str(right)]
+    # what every member supports: the monochrome member takes colour out
+    assert item["effective_capabilities"]["print_color_mode_supported"] == ["monochrome"]
+    left_items = (
+        await (await q.client.get("/v1/devices/me/virtual-printers", headers=q.device(left))).json()
+    )["items"]
+    assert {i["virtual_printer_id"] for i in left_items} == {str(both), str(only_left)}
+    # another tenant's device with the same printer id sees nothing; a user is refused
+    foreign = q.device(left, tenant=uuid.uuid4())
+    assert (await (await q.client.get("/v1/devices/me/virtual-printers", headers=foreign)).json())[
+        "items"
+    ] == []
+    ada = await q.user()
+    assert (
+        await q.client.get("/v1/devices/me/virtual-printers", headers=ada.headers)
+    ).status == 403
