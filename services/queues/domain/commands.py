@@ -44,6 +44,11 @@ class SubmitJob(_Command):
         "A virtual printer's jobs are always pull (held until released at a member).",
     )
     pages: int | None = Field(default=None, ge=0, le=1_000_000)
+    callback_url: str | None = Field(
+        default=None, min_length=8, max_length=2000, pattern=r"^https?://\S+$",
+        description="Send this job's state changes here as signed webhooks; the URL must lie "
+        "under one of the tenant's webhook endpoints (whose secret signs them).",
+    )  # fmt: skip
 
     @model_validator(mode="after")
     def _one_target(self) -> SubmitJob:

@@ -53,7 +53,9 @@ async def test_a_job_is_submitted_and_refused_settings_are_named_with_allowed_va
     )
     assert (job["state"], job["pages"], job["printed_pages"]) == ("pending", 2, 4)
     assert job["title"] == "Quarterly report" and job["release"] == "direct"
-    [submitted] = await envelopes(q.bootstrap, "queues.jobs", about(job["id"]), count=1)
+    [submitted] = await envelopes(
+        q.bootstrap, "queues.jobs", about(job["id"], "job.submitted"), count=1
+    )
     assert submitted["type"] == "job.submitted"
     assert submitted["data"]["document_sha256"] == doc["sha256"]
     assert submitted["data"]["printed_pages"] == 4

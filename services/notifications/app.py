@@ -1,0 +1,45 @@
+"""The notifications service as the runtime sees it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.notifications.api.routes import add_routes
+from services.notifications.consumers import consumers
+from services.notifications.delivery import DeliveryWorker
+from services.notifications.domain.events import EVENTS
+from services.notifications.repository import NotificationsRepository
+from services.notifications.settings import NotificationsSettings
+from shared.events.contracts import devices, jobs, quotas, supplies
+from shared.events.contracts import registry as registry_events
+from shared.events.registry import EventRegistry
+from shared.service import Runtime, ServiceSpec
+from shared.supervisor import TaskFactory
+
+
+def tasks(rt: Runtime[NotificationsSettings]) -> dict[str, TaskFactory]:
+    """Every replica sends due webhooks (row leases share the work)."""
+    worker = DeliveryWorker(rt.transactions(NotificationsRepository), rt.settings)
+    return {"webhook-delivery": worker.run}
+
+
+KNOWN = [
+    *EVENTS,
+    *jobs.EVENTS,
+    *registry_events.EVENTS,
+    *devices.EVENTS,
+    *supplies.EVENTS,
+    *quotas.EVENTS,
+]
+"""Every type that travels on the topics it reads (and its own), so that none of them is
+taken for an unknown event and parked."""
+
+SPEC = ServiceSpec(
+    name="notifications",
+    settings_cls=NotificationsSettings,
+    registry=EventRegistry(KNOWN),
+    migrations_dir=Path(__file__).parent / "migrations",
+    add_routes=add_routes,
+    consumers=consumers,
+    tasks=tasks,
+)
