@@ -3,12 +3,13 @@
 
 Every POST is appended to the log file as one JSON line (path, headers, body, the time it
 arrived) before it is answered 204; ``/redirect/...`` answers 302 to a cloud metadata
-address instead. The receiver verifies nothing: the tests do, with the Standard Webhooks
+address instead, and ``/slow/...`` answers only after 30 seconds. The receiver verifies nothing: the tests do, with the Standard Webhooks
 library's own verifier.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 import time
@@ -18,6 +19,7 @@ from typing import TextIO
 from aiohttp import web
 
 METADATA_URL = "http://169.254.169.254/latest/meta-data/"
+SLOW_S = 30.0
 
 
 def app(log: TextIO) -> web.Application:
@@ -31,6 +33,8 @@ def app(log: TextIO) -> web.Application:
         log.flush()
         if request.path.startswith("/redirect"):
             raise web.HTTPFound(METADATA_URL)
+        if request.path.startswith("/slow"):
+            await asyncio.sleep(SLOW_S)
         return web.Response(status=204)
 
     application = web.Application()

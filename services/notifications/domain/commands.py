@@ -27,6 +27,9 @@ class CreateEndpoint(_Command):
     """Subscribe a URL to event types; empty filters let every printer, user and token
     through."""
 
+    tenant_id: uuid.UUID | None = Field(
+        default=None, description="Operators name the tenant; a tenant's caller may omit it."
+    )
     url: str = Field(min_length=8, max_length=2000, pattern=URL_PATTERN)
     description: str = Field(default="", max_length=500)
     event_types: list[str] = Field(

@@ -41,6 +41,20 @@ async def _checked(check: UrlCheck, url: str) -> None:
         raise ValidationFailed("the URL cannot receive webhooks", [FieldError("url", why)])
 
 
+def owning_tenant(who: Principal, requested: uuid.UUID | None) -> uuid.UUID:
+    """Whose endpoint this is: the caller's tenant, or for operators the one they name."""
+    own = who.tenant_scope()
+    if own is None and requested is None:
+        raise ValidationFailed(
+            "name the tenant", [FieldError("tenant_id", "an operator names the tenant")]
+        )
+    if own is not None and requested not in (None, own):
+        raise ValidationFailed("unknown tenant", [FieldError("tenant_id", "unknown tenant")])
+    tenant = own or requested
+    assert tenant is not None
+    return tenant
+
+
 def _visible(endpoint: Endpoint | None, who: Principal) -> Endpoint:
     if endpoint is None or not who.can_access(endpoint.tenant_id):
         raise EndpointNotFound("no such webhook endpoint")
@@ -55,11 +69,7 @@ async def create_endpoint(
     check: UrlCheck,
 ) -> tuple[Endpoint, str]:
     """Subscribe a URL for the caller's tenant; the endpoint and its secret (shown once)."""
-    tenant = who.tenant_scope()
-    if tenant is None:
-        raise ValidationFailed(
-            "endpoints belong to a tenant", [FieldError("url", "an operator has no tenant")]
-        )
+    tenant = owning_tenant(who, cmd.tenant_id)
     await _checked(check, cmd.url)
     now = datetime.now(UTC)
     endpoint = Endpoint(

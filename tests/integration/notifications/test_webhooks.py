@@ -165,3 +165,32 @@ async def test_a_redirect_to_an_internal_address_is_not_followed_and_a_failing_e
             assert "redirect to http://169.254.169.254" in told[0]["data"]["reason"]
     finally:
         await receiver.kill()
+
+
+async def test_a_slow_endpoint_delays_only_its_own_deliveries(
+    db: ServiceDb, bootstrap: str, tmp_path: Path
+) -> None:
+    receiver = Receiver(tmp_path)
+    await receiver.start()
+    try:
+        async with notifications_app(
+            db, bootstrap, endpoint_concurrency=2, delivery_timeout_s=60
+        ) as svc:
+            slow = await svc.subscribe(f"{receiver.url}/slow")
+            fast = await svc.subscribe(f"{receiver.url}/fast")
+            stories = [job_story(svc.tenant) for _ in range(4)]
+            await publish_interleaved(bootstrap, stories)
+
+            def fast_ones() -> list[dict[str, Any]]:
+                return [r for r in receiver.received() if r["path"] == "/fast"]
+
+            await eventually(lambda: len(fast_ones()) == 20, 60, "the fast endpoint served")
+            slow_calls = [r for r in receiver.received() if r["path"] == "/slow"]
+            # Every job's first webhook is waiting on the slow endpoint, two at a time.
+            assert len(slow_calls) <= 2
+            pending = await svc.log(slow["id"], state="pending")
+            assert len(pending) == 20 and not await svc.log(slow["id"], state="succeeded")
+            assert len(await svc.log(fast["id"], state="succeeded")) == 20
+            await receiver.kill()  # ends the slow calls before the service stops
+    finally:
+        await receiver.kill()
