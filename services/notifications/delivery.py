@@ -18,6 +18,7 @@ followed (see :mod:`services.notifications.outbound`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections import Counter
@@ -40,6 +41,7 @@ from shared.logging import get_logger
 
 log = get_logger(__name__)
 USER_AGENT = "Printcloud-Webhooks/1"
+SECRETS_TTL_S = 5.0
 
 
 def policy_of(settings: NotificationsSettings) -> UrlPolicy:
@@ -65,6 +67,7 @@ class DeliveryWorker:
         secret = settings.key_encryption_key
         self._kek = KeyEncryptionKey.from_text(secret.get_secret_value()) if secret else None
         self._in_flight: dict[asyncio.Task[None], uuid.UUID] = {}
+        self._secrets: dict[uuid.UUID, tuple[float, list[str]]] = {}
         self._wake = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -136,16 +139,29 @@ class DeliveryWorker:
 
     async def signature(self, c: Claimed, timestamp: datetime) -> str | None:
         """The ``webhook-signature`` header: one signature per secret that signs now."""
-        if self._kek is None:
-            return None
-        sigs = []
-        for secret in await deliveries.signing_secrets(self._tx, c.endpoint_id):
-            try:
-                plain = self._kek.open(secret.sealed, aad=c.endpoint_id.bytes).decode()
-            except SealError:
-                continue
-            sigs.append(Webhook(plain).sign(str(c.message_id), timestamp, c.body.encode()))
+        body = c.body.encode()
+        sigs = [
+            Webhook(secret).sign(str(c.message_id), timestamp, body)
+            for secret in await self._signing_secrets(c.endpoint_id)
+        ]
         return " ".join(sigs) or None
+
+    async def _signing_secrets(self, endpoint_id: uuid.UUID) -> list[str]:
+        """The endpoint's secrets that sign now, opened; kept for ``SECRETS_TTL_S`` (a
+        rotation or an expiry shows within that time)."""
+        now = time.monotonic()
+        cached = self._secrets.get(endpoint_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        opened = []
+        if self._kek is not None:
+            for secret in await deliveries.signing_secrets(self._tx, endpoint_id):
+                with contextlib.suppress(SealError):
+                    opened.append(self._kek.open(secret.sealed, aad=endpoint_id.bytes).decode())
+        if len(self._secrets) > 10_000:
+            self._secrets.clear()
+        self._secrets[endpoint_id] = (now + SECRETS_TTL_S, opened)
+        return opened
 
     async def _post(self, http: aiohttp.ClientSession, c: Claimed) -> Outcome:
         """One attempt's outcome."""
