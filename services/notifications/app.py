@@ -12,6 +12,7 @@ from services.notifications.repository import NotificationsRepository
 from services.notifications.settings import NotificationsSettings
 from shared.events.contracts import devices, jobs, quotas, supplies
 from shared.events.contracts import registry as registry_events
+from shared.events.envelope import EventData
 from shared.events.registry import EventRegistry
 from shared.service import Runtime, ServiceSpec
 from shared.supervisor import TaskFactory
@@ -23,7 +24,7 @@ def tasks(rt: Runtime[NotificationsSettings]) -> dict[str, TaskFactory]:
     return {"webhook-delivery": worker.run}
 
 
-KNOWN = [
+KNOWN: list[type[EventData]] = [
     *EVENTS,
     *jobs.EVENTS,
     *registry_events.EVENTS,

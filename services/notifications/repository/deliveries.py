@@ -60,29 +60,46 @@ class DeliveryRepository:
     ) -> list[Claimed]:
         """Lease due deliveries of enabled endpoints: the first pending one of each
         (endpoint, key) only, and no more per endpoint than ``per_endpoint`` in flight
-        across replicas; endpoints in ``busy`` (full here) are skipped."""
+        across replicas (two replicas claiming at the same moment may each fill the
+        last slot); endpoints in ``busy`` (full here) are skipped."""
+        heads = await self.conn.fetch(
+            """
+            SELECT d.id, d.endpoint_id FROM deliveries d
+              JOIN endpoints e ON e.id = d.endpoint_id AND e.enabled
+             WHERE d.state = 'pending' AND d.next_attempt_at <= now()
+               AND NOT d.endpoint_id = ANY($2::uuid[])
+               AND NOT EXISTS (
+                   SELECT 1 FROM deliveries p
+                    WHERE p.endpoint_id = d.endpoint_id AND p.order_key = d.order_key
+                      AND p.state = 'pending' AND p.id < d.id)
+             ORDER BY d.next_attempt_at LIMIT $1
+            """,
+            limit * 4, busy,
+        )  # fmt: skip
+        if not heads:
+            return []
+        flying = dict(
+            await self.conn.fetch(
+                """
+                SELECT endpoint_id, count(*) FROM deliveries
+                 WHERE state = 'pending' AND leased_until > now()
+                   AND endpoint_id = ANY($1::uuid[])
+                 GROUP BY endpoint_id
+                """,
+                list({h["endpoint_id"] for h in heads}),
+            )
+        )
+        chosen: list[int] = []
+        for h in heads:
+            if flying.get(h["endpoint_id"], 0) < per_endpoint and len(chosen) < limit:
+                flying[h["endpoint_id"]] = flying.get(h["endpoint_id"], 0) + 1
+                chosen.append(h["id"])
         rows = await self.conn.fetch(
             """
-            WITH heads AS (
-                SELECT DISTINCT ON (d.endpoint_id, d.order_key) d.id, d.endpoint_id,
-                       d.next_attempt_at, d.leased_until
-                  FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id AND e.enabled
-                 WHERE d.state = 'pending' AND NOT d.endpoint_id = ANY($4::uuid[])
-                 ORDER BY d.endpoint_id, d.order_key, d.id
-            ), in_flight AS (
-                SELECT endpoint_id, count(*) FILTER (WHERE leased_until > now()) AS n
-                  FROM heads GROUP BY endpoint_id
-            ), ranked AS (
-                SELECT h.id, h.next_attempt_at,
-                       row_number() OVER (PARTITION BY h.endpoint_id ORDER BY h.next_attempt_at)
-                         + f.n AS slot
-                  FROM heads h JOIN in_flight f USING (endpoint_id)
-                 WHERE h.next_attempt_at <= now()
-            ), due AS (
-                SELECT d.id FROM deliveries d JOIN ranked r ON r.id = d.id
-                 WHERE r.slot <= $3 AND d.state = 'pending' AND d.next_attempt_at <= now()
-                 ORDER BY r.next_attempt_at LIMIT $1
-                 FOR UPDATE OF d SKIP LOCKED
+            WITH due AS (
+                SELECT id FROM deliveries
+                 WHERE id = ANY($1::bigint[]) AND state = 'pending' AND next_attempt_at <= now()
+                 FOR UPDATE SKIP LOCKED
             )
             UPDATE deliveries d
                SET next_attempt_at = now() + make_interval(secs => $2),
@@ -92,7 +109,7 @@ class DeliveryRepository:
             RETURNING d.id, d.endpoint_id, d.url, d.message_id, d.event_type, d.body,
                       d.attempts, d.event_at AS created_at
             """,
-            limit, lease_s, per_endpoint, busy,
+            chosen, lease_s,
         )  # fmt: skip
         return [Claimed(**dict(r)) for r in rows]
 
