@@ -83,7 +83,7 @@ class Listing(_Command):
     """A page of endpoints."""
 
     after: uuid.UUID | None = None
-    limit: int = Field(default=50, ge=1, le=200)
+    limit: int = Field(default=50, ge=1, le=500)
 
 
 class DeliveryQuery(_Command):
