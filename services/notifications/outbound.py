@@ -22,6 +22,8 @@ from aiohttp.resolver import ThreadedResolver
 
 from services.notifications.domain.model import Network, address_refusal, parse_networks
 
+RESOLVE_TIMEOUT_S = 5.0
+
 
 class AddressRefused(OSError):
     """The webhook's host resolves to an address this service may not call."""
@@ -66,9 +68,12 @@ class UrlPolicy:
         if (why := self.literal_refusal(host)) is not None:
             return why
         try:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                host, None, type=socket.SOCK_STREAM
-            )
+            async with asyncio.timeout(RESOLVE_TIMEOUT_S):
+                infos = await asyncio.get_running_loop().getaddrinfo(
+                    host, None, type=socket.SOCK_STREAM
+                )
+        except TimeoutError:
+            return f"{host} does not resolve within {RESOLVE_TIMEOUT_S:g} s"
         except OSError:
             return f"{host} does not resolve"
         for info in infos:

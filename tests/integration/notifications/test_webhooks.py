@@ -204,3 +204,28 @@ async def test_a_slow_endpoint_delays_only_its_own_deliveries(
             await receiver.kill()  # ends the slow calls before the service stops
     finally:
         await receiver.kill()
+
+
+async def test_deliveries_wait_in_the_database_across_a_restart_of_the_service(
+    db: ServiceDb, bootstrap: str, tmp_path: Path
+) -> None:
+    receiver = Receiver(tmp_path)  # not started yet: every attempt fails
+    try:
+        async with notifications_app(db, bootstrap) as svc:
+            hook = await svc.subscribe(f"{receiver.url}/hooks")
+            story = job_story(svc.tenant)
+            await publish(bootstrap, *story, source="queues")
+
+            async def queued_and_tried() -> bool:
+                log = await svc.log(hook["id"])
+                return len(log) == 5 and any(d["attempts"] >= 1 for d in log)
+
+            await eventually(queued_and_tried, 60, "the job's webhooks queued and tried")
+        await receiver.start()
+        async with notifications_app(db, bootstrap):
+            await eventually(lambda: len(receiver.received()) >= 5, 60, "the waiting webhooks")
+            received = verified(hook["secret"], receiver.received())
+            assert [r["body_json"]["type"] for r in received] == ORDER
+            assert len({r["headers"]["webhook-id"] for r in received}) == 5
+    finally:
+        await receiver.kill()
