@@ -23,6 +23,7 @@ from client.commands.printers import printers_app
 from client.commands.printing import print_file
 from client.commands.release import release
 from client.commands.reservations import reservations_app
+from client.commands.usage import usage_app
 from client.commands.webhooks import webhooks_app
 from client.output import friendly
 
@@ -37,3 +38,4 @@ def user_commands(app: typer.Typer) -> None:
     app.command("release")(friendly(release))
     app.add_typer(reservations_app, name="reservations")
     app.add_typer(webhooks_app, name="webhooks")
+    app.add_typer(usage_app, name="usage")
