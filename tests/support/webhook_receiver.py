@@ -3,8 +3,8 @@
 
 Every POST is appended to the log file as one JSON line (path, headers, body, the time it
 arrived) before it is answered 204; ``/redirect/...`` answers 302 to a cloud metadata
-address instead, and ``/slow/...`` answers only after 30 seconds. The receiver verifies nothing: the tests do, with the Standard Webhooks
-library's own verifier.
+address instead, and ``/slow/...`` answers only after 30 seconds. The receiver verifies
+nothing: the tests do, with the Standard Webhooks library's own verifier.
 """
 
 from __future__ import annotations
