@@ -72,3 +72,7 @@ class NotificationsSettings(ServiceSettings):
         default=86400, ge=0, le=30 * 86400,
         description="After a rotation, how long the old secret still signs (default overlap).",
     )  # fmt: skip
+    delivery_retention_days: int = Field(
+        default=30, ge=1,
+        description="Finished deliveries (and what is known of jobs) are deleted after this.",
+    )  # fmt: skip

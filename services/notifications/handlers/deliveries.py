@@ -147,3 +147,9 @@ async def redeliver(tx: Tx, endpoint_id: uuid.UUID, delivery_id: int, who: Princ
         if await uow.repo.get_delivery(endpoint_id, delivery_id) is None:
             raise DeliveryNotFound("no such delivery")
         return await uow.repo.redeliver(delivery_id)
+
+
+async def purge(tx: Tx, older_than_days: int) -> int:
+    """Forget finished deliveries and jobs older than the retention."""
+    async with tx() as uow:
+        return await uow.repo.purge(older_than_days)

@@ -75,6 +75,7 @@ CREATE UNIQUE INDEX deliveries_once ON deliveries (endpoint_id, message_id, url)
 CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state = 'pending';
 CREATE INDEX deliveries_order ON deliveries (endpoint_id, order_key, id) WHERE state = 'pending';
 CREATE INDEX deliveries_log ON deliveries (endpoint_id, id);
+CREATE INDEX deliveries_finished ON deliveries (created_at) WHERE state <> 'pending';
 CREATE INDEX deliveries_in_flight ON deliveries (endpoint_id)
     WHERE state = 'pending' AND leased_until IS NOT NULL;
 

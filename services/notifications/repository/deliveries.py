@@ -208,3 +208,19 @@ class DeliveryRepository:
             delivery_id,
         )
         return Delivery(**dict(row))
+
+    async def purge(self, older_than_days: int) -> int:
+        """Delete finished deliveries (and what is known of jobs) older than the retention;
+        how many deliveries went."""
+        status = await self.conn.execute(
+            """
+            DELETE FROM deliveries
+             WHERE state <> 'pending' AND created_at < now() - make_interval(days => $1)
+            """,
+            older_than_days,
+        )
+        await self.conn.execute(
+            "DELETE FROM jobs WHERE updated_at < now() - make_interval(days => $1)",
+            older_than_days,
+        )
+        return int(str(status).rsplit(" ", 1)[-1])
