@@ -106,6 +106,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/supply-levels", "consumables", description="toner and paper levels"),
     Route("/v1/supply-rules", "consumables", description="when to reorder supplies"),
     Route("/v1/supply-orders", "consumables", description="supply orders"),
+    Route("/v1/webhook-endpoints", "notifications", description="webhooks: endpoints, deliveries"),
     Route("/ipp", "ipp", stream=True, description="IPP Everywhere printers (application/ipp)"),
     Route("/v1", "registry", description="tenants, printers, virtual printers, onboarding"),
 )

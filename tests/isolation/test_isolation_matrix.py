@@ -112,8 +112,9 @@ async def _tenant_with_everything(platform: Platform, http: aiohttp.ClientSessio
 async def _more_resources(
     http: aiohttp.ClientSession, platform: Platform, tenant: str
 ) -> dict[str, str]:
-    """A connector, a quota, a supplier and a supply rule of ``tenant``: ids by path
-    parameter name, so their routes are in the foreign-id check too."""
+    """A connector, a quota, a supplier, a supply rule and a webhook endpoint of
+    ``tenant``: ids by path parameter name, so their routes are in the foreign-id check
+    too."""
     op = platform.operator
     key = ed25519.Ed25519PrivateKey.generate()
     body = {"public_key": b64url_encode(spki_der(key.public_key())), "kind": "connector",
@@ -138,6 +139,9 @@ async def _more_resources(
         ("rule_id", "consumables", "/v1/supply-rules",
          {"tenant_id": tenant, "region": "*", "model": "*", "colour": "*", "kind": "toner",
           "action": "warn", "threshold_percent": 10}),
+        ("endpoint_id", "notifications", "/v1/webhook-endpoints",
+         {"tenant_id": tenant, "url": "https://93.184.216.34/hooks",
+          "event_types": ["quota.exceeded"]}),
     ):  # fmt: skip
         resp = await http.post(platform.url(service) + path, json=body, headers=op)
         assert resp.status == 201, (name, resp.status, await resp.text())

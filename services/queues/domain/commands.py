@@ -56,6 +56,11 @@ class SubmitJob(_Command):
         description="Pages the client expects; the server counts them from the content "
         "and refuses a document whose count differs.",
     )
+    callback_url: str | None = Field(
+        default=None, min_length=8, max_length=2000, pattern=r"^https?://\S+$",
+        description="Send this job's state changes here as signed webhooks; the URL must lie "
+        "under one of the tenant's webhook endpoints (whose secret signs them).",
+    )  # fmt: skip
 
     @model_validator(mode="after")
     def _one_target(self) -> SubmitJob:

@@ -70,6 +70,23 @@ class JobSubmitted(_JobEvent):
     )
 
 
+class JobOriginRecorded(_JobEvent):
+    """Where a job came from, for those who tell its submitter about it: the API token it
+    was submitted with and the callback URL its submitter asked for. Published just before
+    ``job.submitted``, in the same transaction, when the submission has either."""
+
+    event_type: ClassVar[str] = "job.origin_recorded"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = "queues.jobs"
+
+    token_id: uuid.UUID | None = Field(description="The API token the job was submitted with.")
+    callback_url: str | None = Field(
+        max_length=2000,
+        description="Where the submitter asked to hear of the job's changes (signed webhooks, "
+        "when the URL lies under one of the tenant's webhook endpoints).",
+    )
+
+
 class JobHeld(_JobEvent):
     """The job waits: pull print, printer offline, over quota, or by request."""
 
@@ -223,7 +240,7 @@ class JobRouted(EventData):
 
 
 EVENTS = (
-    JobSubmitted, JobHeld, JobQueued, JobMoved, JobSent, JobPrinting, JobCompleted, JobFailed,
-    JobCanceled, JobExpired, DocumentDeleted,
+    JobOriginRecorded, JobSubmitted, JobHeld, JobQueued, JobMoved, JobSent, JobPrinting,
+    JobCompleted, JobFailed, JobCanceled, JobExpired, DocumentDeleted,
 )  # fmt: skip
 ROUTING_EVENTS = (JobRouted,)
