@@ -160,7 +160,9 @@ async def test_a_one_shot_multipart_submission_is_checked_before_storing(
     assert resp.status == 201, await resp.text()
     job = await resp.json()
     assert (job["title"], job["pages"], job["printed_pages"]) == ("report.pdf", 2, 6)
-    [submitted] = await envelopes(q.bootstrap, "queues.jobs", about(job["id"]), count=1)
+    [submitted] = await envelopes(
+        q.bootstrap, "queues.jobs", about(job["id"], "job.submitted"), count=1
+    )
     assert submitted["data"]["document_sha256"] == hashlib.sha256(PDF).hexdigest()
 
 

@@ -60,7 +60,9 @@ async def test_reservation_jobs_go_through_routing(q: Queues) -> None:
     assert {first["state"], second["state"]} == {"pending"}
     listing = await (await q.client.get("/v1/devices/me/jobs", headers=q.device(printer))).json()
     assert listing["items"] == []
-    [submitted] = await envelopes(q.bootstrap, "queues.jobs", about(first["id"]), count=1)
+    [submitted] = await envelopes(
+        q.bootstrap, "queues.jobs", about(first["id"], "job.submitted"), count=1
+    )
     assert submitted["type"] == "job.submitted"
     assert submitted["data"]["reservation_id"] is not None
     assert submitted["data"]["printed_pages"] == 2  # counted by the server
