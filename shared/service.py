@@ -44,6 +44,7 @@ from shared.http.health import healthz, metrics, readiness
 from shared.http.middleware import AUTHENTICATOR, MIDDLEWARES
 from shared.http.problem import dependency_unavailable, problem_response
 from shared.http.revocations import REVOCATIONS, RevocationCache
+from shared.kafka.access import KafkaAccess
 from shared.kafka.consumer import BatchHandler, EventConsumer, Handler
 from shared.logging import configure_logging, get_logger
 from shared.settings import ProcessSettings, ServiceSettings
@@ -213,7 +214,7 @@ def _background(rt: Runtime[Any]) -> dict[str, TaskFactory]:
     relay = OutboxRelay(
         dsn=s.database_url.get_secret_value(),
         schema=rt.schema,
-        bootstrap=s.kafka_bootstrap,
+        kafka=s.kafka(),
         batch_size=s.outbox_batch_size,
         poll_s=s.outbox_poll_s,
     )
@@ -226,7 +227,7 @@ def _background(rt: Runtime[Any]) -> dict[str, TaskFactory]:
             batch_handlers=c.batch_handlers,
             registry=rt.spec.registry,
             pool=rt.pool,
-            bootstrap=s.kafka_bootstrap,
+            kafka=s.kafka(),
             batch_size=s.consumer_batch_size,
         )
         tasks[f"consumer:{c.name}"] = consumer.run
@@ -234,8 +235,8 @@ def _background(rt: Runtime[Any]) -> dict[str, TaskFactory]:
     return tasks
 
 
-async def _kafka_client(bootstrap: str) -> AIOKafkaClient:
-    client = AIOKafkaClient(bootstrap_servers=bootstrap)
+async def _kafka_client(kafka: KafkaAccess) -> AIOKafkaClient:
+    client = AIOKafkaClient(**kafka.client_options())
     try:
         await client.bootstrap()
     except BaseException:
@@ -249,7 +250,7 @@ def create_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> web.Applica
     app = web.Application(middlewares=MIDDLEWARES)
     app[AUTHENTICATOR] = spec.authenticator(settings)
     # Revoked API tokens, followed from auth.tokens: their access tokens stop at once.
-    app[REVOCATIONS] = RevocationCache(settings.kafka_bootstrap)
+    app[REVOCATIONS] = RevocationCache(settings.kafka())
     app[UNREADY] = lambda: setattr(app[RUNTIME], "ready", False)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", _readyz)
@@ -276,7 +277,7 @@ def create_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> web.Applica
         )
         try:
             kafka = await wait_until_available(
-                EVENT_BROKER, lambda: _kafka_client(settings.kafka_bootstrap), waiting=waiting
+                EVENT_BROKER, lambda: _kafka_client(settings.kafka()), waiting=waiting
             )
         except BaseException:
             pool.terminate()

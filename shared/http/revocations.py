@@ -20,6 +20,7 @@ from aiohttp import web
 from shared.events.contracts.users import ApiTokenRevoked
 from shared.events.registry import EventDecodeError, EventRegistry
 from shared.http.auth import Principal
+from shared.kafka.access import KafkaAccess
 from shared.kafka.replay import replay_and_follow
 from shared.logging import get_logger
 
@@ -31,8 +32,8 @@ _REGISTRY = EventRegistry([ApiTokenRevoked])
 class RevocationCache:
     """The ids of revoked API tokens, kept current from ``auth.tokens``."""
 
-    def __init__(self, bootstrap: str) -> None:
-        self._bootstrap = bootstrap
+    def __init__(self, kafka: KafkaAccess) -> None:
+        self._kafka = kafka
         self._revoked: set[uuid.UUID] = set()
         self._waiting: dict[uuid.UUID, asyncio.Event] = {}
         self.ready = asyncio.Event()
@@ -62,7 +63,7 @@ class RevocationCache:
     async def run(self, stop: asyncio.Event) -> None:
         """Read the topic from the beginning, then follow it until ``stop``."""
         await replay_and_follow(
-            self._bootstrap,
+            self._kafka,
             TOPIC,
             self._apply,
             self.ready,

@@ -7,6 +7,7 @@ import uuid
 
 from shared.http.auth import Principal, principal_from_claims
 from shared.http.revocations import RevocationCache
+from shared.kafka.access import KafkaAccess
 
 
 def _user(token_id: uuid.UUID) -> Principal:
@@ -17,7 +18,7 @@ def _user(token_id: uuid.UUID) -> Principal:
 
 
 async def test_a_stream_waiting_on_its_token_ends_when_the_token_is_revoked() -> None:
-    cache = RevocationCache("unused:9092")
+    cache = RevocationCache(KafkaAccess("unused:9092"))
     token, other = uuid.uuid4(), uuid.uuid4()
     who = _user(token)
     assert who.token_id == token and not cache.is_revoked(who)
