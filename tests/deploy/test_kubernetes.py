@@ -13,8 +13,10 @@ import yaml
 
 from deploy.catalog import SERVICES, database_services, load_spec
 from deploy.manifests import common, database
+from deploy.manifests.config import kafka_user_name
 from deploy.manifests.kafka import REPLICATION
 from deploy.manifests.model import load_services
+from shared.kafka.acls import ANALYTICS_USER, kafka_user
 from shared.kafka.topics import TOPICS
 from tests.support.deploy import OVERLAYS, ROOT, Rendered, Tools
 
@@ -442,3 +444,58 @@ def test_queues_replicas_share_one_document_store_and_know_the_public_url(
         assert d is not None
         public = _env_value(r, _container(d), s.env("public_url"))
         assert public == f"https://{host}", (s.name, public, host)
+
+
+def test_kafka_admits_only_its_users_each_with_the_local_tables_acls(
+    overlay: str, rendered: dict[str, Rendered]
+) -> None:
+    r = rendered[overlay]
+    kafka = r.get("Kafka", common.KAFKA_CLUSTER)
+    assert kafka is not None
+    assert kafka["spec"]["kafka"]["authorization"]["type"] == "simple"
+    for listener in kafka["spec"]["kafka"]["listeners"]:
+        assert listener["tls"] is True, listener["name"]
+        assert listener["authentication"]["type"] == "scram-sha-512", listener["name"]
+    users = {o["metadata"]["name"]: o for o in r.of_kind("KafkaUser")}
+    names = [*SERVICES, ANALYTICS_USER]
+    assert set(users) == {kafka_user_name(n) for n in names}
+    for name in names:
+        spec = users[kafka_user_name(name)]["spec"]
+        assert spec["authentication"] == {"type": "scram-sha-512"}
+        rules = {
+            (a["resource"]["type"], a["resource"].get("name"), a["resource"].get("patternType"), op)
+            for a in spec["authorization"]["acls"]
+            for op in a["operations"]
+        }
+        local = {
+            (a.resource, a.name, "prefix" if a.prefixed else "literal", a.operation)
+            for a in kafka_user(name).acls()
+        }
+        assert rules == local, name
+
+
+def test_every_kafka_client_connects_as_its_own_services_user(
+    overlay: str, rendered: dict[str, Rendered]
+) -> None:
+    r = rendered[overlay]
+    services = {s.env_prefix: s.name for s in load_services()}
+    clients = 0
+    for deployment in r.of_kind("Deployment"):
+        container = _container(deployment)
+        env = {v["name"]: v for v in container.get("env", [])}
+        for prefix, service in services.items():
+            if f"{prefix}KAFKA_BOOTSTRAP" not in env:
+                continue
+            clients += 1
+            user = kafka_user_name(service)
+            assert _env_value(r, container, f"{prefix}KAFKA_USERNAME") == user
+            password = env[f"{prefix}KAFKA_PASSWORD"]["valueFrom"]
+            assert password == {"secretKeyRef": {"name": user, "key": "password"}}
+            ca_file = _env_value(r, container, f"{prefix}KAFKA_CA_FILE")
+            assert ca_file is not None
+            volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+            mount = next(
+                m for m in container["volumeMounts"] if ca_file.startswith(m["mountPath"] + "/")
+            )
+            assert volumes[mount["name"]]["secret"]["secretName"] == common.KAFKA_CA_SECRET
+    assert clients >= len(SERVICES)
