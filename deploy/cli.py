@@ -136,6 +136,29 @@ def topics_acls(
     console.print(f"{sent} ACLs for users: {', '.join(u.name for u in KAFKA_USERS)}")
 
 
+@topics_app.command("client-config")
+def topics_client_config(
+    user: Annotated[str, typer.Argument(help="a Kafka user of shared/kafka/acls.py, or admin")] = (
+        "analytics"
+    ),
+) -> None:
+    """Print the librdkafka client properties (``kcat -F <file>``) with which a Kafka user
+    connects to the local platform's broker; they hold the user's password."""
+    from shared.infra.kafka import KafkaBroker
+    from shared.settings import home
+
+    root = home()
+    broker = KafkaBroker(data_dir=root / "kafka", port=0, controller_port=0, log_file=root / "x")
+    if not broker.credentials_file.is_file():
+        raise typer.BadParameter(f"no local broker in {root}; start `printcloud platform` first")
+    try:
+        access = broker.access(user)
+    except KeyError:
+        raise typer.BadParameter(f"unknown Kafka user {user!r}") from None
+    for line in access.client_properties():
+        print(line)
+
+
 @topics_app.command("list")
 def topics_list() -> None:
     """Print the declared topic table."""

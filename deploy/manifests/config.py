@@ -108,12 +108,18 @@ def kafka_ca_volume() -> tuple[dict[str, Any], dict[str, Any]]:
     )
 
 
+def strimzi_secrets(services: Sequence[ServiceInfo]) -> dict[str, list[str]]:
+    """The Secrets the manifests reference that Strimzi writes: each service's Kafka
+    user's password (User Operator) and the cluster CA certificate."""
+    out = {kafka_user_name(s.name): ["password"] for s in services}
+    out[KAFKA_CA_SECRET] = ["ca.crt"]
+    return out
+
+
 def required_secrets(services: Sequence[ServiceInfo]) -> dict[str, list[str]]:
-    """Every Secret the manifests reference, with its keys (the operator creates them;
-    CloudNativePG creates the superuser one, Strimzi the Kafka users' and its CA's)."""
-    out: dict[str, list[str]] = {OPERATOR_TOKEN_SECRET: ["token"], KAFKA_CA_SECRET: ["ca.crt"]}
-    for s in services:
-        out[kafka_user_name(s.name)] = ["password"]
+    """Every Secret the manifests reference that the operator creates, with its keys
+    (CloudNativePG creates the superuser one, Strimzi those of :func:`strimzi_secrets`)."""
+    out: dict[str, list[str]] = {OPERATOR_TOKEN_SECRET: ["token"]}
     for s in services:
         if s.has_database:
             out[db_secret(s.name)] = ["username", "password"]

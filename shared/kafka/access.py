@@ -66,6 +66,19 @@ class KafkaAccess:
             f"{prefix}KAFKA_CA_FILE": self.ca_file,
         }
 
+    def client_properties(self) -> list[str]:
+        """The same access as librdkafka client properties (``kcat -F <file>``), without
+        the bootstrap address, which tools take as an option."""
+        if not self.username:
+            return ["security.protocol=PLAINTEXT"]
+        return [
+            "security.protocol=SASL_SSL",
+            f"sasl.mechanism={SASL_MECHANISM}",
+            f"sasl.username={self.username}",
+            f"sasl.password={self.password}",
+            *([f"ssl.ca.location={self.ca_file}"] if self.ca_file else []),
+        ]
+
     def as_user(self, username: str, password: str) -> KafkaAccess:
         """The same broker reached with another identity."""
         return KafkaAccess(self.bootstrap, username, password, self.ca_file)
