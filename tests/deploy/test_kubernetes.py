@@ -384,10 +384,7 @@ def test_every_worker_runs_its_module_with_a_writable_data_dir_and_probes(
         assert container["command"] == ["python", "-m", w.module]
         assert container["args"] == list(w.args)
         info = next(s for s in load_services() if s.name == service)
-        assert (
-            _env_value(r, container, info.env("kafka_bootstrap"))
-            == "printcloud-kafka-bootstrap:9092"
-        )
+        assert _env_value(r, container, info.env("kafka_bootstrap")) == common.KAFKA_BOOTSTRAP
         if w.replication_field:
             replication = _env_value(r, container, info.env(w.replication_field))
             assert replication == str(REPLICATION[overlay])
