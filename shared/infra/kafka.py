@@ -485,20 +485,28 @@ class KafkaBroker:
         )
 
     def _security_properties(self) -> list[str]:
-        """TLS everywhere, SCRAM for clients, mutual TLS for the controller, ACLs on."""
+        """TLS everywhere, SCRAM for clients, mutual TLS for the controller, ACLs on.
+
+        ``PLAIN`` (over TLS, with the same users and passwords) is enabled besides, for
+        clients whose SCRAM does not work with Kafka 4 (librdkafka before 2.6.1, which
+        Debian's kcat is built on)."""
         tls = self.tls
-        admin_password = self.credentials()[ADMIN_USER]
+        users = self.credentials()
+        admin_password = users[ADMIN_USER]
+        plain_users = " ".join(f'user_{name}="{password}"' for name, password in users.items())
         return [
             "ssl.keystore.type=PEM",
             f"ssl.keystore.location={tls.keystore_file}",
             "ssl.truststore.type=PEM",
             f"ssl.truststore.location={tls.ca_file}",
             "listener.name.controller.ssl.client.auth=required",
-            f"sasl.enabled.mechanisms={SASL_MECHANISM}",
+            f"sasl.enabled.mechanisms={SASL_MECHANISM},PLAIN",
             f"sasl.mechanism.inter.broker.protocol={SASL_MECHANISM}",
             f"listener.name.sasl_ssl.{SASL_MECHANISM.lower()}.sasl.jaas.config="
             "org.apache.kafka.common.security.scram.ScramLoginModule required "
             f'username="{ADMIN_USER}" password="{admin_password}";',
+            "listener.name.sasl_ssl.plain.sasl.jaas.config="
+            f"org.apache.kafka.common.security.plain.PlainLoginModule required {plain_users};",
             f"authorizer.class.name={_AUTHORIZER}",
             "allow.everyone.if.no.acl.found=false",
             f"super.users=User:{ADMIN_USER};{tls.principal}",

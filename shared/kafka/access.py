@@ -67,13 +67,15 @@ class KafkaAccess:
         }
 
     def client_properties(self) -> list[str]:
-        """The same access as librdkafka client properties (``kcat -F <file>``), without
-        the bootstrap address, which tools take as an option."""
+        """The same identity as librdkafka client properties (``kcat -F <file>``), without
+        the bootstrap address, which tools take as an option. They name ``PLAIN`` (over
+        TLS), which a Printcloud broker takes beside SCRAM: librdkafka before 2.6.1
+        (Debian's kcat) fails SCRAM against Kafka 4."""
         if not self.username:
             return ["security.protocol=PLAINTEXT"]
         return [
             "security.protocol=SASL_SSL",
-            f"sasl.mechanism={SASL_MECHANISM}",
+            "sasl.mechanism=PLAIN",
             f"sasl.username={self.username}",
             f"sasl.password={self.password}",
             *([f"ssl.ca.location={self.ca_file}"] if self.ca_file else []),

@@ -83,7 +83,7 @@ async def test_usage_per_tenant_from_the_topic(infra: TestInfra) -> None:
     kcat_run = await asyncio.to_thread(
         subprocess.run,
         [kcat, "-b", infra.bootstrap, "-X", "security.protocol=SASL_SSL",
-         "-X", "sasl.mechanisms=SCRAM-SHA-512", "-X", f"sasl.username={kafka.username}",
+         "-X", "sasl.mechanisms=PLAIN", "-X", f"sasl.username={kafka.username}",
          "-X", f"sasl.password={kafka.password}", "-X", f"ssl.ca.location={kafka.ca_file}",
          "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%h\n"],
         capture_output=True, text=True, timeout=60, check=True,
