@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import IncompatibleBrokerVersion
 from aiokafka.protocol.admin import CreateAclsRequest
 
 from shared.kafka.access import KafkaAccess
@@ -111,34 +113,45 @@ _OPERATIONS = {
 _ALLOW = 3
 
 
-def _create_acl_request(user: str, acl: Acl) -> CreateAclsRequest:
-    return CreateAclsRequest(
-        resource_type=_RESOURCE_TYPES[acl.resource],
-        resource_name=acl.name,
-        resource_pattern_type_filter=_PATTERN_PREFIXED if acl.prefixed else _PATTERN_LITERAL,
-        principal=f"User:{user}",
-        host="*",
-        operation=_OPERATIONS[acl.operation],
-        permission_type=_ALLOW,
+class _CreateAcls(CreateAclsRequest):  # type: ignore[misc]  # aiokafka is untyped here
+    """Many ACLs in one CreateAcls request (aiokafka's own request carries one)."""
+
+    def __init__(self, creations: list[tuple[int, str, int, str, str, int, int]]) -> None:
+        self._creations = creations
+
+    def build(self, request_struct_class: Any) -> Any:
+        if request_struct_class.API_VERSION < 1:  # v0 has no pattern type (prefixes)
+            raise IncompatibleBrokerVersion("CreateAcls v1 or newer is needed")
+        return request_struct_class(self._creations)
+
+
+def _creation(user: str, acl: Acl) -> tuple[int, str, int, str, str, int, int]:
+    return (
+        _RESOURCE_TYPES[acl.resource],
+        acl.name,
+        _PATTERN_PREFIXED if acl.prefixed else _PATTERN_LITERAL,
+        f"User:{user}",
+        "*",
+        _OPERATIONS[acl.operation],
+        _ALLOW,
     )
 
 
 async def ensure_acls(kafka: KafkaAccess, users: Sequence[KafkaUser]) -> int:
-    """Allow each user what the table says (creating an existing ACL is a no-op); the
-    number of ACLs sent. ``kafka`` must be the super user."""
+    """Allow each user what the table says, in one request (creating an existing ACL is
+    a no-op); the number of ACLs sent. ``kafka`` must be the super user."""
+    creations = [_creation(u.name, acl) for u in users for acl in u.acls()]
     admin = AIOKafkaAdminClient(**kafka.client_options(), client_id="printcloud-acls")
     await admin.start()
     try:
-        requests = [_create_acl_request(u.name, acl) for u in users for acl in u.acls()]
-        responses = await asyncio.gather(*(admin._send_request(r) for r in requests))
+        response = await admin._send_request(_CreateAcls(creations))
     finally:
         await admin.close()
     errors = [
         f"{error_code} {message or ''}".strip()
-        for response in responses
         for error_code, message in response.creation_responses
         if error_code != 0
     ]
     if errors:
         raise RuntimeError(f"broker refused to create ACLs: {errors}")
-    return len(requests)
+    return len(creations)
