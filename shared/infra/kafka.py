@@ -352,7 +352,8 @@ class KafkaBroker:
     including after :meth:`kill`. ``log_file`` receives the broker's log4j output and
     its stdout/stderr.
 
-    Clients connect with ``SASL_SSL`` (``SCRAM-SHA-512``) only: one user per entry of
+    Clients connect with ``SASL_SSL`` only (``SCRAM-SHA-512``; ``PLAIN`` too, for tools
+    whose SCRAM predates Kafka 4), as one user per entry of
     :data:`shared.kafka.acls.KAFKA_USERS` plus the super user ``admin``; the
     authorizer refuses whatever no ACL allows. The controller listener is TLS with
     client certificates, reachable by the broker's own certificate only.
@@ -409,10 +410,7 @@ class KafkaBroker:
         return data
 
     def _save_credentials(self, data: dict[str, Any]) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.credentials_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=2)
+        _write_owner_only(self.credentials_file, json.dumps(data, indent=2))
 
     def credentials(self) -> dict[str, str]:
         """Every user's password (``admin`` and the declared users), made on first use."""

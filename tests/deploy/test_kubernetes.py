@@ -496,3 +496,26 @@ def test_every_kafka_client_connects_as_its_own_services_user(
             )
             assert volumes[mount["name"]]["secret"]["secretName"] == common.KAFKA_CA_SECRET
     assert clients >= len(SERVICES)
+
+
+def test_keda_reads_consumer_lag_as_the_services_own_kafka_user(
+    overlay: str, rendered: dict[str, Rendered]
+) -> None:
+    r = rendered[overlay]
+    for scaled in r.of_kind("ScaledObject"):
+        service = scaled["metadata"]["name"].removeprefix("printcloud-")
+        kafka = [t for t in scaled["spec"]["triggers"] if t["type"] == "kafka"]
+        for trigger in kafka:
+            assert trigger["metadata"]["bootstrapServers"] == common.KAFKA_BOOTSTRAP
+            assert (trigger["metadata"]["sasl"], trigger["metadata"]["tls"]) == (
+                "scram_sha512",
+                "enable",
+            )
+            auth = r.get("TriggerAuthentication", trigger["authenticationRef"]["name"])
+            assert auth is not None
+            secrets = {ref["parameter"]: ref for ref in auth["spec"]["secretTargetRef"]}
+            assert secrets["password"]["name"] == kafka_user_name(service)
+            assert secrets["ca"]["name"] == common.KAFKA_CA_SECRET
+            (username,) = auth["spec"]["env"]
+            assert username["parameter"] == "username"
+            assert username["name"].endswith("_KAFKA_USERNAME")
