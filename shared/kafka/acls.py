@@ -121,7 +121,7 @@ KAFKA_USERS: tuple[KafkaUser, ...] = (
         internal_prefix="printcloud-counters",
     ),
     _service("consumables", "registry.printers", "devices.telemetry"),
-    _service("ipp"),
+    _service("ipp", dead_letters=False),  # it consumes nothing
     KafkaUser(
         ANALYTICS_USER,
         reads=tuple(t.name for t in TOPICS if t.name != DEAD_LETTER_TOPIC),
