@@ -54,7 +54,10 @@ class KafkaUser:
 
     @property
     def writes(self) -> tuple[str, ...]:
-        """The declared topics this user may write: those it owns, and the dead letters."""
+        """The declared topics this user may write: those it owns, and the dead letters.
+
+        A service's producers are idempotent, which Kafka allows a user that may write
+        some topic: a service that owns none (ipp) still writes the dead letters."""
         if not self.writes_owned:
             return ()
         owned = tuple(t.name for t in TOPICS if t.owner == self.name)
@@ -121,7 +124,7 @@ KAFKA_USERS: tuple[KafkaUser, ...] = (
         internal_prefix="printcloud-counters",
     ),
     _service("consumables", "registry.printers", "devices.telemetry"),
-    _service("ipp", dead_letters=False),  # it consumes nothing
+    _service("ipp"),
     KafkaUser(
         ANALYTICS_USER,
         reads=tuple(t.name for t in TOPICS if t.name != DEAD_LETTER_TOPIC),
