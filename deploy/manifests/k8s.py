@@ -50,7 +50,7 @@ from deploy.manifests.kustomization import ingress_kustomization, services_kusto
 from deploy.manifests.model import load_services
 from deploy.manifests.network import ingresses
 from deploy.manifests.workloads import service_objects
-from shared.kafka.acls import ANALYTICS_USER, KAFKA_USERS
+from shared.kafka.acls import KAFKA_USERS, READERS
 from shared.service import ServiceSpec
 
 
@@ -70,7 +70,7 @@ def generate(specs: Mapping[str, ServiceSpec] | None = None) -> dict[str, str]:
     if routes:
         files["k8s/base/ingress/ingress.yaml"] = dump(routes)
     deployed = {s.name for s in services}
-    users = [u for u in KAFKA_USERS if u.name in deployed or u.name == ANALYTICS_USER]
+    users = [u for u in KAFKA_USERS if u.name in deployed or u.name in READERS]
     files["k8s/base/kafka/users.yaml"] = dump(kafka_users(users))
     for overlay, replication in REPLICATION.items():
         files[f"k8s/overlays/{overlay}/kafka-topics.yaml"] = dump(kafka_topics(replication))

@@ -3,7 +3,8 @@
 Each service connects as its own user. It may write only the topics it owns (the
 ``owner`` column of :data:`shared.kafka.topics.TOPICS`) and the dead-letter topic, and
 read only the topics it consumes, with consumer groups named after it. The
-``analytics`` user reads every declared topic and writes nothing. The local broker
+``analytics`` user reads every declared topic and writes nothing; the
+``dead-letters`` user reads the dead-letter topic alone, for operators. The local broker
 gets these ACLs from :func:`shared.kafka.admin.ensure_acls`; Kubernetes gets the same
 list as Strimzi ``KafkaUser`` resources (``deploy/manifests/kafka.py``), so the two
 never disagree.
@@ -22,6 +23,10 @@ ADMIN_USER = "admin"
 """The broker's super user: creates topics, ACLs; used by operators, never services."""
 
 ANALYTICS_USER = "analytics"
+DEAD_LETTERS_USER = "dead-letters"
+"""Operators reading the dead-letter topic (what a consumer parked and why)."""
+READERS = (ANALYTICS_USER, DEAD_LETTERS_USER)
+"""Users of people and tools, not of services: they read and never write."""
 
 TOKENS_TOPIC = "auth.tokens"
 """Every service with an HTTP API follows revoked API tokens (shared/http/revocations)."""
@@ -129,6 +134,12 @@ KAFKA_USERS: tuple[KafkaUser, ...] = (
         ANALYTICS_USER,
         reads=tuple(t.name for t in TOPICS if t.name != DEAD_LETTER_TOPIC),
         groups=(ANALYTICS_USER,),
+        writes_owned=False,
+    ),
+    KafkaUser(
+        DEAD_LETTERS_USER,
+        reads=(DEAD_LETTER_TOPIC,),
+        groups=(DEAD_LETTERS_USER,),
         writes_owned=False,
     ),
 )

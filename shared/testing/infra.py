@@ -35,6 +35,14 @@ from shared.kafka.access import KafkaAccess
 from shared.kafka.acls import ADMIN_USER, KAFKA_USERS
 
 
+def user_env_prefix(user: str) -> str:
+    """The settings prefix of Kafka user ``user``: the super user's is the operator's
+    (``PRINTCLOUD_``), a service's is the service's (``PRINTCLOUD_QUEUES_``)."""
+    if user == ADMIN_USER:
+        return "PRINTCLOUD_"
+    return f"PRINTCLOUD_{user.upper().replace('-', '_')}_"
+
+
 @dataclass
 class TestInfra:
     """Addresses of the run's broker and database server, and how to stop them."""
@@ -66,10 +74,8 @@ class TestInfra:
         if self.broker is None:
             return {}
         env: dict[str, str] = {}
-        for prefix, user in [
-            ("PRINTCLOUD_", ADMIN_USER),
-            *((f"PRINTCLOUD_{u.name.upper()}_", u.name) for u in KAFKA_USERS),
-        ]:
+        for user in [ADMIN_USER, *(u.name for u in KAFKA_USERS)]:
+            prefix = user_env_prefix(user)
             settings = self.access(user).environment(prefix)
             del settings[f"{prefix}KAFKA_BOOTSTRAP"]  # each process is told its broker
             env.update(settings)

@@ -16,7 +16,7 @@ from deploy.manifests import common, database
 from deploy.manifests.config import kafka_user_name
 from deploy.manifests.kafka import REPLICATION
 from deploy.manifests.model import load_services
-from shared.kafka.acls import ANALYTICS_USER, kafka_user
+from shared.kafka.acls import READERS, kafka_user
 from shared.kafka.topics import TOPICS
 from tests.support.deploy import OVERLAYS, ROOT, Rendered, Tools
 
@@ -454,7 +454,7 @@ def test_kafka_admits_only_its_users_each_with_the_local_tables_acls(
         assert listener["tls"] is True, listener["name"]
         assert listener["authentication"]["type"] == "scram-sha-512", listener["name"]
     users = {o["metadata"]["name"]: o for o in r.of_kind("KafkaUser")}
-    names = [*SERVICES, ANALYTICS_USER]
+    names = [*SERVICES, *READERS]
     assert set(users) == {kafka_user_name(n) for n in names}
     for name in names:
         spec = users[kafka_user_name(name)]["spec"]

@@ -18,6 +18,7 @@ from shared.kafka.access import KafkaAccess
 from shared.kafka.acls import ADMIN_USER
 from shared.kafka.producer import create_producer
 from shared.kafka.topics import DEAD_LETTER_TOPIC
+from shared.testing.infra import user_env_prefix
 from tests.support.waiting import eventually
 
 Match = Callable[[dict[str, Any]], bool]
@@ -34,7 +35,7 @@ class ExportedKafka:
 
     def access(self, user: str = ADMIN_USER) -> KafkaAccess:
         """How ``user`` (the super user by default) connects."""
-        prefix = "PRINTCLOUD_" if user == ADMIN_USER else f"PRINTCLOUD_{user.upper()}_"
+        prefix = user_env_prefix(user)
         env = os.environ
         return KafkaAccess(
             self.bootstrap,

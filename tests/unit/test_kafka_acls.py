@@ -10,7 +10,14 @@ import pytest
 
 from deploy.catalog import SERVICES, load_spec
 from deploy.manifests.model import load_services
-from shared.kafka.acls import ADMIN_USER, ANALYTICS_USER, KAFKA_USERS, Acl, kafka_user
+from shared.kafka.acls import (
+    ADMIN_USER,
+    ANALYTICS_USER,
+    DEAD_LETTERS_USER,
+    KAFKA_USERS,
+    Acl,
+    kafka_user,
+)
 from shared.kafka.topics import DEAD_LETTER_TOPIC, TOPICS
 
 
@@ -61,6 +68,14 @@ def test_the_analytics_user_reads_every_topic_and_writes_none() -> None:
     assert analytics.writes == ()
     assert not [a for a in analytics.acls() if a.operation not in ("Read",)]
     assert set(analytics.reads) == {t.name for t in TOPICS} - {DEAD_LETTER_TOPIC}
+
+
+def test_the_dead_letters_user_reads_the_dead_letters_alone() -> None:
+    user = kafka_user(DEAD_LETTERS_USER)
+    assert user.writes == ()
+    assert [(a.resource, a.name, a.operation) for a in user.acls() if a.resource == "topic"] == [
+        ("topic", DEAD_LETTER_TOPIC, "Read")
+    ]
 
 
 def test_only_a_stream_processor_creates_topics_and_only_under_its_prefix() -> None:
