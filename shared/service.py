@@ -47,6 +47,7 @@ from shared.http.middleware import AUTHENTICATOR, MIDDLEWARES
 from shared.http.problem import dependency_unavailable, problem_response
 from shared.http.revocations import REVOCATIONS, RevocationCache
 from shared.http.slowclients import GuardedAppRunner, SlowClientLimits
+from shared.kafka.access import KafkaAccess
 from shared.kafka.consumer import BatchHandler, EventConsumer, Handler
 from shared.logging import configure_logging, get_logger
 from shared.settings import ProcessSettings, ServiceSettings
@@ -229,7 +230,7 @@ def _background(rt: Runtime[Any]) -> dict[str, TaskFactory]:
     relay = OutboxRelay(
         dsn=s.database_url.get_secret_value(),
         schema=rt.schema,
-        bootstrap=s.kafka_bootstrap,
+        kafka=s.kafka(),
         batch_size=s.outbox_batch_size,
         poll_s=s.outbox_poll_s,
     )
@@ -242,7 +243,7 @@ def _background(rt: Runtime[Any]) -> dict[str, TaskFactory]:
             batch_handlers=c.batch_handlers,
             registry=rt.spec.registry,
             pool=rt.pool,
-            bootstrap=s.kafka_bootstrap,
+            kafka=s.kafka(),
             batch_size=s.consumer_batch_size,
         )
         tasks[f"consumer:{c.name}"] = consumer.run
@@ -250,8 +251,8 @@ def _background(rt: Runtime[Any]) -> dict[str, TaskFactory]:
     return tasks
 
 
-async def _kafka_client(bootstrap: str) -> AIOKafkaClient:
-    client = AIOKafkaClient(bootstrap_servers=bootstrap)
+async def _kafka_client(kafka: KafkaAccess) -> AIOKafkaClient:
+    client = AIOKafkaClient(**kafka.client_options())
     try:
         await client.bootstrap()
     except BaseException:
@@ -267,7 +268,7 @@ def create_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> web.Applica
     # Revoked API tokens, followed from auth.tokens: their access tokens stop at once.
     # Kept as long as a token minted before the revocation may live, then forgotten.
     app[REVOCATIONS] = RevocationCache(
-        settings.kafka_bootstrap, keep_s=MAX_TOKEN_LIFETIME_S + settings.auth_leeway_s
+        settings.kafka(), keep_s=MAX_TOKEN_LIFETIME_S + settings.auth_leeway_s
     )
     app[UNREADY] = lambda: setattr(app[RUNTIME], "ready", False)
     app.router.add_get("/healthz", healthz)
@@ -295,7 +296,7 @@ def create_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> web.Applica
         )
         try:
             kafka = await wait_until_available(
-                EVENT_BROKER, lambda: _kafka_client(settings.kafka_bootstrap), waiting=waiting
+                EVENT_BROKER, lambda: _kafka_client(settings.kafka()), waiting=waiting
             )
         except BaseException:
             pool.terminate()

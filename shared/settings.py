@@ -15,6 +15,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.kafka.access import KafkaAccess
+
 
 def home() -> Path:
     """Where a machine's local Printcloud state lives (``PRINTCLOUD_HOME``)."""
@@ -32,6 +34,19 @@ class ProcessSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PRINTCLOUD_", extra="ignore")
 
     kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_username: str = Field(
+        default="",
+        description=(
+            "This process's Kafka user (SASL SCRAM-SHA-512 over TLS); empty connects "
+            "without credentials, which a Printcloud broker refuses."
+        ),
+    )
+    kafka_password: SecretStr = Field(default=SecretStr(""), description="Its password.")
+    kafka_ca_file: str = Field(
+        default="",
+        description="PEM file of the CA that signed the broker's certificate; empty: the "
+        "system's trusted CAs.",
+    )
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
     log_level: str = "INFO"
@@ -76,6 +91,15 @@ class ProcessSettings(BaseSettings):
             "process gives up and exits 1; 0 waits for ever (the probes decide)."
         ),
     )
+
+    def kafka(self) -> KafkaAccess:
+        """How this process reaches the broker, with its own identity."""
+        return KafkaAccess(
+            self.kafka_bootstrap,
+            self.kafka_username,
+            self.kafka_password.get_secret_value(),
+            self.kafka_ca_file,
+        )
 
 
 class ServiceSettings(ProcessSettings):

@@ -52,7 +52,7 @@ def k8s_secrets(
     from pathlib import Path
 
     from deploy.manifests.common import SUPERUSER_SECRET
-    from deploy.manifests.config import required_secrets
+    from deploy.manifests.config import required_secrets, strimzi_secrets
     from deploy.manifests.model import load_services
 
     if compose:
@@ -63,6 +63,8 @@ def k8s_secrets(
     for secret, keys in required_secrets(load_services()).items():
         print(f"{secret}: {', '.join(keys)}")
     print(f"{SUPERUSER_SECRET}: username, password (written by CloudNativePG)")
+    for secret, keys in strimzi_secrets(load_services()).items():
+        print(f"{secret}: {', '.join(keys)} (written by Strimzi)")
 
 
 @k8s_app.command("service-tokens")

@@ -26,6 +26,8 @@ from deploy.manifests.common import (
 from deploy.manifests.config import (
     SHARED_VOLUMES,
     WORKER_DATA_PATH,
+    kafka_ca_volume,
+    kafka_env,
     service_env,
     shared_claim,
     shared_volume,
@@ -40,7 +42,8 @@ def deployment(svc: ServiceInfo, services: Sequence[ServiceInfo] = ()) -> dict[s
     name = f"printcloud-{svc.name}"
     p = profile(svc.name)
     volume, mount = tmp_volume()
-    volumes, mounts = [volume], [mount]
+    kafka_ca, kafka_ca_mount = kafka_ca_volume()
+    volumes, mounts = [volume, kafka_ca], [mount, kafka_ca_mount]
     shared = shared_volume(svc.name)
     if shared is not None:
         volumes.append(
@@ -231,13 +234,12 @@ def worker_deployment(w: WorkerInfo) -> dict[str, Any]:
     name = f"printcloud-{w.name}"
     p = WORKER_PROFILE
     tmp, tmp_mount = tmp_volume()
-    volumes, mounts = [tmp], [tmp_mount]
+    kafka_ca, kafka_ca_mount = kafka_ca_volume()
+    volumes, mounts = [tmp, kafka_ca], [tmp_mount, kafka_ca_mount]
     if w.data_dir_field:
         volumes.append({"name": "data", "emptyDir": {"sizeLimit": "1Gi"}})
         mounts.append({"name": "data", "mountPath": WORKER_DATA_PATH})
-    env: list[dict[str, Any]] = [
-        {"name": w.env("kafka_bootstrap"), "valueFrom": config_ref("kafka-bootstrap")},
-    ]
+    env: list[dict[str, Any]] = kafka_env(w, w.service)
     if w.replication_field:
         env.append(
             {"name": w.env(w.replication_field), "valueFrom": config_ref("topic-replication")}

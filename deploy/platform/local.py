@@ -161,7 +161,7 @@ class LocalPlatform:
         and the other services it talks to."""
         prefix = f"PRINTCLOUD_{name.upper()}_"
         env = {
-            prefix + "KAFKA_BOOTSTRAP": self.kafka.bootstrap,
+            **self.kafka.access(name).environment(prefix),
             prefix + "HTTP_PORT": str(self.port_of(name)),
         }
         if name in self.databases:
@@ -225,14 +225,15 @@ class LocalPlatform:
         self.kafka.start()
 
     async def prepare(self, migrations: dict[str, Path | None]) -> None:
-        """Database, roles, schemas, migrations and topics (all idempotent)."""
+        """Database, roles, schemas, migrations and topics (all idempotent); the broker
+        gave each service's Kafka user its ACLs when it started."""
         await create_database(self.postgres.admin_dsn(), DATABASE)
         roles = self.secrets["roles"]
         assert isinstance(roles, dict)
         await provision(self.postgres.admin_dsn(DATABASE), {n: roles[n] for n in self.databases})
         for name, directory in migrations.items():
             await migrate_service(self.service_dsn(name), name, directory)
-        await ensure_topics(self.kafka.bootstrap, TOPICS)
+        await ensure_topics(self.kafka.access(), TOPICS)
 
     def workers(self) -> dict[str, tuple[str, WorkerSpec]]:
         """The services' worker processes: ``<service>-<worker>`` -> (service, spec)."""
@@ -300,7 +301,7 @@ class LocalPlatform:
         uses one, its data directory and metrics port when it has them."""
         name, spec = self.workers()[full_name]
         prefix = f"PRINTCLOUD_{name.upper()}_"
-        env = {prefix + "KAFKA_BOOTSTRAP": self.kafka.bootstrap}
+        env = self.kafka.access(name).environment(prefix)
         if spec.uses_database:
             env[prefix + "DATABASE_URL"] = self.service_dsn(name)
         if spec.data_dir_field:

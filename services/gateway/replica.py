@@ -61,10 +61,10 @@ class Gateway:
 
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
-        self.credentials = CredentialCache(settings.kafka_bootstrap, self.credential_changed)
-        self.bridged = BridgedDevices(settings.kafka_bootstrap)
+        self.credentials = CredentialCache(settings.kafka(), self.credential_changed)
+        self.bridged = BridgedDevices(settings.kafka())
         self.sessions = Sessions()
-        self.producer = create_producer(settings.kafka_bootstrap, f"gateway-{settings.instance}")
+        self.producer = create_producer(settings.kafka(), f"gateway-{settings.instance}")
         self.stop = asyncio.Event()
         self.supervisor = Supervisor(self.stop)
         self.accepting = False
@@ -246,14 +246,14 @@ class Gateway:
         its sessions; the others skip the record.
         """
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap, enable_auto_commit=False
+            **self.settings.kafka().client_options(), enable_auto_commit=False
         )
         await consumer.start()
         try:
             tps = [
                 tp
                 for topic in FEED_TOPICS
-                for tp in await topic_partitions(self.settings.kafka_bootstrap, topic)
+                for tp in await topic_partitions(self.settings.kafka(), topic)
             ]
             consumer.assign(tps)
             await consumer.seek_to_end(*tps)

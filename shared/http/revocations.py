@@ -30,6 +30,7 @@ from aiohttp import web
 from shared.events.contracts.users import ApiTokenRevoked
 from shared.events.registry import EventDecodeError, EventRegistry
 from shared.http.auth import Principal
+from shared.kafka.access import KafkaAccess
 from shared.kafka.replay import replay_and_follow
 from shared.logging import get_logger
 
@@ -44,12 +45,12 @@ class RevocationCache:
 
     def __init__(
         self,
-        bootstrap: str,
+        kafka: KafkaAccess,
         *,
         keep_s: float = 86_400 + 300,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._bootstrap = bootstrap
+        self._kafka = kafka
         self._keep_s = keep_s
         self._clock = clock
         self._revoked: dict[uuid.UUID, float] = {}
@@ -120,7 +121,7 @@ class RevocationCache:
     async def run(self, stop: asyncio.Event) -> None:
         """Read the topic from the beginning, then follow it until ``stop``."""
         await replay_and_follow(
-            self._bootstrap,
+            self._kafka,
             TOPIC,
             self._apply,
             self.ready,

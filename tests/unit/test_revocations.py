@@ -18,6 +18,7 @@ from shared.http.auth import (
     verify_access_token,
 )
 from shared.http.revocations import RevocationCache
+from shared.kafka.access import KafkaAccess
 from tests.support.tokens import AUDIENCE, ISSUER, Signer
 
 
@@ -29,7 +30,7 @@ def _user(token_id: uuid.UUID) -> Principal:
 
 
 async def test_a_stream_waiting_on_its_token_ends_when_the_token_is_revoked() -> None:
-    cache = RevocationCache("unused:9092")
+    cache = RevocationCache(KafkaAccess("unused:9092"))
     token, other = uuid.uuid4(), uuid.uuid4()
     who = _user(token)
     assert who.token_id == token and not cache.is_revoked(who)
@@ -56,7 +57,7 @@ class Clock:
 
 def test_a_revocation_is_forgotten_once_every_token_minted_before_it_has_expired() -> None:
     clock = Clock()
-    cache = RevocationCache("unused:9092", keep_s=1000, clock=clock)
+    cache = RevocationCache(KafkaAccess("unused:9092"), keep_s=1000, clock=clock)
     tokens = [uuid.uuid4() for _ in range(3)]
     for i, token in enumerate(tokens):
         cache.revoke(token, revoked_at=clock.now + i * 100)
@@ -72,7 +73,7 @@ def test_a_revocation_is_forgotten_once_every_token_minted_before_it_has_expired
 def test_a_replayed_topic_keeps_only_the_revocations_that_still_matter() -> None:
     """Years of revocations read from the topic's start leave only the recent ones."""
     clock = Clock()
-    cache = RevocationCache("unused:9092", keep_s=1000, clock=clock)
+    cache = RevocationCache(KafkaAccess("unused:9092"), keep_s=1000, clock=clock)
     for day in range(10_000):
         cache.revoke(uuid.uuid4(), revoked_at=clock.now - 86_400 * (day + 1))
     recent = uuid.uuid4()
@@ -81,7 +82,7 @@ def test_a_replayed_topic_keeps_only_the_revocations_that_still_matter() -> None
 
 
 async def test_streams_that_end_unrevoked_leave_nothing_behind() -> None:
-    cache = RevocationCache("unused:9092")
+    cache = RevocationCache(KafkaAccess("unused:9092"))
     token = uuid.uuid4()
     first = asyncio.create_task(cache.until_revoked(_user(token)))
     second = asyncio.create_task(cache.until_revoked(_user(token)))

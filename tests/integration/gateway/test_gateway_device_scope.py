@@ -24,6 +24,7 @@ from shared.events.contracts.gateway import DeviceCountersReported
 from shared.testing.fixtures import unique
 from tests.support.device import TestDevice, next_frame
 from tests.support.gateway import AUTH, CAPS, Rig
+from tests.support.kafka import kafka_options
 from tests.support.registry import Device
 from tests.support.waiting import eventually
 
@@ -81,7 +82,7 @@ def _counters(device_id: str) -> dict[str, Any]:
 
 async def _reported(bootstrap: str) -> list[dict[str, Any]]:
     consumer = AIOKafkaConsumer(
-        DeviceCountersReported.topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+        DeviceCountersReported.topic, **kafka_options(bootstrap), auto_offset_reset="earliest"
     )
     await consumer.start()
     try:
@@ -168,7 +169,7 @@ async def test_revoking_a_credential_closes_its_open_socket(rig: Rig, path: str)
             fingerprint=device.fingerprint, revoked_at=datetime.now(UTC), reason="revoked",
         )  # fmt: skip
         env = new_envelope(revoked, source="auth", tenant_id=device.tenant_id)
-        producer = AIOKafkaProducer(bootstrap_servers=rig.bootstrap)
+        producer = AIOKafkaProducer(**kafka_options(rig.bootstrap))
         await producer.start()
         try:
             await producer.send_and_wait(revoked.topic, env.to_bytes(), key=env.key.encode())

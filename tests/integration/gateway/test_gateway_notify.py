@@ -24,6 +24,7 @@ from shared.events.envelope import new_envelope
 from shared.http.identities import new_service_token, token_digest
 from shared.testing.fixtures import unique
 from tests.support.device import TestDevice, next_frame
+from tests.support.kafka import kafka_options
 from tests.support.registry import RegistryFactory
 from tests.support.waiting import eventually
 
@@ -91,7 +92,7 @@ async def replicas(registry_app: RegistryFactory, bootstrap: str) -> AsyncIterat
             state = gw.server.app[GATEWAY]
             await eventually(lambda s=state: s.credentials.ready.is_set() and s.feed_ready.is_set())
             gateways.append(gw)
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        producer = AIOKafkaProducer(**kafka_options(bootstrap), acks="all")
         await producer.start()
         stack.push_async_callback(producer.stop)
         yield Replicas(registry, gateways, producer, bootstrap)
