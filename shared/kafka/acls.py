@@ -130,6 +130,14 @@ KAFKA_USERS: tuple[KafkaUser, ...] = (
     ),
     _service("consumables", "registry.printers", "devices.telemetry"),
     _service("ipp"),
+    _service(
+        "notifications",
+        "queues.jobs",
+        "registry.printers",
+        "registry.devices",
+        "consumables.orders",
+        "counters.quotas",
+    ),
     KafkaUser(
         ANALYTICS_USER,
         reads=tuple(t.name for t in TOPICS if t.name != DEAD_LETTER_TOPIC),
