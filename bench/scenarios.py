@@ -253,6 +253,18 @@ def _reset_peak(pid: int) -> None:
         Path(f"/proc/{pid}/clear_refs").write_text("5")
 
 
+def _padding_for(size: int, text: str) -> int:
+    """The padding that makes a one-page PDF saying ``text`` exactly ``size`` bytes (the
+    padding object's own header and xref entry are counted; a few rounds settle digits)."""
+    padding = max(0, size - len(pdf(1, text)))
+    for _ in range(4):
+        total = sum(len(piece) for piece in pdf_chunks(1, text, padding=padding))
+        if total == size:
+            break
+        padding = max(0, padding + size - total)
+    return padding
+
+
 async def big_document(
     http: aiohttp.ClientSession, platform: BenchPlatform, admin: User, watch: JobWatch,
     workdir: Path, size: int,
@@ -261,7 +273,7 @@ async def big_document(
     source = workdir / "big.pdf"
     digest = hashlib.sha256()
     with source.open("wb") as out:  # a real one-page PDF, padded to ``size`` bytes
-        for piece in pdf_chunks(1, "Bench big", padding=max(0, size - len(pdf(1, "Bench big")))):
+        for piece in pdf_chunks(1, "Bench big", padding=_padding_for(size, "Bench big")):
             out.write(piece)
     with source.open("rb") as f:
         while data := f.read(1 << 22):

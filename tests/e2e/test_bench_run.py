@@ -28,7 +28,7 @@ async def test_quick_benchmark_runs_every_phase_and_reports_sane_figures(
     infra: TestInfra, tmp_path: Path
 ) -> None:
     cfg = parse(["--quick", "--only", "PEERS,P1,P2,P3,P4", "--no-doc"])
-    result = await run(cfg, tmp_path, Infra(infra.bootstrap, infra.admin_dsn))
+    result = await run(cfg, tmp_path, Infra(infra.bootstrap, infra.admin_dsn, adopted=infra))
     print(table(result))
 
     peers = result["peers"]

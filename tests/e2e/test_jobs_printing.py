@@ -72,7 +72,7 @@ async def test_direct_print_with_the_cli_lands_byte_for_byte_with_its_settings(
     jobs_world: JobsWorld, tmp_path: Path
 ) -> None:
     w = jobs_world
-    document = minimal_pdf("direct print") + b"%" + bytes(range(256)) * 64
+    document = pdf(1, "direct print", padding=16_384)  # binary bytes, byte for byte
     path = tmp_path / "report.pdf"
     path.write_bytes(document)
     await w.login(w.ada)
