@@ -62,9 +62,11 @@ from shared.crypto.keys import fingerprint, spki_der
 from shared.crypto.signatures import sign
 from shared.events.contracts.auth import DeviceCredentialIssued
 from shared.events.envelope import new_envelope
+from shared.http.identities import new_service_token, token_digest
 from shared.infra.database import create_database, prepare_service, with_database
 from shared.infra.kafka import free_port
 from shared.infra.processes import ServiceProcess
+from shared.kafka.access import KafkaAccess
 from shared.kafka.admin import ensure_topics
 from shared.kafka.topics import TOPICS
 from shared.protocols.device import auth_message
@@ -337,10 +339,10 @@ async def _gateway_metrics(http: aiohttp.ClientSession, port: int) -> dict[str, 
     return out
 
 
-async def _publish_credentials(bootstrap: str, devices: list[_Device]) -> float:
+async def _publish_credentials(kafka: KafkaAccess, devices: list[_Device]) -> float:
     started = time.monotonic()
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, linger_ms=20, max_batch_size=256 * 1024, acks="all"
+        **kafka.client_options(), linger_ms=20, max_batch_size=256 * 1024, acks="all"
     )
     await producer.start()
     try:
@@ -398,11 +400,12 @@ async def run(infra: Any, args: argparse.Namespace, workdir: Path) -> dict[str, 
     phases: dict[str, float] = {}
     token = "op-" + secrets.token_hex(16)
     auth = {"Authorization": f"Bearer {token}"}
+    gateway_token = new_service_token("gateway")  # the gateway calls the registry as itself
     n, procs_n = args.connections, args.client_procs
     if math.ceil(n / procs_n) >= 19_000:
         raise SystemExit("each client process must hold fewer than 19,000 sockets")
 
-    await ensure_topics(infra.bootstrap, TOPICS)
+    await ensure_topics(infra.kafka, TOPICS)
     database = f"bench_gw_{secrets.token_hex(3)}"
     await create_database(infra.admin_dsn, database)
     schema = f"registry_{secrets.token_hex(3)}"
@@ -416,9 +419,12 @@ async def run(infra: Any, args: argparse.Namespace, workdir: Path) -> dict[str, 
         {
             "PRINTCLOUD_REGISTRY_DATABASE_URL": reg_dsn,
             "PRINTCLOUD_REGISTRY_DB_SCHEMA": schema,
-            "PRINTCLOUD_REGISTRY_KAFKA_BOOTSTRAP": infra.bootstrap,
+            **infra.access("registry").environment("PRINTCLOUD_REGISTRY_"),
             "PRINTCLOUD_REGISTRY_HTTP_PORT": str(reg_port),
             "PRINTCLOUD_REGISTRY_OPERATOR_TOKEN": token,
+            "PRINTCLOUD_REGISTRY_SERVICE_IDENTITIES": json.dumps(
+                {"gateway": token_digest(gateway_token)}
+            ),
             "PRINTCLOUD_REGISTRY_SHUTDOWN_GRACE_S": "0",
             "PRINTCLOUD_REGISTRY_LOG_LEVEL": "WARNING",
         },
@@ -429,9 +435,9 @@ async def run(infra: Any, args: argparse.Namespace, workdir: Path) -> dict[str, 
         "gateway",
         "services.gateway",
         {
-            "PRINTCLOUD_GATEWAY_KAFKA_BOOTSTRAP": infra.bootstrap,
+            **infra.access("gateway").environment("PRINTCLOUD_GATEWAY_"),
             "PRINTCLOUD_GATEWAY_HTTP_PORT": str(gw_port),
-            "PRINTCLOUD_GATEWAY_OPERATOR_TOKEN": token,
+            "PRINTCLOUD_GATEWAY_SERVICE_TOKEN": gateway_token,
             "PRINTCLOUD_GATEWAY_REGISTRY_URL": f"http://127.0.0.1:{reg_port}",
             "PRINTCLOUD_GATEWAY_INSTANCE": "gw-bench",
             "PRINTCLOUD_GATEWAY_SHUTDOWN_GRACE_S": "0",
@@ -481,7 +487,7 @@ async def run(infra: Any, args: argparse.Namespace, workdir: Path) -> dict[str, 
         devices.extend(rest)
         command_ids = [str(d.device_id) for d in devices[:m]]
         phases["printers_s"] = time.monotonic() - started
-        phases["credentials_publish_s"] = await _publish_credentials(infra.bootstrap, devices)
+        phases["credentials_publish_s"] = await _publish_credentials(infra.kafka, devices)
 
         # ------------------------------------------------ the gateway, ready = keys loaded
         started = time.monotonic()

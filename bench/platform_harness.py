@@ -30,7 +30,6 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
@@ -41,6 +40,8 @@ from shared.infra.database import create_database, prepare_service, with_databas
 from shared.infra.kafka import KafkaBroker, free_port
 from shared.infra.postgres import PostgresServer
 from shared.infra.processes import ServiceProcess
+from shared.kafka.access import KafkaAccess
+from shared.kafka.acls import ADMIN_USER
 from shared.kafka.admin import ensure_topics
 from shared.kafka.topics import TOPICS
 
@@ -60,6 +61,20 @@ class Infra:
     broker: KafkaBroker | None = None
     postgres: PostgresServer | None = None
     adopted: Any = None
+
+    @property
+    def kafka(self) -> KafkaAccess:
+        """The broker's super user."""
+        return self.access()
+
+    def access(self, user: str = ADMIN_USER) -> KafkaAccess:
+        """How Kafka user ``user`` connects to the run's broker."""
+        if self.broker is not None:
+            return self.broker.access(user)
+        if self.adopted is not None:
+            access: KafkaAccess = self.adopted.access(user)
+            return access
+        return KafkaAccess(self.bootstrap)
 
     def stop(self) -> None:
         if self.broker is not None:
@@ -205,11 +220,11 @@ class BenchPlatform:
             {n: f"services.{n}" for n in names}, database_services(),
             root=self.workdir / "platform", ports=Ports(first_service=free_port()),
         )  # fmt: skip
-        local.kafka = SimpleNamespace(bootstrap=self.infra.bootstrap)  # type: ignore[assignment]
+        local.kafka = self.infra  # type: ignore[assignment]
         local.secrets["operator_token"] = self.operator_token
         local.port_of = lambda name: self.front[name]  # type: ignore[method-assign]
         local.ports.edge = edge_port
-        await ensure_topics(self.infra.bootstrap, TOPICS)
+        await ensure_topics(self.infra.kafka, TOPICS)
         database = f"printcloud_bench_{secrets.token_hex(4)}"
         await create_database(self.infra.admin_dsn, database)
         dsn = with_database(self.infra.admin_dsn, database)
@@ -240,7 +255,7 @@ class BenchPlatform:
             self.processes[name] = [
                 Replica(name, i, self._process(name, i, port)) for i, port in enumerate(ports[name])
             ]
-        await start_groups_at_the_end(self.infra.bootstrap, self._groups())
+        await start_groups_at_the_end(self.infra.kafka, self._groups())
         upstreams = {n: self.url(n) for n in names}
         self.edge = ServiceProcess(
             "edge", "services.edge",
@@ -328,14 +343,14 @@ class BenchPlatform:
             await asyncio.to_thread(self.balancer.wait, 10)
 
 
-async def start_groups_at_the_end(bootstrap: str, groups: dict[str, list[str]]) -> None:
+async def start_groups_at_the_end(kafka: KafkaAccess, groups: dict[str, list[str]]) -> None:
     """Commit each group's offsets at the current end of its topics, so fresh services
     read only what this run produces."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     for group, topics in groups.items():
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+            **kafka.client_options(), group_id=group, enable_auto_commit=False
         )
         await consumer.start()
         try:

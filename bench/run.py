@@ -1,6 +1,6 @@
 """The benchmark: Printcloud and its peers, on this machine, in one bounded run.
 
-    python -m bench.run [--quick] [--only PEERS,P1,P2,P3,P4,P5]
+    python -m bench.run [--quick] [--only PEERS,P1,P2,P3,P4,P5,P6]
 
 Everything runs here, on loopback: Kafka and Postgres (adopted when
 ``PRINTCLOUD_TEST_KAFKA_BOOTSTRAP``/``PRINTCLOUD_TEST_ADMIN_DSN`` are set, else
@@ -11,7 +11,9 @@ printers holding real websockets, real agents bridging real IPP printers
 PEERS  jobs/s and submit -> printed latency, closed loop at 1 and 8 concurrent
        submitters, the same small PDF, for: ipptool -> ippeveprinter; CUPS ->
        ippeveprinter; Printcloud: submit -> edge -> queues -> routing -> queues ->
-       gateway -> the real agent -> the same kind of ippeveprinter.
+       gateway -> the real agent -> the same kind of ippeveprinter; CUPS -> Printcloud
+       IPP -> agent -> ippeveprinter (a CUPS queue on the printer's Printcloud IPP URI;
+       quick: one submitter, 4 jobs).
 P1     end-to-end jobs/s (submit -> the printer reports completed), small
        documents, sustained (60 s; quick: 8 s) over simulated printers.
 P2     submit -> printer notified latency at fixed offered rates (10, 100, 500
@@ -21,6 +23,9 @@ P4     one large document (1 GiB; quick: 32 MiB) uploaded through the edge and
        downloaded by a real agent: throughput and peak RSS of every process.
 P5     ``printcloud platform --check`` (the README's command) with a warm cache:
        time to the first job printed, on fresh state and again on kept state.
+P6     one 1 GiB PDF (quick: 32 MiB; generated as it is sent) in one IPP Print-Job
+       to a printer's Printcloud IPP URI through the edge, held so nothing prints:
+       MiB/s and the peak RSS growth of the ipp and edge processes.
 
 Results: ``bench/results/run-<timestamp>.json`` and the marked section of
 ``docs/benchmarks.md``. Every phase is bounded in time; the run stops by itself.
@@ -59,6 +64,7 @@ from bench.platform_harness import (
 from bench.scenarios import (
     big_document,
     fixed_rate,
+    ipp_stream,
     platform_command,
     printcloud_vs_peers,
     submittable,
@@ -71,7 +77,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results"
 DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- bench.run:start -->", "<!-- bench.run:end -->"
-PHASES = ["PEERS", "P1", "P2", "P3", "P4", "P5"]
+PHASES = ["PEERS", "P1", "P2", "P3", "P4", "P5", "P6"]
 
 
 def say(text: str) -> None:
@@ -114,7 +120,7 @@ async def run(cfg: argparse.Namespace, workdir: Path, given: Infra | None = None
                 cfg.peer_budget_s * len(cfg.concurrencies) * 2 + 120,
             )  # fmt: skip
         infra: Infra | None = None
-        needs_platform = only & {"PEERS", "P1", "P2", "P3", "P4"}
+        needs_platform = only & {"PEERS", "P1", "P2", "P3", "P4", "P6"}
         if needs_platform and given is not None:
             infra, out["infra"] = given, "given"
         elif needs_platform:
@@ -130,7 +136,7 @@ async def run(cfg: argparse.Namespace, workdir: Path, given: Infra | None = None
 
                 args = gc.parse(cfg.p3_args)
                 out["p3"] = await gc.run(infra, args, workdir / "p3")  # type: ignore[arg-type]
-            if only & {"PEERS", "P1", "P2", "P4"}:
+            if only & {"PEERS", "P1", "P2", "P4", "P6"}:
                 assert infra is not None
                 await platform_phases(cfg, infra, workdir, bus, out)
         finally:
@@ -168,8 +174,8 @@ async def platform_phases(
             try:
                 if "PEERS" in only:
                     say("Printcloud -> real agent -> ippeveprinter")
-                    out.setdefault("peers", {})["printcloud"] = await printcloud_vs_peers(
-                        http, platform, admin, watch, workdir, bus, cfg
+                    out.setdefault("peers", {}).update(
+                        await printcloud_vs_peers(http, platform, admin, watch, workdir, bus, cfg)
                     )
                 if only & {"P1", "P2"}:
                     fleet = await onboard_fleet(
@@ -212,6 +218,11 @@ async def platform_phases(
                     out["p4"] = await big_document(
                         http, platform, admin, watch, workdir, cfg.big_bytes
                     )
+                if "P6" in only:
+                    say(f"P6: one {cfg.ipp_stream_bytes / 2**20:.0f} MiB IPP Print-Job")
+                    out["p6"] = await ipp_stream(
+                        http, platform, admin, workdir, cfg.ipp_stream_bytes
+                    )
             finally:
                 out["stages_ms"] = stages(watch)
                 out["job_states_read_after_stream_silence"] = watch.missed
@@ -251,11 +262,12 @@ def table(result: dict[str, Any]) -> str:
             " jobs/s vs ipptool | jobs/s vs CUPS |",
             "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |",
         ]
-        by = {k: {r["concurrency"]: r for r in peers.get(k, [])} for k in
-              ("printcloud", "ipptool", "cups")}  # fmt: skip
+        paths = ("printcloud", "cups_printcloud", "ipptool", "cups")
+        by = {k: {r["concurrency"]: r for r in peers.get(k, [])} for k in paths}
         names = {"printcloud": "Printcloud → agent → ippeveprinter",
+                 "cups_printcloud": "CUPS → Printcloud IPP → agent → ippeveprinter",
                  "ipptool": "ipptool → ippeveprinter", "cups": "CUPS → ippeveprinter"}  # fmt: skip
-        for key in ("printcloud", "ipptool", "cups"):
+        for key in paths:
             for c, r in sorted(by[key].items()):
                 lat = r["latency_ms"]
                 base_i = by["ipptool"].get(c, {}).get("jobs_per_s")
@@ -272,6 +284,14 @@ def table(result: dict[str, Any]) -> str:
             lines.append(
                 f"- {c} submitter(s): Printcloud's p50 latency is {ratio(p, i)} ipptool's "
                 f"and {ratio(p, u)} CUPS's."
+            )
+        for c in sorted(by["cups_printcloud"]):
+            v, u = (by[k].get(c, {}) for k in ("cups_printcloud", "cups"))
+            rate = ratio(v.get("jobs_per_s"), u.get("jobs_per_s"))
+            p50 = ratio(v.get("latency_ms", {}).get("p50"), u.get("latency_ms", {}).get("p50"))
+            lines.append(
+                f"- {c} submitter(s), CUPS printing through Printcloud's IPP endpoint against "
+                f"CUPS printing to the printer directly: {rate} the jobs/s, {p50} the p50 latency."
             )
         lines.append("")
     if result.get("stages_ms"):
@@ -309,6 +329,13 @@ def table(result: dict[str, Any]) -> str:
             f"- **P4** {p4['bytes'] / 2**20:.0f} MiB document: upload "
             f"{p4['upload_mib_per_s']} MiB/s, device download + print "
             f"{p4['download_mib_per_s']} MiB/s; peak RSS: {peaks}."
+        )
+    if "p6" in result:
+        p6 = result["p6"]
+        growth = ", ".join(f"{k} {v} MiB" for k, v in p6["peak_rss_growth_mib"].items())
+        lines.append(
+            f"- **P6** {p6['bytes'] / 2**20:.0f} MiB PDF in one IPP Print-Job through the "
+            f"edge: {p6['mib_per_s']} MiB/s ({p6['seconds']} s); peak RSS growth: {growth}."
         )
     if "p5" in result:
         for label, marks in result["p5"].items():
@@ -351,12 +378,16 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     cfg.concurrencies = [1, 8]
     cfg.peer_jobs = 12 if q else 400
     cfg.peer_budget_s = 20 if q else 60
+    # CUPS -> Printcloud IPP: in the quick run one submitter and 4 jobs (under 30 s)
+    cfg.cups_printcloud_concurrencies = [1] if q else cfg.concurrencies
+    cfg.cups_printcloud_jobs = 4 if q else cfg.peer_jobs
     cfg.printers = 4 if q else 20
     cfg.p1_concurrency = 8 if q else 16
     cfg.p1_seconds = 8 if q else 60
     cfg.rates = [10, 50] if q else [10, 100, 500]
     cfg.p2_seconds = 3 if q else 20
     cfg.big_bytes = (32 if q else 1024) * 2**20
+    cfg.ipp_stream_bytes = (32 if q else 1024) * 2**20
     cfg.p3_args = (
         ["--connections", "300", "--commands", "50", "--command-devices", "10",
          "--idle-seconds", "3", "--settle-s", "0.5", "--command-rate", "50"]

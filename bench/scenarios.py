@@ -17,12 +17,13 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from bench.peers import closed_loop, latency_ms
+from bench.peers import IppTool, closed_loop, latency_ms, start_cupsd
 from bench.platform_harness import (
     BenchPlatform,
     User,
@@ -33,8 +34,11 @@ from bench.platform_harness import (
     wait_printer_ready,
 )
 from bench.submit import JobWatch, SubmitRefused, submit_job, until_state
+from services.ipp.protocol.codec import Attribute, Group, Message, decode, encode
+from services.ipp.protocol.constants import Op, Status, Tag
 from shared.infra.kafka import free_port, free_port_range
-from shared.testing.ipp import minimal_pdf, start_ippeveprinter
+from shared.testing.documents import pdf, pdf_chunks
+from shared.testing.ipp import IppPrinterProcess, large_pdf, minimal_pdf, start_ippeveprinter
 
 # ---------------------------------------------------------------------- Printcloud vs peers
 
@@ -42,9 +46,12 @@ from shared.testing.ipp import minimal_pdf, start_ippeveprinter
 async def printcloud_vs_peers(
     http: aiohttp.ClientSession, platform: BenchPlatform, admin: User, watch: JobWatch,
     workdir: Path, env: dict[str, str], cfg: argparse.Namespace,
-) -> list[dict[str, Any]]:  # fmt: skip
+) -> dict[str, list[dict[str, Any]]]:  # fmt: skip
     """The same closed loop as the peers, through Printcloud to a real agent bridging
-    the same kind of printer."""
+    the same kind of printer: submitted with the API (``printcloud``), and from a CUPS
+    queue made with ``lpadmin -m everywhere`` on the printer's Printcloud IPP URI
+    (``cups_printcloud``: CUPS -> edge -> ipp -> queues -> agent -> ippeveprinter; CUPS
+    reports a job completed once Printcloud does)."""
     printer = start_ippeveprinter(
         env, workdir / "pc-ipp" / "spool", command="/bin/true", name="Bench via Printcloud"
     )
@@ -78,11 +85,64 @@ async def printcloud_vs_peers(
             await asyncio.sleep(0.5)
             row["printed_in_spool"] = sum(1 for j in ids if printer.documents(j))
             rows.append(row)
-        return rows
+        via_cups = await cups_to_printcloud(
+            http, platform, admin, workdir, env, cfg, device_id, printer
+        )
+        return {"printcloud": rows, "cups_printcloud": via_cups}
     finally:
         if proc is not None:
             await asyncio.to_thread(proc.terminate, 20)
         printer.stop()
+
+
+async def cups_to_printcloud(
+    http: aiohttp.ClientSession, platform: BenchPlatform, admin: User, workdir: Path,
+    env: dict[str, str], cfg: argparse.Namespace, device_id: str, printer: IppPrinterProcess,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """CUPS -> Printcloud IPP -> agent -> ippeveprinter, closed loop, the peers' ipptool
+    file sent to a private cupsd's queue whose device is the printer's Printcloud URI
+    (with the admin's e-mail-less Basic credentials: any name and the API token).
+    Printed = the Printcloud job's document is in the printer's spool (Printcloud names
+    the printer's job by its own job id, so the spool is matched through the API)."""
+    tool = IppTool.prepare(workdir / "cups-pc-ipptool", minimal_pdf("bench"))
+    host = platform.base_url.removeprefix("http://")
+    uri = f"ipp://bench:{admin.api_token}@{host}/ipp/print/{device_id}"
+    cups = start_cupsd(workdir / "cups-pc", env)
+    rows = []
+    try:
+        await asyncio.to_thread(cups.add_queue, uri)
+        for c in cfg.cups_printcloud_concurrencies:
+            before = {j["id"] for j in await printer_jobs(http, admin, device_id)}
+            row = await closed_loop(
+                tool.submitter(cups.queue_uri), concurrency=c, jobs=cfg.cups_printcloud_jobs,
+                budget_s=cfg.peer_budget_s, prefix=f"cupspc{c}",
+            )  # fmt: skip
+            names = set(row.pop("names"))
+            await asyncio.sleep(0.5)
+            made = [j for j in await printer_jobs(http, admin, device_id)
+                    if j["id"] not in before and j["title"] in names]  # fmt: skip
+            row["printed_in_spool"] = sum(1 for j in made if printer.documents(j["id"]))
+            rows.append(row)
+    finally:
+        cups.stop()
+    return rows
+
+
+async def printer_jobs(
+    http: aiohttp.ClientSession, admin: User, device_id: str
+) -> list[dict[str, Any]]:
+    """Every job at ``device_id`` (GET /v1/jobs?printer_id=, all pages)."""
+    jobs: list[dict[str, Any]] = []
+    params: dict[str, str] = {"limit": "500", "printer_id": device_id}
+    while True:
+        async with http.get(
+            admin.base_url + "/v1/jobs", params=params, headers=await admin.headers(http)
+        ) as resp:
+            body = await resp.json()
+        jobs += body["items"]
+        if not body.get("next_after"):
+            return jobs
+        params["after"] = str(body["next_after"])
 
 
 async def submittable(
@@ -193,6 +253,18 @@ def _reset_peak(pid: int) -> None:
         Path(f"/proc/{pid}/clear_refs").write_text("5")
 
 
+def _padding_for(size: int, text: str) -> int:
+    """The padding that makes a one-page PDF saying ``text`` exactly ``size`` bytes (the
+    padding object's own header and xref entry are counted; a few rounds settle digits)."""
+    padding = max(0, size - len(pdf(1, text)))
+    for _ in range(4):
+        total = sum(len(piece) for piece in pdf_chunks(1, text, padding=padding))
+        if total == size:
+            break
+        padding = max(0, padding + size - total)
+    return padding
+
+
 async def big_document(
     http: aiohttp.ClientSession, platform: BenchPlatform, admin: User, watch: JobWatch,
     workdir: Path, size: int,
@@ -200,14 +272,9 @@ async def big_document(
     """P4: upload ``size`` bytes through the edge, then a real agent downloads it."""
     source = workdir / "big.pdf"
     digest = hashlib.sha256()
-    with source.open("wb") as out:
-        block = os.urandom(1 << 20)
-        out.write(b"%PDF-1.4\n")
-        written = 9
-        while written < size:
-            chunk = block[: min(len(block), size - written)]
-            out.write(chunk)
-            written += len(chunk)
+    with source.open("wb") as out:  # a real one-page PDF, padded to ``size`` bytes
+        for piece in pdf_chunks(1, "Bench big", padding=_padding_for(size, "Bench big")):
+            out.write(piece)
     with source.open("rb") as f:
         while data := f.read(1 << 22):
             digest.update(data)
@@ -274,6 +341,93 @@ async def big_document(
     finally:
         await asyncio.to_thread(proc.terminate, 20)
         source.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------------- P6
+
+
+def _ipp_request(
+    op: int, printer_uri: str, *extra: Attribute, job: list[Attribute] | None = None
+) -> bytes:
+    groups = [Group(Tag.OPERATION, [
+        Attribute.of("attributes-charset", Tag.CHARSET, "utf-8"),
+        Attribute.of("attributes-natural-language", Tag.LANGUAGE, "en"),
+        Attribute.of("printer-uri", Tag.URI, printer_uri), *extra,
+    ])]  # fmt: skip
+    if job:
+        groups.append(Group(Tag.JOB, job))
+    return encode(Message((2, 0), op, 1, groups))
+
+
+async def ipp_stream(
+    http: aiohttp.ClientSession, platform: BenchPlatform, admin: User, workdir: Path,
+    size: int,
+) -> dict[str, Any]:  # fmt: skip
+    """P6: one Print-Job of a ``size``-octet PDF (:func:`large_pdf`, generated as it is
+    sent, never held) to a printer's IPP URI through the edge; the job is held
+    (job-hold-until indefinite) so only the streaming is measured, then canceled. MiB/s
+    and how much the ipp and edge processes' peak resident sets grow."""
+    state = workdir / "ipp-stream-agent"
+    device_id = await onboard_agent(http, platform, admin.tenant_id, state, "Bench IPP stream")
+    proc = agent_process(
+        platform, state, workdir / "logs" / "ipp-stream-agent.log", "--mode", "simulator",
+        "--spool", str(workdir / "ipp-stream-spool"),
+    )  # fmt: skip
+    proc.start()
+    try:
+        await wait_printer_ready(http, platform, device_id)
+        pids = platform.pids()
+        involved = {k: v for k, v in pids.items() if k == "edge" or k.startswith("ipp")}
+        uri = f"{platform.base_url.replace('http://', 'ipp://')}/ipp/print/{device_id}"
+        url = f"{platform.base_url}/ipp/print/{device_id}"
+        head = _ipp_request(
+            Op.PRINT_JOB, uri,
+            Attribute.of("document-format", Tag.MIME_TYPE, "application/pdf"),
+            Attribute.of("job-name", Tag.NAME, "ipp-stream"),
+            job=[Attribute.of("job-hold-until", Tag.KEYWORD, "indefinite")],
+        )  # fmt: skip
+        sent = 0
+
+        async def body() -> AsyncIterator[bytes]:
+            nonlocal sent
+            yield head
+            for piece in large_pdf(size):
+                sent += len(piece)
+                yield piece
+
+        for pid in involved.values():
+            _reset_peak(pid)
+        before = {k: rss_kib(v) for k, v in involved.items()}
+        headers = {**await admin.headers(http), "Content-Type": "application/ipp"}
+        started = time.perf_counter()
+        async with http.post(
+            url, data=body(), headers=headers, timeout=aiohttp.ClientTimeout(total=3600)
+        ) as resp:
+            raw = await resp.read()
+        seconds = time.perf_counter() - started
+        if resp.status != 200:
+            raise RuntimeError(f"Print-Job: HTTP {resp.status}")
+        answer = decode(raw)[0]
+        if answer.code != Status.OK:
+            raise RuntimeError(f"Print-Job: IPP status {answer.code:#06x}")
+        peaks = {k: rss_kib(v, "VmHWM") for k, v in involved.items()}
+        job = answer.group(Tag.JOB)
+        job_id = job.get("job-id") if job else None
+        if job_id is not None:
+            async with http.post(
+                url, data=_ipp_request(Op.CANCEL_JOB, uri, job_id),
+                headers={**await admin.headers(http), "Content-Type": "application/ipp"},
+            ) as resp:  # fmt: skip
+                await resp.read()
+        return {
+            "bytes": sent,
+            "seconds": round(seconds, 2),
+            "mib_per_s": round(sent / seconds / 2**20, 1),
+            "rss_before_mib": {k: round(v / 1024, 1) for k, v in before.items()},
+            "peak_rss_growth_mib": {k: round((peaks[k] - before[k]) / 1024, 1) for k in before},
+        }
+    finally:
+        await asyncio.to_thread(proc.terminate, 20)
 
 
 # ---------------------------------------------------------------------- P5

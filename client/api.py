@@ -212,6 +212,20 @@ class Client:
                 return json.loads(raw) if raw and "json" in resp.content_type else None
         raise AssertionError("unreachable")
 
+    async def text(self, path: str, params: dict[str, str] | None = None) -> str:
+        """A GET whose answer is text (CSV, say), not JSON; a refusal raises CliError."""
+        for attempt in (1, 2):
+            auth = {"Authorization": f"Bearer {await self.token()}"}
+            async with self.http.get(f"{self.base}{path}", params=params, headers=auth) as resp:
+                raw = await resp.read()
+                if resp.status == 401 and attempt == 1:
+                    self.creds.access_token = ""
+                    continue
+                if resp.status != 200:
+                    raise CliError.refused(resp.status, raw, resp.content_type)
+                return raw.decode()
+        raise AssertionError("unreachable")
+
     async def pages(self, path: str, params: dict[str, str] | None = None) -> list[Any]:
         """Every item of a keyset-paginated list."""
         items: list[Any] = []

@@ -23,6 +23,8 @@ from client.commands.printers import printers_app
 from client.commands.printing import print_file
 from client.commands.release import release
 from client.commands.reservations import reservations_app
+from client.commands.usage import usage_app
+from client.commands.webhooks import webhooks_app
 from client.output import friendly
 
 
@@ -35,3 +37,5 @@ def user_commands(app: typer.Typer) -> None:
     app.add_typer(jobs_app, name="jobs")
     app.command("release")(friendly(release))
     app.add_typer(reservations_app, name="reservations")
+    app.add_typer(webhooks_app, name="webhooks")
+    app.add_typer(usage_app, name="usage")

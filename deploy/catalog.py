@@ -23,6 +23,7 @@ SERVICES: dict[str, str] = {
     "counters": "services.counters.app:SPEC",
     "consumables": "services.consumables.app:SPEC",
     "ipp": "services.ipp.app:SPEC",
+    "notifications": "services.notifications.app:SPEC",
     "portal": "services.portal.app:SPEC",
 }
 

@@ -105,15 +105,58 @@ def topics_create(
     bootstrap: Annotated[str, typer.Option(envvar="PRINTCLOUD_KAFKA_BOOTSTRAP")],
     replication_factor: Annotated[int, typer.Option(min=1)] = 1,
 ) -> None:
-    """Create every declared topic that is missing; report drift; change nothing else."""
+    """Create every declared topic that is missing; report drift; change nothing else.
+
+    Connects as the broker's super user (``PRINTCLOUD_KAFKA_USERNAME``,
+    ``PRINTCLOUD_KAFKA_PASSWORD``, ``PRINTCLOUD_KAFKA_CA_FILE``)."""
     from shared.kafka.admin import ensure_topics
     from shared.kafka.topics import TOPICS
+    from shared.settings import ProcessSettings
 
-    report = asyncio.run(ensure_topics(bootstrap, TOPICS, replication_factor=replication_factor))
+    kafka = ProcessSettings(kafka_bootstrap=bootstrap).kafka()
+    report = asyncio.run(ensure_topics(kafka, TOPICS, replication_factor=replication_factor))
     console.print(f"created: {report.created or '-'}")
     console.print(f"already present: {report.existing or '-'}")
     for line in report.drift:
         console.print(f"[yellow]drift[/]: {line}")
+
+
+@topics_app.command("acls")
+def topics_acls(
+    bootstrap: Annotated[str, typer.Option(envvar="PRINTCLOUD_KAFKA_BOOTSTRAP")],
+) -> None:
+    """Allow each Kafka user what shared/kafka/acls.py declares (a broker that Strimzi does
+    not manage); connects as the super user, like ``topics create``."""
+    from shared.kafka.acls import KAFKA_USERS
+    from shared.kafka.admin import ensure_acls
+    from shared.settings import ProcessSettings
+
+    kafka = ProcessSettings(kafka_bootstrap=bootstrap).kafka()
+    sent = asyncio.run(ensure_acls(kafka, KAFKA_USERS))
+    console.print(f"{sent} ACLs for users: {', '.join(u.name for u in KAFKA_USERS)}")
+
+
+@topics_app.command("client-config")
+def topics_client_config(
+    user: Annotated[str, typer.Argument(help="a Kafka user of shared/kafka/acls.py, or admin")] = (
+        "analytics"
+    ),
+) -> None:
+    """Print the librdkafka client properties (``kcat -F <file>``) with which a Kafka user
+    connects to the local platform's broker; they hold the user's password."""
+    from shared.infra.kafka import KafkaBroker
+    from shared.settings import home
+
+    root = home()
+    broker = KafkaBroker(data_dir=root / "kafka", port=0, controller_port=0, log_file=root / "x")
+    if not broker.credentials_file.is_file():
+        raise typer.BadParameter(f"no local broker in {root}; start `printcloud platform` first")
+    try:
+        access = broker.access(user)
+    except KeyError:
+        raise typer.BadParameter(f"unknown Kafka user {user!r}") from None
+    for line in access.client_properties():
+        print(line)
 
 
 @topics_app.command("list")
@@ -301,7 +344,12 @@ def _print_platform(local: object, demo: str, pool: str) -> None:
         ("demo printer", demo, ""),
         ("demo virtual printer (pull print)", pool, ""),
         ("demo user's API token", str(local.demo_user_file), ""),
-        ("kafka", local.kafka.bootstrap, "kafka.log"),
+        ("kafka (SASL_SSL, SCRAM-SHA-512)", local.kafka.bootstrap, "kafka.log"),
+        (
+            "kafka users' passwords, CA",
+            f"{local.kafka.credentials_file}, {local.kafka.tls.ca_file}",
+            "",
+        ),
         ("postgres", f"127.0.0.1:{local.ports.postgres} database printcloud", "postgres.log"),
         ("operator token", f"cat {local.operator_token_file}", ""),
     ]
@@ -335,6 +383,7 @@ def _print_how_to_print(local: object, demo: str, pool: str) -> None:
     pc = Path(sys.executable).with_name("printcloud")
     user = load_demo_user(local.demo_user_file)
     token = user.api_token if user else "<the api_token in that file>"
+    host = local.base_url.removeprefix("http://")
     console.print(
         f"print on the demo printer as the demo user (API token kept in {local.demo_user_file}),"
         " through the public API:\n"
@@ -352,7 +401,9 @@ def _print_how_to_print(local: object, demo: str, pool: str) -> None:
         )
         + "or add it to this computer as a driverless IPP Everywhere printer (docs/ipp.md):\n"
         f"  lpadmin -p printcloud-demo -E -m everywhere -v "
-        f"'ipp://demo:{token}@{local.base_url.removeprefix('http://')}/ipp/print/{demo.split()[0]}'",
+        f"'ipp://demo:{token}@{host}/ipp/print/{demo.split()[0]}'\n"
+        "its URI for other IPP clients (Windows, macOS, Android; the password is the token):\n"
+        f"  ipp://{host}/ipp/print/{demo.split()[0]}",
         soft_wrap=True,
         highlight=False,
     )
@@ -370,6 +421,7 @@ async def _smoke(
     from deploy.platform.demo import DemoError, load_demo_user, print_test_page, submit_and_wait
     from deploy.platform.local import LocalPlatform
     from deploy.platform.smoke import registry_round_trip
+    from shared.kafka.acls import ANALYTICS_USER
 
     assert isinstance(local, LocalPlatform)
     device_id = uuid.UUID(demo.split()[0])
@@ -397,7 +449,9 @@ async def _smoke(
         )
     registry_url = f"http://127.0.0.1:{local.port_of('registry')}"
     console.print(
-        await registry_round_trip(registry_url, local.operator_token, local.kafka.bootstrap)
+        await registry_round_trip(
+            registry_url, local.operator_token, local.kafka.access(ANALYTICS_USER)
+        )
     )
     console.print(
         await print_test_page(registry_url, local.operator_token, device_id, local.demo_spool)

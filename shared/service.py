@@ -35,15 +35,19 @@ from shared.db.uow import PostgresTransactions
 from shared.dependencies import DATABASE, EVENT_BROKER, Waiting, wait_until_available
 from shared.events.registry import EventRegistry
 from shared.http.auth import (
+    MAX_TOKEN_LIFETIME_S,
     Authenticator,
     CompositeAuthenticator,
     JwtAuthenticator,
     OperatorTokenAuthenticator,
 )
 from shared.http.health import healthz, metrics, readiness
+from shared.http.identities import ServiceTokenAuthenticator
 from shared.http.middleware import AUTHENTICATOR, MIDDLEWARES
 from shared.http.problem import dependency_unavailable, problem_response
 from shared.http.revocations import REVOCATIONS, RevocationCache
+from shared.http.slowclients import GuardedAppRunner, SlowClientLimits
+from shared.kafka.access import KafkaAccess
 from shared.kafka.consumer import BatchHandler, EventConsumer, Handler
 from shared.logging import configure_logging, get_logger
 from shared.settings import ProcessSettings, ServiceSettings
@@ -62,10 +66,20 @@ class ConsumerSpec:
     batch_handlers: dict[str, BatchHandler] = field(default_factory=dict)
 
 
-def default_authenticator(settings: ServiceSettings) -> Authenticator:
-    """The operator token, and auth's access tokens when ``auth_jwks_url`` is set."""
+def operator_authenticator(settings: ProcessSettings) -> OperatorTokenAuthenticator:
+    """The operator token, known by itself or by its digest (``operator_token_sha256``)."""
     token = settings.operator_token.get_secret_value() if settings.operator_token else None
-    operator = OperatorTokenAuthenticator(token)
+    return OperatorTokenAuthenticator(token, sha256=settings.operator_token_sha256 or None)
+
+
+def default_authenticator(settings: ServiceSettings) -> Authenticator:
+    """The operator token, the service tokens of ``service_identities``, and auth's access
+    tokens when ``auth_jwks_url`` is set."""
+    operator: Authenticator = operator_authenticator(settings)
+    if settings.service_identities:
+        operator = CompositeAuthenticator(
+            operator, ServiceTokenAuthenticator(settings.service_identities)
+        )
     if not settings.auth_jwks_url:
         return operator
     tokens = JwtAuthenticator(
@@ -190,6 +204,9 @@ async def _readyz(request: web.Request) -> web.Response:
         checks["kafka"] = "ok"
     except Exception as exc:
         checks["kafka"] = f"unreachable: {type(exc).__name__}"
+    # Until the revocations are read, a revoked API token's access tokens would pass.
+    revoked = request.app[REVOCATIONS]
+    checks["token-revocations"] = "ok" if revoked.ready.is_set() else "loading"
     if rt.supervisor and rt.supervisor.failing:
         checks["tasks"] = f"restarting: {sorted(rt.supervisor.failing)}"
     return readiness(checks)
@@ -213,7 +230,7 @@ def _background(rt: Runtime[Any]) -> dict[str, TaskFactory]:
     relay = OutboxRelay(
         dsn=s.database_url.get_secret_value(),
         schema=rt.schema,
-        bootstrap=s.kafka_bootstrap,
+        kafka=s.kafka(),
         batch_size=s.outbox_batch_size,
         poll_s=s.outbox_poll_s,
     )
@@ -226,7 +243,7 @@ def _background(rt: Runtime[Any]) -> dict[str, TaskFactory]:
             batch_handlers=c.batch_handlers,
             registry=rt.spec.registry,
             pool=rt.pool,
-            bootstrap=s.kafka_bootstrap,
+            kafka=s.kafka(),
             batch_size=s.consumer_batch_size,
         )
         tasks[f"consumer:{c.name}"] = consumer.run
@@ -234,8 +251,8 @@ def _background(rt: Runtime[Any]) -> dict[str, TaskFactory]:
     return tasks
 
 
-async def _kafka_client(bootstrap: str) -> AIOKafkaClient:
-    client = AIOKafkaClient(bootstrap_servers=bootstrap)
+async def _kafka_client(kafka: KafkaAccess) -> AIOKafkaClient:
+    client = AIOKafkaClient(**kafka.client_options())
     try:
         await client.bootstrap()
     except BaseException:
@@ -249,7 +266,10 @@ def create_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> web.Applica
     app = web.Application(middlewares=MIDDLEWARES)
     app[AUTHENTICATOR] = spec.authenticator(settings)
     # Revoked API tokens, followed from auth.tokens: their access tokens stop at once.
-    app[REVOCATIONS] = RevocationCache(settings.kafka_bootstrap)
+    # Kept as long as a token minted before the revocation may live, then forgotten.
+    app[REVOCATIONS] = RevocationCache(
+        settings.kafka(), keep_s=MAX_TOKEN_LIFETIME_S + settings.auth_leeway_s
+    )
     app[UNREADY] = lambda: setattr(app[RUNTIME], "ready", False)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", _readyz)
@@ -276,7 +296,7 @@ def create_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> web.Applica
         )
         try:
             kafka = await wait_until_available(
-                EVENT_BROKER, lambda: _kafka_client(settings.kafka_bootstrap), waiting=waiting
+                EVENT_BROKER, lambda: _kafka_client(settings.kafka()), waiting=waiting
             )
         except BaseException:
             pool.terminate()
@@ -352,7 +372,7 @@ async def _start_app(
     try:
         await asyncio.wait({setup, stop}, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
         if not setup.done() and not stopping.is_set():
-            standin = web.AppRunner(_starting_app(runner.app.get(STARTING) or Waiting()))
+            standin = app_runner(_starting_app(runner.app.get(STARTING) or Waiting()), settings)
             await standin.setup()
             site = web.TCPSite(standin, settings.http_host, settings.http_port, reuse_address=True)
             await site.start()
@@ -390,7 +410,7 @@ async def serve_app(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=20)
+    runner = app_runner(app, settings)
     port = await _start_app(name, runner, settings, stopping)
     if port is None:
         _ignore_further_stop_signals(loop)
@@ -407,6 +427,18 @@ async def serve_app(
     await asyncio.sleep(settings.shutdown_grace_s)
     await runner.cleanup()
     log.info("service stopped")
+
+
+def app_runner(app: web.Application, settings: ProcessSettings) -> web.AppRunner:
+    """The runner of a Printcloud server: slow clients are cut off in seconds."""
+    limits = SlowClientLimits(
+        header_timeout_s=settings.http_header_timeout_s,
+        body_idle_timeout_s=settings.http_body_idle_timeout_s,
+        keepalive_timeout_s=settings.http_keepalive_timeout_s,
+    )
+    return GuardedAppRunner(
+        app, limits=limits, handle_signals=False, access_log=None, shutdown_timeout=20
+    )
 
 
 def _ignore_further_stop_signals(loop: asyncio.AbstractEventLoop) -> None:

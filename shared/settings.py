@@ -8,11 +8,14 @@ environment can hold the configuration of every service without collisions.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.kafka.access import KafkaAccess
 
 
 def home() -> Path:
@@ -31,6 +34,19 @@ class ProcessSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PRINTCLOUD_", extra="ignore")
 
     kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_username: str = Field(
+        default="",
+        description=(
+            "This process's Kafka user (SASL SCRAM-SHA-512 over TLS); empty connects "
+            "without credentials, which a Printcloud broker refuses."
+        ),
+    )
+    kafka_password: SecretStr = Field(default=SecretStr(""), description="Its password.")
+    kafka_ca_file: str = Field(
+        default="",
+        description="PEM file of the CA that signed the broker's certificate; empty: the "
+        "system's trusted CAs.",
+    )
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
     log_level: str = "INFO"
@@ -42,6 +58,31 @@ class ProcessSettings(BaseSettings):
         default=None,
         description="Bootstrap operator bearer token (platform-wide admin).",
     )
+    operator_token_sha256: str = Field(
+        default="",
+        pattern=r"^([0-9a-fA-F]{64})?$",
+        description=(
+            "The operator token's SHA-256 hex digest, instead of the token: a service that "
+            "only verifies the operator's calls need not hold the token itself."
+        ),
+    )
+    http_header_timeout_s: float = Field(
+        default=10,
+        gt=0,
+        le=300,
+        description="Time a client has to send a request's line and headers once it began "
+        "(or once it connected); past it the connection is dropped.",
+    )
+    http_body_idle_timeout_s: float = Field(
+        default=30,
+        gt=0,
+        le=3600,
+        description="Longest pause in a request body the server is reading; a client "
+        "trickling its body slower than this is dropped.",
+    )
+    http_keepalive_timeout_s: float = Field(
+        default=30, gt=0, le=3600, description="An idle kept-alive connection is closed after this."
+    )
     startup_timeout_s: float = Field(
         default=0,
         ge=0,
@@ -50,6 +91,15 @@ class ProcessSettings(BaseSettings):
             "process gives up and exits 1; 0 waits for ever (the probes decide)."
         ),
     )
+
+    def kafka(self) -> KafkaAccess:
+        """How this process reaches the broker, with its own identity."""
+        return KafkaAccess(
+            self.kafka_bootstrap,
+            self.kafka_username,
+            self.kafka_password.get_secret_value(),
+            self.kafka_ca_file,
+        )
 
 
 class ServiceSettings(ProcessSettings):
@@ -80,6 +130,14 @@ class ServiceSettings(ProcessSettings):
             "X-Forwarded-For is believed; limits key on the real client behind them."
         ),
     )
+    service_identities: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "The services that may call this one as themselves (JSON object: service name -> "
+            "SHA-256 hex digest of its service token). Each gets only the scopes of its grant "
+            "(shared.http.identities.SERVICE_GRANTS); the tokens themselves stay with them."
+        ),
+    )
     auth_jwks_url: str = Field(
         default="",
         description=(
@@ -103,3 +161,9 @@ class ServiceSettings(ProcessSettings):
         ge=0,
         description="Least time between two JWKS fetches (a token with an unknown kid refreshes).",
     )
+
+    @field_validator("service_identities", mode="before")
+    @classmethod
+    def _identities_as_json(cls, value: object) -> object:
+        """The JSON text of the environment variable, also when given as a plain value."""
+        return json.loads(value) if isinstance(value, str) else value

@@ -31,6 +31,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from shared.infra.kafka import KafkaBroker, ensure_kafka_jars, free_port, pid_alive
 from shared.infra.postgres import PostgresServer
+from shared.kafka.access import KafkaAccess
 
 T = TypeVar("T")
 TIMINGS: list[tuple[str, float]] = []
@@ -74,9 +75,9 @@ def processes_mentioning(needle: str) -> list[int]:
 # --------------------------------------------------------------------------- kafka
 
 
-async def kafka_round_trip(bootstrap: str, topic: str, group: str) -> None:
+async def kafka_round_trip(access: KafkaAccess, topic: str, group: str) -> None:
     """create_topics, idempotent acks=all producer, consumer group with manual commit."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**access.client_options())
     await admin.start()
     try:
         await admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
@@ -84,7 +85,7 @@ async def kafka_round_trip(bootstrap: str, topic: str, group: str) -> None:
     finally:
         await admin.close()
 
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
+    producer = AIOKafkaProducer(**access.client_options(), enable_idempotence=True, acks="all")
     await producer.start()
     try:
         with timed(f"produce {MESSAGES} messages (idempotent, acks=all)"):
@@ -99,7 +100,7 @@ async def kafka_round_trip(bootstrap: str, topic: str, group: str) -> None:
 
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=bootstrap,
+        **access.client_options(),
         group_id=group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -125,11 +126,9 @@ async def kafka_round_trip(bootstrap: str, topic: str, group: str) -> None:
     )
 
 
-async def kafka_after_restart(bootstrap: str, topic: str, group: str) -> None:
+async def kafka_after_restart(access: KafkaAccess, topic: str, group: str) -> None:
     """Data and committed offsets survived the SIGKILL; the broker takes writes again."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-    )
+    consumer = AIOKafkaConsumer(**access.client_options(), group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
         tps = [TopicPartition(topic, p) for p in range(3)]
@@ -139,7 +138,7 @@ async def kafka_after_restart(bootstrap: str, topic: str, group: str) -> None:
         await consumer.stop()
     check(sum(ends.values()) == MESSAGES, f"log end offsets after SIGKILL sum to {MESSAGES}")
     check(sum(committed) == MESSAGES, "committed group offsets survived SIGKILL")
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
+    producer = AIOKafkaProducer(**access.client_options(), enable_idempotence=True, acks="all")
     await producer.start()
     try:
         await producer.send_and_wait(topic, b"after-restart")
@@ -214,7 +213,7 @@ def main() -> int:
             pg.create_database("selfcheck")
         run(pg_round_trip(pg.admin_dsn("selfcheck")))
         with timed("Kafka round trip total"):
-            run(kafka_round_trip(kafka.bootstrap, topic, group))
+            run(kafka_round_trip(kafka.access(), topic, group))
 
         print("\n[3] SIGKILL + restart on the same data dirs")
         with timed("kill both"):
@@ -227,7 +226,7 @@ def main() -> int:
             kafka.start()
         pids |= {p for p in (kafka.pid, pg.pid) if p}
         run(pg_after_restart(pg.admin_dsn("selfcheck")))
-        run(kafka_after_restart(kafka.bootstrap, topic, group))
+        run(kafka_after_restart(kafka.access(), topic, group))
 
         print("\n[4] graceful stop + warm restart")
         with timed("stop both"):

@@ -52,7 +52,7 @@ def k8s_secrets(
     from pathlib import Path
 
     from deploy.manifests.common import SUPERUSER_SECRET
-    from deploy.manifests.config import required_secrets
+    from deploy.manifests.config import required_secrets, strimzi_secrets
     from deploy.manifests.model import load_services
 
     if compose:
@@ -63,6 +63,37 @@ def k8s_secrets(
     for secret, keys in required_secrets(load_services()).items():
         print(f"{secret}: {', '.join(keys)}")
     print(f"{SUPERUSER_SECRET}: username, password (written by CloudNativePG)")
+    for secret, keys in strimzi_secrets(load_services()).items():
+        print(f"{secret}: {', '.join(keys)} (written by Strimzi)")
+
+
+@k8s_app.command("service-tokens")
+def k8s_service_tokens(
+    compose: Annotated[
+        bool, typer.Option("--compose", help="as lines of deploy/.env instead")
+    ] = False,
+) -> None:
+    """New service tokens, one per calling service, and the digests each callee holds:
+    the values of the ``service-token`` and ``service-identities`` Secret keys."""
+    import json
+
+    from deploy.manifests.config import secrets_secret
+    from shared.http.identities import SERVICE_GRANTS, new_service_token, token_digest
+
+    digests: dict[str, dict[str, str]] = {}
+    for caller, grant in sorted(SERVICE_GRANTS.items()):
+        token = new_service_token(caller)
+        if compose:
+            print(f"PRINTCLOUD_{caller.upper()}_SERVICE_TOKEN={token}")
+        else:
+            print(f"{secrets_secret(caller)} service-token: {token}")
+        for callee in sorted(grant.callees):
+            digests.setdefault(callee, {})[caller] = token_digest(token)
+    for callee, callers in sorted(digests.items()):
+        if compose:
+            print(f"PRINTCLOUD_{callee.upper()}_SERVICE_IDENTITIES='{json.dumps(callers)}'")
+        else:
+            print(f"{secrets_secret(callee)} service-identities: {json.dumps(callers)}")
 
 
 async def pending_migrations(name: str) -> list[str]:

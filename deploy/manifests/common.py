@@ -26,8 +26,12 @@ NAMESPACE = "printcloud"
 PART_OF = "printcloud"
 IMAGE = "printcloud"
 KAFKA_CLUSTER = "printcloud"
-KAFKA_BOOTSTRAP = f"{KAFKA_CLUSTER}-kafka-bootstrap:9092"
-KAFKA_PORT = 9092
+KAFKA_BOOTSTRAP = f"{KAFKA_CLUSTER}-kafka-bootstrap:9093"
+KAFKA_PORT = 9093
+"""The TLS listener with SCRAM-SHA-512 authentication; the broker has no other."""
+KAFKA_CA_SECRET = f"{KAFKA_CLUSTER}-cluster-ca-cert"
+"""Strimzi's Secret with the cluster CA certificate (key ``ca.crt``) clients trust."""
+KAFKA_CA_PATH = "/etc/printcloud/kafka-ca"
 PG_CLUSTER = "printcloud-db"
 PG_DATABASE = "printcloud"
 PG_PORT = 5432

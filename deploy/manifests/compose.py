@@ -26,7 +26,9 @@ from deploy.manifests.common import (
 from deploy.manifests.config import (
     AUTH_SERVICE,
     JWKS_PATH,
+    SERVICE_IDENTITIES,
     WORKER_DATA_PATH,
+    callers,
     jwks_url,
     shared_claim,
     shared_volume,
@@ -39,8 +41,9 @@ HEADER = (
     "# Do not edit: change the code and regenerate; tests/deploy fails when this file is stale.\n"
     "#\n"
     "# Needs deploy/.env (or the same variables in the environment), see docs/operations.md:\n"
-    "#   POSTGRES_PASSWORD, PRINTCLOUD_OPERATOR_TOKEN, PRINTCLOUD_<SERVICE>_DB_PASSWORD and\n"
-    "#   each service's own secret settings (`printcloud k8s secrets --compose` lists them all)\n"
+    "#   POSTGRES_PASSWORD, PRINTCLOUD_OPERATOR_TOKEN_SHA256, PRINTCLOUD_<SERVICE>_DB_PASSWORD,\n"
+    "#   the service tokens and each service's own secret settings (`printcloud k8s secrets\n"
+    "#   --compose` lists them all)\n"
     "#\n"
     "#   docker compose -f deploy/compose.yaml up --build\n"
 )
@@ -106,8 +109,9 @@ def service_block(svc: ServiceInfo, port: int, services: Sequence[ServiceInfo]) 
         svc.env("http_host"): "0.0.0.0",
         svc.env("http_port"): "8080",
         svc.env("shutdown_grace_s"): str(SHUTDOWN_GRACE_S),
-        svc.env("operator_token"): _required("PRINTCLOUD_OPERATOR_TOKEN"),
     }
+    if svc.has_database:  # services with an API of their own verify its digest; no gateway
+        env[svc.env("operator_token_sha256")] = _required("PRINTCLOUD_OPERATOR_TOKEN_SHA256")
     if "public_url" in svc.settings_fields and svc.name != GATEWAY_SERVICE:
         env[svc.env("public_url")] = PUBLIC_URL
     if "api_url" in svc.settings_fields:  # the IPP endpoint: the public API via the edge
@@ -117,6 +121,8 @@ def service_block(svc: ServiceInfo, port: int, services: Sequence[ServiceInfo]) 
         env[svc.env(volume.field)] = volume.mount_path
     for field in svc.secret_fields:
         env[svc.env(field)] = _required(svc.env(field))
+    if callers(svc, services):  # the digests of the service tokens that may call it
+        env[svc.env(SERVICE_IDENTITIES)] = _required(svc.env(SERVICE_IDENTITIES))
     if jwks_url(services) and "auth_jwks_url" in svc.settings_fields and svc.name != AUTH_SERVICE:
         env[svc.env("auth_jwks_url")] = f"http://{AUTH_SERVICE}:8080{JWKS_PATH}"
     gateway_port = next(

@@ -44,12 +44,13 @@ from collections.abc import Mapping
 
 from deploy.manifests.common import dump
 from deploy.manifests.database import migrations_objects, postgres_cluster
-from deploy.manifests.kafka import REPLICATION, kafka_topics
+from deploy.manifests.kafka import REPLICATION, kafka_topics, kafka_users
 from deploy.manifests.keda import keda_component, scaled_objects
 from deploy.manifests.kustomization import ingress_kustomization, services_kustomization
 from deploy.manifests.model import load_services
 from deploy.manifests.network import ingresses
 from deploy.manifests.workloads import service_objects
+from shared.kafka.acls import KAFKA_USERS, READERS
 from shared.service import ServiceSpec
 
 
@@ -63,11 +64,14 @@ def generate(specs: Mapping[str, ServiceSpec] | None = None) -> dict[str, str]:
         "k8s/overlays/prod/keda/kustomization.yaml": dump([keda_component(services)]),
     }
     for s in services:
-        files[f"k8s/base/services/{s.name}.yaml"] = dump(service_objects(s))
+        files[f"k8s/base/services/{s.name}.yaml"] = dump(service_objects(s, services))
     routes = ingresses(services)
     files["k8s/base/ingress/kustomization.yaml"] = dump([ingress_kustomization(routes)])
     if routes:
         files["k8s/base/ingress/ingress.yaml"] = dump(routes)
+    deployed = {s.name for s in services}
+    users = [u for u in KAFKA_USERS if u.name in deployed or u.name in READERS]
+    files["k8s/base/kafka/users.yaml"] = dump(kafka_users(users))
     for overlay, replication in REPLICATION.items():
         files[f"k8s/overlays/{overlay}/kafka-topics.yaml"] = dump(kafka_topics(replication))
     scaled = scaled_objects(services)

@@ -1,5 +1,10 @@
 """KEDA: the prod overlay's ScaledObjects (CPU plus consumer lag) for the services
-that consume, and the component that swaps them for the plain autoscalers."""
+that consume, and the component that swaps them for the plain autoscalers.
+
+KEDA reads a service's consumer lag as that service's own Kafka user (a
+TriggerAuthentication: the user's name from the container's environment, its
+password and the cluster CA from the Secrets Strimzi keeps), over TLS with
+SCRAM-SHA-512, like the service itself."""
 
 from __future__ import annotations
 
@@ -8,10 +13,12 @@ from typing import Any
 
 from deploy.manifests.common import (
     KAFKA_BOOTSTRAP,
+    KAFKA_CA_SECRET,
     object_labels,
     object_meta,
     profile,
 )
+from deploy.manifests.config import kafka_user_name
 from deploy.manifests.model import ServiceInfo
 from deploy.manifests.workloads import hpa_behavior, max_replicas
 
@@ -46,7 +53,10 @@ def scaled_objects(services: Sequence[ServiceInfo]) -> list[dict[str, Any]]:
                             "lagThreshold": str(p.lag_threshold),
                             "offsetResetPolicy": "earliest",
                             "allowIdleConsumers": "false",
+                            "sasl": "scram_sha512",
+                            "tls": "enable",
                         },
+                        "authenticationRef": {"name": f"{name}-kafka"},
                     }
                 )
         out.append(
@@ -70,7 +80,31 @@ def scaled_objects(services: Sequence[ServiceInfo]) -> list[dict[str, Any]]:
                 },
             }
         )
+        out.append(_trigger_authentication(s))
     return out
+
+
+def _trigger_authentication(s: ServiceInfo) -> dict[str, Any]:
+    """How KEDA connects to Kafka for service ``s``'s lag: as the service's own user."""
+    name = f"printcloud-{s.name}"
+    return {
+        "apiVersion": "keda.sh/v1alpha1",
+        "kind": "TriggerAuthentication",
+        "metadata": object_meta(f"{name}-kafka", object_labels(s.name)),
+        "spec": {
+            "env": [
+                {
+                    "parameter": "username",
+                    "name": s.env("kafka_username"),
+                    "containerName": s.name,
+                }
+            ],
+            "secretTargetRef": [
+                {"parameter": "password", "name": kafka_user_name(s.name), "key": "password"},
+                {"parameter": "ca", "name": KAFKA_CA_SECRET, "key": "ca.crt"},
+            ],
+        },
+    }
 
 
 def keda_component(services: Sequence[ServiceInfo]) -> dict[str, Any]:

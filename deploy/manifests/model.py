@@ -176,7 +176,7 @@ def consumer_groups(spec: ServiceSpec) -> tuple[ConsumerGroup, ...]:
 
 
 # Secrets every service has, wired by the manifests themselves.
-PLATFORM_SECRETS = frozenset({"database_url", "operator_token"})
+PLATFORM_SECRETS = frozenset({"database_url", "operator_token", "kafka_password"})
 
 
 def secret_fields(spec: ServiceSpec) -> tuple[str, ...]:

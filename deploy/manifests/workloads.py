@@ -4,6 +4,7 @@ HorizontalPodAutoscaler, and each worker process's Deployment."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from deploy.manifests.common import (
@@ -25,6 +26,8 @@ from deploy.manifests.common import (
 from deploy.manifests.config import (
     SHARED_VOLUMES,
     WORKER_DATA_PATH,
+    kafka_ca_volume,
+    kafka_env,
     service_env,
     shared_claim,
     shared_volume,
@@ -34,19 +37,20 @@ from deploy.manifests.model import ServiceInfo, WorkerInfo, topic_table
 from deploy.manifests.network import network_policy, worker_network_policy
 
 
-def deployment(svc: ServiceInfo) -> dict[str, Any]:
+def deployment(svc: ServiceInfo, services: Sequence[ServiceInfo] = ()) -> dict[str, Any]:
     """The service's Deployment: probes, resources, hardening, migrations gate."""
     name = f"printcloud-{svc.name}"
     p = profile(svc.name)
     volume, mount = tmp_volume()
-    volumes, mounts = [volume], [mount]
+    kafka_ca, kafka_ca_mount = kafka_ca_volume()
+    volumes, mounts = [volume, kafka_ca], [mount, kafka_ca_mount]
     shared = shared_volume(svc.name)
     if shared is not None:
         volumes.append(
             {"name": "shared", "persistentVolumeClaim": {"claimName": shared_claim(svc.name)}}
         )
         mounts.append({"name": "shared", "mountPath": shared.mount_path})
-    env = service_env(svc)
+    env = service_env(svc, services)
     env_from = [{"configMapRef": {"name": name}}]
     wait_for_migrations = {
         "name": "wait-for-migrations",
@@ -155,7 +159,7 @@ def _deployment(
     }
 
 
-def service_objects(svc: ServiceInfo) -> list[dict[str, Any]]:
+def service_objects(svc: ServiceInfo, services: Sequence[ServiceInfo] = ()) -> list[dict[str, Any]]:
     """ServiceAccount, Deployment, Service, PDB, HPA and NetworkPolicy of a service."""
     name = f"printcloud-{svc.name}"
     labels = object_labels(svc.name)
@@ -167,7 +171,7 @@ def service_objects(svc: ServiceInfo) -> list[dict[str, Any]]:
             "metadata": object_meta(name, labels),
             "automountServiceAccountToken": False,
         },
-        deployment(svc),
+        deployment(svc, services),
         {
             "apiVersion": "v1",
             "kind": "Service",
@@ -230,13 +234,12 @@ def worker_deployment(w: WorkerInfo) -> dict[str, Any]:
     name = f"printcloud-{w.name}"
     p = WORKER_PROFILE
     tmp, tmp_mount = tmp_volume()
-    volumes, mounts = [tmp], [tmp_mount]
+    kafka_ca, kafka_ca_mount = kafka_ca_volume()
+    volumes, mounts = [tmp, kafka_ca], [tmp_mount, kafka_ca_mount]
     if w.data_dir_field:
         volumes.append({"name": "data", "emptyDir": {"sizeLimit": "1Gi"}})
         mounts.append({"name": "data", "mountPath": WORKER_DATA_PATH})
-    env: list[dict[str, Any]] = [
-        {"name": w.env("kafka_bootstrap"), "valueFrom": config_ref("kafka-bootstrap")},
-    ]
+    env: list[dict[str, Any]] = kafka_env(w, w.service)
     if w.replication_field:
         env.append(
             {"name": w.env(w.replication_field), "valueFrom": config_ref("topic-replication")}

@@ -95,7 +95,7 @@ def agent_process(state: Path, gateway_url: str, api_url: str, log: Path) -> Ser
 async def print_test_page(registry_url: str, token: str, device_id: uuid.UUID, spool: Path) -> str:
     """Send a job to the demo printer as a command and wait for its file in the spool."""
     job_id = uuid.uuid4()
-    document = b"%PDF-1.4\n% Printcloud test page\n%%EOF\n"
+    document = minimal_pdf("Printcloud test page")
     payload: dict[str, Any] = {
         "job_id": str(job_id), "document_format": "application/pdf", "title": "test page",
         "document_b64": base64.b64encode(document).decode(),

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shared.crypto.sealing import new_key_text
+from shared.http.identities import SERVICE_GRANTS, callers_of, new_service_token, token_digest
 from shared.infra.database import create_database, dsn_for, migrate_service, provision
 from shared.infra.kafka import KafkaBroker
 from shared.infra.postgres import PostgresServer
@@ -97,6 +98,11 @@ def _secrets(path: Path, services: Sequence[str]) -> dict[str, object]:
     assert isinstance(roles, dict)
     for name in services:
         roles.setdefault(name, secrets.token_urlsafe(18))
+    # One identity per service that calls another: its own token, never the operator's.
+    tokens = data.setdefault("service_tokens", {})
+    assert isinstance(tokens, dict)
+    for name in SERVICE_GRANTS:
+        tokens.setdefault(name, new_service_token(name))
     _write_private(path, json.dumps(data, indent=2))
     _write_private(path.with_name(OPERATOR_TOKEN_FILE), f"{data['operator_token']}\n")
     return data
@@ -161,10 +167,14 @@ class LocalPlatform:
         and the other services it talks to."""
         prefix = f"PRINTCLOUD_{name.upper()}_"
         env = {
-            prefix + "KAFKA_BOOTSTRAP": self.kafka.bootstrap,
+            **self.kafka.access(name).environment(prefix),
             prefix + "HTTP_PORT": str(self.port_of(name)),
-            prefix + "OPERATOR_TOKEN": self.operator_token,
         }
+        if name in self.databases:
+            # Services with an API (and a schema) of their own verify the operator token
+            # by its digest: none of them holds the token. The gateway serves devices only.
+            env[prefix + "OPERATOR_TOKEN_SHA256"] = token_digest(self.operator_token)
+        env.update(self.identity_env(name))
         if name in self.databases:
             env[prefix + "DATABASE_URL"] = self.service_dsn(name)
         fields = _settings_fields(name)
@@ -195,6 +205,29 @@ class LocalPlatform:
             env[prefix + "REGISTRY_URL"] = f"http://127.0.0.1:{self.port_of('registry')}"
         return env
 
+    def service_token(self, name: str) -> str | None:
+        """Service ``name``'s own token, if its grant lets it call another service."""
+        tokens = self.secrets.get("service_tokens", {})
+        assert isinstance(tokens, dict)
+        return tokens.get(name) if name in SERVICE_GRANTS else None
+
+    def identity_env(self, name: str) -> dict[str, str]:
+        """Service ``name``'s own token (a caller), and the digests of the services that
+        may call it (a callee): nothing more."""
+        prefix = f"PRINTCLOUD_{name.upper()}_"
+        env = {}
+        token = self.service_token(name)
+        if token:
+            env[prefix + "SERVICE_TOKEN"] = token
+        callers = {}
+        for caller in callers_of(name):
+            caller_token = self.service_token(caller)
+            if caller in self.services and caller_token:
+                callers[caller] = token_digest(caller_token)
+        if callers:
+            env[prefix + "SERVICE_IDENTITIES"] = json.dumps(callers)
+        return env
+
     def start_infra(self) -> None:
         """Kafka and Postgres, started and waited for, once every fixed port of the
         platform is known to be free (:class:`PortTaken` otherwise)."""
@@ -203,14 +236,15 @@ class LocalPlatform:
         self.kafka.start()
 
     async def prepare(self, migrations: dict[str, Path | None]) -> None:
-        """Database, roles, schemas, migrations and topics (all idempotent)."""
+        """Database, roles, schemas, migrations and topics (all idempotent); the broker
+        gave each service's Kafka user its ACLs when it started."""
         await create_database(self.postgres.admin_dsn(), DATABASE)
         roles = self.secrets["roles"]
         assert isinstance(roles, dict)
         await provision(self.postgres.admin_dsn(DATABASE), {n: roles[n] for n in self.databases})
         for name, directory in migrations.items():
             await migrate_service(self.service_dsn(name), name, directory)
-        await ensure_topics(self.kafka.bootstrap, TOPICS)
+        await ensure_topics(self.kafka.access(), TOPICS)
 
     def workers(self) -> dict[str, tuple[str, WorkerSpec]]:
         """The services' worker processes: ``<service>-<worker>`` -> (service, spec)."""
@@ -278,7 +312,7 @@ class LocalPlatform:
         uses one, its data directory and metrics port when it has them."""
         name, spec = self.workers()[full_name]
         prefix = f"PRINTCLOUD_{name.upper()}_"
-        env = {prefix + "KAFKA_BOOTSTRAP": self.kafka.bootstrap}
+        env = self.kafka.access(name).environment(prefix)
         if spec.uses_database:
             env[prefix + "DATABASE_URL"] = self.service_dsn(name)
         if spec.data_dir_field:

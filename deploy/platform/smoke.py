@@ -9,8 +9,10 @@ import secrets
 import aiohttp
 from aiokafka import AIOKafkaConsumer
 
+from shared.kafka.access import KafkaAccess
 
-async def registry_round_trip(base_url: str, token: str, bootstrap: str) -> str:
+
+async def registry_round_trip(base_url: str, token: str, kafka: KafkaAccess) -> str:
     """Create a tenant and a printer over HTTP; wait for printer.registered on Kafka."""
     auth = {"Authorization": f"Bearer {token}"}
     suffix = secrets.token_hex(3)
@@ -23,7 +25,7 @@ async def registry_round_trip(base_url: str, token: str, bootstrap: str) -> str:
             r.raise_for_status()
             printer = await r.json()
     consumer = AIOKafkaConsumer(
-        "registry.printers", bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+        "registry.printers", **kafka.client_options(), auto_offset_reset="earliest"
     )
     await consumer.start()
     try:

@@ -121,8 +121,16 @@ $(tail -20 "$TOOLS/strimzi.log")"
       --crd-api-version v1 --api-versions v1 --storage-version v1 --yaml \
       io.strimzi.api.kafka.model.kafka.Kafka="$STRIMZI/crds/kafka.yaml" \
       io.strimzi.api.kafka.model.nodepool.KafkaNodePool="$STRIMZI/crds/kafkanodepool.yaml" \
-      io.strimzi.api.kafka.model.topic.KafkaTopic="$STRIMZI/crds/kafkatopic.yaml" >&2
+      io.strimzi.api.kafka.model.topic.KafkaTopic="$STRIMZI/crds/kafkatopic.yaml" \
+      io.strimzi.api.kafka.model.user.KafkaUser="$STRIMZI/crds/kafkauser.yaml" >&2
   touch "$STRIMZI/crds/.complete"
+fi
+if [ ! -f "$STRIMZI/crds/kafkauser.yaml" ]; then  # a cache made before KafkaUsers were used
+  log "generating Strimzi's KafkaUser CRD"
+  "$JAVA" -cp "$STRIMZI/libs/*" io.strimzi.crdgenerator.CrdGenerator \
+      --crd-api-version v1 --api-versions v1 --storage-version v1 --yaml \
+      io.strimzi.api.kafka.model.user.KafkaUser="$STRIMZI/kafkauser.yaml.tmp" >&2
+  mv "$STRIMZI/kafkauser.yaml.tmp" "$STRIMZI/crds/kafkauser.yaml"
 fi
 
 # JSON schemas of the CRDs, in kubeconform's layout.

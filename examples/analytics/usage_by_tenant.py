@@ -7,7 +7,11 @@ contract (docs/asyncapi.yaml). It reads ``job.completed`` events from
 refuses (and counts) messages that do not match their schema, and prints a
 table of jobs, pages and colour pages per tenant.
 
-    python examples/analytics/usage_by_tenant.py --bootstrap 127.0.0.1:19092 \
+It connects as the read-only ``analytics`` Kafka user (SASL SCRAM-SHA-512 over
+TLS); the password comes from ``PRINTCLOUD_ANALYTICS_KAFKA_PASSWORD``:
+
+    PRINTCLOUD_ANALYTICS_KAFKA_PASSWORD=... python examples/analytics/usage_by_tenant.py \
+        --bootstrap 127.0.0.1:19092 --ca-file ~/.local/share/printcloud/kafka/tls/ca.pem \
         --from-beginning --idle-timeout 5
 """
 
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import uuid
 from collections import defaultdict
@@ -24,6 +29,7 @@ from pathlib import Path
 
 import jsonschema
 from aiokafka import AIOKafkaConsumer
+from aiokafka.helpers import create_ssl_context
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "schemas"
 
@@ -61,6 +67,11 @@ async def run(args: argparse.Namespace) -> int:
     consumer = AIOKafkaConsumer(
         args.topic,
         bootstrap_servers=args.bootstrap,
+        security_protocol="SASL_SSL",
+        sasl_mechanism="SCRAM-SHA-512",
+        sasl_plain_username=args.username,
+        sasl_plain_password=os.environ.get(args.password_env, ""),
+        ssl_context=create_ssl_context(cafile=args.ca_file),
         group_id=args.group or f"analytics-example-{uuid.uuid4()}",
         auto_offset_reset="earliest" if args.from_beginning else "latest",
         enable_auto_commit=True,
@@ -106,6 +117,15 @@ async def run(args: argparse.Namespace) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bootstrap", default="127.0.0.1:19092", help="Kafka bootstrap servers")
+    parser.add_argument("--username", default="analytics", help="Kafka user (read-only)")
+    parser.add_argument(
+        "--password-env",
+        default="PRINTCLOUD_ANALYTICS_KAFKA_PASSWORD",
+        help="environment variable holding the user's password",
+    )
+    parser.add_argument(
+        "--ca-file", default=None, help="PEM CA of the broker (default: the system's CAs)"
+    )
     parser.add_argument("--topic", default="queues.jobs")
     parser.add_argument("--group", default=None, help="consumer group (default: a fresh one)")
     parser.add_argument("--from-beginning", action="store_true", help="read the topic's history")

@@ -137,6 +137,24 @@ def run(
     print_seconds: Annotated[float, typer.Option(help="simulator: time one print takes")] = 0.0,
     log_level: Annotated[str, typer.Option(envvar="PRINTCLOUD_AGENT_LOG_LEVEL")] = "INFO",
     log_json: Annotated[bool, typer.Option(help="JSON log lines (else human-readable)")] = True,
+    advertise: Annotated[
+        bool,
+        typer.Option(
+            envvar="PRINTCLOUD_AGENT_ADVERTISE",
+            help="announce the cloud queues this agent fronts over DNS-SD (mDNS) on the "
+            "local network, as IPP Everywhere/AirPrint printers",
+        ),
+    ] = False,
+    advertise_interface: Annotated[
+        list[str] | None,
+        typer.Option(help="address of an interface to announce on (repeat; default: all)"),
+    ] = None,
+    advertise_name: Annotated[
+        str, typer.Option(help="the announced printer name (default: Printcloud <id>)")
+    ] = "",
+    advertise_note: Annotated[
+        str, typer.Option(help="the announced location (the TXT record's note)")
+    ] = "",
 ) -> None:
     """Connect to the gateway and serve commands until SIGTERM."""
     if mode not in ("simulator", "ipp", "connector"):
@@ -156,7 +174,9 @@ def run(
         api_url=api_url, jobs_interval=jobs_interval, login_qr=login_qr,
         spool=spool, capabilities=capabilities, printer_uri=printer_uri,
         probe_interval=probe_interval, probe_timeout=probe_timeout,
-        print_timeout=print_timeout, print_seconds=print_seconds,
+        print_timeout=print_timeout, print_seconds=print_seconds, advertise=advertise,
+        advertise_interfaces=tuple(advertise_interface or ()), advertise_name=advertise_name,
+        advertise_note=advertise_note,
     )  # fmt: skip
     try:
         asyncio.run(run_agent(config))

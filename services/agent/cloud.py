@@ -177,6 +177,15 @@ class CloudApi:
                 raise refusal("listing jobs failed", resp.status, data)
         return JobList.model_validate(data).items
 
+    async def virtual_printers(self) -> list[dict[str, Any]]:
+        """The virtual printers this device's printers are members of (their id, name,
+        members and effective capabilities)."""
+        async with self.request("GET", "/v1/devices/me/virtual-printers") as resp:
+            data = await read_json(resp)
+            if resp.status != 200:
+                raise refusal("listing virtual printers failed", resp.status, data)
+        return list(data.get("items", []))
+
     async def login_challenge(self, printer_id: uuid.UUID | None = None) -> dict[str, Any]:
         """A phone-login code for the printer (``printer_id``: a bridged printer)."""
         body = {"printer_id": str(printer_id)} if printer_id else {}

@@ -72,6 +72,8 @@ class Downloads:
         done = self.complete(job_id)
         if done.exists():
             return done
+        if size <= 0:
+            raise DocumentCorrupt(f"the document of job {job_id} is empty: nothing to print")
         for attempt in (1, 2):
             await _download(get, url, self.partial(job_id), size)
             digest = await asyncio.to_thread(_sha256, self.partial(job_id))

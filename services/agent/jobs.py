@@ -18,6 +18,11 @@ looked for at the printer, exactly as for the ``print_job`` command. Jobs that a
 not fetchable yet (secure release, owner not logged in) are shown on the panel.
 A ``job_canceled`` notify drops a job not started and cancels one being printed.
 
+A job whose document cannot be fetched or printed (the cloud refuses the download,
+the bytes are not what was announced, the printer or the agent fails on it) is tried
+again after a growing pause, at most ``max_attempts`` times; then it is journaled
+``failed`` and reported ``failed`` with the last reason, so no job waits forever.
+
 The gateway does not acknowledge job status frames: one written to a websocket
 that dies (or taken by a gateway that dies before passing it on) is lost. The
 listing is the cloud's truth, so a listed job the journal holds as finished
@@ -52,7 +57,10 @@ from shared.logging import get_logger
 from shared.protocols.device import JobStatus, Notify
 
 log = get_logger(__name__)
-RETRY_FAILED_AFTER_S = 300.0
+MAX_ATTEMPTS = 5
+"""Tries at fetching and printing one job before it is reported failed for good."""
+RETRY_AFTER_S = 15.0
+"""The pause after a job's first failed try; it doubles with each further one."""
 LOGIN_REFRESH_MARGIN_S = 30.0
 Targets = Callable[[], dict[uuid.UUID, Target]]
 
@@ -88,6 +96,8 @@ class JobLoop:
         *,
         interval: float = 30.0,
         login_qr: bool = True,
+        max_attempts: int = MAX_ATTEMPTS,
+        retry_after_s: float = RETRY_AFTER_S,
     ) -> None:
         self.api = api
         self.journal = journal
@@ -100,7 +110,10 @@ class JobLoop:
         self.wake = asyncio.Event()
         self.stations: dict[uuid.UUID, Station] = {}
         self.canceled: set[uuid.UUID] = set()
-        self.failed_at: dict[uuid.UUID, float] = {}
+        self.max_attempts = max_attempts
+        self.retry_after_s = retry_after_s
+        self.attempts: dict[uuid.UUID, int] = {}
+        self.retry_at: dict[uuid.UUID, float] = {}
         self.synced = 0  # completed listings (for status and tests)
         self._cancels: set[asyncio.Task[None]] = set()
 
@@ -245,8 +258,7 @@ class JobLoop:
         known = self.journal.job(job.job_id)
         if known is not None and known.state != "printing":
             return False  # finished: reported again, never printed again
-        failed = self.failed_at.get(job.job_id)
-        return failed is None or time.monotonic() - failed >= RETRY_FAILED_AFTER_S
+        return time.monotonic() >= self.retry_at.get(job.job_id, 0.0)
 
     async def _work(self, station: Station) -> None:
         while True:
@@ -260,8 +272,11 @@ class JobLoop:
                 station.idle.clear()
                 try:
                     await self._one(station, target, job)
-                except Exception:  # one bad job must never stop the printer's loop
-                    log.exception("job not handled", job_id=str(job.job_id))
+                except Exception as exc:  # one bad job must never stop the printer's loop
+                    reason = f"the agent failed on the job: {type(exc).__name__}: {exc}"
+                    if self.attempts.get(job.job_id, 0) == 0:
+                        log.exception("job not handled", job_id=str(job.job_id))
+                    self._attempt_failed(target, job.job_id, reason)
                 finally:
                     station.current = None
                     station.submitting = None
@@ -305,9 +320,7 @@ class JobLoop:
                 document.size,
             )  # fmt: skip
         except DocumentCorrupt as exc:
-            self.failed_at[job_id] = time.monotonic()
-            self.journal.enqueue([status("failed", str(exc))])
-            self.outbox()
+            self._give_up(target, job_id, str(exc))
             return
         except NotClaimed:
             return
@@ -318,7 +331,7 @@ class JobLoop:
                 log.info("job gone before it was fetched", job_id=str(job_id))
                 await asyncio.to_thread(self.downloads.forget, job_id)
             else:
-                log.warning("document not fetched", job_id=str(job_id), error=str(exc))
+                self._attempt_failed(target, job_id, f"the document was not fetched: {exc}")
             return
         if job_id in self.canceled:
             await asyncio.to_thread(self.downloads.forget, job_id)
@@ -359,7 +372,34 @@ class JobLoop:
         self.journal.finish_job(change, [frame])
         self.outbox()
         await asyncio.to_thread(self.downloads.forget, job_id)
+        self._settled(job_id)
         log.info("job finished", job_id=str(job_id), state=frame.state, detail=frame.detail)
+
+    def _attempt_failed(self, target: Target, job_id: uuid.UUID, reason: str) -> None:
+        """One more failed try at a job: a pause that doubles, or (the last) give up."""
+        tries = self.attempts[job_id] = self.attempts.get(job_id, 0) + 1
+        if tries >= self.max_attempts:
+            self._give_up(target, job_id, f"{reason} (after {tries} attempts)")
+            return
+        pause = self.retry_after_s * 2 ** (tries - 1)
+        self.retry_at[job_id] = time.monotonic() + pause
+        log.warning(
+            "job attempt failed", job_id=str(job_id), attempt=tries,
+            max_attempts=self.max_attempts, retry_in_s=pause, error=reason,
+        )  # fmt: skip
+
+    def _give_up(self, target: Target, job_id: uuid.UUID, reason: str) -> None:
+        """Journal the job failed for good and report it, with the reason."""
+        frame = _status(job_id, target, "failed", reason)
+        self.journal.give_up_job(job_id, target.device_id, frame.detail, [frame])
+        self.outbox()
+        self.downloads.forget(job_id)
+        self._settled(job_id)
+        log.warning("job failed for good", job_id=str(job_id), error=reason)
+
+    def _settled(self, job_id: uuid.UUID) -> None:
+        self.attempts.pop(job_id, None)
+        self.retry_at.pop(job_id, None)
 
     async def _cancel_current(self, station: Station, job_id: uuid.UUID) -> None:
         target = self.targets().get(station.printer_id)

@@ -176,6 +176,21 @@ class Journal:
             )
             self._append(frames)
 
+    def give_up_job(
+        self, job_id: uuid.UUID, device_id: uuid.UUID | None, detail: str,
+        frames: Sequence[BaseModel] = (),
+    ) -> None:  # fmt: skip
+        """Record a fetched job ``failed`` for good (it could not be fetched or printed in
+        its attempts) with the frames that report it, whether or not it was begun."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO jobs (job_id, device_id, state, command_id, updated_at, detail)"
+                " VALUES (?, ?, 'failed', '', ?, ?) ON CONFLICT (job_id) DO UPDATE SET"
+                " state = 'failed', detail = excluded.detail, updated_at = excluded.updated_at",
+                (str(job_id), _str(device_id), time.time(), detail[:MAX_DETAIL]),
+            )
+            self._append(frames)
+
     def finish_job(self, job: JobChange, frames: Sequence[BaseModel] = ()) -> None:
         """Record a fetched job's new state and queue the frames that report it."""
         with self._transaction():

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import aiohttp
 
-from services.agent.cloud import CloudApi
+from services.agent.cloud import CloudApi, CloudError
 from services.agent.connection import Connection, Link
 from services.agent.connector import (
     Fleet,
@@ -20,6 +22,7 @@ from services.agent.connector import (
     job_targets,
     printer_resolver,
 )
+from services.agent.dnssd import Advertiser, Queue, advertise_loop
 from services.agent.download import Downloads
 from services.agent.executor import Dispatcher, Executor, Resolve
 from services.agent.jobs import JobLoop
@@ -31,6 +34,7 @@ from services.agent.printers.simulator import SimulatedPrinter, load_capabilitie
 from services.agent.state import BridgedDevice, StateDir
 from services.agent.telemetry import Telemetry
 from shared.logging import get_logger
+from shared.printing.capabilities import Capabilities
 
 log = get_logger(__name__)
 Mode = Literal["simulator", "ipp", "connector"]
@@ -55,6 +59,12 @@ class RunConfig:
     api_url: str | None = None
     jobs_interval: float = 30.0
     login_qr: bool = True
+    advertise: bool = False
+    """Announce the cloud queues this agent fronts over DNS-SD (needs the API URL)."""
+    advertise_interfaces: tuple[str, ...] = ()
+    """Addresses of the interfaces to announce on (all when empty)."""
+    advertise_name: str = ""
+    advertise_note: str = ""
 
 
 def _single_printer(config: RunConfig) -> Printer:
@@ -64,6 +74,47 @@ def _single_printer(config: RunConfig) -> Printer:
     if not config.printer_uri:
         raise ValueError("--printer-uri is required in ipp mode")
     return IppPrinter(config.printer_uri, config.print_timeout, config.probe_timeout)
+
+
+def fronted_queues(
+    fleet: Fleet, state: StateDir, config: RunConfig, cloud: CloudApi | None = None
+) -> Callable[[], Awaitable[list[Queue]]]:
+    """The cloud queues of the printers behind this agent, with what each reports now
+    (the last capabilities read while a printer does not answer), and with ``cloud`` the
+    virtual printers they are members of (the last list read while the API does not
+    answer)."""
+    known: dict[uuid.UUID, Capabilities] = {}
+    virtual: list[Queue] = []
+
+    async def queues() -> list[Queue]:
+        identity = state.identity()
+        found = []
+        for slot in list(fleet.slots.values()):
+            printer_id = slot.device_id or (identity.device_id if identity else None)
+            if printer_id is None:  # not claimed yet
+                continue
+            with contextlib.suppress(Exception):
+                known[printer_id] = (await slot.printer.probe()).capabilities
+            caps = known.get(
+                printer_id, Capabilities(document_format_supported=["application/pdf"])
+            )
+            name = config.advertise_name
+            if slot.device_id is not None or not name:  # a connector's, or unnamed
+                name = f"{name or 'Printcloud'} {str(printer_id)[:8]}"
+            found.append(Queue(printer_id, name, config.advertise_note, caps))
+        if cloud is not None:
+            try:
+                virtual[:] = [
+                    Queue(uuid.UUID(vp["virtual_printer_id"]), str(vp["name"]),
+                          config.advertise_note,
+                          Capabilities.model_validate(vp["effective_capabilities"]))
+                    for vp in await cloud.virtual_printers()
+                ]  # fmt: skip
+            except (CloudError, KeyError, ValueError) as exc:
+                log.warning("virtual printers not read; announcing the last known", error=str(exc))
+        return found + virtual
+
+    return queues
 
 
 async def run_agent(config: RunConfig) -> None:
@@ -115,9 +166,10 @@ async def run_agent(config: RunConfig) -> None:
     )  # fmt: skip
     http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_read=60))
     jobs_task: asyncio.Task[None] | None = None
-    if api_url:
+    cloud = CloudApi(api_url, state, http) if api_url else None
+    if cloud is not None:
         link.jobs = JobLoop(
-            CloudApi(api_url, state, http), journal, Downloads(config.state / "downloads"),
+            cloud, journal, Downloads(config.state / "downloads"),
             Panel(state), job_targets(fleet, state.identity, connector=config.mode == "connector"),
             outbox.set, interval=config.jobs_interval, login_qr=config.login_qr,
         )  # fmt: skip
@@ -125,12 +177,25 @@ async def run_agent(config: RunConfig) -> None:
     else:
         log.warning("no API URL (--api-url): jobs come only as print_job commands")
     telemetry_task = asyncio.create_task(telemetry.run(fleet, stop))
+    advertise_task: asyncio.Task[None] | None = None
+    if config.advertise and not api_url:
+        log.warning("no API URL (--api-url): nothing to advertise over DNS-SD")
+    elif config.advertise:
+        assert api_url is not None
+        advertiser = Advertiser(api_url, list(config.advertise_interfaces) or None)
+        advertise_task = asyncio.create_task(
+            advertise_loop(advertiser, fronted_queues(fleet, state, config, cloud), stop,
+                           config.probe_interval)
+        )  # fmt: skip
     try:
         await Connection(link).run(stop)
     finally:
         stop.set()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(telemetry_task, config.shutdown_grace)
+        if advertise_task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(advertise_task, config.shutdown_grace)
         if jobs_task is not None:
             stop.set()
             with contextlib.suppress(Exception):

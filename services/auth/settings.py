@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
+from shared.http.auth import MAX_TOKEN_LIFETIME_S
 from shared.settings import ServiceSettings
 
 DAY_S = 86_400
@@ -30,7 +31,7 @@ class AuthSettings(ServiceSettings):
         ),
     )
     access_token_ttl_s: int = Field(
-        default=900, ge=1, le=DAY_S, description="Lifetime of an access token (JWT)."
+        default=900, ge=1, le=MAX_TOKEN_LIFETIME_S, description="Lifetime of an access token (JWT)."
     )
     signing_key_rotation_s: int = Field(
         default=30 * DAY_S, ge=60, description="A new signing key is made when the newest is older."
@@ -50,7 +51,7 @@ class AuthSettings(ServiceSettings):
     device_token_ttl_s: int = Field(
         default=600,
         ge=1,
-        le=DAY_S,
+        le=MAX_TOKEN_LIFETIME_S,
         description="Lifetime of a device access token (JWT, role and scope `device`); "
         "at most access_token_ttl_s.",
     )

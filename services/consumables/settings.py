@@ -49,8 +49,12 @@ class ConsumablesSettings(ServiceSettings):
         ),
     )
     callback_tolerance_s: float = Field(
-        default=300, gt=0, description="How old a supplier's signed callback may be."
-    )
+        default=120, gt=0, le=900,
+        description=(
+            "How far a supplier's signed callback's timestamp may be from now; its nonce is "
+            "remembered for twice this, so the same callback is accepted only once."
+        ),
+    )  # fmt: skip
     history_retention_days: int = Field(
         default=90, ge=1, description="Level history older than this is deleted."
     )

@@ -42,6 +42,7 @@ from shared.events.contracts import jobs
 from shared.events.contracts.jobs import JobCompleted
 from shared.events.envelope import new_envelope
 from shared.events.registry import EventDecodeError, EventRegistry
+from shared.kafka.access import SASL_MECHANISM, KafkaAccess
 from shared.kafka.deadletter import dead_letter_headers
 from shared.kafka.topics import DEAD_LETTER_TOPIC
 from shared.logging import configure_logging, get_logger
@@ -138,6 +139,18 @@ AT = cast(Any, Completed).at
 """The record's ``at`` field (a field descriptor on the class): the windows' event time."""
 
 
+def _credentials(kafka: KafkaAccess) -> faust.SASLCredentials | None:
+    """The worker's Kafka identity in faust's terms (None: plaintext, no credentials)."""
+    if not kafka.username:
+        return None
+    return faust.SASLCredentials(
+        username=kafka.username,
+        password=kafka.password,
+        ssl_context=kafka.ssl_context(),
+        mechanism=SASL_MECHANISM,
+    )
+
+
 class Rollups:
     """The faust app, its topics, tables and agents."""
 
@@ -148,6 +161,7 @@ class Rollups:
         self.app = faust.App(
             s.rollup_app_id,
             broker=[f"kafka://{h.strip()}" for h in s.kafka_bootstrap.split(",")],
+            broker_credentials=_credentials(s.kafka()),
             store="memory://",
             datadir=s.rollup_data_dir or tempfile.mkdtemp(prefix="printcloud-rollups-"),
             topic_partitions=s.rollup_partitions,

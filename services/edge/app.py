@@ -29,6 +29,11 @@ What the edge refuses before any service sees it (problem+json):
 * a websocket beyond ``max_websockets_per_client`` open ones from the same client:
   ``429``. Websockets are proxied without permessage-deflate and with messages
   bounded by ``ws_max_message_bytes`` in both directions;
+* a server-sent event stream beyond ``max_event_streams_per_client`` open ones from
+  the same client: ``429 too-many-streams`` (the service caps them per credential too);
+* a client too slow to send a request's head or body (``http_header_timeout_s``,
+  ``http_body_idle_timeout_s``): the connection is dropped
+  (:mod:`shared.http.slowclients`);
 * ``X-Forwarded-For`` from a peer that is not a trusted proxy is replaced by the
   peer's address.
 
@@ -53,9 +58,11 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from services.edge.routes import ROUTES, Route, RouteTable
 from services.edge.settings import EdgeSettings
+from shared.errors import TooManyRequests
 from shared.http.forwarded import client_address, is_trusted, peer_address
 from shared.http.middleware import CORRELATION_HEADER
-from shared.http.problem import problem_response
+from shared.http.problem import from_domain_error, problem_response
+from shared.http.streams import StreamSlots
 from shared.logging import configure_logging, get_logger
 
 log = get_logger(__name__)
@@ -95,6 +102,8 @@ TABLE = web.AppKey("route_table", RouteTable)
 SESSION = web.AppKey("upstream_session", aiohttp.ClientSession)
 OPENAPI = web.AppKey("openapi_json", bytes)
 WEBSOCKETS: web.AppKey[collections.Counter[str]] = web.AppKey("open_websockets")
+EVENT_STREAMS = web.AppKey("event_streams", StreamSlots)
+"""Server-sent event streams open through the edge, per client address."""
 
 
 def _connection_tokens(headers: Mapping[str, str]) -> set[str]:
@@ -266,23 +275,42 @@ async def _proxy_http(request: web.Request, route: Route, base: str) -> web.Stre
             "upstream-unreachable",
         )
     async with upstream:
-        response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
-        for name, value in end_to_end(upstream.headers):
-            response.headers.add(name, value)
-        if upstream.headers.get("Content-Type", "").startswith("text/event-stream"):
-            response.headers["X-Accel-Buffering"] = "no"
-        await response.prepare(request)
+        if not upstream.headers.get("Content-Type", "").startswith("text/event-stream"):
+            return await _relay(request, route, upstream)
+        client = client_address(request, settings.trusted_proxies)
+        limit = settings.max_event_streams_per_client
         try:
-            async for chunk in upstream.content.iter_any():
-                await response.write(chunk)
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            # The status is sent: the caller sees a truncated body, never a false end.
-            log.warning("upstream broke off", service=route.service, error=type(exc).__name__)
-            if request.transport is not None:
-                request.transport.abort()
-            return response
-        await response.write_eof()
+            with request.app[EVENT_STREAMS].hold(client, limit, "this client"):
+                return await _relay(request, route, upstream)
+        except TooManyRequests as exc:
+            refused = from_domain_error(exc, instance=request.path)
+            cid = request.headers.get(CORRELATION_HEADER)
+            if cid:
+                refused.headers[CORRELATION_HEADER] = cid
+            return refused
+
+
+async def _relay(
+    request: web.Request, route: Route, upstream: aiohttp.ClientResponse
+) -> web.StreamResponse:
+    """Pass the upstream's answer on as it comes (server-sent events unbuffered)."""
+    response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
+    for name, value in end_to_end(upstream.headers):
+        response.headers.add(name, value)
+    if upstream.headers.get("Content-Type", "").startswith("text/event-stream"):
+        response.headers["X-Accel-Buffering"] = "no"
+    await response.prepare(request)
+    try:
+        async for chunk in upstream.content.iter_any():
+            await response.write(chunk)
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        # The status is sent: the caller sees a truncated body, never a false end.
+        log.warning("upstream broke off", service=route.service, error=type(exc).__name__)
+        if request.transport is not None:
+            request.transport.abort()
         return response
+    await response.write_eof()
+    return response
 
 
 def _close_code(code: int | None) -> int:
@@ -441,6 +469,7 @@ def create_edge_app(
     app[EDGE_SETTINGS] = settings
     app[TABLE] = RouteTable(routes)
     app[WEBSOCKETS] = collections.Counter()
+    app[EVENT_STREAMS] = StreamSlots("event streams")
     app.router.add_get("/healthz", edge_healthz)
     if openapi is None and settings.openapi_file is not None:
         openapi = settings.openapi_file.read_bytes()

@@ -54,6 +54,12 @@ class EdgeSettings(ProcessSettings):
         ge=1,
         description="Websockets one client address may hold open through the edge at once.",
     )
+    max_event_streams_per_client: int = Field(
+        default=32,
+        ge=1,
+        description="Server-sent event streams one client address may hold open through the "
+        "edge at once; one more is answered 429 too-many-streams.",
+    )
     trusted_proxies: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = Field(
         default_factory=list,
         description=(

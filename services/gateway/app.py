@@ -16,10 +16,9 @@ from services.gateway.settings import GatewaySettings
 from shared.events.contracts import gateway as gateway_events
 from shared.events.contracts.commands import DeviceCommandAcked
 from shared.events.registry import EventRegistry
-from shared.http.auth import OperatorTokenAuthenticator
 from shared.http.health import healthz, metrics
 from shared.http.middleware import AUTHENTICATOR, MIDDLEWARES
-from shared.service import UNREADY, ServiceSpec
+from shared.service import UNREADY, ServiceSpec, operator_authenticator
 
 __all__ = ["GATEWAY", "SPEC", "create_app"]
 
@@ -27,8 +26,7 @@ __all__ = ["GATEWAY", "SPEC", "create_app"]
 def create_app(settings: GatewaySettings) -> web.Application:
     """The gateway's aiohttp app; its cleanup context owns Kafka and the sessions."""
     app = web.Application(middlewares=MIDDLEWARES)
-    token = settings.operator_token.get_secret_value() if settings.operator_token else None
-    app[AUTHENTICATOR] = OperatorTokenAuthenticator(token)
+    app[AUTHENTICATOR] = operator_authenticator(settings)
     gw = Gateway(settings)
     app[GATEWAY] = gw
     add_routes(app)

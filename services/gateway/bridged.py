@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from shared.events.contracts.devices import EVENTS, ConnectorDevicesChanged
 from shared.events.registry import EventDecodeError, EventRegistry
+from shared.kafka.access import KafkaAccess
 from shared.kafka.replay import replay_and_follow
 from shared.logging import get_logger
 
@@ -35,8 +36,8 @@ class Bridged:
 class BridgedDevices:
     """connector id -> the printers it bridges, kept current from the topic."""
 
-    def __init__(self, bootstrap: str) -> None:
-        self._bootstrap = bootstrap
+    def __init__(self, kafka: KafkaAccess) -> None:
+        self._kafka = kafka
         self._by_connector: dict[uuid.UUID, Bridged] = {}
         self.ready = asyncio.Event()
 
@@ -69,7 +70,7 @@ class BridgedDevices:
     async def run(self, stop: asyncio.Event) -> None:
         """Read the topic from the beginning, then follow it until ``stop``."""
         await replay_and_follow(
-            self._bootstrap,
+            self._kafka,
             TOPIC,
             self._decode,
             self.ready,

@@ -16,6 +16,7 @@ from shared.crypto.encoding import b64url_decode
 from shared.crypto.keys import PublicKey, load_public_key_bytes
 from shared.events.contracts.auth import DeviceCredentialIssued, DeviceCredentialRevoked
 from shared.events.registry import EventDecodeError, EventRegistry
+from shared.kafka.access import KafkaAccess
 from shared.kafka.replay import replay_and_follow
 from shared.logging import get_logger
 
@@ -39,9 +40,9 @@ class CredentialCache:
     """fingerprint -> credential, kept current from the topic; ``ready`` once caught up."""
 
     def __init__(
-        self, bootstrap: str, on_change: Callable[[uuid.UUID], None] | None = None
+        self, kafka: KafkaAccess, on_change: Callable[[uuid.UUID], None] | None = None
     ) -> None:
-        self._bootstrap = bootstrap
+        self._kafka = kafka
         self._on_change = on_change  # told of every device whose credential changed
         self._by_fingerprint: dict[str, Credential] = {}
         self._by_device: dict[uuid.UUID, str] = {}
@@ -57,7 +58,7 @@ class CredentialCache:
     async def run(self, stop: asyncio.Event) -> None:
         """Read the topic from the beginning, then follow it until ``stop``."""
         await replay_and_follow(
-            self._bootstrap,
+            self._kafka,
             TOPIC,
             self._apply,
             self.ready,

@@ -61,10 +61,10 @@ class Gateway:
 
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
-        self.credentials = CredentialCache(settings.kafka_bootstrap, self.credential_changed)
-        self.bridged = BridgedDevices(settings.kafka_bootstrap)
+        self.credentials = CredentialCache(settings.kafka(), self.credential_changed)
+        self.bridged = BridgedDevices(settings.kafka())
         self.sessions = Sessions()
-        self.producer = create_producer(settings.kafka_bootstrap, f"gateway-{settings.instance}")
+        self.producer = create_producer(settings.kafka(), f"gateway-{settings.instance}")
         self.stop = asyncio.Event()
         self.supervisor = Supervisor(self.stop)
         self.accepting = False
@@ -86,12 +86,9 @@ class Gateway:
         producer, the credential cache and the feed; on the way out, sessions closed and
         background work joined."""
         settings = self.settings
-        registry_token = settings.registry_token or settings.operator_token
-        headers = (
-            {"Authorization": f"Bearer {registry_token.get_secret_value()}"}
-            if registry_token
-            else {}
-        )
+        # The gateway calls the registry as itself, never with an operator's token.
+        token = settings.service_token
+        headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
         self.http = aiohttp.ClientSession(headers=headers, timeout=aiohttp.ClientTimeout(total=10))
         await start_when_available(self.producer)
         self.supervisor.start("credentials", self.credentials.run)
@@ -249,14 +246,14 @@ class Gateway:
         its sessions; the others skip the record.
         """
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap, enable_auto_commit=False
+            **self.settings.kafka().client_options(), enable_auto_commit=False
         )
         await consumer.start()
         try:
             tps = [
                 tp
                 for topic in FEED_TOPICS
-                for tp in await topic_partitions(self.settings.kafka_bootstrap, topic)
+                for tp in await topic_partitions(self.settings.kafka(), topic)
             ]
             consumer.assign(tps)
             await consumer.seek_to_end(*tps)

@@ -24,8 +24,11 @@ class GatewaySettings(ProcessSettings):
     registry_url: str = Field(
         default="http://127.0.0.1:8081", description="Where unacknowledged commands are read."
     )
-    registry_token: SecretStr | None = Field(
-        default=None, description="Bearer token for the registry (default: the operator token)."
+    service_token: SecretStr | None = Field(
+        default=None,
+        description="The gateway's own service token (pcsvc_gateway_...): it reads devices' "
+        "unacknowledged commands from the registry as itself, with only that scope. The "
+        "registry holds its digest (service_identities). Unset: commands wait for the feed.",
     )
     heartbeat_interval_s: float = Field(default=20, gt=0)
     idle_timeout_s: float = Field(

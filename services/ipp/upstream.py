@@ -3,6 +3,7 @@ user's own access token, through the edge (``api_url``), never another service's
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -11,8 +12,11 @@ from typing import Any
 
 import aiohttp
 
-from services.ipp.domain.model import Marker, Target
+from services.ipp.domain.model import Marker, Target, virtual_target
 from shared.printing.capabilities import Capabilities
+
+MAX_MEMBERS = 32
+"""The member printers whose presence and supplies a virtual printer's attributes read."""
 
 
 class ApiError(Exception):
@@ -111,10 +115,11 @@ class PrintcloudApi:
                 raise
             vp = await self._call("GET", f"/v1/virtual-printers/{target_id}")
             caps = Capabilities.model_validate(vp.get("effective_capabilities") or {})
-            return Target(
-                target_id, "virtual-printer", str(vp.get("name", "")),
-                str(vp.get("location") or ""), "Printcloud virtual printer", True,
-            ), caps  # fmt: skip
+            ids = [uuid.UUID(str(m)) for m in vp.get("members", [])[:MAX_MEMBERS]]
+            members = await asyncio.gather(*(self.member(m) for m in ids))
+            return virtual_target(
+                target_id, str(vp.get("name", "")), str(vp.get("location") or ""), members
+            ), caps
         try:
             reported = await self._call("GET", f"/v1/printers/{target_id}/capabilities")
             caps = Capabilities.model_validate(reported["capabilities"])
@@ -128,6 +133,18 @@ class PrintcloudApi:
             str(printer.get("model") or "Printcloud printer"),
             printer.get("connection_state") == "online", await self.markers(target_id),
         ), caps  # fmt: skip
+
+    async def member(self, printer_id: uuid.UUID) -> Target:
+        """A virtual printer's member printer: its presence and supplies (offline when
+        it cannot be read)."""
+        try:
+            printer = await self._call("GET", f"/v1/printers/{printer_id}")
+        except ApiError:
+            return Target(printer_id, "printer", "", "", "", False)
+        return Target(
+            printer_id, "printer", str(printer.get("name", "")), "", "",
+            printer.get("connection_state") == "online", await self.markers(printer_id),
+        )  # fmt: skip
 
     async def markers(self, printer_id: uuid.UUID) -> tuple[Marker, ...]:
         """The printer's latest supply levels (none when they cannot be read: the
@@ -174,3 +191,10 @@ class PrintcloudApi:
         """``POST /v1/jobs/{id}/cancel``."""
         body: dict[str, Any] = await self._call("POST", f"/v1/jobs/{job_id}/cancel")
         return body
+
+    async def identify(self, printer_id: uuid.UUID) -> None:
+        """``POST /v1/devices/{id}/commands`` ``identify``: the device shows itself (its
+        agent delivers it to the printer; the registry allows it to administrators)."""
+        await self._call(
+            "POST", f"/v1/devices/{printer_id}/commands", json={"name": "identify", "payload": {}}
+        )

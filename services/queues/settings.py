@@ -24,6 +24,12 @@ class QueuesSettings(ServiceSettings):
     max_document_bytes: int = Field(
         default=2 << 30, ge=1, description="Largest document accepted, in bytes."
     )
+    tenant_storage_bytes: int = Field(
+        default=20 << 30,
+        ge=1,
+        description="Bytes of documents a tenant may hold in the document store at once "
+        "(until their retention deletes them); an upload past it is refused (413).",
+    )
     held_job_ttl_s: int = Field(
         default=DAY_S, ge=1, description="A held job not released within this time expires."
     )
@@ -48,4 +54,10 @@ class QueuesSettings(ServiceSettings):
     )
     sse_heartbeat_s: float = Field(
         default=15, gt=0, description="Comment line sent on an idle event stream."
+    )
+    max_streams_per_credential: int = Field(
+        default=16,
+        ge=1,
+        description="Job event streams one credential (an API token, a device, the operator "
+        "token) may hold open at once per replica; one more is refused with 429.",
     )

@@ -1,7 +1,8 @@
 """A blob store on a filesystem directory: ``root/ab/cd/<sha256>``.
 
 An upload streams into a temporary file under ``root/tmp`` while it is hashed
-and counted; only a complete, verified upload is renamed into place (an atomic
+and counted; only a complete, verified (and, when asked, content-checked) upload
+is renamed into place (an atomic
 rename on the same filesystem), so a reader never sees a partial blob and a
 refused upload leaves nothing behind.
 """
@@ -13,7 +14,7 @@ import contextlib
 import hashlib
 import os
 import secrets
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -44,7 +45,11 @@ class FilesystemBlobStore:
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
     async def put_stream(
-        self, chunks: AsyncIterable[bytes], max_size: int, expected_sha256: str | None = None
+        self,
+        chunks: AsyncIterable[bytes],
+        max_size: int,
+        expected_sha256: str | None = None,
+        check: Callable[[BinaryIO], None] | None = None,
     ) -> BlobRef:
         """Stream into a temporary file, then rename it to its address (see the protocol)."""
         await asyncio.to_thread(self._tmp.mkdir, parents=True, exist_ok=True)
@@ -70,6 +75,8 @@ class FilesystemBlobStore:
             sha256 = digest.hexdigest()
             if expected_sha256 is not None and expected_sha256 != sha256:
                 raise DigestMismatch(f"the bytes received have sha256 {sha256}")
+            if check is not None:
+                await asyncio.to_thread(_check, tmp, check)
             target = self.path_of(sha256)
             await asyncio.to_thread(_place, tmp, target)
             kept = True
@@ -133,6 +140,11 @@ def _finish(handle: BinaryIO) -> None:
     handle.flush()
     os.fsync(handle.fileno())
     handle.close()
+
+
+def _check(tmp: Path, check: Callable[[BinaryIO], None]) -> None:
+    with open(tmp, "rb") as handle:
+        check(handle)
 
 
 def _place(tmp: Path, target: Path) -> None:

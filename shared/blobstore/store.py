@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from shared.errors import DomainError, FieldError
 
@@ -63,10 +63,16 @@ class BlobStore(Protocol):
     """Where documents' bytes live, addressed by their sha256."""
 
     async def put_stream(
-        self, chunks: AsyncIterable[bytes], max_size: int, expected_sha256: str | None = None
+        self,
+        chunks: AsyncIterable[bytes],
+        max_size: int,
+        expected_sha256: str | None = None,
+        check: Callable[[BinaryIO], None] | None = None,
     ) -> BlobRef:
         """Store a stream; BlobTooLarge past ``max_size``, DigestMismatch when the bytes
-        differ from ``expected_sha256``. Storing the same bytes twice keeps one blob."""
+        differ from ``expected_sha256``; ``check`` reads the complete bytes (a seekable
+        file, in a worker thread) before they are kept and refuses them by raising.
+        Nothing is kept on any refusal. Storing the same bytes twice keeps one blob."""
         ...
 
     def open_range(

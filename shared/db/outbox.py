@@ -28,6 +28,7 @@ from aiokafka import AIOKafkaProducer
 from shared import metrics
 from shared.db.pool import connect
 from shared.events.envelope import Envelope, EventData, new_envelope
+from shared.kafka.access import KafkaAccess
 from shared.kafka.producer import create_producer
 from shared.logging import get_logger
 
@@ -100,14 +101,14 @@ class OutboxRelay:
         *,
         dsn: str,
         schema: str,
-        bootstrap: str,
+        kafka: KafkaAccess,
         batch_size: int = 500,
         poll_s: float = 5.0,
         flush_timeout_s: float = 10.0,
     ) -> None:
         self._dsn = dsn
         self._schema = schema
-        self._bootstrap = bootstrap
+        self._kafka = kafka
         self._batch_size = batch_size
         self._poll_s = poll_s
         self._flush_timeout_s = flush_timeout_s
@@ -116,7 +117,7 @@ class OutboxRelay:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Wait for leadership, then publish until ``stop`` is set, then flush."""
-        producer = create_producer(self._bootstrap, client_id=f"{self._schema}-outbox-relay")
+        producer = create_producer(self._kafka, client_id=f"{self._schema}-outbox-relay")
         await producer.start()
         try:
             await self._run(stop, producer)

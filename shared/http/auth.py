@@ -13,6 +13,7 @@ its own key table. :class:`CompositeAuthenticator` tries several in turn.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import time
 import uuid
@@ -72,11 +73,18 @@ class Principal:
     token_id: uuid.UUID | None = None
     """The API token a user's access token was minted from (its ``client_id``); None for
     the operator token and devices. A revoked API token ends every token minted from it."""
+    service: str | None = None
+    """The calling service, for a service token (:mod:`shared.http.identities`)."""
 
     @property
     def is_operator(self) -> bool:
         """Platform operators act across tenants."""
         return self.tenant_id is None and "operator" in self.roles
+
+    @property
+    def is_service(self) -> bool:
+        """Another service of the platform, acting as itself with only its grant's scopes."""
+        return self.service is not None
 
     @property
     def is_device(self) -> bool:
@@ -134,15 +142,19 @@ def bearer_token(request: web.Request) -> str:
 
 
 class OperatorTokenAuthenticator:
-    """Accepts the configured operator token; anything else is Unauthenticated."""
+    """Accepts the operator token, known by itself or (better: a service that verifies it
+    cannot use it) only by its SHA-256 hex digest; anything else is Unauthenticated."""
 
-    def __init__(self, operator_token: str | None) -> None:
-        self._token = operator_token.encode() if operator_token else None
+    def __init__(self, operator_token: str | None, *, sha256: str | None = None) -> None:
+        digest = sha256.strip().lower() if sha256 else None
+        if operator_token:
+            digest = hashlib.sha256(operator_token.encode()).hexdigest()
+        self._digest = digest.encode() if digest else None
 
     async def authenticate(self, request: web.Request) -> Principal:
         """The operator principal for the right token."""
-        token = bearer_token(request).encode()
-        if self._token is None or not hmac.compare_digest(token, self._token):
+        presented = hashlib.sha256(bearer_token(request).encode()).hexdigest().encode()
+        if self._digest is None or not hmac.compare_digest(presented, self._digest):
             raise Unauthenticated("unknown or expired token")
         return Principal(subject="operator", tenant_id=None, roles=frozenset({"operator"}))
 
@@ -216,10 +228,23 @@ def parse_jwks(document: object) -> dict[str, jwt.PyJWK]:
     return usable
 
 
+MAX_TOKEN_LIFETIME_S = 86_400
+"""The longest lifetime (``exp - iat``) an access token may claim: auth issues none
+longer, and services keep revocations this long (plus the leeway), no longer."""
+
+
 def verify_access_token(
-    token: str, key: jwt.PyJWK, *, issuer: str, audience: str, leeway_s: float
+    token: str,
+    key: jwt.PyJWK,
+    *,
+    issuer: str,
+    audience: str,
+    leeway_s: float,
+    max_lifetime_s: float = MAX_TOKEN_LIFETIME_S,
 ) -> Principal:
-    """Check an access token's signature (with ``key``'s own algorithm) and claims."""
+    """Check an access token's signature (with ``key``'s own algorithm) and claims; a
+    token claiming to live longer than ``max_lifetime_s`` is refused, so that a revocation
+    kept that long outlives every token minted before it."""
     _, alg = token_key_id(token)
     if alg != key.algorithm_name:
         raise Unauthenticated("the token's algorithm does not match its key")
@@ -239,6 +264,9 @@ def verify_access_token(
         raise Unauthenticated("the token is not valid yet") from None
     except jwt.PyJWTError:
         raise Unauthenticated("the token is not valid") from None
+    lifetime = claims["exp"] - claims["iat"]
+    if not isinstance(lifetime, int | float) or lifetime > max_lifetime_s:
+        raise Unauthenticated("the token's lifetime is longer than this service accepts")
     return principal_from_claims(claims)
 
 

@@ -25,6 +25,7 @@ import concurrent.futures
 import contextlib
 import fcntl
 import hashlib
+import json
 import os
 import secrets
 import shutil
@@ -38,6 +39,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from shared.infra.tls import ServerTls, ensure_server_tls
+from shared.kafka.access import SASL_MECHANISM, KafkaAccess
+from shared.kafka.acls import ADMIN_USER, KAFKA_USERS
+
 KAFKA_VERSION = "4.1.1"
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -46,6 +51,9 @@ _LOG4J_CONFIG = _REPO_ROOT / "deploy" / "kafka" / "log4j2.properties"
 _MARKER = ".printcloud-complete"
 _BROKER_MAIN = "kafka.Kafka"
 _STORAGE_TOOL = "kafka.tools.StorageTool"
+_CONFIG_TOOL = "kafka.admin.ConfigCommand"
+_BROKER_CN = "printcloud-broker"
+_AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 
 _T = TypeVar("_T")
 
@@ -174,6 +182,14 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
+def _write_owner_only(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by its owner only (it holds a password)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+
+
 def _java() -> str:
     """Path of the ``java`` executable ($JAVA_HOME/bin/java, else PATH)."""
     home = os.environ.get("JAVA_HOME")
@@ -273,13 +289,13 @@ def _random_cluster_id() -> str:
             return cid
 
 
-async def _broker_ready(bootstrap: str) -> bool:
+async def _broker_ready(access: KafkaAccess) -> bool:
     """One readiness probe: a real Metadata request that lists at least one broker."""
     from aiokafka.admin import AIOKafkaAdminClient
     from aiokafka.errors import KafkaError
 
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap, client_id="printcloud-infra-probe", request_timeout_ms=5000
+        **access.client_options(), client_id="printcloud-infra-probe", request_timeout_ms=5000
     )
     try:
         await admin.start()
@@ -330,9 +346,18 @@ def _hint(tail: str) -> str:
 class KafkaBroker:
     """A single-node KRaft Kafka broker+controller running as a local ``java`` process.
 
-    ``data_dir`` holds ``server.properties``, ``broker.pid`` and the log dirs
-    (``<data_dir>/logs``) and survives restarts, including after :meth:`kill`.
-    ``log_file`` receives the broker's log4j output and its stdout/stderr.
+    ``data_dir`` holds ``server.properties``, ``broker.pid``, the log dirs
+    (``<data_dir>/logs``), the broker's TLS material (``<data_dir>/tls``) and the
+    passwords of its users (``credentials.json``, owner-only), and survives restarts,
+    including after :meth:`kill`. ``log_file`` receives the broker's log4j output and
+    its stdout/stderr.
+
+    Clients connect with ``SASL_SSL`` only (``SCRAM-SHA-512``; ``PLAIN`` too, for tools
+    whose SCRAM predates Kafka 4), as one user per entry of
+    :data:`shared.kafka.acls.KAFKA_USERS` plus the super user ``admin``; the
+    authorizer refuses whatever no ACL allows. The controller listener is TLS with
+    client certificates, reachable by the broker's own certificate only.
+    :meth:`access` gives a user's connection options.
     """
 
     data_dir: Path
@@ -368,6 +393,41 @@ class KafkaBroker:
         return self.data_dir / "logs"
 
     @property
+    def credentials_file(self) -> Path:
+        """The users' passwords (JSON, readable by its owner only)."""
+        return self.data_dir / "credentials.json"
+
+    @property
+    def tls(self) -> ServerTls:
+        """The broker's CA and certificate, made on first use."""
+        return ensure_server_tls(self.data_dir / "tls", _BROKER_CN, ["127.0.0.1", "localhost"])
+
+    def _load_credentials(self) -> dict[str, Any]:
+        try:
+            data: dict[str, Any] = json.loads(self.credentials_file.read_text())
+        except FileNotFoundError:
+            data = {"users": {}, "registered": []}
+        return data
+
+    def _save_credentials(self, data: dict[str, Any]) -> None:
+        _write_owner_only(self.credentials_file, json.dumps(data, indent=2))
+
+    def credentials(self) -> dict[str, str]:
+        """Every user's password (``admin`` and the declared users), made on first use."""
+        data = self._load_credentials()
+        wanted = [ADMIN_USER, *(u.name for u in KAFKA_USERS)]
+        missing = [name for name in wanted if name not in data["users"]]
+        if missing:
+            data["users"].update({name: secrets.token_urlsafe(24) for name in missing})
+            self._save_credentials(data)
+        users: dict[str, str] = data["users"]
+        return users
+
+    def access(self, user: str = ADMIN_USER) -> KafkaAccess:
+        """How ``user`` connects to this broker (``admin``, the super user, by default)."""
+        return KafkaAccess(self.bootstrap, user, self.credentials()[user], str(self.tls.ca_file))
+
+    @property
     def pid(self) -> int | None:
         """PID of the running broker on ``data_dir`` (ours or one started by another
         process that recorded ``broker.pid``), or None."""
@@ -397,12 +457,13 @@ class KafkaBroker:
                 "process.roles=broker,controller",
                 "node.id=1",
                 f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
-                f"listeners=PLAINTEXT://127.0.0.1:{self.port},"
+                f"listeners=SASL_SSL://127.0.0.1:{self.port},"
                 f"CONTROLLER://127.0.0.1:{self.controller_port}",
-                f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
-                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-                "inter.broker.listener.name=PLAINTEXT",
+                f"advertised.listeners=SASL_SSL://127.0.0.1:{self.port}",
+                "listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:SSL",
+                "inter.broker.listener.name=SASL_SSL",
                 "controller.listener.names=CONTROLLER",
+                *self._security_properties(),
                 f"log.dirs={self._log_dirs}",
                 "num.partitions=3",
                 "auto.create.topics.enable=false",
@@ -420,6 +481,34 @@ class KafkaBroker:
                 "",
             ]
         )
+
+    def _security_properties(self) -> list[str]:
+        """TLS everywhere, SCRAM for clients, mutual TLS for the controller, ACLs on.
+
+        ``PLAIN`` (over TLS, with the same users and passwords) is enabled besides, for
+        clients whose SCRAM does not work with Kafka 4 (librdkafka before 2.6.1, which
+        Debian's kcat is built on)."""
+        tls = self.tls
+        users = self.credentials()
+        admin_password = users[ADMIN_USER]
+        plain_users = " ".join(f'user_{name}="{password}"' for name, password in users.items())
+        return [
+            "ssl.keystore.type=PEM",
+            f"ssl.keystore.location={tls.keystore_file}",
+            "ssl.truststore.type=PEM",
+            f"ssl.truststore.location={tls.ca_file}",
+            "listener.name.controller.ssl.client.auth=required",
+            f"sasl.enabled.mechanisms={SASL_MECHANISM},PLAIN",
+            f"sasl.mechanism.inter.broker.protocol={SASL_MECHANISM}",
+            f"listener.name.sasl_ssl.{SASL_MECHANISM.lower()}.sasl.jaas.config="
+            "org.apache.kafka.common.security.scram.ScramLoginModule required "
+            f'username="{ADMIN_USER}" password="{admin_password}";',
+            "listener.name.sasl_ssl.plain.sasl.jaas.config="
+            f"org.apache.kafka.common.security.plain.PlainLoginModule required {plain_users};",
+            f"authorizer.class.name={_AUTHORIZER}",
+            "allow.everyone.if.no.acl.found=false",
+            f"super.users=User:{ADMIN_USER};{tls.principal}",
+        ]
 
     def _jvm(self, libs: Path, *, heap_mb: int, quick: bool = False) -> list[str]:
         """The ``java`` command prefix (JVM options and classpath)."""
@@ -440,10 +529,18 @@ class KafkaBroker:
         return [*cmd, "-cp", f"{libs}/*"]
 
     def _format_storage(self, libs: Path, deadline: float) -> None:
-        """``kafka-storage format`` with a random cluster id (first start only)."""
+        """``kafka-storage format`` with a random cluster id and every user's SCRAM
+        credential (first start only)."""
+        users = self.credentials()
+        scram = [
+            arg
+            for name, password in users.items()
+            for arg in ("--add-scram", f"{SASL_MECHANISM}=[name={name},password={password}]")
+        ]
         cmd = [
             *self._jvm(libs, heap_mb=256, quick=True),
             _STORAGE_TOOL, "format", "-t", _random_cluster_id(), "-c", str(self._props_file),
+            *scram,
         ]  # fmt: skip
         with self.log_file.open("ab") as log:
             try:
@@ -462,6 +559,61 @@ class KafkaBroker:
                 f"directory holds a broken earlier attempt, delete {self.data_dir} and retry."
                 f"{_startup_report(self.log_file)}"
             )
+        data = self._load_credentials()
+        data["registered"] = sorted(users)
+        self._save_credentials(data)
+
+    def _ensure_acls(self) -> None:
+        """Give every declared user its ACLs, when the table changed since the last time
+        (ACLs live in the cluster metadata and survive restarts)."""
+        from shared.kafka.admin import ensure_acls
+
+        digest = hashlib.sha256(repr([(u.name, u.acls()) for u in KAFKA_USERS]).encode())
+        data = self._load_credentials()
+        if data.get("acls") == digest.hexdigest():
+            return
+        run_blocking(lambda: ensure_acls(self.access(), KAFKA_USERS))
+        data["acls"] = digest.hexdigest()
+        self._save_credentials(data)
+
+    def _register_new_users(self, libs: Path, deadline: float) -> None:
+        """Add the SCRAM credentials of users declared after the storage was formatted
+        (``kafka-configs --alter --add-config``), once each."""
+        data = self._load_credentials()
+        new = [name for name in self.credentials() if name not in data["registered"]]
+        if not new:
+            return
+        admin = self.access()
+        client_config = self.data_dir / "admin-client.properties"
+        _write_owner_only(
+            client_config,
+            "security.protocol=SASL_SSL\n"
+            f"sasl.mechanism={SASL_MECHANISM}\n"
+            "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule "
+            f'required username="{admin.username}" password="{admin.password}";\n'
+            "ssl.truststore.type=PEM\n"
+            f"ssl.truststore.location={admin.ca_file}\n",
+        )
+        passwords = self.credentials()
+        for name in new:
+            cmd = [
+                *self._jvm(libs, heap_mb=256, quick=True), _CONFIG_TOOL,
+                "--bootstrap-server", self.bootstrap, "--command-config", str(client_config),
+                "--alter", "--entity-type", "users", "--entity-name", name,
+                "--add-config", f"{SASL_MECHANISM}=[password={passwords[name]}]",
+            ]  # fmt: skip
+            with self.log_file.open("ab") as log:
+                rc = subprocess.run(
+                    cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    timeout=max(10.0, deadline - time.monotonic()), check=False,
+                ).returncode  # fmt: skip
+            if rc != 0:
+                raise InfraError(
+                    f"Adding the Kafka user {name} failed (exit {rc})."
+                    f"{_startup_report(self.log_file)}"
+                )
+            data["registered"] = sorted({*data["registered"], name})
+            self._save_credentials(data)
 
     def start(self, timeout: float = 90) -> None:
         """Start the broker and block until it answers a Metadata request.
@@ -486,11 +638,17 @@ class KafkaBroker:
             raise InfraError(f"{_LOG4J_CONFIG} is missing; restore it from git.")
         self._log_dirs.mkdir(parents=True, exist_ok=True)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        self._props_file.write_text(self.server_properties())
+        _write_owner_only(self._props_file, self.server_properties())
         with self.log_file.open("ab") as log:
             log.write(f"\n=== printcloud: starting Kafka on {self.bootstrap} ===\n".encode())
         if not (self._log_dirs / "meta.properties").is_file():
             self._format_storage(libs, deadline)
+        elif ADMIN_USER not in self._load_credentials()["registered"]:
+            raise InfraError(
+                f"The Kafka storage in {self._log_dirs} was formatted without users (by an "
+                f"older Printcloud, before the broker required authentication). Delete "
+                f"{self.data_dir} to start over with a fresh broker, then retry."
+            )
 
         cmd = [*self._jvm(libs, heap_mb=self.heap_mb), _BROKER_MAIN, str(self._props_file)]
         with self.log_file.open("ab") as log:
@@ -503,6 +661,8 @@ class KafkaBroker:
                 raise InfraError(f"Could not run {cmd[0]}: {exc}") from exc
         self._pid_file.write_text(f"{self._proc.pid}\n")
         self._wait_ready(self._proc, deadline, timeout)
+        self._register_new_users(libs, deadline)
+        self._ensure_acls()
 
     def _wait_ready(self, proc: subprocess.Popen[bytes], deadline: float, timeout: float) -> None:
         while True:
@@ -513,7 +673,7 @@ class KafkaBroker:
                     f"The Kafka broker exited during startup (exit {rc})."
                     f"{_startup_report(self.log_file)}"
                 )
-            if _port_open(self.port) and run_blocking(lambda: _broker_ready(self.bootstrap)):
+            if _port_open(self.port) and run_blocking(lambda: _broker_ready(self.access())):
                 return
             if time.monotonic() > deadline:
                 self.kill()

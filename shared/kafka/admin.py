@@ -1,14 +1,19 @@
-"""Create the declared topics; idempotent, and loud about drift."""
+"""Create the declared topics and ACLs; idempotent, and loud about drift."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import IncompatibleBrokerVersion
+from aiokafka.protocol.admin import CreateAclsRequest
 
+from shared.kafka.access import KafkaAccess
+from shared.kafka.acls import Acl, KafkaUser
 from shared.kafka.topics import TopicSpec
 
 
@@ -31,7 +36,7 @@ class TopicsReport:
 
 
 async def ensure_topics(
-    bootstrap: str,
+    kafka: KafkaAccess,
     specs: Sequence[TopicSpec],
     *,
     replication_factor: int = 1,
@@ -39,7 +44,7 @@ async def ensure_topics(
 ) -> TopicsReport:
     """Create missing topics; report (never silently change) partition drift."""
     report = TopicsReport()
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="printcloud-topics")
+    admin = AIOKafkaAdminClient(**kafka.client_options(), client_id="printcloud-topics")
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -79,9 +84,9 @@ async def ensure_topics(
         await admin.close()
 
 
-async def partitions_of(bootstrap: str, topic: str) -> list[int]:
+async def partitions_of(kafka: KafkaAccess, topic: str) -> list[int]:
     """The partition numbers of ``topic``; RuntimeError naming the fix if it is missing."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="printcloud-metadata")
+    admin = AIOKafkaAdminClient(**kafka.client_options(), client_id="printcloud-metadata")
     await admin.start()
     try:
         described = await admin.describe_topics([topic])
@@ -93,6 +98,60 @@ async def partitions_of(bootstrap: str, topic: str) -> list[int]:
     return sorted(parts)
 
 
-async def topic_partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
+async def topic_partitions(kafka: KafkaAccess, topic: str) -> list[TopicPartition]:
     """Every partition of ``topic``, to assign to a consumer that reads them all (no group)."""
-    return [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
+    return [TopicPartition(topic, p) for p in await partitions_of(kafka, topic)]
+
+
+# Kafka's wire codes (org.apache.kafka.common.resource / acl).
+_RESOURCE_TYPES = {"topic": 2, "group": 3, "cluster": 4}
+_PATTERN_LITERAL, _PATTERN_PREFIXED = 3, 4
+_OPERATIONS = {
+    "All": 2, "Read": 3, "Write": 4, "Create": 5, "Delete": 6, "Alter": 7, "Describe": 8,
+    "DescribeConfigs": 10,
+}  # fmt: skip
+_ALLOW = 3
+
+
+class _CreateAcls(CreateAclsRequest):  # type: ignore[misc]  # aiokafka is untyped here
+    """Many ACLs in one CreateAcls request (aiokafka's own request carries one)."""
+
+    def __init__(self, creations: list[tuple[int, str, int, str, str, int, int]]) -> None:
+        self._creations = creations
+
+    def build(self, request_struct_class: Any) -> Any:
+        if request_struct_class.API_VERSION < 1:  # v0 has no pattern type (prefixes)
+            raise IncompatibleBrokerVersion("CreateAcls v1 or newer is needed")
+        return request_struct_class(self._creations)
+
+
+def _creation(user: str, acl: Acl) -> tuple[int, str, int, str, str, int, int]:
+    return (
+        _RESOURCE_TYPES[acl.resource],
+        acl.name,
+        _PATTERN_PREFIXED if acl.prefixed else _PATTERN_LITERAL,
+        f"User:{user}",
+        "*",
+        _OPERATIONS[acl.operation],
+        _ALLOW,
+    )
+
+
+async def ensure_acls(kafka: KafkaAccess, users: Sequence[KafkaUser]) -> int:
+    """Allow each user what the table says, in one request (creating an existing ACL is
+    a no-op); the number of ACLs sent. ``kafka`` must be the super user."""
+    creations = [_creation(u.name, acl) for u in users for acl in u.acls()]
+    admin = AIOKafkaAdminClient(**kafka.client_options(), client_id="printcloud-acls")
+    await admin.start()
+    try:
+        response = await admin._send_request(_CreateAcls(creations))
+    finally:
+        await admin.close()
+    errors = [
+        f"{error_code} {message or ''}".strip()
+        for error_code, message in response.creation_responses
+        if error_code != 0
+    ]
+    if errors:
+        raise RuntimeError(f"broker refused to create ACLs: {errors}")
+    return len(creations)

@@ -29,6 +29,7 @@ from shared import metrics
 from shared.db import inbox
 from shared.errors import PermanentEventError
 from shared.events.registry import DecodedEvent, EventDecodeError, EventRegistry
+from shared.kafka.access import KafkaAccess
 from shared.kafka.deadletter import dead_letter_headers
 from shared.kafka.producer import create_producer, start_when_available
 from shared.kafka.topics import DEAD_LETTER_TOPIC
@@ -95,7 +96,7 @@ class EventConsumer:
         batch_handlers: Mapping[str, BatchHandler] | None = None,
         registry: EventRegistry,
         pool: asyncpg.Pool,
-        bootstrap: str,
+        kafka: KafkaAccess,
         batch_size: int = 500,
         max_backoff_s: float = 15.0,
     ) -> None:
@@ -107,7 +108,7 @@ class EventConsumer:
         self._handlers.update(batch_handlers or {})
         self._registry = registry
         self._pool = pool
-        self._bootstrap = bootstrap
+        self._kafka = kafka
         self._batch_size = batch_size
         self._max_backoff_s = max_backoff_s
         self._known_types = {m.event_type for m in registry.models()}
@@ -115,7 +116,7 @@ class EventConsumer:
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set; the batch in hand is finished first."""
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap,
+            **self._kafka.client_options(),
             group_id=self.name,
             client_id=self.name,
             enable_auto_commit=False,
@@ -123,7 +124,7 @@ class EventConsumer:
             max_poll_records=self._batch_size,
         )
         consumer.subscribe(self._topics)
-        dlq = create_producer(self._bootstrap, client_id=f"{self.name}-dlq")
+        dlq = create_producer(self._kafka, client_id=f"{self.name}-dlq")
         try:
             # A broker down at start is waited for here, not crashed on and restarted.
             if not await start_when_available(consumer, stop):

@@ -7,12 +7,13 @@ import asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from shared.dependencies import EVENT_BROKER, StoppedWhileWaiting, wait_until_available
+from shared.kafka.access import KafkaAccess
 
 
-def create_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
+def create_producer(kafka: KafkaAccess, client_id: str) -> AIOKafkaProducer:
     """An idempotent, acks=all producer; start() it before use, stop() after."""
     return AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
+        **kafka.client_options(),
         client_id=client_id,
         enable_idempotence=True,
         acks="all",

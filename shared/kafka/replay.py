@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer
 
+from shared.kafka.access import KafkaAccess
 from shared.kafka.admin import topic_partitions
 from shared.logging import get_logger
 
@@ -17,7 +18,7 @@ log = get_logger(__name__)
 
 
 async def replay_and_follow(
-    bootstrap: str,
+    kafka: KafkaAccess,
     topic: str,
     apply: Callable[[bytes | None], None],
     ready: asyncio.Event,
@@ -28,10 +29,10 @@ async def replay_and_follow(
 ) -> None:
     """Feed every record of ``topic`` to ``apply`` from the beginning; set ``ready`` once
     every partition is read up to where it ended at the start; go on until ``stop``."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka.client_options(), enable_auto_commit=False)
     await consumer.start()
     try:
-        tps = await topic_partitions(bootstrap, topic)
+        tps = await topic_partitions(kafka, topic)
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         ends = await consumer.end_offsets(tps)

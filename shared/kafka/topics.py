@@ -215,6 +215,14 @@ TOPICS: tuple[TopicSpec, ...] = (
         retention_ms=30 * DAY_MS,
     ),
     TopicSpec(
+        name="notifications.endpoints",
+        owner="notifications",
+        key="endpoint_id",
+        description="Webhook endpoints switched off because they kept failing.",
+        partitions=3,
+        retention_ms=30 * DAY_MS,
+    ),
+    TopicSpec(
         name=DEAD_LETTER_TOPIC,
         owner="shared",
         key="original key",

@@ -5,6 +5,7 @@ Load with ``pytest_plugins = ["shared.testing.fixtures"]``.
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -20,11 +21,22 @@ from shared.testing.infra import TestInfra, start_test_infra
 
 @pytest.fixture(scope="session")
 def infra() -> Iterator[TestInfra]:
-    """Kafka + Postgres, started once per run and stopped at its end."""
+    """Kafka + Postgres, started once per run and stopped at its end.
+
+    Every Kafka user's credentials are exported in this process's environment, where
+    the services under test (in this process or started from it) read their own."""
     started = start_test_infra()
+    exported = started.kafka_environment()
+    saved = {name: os.environ.get(name) for name in exported}
+    os.environ.update(exported)
     try:
         yield started
     finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         started.stop()
 
 
@@ -39,7 +51,7 @@ async def database(infra: TestInfra) -> str:
 @pytest.fixture(scope="session")
 async def topics(infra: TestInfra) -> tuple[TopicSpec, ...]:
     """The declared topics, created on the run's broker."""
-    await ensure_topics(infra.bootstrap, TOPICS)
+    await ensure_topics(infra.kafka, TOPICS)
     return TOPICS
 
 

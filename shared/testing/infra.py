@@ -8,6 +8,11 @@
 
 Whatever is chosen is started once per test run. If nothing can be started the
 run fails with the reason; it never skips.
+
+The local broker requires authentication: :meth:`TestInfra.kafka_environment` gives
+every declared Kafka user's credentials as the environment variables the services
+read (``PRINTCLOUD_<SERVICE>_KAFKA_USERNAME`` ...), and the super user's as
+``PRINTCLOUD_KAFKA_*``, the operator's settings.
 """
 
 from __future__ import annotations
@@ -26,6 +31,16 @@ from shared.infra.containers import (
 )
 from shared.infra.kafka import KafkaBroker, free_port
 from shared.infra.postgres import PostgresServer
+from shared.kafka.access import KafkaAccess
+from shared.kafka.acls import ADMIN_USER, KAFKA_USERS
+
+
+def user_env_prefix(user: str) -> str:
+    """The settings prefix of Kafka user ``user``: the super user's is the operator's
+    (``PRINTCLOUD_``), a service's is the service's (``PRINTCLOUD_QUEUES_``)."""
+    if user == ADMIN_USER:
+        return "PRINTCLOUD_"
+    return f"PRINTCLOUD_{user.upper().replace('-', '_')}_"
 
 
 @dataclass
@@ -41,6 +56,30 @@ class TestInfra:
     postgres: PostgresServer | None = None
     workdir: Path | None = None
     _containers: list[Any] = field(default_factory=list)
+
+    @property
+    def kafka(self) -> KafkaAccess:
+        """The super user's access to the run's broker (plaintext for a configured or
+        containerised broker, which this harness does not secure)."""
+        return self.access(ADMIN_USER)
+
+    def access(self, user: str = ADMIN_USER) -> KafkaAccess:
+        """How Kafka user ``user`` reaches the run's broker."""
+        if self.broker is None:
+            return KafkaAccess(self.bootstrap)
+        return self.broker.access(user)
+
+    def kafka_environment(self) -> dict[str, str]:
+        """Every user's credentials, as the settings of the processes that use them."""
+        if self.broker is None:
+            return {}
+        env: dict[str, str] = {}
+        for user in [ADMIN_USER, *(u.name for u in KAFKA_USERS)]:
+            prefix = user_env_prefix(user)
+            settings = self.access(user).environment(prefix)
+            del settings[f"{prefix}KAFKA_BOOTSTRAP"]  # each process is told its broker
+            env.update(settings)
+        return env
 
     def stop(self) -> None:
         """Stop whatever this run started (nothing for configured addresses)."""

@@ -1,10 +1,12 @@
 """Real IPP Everywhere printers (``ippeveprinter`` from cups-ipp-utils) for tests and
 benchmarks: a D-Bus for them to find, a printer on a free loopback port that keeps
-every document it receives, and a small valid PDF to print."""
+every document it receives, a small valid PDF to print and a large one generated as
+it is sent."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import socket
@@ -18,6 +20,7 @@ from pathlib import Path
 
 from shared.infra.kafka import free_port_range
 
+MIB = 1 << 20
 INSTALL_HINT = "run deploy/local/test (it installs cups-ipp-utils and dbus-daemon)"
 
 
@@ -119,6 +122,54 @@ def start_ippeveprinter(
         if "Address already in use" not in log_path.read_text(errors="replace")[-2000:]:
             break  # not a port taken in between: no point in another port
     raise RuntimeError(f"ippeveprinter exited {proc.returncode}: see {log_path}")
+
+
+LARGE_PDF_WIDTH = 1024
+"""The width in pixels of :func:`large_pdf`'s image: each row is 1 KiB."""
+
+
+def large_pdf(bulk: int, seed: bytes = b"printcloud") -> Iterator[bytes]:
+    """A valid one-page PDF carrying ``bulk`` octets (a multiple of 1 KiB), generated
+    piece by piece so that no more than 1 MiB of it is ever held: the page's resources
+    hold an uncompressed 8-bit DeviceGray image, ``bulk`` octets of pseudo-random pixels
+    1,024 wide (never drawn), and the cross-reference table comes at the end, as in any
+    PDF. A PDF parser reads the document whole; its size is ``len`` of every piece."""
+    if bulk <= 0 or bulk % 1024:
+        raise ValueError("bulk must be a positive multiple of 1024")
+    content = b"BT /F1 24 Tf 72 720 Td (Printcloud) Tj ET"
+    image = (
+        b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray"
+        b" /BitsPerComponent 8 /Length %d >>\nstream\n"
+        % (LARGE_PDF_WIDTH, bulk // LARGE_PDF_WIDTH, bulk)
+    )
+    head = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> /XObject << /Im1 6 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(head, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    offsets.append(len(out))
+    out += b"6 0 obj\n" + image
+    position = len(out)
+    yield bytes(out)
+    block = hashlib.sha256(seed).digest() * (MIB // 32)
+    for i in range(bulk // MIB):
+        yield block[:-4] + i.to_bytes(4, "big")
+    if bulk % MIB:
+        yield block[: bulk % MIB]
+    position += bulk
+    tail = bytearray(b"\nendstream\nendobj\n")
+    xref = position + len(tail)
+    tail += b"xref\n0 7\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    tail += b"trailer\n<< /Size 7 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref
+    yield bytes(tail)
 
 
 def minimal_pdf(text: str = "Printcloud") -> bytes:

@@ -13,8 +13,10 @@ import yaml
 
 from deploy.catalog import SERVICES, database_services, load_spec
 from deploy.manifests import common, database
+from deploy.manifests.config import kafka_user_name
 from deploy.manifests.kafka import REPLICATION
 from deploy.manifests.model import load_services
+from shared.kafka.acls import READERS, kafka_user
 from shared.kafka.topics import TOPICS
 from tests.support.deploy import OVERLAYS, ROOT, Rendered, Tools
 
@@ -382,10 +384,7 @@ def test_every_worker_runs_its_module_with_a_writable_data_dir_and_probes(
         assert container["command"] == ["python", "-m", w.module]
         assert container["args"] == list(w.args)
         info = next(s for s in load_services() if s.name == service)
-        assert (
-            _env_value(r, container, info.env("kafka_bootstrap"))
-            == "printcloud-kafka-bootstrap:9092"
-        )
+        assert _env_value(r, container, info.env("kafka_bootstrap")) == common.KAFKA_BOOTSTRAP
         if w.replication_field:
             replication = _env_value(r, container, info.env(w.replication_field))
             assert replication == str(REPLICATION[overlay])
@@ -442,3 +441,81 @@ def test_queues_replicas_share_one_document_store_and_know_the_public_url(
         assert d is not None
         public = _env_value(r, _container(d), s.env("public_url"))
         assert public == f"https://{host}", (s.name, public, host)
+
+
+def test_kafka_admits_only_its_users_each_with_the_local_tables_acls(
+    overlay: str, rendered: dict[str, Rendered]
+) -> None:
+    r = rendered[overlay]
+    kafka = r.get("Kafka", common.KAFKA_CLUSTER)
+    assert kafka is not None
+    assert kafka["spec"]["kafka"]["authorization"]["type"] == "simple"
+    for listener in kafka["spec"]["kafka"]["listeners"]:
+        assert listener["tls"] is True, listener["name"]
+        assert listener["authentication"]["type"] == "scram-sha-512", listener["name"]
+    users = {o["metadata"]["name"]: o for o in r.of_kind("KafkaUser")}
+    names = [*SERVICES, *READERS]
+    assert set(users) == {kafka_user_name(n) for n in names}
+    for name in names:
+        spec = users[kafka_user_name(name)]["spec"]
+        assert spec["authentication"] == {"type": "scram-sha-512"}
+        rules = {
+            (a["resource"]["type"], a["resource"].get("name"), a["resource"].get("patternType"), op)
+            for a in spec["authorization"]["acls"]
+            for op in a["operations"]
+        }
+        local = {
+            (a.resource, a.name, "prefix" if a.prefixed else "literal", a.operation)
+            for a in kafka_user(name).acls()
+        }
+        assert rules == local, name
+
+
+def test_every_kafka_client_connects_as_its_own_services_user(
+    overlay: str, rendered: dict[str, Rendered]
+) -> None:
+    r = rendered[overlay]
+    services = {s.env_prefix: s.name for s in load_services()}
+    clients = 0
+    for deployment in r.of_kind("Deployment"):
+        container = _container(deployment)
+        env = {v["name"]: v for v in container.get("env", [])}
+        for prefix, service in services.items():
+            if f"{prefix}KAFKA_BOOTSTRAP" not in env:
+                continue
+            clients += 1
+            user = kafka_user_name(service)
+            assert _env_value(r, container, f"{prefix}KAFKA_USERNAME") == user
+            password = env[f"{prefix}KAFKA_PASSWORD"]["valueFrom"]
+            assert password == {"secretKeyRef": {"name": user, "key": "password"}}
+            ca_file = _env_value(r, container, f"{prefix}KAFKA_CA_FILE")
+            assert ca_file is not None
+            volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+            mount = next(
+                m for m in container["volumeMounts"] if ca_file.startswith(m["mountPath"] + "/")
+            )
+            assert volumes[mount["name"]]["secret"]["secretName"] == common.KAFKA_CA_SECRET
+    assert clients >= len(SERVICES)
+
+
+def test_keda_reads_consumer_lag_as_the_services_own_kafka_user(
+    overlay: str, rendered: dict[str, Rendered]
+) -> None:
+    r = rendered[overlay]
+    for scaled in r.of_kind("ScaledObject"):
+        service = scaled["metadata"]["name"].removeprefix("printcloud-")
+        kafka = [t for t in scaled["spec"]["triggers"] if t["type"] == "kafka"]
+        for trigger in kafka:
+            assert trigger["metadata"]["bootstrapServers"] == common.KAFKA_BOOTSTRAP
+            assert (trigger["metadata"]["sasl"], trigger["metadata"]["tls"]) == (
+                "scram_sha512",
+                "enable",
+            )
+            auth = r.get("TriggerAuthentication", trigger["authenticationRef"]["name"])
+            assert auth is not None
+            secrets = {ref["parameter"]: ref for ref in auth["spec"]["secretTargetRef"]}
+            assert secrets["password"]["name"] == kafka_user_name(service)
+            assert secrets["ca"]["name"] == common.KAFKA_CA_SECRET
+            (username,) = auth["spec"]["env"]
+            assert username["parameter"] == "username"
+            assert username["name"].endswith("_KAFKA_USERNAME")

@@ -28,7 +28,7 @@ async def test_quick_benchmark_runs_every_phase_and_reports_sane_figures(
     infra: TestInfra, tmp_path: Path
 ) -> None:
     cfg = parse(["--quick", "--only", "PEERS,P1,P2,P3,P4", "--no-doc"])
-    result = await run(cfg, tmp_path, Infra(infra.bootstrap, infra.admin_dsn))
+    result = await run(cfg, tmp_path, Infra(infra.bootstrap, infra.admin_dsn, adopted=infra))
     print(table(result))
 
     peers = result["peers"]
@@ -38,6 +38,10 @@ async def test_quick_benchmark_runs_every_phase_and_reports_sane_figures(
         for row in rows.values():
             _sane(row, cfg.peer_jobs)
     assert peers["cups_lp_check_printed"] is True
+    # CUPS -> Printcloud IPP -> agent -> ippeveprinter: one submitter in the quick run
+    [via_cups] = peers["cups_printcloud"]
+    assert via_cups["concurrency"] == 1
+    _sane(via_cups, cfg.cups_printcloud_jobs)
 
     p1 = result["p1"]
     assert p1["errors"] == 0 and p1["jobs"] > 0 and p1["jobs_per_s"] > 0
@@ -59,3 +63,4 @@ async def test_quick_benchmark_runs_every_phase_and_reports_sane_figures(
     assert all(v > 0 for v in p4["peak_rss_mib"].values()), p4
 
     assert "Printcloud → agent → ippeveprinter" in table(result)
+    assert "CUPS → Printcloud IPP → agent → ippeveprinter" in table(result)

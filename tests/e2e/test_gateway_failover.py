@@ -4,6 +4,7 @@ the device reconnects to the other and gets its unacknowledged command once."""
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import uuid
 from pathlib import Path
@@ -12,6 +13,7 @@ import aiohttp
 import pytest
 
 from services.registry.app import SPEC
+from shared.http.identities import new_service_token, token_digest
 from shared.infra.kafka import free_port
 from shared.infra.processes import ServiceProcess
 from shared.testing.fixtures import ServiceDbFactory, unique
@@ -21,6 +23,7 @@ from tests.support.device import TestDevice, next_frame
 pytestmark = pytest.mark.e2e
 TOKEN = "op-" + uuid.uuid4().hex
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+GATEWAY_TOKEN = new_service_token("gateway")
 
 
 def _gateway(name: str, infra: TestInfra, registry_port: int, log_dir: Path) -> ServiceProcess:
@@ -28,7 +31,7 @@ def _gateway(name: str, infra: TestInfra, registry_port: int, log_dir: Path) -> 
     env = {
         "PRINTCLOUD_GATEWAY_KAFKA_BOOTSTRAP": infra.bootstrap,
         "PRINTCLOUD_GATEWAY_HTTP_PORT": str(port),
-        "PRINTCLOUD_GATEWAY_OPERATOR_TOKEN": TOKEN,
+        "PRINTCLOUD_GATEWAY_SERVICE_TOKEN": GATEWAY_TOKEN,
         "PRINTCLOUD_GATEWAY_REGISTRY_URL": f"http://127.0.0.1:{registry_port}",
         "PRINTCLOUD_GATEWAY_INSTANCE": name,
         "PRINTCLOUD_GATEWAY_SHUTDOWN_GRACE_S": "0",
@@ -50,6 +53,9 @@ async def test_device_moves_to_the_surviving_replica_and_gets_its_command_once(
             "PRINTCLOUD_REGISTRY_KAFKA_BOOTSTRAP": infra.bootstrap,
             "PRINTCLOUD_REGISTRY_HTTP_PORT": str(reg_port),
             "PRINTCLOUD_REGISTRY_OPERATOR_TOKEN": TOKEN,
+            "PRINTCLOUD_REGISTRY_SERVICE_IDENTITIES": json.dumps(
+                {"gateway": token_digest(GATEWAY_TOKEN)}
+            ),
             "PRINTCLOUD_REGISTRY_SHUTDOWN_GRACE_S": "0",
         },
         tmp_path / "registry.log",

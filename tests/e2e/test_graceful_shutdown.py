@@ -24,7 +24,7 @@ from tests.support.ledger.harness import HERE, LedgerPair, exactly_once
 
 pytestmark = pytest.mark.e2e
 
-EVENTS = 2000
+EVENTS = 4000
 STOPS_EACH = 3
 GRACE_S = 1.0
 HTTP_DRAIN_S = 20  # shared/service.py: in-flight requests get this long after the grace

@@ -24,6 +24,7 @@ from services.agent.printers.ipp import IppPrinter
 from services.agent.state import StateDir
 from shared.crypto.device_token import device_token_request
 from shared.protocols.phone import LoginPayload, decode_login_payload, encode_login_payload
+from shared.testing.documents import pdf
 from shared.testing.ipp import minimal_pdf
 from tests.support.jobs import POLL_S, JobsWorld
 from tests.support.platform import Caller
@@ -71,7 +72,7 @@ async def test_direct_print_with_the_cli_lands_byte_for_byte_with_its_settings(
     jobs_world: JobsWorld, tmp_path: Path
 ) -> None:
     w = jobs_world
-    document = minimal_pdf("direct print") + b"%" + bytes(range(256)) * 64
+    document = pdf(1, "direct print", padding=16_384)  # binary bytes, byte for byte
     path = tmp_path / "report.pdf"
     path.write_bytes(document)
     await w.login(w.ada)
@@ -396,7 +397,7 @@ async def test_a_reservation_prints_kept_documents_by_priority_within_its_limits
             "POST",
             f"/v1/documents?title={title}&keep=true&priority={priority}&pages={pages}",
             w.bob,
-            data=minimal_pdf(title),
+            data=pdf(pages, title),  # the server counts the pages: they must be there
             headers={"Content-Type": "application/pdf"},
         )
         assert status == 201, doc

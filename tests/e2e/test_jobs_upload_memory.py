@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiohttp
@@ -16,6 +16,7 @@ from services.auth.app import SPEC as AUTH
 from services.queues.app import SPEC as QUEUES
 from shared.crypto.sealing import new_key_text
 from shared.infra.processes import ServiceProcess
+from shared.testing.documents import pdf, pdf_chunks
 from shared.testing.fixtures import ServiceDbFactory, unique
 from shared.testing.infra import TestInfra
 from tests.support.processes import TOKEN, service_process
@@ -90,15 +91,20 @@ async def test_a_200_mib_upload_leaves_the_queues_process_small(
         for p in procs:
             await asyncio.to_thread(p.wait_ready, 90)
         token = await _user_token(f"http://127.0.0.1:{auth.http_port}", uuid.uuid4())
-        block = hashlib.sha256(b"e2e").digest() * (MiB // 32)
         total = 200
+
+        def chunks() -> Iterator[bytes]:  # a real PDF padded to 200 MiB, never held whole
+            return pdf_chunks(2, "e2e", padding=total * MiB - len(pdf(2, "e2e")) - 40)
+
         digest = hashlib.sha256()
-        for i in range(total):
-            digest.update(block[:-4] + i.to_bytes(4, "big"))
+        size = 0
+        for chunk in chunks():
+            digest.update(chunk)
+            size += len(chunk)
 
         async def body() -> AsyncIterator[bytes]:
-            for i in range(total):
-                yield block[:-4] + i.to_bytes(4, "big")
+            for chunk in chunks():
+                yield chunk
 
         before = _peak_rss(queues)
         async with aiohttp.ClientSession(f"http://127.0.0.1:{queues.http_port}") as client:
@@ -112,12 +118,13 @@ async def test_a_200_mib_upload_leaves_the_queues_process_small(
                 },
             )
             assert resp.status == 201, await resp.text()
-            assert (await resp.json())["size"] == total * MiB
+            stored_document = await resp.json()
+            assert (stored_document["size"], stored_document["pages"]) == (size, 2)
         grown = _peak_rss(queues) - before
         print(f"queues peak RSS grew by {grown / MiB:.1f} MiB for a {total} MiB upload")
         assert grown < 48 * MiB, f"peak RSS grew by {grown / MiB:.1f} MiB"
         stored = tmp_path / "blobs" / digest.hexdigest()[:2] / digest.hexdigest()[2:4]
-        assert (stored / digest.hexdigest()).stat().st_size == total * MiB
+        assert (stored / digest.hexdigest()).stat().st_size == size
     finally:
         for p in procs:
             p.terminate()

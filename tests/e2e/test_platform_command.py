@@ -63,7 +63,7 @@ async def test_platform_check_starts_everything_prints_and_stops(tmp_path: Path)
         assert f"TOKEN=$(cat {home / 'operator-token'})" in text
         assert (home / "operator-token").stat().st_mode & 0o077 == 0
         # it ends with exactly what to type next
-        tail = [line.strip() for line in text.splitlines() if line.strip()][-10:]
+        tail = [line.strip() for line in text.splitlines() if line.strip()][-12:]
         uuid_ = "[0-9a-f-]{36}"
         assert re.fullmatch(
             r"\S+printcloud login --url http://127\.0\.0\.1:\d+ --token pc_\S+", tail[0]
@@ -80,6 +80,8 @@ async def test_platform_check_starts_everything_prints_and_stops(tmp_path: Path)
             rf"'ipp://demo:pc_\S+@127\.0\.0\.1:\d+/ipp/print/{uuid_}'",
             tail[8],
         ), tail
+        assert re.fullmatch(rf"ipp://127\.0\.0\.1:\d+/ipp/print/{uuid_}", tail[10]), tail
+        assert tail[10].split("/")[-1] == tail[8].split("/")[-1].rstrip("'")
         assert tail[-1] == "stopping"
         assert re.search(rf"job {uuid_} sent to the demo virtual printer, released at the demo "
                          "printer and printed into", text), text[-3000:]  # fmt: skip

@@ -36,6 +36,7 @@ from shared.kafka.topics import DEAD_LETTER_TOPIC
 from shared.printing.capabilities import Capabilities
 from shared.service import Runtime
 from shared.testing.infra import TestInfra
+from tests.support.kafka import kafka_options
 from tests.support.platform import Platform, new_tenant, partitions, running_platform
 from tests.support.waiting import eventually
 
@@ -171,7 +172,7 @@ def _envelope(type_: str, version: int, data: dict[str, Any], key: str) -> dict[
 
 
 async def _end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(**kafka_options(bootstrap))
     await consumer.start()
     try:
         return dict(await consumer.end_offsets(await partitions(bootstrap, [topic])))
@@ -184,7 +185,7 @@ async def _dead_letters(
 ) -> dict[bytes, Any]:
     """The records ``consumer_name`` parked with one of ``keys``, read from ``start``
     (other consumers of the topic, ours or other runs', park them too)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka_options(bootstrap), enable_auto_commit=False)
     await consumer.start()
     found: dict[bytes, Any] = {}
     try:
@@ -231,7 +232,7 @@ async def test_bad_messages_are_parked_and_the_consumer_carries_on(
         ),
     }
     dlq_start = await _end_offsets(infra.bootstrap, DEAD_LETTER_TOPIC)
-    producer = create_producer(infra.bootstrap, client_id="dlq-fuzz")
+    producer = create_producer(infra.kafka, client_id="dlq-fuzz")
     await producer.start()
     try:
         sent = {}

@@ -4,6 +4,8 @@ apps, so a new service or route is in the matrix without changing this file):
 - tenant A's administrator naming tenant B's resources is answered exactly as for an
   id that does not exist (404, same code and detail: nothing reveals existence);
 - a device's access token on a user's route: 401 or 403;
+- a service's own identity (the gateway's service token) on any route but the one its
+  grant names: 401 or 403;
 - an expired access token, a token signed by someone else, and a revoked API token
   used as a bearer: 401 everywhere; a revoked API token buys no access token (invalid-grant),
   and the access tokens minted from it before are refused everywhere within seconds.
@@ -110,8 +112,9 @@ async def _tenant_with_everything(platform: Platform, http: aiohttp.ClientSessio
 async def _more_resources(
     http: aiohttp.ClientSession, platform: Platform, tenant: str
 ) -> dict[str, str]:
-    """A connector, a quota, a supplier and a supply rule of ``tenant``: ids by path
-    parameter name, so their routes are in the foreign-id check too."""
+    """A connector, a quota, a supplier, a supply rule and a webhook endpoint of
+    ``tenant``: ids by path parameter name, so their routes are in the foreign-id check
+    too."""
     op = platform.operator
     key = ed25519.Ed25519PrivateKey.generate()
     body = {"public_key": b64url_encode(spki_der(key.public_key())), "kind": "connector",
@@ -136,6 +139,9 @@ async def _more_resources(
         ("rule_id", "consumables", "/v1/supply-rules",
          {"tenant_id": tenant, "region": "*", "model": "*", "colour": "*", "kind": "toner",
           "action": "warn", "threshold_percent": 10}),
+        ("endpoint_id", "notifications", "/v1/webhook-endpoints",
+         {"tenant_id": tenant, "url": "https://93.184.216.34/hooks",
+          "event_types": ["quota.exceeded"]}),
     ):  # fmt: skip
         resp = await http.post(platform.url(service) + path, json=body, headers=op)
         assert resp.status == 201, (name, resp.status, await resp.text())
@@ -270,6 +276,17 @@ async def test_isolation_matrix_on_every_route_and_no_secret_in_any_log(
                 )
                 assert status in (401, 403), (service, method, path, status, body)
 
+        # A service's own identity opens only what its grant allows: the gateway's token
+        # reads a device's pending commands and is refused on every other route.
+        gateway = {"Authorization": f"Bearer {_gateway_token(platform)}"}
+        granted = ("registry", "GET", "/v1/devices/{device_id}/commands")
+        for service, method, path in protected:
+            status, body = await _answer(
+                http, method, platform.url(service) + _fill(path, mine.ids), gateway
+            )
+            wanted = (200,) if (service, method, path) == granted else (401, 403)
+            assert status in wanted, (service, method, path, status, body)
+
         # Expired, foreign-signed and revoked credentials: 401 everywhere.
         await asyncio.sleep(max(0.0, TOKEN_TTL_S + 1 - (time.monotonic() - issued_at)))
         forged = jwt.encode(
@@ -326,6 +343,11 @@ async def test_isolation_matrix_on_every_route_and_no_secret_in_any_log(
     _assert_no_secrets(platform, [mine, theirs])
 
 
+def _gateway_token(platform: Platform) -> str:
+    """The gateway's own service token, as the platform gave it."""
+    return platform.env["gateway"]["PRINTCLOUD_GATEWAY_SERVICE_TOKEN"]
+
+
 async def _print_marked_document(
     http: aiohttp.ClientSession, platform: Platform, tenant: Tenant
 ) -> None:
@@ -364,6 +386,7 @@ def _assert_no_secrets(platform: Platform, tenants: list[Tenant]) -> None:
     assert logs, "the processes wrote no log"
     literal = {
         "operator token": platform.operator_token,
+        "the gateway's service token": _gateway_token(platform),
         "document content": DOCUMENT_MARKER,
         "document content (base64)": base64.b64encode(
             f"%PDF-1.4\n% {DOCUMENT_MARKER}\n".encode()

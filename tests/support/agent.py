@@ -38,6 +38,7 @@ from shared.protocols.device import (
     auth_message,
 )
 from shared.protocols.onboarding import DeviceKey, display_claim_code, poll_message
+from shared.testing.documents import pdf
 from tests.support.apps import serve
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -248,6 +249,8 @@ class FakeCloud:
     stamps: list[int] = field(default_factory=list)
     revoked: set[str] = field(default_factory=set)
     fetched: list[str] = field(default_factory=list)
+    refused: dict[str, int] = field(default_factory=dict)
+    """Jobs whose document download is answered with this status instead."""
     listings: int = 0
     challenges: list[dict[str, Any]] = field(default_factory=list)
     token_ttl: int = 600
@@ -290,6 +293,8 @@ class FakeCloud:
             return web.json_response({"detail": "token expired"}, status=401)
         job_id = request.match_info["job_id"]
         self.fetched.append(job_id)
+        if job_id in self.refused:
+            return web.json_response({"detail": "the store is down"}, status=self.refused[job_id])
         return web.Response(body=self.documents[job_id], content_type="application/pdf")
 
     async def challenge(self, request: web.Request) -> web.Response:
@@ -305,9 +310,10 @@ class FakeCloud:
     def add_job(
         self, printer_id: uuid.UUID, *, fetchable: bool = True,
         settings: dict[str, Any] | None = None, title: str = "Report", owner: str = "Ada L.",
+        content: bytes | None = None,
     ) -> uuid.UUID:  # fmt: skip
         job_id = uuid.uuid4()
-        content = b"%PDF-1.4 " + job_id.bytes * 100
+        content = pdf(1, str(job_id)) if content is None else content
         self.documents[str(job_id)] = content
         self.jobs.append({
             "job_id": str(job_id), "printer_id": str(printer_id), "title": title, "pages": 3,

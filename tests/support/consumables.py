@@ -227,8 +227,25 @@ class SupplierReceiver:
             await self._runner.cleanup()
 
 
-def signed(body: bytes, secret: str = SECRET, at: int | None = None) -> str:
-    """The signature header value a supplier sends (computed here independently)."""
+def signed(
+    body: bytes,
+    path: str,
+    secret: str = SECRET,
+    at: int | None = None,
+    nonce: str | None = None,
+    method: str = "POST",
+) -> str:
+    """The signature header a supplier sends with a callback to ``path`` (computed here
+    independently, the way the documentation tells suppliers to)."""
+    t = at if at is not None else int(datetime.now(UTC).timestamp())
+    n = nonce or uuid.uuid4().hex
+    message = f"v2\n{t}\n{n}\n{method}\n{path}\n".encode() + body
+    mac = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    return f"t={t},n={n},v2={mac}"
+
+
+def webhook_signed(body: bytes, secret: str = SECRET, at: int | None = None) -> str:
+    """The signature of an order webhook's body (computed here independently)."""
     t = at if at is not None else int(datetime.now(UTC).timestamp())
     mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
     return f"t={t},v1={mac}"
@@ -237,7 +254,8 @@ def signed(body: bytes, secret: str = SECRET, at: int | None = None) -> str:
 def signature_valid(header: str, body: bytes, secret: str = SECRET) -> bool:
     """Check a webhook's signature the way the documentation tells suppliers to."""
     parts = dict(p.split("=", 1) for p in header.split(","))
-    return hmac.compare_digest(parts["v1"], signed(body, secret, int(parts["t"])).split("v1=")[1])
+    expected = webhook_signed(body, secret, int(parts["t"])).split("v1=")[1]
+    return hmac.compare_digest(parts["v1"], expected)
 
 
 async def settle(seconds: float) -> None:

@@ -81,7 +81,7 @@ async def counters_app(
 @contextlib.asynccontextmanager
 async def rollup_worker(bootstrap: str, tmp: Path, **env: str) -> AsyncIterator[str]:
     """The roll-up worker as its own process (a fresh app id); yields the app id."""
-    app_id = unique("rollups-test")
+    app_id = unique("printcloud-counters-rollups-test")  # its Kafka user owns this prefix
     environ = {
         **os.environ,
         "PRINTCLOUD_COUNTERS_KAFKA_BOOTSTRAP": bootstrap,

@@ -17,6 +17,7 @@ from shared.crypto.signatures import sign
 from shared.events.contracts.auth import DeviceCredentialIssued
 from shared.events.envelope import new_envelope
 from shared.protocols.device import auth_message
+from tests.support.kafka import kafka_options
 
 
 class TestDevice:
@@ -44,7 +45,7 @@ class TestDevice:
             issued_at=datetime.now(UTC),
         )  # type: ignore[arg-type]
         env = new_envelope(data, source="auth", tenant_id=self.tenant_id)
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+        producer = AIOKafkaProducer(**kafka_options(bootstrap))
         await producer.start()
         try:
             await producer.send_and_wait(data.topic, env.to_bytes(), key=env.key.encode())

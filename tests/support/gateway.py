@@ -16,12 +16,15 @@ from services.gateway.app import create_app as create_gateway
 from services.gateway.settings import GatewaySettings
 from services.registry.app import SPEC
 from services.registry.settings import RegistrySettings
+from shared.http.identities import new_service_token, token_digest
 from shared.testing.fixtures import ServiceDbFactory, unique
 from tests.support.apps import service_client
 from tests.support.device import TestDevice
 from tests.support.waiting import eventually
 
 TOKEN = "op-" + uuid.uuid4().hex
+GATEWAY_TOKEN = new_service_token("gateway")
+"""The gateway's own identity: the registry holds only its digest."""
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 CAPS = {
     "document_format_supported": ["application/pdf"],
@@ -71,11 +74,12 @@ async def gateway_rig(service_db: ServiceDbFactory, bootstrap: str) -> AsyncIter
         kafka_bootstrap=bootstrap,
         operator_token=TOKEN,
         outbox_poll_s=0.5,
+        service_identities={"gateway": token_digest(GATEWAY_TOKEN)},
     )
     async with service_client(SPEC, reg_settings) as registry:
         gw_settings = GatewaySettings(
             kafka_bootstrap=bootstrap,
-            operator_token=TOKEN,
+            service_token=GATEWAY_TOKEN,
             instance="gw-test",
             registry_url=str(registry.make_url("/")),
             max_frame_bytes=64 * 1024,

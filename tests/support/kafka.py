@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -13,12 +14,45 @@ from typing import Any, TypeVar
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from shared.events.envelope import Envelope, EventData, new_envelope
+from shared.kafka.access import KafkaAccess
+from shared.kafka.acls import ADMIN_USER
 from shared.kafka.producer import create_producer
 from shared.kafka.topics import DEAD_LETTER_TOPIC
+from shared.testing.infra import user_env_prefix
 from tests.support.waiting import eventually
 
 Match = Callable[[dict[str, Any]], bool]
 _T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class ExportedKafka:
+    """The run's broker at ``bootstrap`` with the users' credentials the run exported
+    (``PRINTCLOUD_<USER>_KAFKA_USERNAME`` ..., see shared/testing/fixtures.py); what the
+    local platform's runner asks of a broker."""
+
+    bootstrap: str
+
+    def access(self, user: str = ADMIN_USER) -> KafkaAccess:
+        """How ``user`` (the super user by default) connects."""
+        prefix = user_env_prefix(user)
+        env = os.environ
+        return KafkaAccess(
+            self.bootstrap,
+            env.get(f"{prefix}KAFKA_USERNAME", ""),
+            env.get(f"{prefix}KAFKA_PASSWORD", ""),
+            env.get(f"{prefix}KAFKA_CA_FILE", ""),
+        )
+
+
+def operator(bootstrap: str) -> KafkaAccess:
+    """The broker's super user at ``bootstrap``: what tests publish and read with."""
+    return ExportedKafka(bootstrap).access()
+
+
+def kafka_options(bootstrap: str) -> dict[str, Any]:
+    """Client options (address and credentials) of the super user at ``bootstrap``."""
+    return operator(bootstrap).client_options()
 
 
 @dataclass(frozen=True)
@@ -52,7 +86,7 @@ async def publish(
     """Publish events (enveloped from ``source``, tenant ``tenant_id`` when the event names
     none) or ready (topic, envelope) pairs, in order, as a service's relay would: keyed,
     with the envelope's headers, acknowledged by every replica."""
-    producer = create_producer(bootstrap, client_id=client_id)
+    producer = create_producer(operator(bootstrap), client_id=client_id)
     await producer.start()
     try:
         pending = []
@@ -99,7 +133,7 @@ async def _read(
 ) -> list[_T]:
     """What ``accept`` makes of the records on ``topic`` (read from the start), once
     ``done`` says so; with ``settle_s``, also what arrives during that much more time."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(topic, **kafka_options(bootstrap), auto_offset_reset="earliest")
     await consumer.start()
     found: list[_T] = []
 

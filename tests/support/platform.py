@@ -21,7 +21,6 @@ from collections.abc import AsyncIterator, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
@@ -37,6 +36,7 @@ from shared.kafka.admin import ensure_topics
 from shared.kafka.topics import TOPICS
 from shared.service import ConsumerSpec, Runtime, create_app
 from shared.settings import ProcessSettings
+from tests.support.kafka import ExportedKafka, kafka_options, operator
 
 
 @dataclass
@@ -160,8 +160,8 @@ async def prepare_platform(bootstrap: str, admin_dsn: str, workdir: Path) -> Pla
         root=workdir / "platform",
         ports=Ports(first_service=base),
     )
-    local.kafka = SimpleNamespace(bootstrap=bootstrap)  # type: ignore[assignment]
-    await ensure_topics(bootstrap, TOPICS)
+    local.kafka = ExportedKafka(bootstrap)  # type: ignore[assignment]
+    await ensure_topics(operator(bootstrap), TOPICS)
     database = f"printcloud_fuzz_{secrets.token_hex(4)}"
     await create_database(admin_dsn, database)
     dsn = with_database(admin_dsn, database)
@@ -184,7 +184,7 @@ async def partitions(bootstrap: str, topics: Iterable[str]) -> list[Any]:
     from aiokafka import TopicPartition
     from aiokafka.client import AIOKafkaClient
 
-    client = AIOKafkaClient(bootstrap_servers=bootstrap)
+    client = AIOKafkaClient(**kafka_options(bootstrap))
     await client.bootstrap()
     try:
         metadata = await client.fetch_all_metadata()
@@ -205,7 +205,7 @@ async def _start_groups_at_the_end(platform: Platform, bootstrap: str) -> None:
     for name in platform.env:
         for spec in platform.consumers(name):
             consumer = AIOKafkaConsumer(
-                bootstrap_servers=bootstrap, group_id=spec.name, enable_auto_commit=False
+                **kafka_options(bootstrap), group_id=spec.name, enable_auto_commit=False
             )
             await consumer.start()
             try:

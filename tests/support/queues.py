@@ -27,6 +27,7 @@ from shared.events.contracts.users import UserCreated
 from shared.events.envelope import EventData
 from shared.http.auth import CompositeAuthenticator
 from shared.printing.capabilities import Capabilities
+from shared.testing.documents import pdf
 from shared.testing.fixtures import ServiceDbFactory, unique
 from tests.support.apps import service_client
 from tests.support.db import SchemaProbe
@@ -42,10 +43,7 @@ CAPS = Capabilities(
     print_color_mode_supported=["monochrome", "color"],
     copies_supported={"min": 1, "max": 99},
 )
-PDF = (
-    b"%PDF-1.4\n1 0 obj<</Type /Pages /Count 2>>endobj\n2 0 obj<</Type /Page>>endobj\n"
-    b"3 0 obj<</Type /Page>>endobj\n%%EOF\n"
-)
+PDF = pdf(2)
 
 
 @dataclasses.dataclass

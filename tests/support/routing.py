@@ -27,7 +27,7 @@ from shared.printing.capabilities import Capabilities
 from shared.printing.settings import JobSettings
 from shared.testing.fixtures import ServiceDbFactory, unique
 from tests.support.apps import service_client
-from tests.support.kafka import envelopes
+from tests.support.kafka import envelopes, kafka_options
 from tests.support.waiting import eventually
 
 TOKEN = "op-" + uuid.uuid4().hex
@@ -155,7 +155,7 @@ async def start_routing(
         "operator_token": TOKEN, "outbox_poll_s": 0.5, "sweep_interval_s": 0.5,
     }  # fmt: skip
     settings = RoutingSettings(**{**values, **overrides})
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    producer = AIOKafkaProducer(**kafka_options(bootstrap), enable_idempotence=True)
     await producer.start()
     try:
         async with service_client(SPEC, settings) as client:

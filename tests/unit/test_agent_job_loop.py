@@ -61,7 +61,7 @@ async def make_rig(tmp_path: Path) -> AsyncIterator[RigFactory]:
 
     async def make(
         printers: int = 1, print_seconds: float = 0.0, connector: bool = False,
-        login_qr: bool = True,
+        login_qr: bool = True, max_attempts: int = 5, retry_after_s: float = 15.0,
     ) -> Rig:  # fmt: skip
         state = StateDir(tmp_path / "state")
         me = uuid.uuid4()
@@ -82,6 +82,7 @@ async def make_rig(tmp_path: Path) -> AsyncIterator[RigFactory]:
             CloudApi(str(server.make_url("/")), state, http), journal,
             Downloads(state.root / "downloads"), Panel(state), lambda: targets,
             lambda: sent.append(1), interval=3600, login_qr=login_qr,
+            max_attempts=max_attempts, retry_after_s=retry_after_s,
         )  # fmt: skip
         stop = asyncio.Event()
         task = asyncio.create_task(loop.run(stop))
@@ -304,3 +305,42 @@ async def test_without_login_codes_jobs_are_listed_only_when_asked(make_rig: Rig
     await asyncio.sleep(0.5)  # the interval is an hour: no listing meanwhile
     assert rig.cloud.listings == listed
     assert rig.cloud.challenges == []
+
+
+async def test_a_job_that_cannot_be_fetched_fails_for_good_after_bounded_retries(
+    make_rig: RigFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    rig = await make_rig(max_attempts=3, retry_after_s=0.01)
+    (me,) = rig.printers
+    empty = rig.cloud.add_job(me, content=b"")
+    down = rig.cloud.add_job(me)
+    rig.cloud.refused[str(down)] = 500
+    good = rig.cloud.add_job(me)
+
+    def settled() -> bool:
+        rig.loop.poke()  # list again (the rig's interval is an hour)
+        return all(
+            (known := rig.journal.job(job)) is not None and known.state != "printing"
+            for job in (empty, down, good)
+        )
+
+    await eventually(settled, what="every job reached a final state")
+    # An empty document is not retried: nothing would ever print.
+    assert rig.statuses(empty) == ["failed"] and rig.cloud.fetched.count(str(empty)) == 0
+    empty_known = rig.journal.job(empty)
+    assert empty_known is not None and "empty" in empty_known.detail
+    # A download that keeps failing is tried max_attempts times, then failed with why.
+    assert rig.cloud.fetched.count(str(down)) == 3
+    assert rig.statuses(down) == ["failed"]
+    down_known = rig.journal.job(down)
+    assert down_known is not None and "after 3 attempts" in down_known.detail
+    assert "500" in down_known.detail
+    # The other job printed meanwhile, and nothing was logged as a crash.
+    assert rig.statuses(good) == ["received", "printing", "completed"]
+    assert not [r for r in caplog.records if r.exc_info]
+    # Listed again, the failed jobs are never fetched again.
+    before, listed = list(rig.cloud.fetched), rig.loop.synced
+    rig.loop.poke()
+    await eventually(lambda: rig.loop.synced > listed, what="one more listing")
+    await eventually(lambda: all(s.idle.is_set() for s in rig.loop.stations.values()))
+    assert rig.cloud.fetched == before

@@ -214,3 +214,19 @@ def test_operators_pass_every_scope_check() -> None:
     Principal("operator", None, frozenset({"operator"})).require_scope("devices:verify")
     with pytest.raises(Forbidden):
         Principal("u", TENANT, frozenset({"admin"})).require_scope("printers:read")
+
+
+async def test_the_operator_token_is_verified_by_its_digest_alone() -> None:
+    token = "op-" + uuid.uuid4().hex
+    by_digest = OperatorTokenAuthenticator(None, sha256=hashlib.sha256(token.encode()).hexdigest())
+    who = await by_digest.authenticate(_request(token))
+    assert who.is_operator
+    for wrong in (
+        "op-" + uuid.uuid4().hex,
+        token + "x",
+        hashlib.sha256(token.encode()).hexdigest(),
+    ):
+        with pytest.raises(Unauthenticated):
+            await by_digest.authenticate(_request(wrong))
+    with pytest.raises(Unauthenticated):  # neither the token nor a digest: nobody is operator
+        await OperatorTokenAuthenticator(None).authenticate(_request(token))

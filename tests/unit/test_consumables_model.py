@@ -19,7 +19,12 @@ from services.consumables.domain.model import (
     retryable_status,
     winning_rule,
 )
-from services.consumables.domain.signing import signature, verify
+from services.consumables.domain.signing import (
+    callback_signature,
+    signature,
+    verify,
+    verify_callback,
+)
 
 TENANT = uuid.uuid4()
 NOW = datetime.now(UTC)
@@ -104,6 +109,24 @@ def test_signatures_bind_secret_body_and_time() -> None:
     assert not verify(header, "k" * 32, b"{}", now=1_700_000_301, tolerance_s=300)
     for garbage in ("", "t=x,v1=00", "v1=abc", "t=1700000000"):
         assert not verify(garbage, "k" * 32, b"{}", now=1_700_000_000, tolerance_s=300)
+
+
+def test_a_callback_signature_binds_method_path_time_nonce_and_body() -> None:
+    path, nonce, now = "/v1/supply-orders/o1/shipped", "n" * 16, 1_700_000_000
+    header = callback_signature("k" * 32, now, nonce, "POST", path, b"{}")
+    ok = {"method": "POST", "path": path, "body": b"{}", "now": now + 60, "tolerance_s": 120}
+    signed = verify_callback(header, "k" * 32, **ok)  # type: ignore[arg-type]
+    assert signed is not None and (signed.timestamp, signed.nonce) == (now, nonce)
+    for change in (
+        {"path": "/v1/supply-orders/o1/delivered"}, {"path": "/v1/supply-orders/o2/shipped"},
+        {"method": "PUT"}, {"body": b"{ }"}, {"now": now + 121}, {"now": now - 121},
+    ):  # fmt: skip
+        assert verify_callback(header, "k" * 32, **{**ok, **change}) is None, change  # type: ignore[arg-type]
+    assert verify_callback(header, "j" * 32, **ok) is None  # type: ignore[arg-type]
+    short = callback_signature("k" * 32, now, "short", "POST", path, b"{}")
+    body_only = signature("k" * 32, now, b"{}")
+    for garbage in (short, body_only, "", "t=x,n=nnnnnnnnnnnnnnnn,v2=00"):
+        assert verify_callback(garbage, "k" * 32, **ok) is None, garbage  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("address", "allowed"), [

@@ -5,6 +5,7 @@ to another port), and the operator token is kept in a file only its owner reads.
 from __future__ import annotations
 
 import io
+import json
 import socket
 import stat
 import uuid
@@ -21,6 +22,7 @@ from deploy.platform.local import (
     Ports,
     PortTaken,
 )
+from shared.http.identities import token_digest
 
 
 @pytest.fixture
@@ -96,3 +98,33 @@ def test_the_printed_table_never_cuts_a_path_or_an_id(
     for whole in (demo_id, pool_id, str(local.demo_spool), f"cat {local.operator_token_file}"):
         assert any(whole in line for line in lines), (whole, shown.getvalue())
     assert local.operator_token not in shown.getvalue()
+
+
+def test_each_service_gets_its_own_identity_and_none_the_operator_token(
+    tmp_path: Path,
+) -> None:
+    services = {
+        "registry": "services.registry", "gateway": "services.gateway",
+        "queues": "services.queues", "counters": "services.counters",
+    }  # fmt: skip
+    local = LocalPlatform(services, ["registry", "queues", "counters"], root=tmp_path)
+    envs = {name: local.service_env(name) for name in services}
+    gateway_token = envs["gateway"]["PRINTCLOUD_GATEWAY_SERVICE_TOKEN"]
+    assert gateway_token.startswith("pcsvc_gateway_")
+    # The gateway holds its own token and no operator token; nobody else holds its token.
+    # No service holds the operator token: those with an API verify it by its digest.
+    for name in services:
+        assert local.operator_token not in envs[name].values(), name
+    assert not any("OPERATOR" in var for var in envs["gateway"])
+    for name in ("registry", "queues", "counters"):
+        assert gateway_token not in envs[name].values(), name
+        digest = envs[name][f"PRINTCLOUD_{name.upper()}_OPERATOR_TOKEN_SHA256"]
+        assert digest == token_digest(local.operator_token), name
+    # The registry, which the gateway calls, holds only the token's digest; the others
+    # are told of no caller at all.
+    identities = json.loads(envs["registry"]["PRINTCLOUD_REGISTRY_SERVICE_IDENTITIES"])
+    assert identities == {"gateway": token_digest(gateway_token)}
+    for name in ("queues", "counters"):
+        assert f"PRINTCLOUD_{name.upper()}_SERVICE_IDENTITIES" not in envs[name], name
+    again = LocalPlatform(services, ["registry", "queues", "counters"], root=tmp_path)
+    assert again.service_token("gateway") == gateway_token, "kept across starts"

@@ -149,6 +149,21 @@ def test_a_job_that_would_exceed_the_limit_is_held() -> None:
     assert decide(job(p, printed_pages=10), place(p, HOLD), [pending], NOW).reason == "quota"
 
 
+def test_a_job_of_unknown_or_zero_pages_never_slips_under_a_quota() -> None:
+    p = printer(online=True)
+    q = quota(used=0, exceeded=False)
+    for pages in (None, 0):
+        d = decide(job(p, printed_pages=pages), place(p, HOLD), [q], NOW)
+        assert (d.action, d.reason) == ("hold", "quota"), pages
+        assert "not known" in d.detail
+    warn = quota(used=0, exceeded=False, policy="warn")
+    assert decide(job(p, printed_pages=None), place(p, HOLD), [warn], NOW).reason == (
+        "quota_warning"
+    )
+    lifted = quota(used=0, exceeded=False, override_until=NOW + timedelta(hours=1))
+    assert decide(job(p, printed_pages=None), place(p, HOLD), [lifted], NOW).reason == "direct"
+
+
 def test_override_lets_the_job_through() -> None:
     p = printer(online=True)
     q = quota(override_until=NOW + timedelta(hours=1))

@@ -13,9 +13,9 @@ from shared.http.auth import (
     AccessTokenAuthenticator,
     Authenticator,
     CompositeAuthenticator,
-    OperatorTokenAuthenticator,
     parse_jwks,
 )
+from shared.service import operator_authenticator
 from shared.settings import ServiceSettings
 
 
@@ -28,11 +28,10 @@ async def own_signing_key(request: web.Request, kid: str) -> jwt.PyJWK | None:
 
 def authenticator(settings: ServiceSettings) -> Authenticator:
     """The operator token first, then auth's own access tokens."""
-    token = settings.operator_token.get_secret_value() if settings.operator_token else None
     own = AccessTokenAuthenticator(
         own_signing_key,
         settings.auth_issuer,
         settings.auth_audience,
         leeway_s=settings.auth_leeway_s,
     )
-    return CompositeAuthenticator(OperatorTokenAuthenticator(token), own)
+    return CompositeAuthenticator(operator_authenticator(settings), own)

@@ -209,7 +209,8 @@ of a disabled or deleted user, gets one and the same `invalid-grant` answer.
         operation_id="deleteUser",
         description="Revokes the user's API tokens and deletes the user in one change "
         "(`api_token.revoked` for each, then `user.deleted`). Access tokens already issued "
-        "from them stop working within seconds. Needs the `admin` role and the `users:write` scope.",
+        "from them stop working within seconds. Needs the `admin` role and the "
+        "`users:write` scope.",
         descriptions={404: _NO_USER},
     ),
     Operation(
@@ -268,9 +269,9 @@ of a disabled or deleted user, gets one and the same `invalid-grant` answer.
         {200: ApiToken},
         errors=READ_ERRORS,
         operation_id="revokeApiToken",
-        description="The token gets no access token from now on, and the access tokens already issued "
-        "from it stop working within seconds. Publishes `api_token.revoked`; revoking a revoked token "
-        "changes nothing. Needs the `admin` role and `users:write`.",
+        description="The token gets no access token from now on, and the access tokens "
+        "already issued from it stop working within seconds. Publishes `api_token.revoked`; "
+        "revoking a revoked token changes nothing. Needs the `admin` role and `users:write`.",
         descriptions={200: "The revoked token.", 404: _NO_TOKEN},
     ),
     Operation(

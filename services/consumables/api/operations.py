@@ -28,12 +28,15 @@ from shared.http.operations import Operation
 TAG = "consumables"
 _SIGNED = {
     SIGNATURE_HEADER: (
-        "t=<unix seconds>,v1=<hex HMAC-SHA256 of '<t>.' + body under the supplier's secret>; "
-        "instead of an administrator's bearer token"
+        "t=<unix seconds>,n=<fresh nonce, 16-64 of [A-Za-z0-9_-]>,v2=<hex HMAC-SHA256 under "
+        "the supplier's secret of 'v2\\n<t>\\n<n>\\nPOST\\n<path>\\n' + body>; instead of an "
+        "administrator's bearer token. Refused outside the time window and for a nonce "
+        "already received"
     )
 }
 _CALLBACK = (
-    "Called by the order's supplier, signing the raw body with its secret, or by a tenant "
+    "Called by the order's supplier, signing the whole request (order and step by the "
+    "path, time, nonce, body) with its secret, or by a tenant "
     "administrator with a bearer token. A repeated or late report (shipped after delivered) "
     "answers the order unchanged; a closed order answers 409. The body may be empty."
 )

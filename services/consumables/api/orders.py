@@ -25,8 +25,8 @@ from services.consumables.domain.commands import (
     ReportShipped,
 )
 from services.consumables.domain.errors import OrderNotFound
-from services.consumables.domain.model import Order
-from services.consumables.domain.signing import SIGNATURE_HEADER, verify
+from services.consumables.domain.model import Order, Supplier
+from services.consumables.domain.signing import SIGNATURE_HEADER, verify_callback
 from services.consumables.handlers import orders, supplies
 from shared.crypto.sealing import SealError
 from shared.errors import Unauthenticated
@@ -84,25 +84,37 @@ async def _authorised_order(request: web.Request) -> Order:
     header = request.headers.get(SIGNATURE_HEADER)
     if header is None:
         raise Unauthenticated(
-            f"sign the body with the supplier's secret ({SIGNATURE_HEADER}) or send an "
+            f"sign the request with the supplier's secret ({SIGNATURE_HEADER}) or send an "
             "administrator's bearer token"
         )
-    key = kek(request)
-    try:
-        secret = (
-            key.open(supplier.sealed_secret or b"", aad=supplier.id.bytes).decode()
-            if supplier is not None and key is not None
-            else None
-        )
-    except SealError:
-        secret = None
+    secret = _supplier_secret(request, supplier)
     tolerance = CONTEXT.settings(request).callback_tolerance_s
+    signed = None
+    if secret is not None:
+        signed = verify_callback(
+            header, secret, method=request.method, path=request.path, body=body,
+            now=time.time(), tolerance_s=tolerance,
+        )  # fmt: skip
     # A missing order and a bad signature get the same answer: nothing leaks to a
     # caller that cannot sign.
-    if secret is None or not verify(header, secret, body, now=time.time(), tolerance_s=tolerance):
+    if signed is None:
         raise Unauthenticated("the signature does not verify")
-    assert order is not None
+    assert order is not None and supplier is not None
+    tx = transactions(request)
+    if not await orders.accept_callback_nonce(tx, supplier.id, signed.nonce, 2 * tolerance):
+        raise Unauthenticated("this signed callback was already received (replay)")
     return order
+
+
+def _supplier_secret(request: web.Request, supplier: Supplier | None) -> str | None:
+    """The supplier's webhook secret, opened with the key-encryption key; None if none."""
+    key = kek(request)
+    if supplier is None or key is None:
+        return None
+    try:
+        return key.open(supplier.sealed_secret or b"", aad=supplier.id.bytes).decode()
+    except SealError:
+        return None
 
 
 async def _progress(

@@ -64,6 +64,15 @@ async def order_and_supplier(
         return order, await uow.repo.get_supplier(order.supplier_id)
 
 
+async def accept_callback_nonce(
+    tx: Transactions[OrderRepository], supplier_id: uuid.UUID, nonce: str, keep_s: float
+) -> bool:
+    """Whether a supplier's signed callback is new: its nonce is recorded once; the same
+    nonce again within ``keep_s`` is a replay."""
+    async with tx() as uow:
+        return await uow.repo.record_callback_nonce(supplier_id, nonce, keep_s)
+
+
 async def list_orders(
     tx: Transactions[OrderRepository], q: OrderQuery, tenant_id: uuid.UUID | None
 ) -> list[Order]:

@@ -133,3 +133,19 @@ class OrderRepository:
     async def drop_delivery(self, order_id: uuid.UUID) -> None:
         """The webhook needs no more attempts."""
         await self.conn.execute("DELETE FROM order_deliveries WHERE order_id = $1", order_id)
+
+    async def record_callback_nonce(
+        self, supplier_id: uuid.UUID, nonce: str, keep_s: float
+    ) -> bool:
+        """Record a supplier's callback nonce; False when it was seen in the last
+        ``keep_s`` seconds (a replay). Older nonces are forgotten on the way."""
+        await self.conn.execute(
+            "DELETE FROM callback_nonces WHERE seen_at < now() - make_interval(secs => $1)",
+            keep_s,
+        )
+        row = await self.conn.fetchrow(
+            "INSERT INTO callback_nonces (supplier_id, nonce) VALUES ($1, $2) "
+            "ON CONFLICT DO NOTHING RETURNING nonce",
+            supplier_id, nonce,
+        )  # fmt: skip
+        return row is not None

@@ -47,6 +47,21 @@ def quota_tenant(who: Principal, asked: uuid.UUID | None) -> uuid.UUID:
     return tenant
 
 
+def export_tenant(who: Principal, asked: uuid.UUID | None) -> uuid.UUID:
+    """Whose month an export shows: the caller's tenant, or the one an operator names."""
+    if who.is_operator:
+        if asked is None:
+            raise ValidationFailed("operators name the tenant", [
+                FieldError("tenant", "required for operators")
+            ])  # fmt: skip
+        return asked
+    tenant_id = who.tenant_scope()
+    assert tenant_id is not None
+    if asked is not None and asked != tenant_id:
+        raise NotFound("no such tenant", [FieldError("tenant", "unknown tenant")])
+    return tenant_id
+
+
 def usage_subject(who: Principal, q: UsageQuery) -> tuple[uuid.UUID, str, uuid.UUID]:
     """(tenant, dimension, subject) the caller may read: users only their own usage."""
     if who.is_operator:

@@ -6,6 +6,7 @@ from services.counters.api.shapes import (
     PrinterCountersView,
     QuotaList,
     QuotaView,
+    UsageExport,
     UsageView,
 )
 from services.counters.domain.commands import (
@@ -13,6 +14,7 @@ from services.counters.domain.commands import (
     CreateQuota,
     QuotaPage,
     UpdateQuota,
+    UsageExportQuery,
     UsageQuery,
 )
 from shared.http.operations import Operation
@@ -61,6 +63,15 @@ OPERATIONS: list[Operation] = [
         query=UsageQuery, responses={200: UsageView}, errors=(401, 403, 404, 422),
         description="Scope jobs:read. Users read their own usage; admins the tenant's, a "
         "user's (`user_id`) or a printer's (`printer_id`); operators name the `tenant`.",
+    ),
+    Operation(
+        method="GET", path="/v1/usage/export", summary="A month's usage for accounting",
+        tag=TAG, query=UsageExportQuery, responses={200: UsageExport},
+        errors=(401, 403, 404, 422),
+        description="Scope jobs:read, tenant administrators (operators name the `tenant`). "
+        "The month's totals of the tenant, of each user and of each printer, from the "
+        "monthly roll-ups (jobs, pages, colour and mono pages); `format=csv` answers the "
+        "same rows as `text/csv` with a header line.",
     ),
     Operation(
         method="GET", path="/v1/counters/{printer_id}", summary="A printer's counters",

@@ -16,4 +16,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_delete("/v1/quotas/{quota_id}", views.delete_quota)
     app.router.add_post("/v1/quotas/{quota_id}/overrides", views.add_override)
     app.router.add_get("/v1/usage", views.usage)
+    app.router.add_get("/v1/usage/export", views.usage_export)
     app.router.add_get("/v1/counters/{printer_id}", views.printer_counters)

@@ -3,6 +3,8 @@ OpenAPI document) and the mapping of domain objects to them."""
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from datetime import datetime
 from typing import Any, Literal
@@ -127,3 +129,44 @@ def counter_json(c: model.PrinterCounter) -> dict[str, Any]:
         "counter": c.counter, "unit": c.unit, "value": c.value, "usage": c.usage,
         "read_at": c.read_at.isoformat(), "reading_id": str(c.reading_id),
     }  # fmt: skip
+
+
+EXPORT_COLUMNS = ("dimension", "subject_id", "jobs", "pages", "colour_pages", "mono_pages")
+"""The columns of an accounting export, in CSV order."""
+
+
+def export_row(w: model.UsageWindow) -> dict[str, Any]:
+    """One subject's month in an export (ExportRow)."""
+    return {
+        "dimension": w.dimension, "subject_id": str(w.subject_id), "jobs": w.jobs,
+        "pages": w.pages, "colour_pages": w.colour_pages,
+        "mono_pages": w.pages - w.colour_pages,
+    }  # fmt: skip
+
+
+def export_csv(rows: list[dict[str, Any]]) -> str:
+    """The export as CSV with a header line."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+class ExportRow(BaseModel):
+    """One tenant's, user's or printer's usage in the month."""
+
+    dimension: Literal["tenant", "user", "printer"]
+    subject_id: uuid.UUID
+    jobs: int
+    pages: int
+    colour_pages: int
+    mono_pages: int
+
+
+class UsageExport(BaseModel):
+    """A tenant's month: its own totals, and each user's and each printer's."""
+
+    tenant_id: uuid.UUID
+    month: str
+    rows: list[ExportRow]

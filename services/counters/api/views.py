@@ -9,16 +9,24 @@ from services.counters.api.context import (
     ADMIN_WRITE,
     PRINTERS_READ,
     USAGE_READ,
+    export_tenant,
     quota_tenant,
     transactions,
     usage_subject,
 )
-from services.counters.api.shapes import counter_json, quota_json, window_json
+from services.counters.api.shapes import (
+    counter_json,
+    export_csv,
+    export_row,
+    quota_json,
+    window_json,
+)
 from services.counters.domain.commands import (
     AddOverride,
     CreateQuota,
     QuotaPage,
     UpdateQuota,
+    UsageExportQuery,
     UsageQuery,
 )
 from services.counters.handlers import quotas, readings
@@ -104,6 +112,21 @@ async def usage(request: web.Request) -> web.Response:
         "subject_id": str(subject),
         "items": [window_json(w) for w in windows],
     })  # fmt: skip
+
+
+async def usage_export(request: web.Request) -> web.Response:
+    """GET /v1/usage/export: a month per user and per printer, as JSON or CSV."""
+    who = caller(request, USAGE_READ, "admin")
+    q = query_model(request, UsageExportQuery)
+    tenant_id = export_tenant(who, q.tenant_id)
+    windows = await usage_handlers.month_export(transactions(request), tenant_id, q.start())
+    rows = [export_row(w) for w in windows]
+    if q.format == "csv":
+        return web.Response(
+            text=export_csv(rows), content_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="usage-{q.month}.csv"'},
+        )  # fmt: skip
+    return web.json_response({"tenant_id": str(tenant_id), "month": q.month, "rows": rows})
 
 
 async def printer_counters(request: web.Request) -> web.Response:

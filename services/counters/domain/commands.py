@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -92,3 +92,21 @@ class UsageQuery(_Command):
 
     def bounds(self) -> tuple[datetime | None, datetime | None]:
         return self.from_, self.to
+
+
+class UsageExportQuery(_Command):
+    """A tenant's usage in one month, per user and per printer, from the monthly
+    roll-ups."""
+
+    tenant_id: uuid.UUID | None = Field(
+        default=None, alias="tenant", description="Operators name the tenant."
+    )
+    month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM (UTC).")
+    format: Literal["json", "csv"] = "json"
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    def start(self) -> datetime:
+        """The first instant of the month (UTC)."""
+        year, month = (int(x) for x in self.month.split("-"))
+        return datetime(year, month, 1, tzinfo=UTC)

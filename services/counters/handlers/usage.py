@@ -62,3 +62,11 @@ async def usage_windows(
             tenant_id=tenant_id, granularity=granularity, dimension=dimension,
             subject_id=subject_id, start=start, end=end, limit=limit,
         )  # fmt: skip
+
+
+async def month_export(
+    tx: Transactions[UsageRepository], tenant_id: uuid.UUID, start: datetime
+) -> list[UsageWindow]:
+    """A tenant's monthly windows (tenant, users, printers) of the month at ``start``."""
+    async with tx() as uow:
+        return await uow.repo.month_windows(tenant_id, start)

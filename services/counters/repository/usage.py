@@ -71,3 +71,17 @@ class UsageRepository:
             tenant_id, granularity, dimension, subject_id, start, end, limit,
         )  # fmt: skip
         return [UsageWindow(tenant_id, granularity, dimension, subject_id, **dict(r)) for r in rows]
+
+    async def month_windows(self, tenant_id: uuid.UUID, start: datetime) -> list[UsageWindow]:
+        """Every monthly window of the tenant starting at ``start``: the tenant's, each
+        user's and each printer's."""
+        rows = await self.conn.fetch(
+            """
+            SELECT dimension, subject_id, window_start, window_end, pages, colour_pages, jobs
+              FROM usage_windows
+             WHERE tenant_id = $1 AND granularity = 'month' AND window_start = $2
+             ORDER BY dimension, subject_id
+            """,
+            tenant_id, start,
+        )  # fmt: skip
+        return [UsageWindow(tenant_id=tenant_id, granularity="month", **dict(r)) for r in rows]

@@ -20,13 +20,15 @@ async def device_ws(request: web.Request) -> web.StreamResponse:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Ready when accepting, the key cache has caught up, commands and notifications are
-    followed."""
+    """Ready when accepting, the key cache and the connectors' printers have caught up
+    with their topics (before that a device would be refused as unknown, a connector's
+    report as not its own), and commands and notifications are followed."""
     gw = gateway(request)
     return readiness(
         {
             "accepting": "ok" if gw.accepting else "shutting down or starting",
             "credentials": "ok" if gw.credentials.ready.is_set() else "loading",
+            "bridged": "ok" if gw.bridged.ready.is_set() else "loading",
             "commands": "ok" if gw.feed_ready.is_set() else "not following",
             "notifications": "ok" if gw.feed_ready.is_set() else "not following",
             "tasks": "ok" if not gw.supervisor.failing else f"restarting {gw.supervisor.failing}",

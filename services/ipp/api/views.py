@@ -15,7 +15,7 @@ from aiohttp import web
 
 from services.ipp.api.auth import REALM, NotAuthenticated, Unavailable, authenticate
 from services.ipp.api.context import CONTEXT, HTTP, STARTED, transactions
-from services.ipp.handlers import jobs, printer
+from services.ipp.handlers import control, jobs, printer
 from services.ipp.handlers.common import Call, DocumentStream, api_failure, response
 from services.ipp.protocol.codec import Attribute, Incomplete, IppError, Message, decode, encode
 from services.ipp.protocol.constants import SUPPORTED_VERSIONS, Op, Status, Tag
@@ -38,7 +38,19 @@ OPERATIONS: dict[int, Handler] = {
     Op.CANCEL_JOB: jobs.cancel_job,
     Op.GET_JOB_ATTRIBUTES: jobs.get_job_attributes,
     Op.GET_JOBS: jobs.get_jobs,
+    Op.HOLD_JOB: control.hold_job,
+    Op.RELEASE_JOB: control.release_job,
+    Op.CLOSE_JOB: control.close_job,
+    Op.CANCEL_MY_JOBS: control.cancel_my_jobs,
+    Op.IDENTIFY_PRINTER: printer.identify_printer,
 }
+
+
+JOB_OPERATIONS = frozenset({
+    Op.GET_JOB_ATTRIBUTES, Op.CANCEL_JOB, Op.SEND_DOCUMENT, Op.HOLD_JOB, Op.RELEASE_JOB,
+    Op.CLOSE_JOB,
+})  # fmt: skip
+"""Operations on one job: printer-uri needs job-id beside it."""
 
 
 def _unauthenticated(request: web.Request, detail: str) -> web.Response:
@@ -62,21 +74,29 @@ def _error(
 
 
 async def _read_header(request: web.Request, limit: int) -> tuple[Message, bytes]:
-    """The decoded IPP header and the document octets read along with it."""
+    """The decoded IPP header and the document octets read along with it.
+
+    The buffer grows only outside the ``except``: the Incomplete being handled holds the
+    decoder's frames, whose view of the buffer forbids resizing it."""
     buf = bytearray()
     while True:
         try:
             message, used = decode(buf)
-            return message, bytes(buf[used:])
+            if used <= limit:
+                return message, bytes(buf[used:])
+            request_id = message.request_id  # it came whole, in large reads
         except Incomplete as exc:
-            if len(buf) > limit:
-                raise IppError(
-                    Status.REQUEST_ENTITY_TOO_LARGE, "the attributes are too large", exc.request_id
-                ) from None
-            chunk = await request.content.readany()
-            if not chunk:
-                raise
-            buf += chunk
+            request_id = exc.request_id
+        if len(buf) > limit:
+            raise IppError(
+                Status.REQUEST_ENTITY_TOO_LARGE, "the attributes are too large", request_id
+            )
+        chunk = await request.content.readany()
+        if not chunk:
+            truncated = Incomplete(request_id)
+            truncated.version = (buf[0], buf[1]) if len(buf) >= 2 else None
+            raise truncated
+        buf += chunk
 
 
 def _check_operation_group(message: Message) -> None:
@@ -100,7 +120,7 @@ def _check_operation_group(message: Message) -> None:
         raise IppError(Status.BAD_REQUEST, "printer-uri or job-uri is required", rid)
     if uri.tag != Tag.URI or len(uri.values) != 1:
         raise IppError(Status.BAD_REQUEST, f"{uri.name}: wrong syntax", rid)
-    if message.code in (Op.GET_JOB_ATTRIBUTES, Op.CANCEL_JOB, Op.SEND_DOCUMENT):
+    if message.code in JOB_OPERATIONS:
         if uri.name == "printer-uri" and message.groups[0].get("job-id") is None:
             raise IppError(Status.BAD_REQUEST, "job-id is required with printer-uri", rid)
 

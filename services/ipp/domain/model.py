@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
@@ -39,7 +40,9 @@ class Target:
 @dataclass(frozen=True)
 class IppJob:
     """An IPP job: its job-id on this endpoint, its owner and, once it has its document,
-    the Printcloud job. A Create-Job without Send-Document yet has no ``job_uuid``."""
+    the Printcloud job. A Create-Job without Send-Document yet has no ``job_uuid``; a
+    held job (``hold_until``, RFC 8011 job-hold-until) has its stored ``document_id``
+    and no Printcloud job until Release-Job."""
 
     id: int
     target_id: uuid.UUID
@@ -48,16 +51,27 @@ class IppJob:
     name: str
     settings: dict[str, object]
     job_uuid: uuid.UUID | None
-    state: Literal["awaiting-document", "submitted", "canceled"]
+    state: Literal["awaiting-document", "held", "submitted", "canceled"]
     created_at: datetime
+    hold_until: str | None = None
+    document_id: uuid.UUID | None = None
 
     def submitted(self, job_uuid: uuid.UUID) -> IppJob:
         """The job once its Printcloud job exists."""
         return replace(self, job_uuid=job_uuid, state="submitted")
 
     def canceled(self) -> IppJob:
-        """A Create-Job canceled before it got its document."""
+        """A job canceled before it became a Printcloud job (waiting for its document
+        or held)."""
         return replace(self, state="canceled")
+
+    def stored(self, document_id: uuid.UUID) -> IppJob:
+        """A held job whose document is in the blob store, waiting for Release-Job."""
+        return replace(self, document_id=document_id, state="held")
+
+    def holding(self, hold_until: str | None) -> IppJob:
+        """A job waiting for its document, to be held (or not) once it has it."""
+        return replace(self, hold_until=hold_until)
 
 
 JOB_STATES: dict[str, tuple[JobState, str]] = {
@@ -74,12 +88,32 @@ JOB_STATES: dict[str, tuple[JobState, str]] = {
 """A Printcloud job state as IPP job-state and job-state-reasons."""
 
 AWAITING_DOCUMENT = (JobState.PENDING_HELD, "job-incoming")
+HELD = (JobState.PENDING_HELD, "job-hold-until-specified")
+HOLD_UNTIL = ("no-hold", "indefinite")
+"""job-hold-until values: a held job waits for Release-Job (no time of day is kept)."""
 CREATE_CANCELED = (JobState.CANCELED, "job-canceled-by-user")
 
 
 def ipp_job_state(state: str) -> tuple[JobState, str]:
     """IPP job-state and its reason for a Printcloud job state."""
     return JOB_STATES.get(state, (JobState.PENDING, "none"))
+
+
+def virtual_target(
+    target_id: uuid.UUID, name: str, location: str, members: Sequence[Target]
+) -> Target:
+    """A virtual printer as its member printers make it: online (``idle``) when any
+    member is, offline (``stopped``) when none is or it has none; its supplies are every
+    member's, each named after its printer ("Floor 2 laser: Black toner"), so a low one
+    is a state reason of the virtual printer too."""
+    markers = tuple(
+        replace(m, name=f"{member.name or member.id}: {m.name or m.kind}")
+        for member in members
+        for m in member.markers
+    )
+    online = any(member.online for member in members)
+    return Target(target_id, "virtual-printer", name, location, "Printcloud virtual printer",
+                  online, markers)  # fmt: skip
 
 
 def printer_state(target: Target) -> tuple[PrinterState, list[str]]:

@@ -3,21 +3,29 @@ the device reports (:class:`Capabilities`) and its presence."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from services.ipp.domain.media import media_size
-from services.ipp.domain.model import MARKER_COLOURS, MARKER_TYPES, Target, printer_state
+from services.ipp.domain.model import (
+    HOLD_UNTIL,
+    MARKER_COLOURS,
+    MARKER_TYPES,
+    Target,
+    printer_state,
+)
 from services.ipp.protocol.codec import Attribute, Resolution, Value
 from services.ipp.protocol.constants import Op, Tag
+from shared.printing import driverless
 from shared.printing.capabilities import Capabilities
 
 OPERATIONS = (
     Op.PRINT_JOB, Op.VALIDATE_JOB, Op.CREATE_JOB, Op.SEND_DOCUMENT, Op.CANCEL_JOB,
-    Op.GET_JOB_ATTRIBUTES, Op.GET_JOBS, Op.GET_PRINTER_ATTRIBUTES,
+    Op.GET_JOB_ATTRIBUTES, Op.GET_JOBS, Op.GET_PRINTER_ATTRIBUTES, Op.HOLD_JOB,
+    Op.RELEASE_JOB, Op.CANCEL_MY_JOBS, Op.CLOSE_JOB, Op.IDENTIFY_PRINTER,
 )  # fmt: skip
-FORMATS = ("application/pdf", "image/pwg-raster", "image/urf", "image/jpeg")
-"""The document formats the endpoint passes on, when the device takes them."""
+"""Every operation the endpoint answers; a virtual printer has no Identify-Printer."""
+IDENTIFY_ACTIONS = ("display",)
+"""What Identify-Printer asks of the device: it shows itself the way it can."""
 ORIENTATIONS = {"portrait": 3, "landscape": 4, "reverse-landscape": 5, "reverse-portrait": 6}
 FINISHINGS = {
     "none": 3, "staple": 4, "punch": 5, "cover": 6, "bind": 7, "saddle-stitch": 8,
@@ -35,7 +43,8 @@ FINISHINGS = {
 JOB_TEMPLATE = (
     "copies", "finishings", "media", "media-col", "multiple-document-handling",
     "orientation-requested", "page-ranges", "print-color-mode", "print-quality",
-    "printer-resolution", "sides", "output-bin",
+    "printer-resolution", "sides", "output-bin", "job-hold-until", "job-priority",
+    "job-sheets",
 )  # fmt: skip
 OPERATION_JOB_ATTRIBUTES = ("job-name", "document-format", "ipp-attribute-fidelity")
 
@@ -92,10 +101,7 @@ def printer_attributes(
 ) -> list[Attribute]:
     """Every printer attribute, job template ones included."""
     state, reason = printer_state(target)
-    formats = [f for f in FORMATS if f in caps.document_format_supported]
-    if "application/pdf" not in formats:
-        formats.insert(0, "application/pdf")
-    formats.append("application/octet-stream")
+    formats = [*driverless.formats(caps), "application/octet-stream"]
     media = caps.media_supported or ["iso_a4_210x297mm", "na_letter_8.5x11in"]
     media_default = caps.media_default or media[0]
     sources = caps.media_source_supported
@@ -104,16 +110,12 @@ def printer_attributes(
     finishings = [FINISHINGS[f] for f in caps.finishings_supported if f in FINISHINGS] or [3]
     colour = list(caps.print_color_mode_supported) or ["monochrome"]
     colour_default = "color" if "color" in colour else colour[0]
-    uuid_urn = f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'printcloud:{target.id}')}"
+    uuid_urn = f"urn:uuid:{driverless.printer_uuid(target.id)}"
     sizes = [media_size(m) for m in media]
     media_sizes = [
         [_int("x-dimension", s[0]), _int("y-dimension", s[1])] for s in sizes if s is not None
     ]
-    urf = ["V1.4", "W8", "CP1", "PQ4", "RS" + "-".join(str(r.x) for r in resolutions)]
-    if "color" in colour:
-        urf.insert(2, "SRGB24")
-    if any(s.startswith("two-sided") for s in caps.sides_supported):
-        urf.append("DM1")
+    urf = driverless.urf_supported(caps)
     up = max(1, int((now - started).total_seconds()))
     attrs = [
         Attribute.of("charset-configured", Tag.CHARSET, "utf-8"),
@@ -125,7 +127,9 @@ def printer_attributes(
         _kw("ipp-versions-supported", "1.0", "1.1", "2.0"),
         _kw("ipp-features-supported", "ipp-everywhere"),
         Attribute.of("natural-language-configured", Tag.LANGUAGE, "en"),
-        _enum("operations-supported", *OPERATIONS),
+        _enum("operations-supported", *(
+            op for op in OPERATIONS if op != Op.IDENTIFY_PRINTER or target.kind == "printer"
+        )),
         _kw("pdl-override-supported", "attempted"),
         Attribute.of("printer-is-accepting-jobs", Tag.BOOLEAN, True),
         Attribute.of("printer-name", Tag.NAME, target.name[:127] or str(target.id)),
@@ -139,6 +143,7 @@ def printer_attributes(
         _int("printer-up-time", up),
         Attribute.of("printer-current-time", Tag.DATE_TIME, now),
         _int("printer-config-change-time", 1),
+        _int("printer-state-change-time", 1),
         Attribute.of("printer-uri-supported", Tag.URI, printer_uri),
         _kw("uri-authentication-supported", "basic"),
         _kw("uri-security-supported", "tls" if secure else "none"),
@@ -156,6 +161,14 @@ def printer_attributes(
         _kw("job-creation-attributes-supported", *JOB_TEMPLATE, *OPERATION_JOB_ATTRIBUTES),
         Attribute.of("job-name-supported", Tag.BOOLEAN, True),
         Attribute.of("job-k-octets-supported", Tag.RANGE, (0, 1 << 20)),
+        _kw("job-settable-attributes-supported", "none"),
+        _kw("printer-settable-attributes-supported", "none"),
+        _kw("job-hold-until-default", "no-hold"),
+        _kw("job-hold-until-supported", *HOLD_UNTIL),
+        _int("job-priority-default", 50),
+        _int("job-priority-supported", 1),
+        _kw("job-sheets-default", "none"),
+        _kw("job-sheets-supported", "none"),
         # job template
         _int("copies-default", 1),
         Attribute.of("copies-supported", Tag.RANGE, (1, caps.copies_supported.max)),
@@ -196,7 +209,8 @@ def printer_attributes(
         _kw("print-content-optimize-supported", "auto"),
         _kw("print-scaling-default", "auto"),
         _kw("print-scaling-supported", "auto", "none", "fit", "fill"),
-        _kw("identify-actions-supported", "display"),
+        _kw("identify-actions-default", IDENTIFY_ACTIONS[0]),
+        _kw("identify-actions-supported", *IDENTIFY_ACTIONS),
         _kw("printer-get-attributes-supported", "document-format"),
     ]  # fmt: skip
     markers = target.markers

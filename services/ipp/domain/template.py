@@ -15,9 +15,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from services.ipp.domain.media import media_for_size
+from services.ipp.domain.model import HOLD_UNTIL
 from services.ipp.domain.printer import FINISHINGS, ORIENTATIONS
 from services.ipp.protocol.codec import Attribute, Group, Range, Resolution
 from services.ipp.protocol.constants import Tag
+from shared.printing import documents
 from shared.printing.capabilities import Capabilities
 from shared.printing.settings import JobSettings, check
 
@@ -30,7 +32,7 @@ IPP_NAMES = {
 _ENUM_FINISHINGS = {v: k for k, v in FINISHINGS.items()}
 _ENUM_ORIENTATIONS = {v: k for k, v in ORIENTATIONS.items()}
 IGNORED = frozenset({
-    "job-priority", "job-hold-until", "job-sheets", "print-content-optimize", "print-scaling",
+    "job-priority", "job-sheets", "print-content-optimize", "print-scaling",
     "print-rendering-intent", "job-account-id", "job-accounting-user-id", "job-password",
     "job-password-encryption", "print-quality", "output-bin", "job-cancel-after",
     "job-error-sheet", "job-message-to-operator", "number-up", "presentation-direction-number-up",
@@ -46,6 +48,8 @@ class Template:
     settings: JobSettings
     refused: list[Attribute] = field(default_factory=list)
     ignored: list[Attribute] = field(default_factory=list)
+    hold_until: str | None = None
+    """``indefinite`` when the job waits for Release-Job; None prints on arrival."""
 
 
 def _one(attr: Attribute, tag: int) -> object:
@@ -59,9 +63,16 @@ def read_template(job: Group | None, caps: Capabilities, document_format: str | 
     raw: dict[str, Any] = {}
     refused: list[Attribute] = []
     ignored: list[Attribute] = []
+    hold_until: str | None = None
     for attr in job.attributes if job else []:
         try:
-            if attr.name == "copies":
+            if attr.name == "job-hold-until":
+                if len(attr.values) != 1 or attr.tag not in (Tag.KEYWORD, Tag.NAME):
+                    raise ValueError
+                if attr.first not in HOLD_UNTIL:
+                    raise ValueError
+                hold_until = None if attr.first == "no-hold" else str(attr.first)
+            elif attr.name == "copies":
                 raw["copies"] = _one(attr, Tag.INTEGER)
             elif attr.name in ("sides", "media", "print-color-mode"):
                 raw[attr.name.replace("-", "_")] = _one(attr, Tag.KEYWORD)
@@ -124,7 +135,12 @@ def read_template(job: Group | None, caps: Capabilities, document_format: str | 
             named = job.get("media-col")
         if named is not None and named not in refused:
             refused.append(named)
-    return Template(settings, refused, ignored)
+    return Template(settings, refused, ignored, hold_until)
+
+
+sniff = documents.sniff
+"""The format of a document from its first octets (the platform's own content check
+decides the same way, so the two cannot disagree)."""
 
 
 def format_supported(document_format: str, caps: Capabilities) -> bool:
@@ -132,16 +148,3 @@ def format_supported(document_format: str, caps: Capabilities) -> bool:
     return document_format == "application/octet-stream" or document_format in (
         caps.document_format_supported or ["application/pdf"]
     )
-
-
-def sniff(head: bytes) -> str | None:
-    """The format of a document from its first octets (application/octet-stream)."""
-    if head.startswith(b"%PDF"):
-        return "application/pdf"
-    if head.startswith(b"RaS2"):
-        return "image/pwg-raster"
-    if head.startswith(b"UNIRAST"):
-        return "image/urf"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    return None

@@ -9,6 +9,7 @@ from typing import Any
 from services.ipp.domain.model import (
     AWAITING_DOCUMENT,
     CREATE_CANCELED,
+    HELD,
     IppJob,
     final,
     ipp_job_state,
@@ -47,6 +48,8 @@ def job_attributes(call: Call, job: IppJob, upstream: dict[str, Any] | None) -> 
         printed = int(upstream.get("printed_pages") or 0) if state == JobState.COMPLETED else 0
     elif job.state == "canceled":
         (state, reason), message, printed = CREATE_CANCELED, "canceled", 0
+    elif job.state == "held":
+        (state, reason), message, printed = HELD, "held until released (Release-Job)", 0
     else:
         (state, reason), message, printed = AWAITING_DOCUMENT, "waiting for the document", 0
     created = job.created_at
@@ -66,7 +69,9 @@ def job_attributes(call: Call, job: IppJob, upstream: dict[str, Any] | None) -> 
             Tag.URI,
             f"urn:uuid:{job.job_uuid or uuid.uuid5(uuid.NAMESPACE_URL, f'ipp-job:{job.id}')}",
         ),
-        Attribute.of("number-of-documents", Tag.INTEGER, 1 if job.job_uuid else 0),
+        Attribute.of(
+            "number-of-documents", Tag.INTEGER, 1 if job.job_uuid or job.document_id else 0
+        ),
         Attribute.of("time-at-creation", Tag.INTEGER, _seconds(call, created)),
         Attribute.of("date-time-at-creation", Tag.DATE_TIME, created),
         Attribute.of("job-printer-up-time", Tag.INTEGER, _seconds(call, call.now)),
@@ -101,13 +106,42 @@ def _selected(
     return [a for a in attrs if a.name in requested]
 
 
-async def _submit(
-    call: Call, job_settings: dict[str, Any], document_format: str, name: str
-) -> dict[str, Any]:
-    """Stream the document to the platform and create its job; refusals in IPP terms."""
+def _refused(call: Call, exc: ApiError) -> IppError:
+    """An API refusal of a document or job in IPP terms (naming the attributes)."""
+    rid = call.request.request_id
+    if exc.status == 422 and isinstance(exc.body, dict) and exc.body.get("invalid_settings"):
+        for problem in exc.body["invalid_settings"]:
+            setting = str(problem.get("setting", ""))
+            ipp_name = IPP_NAMES.get(setting, setting.replace("_", "-"))
+            sent = call.request.group(Tag.JOB)
+            attr = sent.get(ipp_name) if sent else None
+            call.unsupported.append(attr or Attribute.of(ipp_name, Tag.UNSUPPORTED, None))
+        settings = [p.get("setting") for p in exc.body["invalid_settings"]]
+        status = (
+            Status.DOCUMENT_FORMAT_NOT_SUPPORTED
+            if all(s == "document_format" for s in settings)
+            else Status.ATTRIBUTES_OR_VALUES_NOT_SUPPORTED
+        )
+        return IppError(status, str(exc.body.get("detail", "refused")), rid)
+    code = exc.body.get("code") if isinstance(exc.body, dict) else None
+    if code in ("document-invalid", "document-format-not-supported"):
+        status = (
+            Status.DOCUMENT_FORMAT_ERROR
+            if code == "document-invalid"
+            else Status.DOCUMENT_FORMAT_NOT_SUPPORTED
+        )
+        return IppError(status, str(exc.body.get("detail", "refused")), rid)
+    if exc.status == 409:
+        return IppError(Status.NOT_ACCEPTING_JOBS, "the printer is not accepting jobs yet", rid)
+    return api_failure(exc, rid)
+
+
+async def _store(call: Call, document_format: str, name: str) -> str:
+    """Stream the document to the blob store (``POST /v1/documents``) as it arrives;
+    its document id. A format the target cannot take is refused, never converted."""
     rid = call.request.request_id
     if document_format == "application/octet-stream":
-        found = sniff(await call.document.peek(8))
+        found = sniff(await call.document.peek(16))
         if found is None:
             raise IppError(Status.DOCUMENT_FORMAT_NOT_SUPPORTED,
                            "the document's format is not recognised", rid)  # fmt: skip
@@ -118,27 +152,35 @@ async def _submit(
                        f"the printer does not take {document_format}", rid)  # fmt: skip
     try:
         document = await call.api.upload(call.document.chunks(), document_format, name)
-        return await call.api.submit(str(document["document_id"]), call.target, job_settings, name)
     except ApiError as exc:
-        if exc.status == 422 and isinstance(exc.body, dict) and exc.body.get("invalid_settings"):
-            for problem in exc.body["invalid_settings"]:
-                setting = str(problem.get("setting", ""))
-                ipp_name = IPP_NAMES.get(setting, setting.replace("_", "-"))
-                sent = call.request.group(Tag.JOB)
-                attr = sent.get(ipp_name) if sent else None
-                call.unsupported.append(attr or Attribute.of(ipp_name, Tag.UNSUPPORTED, None))
-            settings = [p.get("setting") for p in exc.body["invalid_settings"]]
-            status = (
-                Status.DOCUMENT_FORMAT_NOT_SUPPORTED
-                if all(s == "document_format" for s in settings)
-                else Status.ATTRIBUTES_OR_VALUES_NOT_SUPPORTED
-            )
-            raise IppError(status, str(exc.body.get("detail", "refused")), rid) from exc
-        if exc.status == 409:
-            raise IppError(
-                Status.NOT_ACCEPTING_JOBS, "the printer is not accepting jobs yet", rid
-            ) from exc
-        raise api_failure(exc, rid) from exc
+        raise _refused(call, exc) from exc
+    return str(document["document_id"])
+
+
+async def submit(
+    call: Call, document_id: str, job_settings: dict[str, Any], name: str
+) -> dict[str, Any]:
+    """The Printcloud job of a stored document (``POST /v1/jobs``); refusals in IPP terms."""
+    try:
+        return await call.api.submit(document_id, call.target, job_settings, name)
+    except ApiError as exc:
+        raise _refused(call, exc) from exc
+
+
+async def _submit(
+    call: Call, job_settings: dict[str, Any], document_format: str, name: str
+) -> dict[str, Any]:
+    """Stream the document to the platform and create its job."""
+    document_id = await _store(call, document_format, name)
+    return await submit(call, document_id, job_settings, name)
+
+
+def created(call: Call, job: IppJob, upstream: dict[str, Any] | None) -> Message:
+    """The answer to a request that made or changed a job: its brief attributes."""
+    status = Status.OK_IGNORED_OR_SUBSTITUTED if call.unsupported else Status.OK
+    return call.answer(
+        status, "", Group(Tag.JOB, _selected(job_attributes(call, job, upstream), None, CREATED))
+    )
 
 
 def _job_name(call: Call) -> str:
@@ -147,18 +189,24 @@ def _job_name(call: Call) -> str:
 
 
 async def print_job(call: Call) -> Message:
-    """A document and its job in one request."""
+    """A document and its job in one request; with job-hold-until the document is
+    stored and the job held until Release-Job."""
     template, document_format = check_job(call)
     settings = template.settings.model_dump(mode="json", exclude_defaults=True)
     name = _job_name(call)
+    if template.hold_until:
+        document_id = await _store(call, document_format, name)
+        async with call.tx() as uow:
+            job = await uow.repo.add(
+                call.target.id, call.owner_id, call.tenant_id, name, settings, None,
+                hold_until=template.hold_until, document_id=uuid.UUID(document_id),
+            )  # fmt: skip
+        return created(call, job, None)
     upstream = await _submit(call, settings, document_format, name)
     async with call.tx() as uow:
         job = await uow.repo.add(call.target.id, call.owner_id, call.tenant_id, name, settings,
                                  uuid.UUID(str(upstream["id"])))  # fmt: skip
-    status = Status.OK_IGNORED_OR_SUBSTITUTED if call.unsupported else Status.OK
-    return call.answer(
-        status, "", Group(Tag.JOB, _selected(job_attributes(call, job, upstream), None, CREATED))
-    )
+    return created(call, job, upstream)
 
 
 async def create_job(call: Call) -> Message:
@@ -167,14 +215,11 @@ async def create_job(call: Call) -> Message:
     settings = template.settings.model_dump(mode="json", exclude_defaults=True)
     async with call.tx() as uow:
         job = await uow.repo.add(call.target.id, call.owner_id, call.tenant_id, _job_name(call),
-                                 settings, None)  # fmt: skip
-    status = Status.OK_IGNORED_OR_SUBSTITUTED if call.unsupported else Status.OK
-    return call.answer(
-        status, "", Group(Tag.JOB, _selected(job_attributes(call, job, None), None, CREATED))
-    )
+                                 settings, None, hold_until=template.hold_until)  # fmt: skip
+    return created(call, job, None)
 
 
-async def _own_job(call: Call) -> IppJob:
+async def own_job(call: Call) -> IppJob:
     """The job named by job-id (or job-uri) at this printer, of this user; not-found else."""
     rid = call.request.request_id
     job_id = call.op_value("job-id", Tag.INTEGER)
@@ -195,7 +240,7 @@ async def _own_job(call: Call) -> IppJob:
 async def send_document(call: Call) -> Message:
     """The document of a Create-Job: it becomes an ordinary Printcloud job."""
     rid = call.request.request_id
-    job = await _own_job(call)
+    job = await own_job(call)
     last = call.op_value("last-document", Tag.BOOLEAN)
     if last is None:
         raise IppError(Status.BAD_REQUEST, "last-document is required", rid)
@@ -205,29 +250,43 @@ async def send_document(call: Call) -> Message:
         raise IppError(Status.NOT_POSSIBLE, "the job already has its document or was canceled", rid)
     fmt = call.op_value("document-format", Tag.MIME_TYPE)
     document_format = str(fmt) if fmt is not None else "application/octet-stream"
-    upstream = await _submit(call, dict(job.settings), document_format, job.name)
+    document_id = await _store(call, document_format, job.name)
+    if job.hold_until:
+        async with call.tx() as uow:
+            now = await uow.repo.get(job.id, lock=True)
+            if now is None or now.state != "awaiting-document":
+                raise IppError(Status.NOT_POSSIBLE,
+                               "the job was canceled or got a document meanwhile", rid)  # fmt: skip
+            job = now.stored(uuid.UUID(document_id))
+            await uow.repo.save(job)
+        return created(call, job, None)
+    upstream = await submit(call, document_id, dict(job.settings), job.name)
+    job, upstream = await settle(call, job.id, "awaiting-document", upstream)
+    return created(call, job, upstream)
+
+
+async def settle(
+    call: Call, job_id: int, expected: str, upstream: dict[str, Any]
+) -> tuple[IppJob, dict[str, Any]]:
+    """Record the Printcloud job made for IPP job ``job_id``, which must still be in
+    state ``expected``; if it was canceled meanwhile the new job is canceled too."""
     job_uuid = uuid.UUID(str(upstream["id"]))
     async with call.tx() as uow:
-        now = await uow.repo.get(job.id, lock=True)
-        if now is None or now.state != "awaiting-document":
-            raced = True
-        else:
-            raced = False
+        now = await uow.repo.get(job_id, lock=True)
+        if now is not None and now.state == expected:
             job = now.submitted(job_uuid)
             await uow.repo.save(job)
-    if raced:
-        await call.api.cancel(job_uuid)
-        raise IppError(Status.NOT_POSSIBLE, "the job was canceled or got a document meanwhile", rid)
-    return call.answer(
-        Status.OK, "", Group(Tag.JOB, _selected(job_attributes(call, job, upstream), None, CREATED))
-    )
+            return job, upstream
+    await call.api.cancel(job_uuid)
+    raise IppError(Status.NOT_POSSIBLE, "the job was canceled meanwhile",
+                   call.request.request_id)  # fmt: skip
 
 
 async def cancel_job(call: Call) -> Message:
     """Cancel a job of one's own that has not finished."""
     rid = call.request.request_id
-    job = await _own_job(call)
-    if job.job_uuid is None:
+    job = await own_job(call)
+    if job.job_uuid is None:  # waiting for its document, or held
         if job.state == "canceled":
             raise IppError(Status.NOT_POSSIBLE, "the job is already canceled", rid)
         async with call.tx() as uow:
@@ -239,6 +298,14 @@ async def cancel_job(call: Call) -> Message:
             raise IppError(Status.NOT_POSSIBLE, f"the job is {current.get('state')}", rid)
         await call.api.cancel(job.job_uuid)
     except ApiError as exc:
+        code = exc.body.get("code") if isinstance(exc.body, dict) else None
+        if code in ("document-invalid", "document-format-not-supported"):
+            status = (
+                Status.DOCUMENT_FORMAT_ERROR
+                if code == "document-invalid"
+                else Status.DOCUMENT_FORMAT_NOT_SUPPORTED
+            )
+            raise IppError(status, str(exc.body.get("detail", "refused")), rid) from exc
         if exc.status == 409:
             raise IppError(Status.NOT_POSSIBLE, "the job can no longer be canceled", rid) from exc
         raise api_failure(exc, rid) from exc
@@ -256,7 +323,7 @@ async def _upstream(call: Call, job: IppJob) -> dict[str, Any] | None:
 
 async def get_job_attributes(call: Call) -> Message:
     """One job's attributes."""
-    job = await _own_job(call)
+    job = await own_job(call)
     attrs = job_attributes(call, job, await _upstream(call, job))
     return call.answer(Status.OK, "", Group(Tag.JOB, _selected(attrs, call.requested(), None)))
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from services.ipp.domain.printer import printer_attributes, select
+from services.ipp.domain.printer import IDENTIFY_ACTIONS, printer_attributes, select
 from services.ipp.domain.template import Template, format_supported, read_template
-from services.ipp.handlers.common import Call
+from services.ipp.handlers.common import Call, api_failure
 from services.ipp.protocol.codec import Attribute, Group, IppError, Message
 from services.ipp.protocol.constants import Status, Tag
+from services.ipp.upstream import ApiError
 
 
 async def get_printer_attributes(call: Call, queued: int = 0) -> Message:
@@ -58,3 +59,28 @@ async def validate_job(call: Call) -> Message:
     check_job(call)
     status = Status.OK_IGNORED_OR_SUBSTITUTED if call.unsupported else Status.OK
     return call.answer(status, "")
+
+
+async def identify_printer(call: Call) -> Message:
+    """Make the device show itself (the registry's ``identify`` command, delivered by its
+    agent); a virtual printer has no device: operation-not-supported."""
+    rid = call.request.request_id
+    if call.target.kind != "printer":
+        raise IppError(Status.OPERATION_NOT_SUPPORTED,
+                       "a virtual printer has no device to identify", rid)  # fmt: skip
+    actions = call.operation.get("identify-actions")
+    if actions is not None:
+        if any(v.tag != Tag.KEYWORD for v in actions.values):
+            raise IppError(Status.BAD_REQUEST, "identify-actions: wrong syntax", rid)
+        if any(v.value not in IDENTIFY_ACTIONS for v in actions.values):
+            call.unsupported.append(actions)
+            raise IppError(Status.ATTRIBUTES_OR_VALUES_NOT_SUPPORTED,
+                           f"identify-actions: {', '.join(IDENTIFY_ACTIONS)}", rid)  # fmt: skip
+    try:
+        await call.api.identify(call.target.id)
+    except ApiError as exc:
+        if exc.status == 403:
+            raise IppError(Status.NOT_AUTHORIZED,
+                           "identifying a printer takes the admin role", rid) from exc  # fmt: skip
+        raise api_failure(exc, rid) from exc
+    return call.answer(Status.OK, "")

@@ -9,11 +9,18 @@ from services.queues.api.shapes import (
     DeviceDocument,
     DeviceJob,
     DeviceJobs,
+    DeviceVirtualPrinter,
+    DeviceVirtualPrinters,
     SessionOut,
     Sessions,
     dump,
 )
-from services.queues.handlers.devices import queue_of, sessions_of, start_download
+from services.queues.handlers.devices import (
+    queue_of,
+    sessions_of,
+    start_download,
+    virtual_printers_of,
+)
 from shared.blobstore import BlobMissing, RangeNotSatisfiable, byte_range
 from shared.http.body import path_uuid
 from shared.http.middleware import principal
@@ -69,6 +76,24 @@ async def my_sessions(request: web.Request) -> web.Response:
         ]
     )
     return web.json_response(dump(sessions))
+
+
+async def my_virtual_printers(request: web.Request) -> web.Response:
+    """GET /v1/devices/me/virtual-printers: the virtual printers the device's printers
+    are members of (what an agent announces over DNS-SD beside its printers)."""
+    found = await virtual_printers_of(transactions(request), principal(request))
+    body = DeviceVirtualPrinters(
+        items=[
+            DeviceVirtualPrinter(
+                virtual_printer_id=vp.id,
+                name=vp.name,
+                members=list(vp.members),
+                effective_capabilities=caps,
+            )
+            for vp, caps in found
+        ]
+    )
+    return web.json_response(dump(body))
 
 
 async def document(request: web.Request) -> web.StreamResponse:

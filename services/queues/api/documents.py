@@ -12,11 +12,12 @@ from services.queues.api.context import CONTEXT, blobs, transactions, user
 from services.queues.api.idempotency import created, idempotency_key
 from services.queues.api.shapes import document_out, dump, job_out
 from services.queues.domain.commands import StoreDocument, SubmitJob
-from services.queues.handlers.documents import store_document, submit_upload
+from services.queues.handlers.documents import Limits, store_document, submit_upload
 from services.queues.handlers.jobs import check_settings, resolve_target
 from shared.blobstore import announced_sha256
 from shared.errors import DomainError, FieldError, ValidationFailed
 from shared.http.body import MAX_JSON_DEPTH, field_errors, too_deep
+from shared.http.uploads import check_encoding, check_part_encoding, decoded_chunks
 
 CHUNK = 256 << 10
 JOB_PART_LIMIT = 1 << 20
@@ -41,15 +42,16 @@ def _meta(request: web.Request, document_format: str, title: str = "") -> StoreD
 async def upload(request: web.Request) -> web.Response:
     """POST /v1/documents: the raw body is the document, its Content-Type the format."""
     who = user(request, "jobs:submit")
+    check_encoding(request.headers)
     meta = _meta(request, request.content_type)
     key = idempotency_key(request, format=meta.format)
     done = await store_document(
         transactions(request),
         blobs(request),
-        request.content.iter_chunked(CHUNK),
+        decoded_chunks(request, CHUNK),
         meta,
         who,
-        CONTEXT.settings(request).max_document_bytes,
+        _limits(request),
         key,
     )
     document = done.document
@@ -61,6 +63,11 @@ async def _part_chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
         yield chunk
 
 
+def _limits(request: web.Request) -> Limits:
+    settings = CONTEXT.settings(request)
+    return Limits(settings.max_document_bytes, settings.tenant_storage_bytes)
+
+
 def _refuse(detail: str, name: str) -> DomainError:
     return ValidationFailed(detail, [FieldError(name, detail)])
 
@@ -69,6 +76,7 @@ async def submit_multipart(request: web.Request) -> web.Response:
     """POST /v1/jobs as multipart/form-data: a ``job`` JSON part, then the ``document``."""
     who = user(request, "jobs:submit")
     key = idempotency_key(request)  # a malformed key is refused before the upload
+    check_encoding(request.headers)
     reader = await request.multipart()
     part = await reader.next()
     if not isinstance(part, BodyPartReader) or part.name != "job":
@@ -94,6 +102,7 @@ async def submit_multipart(request: web.Request) -> web.Response:
     doc = await reader.next()
     if not isinstance(doc, BodyPartReader) or doc.name != "document":
         raise _refuse("the second part must be the document", "document")
+    check_part_encoding(doc.headers, "document")
     document_format = (doc.headers.get("Content-Type") or "application/octet-stream").split(";")[0]
     tx = transactions(request)
     assert who.tenant_id is not None
@@ -114,7 +123,7 @@ async def submit_multipart(request: web.Request) -> web.Response:
         meta,
         cmd,
         who,
-        CONTEXT.settings(request).max_document_bytes,
+        _limits(request),
         key,
     )
     return created(dump(job_out(done.job)), f"/v1/jobs/{done.job.id}", done.replayed)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from services.queues.api.shapes import (
     DeviceJobs,
+    DeviceVirtualPrinters,
     DocumentOut,
     JobOut,
     JobPage,
@@ -24,6 +25,10 @@ _IDEMPOTENCY = {
     "answers the first request's result again with `Idempotent-Replayed: true`."
 }
 _REPLAYED = "`true` when this answers an earlier request with the same Idempotency-Key."
+_TOO_MANY_STREAMS = (
+    "The credential holds `max_streams_per_credential` streams already (`too-many-streams`, "
+    "with `Retry-After`); the edge also caps the streams of one client address."
+)
 _SSE = "A `text/event-stream`: `event: job.state` frames whose `id` resumes with Last-Event-ID."
 
 OPERATIONS: list[Operation] = [
@@ -34,12 +39,18 @@ OPERATIONS: list[Operation] = [
         "jobs",
         {201: DocumentOut},
         body="*/*",
-        errors=(400, 401, 403, 413, 422, 503),
+        errors=(400, 401, 403, 413, 415, 422, 503),
         operation_id="uploadDocument",
         description="The raw body is the document and its Content-Type its format. Query: "
         "`title`, `keep` (true: kept for reservation printing), `priority`, `pages`, `sha256`. "
         "The sha256 may also be announced as `Digest: sha-256=<base64>` or `X-Content-SHA256`; "
-        "a mismatch is refused (422 `digest-mismatch`) and nothing is kept.",
+        "a mismatch is refused (422 `digest-mismatch`) and nothing is kept. The server checks "
+        "the content against the format (PDF with a PDF parser; PostScript, PWG raster, URF, "
+        "JPEG, PNG and UTF-8 text by their structure), counts the pages itself (`pages`, if "
+        "sent, must agree) and types `application/octet-stream` from the content. A "
+        "`Content-Encoding` of `gzip` or `deflate` is decoded (the size limit counts the "
+        "decoded bytes); any other is refused. Each tenant holds at most its storage quota "
+        "of documents.",
         headers={
             "Digest": "sha-256=<base64> of the body",
             "X-Content-SHA256": "hex sha256",
@@ -48,9 +59,15 @@ OPERATIONS: list[Operation] = [
         descriptions={
             400: "Malformed input, such as an Idempotency-Key that is not 1-255 visible "
             "ASCII characters (`invalid-idempotency-key`).",
-            413: "Larger than the configured limit (`payload-too-large`).",
-            422: "The digest does not match (`digest-mismatch`), or the Idempotency-Key "
-            "was used for a different request (`idempotency-key-reused`).",
+            413: "Larger than the configured limit (`payload-too-large`), or than the "
+            "tenant's storage quota left (`storage-quota-exceeded`).",
+            415: "A format the platform does not print, octet-stream content of no known "
+            "format (`document-format-not-supported`), or a `Content-Encoding` other than "
+            "gzip, deflate or identity (`content-encoding-not-supported`).",
+            422: "The digest does not match (`digest-mismatch`); the document is empty, "
+            "truncated, unreadable or not its declared format (`document-invalid`, field "
+            "`document`); `pages` disagrees with the document (field `pages`); or the "
+            "Idempotency-Key was used for a different request (`idempotency-key-reused`).",
         },
         response_headers={
             201: {"Location": "The document's URL.", "Idempotent-Replayed": _REPLAYED}
@@ -76,9 +93,13 @@ OPERATIONS: list[Operation] = [
             400: "Malformed input, such as an Idempotency-Key that is not 1-255 visible "
             "ASCII characters (`invalid-idempotency-key`).",
             409: "The target has not reported capabilities (`printer-not-ready`).",
+            413: "The one-shot document is larger than the limit or the tenant's storage "
+            "quota left (`payload-too-large`, `storage-quota-exceeded`).",
+            415: "The document's format or encoding is not accepted (see uploadDocument).",
             422: "Invalid input or settings the target cannot print "
-            "(`settings-not-supported`), or the Idempotency-Key was used for a different "
-            "request (`idempotency-key-reused`).",
+            "(`settings-not-supported`); a one-shot document that is not what it says "
+            "(`document-invalid`); `pages` that disagree with the document's own count; or "
+            "the Idempotency-Key was used for a different request (`idempotency-key-reused`).",
         },
         response_headers={201: {"Location": "The job's URL.", "Idempotent-Replayed": _REPLAYED}},
     ),
@@ -99,9 +120,10 @@ OPERATIONS: list[Operation] = [
         "Stream the caller's jobs' state changes",
         "jobs",
         {200: _SSE},
-        errors=(401, 403, 422),
+        errors=(401, 403, 422, 429),
         operation_id="streamMyJobEvents",
         media_types={200: "text/event-stream"},
+        descriptions={429: _TOO_MANY_STREAMS},
         headers={"Last-Event-ID": "Resume after this event id."},
     ),
     Operation(
@@ -131,9 +153,10 @@ OPERATIONS: list[Operation] = [
         "Stream a job's state changes",
         "jobs",
         {200: _SSE},
-        errors=READ_ERRORS,
+        errors=(*READ_ERRORS, 429),
         operation_id="streamJobEvents",
         media_types={200: "text/event-stream"},
+        descriptions={429: _TOO_MANY_STREAMS},
         description="From the first state (or after Last-Event-ID); ends at a final state.",
         headers={"Last-Event-ID": "Resume after this event id."},
     ),
@@ -148,7 +171,11 @@ OPERATIONS: list[Operation] = [
         operation_id="releaseJobs",
         description="Moves the caller's held jobs of virtual printers that have this printer "
         "as a member into its queue (`job.moved` + `job.queued` each), all or none.",
-        descriptions={409: "A job cannot be released here (`release-conflict`, naming it)."},
+        descriptions={
+            409: "A job cannot be released here (`release-conflict`, naming it); a job held "
+            "by a quota is released only when the quota allows it or an administrator "
+            "overrides the quota."
+        },
     ),
     Operation(
         "POST",
@@ -160,7 +187,9 @@ OPERATIONS: list[Operation] = [
         errors=BODY_ERRORS,
         operation_id="createReservation",
         description="Highest priority first, oldest first on ties, within `max_count` and "
-        "`max_pages`; jobs not printed by `deadline` expire.",
+        "`max_pages` (pages as the server counted them); jobs not printed by `deadline` "
+        "expire. The jobs are submitted `pending` and go through routing like every job "
+        "(quotas, the printer's offline policy and failover) before they are queued.",
     ),
     Operation(
         "GET",
@@ -195,5 +224,17 @@ OPERATIONS: list[Operation] = [
         {200: Sessions},
         errors=(401, 403),
         operation_id="listDeviceSessions",
+    ),
+    Operation(
+        "GET",
+        "/v1/devices/me/virtual-printers",
+        "Virtual printers the device's printers are members of",
+        "devices",
+        {200: DeviceVirtualPrinters},
+        errors=(401, 403),
+        operation_id="listDeviceVirtualPrinters",
+        description="Device token only. What an agent announces over DNS-SD beside its "
+        "printers (`agent run --advertise`): each virtual printer's name, members and what "
+        "every member that has reported capabilities supports.",
     ),
 ]

@@ -6,12 +6,14 @@ from aiohttp import web
 
 from services.queues.api import devices, documents, jobs, reservations, streams
 from services.queues.api.feed import JobFeed
+from shared.http.streams import StreamSlots
 
 
 def add_routes(app: web.Application) -> None:
     """Register the queues' public HTTP API (and the process' job feed)."""
     feed = JobFeed()
     app[streams.FEED] = feed
+    app[streams.SLOTS] = StreamSlots("job event streams")
     app.on_shutdown.append(feed.close)
     app.router.add_post("/v1/documents", documents.upload)
     app.router.add_post("/v1/jobs", jobs.submit)
@@ -25,3 +27,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/devices/me/jobs", devices.my_jobs)
     app.router.add_get("/v1/devices/me/jobs/{job_id}/document", devices.document)
     app.router.add_get("/v1/devices/me/sessions", devices.my_sessions)
+    app.router.add_get("/v1/devices/me/virtual-printers", devices.my_virtual_printers)

@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from services.queues.domain.model import Document, Job
 from shared.events.contracts.jobs import JobState, Release
+from shared.printing.capabilities import Capabilities
 from shared.printing.settings import JobSettings
 
 
@@ -114,6 +115,23 @@ class Sessions(BaseModel):
     """Open sessions at the device's printers."""
 
     items: list[SessionOut]
+
+
+class DeviceVirtualPrinter(BaseModel):
+    """A virtual printer one of the device's printers is a member of."""
+
+    virtual_printer_id: uuid.UUID
+    name: str
+    members: list[uuid.UUID]
+    effective_capabilities: Capabilities = Field(
+        description="What every member that has reported capabilities supports."
+    )
+
+
+class DeviceVirtualPrinters(BaseModel):
+    """The virtual printers the device's printers are members of (at most 100, by name)."""
+
+    items: list[DeviceVirtualPrinter]
 
 
 class ReservationOut(BaseModel):

@@ -19,8 +19,11 @@ from shared.errors import FieldError, ValidationFailed
 from shared.http.auth import Principal
 from shared.http.body import path_uuid
 from shared.http.revocations import revocations
+from shared.http.streams import StreamSlots, credential_key
 
 FEED = web.AppKey("job_feed", JobFeed)
+SLOTS = web.AppKey("job_stream_slots", StreamSlots)
+"""Open job event streams per credential (``max_streams_per_credential`` each)."""
 
 
 PENDING_POLL_S = 0.2
@@ -72,6 +75,24 @@ async def _stream(
     owner_id: uuid.UUID | None,
     tenant_id: uuid.UUID | None,
     finished: bool = False,
+) -> web.StreamResponse:
+    limit = CONTEXT.settings(request).max_streams_per_credential
+    with request.app[SLOTS].hold(credential_key(who), limit, "this credential"):
+        return await _stream_held(
+            request, who, after=after, job_id=job_id, owner_id=owner_id,
+            tenant_id=tenant_id, finished=finished,
+        )  # fmt: skip
+
+
+async def _stream_held(
+    request: web.Request,
+    who: Principal,
+    *,
+    after: HistoryCursor,
+    job_id: uuid.UUID | None,
+    owner_id: uuid.UUID | None,
+    tenant_id: uuid.UUID | None,
+    finished: bool,
 ) -> web.StreamResponse:
     rt = CONTEXT.runtime(request)
     feed = request.app[FEED]

@@ -24,7 +24,13 @@ class StoreDocument(_Command):
     title: str = Field(default="", max_length=500)
     keep: bool = Field(default=False, description="Keep for reservation printing.")
     priority: int = Field(default=0, ge=-1000, le=1000, description="For reservations.")
-    pages: int | None = Field(default=None, ge=0, le=1_000_000)
+    pages: int | None = Field(
+        default=None,
+        ge=0,
+        le=1_000_000,
+        description="Pages the client expects; the server counts them from the content "
+        "and refuses a document whose count differs.",
+    )
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
 
@@ -43,7 +49,18 @@ class SubmitJob(_Command):
         description="direct: print on arrival; secure: the owner logs in at the printer. "
         "A virtual printer's jobs are always pull (held until released at a member).",
     )
-    pages: int | None = Field(default=None, ge=0, le=1_000_000)
+    pages: int | None = Field(
+        default=None,
+        ge=0,
+        le=1_000_000,
+        description="Pages the client expects; the server counts them from the content "
+        "and refuses a document whose count differs.",
+    )
+    callback_url: str | None = Field(
+        default=None, min_length=8, max_length=2000, pattern=r"^https?://\S+$",
+        description="Send this job's state changes here as signed webhooks; the URL must lie "
+        "under one of the tenant's webhook endpoints (whose secret signs them).",
+    )  # fmt: skip
 
     @model_validator(mode="after")
     def _one_target(self) -> SubmitJob:

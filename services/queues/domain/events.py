@@ -13,6 +13,7 @@ from shared.events.contracts.jobs import (
     JobFailed,
     JobHeld,
     JobMoved,
+    JobOriginRecorded,
     JobPrinting,
     JobQueued,
     JobSent,
@@ -21,8 +22,8 @@ from shared.events.contracts.jobs import (
 from shared.events.contracts.notifications import DeviceNotified
 
 EVENTS = (
-    JobSubmitted, JobHeld, JobQueued, JobMoved, JobSent, JobPrinting, JobCompleted, JobFailed,
-    JobCanceled, JobExpired, DocumentDeleted, DeviceNotified,
+    JobOriginRecorded, JobSubmitted, JobHeld, JobQueued, JobMoved, JobSent, JobPrinting,
+    JobCompleted, JobFailed, JobCanceled, JobExpired, DocumentDeleted, DeviceNotified,
 )  # fmt: skip
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "JobFailed",
     "JobHeld",
     "JobMoved",
+    "JobOriginRecorded",
     "JobPrinting",
     "JobQueued",
     "JobSent",

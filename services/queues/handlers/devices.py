@@ -13,6 +13,7 @@ from services.queues.domain.model import (
     Document,
     QueuedJob,
     Session,
+    VirtualPrinter,
     fetchable,
     transition,
 )
@@ -20,6 +21,7 @@ from services.queues.handlers.common import Work, now, record
 from services.queues.repository import QueuesRepository
 from shared.db.uow import Transactions
 from shared.http.auth import Principal
+from shared.printing.capabilities import Capabilities, intersect
 
 
 async def printers_of(uow: Work, who: Principal) -> list[uuid.UUID]:
@@ -62,6 +64,24 @@ async def sessions_of(tx: Transactions[QueuesRepository], who: Principal) -> lis
     async with tx() as uow:
         printers = await printers_of(uow, who)
         return await uow.repo.open_sessions(printers, now())
+
+
+async def virtual_printers_of(
+    tx: Transactions[QueuesRepository], who: Principal
+) -> list[tuple[VirtualPrinter, Capabilities]]:
+    """The virtual printers the device's printers are members of, each with what every
+    member that has reported capabilities supports."""
+    async with tx() as uow:
+        printers = await printers_of(uow, who)
+        found = [vp for vp in await uow.repo.virtual_printers_with(printers)
+                 if vp.tenant_id == who.tenant_id]  # fmt: skip
+        reported = await uow.repo.printers_capabilities(
+            sorted({m for vp in found for m in vp.members})
+        )
+    return [
+        (vp, intersect([c for m in vp.members if (c := reported.get(m)) is not None]))
+        for vp in found
+    ]
 
 
 async def start_download(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from services.queues.domain.commands import SubmitJob
 from services.queues.domain.errors import (
@@ -18,8 +19,8 @@ from services.queues.handlers.common import Work, notify, now, record
 from services.queues.handlers.idempotency import IdempotencyKey, claim
 from services.queues.repository import QueuesRepository
 from shared.db.uow import Transactions
-from shared.errors import FieldError
-from shared.events.contracts.jobs import JobCanceled, JobSubmitted, Release
+from shared.errors import FieldError, ValidationFailed
+from shared.events.contracts.jobs import JobCanceled, JobOriginRecorded, JobSubmitted, Release
 from shared.http.auth import Principal
 from shared.printing.capabilities import Capabilities, intersect
 from shared.printing.settings import JobSettings, check
@@ -140,7 +141,10 @@ async def create_job(
     owner = uuid.UUID(who.subject)
     target = await resolve_target(uow, cmd, who.tenant_id)
     check_settings(target, cmd.settings, document.format)
-    pages = cmd.pages if cmd.pages is not None else document.pages
+    pages = document.pages  # counted by the server from the content, never the client's
+    if cmd.pages is not None and cmd.pages != pages:
+        reason = f"the document has {pages} pages, not {cmd.pages}"
+        raise ValidationFailed(reason, [FieldError("pages", reason)])
     at = now()
     job = Job(
         id=job_id,
@@ -175,8 +179,22 @@ async def create_job(
         settings=cmd.settings,
         hold_until_release=job.release == "pull",
     )
-    await record(uow, None, job, [submitted])
+    await record(uow, None, job, [*origin(job, who, cmd.callback_url, at), submitted])
     return job
+
+
+def origin(
+    job: Job, who: Principal, callback_url: str | None, at: datetime
+) -> list[JobOriginRecorded]:
+    """job.origin_recorded, when the submission came with an API token or a callback."""
+    if who.token_id is None and callback_url is None:
+        return []
+    return [
+        JobOriginRecorded(
+            job_id=job.id, tenant_id=job.tenant_id, owner_id=job.owner_id,
+            at=at, token_id=who.token_id, callback_url=callback_url,
+        )
+    ]  # fmt: skip
 
 
 def visible(job: Job | None, who: Principal) -> bool:

@@ -30,6 +30,9 @@ def _refusal(
         return "not a pull-print job"
     if job.state != "held":
         return f"the job is {job.state}, not waiting for release"
+    if job.hold_reason != "pull":
+        # A quota's hold ends by the quota easing or an administrator's override only.
+        return f"the job is held ({job.hold_reason or 'not for release'}), not for release"
     if printer_id not in members.get(job.virtual_printer_id, []):
         return "this printer is not a member of the job's virtual printer"
     return None

@@ -6,12 +6,12 @@ import uuid
 
 from services.queues.domain.commands import CreateReservation, SubmitJob
 from services.queues.domain.model import Document, Job
-from services.queues.handlers.common import notify_if_fetchable, now, record
+from services.queues.handlers.common import now, record
 from services.queues.handlers.jobs import resolve_target
 from services.queues.repository import QueuesRepository
 from shared.db.uow import Transactions
 from shared.errors import FieldError, ValidationFailed
-from shared.events.contracts.jobs import JobQueued, JobSubmitted
+from shared.events.contracts.jobs import JobSubmitted
 from shared.http.auth import Principal
 from shared.printing.settings import check
 
@@ -19,10 +19,11 @@ from shared.printing.settings import check
 async def create_reservation(
     tx: Transactions[QueuesRepository], cmd: CreateReservation, who: Principal
 ) -> tuple[uuid.UUID, list[Job]]:
-    """Queue the caller's kept documents at the printer: highest priority first, oldest
+    """Submit the caller's kept documents to the printer: highest priority first, oldest
     first on ties, at most ``max_count`` of them and ``max_pages`` pages in all; each job
     expires if not printed by the deadline. Documents the printer cannot print, or whose
-    pages are unknown, are left kept."""
+    pages are unknown, are left kept. Like every job, each goes through routing (quotas,
+    the printer's offline policy and failover) before it is queued."""
     assert who.tenant_id is not None
     at = now()
     if cmd.deadline <= at:
@@ -63,14 +64,13 @@ async def create_reservation(
                 title=doc.title,
                 pages=doc.pages,
                 settings=cmd.settings,
-                state="queued",
+                state="pending",
                 printer_id=cmd.printer_id,
                 virtual_printer_id=None,
                 expires_at=cmd.deadline,
                 reservation_id=reservation_id,
                 sequence=sequence,
                 submitted_at=at,
-                queued_at=at,
             )
             common = {"job_id": job.id, "tenant_id": job.tenant_id, "owner_id": owner, "at": at}
             submitted = JobSubmitted(
@@ -89,10 +89,7 @@ async def create_reservation(
                 settings=cmd.settings,
                 reservation_id=reservation_id,
             )
-            queued = JobQueued(**common, printer_id=cmd.printer_id, reason="reservation")
-            await record(uow, None, job, [submitted, queued], {"reason": "reservation"})
+            await record(uow, None, job, [submitted], {"reason": "reservation"})
             await uow.repo.set_document_kept(doc.id, False)
             jobs.append(job)
-        if jobs:
-            await notify_if_fetchable(uow, jobs[0])
     return reservation_id, jobs

@@ -33,18 +33,17 @@ from shared.events.envelope import EventData
 async def apply_routed(uow: Work, decision: JobRouted, held_ttl_s: int) -> None:
     """Queue the job at a printer or hold it, unless the decision is stale (an equal or
     newer one was applied) or the job can no longer move (it reached a printer's device
-    or a final state, or belongs to a reservation)."""
+    or a final state). A reservation's job keeps its deadline whatever routing decides."""
     job = await uow.repo.get_job(decision.job_id, for_update=True)
     if job is None or job.tenant_id != decision.tenant_id:
         raise PermanentEventError(f"no job {decision.job_id} in tenant {decision.tenant_id}")
     if decision.decision <= job.decision or job.state not in WAITING:
         return
-    if job.reservation_id is not None:
-        return  # a reservation places its jobs itself, in its own order
     at = now()
+    deadline = job.expires_at if job.reservation_id is not None else None
     common = {"job_id": job.id, "tenant_id": job.tenant_id, "owner_id": job.owner_id, "at": at}
     if decision.action == "hold":
-        expires = at + timedelta(seconds=held_ttl_s)
+        expires = deadline or at + timedelta(seconds=held_ttl_s)
         after = replace(job, decision=decision.decision, state_detail=decision.detail)
         if job.state != "held":
             after = transition(
@@ -65,7 +64,9 @@ async def apply_routed(uow: Work, decision: JobRouted, held_ttl_s: int) -> None:
             history = {"reason": after.hold_reason, "detail": decision.detail}
             await record(uow, job, after, [event], history)
         else:
-            await uow.repo.save_job(after)
+            # Still held, maybe for another reason (a quota's hold become a pull's: now
+            # its owner may release it).
+            await uow.repo.save_job(replace(after, hold_reason=hold_reason(decision.reason)))
         return
     if decision.printer_id is None:
         raise PermanentEventError("a queue decision names no printer")
@@ -97,7 +98,7 @@ async def apply_routed(uow: Work, decision: JobRouted, held_ttl_s: int) -> None:
         decision=decision.decision,
         queued_at=at,
         hold_reason=None,
-        expires_at=None,
+        expires_at=deadline,
         state_detail=decision.detail,
     )
     events.append(

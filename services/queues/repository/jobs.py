@@ -110,6 +110,21 @@ class Jobs:
         """Serialise, until commit, whoever adds or drops a reference to blob ``sha256``."""
         await self.conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", sha256)
 
+    async def lock_tenant_storage(self, tenant_id: uuid.UUID) -> None:
+        """Serialise the tenant's document registrations until commit (storage quota)."""
+        await self.conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 8))", str(tenant_id)
+        )
+
+    async def tenant_storage(self, tenant_id: uuid.UUID) -> int:
+        """Bytes of the tenant's live documents (each counted, shared blobs included)."""
+        used = await self.conn.fetchval(
+            "SELECT coalesce(sum(size), 0) FROM documents"
+            " WHERE tenant_id = $1 AND deleted_at IS NULL",
+            tenant_id,
+        )
+        return int(used)
+
     async def blob_referenced(self, sha256: str) -> bool:
         """Whether a live document still names the blob."""
         return bool(
@@ -290,12 +305,13 @@ class Jobs:
     async def held_pull_jobs(
         self, tenant_id: uuid.UUID, owner_id: uuid.UUID, printer_id: uuid.UUID
     ) -> list[uuid.UUID]:
-        """The owner's held jobs at virtual printers that have ``printer_id`` as a member."""
+        """The owner's jobs held for release (not by a quota) at virtual printers that have
+        ``printer_id`` as a member."""
         rows = await self.conn.fetch(
             """
             SELECT j.id FROM jobs j JOIN virtual_printers v ON v.id = j.virtual_printer_id
             WHERE j.tenant_id = $1 AND j.owner_id = $2 AND j.state = 'held'
-              AND $3 = ANY(v.members)
+              AND j.hold_reason = 'pull' AND $3 = ANY(v.members)
             ORDER BY j.submitted_at, j.id
             """,
             tenant_id,

@@ -114,6 +114,17 @@ class Replicas:
             return None
         return VirtualPrinter(row["id"], row["tenant_id"], row["name"], tuple(row["members"]))
 
+    async def virtual_printers_with(self, printer_ids: Sequence[uuid.UUID]) -> list[VirtualPrinter]:
+        """The virtual printers that have any of ``printer_ids`` as a member (at most 100,
+        by name)."""
+        rows = await self.conn.fetch(
+            "SELECT id, tenant_id, name, members FROM virtual_printers"
+            " WHERE members && $1::uuid[] ORDER BY name, id LIMIT 100",
+            list(printer_ids),
+        )
+        return [VirtualPrinter(r["id"], r["tenant_id"], r["name"], tuple(r["members"]))
+                for r in rows]  # fmt: skip
+
     async def holder_of(self, printer_id: uuid.UUID) -> uuid.UUID:
         """The device holding the printer's websocket: its connector, or the printer itself."""
         holder = await self.conn.fetchval(

@@ -11,7 +11,8 @@ from services.registry.domain.commands import IssueCommand
 from services.registry.domain.model import DeviceCommand
 from services.registry.handlers import commands
 from shared.http.body import parse_json, path_uuid
-from shared.http.middleware import caller
+from shared.http.identities import DEVICE_COMMANDS_READ
+from shared.http.middleware import caller, principal
 
 
 def _command_json(c: DeviceCommand) -> dict[str, Any]:
@@ -39,9 +40,15 @@ async def pending(request: web.Request) -> web.Response:
     """GET /v1/devices/{device_id}/commands: what the device has not acknowledged
     (the gateway reads this when the device connects)."""
     device_id = path_uuid(request, "device_id")
+    who = principal(request)
+    if who.is_service:  # a service reads any device's commands only by its grant (gateway)
+        who.require_scope(DEVICE_COMMANDS_READ)
     async with transactions(request)() as uow:
         route = await uow.repo.commands.route(device_id)
-        if route is None or not caller(request, "printers:read").can_access(route.tenant_id):
+        visible = route is not None and (
+            who.is_service or caller(request, "printers:read").can_access(route.tenant_id)
+        )
+        if not visible:
             raise commands.no_device()
         found = await uow.repo.commands.pending(device_id)
     return web.json_response({"items": [_command_json(c) for c in found]})

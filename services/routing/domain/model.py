@@ -93,7 +93,7 @@ class Quota:
         """Why this job may not print under this quota; None when it may."""
         if self.override_until is not None and self.override_until > now:
             return None
-        need = job.printed_pages or 0
+        need = job.printed_pages
         counted = self.used + self.pending
         whose = {"user": "the", "group": "the group's", "tenant": "the organisation's"}
         period = {"day": "daily", "week": "weekly", "month": "monthly", "year": "yearly"}
@@ -104,6 +104,9 @@ class Quota:
             usage += f", {self.pending} more in jobs not yet printed"
         if self.exceeded or counted > self.limit:
             return f"over {quota}: {usage}"
+        if need is None or need < 1:
+            # A job whose pages are not known cannot be shown to fit: it never slips through.
+            return f"this job's {unit} are not known, so it cannot be counted against {quota}"
         if counted + need > self.limit:
             return f"this job's {need} {unit} would exceed {quota}: {usage}"
         return None

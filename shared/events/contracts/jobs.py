@@ -54,13 +54,36 @@ class JobSubmitted(_JobEvent):
     document_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     document_size: int = Field(ge=0)
     document_format: str
-    pages: int | None = Field(ge=0, description="Pages in the document, when known.")
-    printed_pages: int | None = Field(ge=0, description="Pages to print x copies, when known.")
+    pages: int | None = Field(
+        ge=0,
+        description="Pages in the document, as the server counted them from its content "
+        "(null only for documents stored before content checks).",
+    )
+    printed_pages: int | None = Field(
+        ge=0, description="Pages to print x copies, from the server's count (quotas use it)."
+    )
     colour: bool = Field(description="Whether the job asks for colour output.")
     settings: JobSettings
     reservation_id: uuid.UUID | None = None
     hold_until_release: bool = Field(
         default=False, description="Pull print: held until the owner releases it at a member."
+    )
+
+
+class JobOriginRecorded(_JobEvent):
+    """Where a job came from, for those who tell its submitter about it: the API token it
+    was submitted with and the callback URL its submitter asked for. Published just before
+    ``job.submitted``, in the same transaction, when the submission has either."""
+
+    event_type: ClassVar[str] = "job.origin_recorded"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = "queues.jobs"
+
+    token_id: uuid.UUID | None = Field(description="The API token the job was submitted with.")
+    callback_url: str | None = Field(
+        max_length=2000,
+        description="Where the submitter asked to hear of the job's changes (signed webhooks, "
+        "when the URL lies under one of the tenant's webhook endpoints).",
     )
 
 
@@ -85,6 +108,8 @@ class JobQueued(_JobEvent):
 
     printer_id: uuid.UUID
     reason: Literal["direct", "failover", "released", "quota_override", "reservation"]
+    """``reservation`` only in events of earlier versions: a reservation's jobs are now
+    routed like any job (``direct``, ``failover``, ``quota_override``)."""
     detail: str = Field(default="", max_length=2000)
 
 
@@ -215,7 +240,7 @@ class JobRouted(EventData):
 
 
 EVENTS = (
-    JobSubmitted, JobHeld, JobQueued, JobMoved, JobSent, JobPrinting, JobCompleted, JobFailed,
-    JobCanceled, JobExpired, DocumentDeleted,
+    JobOriginRecorded, JobSubmitted, JobHeld, JobQueued, JobMoved, JobSent, JobPrinting,
+    JobCompleted, JobFailed, JobCanceled, JobExpired, DocumentDeleted,
 )  # fmt: skip
 ROUTING_EVENTS = (JobRouted,)

@@ -148,7 +148,9 @@ async def test_reconnects_with_backoff_and_sends_the_ack_it_owes(tmp_path: Path)
             # Exponential backoff with full jitter, checked against the policy rather than
             # a wall clock: attempt n waits uniform(0, 0.5 * 2**(n-1)); short sessions do
             # not reset the count, so every reconnect here climbs one step.
-            await eventually(lambda: len(_reconnects(proc.output())) >= 4, what="4 reconnects logged")
+            await eventually(
+                lambda: len(_reconnects(proc.output())) >= 4, what="4 reconnects logged"
+            )
             steps = _reconnects(proc.output())
             assert [s["attempt"] for s in steps] == [1, 2, 3, 4], steps
             for step in steps:

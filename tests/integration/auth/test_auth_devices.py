@@ -28,7 +28,7 @@ from tests.support.auth import (
     login,
     problem,
 )
-from tests.support.kafka import dead_letters, envelopes, publish
+from tests.support.kafka import dead_letters, envelopes, kafka_options, publish
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -68,7 +68,7 @@ async def _publish(bootstrap: str, *envelopes: Envelope) -> list[tuple[int, int]
 
 async def _wait_consumed(auth: TestClient, bootstrap: str, sent: list[tuple[int, int]]) -> None:
     group = f"{auth.app[RUNTIME].schema}-device-claims"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka_options(bootstrap))
     await admin.start()
     try:
 

@@ -32,6 +32,7 @@ from deploy.apidocs.openapi import document_json
 from services.edge.app import create_edge_app
 from services.edge.settings import EdgeSettings
 from shared.infra.processes import ServiceProcess
+from shared.testing.documents import pdf
 from shared.testing.infra import TestInfra
 from tests.support.apps import serving
 from tests.support.client import Queues, queues_app
@@ -203,7 +204,7 @@ async def test_print_uploads_then_submits_and_jobs_follow(
     rig: Rig, user: dict[str, Any], tmp_path: Path
 ) -> None:
     document = tmp_path / "report.pdf"
-    document.write_bytes(b"%PDF-1.7\n" + os.urandom(3 * 1024 * 1024))
+    document.write_bytes(pdf(5, "report", padding=3 * 1024 * 1024))
     printer = user["printers"][0]
     code, out, err = await rig.cli(
         "print", str(document), "--printer", printer, "--copies", "2", "--sides",
@@ -318,7 +319,7 @@ async def test_watch_shows_when_each_event_happened_and_details_in_words(
     rig: Rig, user: dict[str, Any], tmp_path: Path
 ) -> None:
     document = tmp_path / "w.pdf"
-    document.write_bytes(b"%PDF-1.7\n")
+    document.write_bytes(pdf())
     code, out, err = await rig.cli("print", str(document), "--printer", user["printers"][0])
     assert code == 0, err
     job_id = out.split()[1]
@@ -344,7 +345,7 @@ async def test_releasing_secure_jobs_explains_the_login_at_the_printer(
 ) -> None:
     printer = user["printers"][1]
     document = tmp_path / "s.pdf"
-    document.write_bytes(b"%PDF-1.7\n")
+    document.write_bytes(pdf())
     code, out, err = await rig.cli("print", str(document), "--printer", printer, "--secure")
     assert code == 0, err
     assert "log in at printer" in out and "release` does not print it" in out

@@ -5,10 +5,12 @@ dead-letter topic."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -202,20 +204,21 @@ async def test_supplier_callbacks_must_be_signed_by_the_orders_supplier(
     json_type = {"Content-Type": "application/json"}
     for headers in (
         {},  # unsigned
-        {"X-Printcloud-Signature": signed(body, "another secret of enough length....")},
-        {"X-Printcloud-Signature": signed(body, at=int(datetime.now(UTC).timestamp()) - 3600)},
-        {"X-Printcloud-Signature": signed(b'{"carrier": "DHL"}')},  # another body
+        {"X-Printcloud-Signature": signed(body, path, "another secret of enough length....")},
+        {"X-Printcloud-Signature": signed(body, path, at=int(time.time()) - 3600)},
+        {"X-Printcloud-Signature": signed(b'{"carrier": "DHL"}', path)},  # another body
         {"X-Printcloud-Signature": "garbage"},
     ):
         resp = await r.client.post(path, data=body, headers={**json_type, **headers})
         assert resp.status == 401, headers
     # An order without a supplier (the first one) cannot be reported by a signature.
-    good = {**json_type, "X-Printcloud-Signature": signed(body)}
-    resp = await r.client.post(f"/v1/supply-orders/{mine['order']['id']}/shipped", data=body,
-                               headers=good)  # fmt: skip
+    unsupplied = f"/v1/supply-orders/{mine['order']['id']}/shipped"
+    resp = await r.client.post(unsupplied, data=body, headers={
+        **json_type, "X-Printcloud-Signature": signed(body, unsupplied)})  # fmt: skip
     assert resp.status == 401
     _, unchanged = await r.get(f"/v1/supply-orders/{order['id']}")
     assert unchanged["state"] == order["state"]
+    good = {**json_type, "X-Printcloud-Signature": signed(body, path)}
     resp = await r.client.post(path, data=body, headers=good)
     assert resp.status == 200 and (await resp.json())["carrier"] == "UPS"
     # An administrator of the tenant may report too; a plain user may not.
@@ -225,6 +228,52 @@ async def test_supplier_callbacks_must_be_signed_by_the_orders_supplier(
     assert resp.status == 200 and (await resp.json())["state"] == "delivered"
     bad = await r.client.post(delivered, json={"delivered_at": "yesterday"}, headers=mine["admin"])
     assert bad.status == 422
+
+
+async def _supplied_order(r: Rig, auth: Any) -> dict[str, Any]:
+    """An open order of a fresh tenant, sent to a supplier holding ``SECRET``."""
+    mine = await _tenant(r, auth)
+    hook = {"name": "S3", "webhook_url": "https://s3.example/", "secret": SECRET}
+    _, supplier = await r.post("/v1/suppliers", hook, mine["admin"])
+    status, rule = await r.post("/v1/supply-rules", {
+        "region": "*", "model": "*", "colour": "*", "kind": "toner", "action": "order",
+        "threshold_percent": 10, "supplier_id": supplier["id"]}, mine["admin"])  # fmt: skip
+    assert status == 201, rule
+    printer = await r.printer(mine["tenant"])
+    await r.report(printer, ("toner", "black", 1))
+    (order,) = await r.orders(printer)
+    return order  # type: ignore[no-any-return]
+
+
+async def test_a_callback_signature_covers_order_and_step_and_is_accepted_once(
+    rig: tuple[Rig, Any],
+) -> None:
+    """A signature made for one order's step moves to no other step or order, an old
+    body-only signature is refused, and the same signed callback counts once."""
+    r, auth = rig
+    order, other = await _supplied_order(r, auth), await _supplied_order(r, auth)
+    shipped = f"/v1/supply-orders/{order['id']}/shipped"
+    delivered = f"/v1/supply-orders/{order['id']}/delivered"
+    header = signed(b"", shipped)
+    for path in (delivered, f"/v1/supply-orders/{other['id']}/shipped"):
+        resp = await r.client.post(path, headers={"X-Printcloud-Signature": header})
+        assert resp.status == 401, path
+    now = int(time.time())
+    mac = hmac.new(SECRET.encode(), f"{now}.".encode(), hashlib.sha256).hexdigest()
+    body_only = f"t={now},v1={mac}"  # the old body-only signature of an empty body
+    resp = await r.client.post(delivered, headers={"X-Printcloud-Signature": body_only})
+    assert resp.status == 401
+    _, unchanged = await r.get(f"/v1/supply-orders/{order['id']}")
+    assert unchanged["state"] == order["state"]
+    # The signed callback once: accepted; the very same request again: a replay, refused.
+    first = await r.client.post(shipped, headers={"X-Printcloud-Signature": header})
+    assert first.status == 200 and (await first.json())["state"] == "shipped"
+    again = await r.client.post(shipped, headers={"X-Printcloud-Signature": header})
+    assert again.status == 401
+    assert "replay" in (await again.json())["detail"]
+    # A fresh signature for the same step is a repeat the supplier may send: unchanged.
+    fresh = await r.client.post(shipped, headers={"X-Printcloud-Signature": signed(b"", shipped)})
+    assert fresh.status == 200 and (await fresh.json())["state"] == "shipped"
 
 
 async def test_a_malformed_supplies_report_is_parked(rig: tuple[Rig, Any]) -> None:

@@ -153,20 +153,22 @@ async def test_an_order_lives_from_a_low_level_to_the_new_cartridge(
 
     # The supplier reports progress, signing each body with its secret.
     shipped = json.dumps({"carrier": "DHL", "tracking_number": "JD0001"}).encode()
+    shipped_path = f"/v1/supply-orders/{order['id']}/shipped"
     r = await rig.client.post(
-        f"/v1/supply-orders/{order['id']}/shipped", data=shipped,
-        headers={"Content-Type": "application/json", "X-Printcloud-Signature": signed(shipped)},
+        shipped_path, data=shipped,
+        headers={"Content-Type": "application/json",
+                 "X-Printcloud-Signature": signed(shipped, shipped_path)},
     )  # fmt: skip
     assert r.status == 200, await r.text()
     assert (await r.json())["tracking_number"] == "JD0001"
+    delivered_path = f"/v1/supply-orders/{order['id']}/delivered"
     r = await rig.client.post(
-        f"/v1/supply-orders/{order['id']}/delivered",
-        headers={"X-Printcloud-Signature": signed(b"")},
+        delivered_path, headers={"X-Printcloud-Signature": signed(b"", delivered_path)}
     )
     assert r.status == 200 and (await r.json())["state"] == "delivered"
     # A late repeat of 'shipped' changes nothing.
     r = await rig.client.post(
-        f"/v1/supply-orders/{order['id']}/shipped", headers={"X-Printcloud-Signature": signed(b"")}
+        shipped_path, headers={"X-Printcloud-Signature": signed(b"", shipped_path)}
     )
     assert r.status == 200 and (await r.json())["state"] == "delivered"
 

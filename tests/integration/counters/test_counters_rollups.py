@@ -20,7 +20,7 @@ from tests.support.counters import (
     parked_by_key,
     rollup_worker,
 )
-from tests.support.kafka import envelope, envelopes, publish
+from tests.support.kafka import envelope, envelopes, operator, publish
 
 pytestmark = pytest.mark.integration
 
@@ -108,7 +108,7 @@ async def test_rollups_match_an_independent_reference(
     ) as app_id:
         await publish(bootstrap, *main_envs[:150], other)
         await publish(bootstrap, *main_envs[150:], *repeats)
-        producer = create_producer(bootstrap, client_id="test-counters-garbage")
+        producer = create_producer(operator(bootstrap), client_id="test-counters-garbage")
         await producer.start()
         try:
             await producer.send_and_wait("queues.jobs", b"{not json", key=garbage_key)

@@ -1,6 +1,6 @@
 """What the public edge refuses before any service sees it: paths not in normal form,
 oversized or encoded bodies, compressed or oversized websocket messages, too many
-websockets from one client, and forged X-Forwarded-For."""
+websockets or event streams from one client, and forged X-Forwarded-For."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from services.edge.app import create_edge_app
 from services.edge.routes import Route
 from services.edge.settings import EdgeSettings
 from shared.http.problem import PROBLEM_CONTENT_TYPE
+from tests.support.waiting import eventually
 
 ROUTES = (
     Route("/v1/things", "things"),
@@ -48,6 +49,11 @@ def _upstream(seen: Seen) -> web.Application:
                 elif msg.type == WSMsgType.BINARY:
                     await ws.send_bytes(msg.data)
             return ws
+        if request.path.endswith("/events"):  # a server-sent event stream, open until left
+            stream = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+            await stream.prepare(request)
+            await stream.write(b": open\n\n")
+            await asyncio.Event().wait()
         seen.paths.append(request.raw_path)
         seen.forwarded.append(request.headers.get("X-Forwarded-For", ""))
         body = await request.read()
@@ -199,6 +205,32 @@ async def test_one_client_may_hold_only_so_many_websockets() -> None:
         await asyncio.sleep(0.2)
         third = await http.ws_connect(edge.url / "v1/ws")
         await asyncio.gather(second.close(), third.close())
+
+
+async def test_one_client_may_hold_only_so_many_event_streams() -> None:
+    async with (
+        edge_with(max_event_streams_per_client=2) as edge,
+        aiohttp.ClientSession() as http,
+    ):
+        url = edge.url / "v1/things/events"
+        first, second = await http.get(url), await http.get(url)
+        assert first.status == second.status == 200
+        assert await first.content.readline() == b": open\n"
+        refused = await http.get(url)
+        assert refused.status == 429
+        assert refused.content_type == PROBLEM_CONTENT_TYPE
+        assert (await refused.json())["code"] == "too-many-streams"
+        assert refused.headers["Retry-After"].isdigit()
+        assert (await http.get(edge.url / "v1/things")).status == 200  # other requests pass
+        first.close()
+
+        async def slot_given_back() -> bool:
+            again = await http.get(url)
+            again.close()
+            return again.status == 200
+
+        await eventually(slot_given_back)
+        second.close()
 
 
 async def test_forwarded_for_is_trusted_only_from_configured_proxies() -> None:

@@ -7,18 +7,24 @@ import asyncio
 import contextlib
 import json
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp.test_utils import TestServer
 from aiokafka import AIOKafkaConsumer
 
+from services.edge.app import create_edge_app
+from services.edge.routes import Route
+from services.edge.settings import EdgeSettings
 from services.gateway.app import GATEWAY
 from shared.events.contracts.gateway import DeviceCountersReported
 from shared.testing.fixtures import unique
 from tests.support.device import TestDevice, next_frame
 from tests.support.gateway import AUTH, CAPS, Rig
+from tests.support.kafka import kafka_options
 from tests.support.registry import Device
 from tests.support.waiting import eventually
 
@@ -76,7 +82,7 @@ def _counters(device_id: str) -> dict[str, Any]:
 
 async def _reported(bootstrap: str) -> list[dict[str, Any]]:
     consumer = AIOKafkaConsumer(
-        DeviceCountersReported.topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+        DeviceCountersReported.topic, **kafka_options(bootstrap), auto_offset_reset="earliest"
     )
     await consumer.start()
     try:
@@ -129,23 +135,41 @@ async def test_a_connector_reports_only_for_its_own_printers(rig: Rig) -> None:
         await ws.close()
 
 
-async def test_revoking_a_credential_closes_its_open_socket(rig: Rig) -> None:
+@contextlib.asynccontextmanager
+async def _through(rig: Rig, path: str) -> AsyncIterator[str]:
+    """The gateway's websocket URL: direct, or through the public edge."""
+    if path == "direct":
+        yield rig.ws_url
+        return
+    gateway = str(rig.gateway.make_url("/")).rstrip("/")
+    settings = EdgeSettings(http_port=0, upstreams={"gateway": gateway})
+    routes = (Route("/v1/devices/ws", "gateway", websocket=True),)
+    edge = TestServer(create_edge_app(settings, routes=routes), host="127.0.0.1")
+    await edge.start_server()
+    try:
+        yield str(edge.make_url("/v1/devices/ws"))
+    finally:
+        await edge.close()
+
+
+@pytest.mark.parametrize("path", ["direct", "edge"])
+async def test_revoking_a_credential_closes_its_open_socket(rig: Rig, path: str) -> None:
     from aiokafka import AIOKafkaProducer
 
     from shared.events.contracts.auth import DeviceCredentialRevoked
     from shared.events.envelope import new_envelope
 
     device, bystander = await rig.printer_device(), await rig.printer_device()
-    async with aiohttp.ClientSession() as http:
-        ws, welcome = await device.connect(http, rig.ws_url)
-        other, _ = await bystander.connect(http, rig.ws_url)
+    async with aiohttp.ClientSession() as http, _through(rig, path) as url:
+        ws, welcome = await device.connect(http, url)
+        other, _ = await bystander.connect(http, url)
         assert welcome["type"] == "welcome"
         revoked = DeviceCredentialRevoked(
             device_id=device.device_id, tenant_id=device.tenant_id,
             fingerprint=device.fingerprint, revoked_at=datetime.now(UTC), reason="revoked",
         )  # fmt: skip
         env = new_envelope(revoked, source="auth", tenant_id=device.tenant_id)
-        producer = AIOKafkaProducer(bootstrap_servers=rig.bootstrap)
+        producer = AIOKafkaProducer(**kafka_options(rig.bootstrap))
         await producer.start()
         try:
             await producer.send_and_wait(revoked.topic, env.to_bytes(), key=env.key.encode())
@@ -154,9 +178,31 @@ async def test_revoking_a_credential_closes_its_open_socket(rig: Rig) -> None:
         async with asyncio.timeout(10):  # within seconds, not at the next reconnect
             while (msg := await ws.receive()).type == aiohttp.WSMsgType.TEXT:
                 pass
-        assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
-        _, again = await device.connect(http, rig.ws_url)
+        # An application close code says why, so the agent does not retry with the key.
+        assert (msg.type, msg.data, msg.extra) == (
+            aiohttp.WSMsgType.CLOSE,
+            4001,
+            "credential revoked",
+        ), msg
+        _, again = await device.connect(http, url)
         assert again["code"] == "unknown-device"
         await other.send_json({"type": "heartbeat", "seq": 1})  # the others stay connected
         assert not other.closed
         await other.close()
+
+
+async def test_a_device_holds_one_session_a_newer_one_replaces_it(rig: Rig) -> None:
+    """One credential, one websocket: a second connection closes the first (4000), so a
+    stolen key cannot hold sockets beside the device's own."""
+    device = await rig.printer_device()
+    async with aiohttp.ClientSession() as http:
+        first, _ = await device.connect(http, rig.ws_url)
+        second, welcome = await device.connect(http, rig.ws_url)
+        assert welcome["type"] == "welcome"
+        async with asyncio.timeout(10):
+            while (msg := await first.receive()).type == aiohttp.WSMsgType.TEXT:
+                pass
+        assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 4000), msg
+        await second.send_json({"type": "heartbeat", "seq": 1})
+        assert not second.closed
+        await second.close()

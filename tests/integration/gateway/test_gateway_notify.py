@@ -21,8 +21,10 @@ from services.gateway.app import create_app as create_gateway
 from services.gateway.settings import GatewaySettings
 from shared.events.contracts.notifications import DeviceNotified
 from shared.events.envelope import new_envelope
+from shared.http.identities import new_service_token, token_digest
 from shared.testing.fixtures import unique
 from tests.support.device import TestDevice, next_frame
+from tests.support.kafka import kafka_options
 from tests.support.registry import RegistryFactory
 from tests.support.waiting import eventually
 
@@ -74,18 +76,23 @@ class Replicas:
 @pytest.fixture
 async def replicas(registry_app: RegistryFactory, bootstrap: str) -> AsyncIterator[Replicas]:
     async with contextlib.AsyncExitStack() as stack:
-        registry = (await stack.enter_async_context(registry_app(TOKEN))).client
+        gateway_token = new_service_token("gateway")
+        registry = (
+            await stack.enter_async_context(
+                registry_app(TOKEN, service_identities={"gateway": token_digest(gateway_token)})
+            )
+        ).client
         gateways = []
         for name in ("gw-a", "gw-b"):
             settings = GatewaySettings(
-                kafka_bootstrap=bootstrap, operator_token=TOKEN, instance=unique(name),
+                kafka_bootstrap=bootstrap, service_token=gateway_token, instance=unique(name),
                 registry_url=str(registry.make_url("/")),
             )  # fmt: skip
             gw = await stack.enter_async_context(TestClient(TestServer(create_gateway(settings))))
             state = gw.server.app[GATEWAY]
             await eventually(lambda s=state: s.credentials.ready.is_set() and s.feed_ready.is_set())
             gateways.append(gw)
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        producer = AIOKafkaProducer(**kafka_options(bootstrap), acks="all")
         await producer.start()
         stack.push_async_callback(producer.stop)
         yield Replicas(registry, gateways, producer, bootstrap)
@@ -157,6 +164,12 @@ async def test_a_notification_reaches_only_its_device_on_the_replica_holding_it(
 
 
 async def test_readiness_names_the_notification_feed(replicas: Replicas) -> None:
-    r = await replicas.gateways[0].get("/readyz")
-    body = json.loads(await r.text())
-    assert (r.status, body["checks"]["notifications"]) == (200, "ok"), body
+    body: dict[str, Any] = {}
+
+    async def ready() -> bool:  # once every cache has caught up with its topic
+        r = await replicas.gateways[0].get("/readyz")
+        body.update(json.loads(await r.text()))
+        return r.status == 200
+
+    await eventually(ready)
+    assert body["checks"]["notifications"] == body["checks"]["bridged"] == "ok", body

@@ -1,6 +1,8 @@
 """The analytics example reads real topics with a Kafka client and the schema files
 alone, refuses what its schema refuses, and adds usage up per tenant; kcat (a plain
-Kafka client) reads the same messages."""
+Kafka client) reads the same messages. Both authenticate like any client; the topic
+is the test's own, which only the super user may read (the analytics user reads the
+declared topics: tests/integration/platform/test_kafka_security.py)."""
 
 from __future__ import annotations
 
@@ -36,7 +38,8 @@ def _completed(tenant: uuid.UUID, pages: int, colour: int) -> JobCompleted:
 
 async def test_usage_per_tenant_from_the_topic(infra: TestInfra) -> None:
     topic = f"analytics-example-{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=infra.bootstrap)
+    kafka = infra.kafka
+    admin = AIOKafkaAdminClient(**kafka.client_options())
     await admin.start()
     try:
         await admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
@@ -50,7 +53,7 @@ async def test_usage_per_tenant_from_the_topic(infra: TestInfra) -> None:
     )  # fmt: skip
     bad = new_envelope(_completed(b, 1, 0), source="queues", tenant_id=b).model_dump(mode="json")
     bad["data"]["printed_pages"] = -5  # the schema says minimum 0
-    producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap, acks="all")
+    producer = AIOKafkaProducer(**kafka.client_options(), acks="all")
     await producer.start()
     try:
         for event in [*events, failed]:
@@ -66,7 +69,8 @@ async def test_usage_per_tenant_from_the_topic(infra: TestInfra) -> None:
     proc = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, str(EXAMPLE), "--bootstrap", infra.bootstrap, "--topic", topic,
-         "--from-beginning", "--idle-timeout", "5"],
+         "--username", kafka.username, "--password-env", "PRINTCLOUD_KAFKA_PASSWORD",
+         "--ca-file", kafka.ca_file, "--from-beginning", "--idle-timeout", "5"],
         capture_output=True, text=True, timeout=120, cwd="/",
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
@@ -78,8 +82,10 @@ async def test_usage_per_tenant_from_the_topic(infra: TestInfra) -> None:
     assert kcat, "kcat (Debian package kcat) is installed by deploy/local/bootstrap.sh"
     kcat_run = await asyncio.to_thread(
         subprocess.run,
-        [kcat, "-b", infra.bootstrap, "-C", "-t", topic, "-o", "beginning", "-e", "-q",
-         "-f", "%h\n"],
+        [kcat, "-b", infra.bootstrap, "-X", "security.protocol=SASL_SSL",
+         "-X", "sasl.mechanisms=PLAIN", "-X", f"sasl.username={kafka.username}",
+         "-X", f"sasl.password={kafka.password}", "-X", f"ssl.ca.location={kafka.ca_file}",
+         "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%h\n"],
         capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
     out = kcat_run.stdout

@@ -19,7 +19,7 @@ from shared.kafka.admin import ensure_topics
 from shared.kafka.consumer import EventConsumer
 from shared.kafka.topics import TopicSpec
 from shared.testing.fixtures import ServiceDbFactory, unique
-from tests.support.kafka import dead_letters
+from tests.support.kafka import dead_letters, kafka_options, operator
 from tests.support.ledger.events import EntryRecorded
 from tests.support.waiting import eventually, running
 
@@ -53,7 +53,9 @@ class Harness:
         self.applied.append(event)
 
     def relay(self) -> OutboxRelay:
-        return OutboxRelay(dsn=self.dsn, schema=self.schema, bootstrap=self.bootstrap, poll_s=0.5)
+        return OutboxRelay(
+            dsn=self.dsn, schema=self.schema, kafka=operator(self.bootstrap), poll_s=0.5
+        )
 
     def consumer(self) -> EventConsumer:
         return EventConsumer(
@@ -62,7 +64,7 @@ class Harness:
             handlers={EntryRecorded.event_type: self.handler},
             registry=REGISTRY,
             pool=self.pool,
-            bootstrap=self.bootstrap,
+            kafka=operator(self.bootstrap),
         )
 
     async def count(self, sql: str, *args: object) -> int:
@@ -70,7 +72,7 @@ class Harness:
             return int(await conn.fetchval(sql, *args))
 
     async def send_raw(self, value: bytes | None, key: bytes = b"k") -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap)
+        producer = AIOKafkaProducer(**kafka_options(self.bootstrap))
         await producer.start()
         try:
             await producer.send_and_wait(self.topic, value=value, key=key)
@@ -82,7 +84,9 @@ class Harness:
 async def harness(service_db: ServiceDbFactory, bootstrap: str, topics: object) -> Any:
     db = await service_db(unique("t"))
     topic = unique("test.outbox")
-    await ensure_topics(bootstrap, [TopicSpec(topic, "test", "key", "test", partitions=3)])
+    await ensure_topics(
+        operator(bootstrap), [TopicSpec(topic, "test", "key", "test", partitions=3)]
+    )
     pool = await create_pool(db.dsn, db.name, application_name="test")
     async with pool.acquire() as conn:
         await conn.execute(

@@ -18,6 +18,7 @@ from shared.kafka.admin import ensure_topics
 from shared.kafka.consumer import EventConsumer
 from shared.kafka.topics import TopicSpec
 from shared.testing.fixtures import ServiceDbFactory, unique
+from tests.support.kafka import kafka_options, operator
 from tests.support.ledger.events import EntryRecorded
 from tests.support.waiting import eventually
 
@@ -49,10 +50,14 @@ async def test_one_relay_publishes_at_a_time_and_a_standby_takes_over(
 ) -> None:
     db = await service_db(unique("relay"))
     topic = unique("test.relay")
-    await ensure_topics(bootstrap, [TopicSpec(topic, "test", "key", "test", partitions=1)])
+    await ensure_topics(
+        operator(bootstrap), [TopicSpec(topic, "test", "key", "test", partitions=1)]
+    )
     pool = await create_pool(db.dsn, db.name, application_name="test")
     relays = [
-        OutboxRelay(dsn=db.dsn, schema=db.name, bootstrap=bootstrap, poll_s=0.2, batch_size=50)
+        OutboxRelay(
+            dsn=db.dsn, schema=db.name, kafka=operator(bootstrap), poll_s=0.2, batch_size=50
+        )
         for _ in range(2)
     ]
     stops = [asyncio.Event(), asyncio.Event()]
@@ -87,7 +92,7 @@ async def _read_seqs(bootstrap: str, topic: str, count: int) -> list[int]:
     from aiokafka import AIOKafkaConsumer
 
     registry = EventRegistry([EntryRecorded])
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(topic, **kafka_options(bootstrap), auto_offset_reset="earliest")
     await consumer.start()
     seqs: list[int] = []
     try:
@@ -105,7 +110,9 @@ async def test_consumers_of_one_group_across_a_rebalance_apply_each_event_once(
 ) -> None:
     db = await service_db(unique("group"))
     topic = unique("test.group")
-    await ensure_topics(bootstrap, [TopicSpec(topic, "test", "key", "test", partitions=6)])
+    await ensure_topics(
+        operator(bootstrap), [TopicSpec(topic, "test", "key", "test", partitions=6)]
+    )
     pool = await create_pool(db.dsn, db.name, application_name="test", max_size=6)
     async with pool.acquire() as conn:
         await conn.execute("CREATE TABLE seen (event_id uuid NOT NULL, member int NOT NULL)")
@@ -123,11 +130,11 @@ async def test_consumers_of_one_group_across_a_rebalance_apply_each_event_once(
             registry=EventRegistry([EntryRecorded]),
             batch_handlers={EntryRecorded.event_type: handle},
             pool=pool,
-            bootstrap=bootstrap,
+            kafka=operator(bootstrap),
             batch_size=50,
         )
 
-    relay = OutboxRelay(dsn=db.dsn, schema=db.name, bootstrap=bootstrap, poll_s=0.2)
+    relay = OutboxRelay(dsn=db.dsn, schema=db.name, kafka=operator(bootstrap), poll_s=0.2)
     stop_relay, stop_a, stop_b = asyncio.Event(), asyncio.Event(), asyncio.Event()
     tasks = [asyncio.create_task(relay.run(stop_relay)), asyncio.create_task(member(1).run(stop_a))]
     total = 0

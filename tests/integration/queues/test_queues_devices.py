@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +13,8 @@ import pytest
 
 from shared.events.contracts.gateway import DeviceJobStatusReported
 from shared.events.contracts.sessions import DeviceLoginApproved
+from shared.printing.capabilities import Capabilities
+from shared.testing.documents import pwg_raster
 from tests.support.kafka import envelopes
 from tests.support.queues import (
     Queues,
@@ -42,7 +43,7 @@ def _login(
 async def test_a_printer_downloads_only_its_own_jobs_and_resumes_with_range(q: Queues) -> None:
     ada = await q.user(name="Ada Lovelace")
     mine, other = await q.printer(), await q.printer()
-    content = os.urandom(300_000)
+    content = pwg_raster(2, height=50_000)  # about 300 KB
     doc = await q.upload(ada, content, "image/pwg-raster", title="Raster")
     job = await q.queued_job(ada, mine, document_id=doc["document_id"])
     theirs = await q.queued_job(ada, other)
@@ -226,7 +227,10 @@ async def test_pull_print_releases_at_one_member_and_a_double_release_has_one_wi
     [released] = (await winner.json())["released"]
     loser = await next(a for a in answers if a.status == 409).json()
     assert loser["code"] == "release-conflict" and jobs[0]["id"] in loser["errors"][0]["field"]
-    events = await envelopes(q.bootstrap, "queues.jobs", about(jobs[0]["id"]), count=4, settle_s=1)
+    states = ("job.submitted", "job.held", "job.moved", "job.queued")
+    events = await envelopes(
+        q.bootstrap, "queues.jobs", about(jobs[0]["id"], *states), count=4, settle_s=1
+    )
     assert [e["type"] for e in events] == ["job.submitted", "job.held", "job.moved", "job.queued"]
     assert events[2]["data"]["to_printer_id"] == released["printer_id"]
     assert events[2]["data"]["from_virtual_printer_id"] == str(vp)
@@ -256,3 +260,35 @@ async def test_a_phone_login_with_release_all_releases_the_users_held_jobs(q: Qu
             await conn.fetchval("SELECT printer_id FROM jobs WHERE id = $1", uuid.UUID(job["id"]))
             == printer
         )
+
+
+async def test_a_device_lists_the_virtual_printers_its_printers_are_members_of(
+    q: Queues,
+) -> None:
+    mono = Capabilities(
+        document_format_supported=["application/pdf"], print_color_mode_supported=["monochrome"]
+    )
+    left, right, outsider = await q.printer(), await q.printer(mono), await q.printer()
+    both = await q.virtual_printer([left, right])
+    only_left = await q.virtual_printer([left])
+    await q.virtual_printer([outsider])
+    listed = await q.client.get("/v1/devices/me/virtual-printers", headers=q.device(right))
+    assert listed.status == 200
+    [item] = (await listed.json())["items"]
+    assert item["virtual_printer_id"] == str(both)
+    assert item["members"] == [str(left), str(right)]
+    # what every member supports: the monochrome member takes colour out
+    assert item["effective_capabilities"]["print_color_mode_supported"] == ["monochrome"]
+    left_items = (
+        await (await q.client.get("/v1/devices/me/virtual-printers", headers=q.device(left))).json()
+    )["items"]
+    assert {i["virtual_printer_id"] for i in left_items} == {str(both), str(only_left)}
+    # another tenant's device with the same printer id sees nothing; a user is refused
+    foreign = q.device(left, tenant=uuid.uuid4())
+    assert (await (await q.client.get("/v1/devices/me/virtual-printers", headers=foreign)).json())[
+        "items"
+    ] == []
+    ada = await q.user()
+    assert (
+        await q.client.get("/v1/devices/me/virtual-printers", headers=ada.headers)
+    ).status == 403

@@ -7,12 +7,13 @@ import base64
 import hashlib
 import tracemalloc
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 
+from shared.testing.documents import pdf, pdf_chunks
 from shared.testing.fixtures import ServiceDbFactory
 from tests.support.kafka import envelopes
 from tests.support.queues import (
@@ -34,15 +35,20 @@ async def test_a_200_mib_upload_streams_through_in_bounded_memory(
     q: Queues, tmp_path: Path
 ) -> None:
     ada = await q.user()
-    block = hashlib.sha256(b"seed").digest() * (MiB // 32)  # 1 MiB
     total = 200
+
+    def chunks() -> Iterator[bytes]:  # a real 3-page PDF, padded to 200 MiB
+        return pdf_chunks(3, padding=total * MiB - len(pdf(3)) - 40)
+
     expected = hashlib.sha256()
-    for i in range(total):
-        expected.update(block[:-4] + i.to_bytes(4, "big"))
+    size = 0
+    for chunk in chunks():
+        expected.update(chunk)
+        size += len(chunk)
 
     async def body() -> AsyncIterator[bytes]:
-        for i in range(total):
-            yield block[:-4] + i.to_bytes(4, "big")
+        for chunk in chunks():
+            yield chunk
 
     tracemalloc.start()
     try:
@@ -61,11 +67,13 @@ async def test_a_200_mib_upload_streams_through_in_bounded_memory(
         tracemalloc.stop()
     assert resp.status == 201, await resp.text()
     doc = await resp.json()
-    assert (doc["size"], doc["sha256"], doc["pages"]) == (total * MiB, expected.hexdigest(), None)
+    assert (doc["size"], doc["sha256"]) == (size, expected.hexdigest())
+    # Typed and counted from the content, not from the declared octet-stream.
+    assert (doc["format"], doc["pages"]) == ("application/pdf", 3)
     # Client and server together never held more than a few MiB of the 200.
     assert peak < 48 * MiB, f"peak traced memory {peak / MiB:.1f} MiB"
     [blob] = _stored(tmp_path / "blobs")
-    assert blob.name == expected.hexdigest() and blob.stat().st_size == total * MiB
+    assert blob.name == expected.hexdigest() and blob.stat().st_size == size
     assert blob.parent.name == blob.name[2:4] and blob.parent.parent.name == blob.name[:2]
 
 
@@ -152,7 +160,9 @@ async def test_a_one_shot_multipart_submission_is_checked_before_storing(
     assert resp.status == 201, await resp.text()
     job = await resp.json()
     assert (job["title"], job["pages"], job["printed_pages"]) == ("report.pdf", 2, 6)
-    [submitted] = await envelopes(q.bootstrap, "queues.jobs", about(job["id"]), count=1)
+    [submitted] = await envelopes(
+        q.bootstrap, "queues.jobs", about(job["id"], "job.submitted"), count=1
+    )
     assert submitted["data"]["document_sha256"] == hashlib.sha256(PDF).hexdigest()
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from shared.events.contracts.gateway import DeviceJobStatusReported
 from shared.printing.capabilities import Capabilities
+from shared.testing.documents import png as png_image
 from tests.support.kafka import envelopes
 from tests.support.queues import (
     CAPS,
@@ -21,6 +22,21 @@ from tests.support.queues import (
 )
 
 pytestmark = pytest.mark.integration
+
+
+async def test_a_callback_url_goes_with_the_jobs_origin_just_before_its_submission(
+    q: Queues,
+) -> None:
+    ada = await q.user()
+    printer = await q.printer()
+    bad = await q.submit(ada, 422, printer_id=str(printer), callback_url="ftp://x.example/a")
+    assert bad["errors"][0]["field"] == "callback_url"
+    callback = "https://records.example/printcloud/jobs/4711"
+    job = await q.submit(ada, printer_id=str(printer), callback_url=callback)
+    first, second = await envelopes(q.bootstrap, "queues.jobs", about(job["id"]), count=2)
+    assert (first["type"], second["type"]) == ("job.origin_recorded", "job.submitted")
+    assert first["data"]["callback_url"] == callback and first["data"]["token_id"]
+    assert first["data"]["owner_id"] == str(ada.id)
 
 
 async def test_a_job_is_submitted_and_refused_settings_are_named_with_allowed_values(
@@ -53,13 +69,15 @@ async def test_a_job_is_submitted_and_refused_settings_are_named_with_allowed_va
     )
     assert (job["state"], job["pages"], job["printed_pages"]) == ("pending", 2, 4)
     assert job["title"] == "Quarterly report" and job["release"] == "direct"
-    [submitted] = await envelopes(q.bootstrap, "queues.jobs", about(job["id"]), count=1)
+    [submitted] = await envelopes(
+        q.bootstrap, "queues.jobs", about(job["id"], "job.submitted"), count=1
+    )
     assert submitted["type"] == "job.submitted"
     assert submitted["data"]["document_sha256"] == doc["sha256"]
     assert submitted["data"]["printed_pages"] == 4
 
     # A format the printer does not take is refused naming document_format.
-    png = await q.upload(ada, b"\x89PNG\r\n\x1a\n....", "image/png")
+    png = await q.upload(ada, png_image(), "image/png")
     refused = await q.submit(ada, 422, document_id=png["document_id"], printer_id=str(printer))
     assert refused["invalid_settings"][0]["setting"] == "document_format"
     # Unknown targets, targets of another tenant and targets without capabilities.

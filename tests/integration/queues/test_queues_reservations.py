@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from shared.testing.documents import pdf
 from tests.support.kafka import envelopes
 from tests.support.queues import (
-    PDF,
     Queues,
     about,
 )
@@ -27,11 +27,11 @@ async def test_a_reservation_queues_kept_documents_by_priority_within_the_limits
     for title, priority, pages in [("low", 1, 1), ("urgent", 9, 2), ("old", 5, 2), ("new", 5, 2),
                                    ("huge", 8, 50)]:  # fmt: skip
         docs[title] = await q.upload(
-            ada, PDF + title.encode(), keep="true", priority=str(priority), pages=str(pages),
+            ada, pdf(pages, title), keep="true", priority=str(priority), pages=str(pages),
             title=title,
         )  # fmt: skip
     not_kept = await q.upload(ada, title="not kept", priority="100")
-    deadline = datetime.now(UTC) + timedelta(seconds=3)
+    deadline = datetime.now(UTC) + timedelta(seconds=10)
     body = {"printer_id": str(printer), "max_count": 3, "max_pages": 6,
             "deadline": deadline.isoformat()}  # fmt: skip
     resp = await q.client.post("/v1/reservations", json=body, headers=ada.headers)
@@ -39,7 +39,12 @@ async def test_a_reservation_queues_kept_documents_by_priority_within_the_limits
     reservation = await resp.json()
     # "huge" would pass max_pages; "low" would pass max_count.
     assert [j["title"] for j in reservation["jobs"]] == ["urgent", "old", "new"]
-    assert all(j["state"] == "queued" for j in reservation["jobs"])
+    # Each goes through routing like any job; routing queues them at the printer.
+    assert all(j["state"] == "pending" for j in reservation["jobs"])
+    for job in reservation["jobs"]:
+        await q.route(job["id"], 1, printer_id=printer)
+    for job in reservation["jobs"]:
+        await q.state(job["id"], "queued")
     assert not_kept["document_id"] not in {j["document_id"] for j in reservation["jobs"]}
     listing = await (await q.client.get("/v1/devices/me/jobs", headers=q.device(printer))).json()
     assert [i["title"] for i in listing["items"]] == ["urgent", "old", "new"]

@@ -20,6 +20,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import aiohttp
 import asyncpg
@@ -34,11 +35,14 @@ from shared.db.uow import PostgresTransactions
 from shared.events.contracts.jobs import JobState
 from shared.events.contracts.users import ApiTokenRevoked
 from shared.printing.settings import JobSettings
+from shared.testing.fixtures import ServiceDbFactory
 from tests.support.kafka import publish
 from tests.support.queues import (
     Queues,
     User,
+    queues_app,
 )
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -429,3 +433,45 @@ async def test_a_stream_ends_when_the_token_it_was_opened_with_is_revoked(q: Que
     theirs.close()
     again = await q.client.get("/v1/jobs/events", headers=headers)
     assert again.status == 401
+
+
+async def test_one_credential_holds_only_so_many_streams(
+    service_db: ServiceDbFactory, bootstrap: str, topics: object, tmp_path: Path
+) -> None:
+    """One more stream than a credential may hold is a clear 429; other credentials are
+    not affected, and a slot is given back when a stream ends."""
+    async with queues_app(
+        service_db, bootstrap, tmp_path / "blobs", max_streams_per_credential=2
+    ) as q:
+        user_id = uuid.uuid4()
+
+        def token() -> dict[str, str]:  # an access token of a new API token of the user
+            return q.token(
+                sub=str(user_id), tenant_id=str(q.tenant), roles=["user"], scope="jobs:read",
+                client_id=str(uuid.uuid4()),
+            )  # fmt: skip
+
+        mine, another = token(), token()
+        first = await q.client.get("/v1/jobs/events", headers=mine)
+        second = await q.client.get("/v1/jobs/events", headers=mine)
+        assert first.status == second.status == 200
+        refused = await q.client.get("/v1/jobs/events", headers=mine)
+        assert refused.status == 429
+        assert refused.content_type == "application/problem+json"
+        problem = await refused.json()
+        assert (problem["code"], problem["limit"]) == ("too-many-streams", 2), problem
+        assert refused.headers["Retry-After"].isdigit()
+        other = await q.client.get("/v1/jobs/events", headers=another)
+        assert other.status == 200  # another token of the same user has its own slots
+        first.close()
+
+        async def slot_given_back() -> bool:
+            again = await q.client.get("/v1/jobs/events", headers=mine)
+            if again.status == 200:
+                again.close()
+                return True
+            return False
+
+        await eventually(slot_given_back)
+        for resp in (second, other):
+            resp.close()

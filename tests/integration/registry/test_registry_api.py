@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient
 from shared.testing.fixtures import unique
 from tests.support.kafka import envelopes
 from tests.support.registry import RegistryFactory
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 TOKEN = "op-" + uuid.uuid4().hex
@@ -118,8 +119,14 @@ async def test_every_route_needs_a_token_and_health_is_public(client: TestClient
     for method, path in (("GET", "/v1/printers"), ("POST", "/v1/tenants"), ("GET", "/v1/tenants")):
         resp = await client.request(method, path)
         assert resp.status == 401
-    ready = await client.get("/readyz")
-    assert ready.status == 200, await ready.text()
-    assert (await ready.json())["checks"]["migrations"] == "ok"
+    checks: dict[str, str] = {}
+
+    async def ready() -> bool:  # once the revocations are read from auth.tokens
+        resp = await client.get("/readyz")
+        checks.update((await resp.json())["checks"])
+        return resp.status == 200
+
+    await eventually(ready)
+    assert checks["migrations"] == checks["token-revocations"] == "ok"
     metrics = await (await client.get("/metrics")).text()
     assert "printcloud_http_request_seconds" in metrics

@@ -27,7 +27,11 @@ class FakeIppRepository:
         name: str,
         settings: dict[str, object],
         job_uuid: uuid.UUID | None,
+        *,
+        hold_until: str | None = None,
+        document_id: uuid.UUID | None = None,
     ) -> IppJob:
+        state = "submitted" if job_uuid else "held" if document_id else "awaiting-document"
         job = IppJob(
             len(self.jobs) + 1,
             target_id,
@@ -36,8 +40,10 @@ class FakeIppRepository:
             name,
             dict(settings),
             job_uuid,
-            "submitted" if job_uuid else "awaiting-document",
+            state,  # type: ignore[arg-type]
             datetime.now(UTC),
+            hold_until,
+            document_id,
         )
         self.jobs[job.id] = job
         return job
@@ -46,7 +52,10 @@ class FakeIppRepository:
         return self.jobs.get(job_id)
 
     async def save(self, job: IppJob) -> None:
-        self.jobs[job.id] = replace(self.jobs[job.id], job_uuid=job.job_uuid, state=job.state)
+        self.jobs[job.id] = replace(
+            self.jobs[job.id], job_uuid=job.job_uuid, state=job.state,
+            hold_until=job.hold_until, document_id=job.document_id,
+        )  # fmt: skip
 
     async def list_for(self, target_id: uuid.UUID, owner_id: str, limit: int) -> list[IppJob]:
         found = [
@@ -63,6 +72,9 @@ class FakeApi:
         self.documents: dict[str, tuple[str, bytes]] = {}
         self.jobs: dict[uuid.UUID, dict[str, Any]] = {}
         self.refuse_submit: ApiError | None = None
+        self.refuse_upload: ApiError | None = None
+        self.refuse_identify: ApiError | None = None
+        self.identified: list[uuid.UUID] = []
 
     async def target(self, target_id: uuid.UUID) -> tuple[Target, Capabilities]:
         if target_id != self.the_target[0].id:
@@ -73,6 +85,8 @@ class FakeApi:
         self, chunks: AsyncIterator[bytes], document_format: str, title: str
     ) -> dict[str, Any]:
         data = b"".join([c async for c in chunks])
+        if self.refuse_upload is not None:
+            raise self.refuse_upload
         document_id = str(uuid.uuid4())
         self.documents[document_id] = (document_format, data)
         return {"document_id": document_id}
@@ -101,3 +115,8 @@ class FakeApi:
     async def cancel(self, job_id: uuid.UUID) -> dict[str, Any]:
         self.jobs[job_id]["state"] = "canceled"
         return self.jobs[job_id]
+
+    async def identify(self, printer_id: uuid.UUID) -> None:
+        if self.refuse_identify is not None:
+            raise self.refuse_identify
+        self.identified.append(printer_id)

@@ -11,7 +11,8 @@ import asyncpg
 from shared.infra.kafka import free_port
 from shared.infra.processes import ServiceProcess
 from shared.kafka.admin import ensure_topics
-from shared.kafka.topics import TopicSpec
+from shared.kafka.topics import TOPICS, TopicSpec
+from tests.support.kafka import operator
 
 HERE = Path(__file__).parent
 
@@ -67,7 +68,7 @@ class LedgerPair:
             "PYTHONPATH": os.pathsep.join([str(HERE.parents[2]), os.environ.get("PYTHONPATH", "")]),
             prefix + "DATABASE_URL": dsn,
             prefix + "DB_SCHEMA": schema,
-            prefix + "KAFKA_BOOTSTRAP": self.bootstrap,
+            **operator(self.bootstrap).environment(prefix),
             prefix + "LOG_LEVEL": "WARNING",
             prefix + "SHUTDOWN_GRACE_S": "0",
             prefix + "OUTBOX_POLL_S": "1",
@@ -76,8 +77,12 @@ class LedgerPair:
         return env
 
     async def create_topic(self, partitions: int = 6) -> None:
+        """The ledger's topic, and the token revocations every HTTP service follows
+        before it reports ready."""
+        tokens = [t for t in TOPICS if t.name == "auth.tokens"]
         await ensure_topics(
-            self.bootstrap, [TopicSpec(self.topic, "ledger", "key", "ledger", partitions)]
+            operator(self.bootstrap),
+            [TopicSpec(self.topic, "ledger", "key", "ledger", partitions), *tokens],
         )
 
     async def counts(self) -> dict[str, int]:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from services.ipp.domain.model import Marker, Target
-from services.ipp.handlers import jobs, printer
+from services.ipp.handlers import control, jobs, printer
 from services.ipp.handlers.common import Call, DocumentStream
 from services.ipp.protocol.codec import Attribute, Group, IppError, Message
 from services.ipp.protocol.constants import JobState, Op, PrinterState, Status, Tag
@@ -177,6 +177,26 @@ async def test_a_format_the_printer_does_not_take_is_document_format_not_support
     assert [a.name for a in call.unsupported] == ["document-format"]
 
 
+@pytest.mark.parametrize(
+    ("status", "code", "expected"),
+    [
+        (422, "document-invalid", Status.DOCUMENT_FORMAT_ERROR),
+        (415, "document-format-not-supported", Status.DOCUMENT_FORMAT_NOT_SUPPORTED),
+    ],
+)
+async def test_a_document_the_platform_refuses_by_content_is_a_document_format_error(
+    status: int, code: str, expected: Status
+) -> None:
+    w = World()
+    w.api.refuse_upload = ApiError(status, {"code": code, "detail": "the document is empty"})
+    call = w.call(Op.PRINT_JOB, document=PDF)
+    with pytest.raises(IppError) as caught:
+        await jobs.print_job(call)
+    assert caught.value.status == expected
+    assert "empty" in str(caught.value)
+    assert w.api.jobs == {} and w.repo.jobs == {}
+
+
 async def test_the_apis_refusal_of_settings_names_the_ipp_attribute() -> None:
     w = World()
     w.api.refuse_submit = ApiError(
@@ -303,3 +323,100 @@ async def test_supply_levels_are_marker_attributes_and_a_low_one_a_state_reason(
     assert values["marker-levels"] == [7, -2]
     assert values["printer-state"] == [PrinterState.IDLE]
     assert values["printer-state-reasons"] == ["toner-low-warning"]
+
+
+HOLD = Attribute.of("job-hold-until", Tag.KEYWORD, "indefinite")
+
+
+async def test_a_held_job_stores_its_document_and_prints_once_released() -> None:
+    w = World()
+    held = job_attrs(await jobs.print_job(w.call(Op.PRINT_JOB, job=[HOLD], document=PDF)))
+    assert held["job-state"] == JobState.PENDING_HELD
+    assert held["job-state-reasons"] == "job-hold-until-specified"
+    [(_, stored)] = w.api.documents.values()
+    assert stored == PDF and not w.api.jobs  # in the blob store, not a Printcloud job yet
+    ref = Attribute.of("job-id", Tag.INTEGER, held["job-id"])
+    with pytest.raises(IppError) as caught:  # only its owner releases it
+        await control.release_job(w.call(Op.RELEASE_JOB, ref, owner="eve"))
+    assert caught.value.status == Status.NOT_FOUND
+    released = job_attrs(await control.release_job(w.call(Op.RELEASE_JOB, ref)))
+    assert released["job-state"] == JobState.PENDING and len(w.api.jobs) == 1
+    with pytest.raises(IppError) as caught:  # queued at the printer: no longer held
+        await control.release_job(w.call(Op.RELEASE_JOB, ref))
+    assert caught.value.status == Status.NOT_POSSIBLE
+    with pytest.raises(IppError) as caught:  # Printcloud holds no queued job
+        await control.hold_job(w.call(Op.HOLD_JOB, ref))
+    assert caught.value.status == Status.NOT_POSSIBLE
+    assert len(w.api.jobs) == 1
+
+
+async def test_hold_job_before_send_document_holds_the_job_and_cancel_ends_it() -> None:
+    w = World()
+    created = job_attrs(await jobs.create_job(w.call(Op.CREATE_JOB)))["job-id"]
+    ref = Attribute.of("job-id", Tag.INTEGER, created)
+    await control.hold_job(w.call(Op.HOLD_JOB, ref))
+    last = Attribute.of("last-document", Tag.BOOLEAN, True)
+    sent = job_attrs(await jobs.send_document(w.call(Op.SEND_DOCUMENT, ref, last, document=PDF)))
+    assert sent["job-state"] == JobState.PENDING_HELD and not w.api.jobs
+    await jobs.cancel_job(w.call(Op.CANCEL_JOB, ref))
+    assert w.repo.jobs[created].state == "canceled"
+    with pytest.raises(IppError) as caught:
+        await control.release_job(w.call(Op.RELEASE_JOB, ref))
+    assert caught.value.status == Status.NOT_POSSIBLE
+    assert not w.api.jobs
+    bad = Attribute.of("job-hold-until", Tag.KEYWORD, "evening")
+    with pytest.raises(IppError) as caught:
+        await printer.validate_job(w.call(Op.VALIDATE_JOB, job=[bad]))
+    assert caught.value.status == Status.ATTRIBUTES_OR_VALUES_NOT_SUPPORTED
+
+
+async def test_close_job_and_cancel_my_jobs() -> None:
+    w = World()
+    empty = job_attrs(await jobs.create_job(w.call(Op.CREATE_JOB)))["job-id"]
+    closed = await control.close_job(
+        w.call(Op.CLOSE_JOB, Attribute.of("job-id", Tag.INTEGER, empty))
+    )
+    assert job_attrs(closed)["job-state"] == JobState.CANCELED  # nothing to print
+    first = job_attrs(await jobs.print_job(w.call(Op.PRINT_JOB, document=PDF)))["job-id"]
+    second = job_attrs(await jobs.print_job(w.call(Op.PRINT_JOB, document=PDF)))["job-id"]
+    theirs = job_attrs(await jobs.print_job(w.call(Op.PRINT_JOB, document=PDF, owner="eve")))
+    with pytest.raises(IppError) as caught:  # another user's job
+        await control.cancel_my_jobs(
+            w.call(Op.CANCEL_MY_JOBS, Attribute.of("job-ids", Tag.INTEGER, theirs["job-id"]))
+        )
+    assert caught.value.status == Status.NOT_FOUND
+    answer = await control.cancel_my_jobs(w.call(Op.CANCEL_MY_JOBS))
+    assert answer.code == Status.OK
+    states = {w.repo.jobs[i].job_uuid: None for i in (first, second, theirs["job-id"])}
+    assert [w.api.jobs[u]["state"] for u in states] == ["canceled", "canceled", "queued"]
+
+
+async def test_identify_printer_reaches_a_device_and_not_a_virtual_printer() -> None:
+    w = World()
+    assert (await printer.identify_printer(w.call(Op.IDENTIFY_PRINTER))).code == Status.OK
+    assert w.api.identified == [PRINTER.id]
+    w.api.refuse_identify = ApiError(403, {"detail": "admin only"})
+    with pytest.raises(IppError) as caught:
+        await printer.identify_printer(w.call(Op.IDENTIFY_PRINTER))
+    assert caught.value.status == Status.NOT_AUTHORIZED
+    virtual = World(Target(uuid.uuid4(), "virtual-printer", "Pull", "", "", True))
+    with pytest.raises(IppError) as caught:
+        await printer.identify_printer(virtual.call(Op.IDENTIFY_PRINTER))
+    assert caught.value.status == Status.OPERATION_NOT_SUPPORTED
+    attrs = await printer.get_printer_attributes(virtual.call(Op.GET_PRINTER_ATTRIBUTES))
+    group = attrs.group(Tag.PRINTER)
+    assert group is not None
+    ops = [v.value for v in group.get("operations-supported").values]  # type: ignore[union-attr]
+    assert Op.IDENTIFY_PRINTER not in ops and Op.RELEASE_JOB in ops
+
+
+async def test_release_job_does_not_release_a_pull_job_held_at_a_virtual_printer() -> None:
+    w = World(Target(uuid.uuid4(), "virtual-printer", "Pull", "", "", True))
+    printed = job_attrs(await jobs.print_job(w.call(Op.PRINT_JOB, document=PDF)))["job-id"]
+    [job] = w.api.jobs.values()
+    job["state"] = "held"  # waiting for its owner at a member printer
+    ref = Attribute.of("job-id", Tag.INTEGER, printed)
+    with pytest.raises(IppError) as caught:
+        await control.release_job(w.call(Op.RELEASE_JOB, ref))
+    assert caught.value.status == Status.NOT_POSSIBLE
+    assert "member printer" in caught.value.message and job["state"] == "held"

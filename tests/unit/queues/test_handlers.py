@@ -302,7 +302,7 @@ async def test_a_release_of_jobs_that_are_not_waiting_is_refused_whole(tx: Tx) -
     pid = tx.repo.add_printer(TENANT, CAPS)
     vp = VirtualPrinter(uuid.uuid4(), TENANT, "floor", (pid,))
     tx.repo.virtual_printers[vp.id] = vp
-    held = a_job(tx, "held", virtual_printer_id=vp.id, release="pull")
+    held = a_job(tx, "held", virtual_printer_id=vp.id, release="pull", hold_reason="pull")
     done = a_job(tx, "completed", virtual_printer_id=vp.id, release="pull")
     with pytest.raises(ReleaseConflict) as refused:
         await release_at(tx, tenant_id=TENANT, owner_id=OWNER, printer_id=pid,
@@ -319,7 +319,7 @@ async def test_a_login_releasing_all_moves_the_users_pull_jobs_to_that_printer(t
     pid = tx.repo.add_printer(TENANT, CAPS)
     vp = VirtualPrinter(uuid.uuid4(), TENANT, "floor", (pid,))
     tx.repo.virtual_printers[vp.id] = vp
-    held = a_job(tx, "held", virtual_printer_id=vp.id, release="pull")
+    held = a_job(tx, "held", virtual_printer_id=vp.id, release="pull", hold_reason="pull")
     at = datetime.now(UTC)
     login = DeviceLoginApproved(
         session_id=uuid.uuid4(), tenant_id=TENANT, printer_id=pid, user_id=OWNER,

@@ -1,0 +1,2 @@
+"""Notifications: tenants' HTTPS endpoints hear about jobs, printers, supplies, quotas and
+claimed devices as webhooks signed per the Standard Webhooks specification."""

@@ -1,0 +1,2 @@
+"""Notifications' handlers: one plain async function per command or event, each in one
+unit of work (:mod:`shared.db.uow`)."""
