@@ -33,6 +33,7 @@ from services.ipp.protocol.constants import (
     Status,
     Tag,
 )
+from shared.testing.documents import pdf
 from shared.testing.infra import TestInfra
 from shared.testing.ipp import large_pdf, minimal_pdf, start_ippeveprinter, system_bus
 from tests.support.cups import running_cups
@@ -426,7 +427,7 @@ async def test_cups_to_printcloud_to_the_agent_to_ippeveprinter_byte_for_byte(
     completed."""
     w = ipp_world
     bridged = w.bridged
-    document = minimal_pdf("CUPS to ippeveprinter") + bytes(range(256)) * 64  # binary tail
+    document = pdf(1, "CUPS to ippeveprinter", padding=16_384)  # binary bytes inside
     path = w.workdir / "to-ippeveprinter.pdf"
     path.write_bytes(document)
     uri = w.uri(w.ada, printer_id=bridged.device_id)
