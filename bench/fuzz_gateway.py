@@ -156,8 +156,11 @@ def rss_mb(pid: int) -> float:
 class Fuzzer:
     """One gateway, one device, and the checks of each scenario."""
 
-    def __init__(self, platform: Platform, device: TestDevice, http: aiohttp.ClientSession):
+    def __init__(
+        self, platform: Platform, device: TestDevice, http: aiohttp.ClientSession, url: str
+    ) -> None:
         self.platform = platform
+        self.url = url  # the gateway's own websocket, or the edge's in front of it
         self.device = device
         self.http = http
         self.result = GatewayFuzz()
@@ -174,7 +177,7 @@ class Fuzzer:
         return hello  # type: ignore[no-any-return]
 
     async def _login(self) -> aiohttp.ClientWebSocketResponse:
-        ws = await self.http.ws_connect(self.platform.ws_url, max_msg_size=0)
+        ws = await self.http.ws_connect(self.url, max_msg_size=0)
         self.result.connections += 1
         hello = await self._hello(ws)
         await ws.send_json(self.device.auth_frame(hello["nonce"]))
@@ -208,7 +211,7 @@ class Fuzzer:
             return frame  # type: ignore[no-any-return]
 
     async def before_login(self, frame: tuple[str, Any]) -> None:
-        async with self.http.ws_connect(self.platform.ws_url) as ws:
+        async with self.http.ws_connect(self.url) as ws:
             self.result.connections += 1
             await self._hello(ws)
             await self._send(ws, *frame)
@@ -280,9 +283,13 @@ class Fuzzer:
         await getattr(self, name.replace("-", "_"))(arg)
 
     async def healthy(self) -> None:
-        async with self.http.get(self.platform.url("gateway") + "/healthz") as resp:
-            if resp.status != 200:
-                self.fail(f"/healthz answered {resp.status}")
+        urls = [self.platform.url("gateway")]
+        if self.platform.edge is not None:
+            urls.append(self.platform.base_url)
+        for base in urls:
+            async with self.http.get(base + "/healthz") as resp:
+                if resp.status != 200:
+                    self.fail(f"{base}/healthz answered {resp.status}")
 
 
 async def printer_device(
@@ -329,28 +336,46 @@ def _fuzz_in_thread(
 
 
 async def run(
-    platform: Platform, bootstrap: str, examples: int, run_seed: int = 0, batch: int = 20
+    platform: Platform,
+    bootstrap: str,
+    examples: int,
+    run_seed: int = 0,
+    batch: int = 20,
+    *,
+    via_edge: bool = False,
 ) -> GatewayFuzz:
-    """Fuzz the platform's gateway; returns counts and failures."""
+    """Fuzz the platform's gateway (``via_edge``: through the edge in front of it, which
+    must pass every answer on and hold no more memory than the gateway may); returns
+    counts and failures. The RSS figures are of the process the fuzzer connects to."""
     started = time.monotonic()
-    pid = platform.pid("gateway")
+    watched = ["gateway", *(["edge"] if via_edge else [])]
+    procs = {n: platform.edge if n == "edge" else platform.processes[n] for n in watched}
+    pid = _pid(procs[watched[-1]])
     async with aiohttp.ClientSession() as http:
         device = await printer_device(platform, http, bootstrap)
-        fuzzer = Fuzzer(platform, device, http)
+        url = platform.edge_ws_url if via_edge else platform.ws_url
+        fuzzer = Fuzzer(platform, device, http, url)
         fuzzer.result.rss_before_mb = rss_mb(pid)
         loop = asyncio.get_running_loop()
         await asyncio.to_thread(_fuzz_in_thread, fuzzer, loop, examples, run_seed, batch)
         await fuzzer.healthy()
         await asyncio.sleep(1)  # sockets the gateway dropped are released
         fuzzer.result.rss_after_mb = rss_mb(pid)
-    log = platform.processes["gateway"].log_file.read_text(errors="replace")
-    if "Traceback" in log:
-        at = log.index("Traceback")
-        fuzzer.fail(f"traceback in the gateway log: {log[max(0, at - 300) : at + 1500]}")
-    if not platform.processes["gateway"].is_running():
-        fuzzer.fail("the gateway process exited")
+    for name, proc in procs.items():
+        assert proc is not None
+        log = proc.log_file.read_text(errors="replace")
+        if "Traceback" in log:
+            at = log.index("Traceback")
+            fuzzer.fail(f"traceback in the {name} log: {log[max(0, at - 300) : at + 1500]}")
+        if not proc.is_running():
+            fuzzer.fail(f"the {name} process exited")
     fuzzer.result.seconds = time.monotonic() - started
     return fuzzer.result
+
+
+def _pid(proc: Any) -> int:
+    assert proc is not None and proc.proc is not None
+    return int(proc.proc.pid)
 
 
 def print_result(result: GatewayFuzz) -> None:
@@ -365,8 +390,12 @@ async def main(args: argparse.Namespace) -> int:
     infra = start_test_infra()
     try:
         with tempfile.TemporaryDirectory(prefix="printcloud-fuzz-") as tmp:
-            async with running_platform(infra.bootstrap, infra.admin_dsn, Path(tmp)) as platform:
-                result = await run(platform, infra.bootstrap, args.examples, args.seed)
+            async with running_platform(
+                infra.bootstrap, infra.admin_dsn, Path(tmp), edge=args.via_edge
+            ) as platform:
+                result = await run(
+                    platform, infra.bootstrap, args.examples, args.seed, via_edge=args.via_edge
+                )
     finally:
         infra.stop()
     print_result(result)
@@ -379,6 +408,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--examples", type=int, default=100, help="connections fuzzed")
     p.add_argument("--seed", type=int, default=uuid.uuid4().int % 2**32, help="hypothesis seed")
     p.add_argument("--rss-bound-mb", type=float, default=50.0, help="allowed RSS growth")
+    p.add_argument("--via-edge", action="store_true", help="connect through the public edge")
     return p.parse_args(argv)
 
 
