@@ -167,6 +167,9 @@ def _operation(op: Operation, service: str, refs: Mapping[Any, dict[str, Any]]) 
                 "headers": headers,
                 "content": _json_content(refs[(answer, "serialization")]),
             }
+            also = op.media_types.get(status)
+            if also and also != JSON:  # the same answer in another format (format=csv)
+                response["content"][also] = {"schema": {"type": "string"}}
         else:
             response = {"description": answer, "headers": headers}
             media = op.media_types.get(status)

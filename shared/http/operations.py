@@ -45,7 +45,8 @@ class Operation:
     descriptions: Mapping[int, str] = field(default_factory=dict)
     """Per status: what this answer means here (errors: the codes it carries)."""
     media_types: Mapping[int, str] = field(default_factory=dict)
-    """Per status whose answer is not JSON: its media type (``text/event-stream``)."""
+    """Per status whose answer is not JSON: its media type (``text/event-stream``); for a
+    model answer, another format it may also come in (``text/csv``)."""
     response_headers: Mapping[int, Mapping[str, str]] = field(default_factory=dict)
     """Per status: headers of the answer, name -> description (``Location`` ...)."""
     example: Any = None

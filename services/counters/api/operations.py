@@ -67,7 +67,7 @@ OPERATIONS: list[Operation] = [
     Operation(
         method="GET", path="/v1/usage/export", summary="A month's usage for accounting",
         tag=TAG, query=UsageExportQuery, responses={200: UsageExport},
-        errors=(401, 403, 404, 422),
+        media_types={200: "text/csv"}, errors=(401, 403, 404, 422),
         description="Scope jobs:read, tenant administrators (operators name the `tenant`). "
         "The month's totals of the tenant, of each user and of each printer, from the "
         "monthly roll-ups (jobs, pages, colour and mono pages); `format=csv` answers the "

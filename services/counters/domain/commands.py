@@ -101,7 +101,9 @@ class UsageExportQuery(_Command):
     tenant_id: uuid.UUID | None = Field(
         default=None, alias="tenant", description="Operators name the tenant."
     )
-    month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM (UTC).")
+    month: str = Field(
+        pattern=r"^[1-9]\d{3}-(0[1-9]|1[0-2])$", description="YYYY-MM (UTC), year 1000 on."
+    )
     format: Literal["json", "csv"] = "json"
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
