@@ -10,22 +10,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
-
 from services.ipp.domain.model import Marker, Target, virtual_target
+from shared.http.publicapi import ApiError, PublicApi
 from shared.printing.capabilities import Capabilities
 
 MAX_MEMBERS = 32
 """The member printers whose presence and supplies a virtual printer's attributes read."""
-
-
-class ApiError(Exception):
-    """The API refused (``status``) or could not be reached (``status`` 0)."""
-
-    def __init__(self, status: int, body: Any) -> None:
-        super().__init__(f"API answered {status}: {body!r}"[:500])
-        self.status = status
-        self.body = body
 
 
 @dataclass(frozen=True)
@@ -61,59 +51,25 @@ class TokenCache:
         self._tokens.pop(api_token, None)
 
 
-async def _answer(resp: aiohttp.ClientResponse) -> Any:
-    try:
-        return await resp.json(content_type=None)
-    except ValueError:
-        return await resp.text()
-
-
-class PrintcloudApi:
+class PrintcloudApi(PublicApi):
     """Calls of one request, as its user."""
-
-    def __init__(self, http: aiohttp.ClientSession, base: str, token: str = "") -> None:
-        self.http = http
-        self.base = base.rstrip("/")
-        self.token = token
-
-    def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}", **(extra or {})}
-
-    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        headers = self._headers(kwargs.pop("headers", None))
-        try:
-            async with self.http.request(
-                method, self.base + path, headers=headers, **kwargs
-            ) as resp:
-                body = await _answer(resp)
-                if resp.status >= 300:
-                    raise ApiError(resp.status, body)
-                return body
-        except aiohttp.ClientError as exc:
-            raise ApiError(0, str(exc)) from exc
 
     async def exchange(self, api_token: str) -> tuple[str, float]:
         """An access token for ``api_token`` (``POST /v1/token``) and its lifetime (s)."""
-        try:
-            async with self.http.post(
-                self.base + "/v1/token", json={"grant_type": "api_token", "api_token": api_token}
-            ) as resp:
-                body = await _answer(resp)
-                if resp.status != 200:
-                    raise ApiError(resp.status, body)
-        except aiohttp.ClientError as exc:
-            raise ApiError(0, str(exc)) from exc
+        body = await self.call(
+            "POST", "/v1/token", json={"grant_type": "api_token", "api_token": api_token}
+        )
         return str(body["access_token"]), float(body.get("expires_in", 300))
 
     async def target(self, target_id: uuid.UUID) -> tuple[Target, Capabilities]:
         """The printer or virtual printer ``target_id`` and its capabilities (404 when
         neither exists for this user)."""
         try:
-            printer = await self._call("GET", f"/v1/printers/{target_id}")
+            printer = await self.call("GET", f"/v1/printers/{target_id}")
         except ApiError as exc:
             if exc.status != 404:
                 raise
-            vp = await self._call("GET", f"/v1/virtual-printers/{target_id}")
+            vp = await self.call("GET", f"/v1/virtual-printers/{target_id}")
             caps = Capabilities.model_validate(vp.get("effective_capabilities") or {})
             ids = [uuid.UUID(str(m)) for m in vp.get("members", [])[:MAX_MEMBERS]]
             members = await asyncio.gather(*(self.member(m) for m in ids))
@@ -121,7 +77,7 @@ class PrintcloudApi:
                 target_id, str(vp.get("name", "")), str(vp.get("location") or ""), members
             ), caps
         try:
-            reported = await self._call("GET", f"/v1/printers/{target_id}/capabilities")
+            reported = await self.call("GET", f"/v1/printers/{target_id}/capabilities")
             caps = Capabilities.model_validate(reported["capabilities"])
         except ApiError as exc:
             if exc.status != 404:
@@ -138,7 +94,7 @@ class PrintcloudApi:
         """A virtual printer's member printer: its presence and supplies (offline when
         it cannot be read)."""
         try:
-            printer = await self._call("GET", f"/v1/printers/{printer_id}")
+            printer = await self.call("GET", f"/v1/printers/{printer_id}")
         except ApiError:
             return Target(printer_id, "printer", "", "", "", False)
         return Target(
@@ -150,7 +106,7 @@ class PrintcloudApi:
         """The printer's latest supply levels (none when they cannot be read: the
         printer's attributes do not depend on the consumables service)."""
         try:
-            body = await self._call(
+            body = await self.call(
                 "GET", "/v1/supply-levels", params={"printer_id": str(printer_id)}
             )
         except ApiError:
@@ -166,7 +122,7 @@ class PrintcloudApi:
         self, chunks: AsyncIterator[bytes], document_format: str, title: str
     ) -> dict[str, Any]:
         """Stream a document to ``POST /v1/documents``; the stored document."""
-        body: dict[str, Any] = await self._call(
+        body: dict[str, Any] = await self.call(
             "POST", "/v1/documents", data=chunks, params={"title": title[:500]},
             headers={"Content-Type": document_format},
         )  # fmt: skip
@@ -179,22 +135,22 @@ class PrintcloudApi:
         key = "printer_id" if target.kind == "printer" else "virtual_printer_id"
         job = {"document_id": document_id, key: str(target.id), "settings": settings,
                "title": title[:500]}  # fmt: skip
-        body: dict[str, Any] = await self._call("POST", "/v1/jobs", json=job)
+        body: dict[str, Any] = await self.call("POST", "/v1/jobs", json=job)
         return body
 
     async def job(self, job_id: uuid.UUID) -> dict[str, Any]:
         """``GET /v1/jobs/{id}``."""
-        body: dict[str, Any] = await self._call("GET", f"/v1/jobs/{job_id}")
+        body: dict[str, Any] = await self.call("GET", f"/v1/jobs/{job_id}")
         return body
 
     async def cancel(self, job_id: uuid.UUID) -> dict[str, Any]:
         """``POST /v1/jobs/{id}/cancel``."""
-        body: dict[str, Any] = await self._call("POST", f"/v1/jobs/{job_id}/cancel")
+        body: dict[str, Any] = await self.call("POST", f"/v1/jobs/{job_id}/cancel")
         return body
 
     async def identify(self, printer_id: uuid.UUID) -> None:
         """``POST /v1/devices/{id}/commands`` ``identify``: the device shows itself (its
         agent delivers it to the printer; the registry allows it to administrators)."""
-        await self._call(
+        await self.call(
             "POST", f"/v1/devices/{printer_id}/commands", json={"name": "identify", "payload": {}}
         )
