@@ -361,7 +361,8 @@ async def test_add_a_printer_to_my_computer_with_its_ipp_address_and_a_qr_code(
     try:
         await sign_in_with_token(page, world, world.ada)
         async with page.expect_navigation():
-            await page.get_by_role("link", name="Add to my computer").first.click()
+            # this printer's card (earlier tests may have given the tenant more printers)
+            await page.locator(f'a[href$="/printers/{printer_id}/add"]').click()
         assert page.url.endswith("/add"), await page.inner_text("main")
         error = page.locator("[data-error]")
         assert await error.count() == 0, await error.inner_text()
