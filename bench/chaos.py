@@ -47,7 +47,7 @@ from bench.platform_harness import (
     own_infra,
     wait_printer_ready,
 )
-from bench.submit import SubmitRefused, submit_job
+from bench.submit import SubmitRefused, submit_job, submit_warm_up
 from shared.infra.processes import ServiceProcess
 from shared.testing.ipp import minimal_pdf
 
@@ -334,20 +334,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
 
 async def _submittable(http: aiohttp.ClientSession, admin: User, printers: list[str]) -> set[str]:
-    """Until the queues know every printer's capabilities (a 409 before); the warm-up
-    jobs' ids."""
-    deadline = time.monotonic() + 120
-    pending = list(printers)
-    ids: set[str] = set()
-    while pending:
-        try:
-            ids.add(await submit_job(http, admin, pending[0], minimal_pdf("warm-up"), "warm-up"))
-            pending.pop(0)
-        except SubmitRefused as exc:
-            if exc.status != 409 or time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.3)
-    return ids
+    """One warm-up job per printer, once the queues know it; the warm-up jobs' ids."""
+    return {await submit_warm_up(http, admin, printer, timeout=120) for printer in printers}
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:

@@ -33,7 +33,7 @@ from bench.platform_harness import (
     rss_kib,
     wait_printer_ready,
 )
-from bench.submit import JobWatch, SubmitRefused, submit_job, until_state
+from bench.submit import JobWatch, submit_job, submit_warm_up, until_state
 from services.ipp.protocol.codec import Attribute, Group, Message, decode, encode
 from services.ipp.protocol.constants import Op, Status, Tag
 from shared.infra.kafka import free_port, free_port_range
@@ -151,16 +151,8 @@ async def submittable(
 ) -> None:  # fmt: skip
     """Until each printer takes a job and prints it (the queues learn of a printer's
     capabilities from the registry's events, a moment after the registry)."""
-    deadline = time.monotonic() + timeout
     for printer in printers:
-        while True:
-            try:
-                job_id = await submit_job(http, admin, printer, minimal_pdf("warm-up"), "warm-up")
-                break
-            except SubmitRefused as exc:
-                if exc.status != 409 or time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.3)
+        job_id = await submit_warm_up(http, admin, printer, timeout=timeout)
         await until_state(http, watch, job_id, "completed", timeout)
 
 

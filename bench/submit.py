@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 
 from bench.platform_harness import User
+from shared.testing.ipp import minimal_pdf
 
 
 class SubmitRefused(RuntimeError):
@@ -52,6 +53,26 @@ async def submit_job(
                 raise
         await asyncio.sleep(min(0.2 * attempt, 2.0))
     raise AssertionError("unreachable")
+
+
+NOT_YET_KNOWN = (404, 409)
+"""Answers while the queues have not yet learned of a printer the registry just took
+(404) or of its capabilities (409): they learn both from the registry's events."""
+
+
+async def submit_warm_up(
+    http: aiohttp.ClientSession, user: User, printer_id: str, *, timeout: float = 90,
+) -> str:  # fmt: skip
+    """A warm-up job to a printer registered a moment ago, sent again while the queues
+    do not know it yet (up to ``timeout`` seconds); the job id."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return await submit_job(http, user, printer_id, minimal_pdf("warm-up"), "warm-up")
+        except SubmitRefused as exc:
+            if exc.status not in NOT_YET_KNOWN or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.3)
 
 
 async def _submit_once(
