@@ -90,6 +90,7 @@ ROUTES: tuple[Route, ...] = (
         description="the virtual printers a device's printers are members of",
     ),
     Route("/v1/devices/me/login-challenges", "auth", description="phone login at a device"),
+    Route("/v1/devices/*/e2e-key", "auth", description="printers' end-to-end keys (and me)"),
     Route("/v1/devices/ws", "gateway", websocket=True, description="device websockets"),
     Route("/v1/device-token", "auth", description="device access tokens"),
     Route("/v1/device-logins", "auth", description="phone logins"),
