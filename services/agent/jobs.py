@@ -39,10 +39,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from services.agent.cloud import CloudApi, CloudError, DeviceJob, NotClaimed
 from services.agent.download import DocumentCorrupt, Downloads
+from services.agent.e2e import EndToEnd
 from services.agent.executor import Target
 from services.agent.journal import CANCELED, JobChange, Journal
 from services.agent.panel import Panel
@@ -53,6 +55,7 @@ from services.agent.printers import (
     PrintRefused,
     PrintRequest,
 )
+from shared.crypto.e2e import E2E_FORMAT, E2EError
 from shared.logging import get_logger
 from shared.protocols.device import JobStatus, Notify
 
@@ -98,6 +101,7 @@ class JobLoop:
         login_qr: bool = True,
         max_attempts: int = MAX_ATTEMPTS,
         retry_after_s: float = RETRY_AFTER_S,
+        e2e: EndToEnd | None = None,
     ) -> None:
         self.api = api
         self.journal = journal
@@ -112,6 +116,7 @@ class JobLoop:
         self.canceled: set[uuid.UUID] = set()
         self.max_attempts = max_attempts
         self.retry_after_s = retry_after_s
+        self.e2e = e2e
         self.attempts: dict[uuid.UUID, int] = {}
         self.retry_at: dict[uuid.UUID, float] = {}
         self.synced = 0  # completed listings (for status and tests)
@@ -155,16 +160,20 @@ class JobLoop:
     async def run(self, stop: asyncio.Event) -> None:
         """List, dispatch, wait for a trigger or the interval; until ``stop``."""
         await asyncio.to_thread(self._clean_downloads)
-        next_login = 0.0
+        next_login = next_key = 0.0
         try:
             while not stop.is_set():
                 self.wake.clear()
+                if self.e2e is not None and time.monotonic() >= next_key:
+                    next_key = time.monotonic() + await self.refresh_key(self.e2e)
                 await self.sync()
                 if self.login_qr and time.monotonic() >= next_login:
                     next_login = time.monotonic() + await self.refresh_login()
                 wait = self.interval
                 if self.login_qr:
                     wait = max(0.1, min(wait, next_login - time.monotonic()))
+                if self.e2e is not None:
+                    wait = max(0.1, min(wait, next_key - time.monotonic()))
                 stopping = asyncio.create_task(stop.wait())
                 waking = asyncio.create_task(self.wake.wait())
                 await asyncio.wait({stopping, waking}, timeout=wait, return_when="FIRST_COMPLETED")
@@ -336,13 +345,20 @@ class JobLoop:
         if job_id in self.canceled:
             await asyncio.to_thread(self.downloads.forget, job_id)
             return
+        document_format = document.format
+        if document_format == E2E_FORMAT:
+            try:
+                document_format, path = await self._open(job_id, path, station.printer_id)
+            except E2EError as exc:
+                self._give_up(target, job_id, f"the protected document does not open: {exc}")
+                return
 
         self.journal.begin_job(
             job_id, target.device_id, None, [status("received"), status("printing")]
         )
         self.outbox()
         request = PrintRequest(
-            job_id, path, document.format, job.title, job.settings.copies, job.settings
+            job_id, path, document_format, job.title, job.settings.copies, job.settings
         )
         log.info("printing", job_id=str(job_id), printer_id=str(station.printer_id))
         station.submitting = asyncio.create_task(target.printer.submit(request))
@@ -374,6 +390,15 @@ class JobLoop:
         await asyncio.to_thread(self.downloads.forget, job_id)
         self._settled(job_id)
         log.info("job finished", job_id=str(job_id), state=frame.state, detail=frame.detail)
+
+    async def _open(self, job_id: uuid.UUID, path: Path, printer_id: uuid.UUID) -> tuple[str, Path]:
+        """A protected document decrypted (its real format and where it is), or E2EError."""
+        if self.e2e is None:
+            raise E2EError("only a printer opens protected documents; this agent holds no key")
+        opened = self.downloads.opened(job_id)
+        real = await self.e2e.open(path, opened, printer_id)
+        log.info("protected document opened", job_id=str(job_id), format=real)
+        return real, opened
 
     def _attempt_failed(self, target: Target, job_id: uuid.UUID, reason: str) -> None:
         """One more failed try at a job: a pause that doubles, or (the last) give up."""
@@ -413,6 +438,23 @@ class JobLoop:
         if not station.canceled_at_printer and task is not None and not task.done():
             task.cancel()
         log.info("job canceled while printing", job_id=str(job_id))
+
+    # ------------------------------------------------------------------ end-to-end key
+
+    async def refresh_key(self, e2e: EndToEnd) -> float:
+        """Publish the printer's end-to-end key and show it on the panel; seconds until
+        the next look (soon again when it could not be published)."""
+        try:
+            next_in = await e2e.refresh()
+        except NotClaimed:
+            return self.interval
+        except CloudError as exc:
+            log.warning("end-to-end key not published", error=str(exc), status=exc.status)
+            return min(self.interval, 5.0)
+        for printer_id in self.targets():
+            self.panel.e2e(printer_id, e2e.payload())
+        await asyncio.to_thread(self.panel.save)
+        return next_in
 
     # ------------------------------------------------------------------ panel login
 

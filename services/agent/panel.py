@@ -1,8 +1,9 @@
 """What the printer's panel shows, kept in ``panel.json`` in the state directory.
 
 Per printer: the jobs waiting for their owner to log in (secure release: title,
-pages, owner), the users' sessions open at the printer, and the current phone-login
-code (``qr_payload``, to show as a QR code, and when it expires). A real panel, or
+pages, owner), the users' sessions open at the printer, the current phone-login
+code (``qr_payload``, to show as a QR code, and when it expires) and the printer's
+end-to-end key offer (``e2e``: its ``qr_payload``, key id and expiry; see ``e2e``). A real panel, or
 a test, reads the file; it is replaced atomically on every change.
 """
 
@@ -57,6 +58,10 @@ class Panel:
     def login(self, printer_id: uuid.UUID, code: dict[str, Any] | None) -> None:
         """The printer's current phone-login code."""
         self._printer(printer_id)["login"] = code
+
+    def e2e(self, printer_id: uuid.UUID, offer: dict[str, Any] | None) -> None:
+        """The printer's current end-to-end key offer (a phone scans it to print)."""
+        self._printer(printer_id)["e2e"] = offer
 
     def keep_only(self, printer_ids: set[uuid.UUID]) -> None:
         """Forget printers the agent no longer serves."""

@@ -24,6 +24,7 @@ from services.agent.connector import (
 )
 from services.agent.dnssd import Advertiser, Queue, advertise_loop
 from services.agent.download import Downloads
+from services.agent.e2e import EndToEnd
 from services.agent.executor import Dispatcher, Executor, Resolve
 from services.agent.jobs import JobLoop
 from services.agent.journal import Journal
@@ -172,6 +173,7 @@ async def run_agent(config: RunConfig) -> None:
             cloud, journal, Downloads(config.state / "downloads"),
             Panel(state), job_targets(fleet, state.identity, connector=config.mode == "connector"),
             outbox.set, interval=config.jobs_interval, login_qr=config.login_qr,
+            e2e=None if config.mode == "connector" else EndToEnd(cloud, state),
         )  # fmt: skip
         jobs_task = asyncio.create_task(link.jobs.run(stop))
     else:
