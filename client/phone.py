@@ -1,9 +1,10 @@
-"""``printcloud phone``: a phone's part of logging in at a printer, from a terminal.
+"""``printcloud phone``: a phone's part at a printer, from a terminal.
 
 ``keygen`` makes a phone key, ``register`` registers its public half for the user
 of a token, ``approve`` signs the code a printer shows and sends the approval, just
-as the phone app does. ``register`` uses the stored ``printcloud login`` unless given
-a URL and token. Every failure is a readable sentence, never a traceback.
+as the phone app does. ``print`` reads the end-to-end key code a printer shows and
+prints a document only that printer can read (see docs/e2e.md). ``register`` uses
+the stored ``printcloud login`` unless given a URL and token. Every failure is a readable sentence, never a traceback.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import aiohttp
 import typer
 
 from client.api import Client, CliError, Credentials, run
+from client.commands.printing import document_format, submit_protected
 from client.output import friendly
+from shared.crypto.e2e import E2EError, decode_offer_payload
 from shared.crypto.signatures import PrivateKey
 from shared.protocols.phone import (
     LOGIN_ACTIONS,
@@ -38,7 +41,8 @@ from shared.protocols.phone import (
 )
 
 phone_app = typer.Typer(
-    help="Log in at a printer with a phone key: keygen, register, approve.",
+    help="A phone at a printer: log in with a phone key (keygen, register, approve), "
+    "print a protected document to the printer showing its key code (print).",
     no_args_is_help=True,
 )
 API_TOKEN_PREFIX = "pc_"
@@ -211,4 +215,42 @@ def approve(
     typer.echo(
         f"Logged in at printer {answer['printer_id']} as {answer['display_name']} "
         f"until {until}; {what}."
+    )
+
+
+@phone_app.command("print")
+@friendly
+def print_at_printer(
+    payload: Annotated[str, typer.Argument(help="the printer's key code ('-': read stdin)")],
+    file: Annotated[Path, typer.Argument(help="the document to print")],
+    title: Annotated[str | None, typer.Option(help="the job's title, which the cloud sees")] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="MIME type (default: from the file name)")
+    ] = None,
+) -> None:
+    """Print a document only the printer showing the code can read (stored login)."""
+    text = sys.stdin.read() if payload == "-" else payload
+    try:
+        url, offer = decode_offer_payload(text)
+    except E2EError as exc:
+        raise CliError(str(exc)) from None
+    if not file.is_file():
+        raise CliError(f"{file} is not a readable file")
+    creds = Credentials.load()
+    if _origin(url) != _origin(creds.url):
+        raise CliError(
+            f"this key code names {_origin(url)}, but you are logged in at "
+            f"{_origin(creds.url)}: refusing to print there"
+        )
+
+    async def work(client: Client) -> Any:
+        return await submit_protected(
+            client, file, str(offer.device_id), {}, title=title,
+            given_format=document_format(file, fmt), offer=offer,
+        )  # fmt: skip
+
+    job = run(work, creds)
+    typer.echo(
+        f"job {job.get('id')} {job.get('state', 'submitted')}: encrypted for printer "
+        f"{offer.device_id} only (key {offer.key_id})."
     )
