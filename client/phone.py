@@ -4,7 +4,8 @@
 of a token, ``approve`` signs the code a printer shows and sends the approval, just
 as the phone app does. ``print`` reads the end-to-end key code a printer shows and
 prints a document only that printer can read (see docs/e2e.md). ``register`` uses
-the stored ``printcloud login`` unless given a URL and token. Every failure is a readable sentence, never a traceback.
+the stored ``printcloud login`` unless given a URL and token. Every failure is a
+readable sentence, never a traceback.
 """
 
 from __future__ import annotations
