@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from shared.crypto.e2e import (
@@ -69,18 +69,26 @@ def files_holding(paths: list[Path], marker: bytes) -> list[Path]:
 
 
 async def kafka_records_holding(bootstrap: str, marker: bytes) -> tuple[int, list[str]]:
-    """How many records every topic holds (read from the start to the end), and where
-    ``marker`` appears in a key, value or header."""
+    """How many records every topic holds (internal ones too, read from the start to
+    the end), and where ``marker`` appears in a key, value or header."""
+    options = {**kafka_options(bootstrap), "exclude_internal_topics": False}
+    lister = AIOKafkaConsumer(**options)
+    await lister.start()
+    try:
+        topics = await lister.topics()
+    finally:
+        await lister.stop()
     consumer = AIOKafkaConsumer(
-        **kafka_options(bootstrap), enable_auto_commit=False, auto_offset_reset="earliest"
+        *sorted(topics), **options, enable_auto_commit=False, auto_offset_reset="earliest"
     )
     await consumer.start()
     try:
-        topics = await consumer.topics()
-        parts = [
-            TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()
-        ]
-        consumer.assign(parts)
+
+        async def assigned() -> bool:
+            return {tp.topic for tp in consumer.assignment()} == topics
+
+        await eventually(assigned, 60, "every topic's partitions assigned", interval=0.2)
+        parts = sorted(consumer.assignment())
         await consumer.seek_to_beginning(*parts)
         ends = await consumer.end_offsets(parts)
         read, hits = 0, []
