@@ -101,7 +101,8 @@ async def kafka_records_holding(bootstrap: str, marker: bytes) -> tuple[int, lis
                     blobs = [r.key or b"", r.value or b"", *(v for _, v in r.headers or ())]
                     if any(marker in b for b in blobs):
                         hits.append(f"{tp.topic}[{tp.partition}]@{r.offset}")
-            return all(await consumer.position(tp) >= ends[tp] for tp in parts)
+            positions = {tp: await consumer.position(tp) for tp in parts}
+            return all(positions[tp] >= ends[tp] for tp in parts)
 
         await eventually(drained, 300, "every topic read to its end", interval=0)
     finally:
@@ -183,7 +184,11 @@ async def test_a_tampered_protected_document_fails_its_job_with_the_reason(
         headers={"Content-Type": E2E_FORMAT},
     )  # fmt: skip
     assert status == 201, document
-    job = {"document_id": document["id"], "printer_id": str(device_id), "title": "tampered"}
+    job = {
+        "document_id": document["document_id"],
+        "printer_id": str(device_id),
+        "title": "tampered",
+    }
     status, submitted = await w.call("POST", "/v1/jobs", w.ada, json=job)
     assert status == 201, submitted
     failed = await w.wait_state(w.ada, submitted["id"], {"failed", "completed"})
