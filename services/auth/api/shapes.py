@@ -97,7 +97,7 @@ class E2EKeyView(BaseModel):
         return cls(
             **offer.as_json(),
             device_public_key=b64url_encode(credential.public_key),
-            device_key_algorithm=credential.key_algorithm,  # type: ignore[arg-type]
+            device_key_algorithm=credential.key_algorithm,
             device_key_fingerprint=credential.fingerprint,
         )
 
