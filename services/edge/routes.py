@@ -84,6 +84,8 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/printers/*/routing-policy", "routing", description="a printer's routing policy"),
     Route("/v1/devices/me/jobs", "queues", stream=True, description="a device's jobs"),
     Route("/v1/devices/me/sessions", "queues", description="who is logged in at a device"),
+    Route("/v1/devices/me/scans", "queues", stream=True, description="scans to a phone"),
+    Route("/v1/scans", "queues", stream=True, description="protected scans to a phone"),
     Route(
         "/v1/devices/me/virtual-printers",
         "queues",

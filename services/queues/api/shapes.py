@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
@@ -186,3 +187,24 @@ def document_out(document: Document) -> DocumentOut:
 def dump(model: BaseModel) -> dict[str, Any]:
     """JSON-ready form of an answer."""
     return model.model_dump(mode="json")
+
+
+class ScanOut(BaseModel):
+    """A scan to a phone: requested at a printer, then delivered as a protected document."""
+
+    scan_id: uuid.UUID
+    printer_id: uuid.UUID
+    key_id: uuid.UUID = Field(description="The phone's ephemeral key the page is encrypted to.")
+    public_key: str = Field(description="That key's X25519 public half (base64url).")
+    state: Literal["requested", "delivered"]
+    document_id: uuid.UUID | None = Field(
+        description="The encrypted page (application/vnd.printcloud.e2e), once delivered."
+    )
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+class DeviceScans(BaseModel):
+    """The scans waiting at the device's printers."""
+
+    items: list[ScanOut]

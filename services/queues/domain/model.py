@@ -141,6 +141,22 @@ def fetchable(job: Job, owner_has_session: bool) -> bool:
 
 
 @dataclass(frozen=True)
+class Scan:
+    """A page a person asked a printer to scan, to be encrypted to their phone's key."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    owner_id: uuid.UUID
+    printer_id: uuid.UUID
+    key_id: uuid.UUID
+    public_key: str
+    state: Literal["requested", "delivered"]
+    document_id: uuid.UUID | None
+    created_at: datetime
+    delivered_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Document:
     """A stored document (its content is in the blob store, addressed by sha256)."""
 
