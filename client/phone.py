@@ -3,7 +3,8 @@
 ``keygen`` makes a phone key, ``register`` registers its public half for the user
 of a token, ``approve`` signs the code a printer shows and sends the approval, just
 as the phone app does. ``print`` reads the end-to-end key code a printer shows and
-prints a document only that printer can read (see docs/e2e.md). ``register`` uses
+prints a document only that printer can read; ``scan`` asks a printer for a page
+encrypted to a key made for it in memory (see docs/e2e.md). ``register`` uses
 the stored ``printcloud login`` unless given a URL and token. Every failure is a
 readable sentence, never a traceback.
 """
@@ -11,6 +12,7 @@ readable sentence, never a traceback.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import sys
 import uuid
@@ -24,7 +26,7 @@ import typer
 from client.api import Client, CliError, Credentials, run
 from client.commands.printing import document_format, submit_protected
 from client.output import friendly
-from shared.crypto.e2e import E2EError, decode_offer_payload
+from shared.crypto.e2e import E2EError, EphemeralKey, decode_offer_payload, decrypt
 from shared.crypto.signatures import PrivateKey
 from shared.protocols.phone import (
     LOGIN_ACTIONS,
@@ -255,3 +257,47 @@ def print_at_printer(
         f"job {job.get('id')} {job.get('state', 'submitted')}: encrypted for printer "
         f"{offer.device_id} only (key {offer.key_id})."
     )
+
+
+SCAN_POLL_S = 1.0
+
+
+@phone_app.command("scan")
+@friendly
+def scan(
+    printer: Annotated[str, typer.Option("--printer", help="the printer to scan at")],
+    out: Annotated[Path, typer.Option("--out", help="where to write the scanned page")],
+    timeout: Annotated[float, typer.Option(help="seconds to wait for the page")] = 300.0,
+) -> None:
+    """Scan a page at a printer: it comes encrypted to a key this command holds in memory
+    only, so the cloud never sees it (stored login)."""
+    if out.exists():
+        raise CliError(f"{out} exists already; choose another --out")
+    key = EphemeralKey.generate(ttl_s=int(timeout) + 60)
+    body = {"printer_id": printer, "key_id": str(key.key_id), "public_key": key.public_text()}
+
+    async def work(client: Client) -> Any:
+        asked = await client.request("POST", "/v1/scans", json_body=body)
+        scan_id = asked["scan_id"]
+        typer.echo(f"scan {scan_id} asked at printer {printer}; waiting for the page...")
+        async with asyncio.timeout(timeout):
+            while True:
+                if (await client.request("GET", f"/v1/scans/{scan_id}"))["state"] == "delivered":
+                    break
+                await asyncio.sleep(SCAN_POLL_S)
+        sealed = await client.content(f"/v1/scans/{scan_id}/document")
+        return scan_id, sealed
+
+    try:
+        scan_id, sealed = run(work)
+    except TimeoutError:
+        raise CliError(f"no page came from printer {printer} within {timeout:.0f} s") from None
+    partial = out.with_name(out.name + ".part")
+    try:
+        with partial.open("xb") as handle:
+            page_format = decrypt(io.BytesIO(sealed).read, handle.write, key.private, key.key_id)
+    except E2EError as exc:
+        partial.unlink(missing_ok=True)
+        raise CliError(f"the scanned page does not open: {exc}") from None
+    partial.rename(out)
+    typer.echo(f"scan {scan_id}: wrote {out} ({page_format}), decrypted here only.")

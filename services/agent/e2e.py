@@ -8,6 +8,10 @@ kept (in memory) until then, so jobs encrypted to it still open. When the agent
 stops, its keys are gone: a protected job encrypted to them fails with that reason
 and is sent again by its owner, encrypted to the new key.
 
+A scan a person asks for (``GET /v1/devices/me/scans``) is made by the printer (the
+simulator can scan) and uploaded encrypted to the phone's ephemeral key the scan
+names: the cloud keeps only ciphertext the phone opens.
+
 A protected job's document is opened into ``downloads/<job_id>.open`` (``0600``) and
 printed from there; any chunk that does not open fails the job at once (a retry
 cannot make altered bytes whole).
@@ -16,24 +20,31 @@ cannot make altered bytes whole).
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import time
 import uuid
 from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import x25519
 
 from services.agent.cloud import CloudApi, NotClaimed, read_json, refusal
 from services.agent.state import StateDir
 from shared.crypto.e2e import (
+    E2E_FORMAT,
     OFFER_TTL_S,
     E2EError,
     EphemeralKey,
     KeyOffer,
     decrypt_records,
     encode_offer_payload,
+    encrypt,
     make_offer,
     open_envelope,
     read_framing,
 )
+from shared.crypto.encoding import b64url_decode
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -92,6 +103,21 @@ class EndToEnd:
         """Decrypt the protected document at ``source`` into ``dest`` (``0600``); returns
         its real format. E2EError (``dest`` removed) when it does not open whole."""
         return await asyncio.to_thread(self._open, source, dest, device_id)
+
+    async def deliver_scan(self, scan: dict[str, Any], page: bytes, page_format: str) -> None:
+        """Encrypt a scanned page to the phone's key the scan names and upload it (a page
+        already delivered is fine); CloudError when the cloud refuses it."""
+        public = x25519.X25519PublicKey.from_public_bytes(b64url_decode(scan["public_key"]))
+        out = io.BytesIO()
+        encrypt(io.BytesIO(page).read, out.write, public, uuid.UUID(scan["printer_id"]),
+                uuid.UUID(scan["key_id"]), page_format)  # fmt: skip
+        path = f"/v1/devices/me/scans/{scan['scan_id']}/document?pages=1"
+        headers = {"Content-Type": E2E_FORMAT}
+        async with self.api.request("PUT", path, data=out.getvalue(), headers=headers) as resp:
+            data = await read_json(resp)
+            if resp.status not in (200, 409):
+                raise refusal("scan refused", resp.status, data)
+        log.info("scan delivered, encrypted to the phone", scan_id=scan["scan_id"])
 
     def _open(self, source: Path, dest: Path, device_id: uuid.UUID) -> str:
         fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
