@@ -3,7 +3,8 @@ publishes its ephemeral key (signed with its device key) and shows it on its pan
 ``printcloud print --protect`` and ``printcloud phone print`` encrypt to it; the agent
 decrypts and prints on a real IPP printer (ippeveprinter), byte for byte. The cloud's
 blob store, every Kafka topic and every process log hold no plaintext of the marker
-document; a tampered ciphertext fails its job with the reason."""
+document; a tampered ciphertext fails its job with the reason. In the other direction, a
+simulator scans a page and sends it encrypted to the key of the phone that asked."""
 
 from __future__ import annotations
 
@@ -201,3 +202,36 @@ async def test_a_tampered_protected_document_fails_its_job_with_the_reason(
         "POST", "/v1/documents", w.ada, data=bytes(sealed), headers={"Content-Type": E2E_FORMAT}
     )
     assert status == 422 and any(e["field"] == "pages" for e in problem["errors"]), problem
+
+
+async def test_a_scan_reaches_the_phone_encrypted_to_a_key_only_the_phone_holds(
+    jobs_world: JobsWorld,
+    infra: TestInfra,
+    tmp_path: Path,
+) -> None:
+    w = jobs_world
+    await w.login(w.ada)
+    out = tmp_path / "scan.pdf"
+    done = await w.cli(
+        w.ada, "phone", "scan", "--printer", w.printer_id("a"), "--out", str(out),
+        "--timeout", "120",
+    )  # fmt: skip
+    assert done.code == 0, done.out
+    page = out.read_bytes()
+    token = re.search(rb"scan-[0-9a-f]{32}", page)
+    assert page.startswith(b"%PDF-") and token is not None, page[:200]
+    scanned = w.printers["a"].state / "scans" / f"{token.group(0).decode()}.pdf"
+    assert scanned.read_bytes() == page  # what the printer scanned, byte for byte
+    scan_id = re.search(r"scan ([0-9a-f-]{36})", done.out).group(1)  # type: ignore[union-attr]
+    status, scan = await w.call("GET", f"/v1/scans/{scan_id}", w.ada)
+    assert status == 200 and scan["state"] == "delivered", scan
+    status, _ = await w.call("GET", f"/v1/scans/{scan_id}", w.bob)
+    assert status == 404
+    status, sealed = await w.call("GET", f"/v1/scans/{scan_id}/document", w.ada)
+    assert status == 200 and token.group(0).decode() not in str(sealed)
+
+    blobs = [p for p in (w.workdir / "blobs").rglob("*") if p.is_file()]
+    assert files_holding(blobs, token.group(0)) == []
+    assert files_holding(w.platform.logs(), token.group(0)) == []
+    read, hits = await kafka_records_holding(infra.bootstrap, token.group(0))
+    assert read > 0 and hits == []
