@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.crypto.e2e import E2E_FORMAT, TAG, EphemeralKey, encrypt, read_framing
+from shared.crypto.e2e import E2E_FORMAT, TAG, EphemeralKey, decrypt, encrypt, read_framing
 from shared.testing.documents import pdf
 from tests.support.queues import Queues
 
@@ -63,3 +63,54 @@ async def test_a_protected_document_is_stored_as_ciphertext_with_its_declared_pa
     )  # fmt: skip
     assert refused.status == 422, await refused.text()
     assert [e["field"] for e in (await refused.json())["errors"]] == ["virtual_printer_id"]
+
+
+async def test_a_scan_is_delivered_once_by_its_printer_and_read_by_its_owner_only(
+    q: Queues, tmp_path: Path
+) -> None:
+    ada, bob = await q.user(), await q.user()
+    printer, other = await q.printer(), await q.printer()
+    phone = EphemeralKey.generate()
+    asked = {"printer_id": str(printer), "key_id": str(phone.key_id),
+             "public_key": phone.public_text()}  # fmt: skip
+    resp = await q.client.post("/v1/scans", json=asked, headers=ada.headers)
+    assert resp.status == 201, await resp.text()
+    scan = await resp.json()
+    assert scan["state"] == "requested" and scan["document_id"] is None
+
+    listed = await q.client.get("/v1/devices/me/scans", headers=q.device(printer))
+    assert [s["scan_id"] for s in (await listed.json())["items"]] == [scan["scan_id"]]
+    elsewhere = await q.client.get("/v1/devices/me/scans", headers=q.device(other))
+    assert (await elsewhere.json())["items"] == []
+
+    page = pdf(1, "scanned")
+    out = io.BytesIO()
+    encrypt(io.BytesIO(page).read, out.write, phone.private.public_key(), printer,
+            phone.key_id, "application/pdf")  # fmt: skip
+    path = f"/v1/devices/me/scans/{scan['scan_id']}/document"
+    e2e = {"Content-Type": E2E_FORMAT}
+    for who, body, headers, status in (
+        (q.device(other), out.getvalue(), e2e, 404),  # not at its printers
+        (q.device(printer), page, {"Content-Type": "application/pdf"}, 422),  # plaintext
+        (q.device(printer), page, e2e, 422),  # not a protected document
+    ):
+        resp = await q.client.put(path, params={"pages": "1"}, data=body,
+                                  headers={**who, **headers})  # fmt: skip
+        assert resp.status == status, await resp.text()
+    resp = await q.client.put(path, params={"pages": "1"}, data=out.getvalue(),
+                              headers={**q.device(printer), **e2e})  # fmt: skip
+    assert resp.status == 200, await resp.text()
+    again = await q.client.put(path, params={"pages": "1"}, data=out.getvalue(),
+                               headers={**q.device(printer), **e2e})  # fmt: skip
+    assert again.status == 409 and (await again.json())["code"] == "scan-delivered"
+
+    resp = await q.client.get(f"/v1/scans/{scan['scan_id']}", headers=ada.headers)
+    assert (await resp.json())["state"] == "delivered"
+    resp = await q.client.get(f"/v1/scans/{scan['scan_id']}/document", headers=ada.headers)
+    assert resp.status == 200 and await resp.read() == out.getvalue()
+    opened = io.BytesIO()
+    decrypt(io.BytesIO(out.getvalue()).read, opened.write, phone.private, phone.key_id)
+    assert opened.getvalue() == page
+    for where in ("", "/document"):
+        resp = await q.client.get(f"/v1/scans/{scan['scan_id']}{where}", headers=bob.headers)
+        assert resp.status == 404 and (await resp.json())["code"] == "scan-not-found"
