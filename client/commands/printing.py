@@ -228,6 +228,7 @@ def _settings(
 
 
 def document_id_of(document: dict[str, Any]) -> Any:
+    """The id in an upload's answer."""
     return document.get("document_id") or document.get("id")
 
 
