@@ -29,7 +29,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import x25519
 
-from services.agent.cloud import CloudApi, NotClaimed, read_json, refusal
+from services.agent.cloud import CloudApi, CloudError, NotClaimed, read_json, refusal
+from services.agent.executor import Target
 from services.agent.state import StateDir
 from shared.crypto.e2e import (
     E2E_FORMAT,
@@ -103,6 +104,25 @@ class EndToEnd:
         """Decrypt the protected document at ``source`` into ``dest`` (``0600``); returns
         its real format. E2EError (``dest`` removed) when it does not open whole."""
         return await asyncio.to_thread(self._open, source, dest, device_id)
+
+    async def scans(self, targets: dict[uuid.UUID, Target]) -> None:
+        """Scan and deliver each page asked of a printer that can scan (its next try on
+        the next listing when the cloud did not take it)."""
+        try:
+            waiting = await self.api.scans()
+        except CloudError as exc:  # NotClaimed too
+            log.info("scans not listed", error=str(exc))
+            return
+        for scan in waiting:
+            target = targets.get(uuid.UUID(str(scan.get("printer_id"))))
+            scanner = getattr(target.printer, "scan", None) if target is not None else None
+            if scanner is None:
+                continue  # a printer without a scanner: the scan waits
+            try:
+                page, page_format = await scanner()
+                await self.deliver_scan(scan, page, page_format)
+            except (CloudError, ValueError, KeyError) as exc:
+                log.warning("scan not delivered", scan_id=str(scan.get("scan_id")), error=str(exc))
 
     async def deliver_scan(self, scan: dict[str, Any], page: bytes, page_format: str) -> None:
         """Encrypt a scanned page to the phone's key the scan names and upload it (a page

@@ -168,7 +168,7 @@ class JobLoop:
                     next_key = time.monotonic() + await self.refresh_key(self.e2e)
                 await self.sync()
                 if self.e2e is not None:
-                    await self.scans(self.e2e)
+                    await self.e2e.scans(self.targets())
                 if self.login_qr and time.monotonic() >= next_login:
                     next_login = time.monotonic() + await self.refresh_login()
                 wait = self.interval
@@ -457,26 +457,6 @@ class JobLoop:
             self.panel.e2e(printer_id, e2e.payload())
         await asyncio.to_thread(self.panel.save)
         return next_in
-
-    async def scans(self, e2e: EndToEnd) -> None:
-        """Scan and deliver each page asked of a printer that can scan (its next try on
-        the next listing when the cloud did not take it)."""
-        try:
-            waiting = await self.api.scans()
-        except CloudError as exc:  # NotClaimed too
-            log.info("scans not listed", error=str(exc))
-            return
-        targets = self.targets()
-        for scan in waiting:
-            target = targets.get(uuid.UUID(str(scan.get("printer_id"))))
-            scanner = getattr(target.printer, "scan", None) if target is not None else None
-            if scanner is None:
-                continue  # a printer without a scanner: the scan waits (or is withdrawn)
-            try:
-                page, page_format = await scanner()
-                await e2e.deliver_scan(scan, page, page_format)
-            except (CloudError, ValueError, KeyError) as exc:
-                log.warning("scan not delivered", scan_id=str(scan.get("scan_id")), error=str(exc))
 
     # ------------------------------------------------------------------ panel login
 
