@@ -11,6 +11,7 @@ import aiohttp
 import typer
 
 from services.agent.cloud import CloudApi, CloudError
+from services.agent.executor import DEFAULT_CONCURRENCY
 from services.agent.onboarding import (
     AlreadyClaimed,
     Registrar,
@@ -19,7 +20,6 @@ from services.agent.onboarding import (
     terminal_qr,
 )
 from services.agent.onboarding import sheet_text as render_sheet
-from services.agent.executor import DEFAULT_CONCURRENCY
 from services.agent.runtime import RunConfig, run_agent
 from services.agent.state import StateDir, StateError
 from shared.logging import configure_logging

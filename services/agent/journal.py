@@ -7,8 +7,9 @@ frames that report it (``job_status``, ``command_ack``) commit in one transactio
 like a service's outbox, so the agent never forgets what it printed nor the answer
 it owes the cloud. A connector holds a command for a printer it cannot reach in
 ``held`` (unacknowledged, so the cloud keeps it too) until the printer answers again;
-the command's outcome removes it in the transaction that records it. Frames are sent from the ``outbox`` table and marked sent once
-written to a websocket; after a reconnect the unsent ones go first.
+the command's outcome removes it in the transaction that records it. Frames are
+sent from the ``outbox`` table and marked sent once written to a websocket; after a
+reconnect the unsent ones go first.
 
 A job moves ``printing`` (recorded before the document goes to the printer) ->
 ``printed`` (right after the printer accepted it) or ``failed`` (the printer

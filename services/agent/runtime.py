@@ -195,9 +195,9 @@ async def run_agent(config: RunConfig) -> None:
             outbox.set, interval=config.jobs_interval, login_qr=config.login_qr, bound=bound,
         )  # fmt: skip
         jobs_task = asyncio.create_task(link.jobs.run(stop))
-    fleet.on_reachable = _release_held(journal, dispatcher, link)
     else:
         log.warning("no API URL (--api-url): jobs come only as print_job commands")
+    fleet.on_reachable = _release_held(journal, dispatcher, link)
     telemetry_task = asyncio.create_task(telemetry.run(fleet, stop))
     advertise_task: asyncio.Task[None] | None = None
     if config.advertise and not api_url:

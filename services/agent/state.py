@@ -226,10 +226,12 @@ class StateDir:
         """Replace the connector's list of bridged printers."""
         self.write_json(
             "devices.json",
-            {"devices": [
-                {"printer_id": str(d.printer_id), "uri": d.uri, "files_uri": d.files_uri}
-                for d in devices
-            ]},  # fmt: skip
+            {
+                "devices": [
+                    {"printer_id": str(d.printer_id), "uri": d.uri, "files_uri": d.files_uri}
+                    for d in devices
+                ]
+            },
         )
 
     # ------------------------------------------------------------------ deliveries

@@ -306,7 +306,8 @@ class IppPrinter:
         except IPPConnectionError as exc:
             raise DeviceUnreachable(self.uri) from exc
         except (StructError, KeyError, ValueError, IPPError) as exc:
-            raise PrintRefused(f"unreadable answer from {self.uri} to Set-Printer-Attributes") from exc
+            what = f"unreadable answer from {self.uri} to Set-Printer-Attributes"
+            raise PrintRefused(what) from exc
         if code < 0x200:
             return
         name = _code_name(code)
