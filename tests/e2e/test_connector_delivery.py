@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sqlite3
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Iterator
@@ -264,7 +265,7 @@ async def test_a_connector_killed_mid_delivery_resumes_without_sending_twice(
 ) -> None:
     with site_printers(cloud.bus, cloud.workdir / "site2", ["slow"]) as site:
         site.workdir.mkdir(parents=True, exist_ok=True)
-        site.up("slow", files_delay=3.0)  # each file is kept at once, answered seconds later
+        site.up("slow", files_delay=4.0)  # each file is kept at once, answered seconds later
         printer_id = await cloud.printer("slow")
         devices = [{"printer_id": printer_id, "uri": site.uri("slow"),
                     "files_uri": site.files["slow"].uri}]  # fmt: skip
@@ -286,12 +287,25 @@ async def test_a_connector_killed_mid_delivery_resumes_without_sending_twice(
             await until(lambda: _equal(cloud.pending(connector_id), set()), "all answered")
             received = Counter(r[0] for r in site.files["slow"].received())
             assert received == Counter(files)  # each file once
+            # The one cut short was found at the printer, not sent again.
+            first = site.files["slow"].received()[0][0]
+            assert _detail(state, first).endswith("(already there)")
             for job_id, document in zip(jobs, documents, strict=True):
                 await until(lambda j=job_id: cloud.completed(j), f"job {job_id} completed")
                 (kept,) = site.spooled("slow", job_id)  # printed once
                 assert kept.read_bytes() == document
         finally:
             agent.kill()
+
+
+def _detail(state: Path, command_id: str) -> str:
+    """The outcome detail the connector's journal holds for a command."""
+    db = sqlite3.connect(f"file:{state / 'journal.sqlite3'}?mode=ro", uri=True, timeout=10)
+    try:
+        row = db.execute("SELECT detail FROM commands WHERE command_id = ?", (command_id,))
+        return str(row.fetchone()[0])
+    finally:
+        db.close()
 
 
 async def until(check: Check, what: str = "the condition") -> None:
