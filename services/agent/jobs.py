@@ -363,6 +363,11 @@ class JobLoop:
         if isinstance(error, PrintCanceled):
             frame = status("canceled", str(error))
             change = JobChange(job_id, "failed", CANCELED, frame.detail)
+        elif isinstance(error, DeviceUnreachable) and target.reachable is not None:
+            # A connector's printer went away since its last check: it certainly did not
+            # get the job, which stays "printing" and is tried again once it answers.
+            log.warning("printer unreachable; the job waits for it", job_id=str(job_id))
+            return
         elif isinstance(error, DeviceUnreachable | PrintRefused):
             frame = status("failed", str(error))
             change = JobChange(job_id, "failed", detail=frame.detail)
