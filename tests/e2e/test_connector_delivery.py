@@ -100,6 +100,12 @@ class Cloud:
         assert status == 202, body
         return str(body["command_id"])
 
+    async def outcome(self, printer_id: str, command_id: str) -> dict[str, Any]:
+        """What became of a command, as the API tells it."""
+        status, body = await self.call("GET", f"/v1/devices/{printer_id}/commands/{command_id}")
+        assert status == 200, body
+        return dict(body)
+
     async def pending(self, connector_id: str) -> set[str]:
         """The connector's commands the cloud still waits for an answer to."""
         status, body = await self.call("GET", f"/v1/devices/{connector_id}/commands")
@@ -247,11 +253,17 @@ async def test_a_connector_delivers_to_what_it_reaches_and_to_the_late_one_when_
             late = {files["late"], setting}
             await until(lambda: _equal(cloud.pending(connector_id), late), "late one's pending")
             assert await cloud.state(ids["late"]) == "offline"
+            assert (await cloud.outcome(ids["late"], setting))["state"] == "pending"
             assert site.files["late"].received() == []
 
             site.up("late")
             await until(lambda: _equal(cloud.state(ids["late"]), "online"))
             await until(lambda: _equal(cloud.pending(connector_id), set()), "all answered")
+            late_file = await cloud.outcome(ids["late"], files["late"])
+            assert late_file["state"] == "done" and late_file["target_device_id"] == ids["late"]
+            unsupported = await cloud.outcome(ids["late"], setting)  # ippeveprinter has none
+            assert unsupported["state"] == "rejected", unsupported
+            assert unsupported["detail"].startswith("unsupported: "), unsupported
             assert site.files["late"].received() == [(files["late"], "template", "letterhead.pdf")]
             for n in ("a", "b"):  # nothing went twice
                 assert len(site.files[n].received()) == 1

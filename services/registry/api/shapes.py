@@ -205,6 +205,17 @@ class PendingCommand(BaseModel):
     issued_at: datetime
 
 
+class CommandOutcome(PendingCommand):
+    """A command and what became of it."""
+
+    state: Literal["pending", "done", "failed", "rejected"] = Field(
+        description="`pending` until the device acknowledges it; `rejected` with a detail "
+        "starting `unsupported:` when the printer cannot do it (no settings, no files)."
+    )
+    detail: str | None = Field(description="The device's words on the outcome.")
+    acked_at: datetime | None
+
+
 class PendingCommands(BaseModel):
     """The pending commands, oldest first."""
 
