@@ -82,11 +82,6 @@ class Fleet:
             await _close(slot)
         self.wake.set()
 
-    def reachable(self, device_id: uuid.UUID) -> bool | None:
-        """Whether a connector's printer answered its last probe (None: not known yet)."""
-        slot = self.slots.get(device_id)
-        return None if slot is None else slot.reachable
-
     async def reports(self, *, full: bool) -> list[Report]:
         """Probe every printer; frames for all of them (``full``) or for what changed."""
         slots = list(self.slots.values())

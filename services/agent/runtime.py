@@ -161,6 +161,10 @@ async def run_agent(config: RunConfig) -> None:
 
         async def devices_changed(devices: list[BridgedDevice]) -> None:
             await fleet.replace(devices, make_printer)
+            kept = {d.printer_id for d in devices}
+            for cmd in journal.held():  # for a printer no longer bridged: answered rejected
+                if cmd.target_device_id not in kept:
+                    dispatcher.submit(cmd)
 
         executor = Executor(journal, state, resolve, outbox.set, devices_changed, hold=True)
     else:
