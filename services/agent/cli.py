@@ -11,6 +11,7 @@ import aiohttp
 import typer
 
 from services.agent.cloud import CloudApi, CloudError
+from services.agent.executor import DEFAULT_CONCURRENCY
 from services.agent.onboarding import (
     AlreadyClaimed,
     Registrar,
@@ -135,6 +136,9 @@ def run(
     probe_timeout: Annotated[float, typer.Option(help="seconds an IPP probe may take")] = 3.0,
     print_timeout: Annotated[float, typer.Option(help="seconds a Print-Job may take")] = 60.0,
     print_seconds: Annotated[float, typer.Option(help="simulator: time one print takes")] = 0.0,
+    concurrency: Annotated[
+        int, typer.Option(min=1, help="jobs, settings and files sent to printers at once")
+    ] = DEFAULT_CONCURRENCY,
     log_level: Annotated[str, typer.Option(envvar="PRINTCLOUD_AGENT_LOG_LEVEL")] = "INFO",
     log_json: Annotated[bool, typer.Option(help="JSON log lines (else human-readable)")] = True,
     advertise: Annotated[
@@ -174,7 +178,8 @@ def run(
         api_url=api_url, jobs_interval=jobs_interval, login_qr=login_qr,
         spool=spool, capabilities=capabilities, printer_uri=printer_uri,
         probe_interval=probe_interval, probe_timeout=probe_timeout,
-        print_timeout=print_timeout, print_seconds=print_seconds, advertise=advertise,
+        print_timeout=print_timeout, print_seconds=print_seconds, concurrency=concurrency,
+        advertise=advertise,
         advertise_interfaces=tuple(advertise_interface or ()), advertise_name=advertise_name,
         advertise_note=advertise_note,
     )  # fmt: skip

@@ -137,7 +137,8 @@ def _connector_json(c: Connector, devices: list[BridgedPrinter]) -> dict[str, An
     body = {k: (v.isoformat() if hasattr(v, "isoformat") else str(v) if k.endswith("id") else v)
             for k, v in asdict(c).items()}  # fmt: skip
     body["devices"] = [
-        {"printer_id": str(d.printer_id), "uri": d.uri, "name": d.name} for d in devices
+        {"printer_id": str(d.printer_id), "uri": d.uri, "name": d.name, "files_uri": d.files_uri}
+        for d in devices
     ]
     return body
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from services.registry.api.shapes import (
     CapabilitiesQuery,
     ClaimedDevice,
+    CommandOutcome,
     CommandQueued,
     Connector,
     Page,
@@ -434,5 +435,19 @@ be replayed.""",
         description="What the gateway sends a device when it connects, oldest first. For a "
         "connector this includes the commands for the printers it bridges.",
         descriptions={404: "No such printer or connector for this caller (`device-not-found`)."},
+    ),
+    Operation(
+        "GET",
+        "/v1/devices/{device_id}/commands/{command_id}",
+        "A command and its outcome",
+        "devices",
+        {200: CommandOutcome},
+        errors=READ_ERRORS,
+        operation_id="getDeviceCommand",
+        description="What became of a command: `pending` until the device acknowledges it, "
+        "then `done`, `failed` or `rejected` with the device's detail. `device_id` is the "
+        "device the command was issued for, or the connector that carries it. A connector "
+        "keeps a command for a printer it cannot reach pending until the printer answers.",
+        descriptions={404: "No such command for this device and caller (`command-not-found`)."},
     ),
 )

@@ -29,3 +29,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_put("/v1/connectors/{connector_id}/devices", onboarding.assign_devices)
     app.router.add_post("/v1/devices/{device_id}/commands", commands.issue)
     app.router.add_get("/v1/devices/{device_id}/commands", commands.pending)
+    app.router.add_get("/v1/devices/{device_id}/commands/{command_id}", commands.outcome)

@@ -96,6 +96,10 @@ class ConnectorDevice(_Command):
 
     printer_id: uuid.UUID
     uri: str = Field(min_length=1, max_length=2000, pattern=r"^(ipps?|https?)://\S+$")
+    files_uri: str | None = Field(
+        default=None, min_length=1, max_length=2000, pattern=r"^https?://\S+$",
+        description="Where the printer takes files (firmware, templates); none: it takes none.",
+    )  # fmt: skip
 
 
 class AssignConnectorDevices(_Command):

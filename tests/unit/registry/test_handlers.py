@@ -50,6 +50,7 @@ from shared.events.contracts.gateway import (
     DeviceCapabilitiesReported,
     DeviceConnected,
     DeviceDisconnected,
+    DeviceStatusReported,
 )
 from shared.http.auth import Principal
 from shared.printing.capabilities import Capabilities
@@ -444,3 +445,29 @@ async def test_presence_follows_the_newest_session(tx: Tx) -> None:
     )
     states = [e.connection_state for e in tx.announced(PrinterConnectionChanged)]
     assert states == ["online", "offline"]
+
+
+async def test_a_bridged_printer_is_online_while_its_connector_reaches_it(tx: Tx) -> None:
+    acme = await tenant(tx)
+    bridge, p = await _connector(tx, acme), await printer(tx, acme)
+    t0 = datetime.now(UTC)
+
+    async def report(reasons: list[str], seconds: float, via: uuid.UUID | None = bridge) -> None:
+        state = "stopped" if reasons else "idle"
+        event = DeviceStatusReported(
+            device_id=p.id, tenant_id=acme, state=state, reasons=reasons, via_connector=via,
+            reported_at=t0 + timedelta(seconds=seconds),
+        )  # fmt: skip
+        async with tx() as uow:
+            await devices.status_reported(uow, event)
+
+    await report(["offline-report"], 1)
+    assert tx.repo.printers.rows[p.id].connection_state == "offline"
+    await report(["offline-report"], 2)  # no change, no announcement
+    await report([], 4)
+    await report(["offline-report"], 3)  # older than what is known: ignored
+    assert tx.repo.printers.rows[p.id].connection_state == "online"
+    await report(["offline-report"], 5, via=None)  # a printer's own status: presence says
+    states = [e.connection_state for e in tx.announced(PrinterConnectionChanged)]
+    assert states == ["offline", "online"]
+    assert tx.repo.printers.rows[p.id].connection_state == "online"
