@@ -11,6 +11,7 @@ import aiohttp
 import typer
 
 from services.agent.cloud import CloudApi, CloudError
+from services.agent.fallback import SheetOutputs
 from services.agent.onboarding import (
     AlreadyClaimed,
     Registrar,
@@ -59,17 +60,44 @@ def register(
     model: ModelOpt,
     kind: KindOpt = "printer",
     poll_interval: Annotated[float, typer.Option(help="seconds between polls")] = 3.0,
+    fallback: Annotated[
+        bool,
+        typer.Option(
+            help="when the cloud cannot be reached, show, write and print the registration "
+            "sheet and keep trying (else exit with an error)"
+        ),
+    ] = True,
+    printer_uri: Annotated[
+        str | None,
+        typer.Option(
+            envvar="PRINTCLOUD_AGENT_PRINTER_URI",
+            help="the IPP printer to print the registration sheet on when the cloud cannot "
+            "be reached",
+        ),
+    ] = None,
+    retry_interval: Annotated[
+        float, typer.Option(help="seconds between attempts while the cloud cannot be reached")
+    ] = 10.0,
+    connect_timeout: Annotated[
+        float, typer.Option(help="seconds a request to the registry may take")
+    ] = 15.0,
     log_level: Annotated[str, typer.Option(envvar="PRINTCLOUD_AGENT_LOG_LEVEL")] = "WARNING",
 ) -> None:
-    """Ask the registry to join: show the claim code and URL, wait until claimed."""
+    """Ask the registry to join: show the claim code and URL, wait until claimed. When the
+    registry cannot be reached, output the registration sheet (display, file, printer)
+    for a phone or laptop to relay, and join once it was relayed and the cloud answers."""
     configure_logging("agent", log_level, json=True)
 
+    def say(line: str) -> None:
+        typer.echo(line)
+
     async def go() -> None:
-        async with aiohttp.ClientSession() as http:
-            registrar = Registrar(
-                registry_url, StateDir(state), _kind(kind), model, http, poll_interval
-            )
-            await registrar.run(lambda line: typer.echo(line))
+        timeout = aiohttp.ClientTimeout(total=connect_timeout)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            store = StateDir(state)
+            registrar = Registrar(registry_url, store, _kind(kind), model, http, poll_interval)
+            outputs = SheetOutputs(store, say, printer_uri) if fallback else None
+            await registrar.run(say, outputs, retry_interval)
 
     try:
         asyncio.run(go())
