@@ -182,9 +182,19 @@ async def test_the_cli_relays_a_sheet(cloud: Cloud, tmp_path: Any) -> None:
     out, _ = await proc.communicate()
     assert proc.returncode == 0, out.decode()
     assert json.loads(out)["tenant_id"] == tenant
+    first = json.loads(out)["device_id"]
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "deploy.cli", "device", "relay", "--sheet", sheet,
         "--name", "Again", "--region", "eu-west", "--tenant-id", tenant, "--url", base,
+        "--token", TOKEN, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await proc.communicate()
+    assert proc.returncode == 0, out.decode()  # the same sheet again: the same device
+    assert json.loads(out)["device_id"] == first
+    other = await cloud.tenant()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "deploy.cli", "device", "relay", "--sheet", sheet,
+        "--name", "Again", "--region", "eu-west", "--tenant-id", other, "--url", base,
         "--token", TOKEN, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     out, _ = await proc.communicate()
