@@ -41,9 +41,9 @@ def sheet_pdf(sheet: Sheet) -> bytes:
     """The sheet as a one-page A4 PDF: the text, the QR code drawn as vector squares
     (crisp at any resolution) and the payload in wrapped monospace lines."""
     import qrcode  # type: ignore[import-untyped]
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.units import mm
-    from reportlab.pdfgen import canvas
+    from reportlab.lib.pagesizes import A4  # type: ignore[import-untyped]
+    from reportlab.lib.units import mm  # type: ignore[import-untyped]
+    from reportlab.pdfgen import canvas  # type: ignore[import-untyped]
 
     out = io.BytesIO()
     page = canvas.Canvas(out, pagesize=A4, pageCompression=0)
