@@ -51,6 +51,7 @@ async def test_an_unreachable_cloud_gets_the_sheet_and_the_relayed_device_redeem
             sys.executable, "-m", "services.agent", "register", "--registry-url", cloud,
             "--state", str(state), "--kind", "printer", "--model", "Laser 5000",
             "--poll-interval", "0.3", "--retry-interval", "0.3",
+            "--printer-uri", f"ipp://127.0.0.1:{free_port()}/ipp/print",  # no printer there
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )  # fmt: skip
         try:
@@ -102,6 +103,7 @@ async def test_an_unreachable_cloud_gets_the_sheet_and_the_relayed_device_redeem
             await relay.close()
         output = out_bytes.decode()
         assert "The cloud cannot be reached" in output and "Claimed: device" in output
+        assert "Could not print the sheet" in output  # and it went on all the same
         identity = json.loads((state / "identity.json").read_text())
         printers = await reg.client.get(f"/v1/printers?tenant_id={tenant['id']}", headers=AUTH)
         listed = {p["id"]: p["name"] for p in (await printers.json())["items"]}
@@ -110,3 +112,17 @@ async def test_an_unreachable_cloud_gets_the_sheet_and_the_relayed_device_redeem
         assert json.loads((state / "cloud.json").read_text())["api_url"] == (
             "https://print.example.org"
         )
+
+
+async def test_without_the_fallback_an_unreachable_cloud_is_an_error(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "services.agent", "register",
+        "--registry-url", f"http://127.0.0.1:{free_port()}", "--state", str(state),
+        "--kind", "printer", "--model", "Laser 5000", "--no-fallback",
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 1, out.decode()
+    assert "registration failed" in out.decode()
+    assert not (state / "registration-sheet.pdf").exists()
