@@ -98,6 +98,8 @@ def register(
             registrar = Registrar(registry_url, store, _kind(kind), model, http, poll_interval)
             outputs = SheetOutputs(store, say, printer_uri) if fallback else None
             await registrar.run(say, outputs, retry_interval)
+            if outputs is not None:
+                outputs.clear()
 
     try:
         asyncio.run(go())

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from services.agent.onboarding import Say, sheet_lines, sheet_text
-from services.agent.panel import Panel
+from services.agent.panel import PANEL_FILE, Panel
 from services.agent.printers import (
     DeviceUnreachable,
     OutcomeUnknown,
@@ -101,6 +101,12 @@ class SheetOutputs:
         self.say(f"The sheet is in {self.state.root / SHEET_TEXT} and {pdf}.")
         if self.printer_uri:
             await self._print(pdf)
+
+    def clear(self) -> None:
+        """The device joined: the display no longer shows the sheet (the files stay)."""
+        shown = self.state.read_json(PANEL_FILE)
+        if shown is not None and shown.pop("registration", None) is not None:
+            self.state.write_json(PANEL_FILE, shown)
 
     def _display(self, sheet: Sheet, pdf: Path) -> None:
         panel = Panel(self.state)

@@ -105,6 +105,7 @@ async def test_an_unreachable_cloud_gets_the_sheet_and_the_relayed_device_redeem
         assert "The cloud cannot be reached" in output and "Claimed: device" in output
         assert "Could not print the sheet" in output  # and it went on all the same
         identity = json.loads((state / "identity.json").read_text())
+        assert "registration" not in json.loads(panel.read_text())  # joined: off the display
         printers = await reg.client.get(f"/v1/printers?tenant_id={tenant['id']}", headers=AUTH)
         listed = {p["id"]: p["name"] for p in (await printers.json())["items"]}
         assert listed == {identity["device_id"]: "Basement"}
