@@ -46,7 +46,7 @@ def sheet_pdf(sheet: Sheet) -> bytes:
     from reportlab.pdfgen import canvas  # type: ignore[import-untyped]
 
     out = io.BytesIO()
-    page = canvas.Canvas(out, pagesize=A4, pageCompression=0)
+    page = canvas.Canvas(out, pagesize=A4, pageCompression=1)
     page.setTitle("Printcloud registration sheet")
     width, height = A4
     y = height - 25 * mm
