@@ -256,9 +256,11 @@ def relay(
         reasons = "; ".join(f"{e.field}: {e.reason}" for e in exc.errors)
         raise CliError(f"not a usable registration sheet: {exc.detail} ({reasons})") from None
     creds = None if token else Credentials.load()
-    base = (url or (creds.url if creds else sheet.cloud_url)).rstrip("/")
+    # Credentials go to the cloud of the login or the one named here, never to an
+    # address read off a sheet.
+    base = (url or (creds.url if creds else "")).rstrip("/")
     if not base:
-        raise CliError("the sheet names no cloud: give --url (and --token, or printcloud login)")
+        raise CliError("give --url with --token: the cloud your token belongs to")
     if sheet.signed and not url and _origin(sheet.cloud_url) != _origin(base):
         raise CliError(
             f"the sheet is for the cloud at {sheet.cloud_url}, you are logged in to {base}: "
