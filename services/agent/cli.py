@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -119,10 +120,20 @@ def sheet(
     kind: KindOpt = "printer",
     qr: Annotated[bool, typer.Option(help="draw the QR code (needs qrcode)")] = True,
     new_code: Annotated[bool, typer.Option(help="print a sheet with a fresh claim code")] = False,
+    registry_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="PRINTCLOUD_AGENT_REGISTRY_URL",
+            help="the cloud to join: the sheet names it and is signed with the device key",
+        ),
+    ] = None,
 ) -> None:
     """Print the offline registration sheet (claim code, fingerprint, QR payload)."""
     try:
-        the_sheet = sheet_for(StateDir(state), _kind(kind), model, new_code=new_code)
+        store = StateDir(state)
+        the_sheet = sheet_for(store, _kind(kind), model, new_code=new_code)
+        if registry_url:
+            the_sheet = the_sheet.sign_with(store.private_key(), registry_url, int(time.time()))
     except StateError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None

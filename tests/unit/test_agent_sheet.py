@@ -142,3 +142,10 @@ def test_the_phone_relays_a_sheet_only_to_the_cloud_it_names(
     altered = payload.replace("Laser%205000", "Laser%206000")
     result = CliRunner().invoke(cli_app, ["phone", "relay", altered, *args[3:]])
     assert result.exit_code == 1 and "sheet.sig" in result.output
+
+
+def test_agent_sheet_signs_when_told_the_cloud(tmp_path: Path) -> None:
+    payload = _payload(_sheet(tmp_path, "--no-qr", "--registry-url", "https://print.example.com"))
+    sheet = Sheet.parse(payload)
+    assert sheet.signed and sheet.cloud_url == "https://print.example.com"
+    assert sheet.claim_code == Sheet.parse(_payload(_sheet(tmp_path, "--no-qr"))).claim_code
