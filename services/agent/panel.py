@@ -2,8 +2,10 @@
 
 Per printer: the jobs waiting for their owner to log in (secure release: title,
 pages, owner), the users' sessions open at the printer, and the current phone-login
-code (``qr_payload``, to show as a QR code, and when it expires). A real panel, or
-a test, reads the file; it is replaced atomically on every change.
+code (``qr_payload``, to show as a QR code, and when it expires). Before the device
+joined, ``registration`` holds the registration sheet it shows when the cloud cannot
+be reached. A real panel, or a test, reads the file; it is replaced atomically on
+every change.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class Panel:
     def __init__(self, state: StateDir) -> None:
         self.state = state
         self.printers: dict[str, dict[str, Any]] = {}
+        self.registration: dict[str, Any] | None = None
 
     def _printer(self, printer_id: uuid.UUID) -> dict[str, Any]:
         return self.printers.setdefault(
@@ -66,6 +69,8 @@ class Panel:
 
     def save(self) -> None:
         """Replace panel.json (atomically)."""
-        self.state.write_json(
-            PANEL_FILE, {"updated_at": datetime.now(UTC).isoformat(), "printers": self.printers}
-        )
+        now = datetime.now(UTC).isoformat()
+        shown: dict[str, Any] = {"updated_at": now, "printers": self.printers}
+        if self.registration is not None:
+            shown["registration"] = self.registration
+        self.state.write_json(PANEL_FILE, shown)

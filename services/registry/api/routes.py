@@ -24,6 +24,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/v1/registrations", onboarding.start_registration)
     app.router.add_post("/v1/registrations/claim", onboarding.claim)
     app.router.add_post("/v1/registrations/relay", onboarding.relay)
+    app.router.add_post("/v1/registrations/redeem", onboarding.redeem_registration)
     app.router.add_get("/v1/registrations/{registration_id}", onboarding.poll_registration)
     app.router.add_get("/v1/connectors/{connector_id}", onboarding.get_connector)
     app.router.add_put("/v1/connectors/{connector_id}/devices", onboarding.assign_devices)

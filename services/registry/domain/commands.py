@@ -72,6 +72,12 @@ class StartRegistration(_Command):
     model: str = Field(min_length=1, max_length=200)
 
 
+class RedeemRegistration(_Command):
+    """A device claimed while offline asks for its identity (its key proves it is the device)."""
+
+    public_key: str = Field(min_length=40, max_length=1000, description="PEM or base64url.")
+
+
 class _NewDevice(_Command):
     tenant_id: uuid.UUID | None = None
     name: str = Field(min_length=1, max_length=200, pattern=NAME_PATTERN)
