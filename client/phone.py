@@ -1,12 +1,13 @@
-"""``printcloud phone``: a phone's part at a printer, from a terminal.
+"""``printcloud phone``: what a phone does for printers, from a terminal.
 
 ``keygen`` makes a phone key, ``register`` registers its public half for the user
 of a token, ``approve`` signs the code a printer shows and sends the approval, just
-as the phone app does. ``print`` reads the end-to-end key code a printer shows and
-prints a document only that printer can read; ``scan`` asks a printer for a page
-encrypted to a key made for it in memory (see docs/e2e.md). ``register`` uses
-the stored ``printcloud login`` unless given a URL and token. Every failure is a
-readable sentence, never a traceback.
+as the phone app does. ``relay`` sends the registration sheet a printer printed when
+it could not reach the cloud, claiming the printer for the user's tenant. ``print``
+reads the end-to-end key code a printer shows and prints a document only that printer
+can read; ``scan`` asks a printer for a page encrypted to a key made for it in memory
+(see docs/e2e.md). ``register`` and ``relay`` use the stored ``printcloud login``
+unless given a URL and token. Every failure is a readable sentence, never a traceback.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from client.commands.printing import document_format, submit_protected
 from client.output import friendly
 from shared.crypto.e2e import E2EError, EphemeralKey, decode_offer_payload, decrypt
 from shared.crypto.signatures import PrivateKey
+from shared.errors import ValidationFailed
+from shared.protocols.onboarding import Sheet
 from shared.protocols.phone import (
     LOGIN_ACTIONS,
     PayloadError,
@@ -44,8 +47,9 @@ from shared.protocols.phone import (
 )
 
 phone_app = typer.Typer(
-    help="A phone at a printer: log in with a phone key (keygen, register, approve), "
-    "print a protected document to the printer showing its key code (print).",
+    help="Log in at a printer with a phone key (keygen, register, approve); relay a "
+    "printer's registration sheet (relay); print to a printer or scan at it, end-to-end "
+    "protected (print, scan).",
     no_args_is_help=True,
 )
 API_TOKEN_PREFIX = "pc_"
@@ -301,3 +305,73 @@ def scan(
         raise CliError(f"the scanned page does not open: {exc}") from None
     partial.rename(out)
     typer.echo(f"scan {scan_id}: wrote {out} ({page_format}), decrypted here only.")
+
+
+@phone_app.command("relay")
+@friendly
+def relay(
+    payload: Annotated[
+        str, typer.Argument(help="the sheet's QR code content, printcloud:register?… ('-': stdin)")
+    ],
+    name: Annotated[str, typer.Option(help="the name of the new printer (or connector)")],
+    region: Annotated[str, typer.Option(help="its region, e.g. eu-west")],
+    location: Annotated[str | None, typer.Option(help="where it stands")] = None,
+    tenant_id: Annotated[
+        str | None, typer.Option("--tenant-id", help="the tenant (operators only)")
+    ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            help="the API's base URL, when this machine reaches the sheet's cloud by another "
+            "address (default: from printcloud login, which must be the sheet's cloud)"
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(help="your access token or API token (default: from printcloud login)"),
+    ] = None,
+) -> None:
+    """Claim a printer that could not reach the cloud from the sheet it printed or shows.
+
+    The sheet names the cloud the printer was told to join and is signed by the
+    printer's key; the cloud claims exactly that printer for your tenant (you need the
+    admin role), and the printer collects its identity when it next reaches the cloud.
+    Relaying the same sheet twice is harmless."""
+    text = sys.stdin.read() if payload == "-" else payload
+    try:
+        sheet = Sheet.parse(text)
+    except ValidationFailed as exc:
+        reasons = "; ".join(f"{e.field}: {e.reason}" for e in exc.errors)
+        raise CliError(f"not a usable registration sheet: {exc.detail} ({reasons})") from None
+    creds = None if token else Credentials.load()
+    # Credentials go to the cloud of the login or the one named here, never to an
+    # address read off a sheet.
+    base = (url or (creds.url if creds else "")).rstrip("/")
+    if not base:
+        raise CliError("give --url with --token: the cloud your token belongs to")
+    if sheet.signed and not url and _origin(sheet.cloud_url) != _origin(base):
+        raise CliError(
+            f"the sheet is for the cloud at {sheet.cloud_url}, you are logged in to {base}: "
+            "log in to that cloud, or give --url when this machine reaches it by another address"
+        )
+    body: dict[str, Any] = {"sheet": sheet.payload(), "name": name, "region": region}
+    if location:
+        body["location"] = location
+    if tenant_id:
+        body["tenant_id"] = tenant_id
+    path = "/v1/registrations/relay"
+    if token:
+        answer = asyncio.run(_with_token(base, token, path, body))
+    else:
+        assert creds is not None
+        creds.url = base
+
+        async def work(client: Client) -> Any:
+            return await client.request("POST", path, json_body=body)
+
+        answer = run(work, creds)
+    typer.echo(
+        f"Relayed: {answer['kind']} {answer['device_id']} ({sheet.model}, fingerprint "
+        f"{answer['fingerprint'][:16]}...) belongs to tenant {answer['tenant_id']}; it joins "
+        "when it next reaches the cloud."
+    )

@@ -17,6 +17,9 @@ A job the journal holds as ``printing`` (the agent stopped in step 3) is first
 looked for at the printer, exactly as for the ``print_job`` command. Jobs that are
 not fetchable yet (secure release, owner not logged in) are shown on the panel.
 A ``job_canceled`` notify drops a job not started and cancels one being printed.
+A connector starts no job for a printer its last probe did not reach: the job stays
+listed in the cloud, and the printer's jobs are listed again when it answers. At
+most ``bound`` jobs and commands go to printers at once (one semaphore for both).
 
 A job whose document cannot be fetched or printed (the cloud refuses the download,
 the bytes are not what was announced, the printer or the agent fails on it) is tried
@@ -45,7 +48,7 @@ from typing import Any
 from services.agent.cloud import CloudApi, CloudError, DeviceJob, NotClaimed
 from services.agent.download import DocumentCorrupt, Downloads
 from services.agent.e2e import EndToEnd
-from services.agent.executor import Target
+from services.agent.executor import DEFAULT_CONCURRENCY, Target
 from services.agent.journal import CANCELED, JobChange, Journal
 from services.agent.panel import Panel
 from services.agent.printers import (
@@ -101,6 +104,7 @@ class JobLoop:
         login_qr: bool = True,
         max_attempts: int = MAX_ATTEMPTS,
         retry_after_s: float = RETRY_AFTER_S,
+        bound: asyncio.Semaphore | None = None,
         e2e: EndToEnd | None = None,
     ) -> None:
         self.api = api
@@ -116,6 +120,7 @@ class JobLoop:
         self.canceled: set[uuid.UUID] = set()
         self.max_attempts = max_attempts
         self.retry_after_s = retry_after_s
+        self.bound = bound or asyncio.Semaphore(DEFAULT_CONCURRENCY)
         self.e2e = e2e
         self.attempts: dict[uuid.UUID, int] = {}
         self.retry_at: dict[uuid.UUID, float] = {}
@@ -278,11 +283,12 @@ class JobLoop:
             while station.pending:
                 job = station.pending.pop(0)
                 target = self.targets().get(station.printer_id)
-                if target is None:
-                    break
+                if target is None or target.reachable is False:
+                    break  # listed again once the printer answers (a connector's)
                 station.idle.clear()
                 try:
-                    await self._one(station, target, job)
+                    async with self.bound:
+                        await self._one(station, target, job)
                 except Exception as exc:  # one bad job must never stop the printer's loop
                     reason = f"the agent failed on the job: {type(exc).__name__}: {exc}"
                     if self.attempts.get(job.job_id, 0) == 0:
@@ -375,6 +381,11 @@ class JobLoop:
         if isinstance(error, PrintCanceled):
             frame = status("canceled", str(error))
             change = JobChange(job_id, "failed", CANCELED, frame.detail)
+        elif isinstance(error, DeviceUnreachable) and target.reachable is not None:
+            # A connector's printer went away since its last check: it certainly did not
+            # get the job, which stays "printing" and is tried again once it answers.
+            log.warning("printer unreachable; the job waits for it", job_id=str(job_id))
+            return
         elif isinstance(error, DeviceUnreachable | PrintRefused):
             frame = status("failed", str(error))
             change = JobChange(job_id, "failed", detail=frame.detail)

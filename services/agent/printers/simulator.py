@@ -14,7 +14,13 @@ import mimetypes
 import uuid
 from pathlib import Path
 
-from services.agent.printers import PrintCanceled, PrintRefused, PrintRequest, Probe
+from services.agent.printers import (
+    PrintCanceled,
+    PrintRefused,
+    PrintRequest,
+    Probe,
+    SettingValue,
+)
 from services.agent.state import copy_atomic, write_atomic
 from shared.logging import get_logger
 from shared.printing.capabilities import Capabilities, CopiesRange, Resolution
@@ -143,6 +149,9 @@ class SimulatedPrinter:
 
     async def identify(self) -> None:
         log.info("identify: the simulated printer waves")
+
+    async def set_attributes(self, attributes: dict[str, SettingValue]) -> None:
+        log.info("settings: the simulated printer takes them", names=sorted(attributes))
 
     async def close(self) -> None:
         return None
