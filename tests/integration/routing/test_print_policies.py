@@ -61,7 +61,7 @@ class Rig:
     async def printer(self) -> uuid.UUID:
         """A printer known to queues and routing, online."""
         pid = await self.q.printer()
-        await self.routing.connection(pid, self.tenant, online=True, since=timedelta(0))
+        await self.routing.connection(pid, self.tenant, online=True, since=timedelta(hours=2))
         return pid
 
     async def group(
@@ -293,9 +293,9 @@ async def test_a_policy_change_leaves_decided_jobs_as_they_were(rig: Rig) -> Non
         job = await rig.decided(ada, job_id, "queued")
         assert (job["policy"]["version"], job["settings"]["sides"]) == (version, sides)
         assert job["printer_id"] == str(printer)
-    # Each job decided once with its version (the held one re-decided once, same version):
-    # none lost, none queued twice.
-    for job_id, count in ((before["id"], 1), (waiting["id"], 2), (after["id"], 1)):
+    # Each job decided with its own version (the held ones re-decided once, with the same
+    # version): none lost, none queued twice.
+    for job_id, count in ((before["id"], 1), (waiting["id"], 2), (after["id"], 2)):
         found = await envelopes(
             rig.q.bootstrap, "routing.decisions", key=job_id, count=count, settle_s=1.0
         )
