@@ -272,7 +272,9 @@ def evaluate(policies: Sequence[PrintPolicy], version: int, job: Candidate) -> V
     mono = _strictest(deciding(policies, "force_monochrome"), "force_monochrome", lambda v: not v)
     if mono is not None and mono.rules.force_monochrome:
         mode = settings.print_color_mode
-        if mode in (None, "auto", "color", "highlight") or job.colour:
+        caps = job.capabilities
+        can = caps is None or MONOCHROME in caps.print_color_mode_supported
+        if can and (mode in (None, "auto", "color", "highlight") or job.colour):
             adjust(mono, "force_monochrome", "print_color_mode", mode, MONOCHROME)
             settings = settings.model_copy(update={"print_color_mode": MONOCHROME})
     colour = settings.colour or (job.colour and settings.print_color_mode is None)

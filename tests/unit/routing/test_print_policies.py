@@ -93,6 +93,13 @@ def test_force_monochrome_prints_a_colour_job_in_monochrome() -> None:
     ]
 
 
+def test_force_monochrome_leaves_a_printer_without_monochrome_alone() -> None:
+    p = policy("Black and white", force_monochrome=True)
+    colour_only = Capabilities(document_format_supported=["application/pdf"],
+                               print_color_mode_supported=["color"])  # fmt: skip
+    assert evaluate([p], 1, colour_job(capabilities=colour_only)).adjustments == ()
+
+
 def test_max_copies_lowers_the_copies() -> None:
     verdict = evaluate([policy("Few copies", max_copies=5)], 1, job(settings=JobSettings(copies=9)))
     assert verdict.settings.copies == 5
