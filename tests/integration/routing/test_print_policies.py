@@ -396,3 +396,86 @@ async def test_bad_policies_are_refused_naming_the_field_and_change_nothing(rig:
         "/v1/policies", params={"tenant_id": str(rig.tenant), "version": "99"}, headers=OPERATOR
     )
     assert later.status == 404
+
+
+NEVER_NOW = datetime.now(UTC) + timedelta(hours=2)
+RULES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    # rule: (the policy's rules, the settings the job asks for)
+    "force_duplex": ({"force_duplex": True}, {"sides": "one-sided"}),
+    "force_monochrome": ({"force_monochrome": True}, {"print_color_mode": "color"}),
+    "max_copies": ({"max_copies": 1}, {"copies": 2}),
+    "colour_release_at_printer": ({"colour_release_at_printer": True},
+                                  {"print_color_mode": "color"}),
+    "max_pages": ({"max_pages": 1}, {}),
+    "allowed_hours": ({"allowed_hours": {"timezone": "UTC", "start": f"{NEVER_NOW:%H}:00",
+                                         "end": f"{NEVER_NOW + timedelta(hours=1):%H}:00"}}, {}),
+    "document_formats": ({"document_formats": ["image/pwg-raster"]}, {}),
+}  # fmt: skip
+ADJUSTED = {
+    "force_duplex": ("sides", "two-sided-long-edge"),
+    "force_monochrome": ("print_color_mode", "monochrome"),
+    "max_copies": ("copies", 1),
+    "colour_release_at_printer": ("release", "secure"),
+}
+
+
+async def test_each_rule_through_each_way_in(rig: Rig) -> None:
+    """Every rule, as a printer's policy, on a job submitted to the printer (jobs API),
+    a pull job released there, and a reservation there."""
+    for rule, (rules, settings) in RULES.items():
+        printer = await rig.printer()
+        vp = await rig.q.virtual_printer([printer])
+
+        async def vp_known(vp: uuid.UUID = vp) -> bool:
+            row = await rig.routing.fetchrow(
+                "SELECT 1 FROM virtual_printers WHERE virtual_printer_id = $1", vp
+            )
+            return row is not None
+
+        await eventually(vp_known)
+        name = f"Printer rule {rule}"
+        await rig.policy(name, rules, printer_id=str(printer))
+        for door in ("api", "release", "reservation"):
+            who = await rig.q.user()
+            case = f"{rule} through {door}"
+            refused = rule not in ADJUSTED
+            if door == "api":
+                job = await rig.sent(
+                    who, "failed" if refused else "queued", printer_id=printer, settings=settings
+                )
+            elif door == "release":
+                job_id = await rig.submit(who, virtual_printer_id=vp, settings=settings)
+                job = await rig.decided(who, job_id, "failed" if refused else "held")
+                if not refused:
+                    resp = await rig.q.client.post(
+                        f"/v1/printers/{printer}/release", json={"job_ids": [job_id]},
+                        headers=who.headers,
+                    )  # fmt: skip
+                    assert resp.status == 200, (case, await resp.text())
+                    job = await rig.decided(who, job_id, "queued")
+            else:
+                await rig.q.upload(who, pdf(2, case), keep="true", title=case)
+                deadline = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
+                body = {"printer_id": str(printer), "max_count": 1, "max_pages": 100,
+                        "deadline": deadline, "settings": settings}  # fmt: skip
+                resp = await rig.q.client.post("/v1/reservations", json=body, headers=who.headers)
+                assert resp.status == 201, (case, await resp.text())
+                [made] = (await resp.json())["jobs"]
+                job = await rig.decided(who, made["id"], "failed" if refused else "queued")
+            policy = job["policy"]
+            assert policy is not None and policy["version"] >= 1, case
+            if refused:
+                assert policy["refusal"]["policy_name"] == name, case
+                assert policy["refusal"]["rule"] == rule, case
+                assert job["state_detail"].startswith(f"refused by policy '{name}'"), case
+                continue
+            if rule == "colour_release_at_printer" and door == "release":
+                # A pull job is released at the printer by its owner already.
+                assert policy["adjustments"] == [] and job["release"] == "pull", case
+                continue
+            setting, value = ADJUSTED[rule]
+            made_by = [(a["policy_name"], a["rule"], a["setting"], a["after"])
+                       for a in policy["adjustments"]]  # fmt: skip
+            assert made_by == [(name, rule, setting, value)], case
+            shown = job["release"] if setting == "release" else job["settings"][setting]
+            assert shown == value, case
