@@ -117,7 +117,7 @@ class Router:
             settings=verdict.settings,
             colour=verdict.colour,
             printed_pages=verdict.settings.printed_pages(data.pages)
-            if data.pages is not None
+            if verdict.adjustments and data.pages is not None
             else asked.printed_pages,
         )
         await repo.insert_job(job, verdict.release, data.at, verdict.version)
