@@ -82,6 +82,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/reservations", "queues", description="reserved print capacity"),
     Route("/v1/printers/*/release", "queues", description="releasing held jobs at a printer"),
     Route("/v1/printers/*/routing-policy", "routing", description="a printer's routing policy"),
+    Route("/v1/policies", "routing", description="print policies"),
     Route("/v1/devices/me/jobs", "queues", stream=True, description="a device's jobs"),
     Route("/v1/devices/me/sessions", "queues", description="who is logged in at a device"),
     Route("/v1/devices/me/scans", "queues", stream=True, description="scans to a phone"),

@@ -71,6 +71,12 @@ class Job:
     finished_at: datetime | None = None
     state_detail: str = ""
     """Why the job is in its state, in words for its owner (empty: nothing to say)."""
+    policy_version: int | None = None
+    """The tenant's print policy version routing decided the job with (None: not yet)."""
+    policy_adjustments: tuple[dict[str, Any], ...] = ()
+    """The settings print policies changed (each naming its policy)."""
+    policy_refusal: dict[str, Any] | None = None
+    """The print policy that refused the job."""
 
     @property
     def is_final(self) -> bool:
