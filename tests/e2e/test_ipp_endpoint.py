@@ -403,7 +403,9 @@ async def test_a_cups_queue_made_with_lpadmin_everywhere_prints_to_printcloud(
             await eventually(completed, 120, "the CUPS job completed")
         except AssertionError:
             raise AssertionError(cups.error_log()) from None
-    async with w.http.get(w.platform.base_url + "/v1/jobs", headers=w.ada.headers) as resp:
+    async with w.http.get(
+        w.platform.base_url + "/v1/jobs", params={"limit": "500"}, headers=w.ada.headers
+    ) as resp:
         jobs = (await resp.json())["items"]
     newest = max(jobs, key=lambda j: j["submitted_at"] or "")
 
@@ -448,8 +450,11 @@ async def test_cups_to_printcloud_to_the_agent_to_ippeveprinter_byte_for_byte(
             await eventually(completed, 120, "the CUPS job completed")
         except AssertionError:
             raise AssertionError(cups.error_log()) from None
-    async with w.http.get(w.platform.base_url + "/v1/jobs", headers=w.ada.headers) as resp:
-        jobs = [j for j in (await resp.json())["items"] if j["printer_id"] == bridged.device_id]
+    async with w.http.get(
+        w.platform.base_url + "/v1/jobs", params={"printer_id": bridged.device_id},
+        headers=w.ada.headers,
+    ) as resp:  # fmt: skip
+        jobs = (await resp.json())["items"]
     [job] = jobs
 
     async def arrived() -> bool:
@@ -564,7 +569,9 @@ async def test_a_job_to_a_virtual_printer_is_held_then_released_and_printed_once
     await eventually(held, 60, "the IPP job held for release")
     answer = await ipp(request(Op.GET_PRINTER_ATTRIBUTES, uri))  # its member is online
     assert attrs(answer, Tag.PRINTER)["printer-state"] == PrinterState.IDLE
-    async with w.http.get(w.platform.base_url + "/v1/jobs", headers=w.ada.headers) as resp:
+    async with w.http.get(
+        w.platform.base_url + "/v1/jobs", params={"limit": "500"}, headers=w.ada.headers
+    ) as resp:
         jobs = [j for j in (await resp.json())["items"] if j["state"] == "held"]
     [job] = [j for j in jobs if j["virtual_printer_id"] == w.virtual_printer_id]
     async with w.http.post(
@@ -594,7 +601,9 @@ async def test_a_cups_queue_on_a_virtual_printer_holds_the_job_until_it_is_relea
     found: list[dict[str, Any]] = []
 
     async def held() -> bool:
-        async with w.http.get(w.platform.base_url + "/v1/jobs", headers=w.ada.headers) as resp:
+        async with w.http.get(
+            w.platform.base_url + "/v1/jobs", params={"limit": "500"}, headers=w.ada.headers
+        ) as resp:
             jobs = (await resp.json())["items"]
         found[:] = [j for j in jobs if j["state"] == "held"
                     and j["virtual_printer_id"] == w.virtual_printer_id]  # fmt: skip
