@@ -191,3 +191,20 @@ class SignInRefused(Unauthenticated):
     audience, nonce, expiry) or names no usable person; the message says which."""
 
     code: str = "sign-in-refused"
+
+
+@dataclass
+class GroupNotFound(NotFound):
+    code: str = "group-not-found"
+
+
+@dataclass
+class DuplicateGroupName(Conflict):
+    code: str = "duplicate-group-name"
+
+
+@dataclass
+class StaleGroup(Conflict):
+    """The change named a revision of the group that is no longer the current one."""
+
+    code: str = "stale-group"
