@@ -26,6 +26,7 @@ __all__ = [
     "TENANT_WIDE",
     "Membership",
     "SharedWith",
+    "Viewer",
     "bypasses_sharing",
     "contains",
     "effective_groups",
@@ -130,3 +131,15 @@ def bypasses_sharing(who: Principal) -> bool:
     """Whether the caller sees every printer of its tenant whatever its sharing:
     operators, the tenant's administrators, devices and platform services."""
     return who.is_operator or who.is_device or who.is_service or "admin" in who.roles
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """A person limited by sharing: who they are and every group they are in."""
+
+    user_id: uuid.UUID
+    groups: frozenset[uuid.UUID]
+
+    def may_use(self, shared: SharedWith) -> bool:
+        """Whether a printer shared as ``shared`` is shared with this person."""
+        return is_shared_with(shared, self.user_id, self.groups)

@@ -109,7 +109,7 @@ async def submit_multipart(request: web.Request) -> web.Response:
     async with tx() as uow:
         # Refuse before a byte is stored: unknown target, unfit settings or format.
         check_settings(
-            await resolve_target(uow, cmd, who.tenant_id),
+            await resolve_target(uow, cmd, who),
             cmd.settings,
             document_format.strip().lower(),
         )

@@ -23,6 +23,7 @@ from services.registry.api.shapes import (
     VirtualPrinterList,
     VirtualPrinterWithCapabilities,
 )
+from services.registry.api.sharing_operations import SHARING_OPERATIONS
 from services.registry.domain.commands import (
     AssignConnectorDevices,
     ClaimDevice,
@@ -435,4 +436,5 @@ be replayed.""",
         "connector this includes the commands for the printers it bridges.",
         descriptions={404: "No such printer or connector for this caller (`device-not-found`)."},
     ),
+    *SHARING_OPERATIONS,
 )
