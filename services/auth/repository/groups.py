@@ -94,7 +94,7 @@ class Groups:
         concurrent changes cannot make a cycle together."""
         await self.conn.execute(
             "SELECT pg_advisory_xact_lock(hashtextextended('groups:' || $1::text, 0))",
-            tenant_id,
+            str(tenant_id),
         )
 
     async def memberships(self, tenant_id: uuid.UUID) -> dict[uuid.UUID, Membership]:
