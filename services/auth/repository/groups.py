@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 import asyncpg
 
@@ -143,13 +144,13 @@ class Groups:
         return [group_of(r) for r in rows]
 
     async def existing_users(
-        self, tenant_id: uuid.UUID, user_ids: list[uuid.UUID]
+        self, tenant_id: uuid.UUID, user_ids: Sequence[uuid.UUID]
     ) -> set[uuid.UUID]:
         """Which of ``user_ids`` are live users of the tenant."""
         rows = await self.conn.fetch(
             "SELECT id FROM users WHERE tenant_id = $1 AND id = ANY($2::uuid[])"
             " AND deleted_at IS NULL",
             tenant_id,
-            user_ids,
+            list(user_ids),
         )
         return {r["id"] for r in rows}
