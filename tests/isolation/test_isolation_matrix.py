@@ -41,6 +41,7 @@ from shared.crypto.device_token import device_token_request
 from shared.crypto.encoding import b64url_encode
 from shared.crypto.keys import fingerprint, spki_der
 from shared.protocols.onboarding import registration_headers
+from shared.testing.documents import pdf
 from shared.testing.infra import TestInfra
 from tests.support.device import TestDevice, next_frame
 from tests.support.platform import (
@@ -399,7 +400,7 @@ async def _same_tenant_not_shared(
         rows += 1
     assert rows >= 4
     me = await _fresh(http, platform, mine.user)
-    resp = await http.post(f"{queues}/v1/documents", data=b"%PDF-1.4\n%%EOF\n",
+    resp = await http.post(f"{queues}/v1/documents", data=pdf(1),
                            headers={**me, "Content-Type": "application/pdf"})  # fmt: skip
     assert resp.status == 201, await resp.text()
     document = (await resp.json())["document_id"]
