@@ -221,8 +221,9 @@ async def test_isolation_matrix_on_every_route_and_no_secret_in_any_log(
     overrides = {name: {"AUTH_LEEWAY_S": "0"} for name in SERVICES}
     overrides["auth"]["ACCESS_TOKEN_TTL_S"] = str(TOKEN_TTL_S)
     async with (
+        # The edge too: the IPP endpoint reaches the platform through the public URL.
         running_platform(
-            infra.bootstrap, infra.admin_dsn, tmp_path, settings=overrides
+            infra.bootstrap, infra.admin_dsn, tmp_path, settings=overrides, edge=True
         ) as platform,
         aiohttp.ClientSession() as http,
     ):
