@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.groups import membership
 from shared.http.auth import Principal
 
 __all__ = [
@@ -81,22 +82,25 @@ def effective_groups(
 ) -> frozenset[uuid.UUID]:
     """Every group ``user_id`` is in: directly, or through groups holding groups.
 
-    ``groups`` maps each group of the tenant to its direct members. The walk goes up
-    from the user's own groups to the groups holding them; a group already reached is
-    never walked again, so a cycle (which auth refuses, but a stale read model might
-    briefly hold) ends the walk instead of looping."""
-    holders: dict[uuid.UUID, list[uuid.UUID]] = {}
-    for group_id, members in groups.items():
-        for inner in members.group_ids:
-            holders.setdefault(inner, []).append(group_id)
-    reached = {g for g, members in groups.items() if user_id in members.user_ids}
-    frontier = list(reached)
-    while frontier:
-        for outer in holders.get(frontier.pop(), ()):
-            if outer not in reached:
-                reached.add(outer)
-                frontier.append(outer)
-    return frozenset(reached)
+    ``groups`` maps each group of the tenant to its direct members. The closure is
+    :func:`shared.groups.membership.effective_groups`, the one every reader uses: a
+    cycle (which auth refuses, but a stale read model might briefly hold) ends the walk
+    instead of looping."""
+    return frozenset(
+        membership.effective_groups(
+            user_id,
+            [_Members(g, m.user_ids, m.group_ids) for g, m in groups.items()],
+        )
+    )
+
+
+@dataclass(frozen=True)
+class _Members:
+    """A group's direct members in the shape :mod:`shared.groups.membership` reads."""
+
+    group_id: uuid.UUID
+    member_user_ids: frozenset[uuid.UUID]
+    member_group_ids: frozenset[uuid.UUID]
 
 
 def contains(group_id: uuid.UUID, inner: uuid.UUID, groups: Mapping[uuid.UUID, Membership]) -> bool:

@@ -122,6 +122,7 @@ KAFKA_USERS: tuple[KafkaUser, ...] = (
         "registry.virtual-printers",
         "counters.quotas",
         "queues.jobs",
+        "auth.groups",
     ),
     _service(
         "counters",

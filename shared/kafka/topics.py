@@ -114,17 +114,6 @@ TOPICS: tuple[TopicSpec, ...] = (
         retention_ms=30 * DAY_MS,
     ),
     TopicSpec(
-        name="auth.groups",
-        owner="auth",
-        key="group_id",
-        description=(
-            "Groups of users: created, updated, deleted, each with the group's full state; "
-            "compacted, so a new reader learns every group's latest state."
-        ),
-        partitions=3,
-        compacted=True,
-    ),
-    TopicSpec(
         name="auth.tokens",
         owner="auth",
         key="token_id",
@@ -140,6 +129,17 @@ TOPICS: tuple[TopicSpec, ...] = (
             "Device public keys issued and revoked; compacted, so the latest state of every "
             "device stays readable and each gateway replica loads all of them at start."
         ),
+        compacted=True,
+    ),
+    TopicSpec(
+        name="auth.groups",
+        owner="auth",
+        key="group_id",
+        description=(
+            "Groups of users: created, updated, deleted, each with the group's full state; "
+            "compacted, so a new reader learns every group's latest state."
+        ),
+        partitions=3,
         compacted=True,
     ),
     TopicSpec(

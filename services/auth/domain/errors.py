@@ -194,6 +194,13 @@ class SignInRefused(Unauthenticated):
 
 
 @dataclass
+class E2EKeyNotFound(NotFound):
+    """The printer published no end-to-end key (it is not running, or is a connector's)."""
+
+    code: str = "e2e-key-not-found"
+
+
+@dataclass
 class GroupNotFound(NotFound):
     code: str = "group-not-found"
 
