@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import typer
 
+from client.commands.groups import groups_app
 from client.commands.jobs import jobs_app
 from client.commands.login import login, logout
 from client.commands.policies import policies_app
@@ -40,4 +41,5 @@ def user_commands(app: typer.Typer) -> None:
     app.add_typer(reservations_app, name="reservations")
     app.add_typer(webhooks_app, name="webhooks")
     app.add_typer(policies_app, name="policies")
+    app.add_typer(groups_app, name="groups")
     app.add_typer(usage_app, name="usage")

@@ -3,14 +3,14 @@ and what a printer can do."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from client.api import (
     run,
 )
-from client.output import friendly, new_table, print_json, print_table
+from client.output import friendly, new_table, out, print_json, print_table
 
 printers_app = typer.Typer(help="Printers you can print to.", no_args_is_help=True)
 
@@ -83,3 +83,53 @@ def printers_capabilities(
     for name, value in rows:
         table.add_row(name, value)
     print_table(table)
+
+
+def _sharing_path(printer_id: str, virtual: bool) -> str:
+    kind = "virtual-printers" if virtual else "printers"
+    return f"/v1/{kind}/{printer_id}/sharing"
+
+
+def _show_sharing(answer: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(answer)
+        return
+    shared = answer["shared_with"]
+    if shared["tenant"]:
+        out.print("shared with: the whole tenant")
+        return
+    out.print(f"shared with users: {', '.join(shared['user_ids']) or '-'}")
+    out.print(f"shared with groups: {', '.join(shared['group_ids']) or '-'}")
+
+
+@printers_app.command("share")
+@friendly
+def printers_share(
+    printer_id: Annotated[str, typer.Argument(help="the printer's (or virtual printer's) id")],
+    user: Annotated[list[str], typer.Option("--user", help="a user's id (repeatable)")] = [],  # noqa: B006
+    group: Annotated[list[str], typer.Option("--group", help="a group's id (repeatable)")] = [],  # noqa: B006
+    tenant: Annotated[
+        bool, typer.Option("--tenant", help="share with the whole tenant (the default)")
+    ] = False,
+    virtual: Annotated[bool, typer.Option(help="a virtual printer")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Share a printer with exactly these users and groups, or with the whole tenant
+    (--tenant). Anyone else of the tenant but administrators no longer sees it."""
+    if not (tenant or user or group):
+        raise typer.BadParameter("name --user, --group or --tenant")
+    body = {"tenant": tenant, "user_ids": user, "group_ids": group}
+    path = _sharing_path(printer_id, virtual)
+    _show_sharing(run(lambda c: c.request("PUT", path, json_body=body)), as_json)
+
+
+@printers_app.command("sharing")
+@friendly
+def printers_sharing(
+    printer_id: Annotated[str, typer.Argument(help="the printer's (or virtual printer's) id")],
+    virtual: Annotated[bool, typer.Option(help="a virtual printer")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """With whom a printer is shared."""
+    path = _sharing_path(printer_id, virtual)
+    _show_sharing(run(lambda c: c.request("GET", path)), as_json)

@@ -105,6 +105,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/identity-provider", "auth", description="a tenant's identity provider"),
     Route("/v1/identity-providers", "auth", description="sign-in providers per tenant"),
     Route("/v1/users", "auth", description="users and their API tokens"),
+    Route("/v1/groups", "auth", description="groups of users"),
     Route("/v1/api-tokens", "auth", description="API tokens"),
     Route("/v1/signing-keys", "auth", description="access-token signing keys"),
     Route("/.well-known/jwks.json", "auth", description="keys that verify access tokens"),

@@ -16,6 +16,7 @@ from shared.events.contracts import (
     commands,
     devices,
     gateway,
+    groups,
     jobs,
     sessions,
 )
@@ -53,6 +54,7 @@ SPEC = ServiceSpec(
             *sessions.EVENTS,
             *REGISTRY_EVENTS,
             *AUTH_EVENTS,
+            *groups.EVENTS,
             *devices.EVENTS,
             *gateway.EVENTS,
             *commands.EVENTS,

@@ -16,13 +16,16 @@ from services.queues.settings import QueuesSettings
 from shared.errors import PermanentEventError
 from shared.events.contracts.devices import ConnectorDevicesChanged
 from shared.events.contracts.gateway import DeviceJobStatusReported
+from shared.events.contracts.groups import GroupCreated, GroupDeleted, GroupUpdated
 from shared.events.contracts.jobs import JobRouted, JobRoutedV1
 from shared.events.contracts.registry import (
     PrinterCapabilitiesChanged,
     PrinterConnectionChanged,
     PrinterRegistered,
+    PrinterSharingChanged,
     PrinterUpdated,
     VirtualPrinterCreated,
+    VirtualPrinterSharingChanged,
     VirtualPrinterUpdated,
 )
 from shared.events.contracts.sessions import DeviceLoginApproved
@@ -75,8 +78,18 @@ async def user_state(conn: asyncpg.Connection, event: Event) -> None:
         await repo.upsert_user(data.user_id, data.tenant_id, "", data.revision, True)
     else:
         await repo.upsert_user(
-            data.user_id, data.tenant_id, data.display_name, data.revision, False
+            data.user_id, data.tenant_id, data.display_name, data.revision, False, data.roles
         )
+
+
+async def sharing_state(conn: asyncpg.Connection, event: Event) -> None:
+    """printer.sharing_changed / virtual_printer.sharing_changed (newest revision wins)."""
+    await QueuesRepository(conn).apply_sharing(event.data)
+
+
+async def group_state(conn: asyncpg.Connection, event: Event) -> None:
+    """group.created / updated / deleted: who is in which group (newest revision wins)."""
+    await QueuesRepository(conn).apply_group(event.data)
 
 
 def consumers(rt: Runtime[QueuesSettings]) -> list[ConsumerSpec]:
@@ -104,6 +117,7 @@ def consumers(rt: Runtime[QueuesSettings]) -> list[ConsumerSpec]:
                 VirtualPrinterCreated.topic,
                 ConnectorDevicesChanged.topic,
                 UserCreated.topic,
+                GroupCreated.topic,
             ],
             handlers={
                 PrinterRegistered.event_type: printer_state,
@@ -116,6 +130,11 @@ def consumers(rt: Runtime[QueuesSettings]) -> list[ConsumerSpec]:
                 UserCreated.event_type: user_state,
                 UserUpdated.event_type: user_state,
                 UserDeleted.event_type: user_state,
+                PrinterSharingChanged.event_type: sharing_state,
+                VirtualPrinterSharingChanged.event_type: sharing_state,
+                GroupCreated.event_type: group_state,
+                GroupUpdated.event_type: group_state,
+                GroupDeleted.event_type: group_state,
             },
         ),
         ConsumerSpec(

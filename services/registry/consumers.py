@@ -17,8 +17,10 @@ from shared.events.contracts.gateway import (
     DeviceDisconnected,
     DeviceStatusReported,
 )
+from shared.events.contracts.groups import GroupCreated, GroupDeleted, GroupUpdated
 from shared.events.registry import DecodedEvent
 from shared.kafka.consumer import Handler
+from shared.readmodels import groups
 from shared.service import ConsumerSpec, Runtime
 
 
@@ -43,6 +45,11 @@ async def command_acked(conn: asyncpg.Connection, event: DecodedEvent[Any]) -> N
     await commands.apply_ack(RegistryRepository(conn), event.data)
 
 
+async def group_state(conn: asyncpg.Connection, event: DecodedEvent[Any]) -> None:
+    """group.created / updated / deleted: who is in which group, for sharing."""
+    await groups.apply_group(conn, event.data)
+
+
 def consumers(rt: Runtime[RegistrySettings]) -> list[ConsumerSpec]:
     """The registry's consumer groups."""
     device_state = device_state_handler(rt.transactions(RegistryRepository))
@@ -51,6 +58,15 @@ def consumers(rt: Runtime[RegistrySettings]) -> list[ConsumerSpec]:
             name=f"{rt.schema}-command-ledger",
             topics=[DeviceCommandAcked.topic],
             handlers={DeviceCommandAcked.event_type: command_acked},
+        ),
+        ConsumerSpec(
+            name=f"{rt.schema}-groups",
+            topics=[GroupCreated.topic],
+            handlers={
+                GroupCreated.event_type: group_state,
+                GroupUpdated.event_type: group_state,
+                GroupDeleted.event_type: group_state,
+            },
         ),
         ConsumerSpec(
             name=f"{rt.schema}-device-state",

@@ -92,6 +92,7 @@ KAFKA_USERS: tuple[KafkaUser, ...] = (
         "devices.command-acks",
         "devices.telemetry",
         "devices.presence",
+        "auth.groups",
     ),
     _service("auth", "registry.devices"),
     KafkaUser(
@@ -110,6 +111,7 @@ KAFKA_USERS: tuple[KafkaUser, ...] = (
         "registry.virtual-printers",
         "registry.devices",
         "auth.users",
+        "auth.groups",
         "routing.decisions",
         "devices.telemetry",
         "auth.device-logins",

@@ -3,6 +3,10 @@ apps, so a new service or route is in the matrix without changing this file):
 
 - tenant A's administrator naming tenant B's resources is answered exactly as for an
   id that does not exist (404, same code and detail: nothing reveals existence);
+- same tenant, not shared: a user of tenant A naming A's printer and virtual printer
+  once they are no longer shared with them is answered exactly as for ids that do not
+  exist, on every route that names them, and through the doors that take them in a
+  body (submitting a job, listing by printer, a reservation) and over IPP;
 - a device's access token on a user's route: 401 or 403;
 - a service's own identity (the gateway's service token) on any route but the one its
   grant names: 401 or 403;
@@ -31,10 +35,13 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from services.ipp.protocol.codec import Attribute, Group, Message, decode, encode
+from services.ipp.protocol.constants import Op, Status, Tag
 from shared.crypto.device_token import device_token_request
 from shared.crypto.encoding import b64url_encode
 from shared.crypto.keys import fingerprint, spki_der
 from shared.protocols.onboarding import registration_headers
+from shared.testing.documents import pdf
 from shared.testing.infra import TestInfra
 from tests.support.device import TestDevice, next_frame
 from tests.support.platform import (
@@ -67,6 +74,7 @@ class Tenant:
     admin: Caller
     ids: dict[str, str]
     device: Any
+    user: Caller
 
 
 async def _tenant_with_everything(platform: Platform, http: aiohttp.ClientSession) -> Tenant:
@@ -74,7 +82,9 @@ async def _tenant_with_everything(platform: Platform, http: aiohttp.ClientSessio
     a second user with an API token: ids by path parameter name."""
     tenant = await new_tenant(http, platform)
     admin = await new_caller(http, platform, tenant, ["admin"], admin_scopes())
-    other = await new_caller(http, platform, tenant, ["user"], ["printers:read"])
+    other = await new_caller(
+        http, platform, tenant, ["user"], ["printers:read", "jobs:read", "jobs:submit"]
+    )
     reg, op = platform.url("registry"), platform.operator
     key = ed25519.Ed25519PrivateKey.generate()
     body = {"public_key": b64url_encode(spki_der(key.public_key())), "kind": "printer",
@@ -106,7 +116,7 @@ async def _tenant_with_everything(platform: Platform, http: aiohttp.ClientSessio
         if "registration_id" in registration
         else registration.get("id", str(uuid.uuid4())),
     }
-    return Tenant(admin, ids, device)
+    return Tenant(admin, ids, device, other)
 
 
 async def _more_resources(
@@ -211,8 +221,9 @@ async def test_isolation_matrix_on_every_route_and_no_secret_in_any_log(
     overrides = {name: {"AUTH_LEEWAY_S": "0"} for name in SERVICES}
     overrides["auth"]["ACCESS_TOKEN_TTL_S"] = str(TOKEN_TTL_S)
     async with (
+        # The edge too: the IPP endpoint reaches the platform through the public URL.
         running_platform(
-            infra.bootstrap, infra.admin_dsn, tmp_path, settings=overrides
+            infra.bootstrap, infra.admin_dsn, tmp_path, settings=overrides, edge=True
         ) as platform,
         aiohttp.ClientSession() as http,
     ):
@@ -259,6 +270,7 @@ async def test_isolation_matrix_on_every_route_and_no_secret_in_any_log(
                 checked += 1
         assert len(protected) > 15
         assert checked > 5
+        await _same_tenant_not_shared(http, platform, mine, protected)
         print(f"protected routes: {len(protected)}, foreign-id reads: {checked}; "
               "path parameters without a resource "
               f"made here (foreign-id check not run): {sorted(uncovered)}")  # fmt: skip
@@ -341,6 +353,106 @@ async def test_isolation_matrix_on_every_route_and_no_secret_in_any_log(
         await asyncio.to_thread(platform.stop)  # flush every log
 
     _assert_no_secrets(platform, [mine, theirs])
+
+
+SHARED_PARAMS = {"printer_id", "virtual_printer_id"}
+
+
+async def _same_tenant_not_shared(
+    http: aiohttp.ClientSession,
+    platform: Platform,
+    mine: Tenant,
+    protected: list[tuple[str, str, str]],
+) -> None:
+    """Narrow tenant A's printer and virtual printer to its administrator: for A's other
+    user they are then exactly as ids that do not exist, through every door."""
+    printer, vp = mine.ids["printer_id"], mine.ids["virtual_printer_id"]
+    me = await _fresh(http, platform, mine.user)
+    reg, queues = platform.url("registry"), platform.url("queues")
+    status, _ = await _answer(http, "GET", f"{reg}/v1/printers/{printer}", me)
+    assert status == 200  # shared with the whole tenant until narrowed
+    narrowed = {"tenant": False, "user_ids": [mine.admin.user_id]}
+    for path in (f"/v1/printers/{printer}/sharing", f"/v1/virtual-printers/{vp}/sharing"):
+        resp = await http.put(reg + path, json=narrowed, headers=platform.operator)
+        assert resp.status == 200, await resp.text()
+    # The queues learn it from the registry's events.
+    async with asyncio.timeout(60):
+        while (await _answer(http, "GET", f"{queues}/v1/jobs?printer_id={printer}", me))[0] != 404:
+            await asyncio.sleep(0.3)
+            me = await _fresh(http, platform, mine.user)
+    rows = 0
+    for service, method, path in protected:
+        params = set(re.findall(r"\{(\w+)\}", path))
+        if not params & SHARED_PARAMS or not params <= set(mine.ids):
+            continue
+        me = await _fresh(http, platform, mine.user)
+        missing = {**mine.ids, **{p: str(uuid.uuid4()) for p in params & SHARED_PARAMS}}
+        n_status, hidden = await _answer(
+            http, method, platform.url(service) + _fill(path, mine.ids), me
+        )
+        a_status, absent = await _answer(
+            http, method, platform.url(service) + _fill(path, missing), me
+        )
+        where = f"not shared: {service} {method} {path}"
+        assert (n_status, hidden.get("code"), hidden.get("detail")) == (
+            a_status, absent.get("code"), absent.get("detail"),
+        ), (where, hidden, absent)  # fmt: skip
+        assert n_status >= 400, (where, n_status, hidden)
+        rows += 1
+    assert rows >= 4
+    me = await _fresh(http, platform, mine.user)
+    resp = await http.post(f"{queues}/v1/documents", data=pdf(1),
+                           headers={**me, "Content-Type": "application/pdf"})  # fmt: skip
+    assert resp.status == 201, await resp.text()
+    document = (await resp.json())["document_id"]
+    for field, target in (("printer_id", printer), ("virtual_printer_id", vp)):
+        answers = []
+        for ident in (target, str(uuid.uuid4())):
+            status, body = await _post(http, f"{queues}/v1/jobs", me,
+                                       {"document_id": document, field: ident})  # fmt: skip
+            answers.append((status, body.get("code"), body.get("errors")))
+        assert answers[0] == answers[1] and answers[0][0] == 404, (field, answers)
+    deadline = time.time() + 300
+    answers = []
+    for ident in (printer, str(uuid.uuid4())):
+        body = {"printer_id": ident, "max_count": 1, "max_pages": 1,
+                "deadline": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(deadline))}  # fmt: skip
+        status, answer = await _post(http, f"{queues}/v1/reservations", me, body)
+        answers.append((status, answer.get("code"), answer.get("detail")))
+    assert answers[0] == answers[1] and answers[0][0] == 404, answers
+    await _ipp_sees_nothing(http, platform, mine, printer)
+    print(f"same tenant, not shared: {rows} routes, submission, reservation and IPP checked")
+
+
+async def _post(
+    http: aiohttp.ClientSession, url: str, headers: dict[str, str], body: dict[str, Any]
+) -> tuple[int, dict[str, Any]]:
+    async with http.post(url, json=body, headers=headers) as resp:
+        return resp.status, await resp.json(content_type=None)
+
+
+async def _ipp_sees_nothing(
+    http: aiohttp.ClientSession, platform: Platform, mine: Tenant, printer: str
+) -> None:
+    """Over IPP (Basic: the user's API token), the printer not shared with the user is
+    as unknown as a printer that does not exist; its administrator still sees it."""
+    if "ipp" not in platform.processes:
+        pytest.fail("the platform runs no IPP endpoint")
+    codes = []
+    for who, ident in ((mine.user, printer), (mine.user, str(uuid.uuid4())),
+                       (mine.admin, printer)):  # fmt: skip
+        url = f"{platform.url('ipp')}/ipp/print/{ident}"
+        body = encode(Message((2, 0), Op.GET_PRINTER_ATTRIBUTES, 1, [Group(Tag.OPERATION, [
+            Attribute.of("attributes-charset", Tag.CHARSET, "utf-8"),
+            Attribute.of("attributes-natural-language", Tag.LANGUAGE, "en"),
+            Attribute.of("printer-uri", Tag.URI, url.replace("http://", "ipp://")),
+        ])]))  # fmt: skip
+        token = base64.b64encode(f"u:{who.api_token}".encode()).decode()
+        headers = {"Content-Type": "application/ipp", "Authorization": f"Basic {token}"}
+        async with http.post(url, data=body, headers=headers) as resp:
+            assert resp.status == 200, await resp.text()
+            codes.append(decode(await resp.read())[0].code)
+    assert codes == [Status.NOT_FOUND, Status.NOT_FOUND, Status.OK], codes
 
 
 def _gateway_token(platform: Platform) -> str:

@@ -328,6 +328,13 @@ async def test_an_administrator_claims_a_printer_and_sets_a_quota(
 
         await page.goto(world.portal + "/admin/users")
         await check(page, "admin-users")
+        body = {"name": "Night shift", "member_user_ids": [world.ada.user_id]}
+        status, group = await world.call("POST", "/v1/groups", world.admin, json=body)
+        assert status == 201, group
+        await page.goto(world.portal + "/admin/groups")
+        await check(page, "admin-groups")
+        row = page.locator("tr", has_text="Night shift")
+        await expect(row).to_contain_text("Ada")
         await page.goto(world.portal + "/admin/usage")
         await check(page, "admin-usage")
         csv = await page.request.get(world.portal + "/admin/usage.csv?granularity=day")

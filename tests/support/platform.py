@@ -38,6 +38,9 @@ from shared.service import ConsumerSpec, Runtime, create_app
 from shared.settings import ProcessSettings
 from tests.support.kafka import ExportedKafka, kafka_options, operator
 
+OPENAPI_FILE = "openapi.json"
+"""The edge's OpenAPI document, written beside the logs."""
+
 
 @dataclass
 class Platform:
@@ -109,8 +112,9 @@ class Platform:
         return proc.pid
 
     def logs(self) -> list[Path]:
-        """Every log file the run wrote."""
-        return sorted(p for p in self.log_dir.rglob("*") if p.is_file())
+        """Every log file the run wrote (not the edge's OpenAPI document kept beside them,
+        whose examples are made-up credentials)."""
+        return sorted(p for p in self.log_dir.rglob("*") if p.is_file() and p.name != OPENAPI_FILE)
 
     @property
     def base_url(self) -> str:
@@ -266,7 +270,7 @@ def _with_edge(platform: Platform) -> None:
         for name in platform.env
     }
     platform.log_dir.mkdir(parents=True, exist_ok=True)
-    openapi = platform.log_dir / "openapi.json"
+    openapi = platform.log_dir / OPENAPI_FILE
     openapi.write_bytes(document_json())
     env = {"PRINTCLOUD_EDGE_HTTP_PORT": str(port),
            "PRINTCLOUD_EDGE_UPSTREAMS": json.dumps(upstreams),

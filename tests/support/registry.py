@@ -4,6 +4,7 @@ side of its protocols (the gateway's device reports, a device onboarding)."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -22,6 +23,7 @@ from shared.crypto.keys import spki_der
 from shared.crypto.signatures import sign
 from shared.events.contracts.gateway import DeviceCapabilitiesReported
 from shared.events.envelope import EventData
+from shared.http.auth import Authenticator
 from shared.printing.capabilities import Capabilities
 from shared.protocols.onboarding import registration_headers
 from shared.testing.fixtures import ServiceDbFactory, unique
@@ -52,13 +54,19 @@ def registry_starter(service_db: ServiceDbFactory, bootstrap: str) -> RegistryFa
     """``async with start(token, **settings) as reg``: a started registry."""
 
     @contextlib.asynccontextmanager
-    async def start(token: str, **overrides: Any) -> AsyncIterator[RegistryUnderTest]:
+    async def start(
+        token: str, authenticator: Authenticator | None = None, **overrides: Any
+    ) -> AsyncIterator[RegistryUnderTest]:
+        """``authenticator``: who the registry trusts instead of auth (e.g. a test issuer)."""
         db = await service_db(unique("registry"), SPEC.migrations_dir)
         settings = RegistrySettings(
             database_url=db.dsn, db_schema=db.name, kafka_bootstrap=bootstrap,
             operator_token=token, outbox_poll_s=0.5, **overrides,
         )  # fmt: skip
-        async with service_client(SPEC, settings) as client:
+        spec = SPEC
+        if authenticator is not None:
+            spec = dataclasses.replace(SPEC, authenticator=lambda _: authenticator)
+        async with service_client(spec, settings) as client:
             yield RegistryUnderTest(client, db.dsn, db.name)
 
     return start

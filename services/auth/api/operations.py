@@ -6,6 +6,7 @@ write``); a test checks that they are exactly the routes of ``routes.py``.
 
 from __future__ import annotations
 
+from services.auth.api.group_operations import GROUP_OPERATIONS
 from services.auth.api.shapes import (
     AccessToken,
     ApiToken,
@@ -696,4 +697,5 @@ the challenge's count of failed attempts; after 5 failures the challenge is dead
         description="Needs the `admin` role and `users:write`.",
         descriptions={404: _NO_PROVIDER},
     ),
+    *GROUP_OPERATIONS,
 )

@@ -6,7 +6,7 @@ import asyncio
 
 from aiohttp import web
 
-from services.auth.api import devices, oidc, passkeys, views
+from services.auth.api import devices, groups, oidc, passkeys, views
 from services.auth.api.context import CONTEXT, KEYRING
 from services.auth.signing import KeyRing
 
@@ -47,6 +47,11 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/users/{user_id}/api-tokens", views.list_api_tokens)
     app.router.add_get("/v1/users/{user_id}/phone-keys", devices.list_phone_keys)
     app.router.add_delete("/v1/users/{user_id}/phone-keys/{key_id}", devices.revoke_phone_key)
+    app.router.add_post("/v1/groups", groups.create_group)
+    app.router.add_get("/v1/groups", groups.list_groups)
+    app.router.add_get("/v1/groups/{group_id}", groups.get_group)
+    app.router.add_patch("/v1/groups/{group_id}", groups.update_group)
+    app.router.add_delete("/v1/groups/{group_id}", groups.delete_group)
     app.router.add_get("/v1/api-tokens/{token_id}", views.get_api_token)
     app.router.add_post("/v1/api-tokens/{token_id}/revoke", views.revoke_api_token)
     app.router.add_get("/v1/device-credentials/{device_id}", views.get_device_credential)

@@ -361,3 +361,53 @@ class SignInProvider(BaseModel):
     tenant_id: uuid.UUID
     issuer: str
     client_id: str
+
+
+class GroupPage(BaseModel):
+    """Keyset pagination; operators may narrow to one tenant."""
+
+    model_config = ConfigDict(extra="forbid")
+    limit: int = Field(default=50, ge=1, le=500)
+    after: uuid.UUID | None = None
+    tenant_id: uuid.UUID | None = None
+
+
+class Group(BaseModel):
+    """A group of users (and of other groups) in a tenant."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    name: str
+    source: Literal["local", "identity_provider"] = Field(
+        description="`local`: managed through the API; `identity_provider`: its users come "
+        "from the identity provider's group claim at each sign-in."
+    )
+    member_user_ids: list[uuid.UUID] = Field(description="Users directly in the group.")
+    member_group_ids: list[uuid.UUID] = Field(
+        description="Groups in the group: their members are members of this group too."
+    )
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class GroupList(BaseModel):
+    """One page of groups."""
+
+    items: list[Group]
+    next_after: uuid.UUID | None
+
+
+def group_json(g: Any) -> dict[str, Any]:
+    """A group as the API shows it."""
+    return {
+        "id": str(g.id),
+        "tenant_id": str(g.tenant_id),
+        "name": g.name,
+        "source": g.source,
+        "member_user_ids": [str(u) for u in g.member_user_ids],
+        "member_group_ids": [str(m) for m in g.member_group_ids],
+        "revision": g.revision,
+        "created_at": g.created_at.isoformat(),
+        "updated_at": g.updated_at.isoformat(),
+    }

@@ -204,3 +204,32 @@ class OidcLogin(_Command):
     redirect_uri: str = Field(min_length=1, max_length=2000)
     code_verifier: str = Field(min_length=43, max_length=128, pattern=B64URL_PATTERN)
     nonce: str = Field(min_length=16, max_length=200)
+
+
+class CreateGroup(_Command):
+    """Create a group of users (and other groups) in a tenant.
+
+    Tenant admins may omit ``tenant_id`` (their own tenant); operators name it."""
+
+    tenant_id: uuid.UUID | None = None
+    name: str = Field(min_length=1, max_length=200, pattern=NAME_PATTERN)
+    member_user_ids: list[uuid.UUID] = Field(default_factory=list, max_length=10_000)
+    member_group_ids: list[uuid.UUID] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="Groups whose members are members of this group too (never circular).",
+    )
+
+
+class UpdateGroup(_Command):
+    """Change a group; absent fields stay as they are, member lists are replaced."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200, pattern=NAME_PATTERN)
+    member_user_ids: list[uuid.UUID] | None = Field(default=None, max_length=10_000)
+    member_group_ids: list[uuid.UUID] | None = Field(default=None, max_length=1000)
+    revision: int | None = Field(
+        default=None,
+        ge=1,
+        description="Apply the change only to this revision of the group (else 409 "
+        "`stale-group`): a read-modify-write loses no concurrent change.",
+    )

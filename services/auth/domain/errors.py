@@ -198,3 +198,20 @@ class E2EKeyNotFound(NotFound):
     """The printer published no end-to-end key (it is not running, or is a connector's)."""
 
     code: str = "e2e-key-not-found"
+
+
+@dataclass
+class GroupNotFound(NotFound):
+    code: str = "group-not-found"
+
+
+@dataclass
+class DuplicateGroupName(Conflict):
+    code: str = "duplicate-group-name"
+
+
+@dataclass
+class StaleGroup(Conflict):
+    """The change named a revision of the group that is no longer the current one."""
+
+    code: str = "stale-group"

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from shared.events.contracts.auth import DeviceCredentialIssued, DeviceCredentialRevoked
+from shared.events.contracts.groups import GroupCreated, GroupDeleted, GroupUpdated
 from shared.events.contracts.sessions import DeviceLoginApproved
 from shared.events.contracts.users import (
     ApiTokenCreated,
@@ -22,6 +23,9 @@ EVENTS = (
     DeviceCredentialIssued,
     DeviceCredentialRevoked,
     DeviceLoginApproved,
+    GroupCreated,
+    GroupUpdated,
+    GroupDeleted,
 )
 
 __all__ = [
@@ -31,6 +35,9 @@ __all__ = [
     "DeviceCredentialIssued",
     "DeviceCredentialRevoked",
     "DeviceLoginApproved",
+    "GroupCreated",
+    "GroupDeleted",
+    "GroupUpdated",
     "UserCreated",
     "UserDeleted",
     "UserUpdated",

@@ -32,6 +32,7 @@ from services.auth.domain.oidc import (
     provisioned,
     roles_from_claims,
 )
+from services.auth.handlers.groups import sync_provider_groups
 from services.auth.handlers.tokens import AccessToken
 from services.auth.handlers.users import user_state
 from services.auth.repository import AuthRepository
@@ -178,6 +179,8 @@ async def sign_in_with_claims(
                 "a user with your email exists here already; ask an administrator"
             ) from None
         await uow.repo.identities.signed_in(provider.tenant_id, user.id, identity, now)
+        if provider.group_claim:
+            await sync_provider_groups(uow, provider.tenant_id, user.id, identity.groups)
         scopes = user.grantable_scopes()
         ttl = timedelta(seconds=settings.access_token_ttl_s)
         client = SimpleNamespace(id=client_id_of(provider))

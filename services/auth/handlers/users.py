@@ -11,6 +11,7 @@ from services.auth.domain.errors import DuplicateEmail, TenantNotFound, UserNotF
 from services.auth.domain.events import UserCreated, UserDeleted, UserUpdated
 from services.auth.domain.model import User, check_user_shape, normalise_email
 from services.auth.handlers.access import visible
+from services.auth.handlers.groups import remove_user_everywhere
 from services.auth.handlers.tokens import revoked_event
 from services.auth.repository import AuthRepository
 from shared.db.uow import AlreadyExists, Transactions
@@ -117,6 +118,8 @@ async def delete_user(tx: Transactions[AuthRepository], user_id: uuid.UUID, who:
         await repo.phone_keys.revoke(user_id, now)
         deleted = replace(current, revision=current.revision + 1, updated_at=now)
         await repo.users.delete(deleted, now)
+        if current.tenant_id is not None:
+            await remove_user_everywhere(uow, current.tenant_id, user_id)
         for token in revoked:
             await uow.emit(revoked_event(token, "user_deleted"), tenant_id=token.tenant_id)
         await uow.emit(

@@ -8,6 +8,7 @@ import asyncpg
 
 from services.auth.repository.devices import ConnectorPrinters, DeviceCredentials
 from services.auth.repository.e2e import E2EKeys
+from services.auth.repository.groups import Groups
 from services.auth.repository.identity import IdentityProviders, UserIdentities
 from services.auth.repository.passkeys import PasskeyChallenges, Passkeys
 from services.auth.repository.phone import LoginChallenges, PhoneKeys
@@ -32,6 +33,7 @@ class AuthRepository:
         self.identity_providers = IdentityProviders(conn)
         self.identities = UserIdentities(conn)
         self.e2e_keys = E2EKeys(conn)
+        self.groups = Groups(conn)
 
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "ConnectorPrinters",
     "DeviceCredentials",
     "E2EKeys",
+    "Groups",
     "IdentityProviders",
     "LoginChallenges",
     "PasskeyChallenges",

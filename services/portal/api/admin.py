@@ -1,6 +1,6 @@
 """The administrators' pages: dashboard, printers (claim by code or from a registration
 sheet, rename), quotas,
-users, usage with CSV export. Each needs the ``admin`` role in the session (the API
+users, groups, usage with CSV export. Each needs the ``admin`` role in the session (the API
 checks it again: the page only saves a refused round trip)."""
 
 from __future__ import annotations
@@ -181,6 +181,26 @@ async def users(request: web.Request) -> web.Response:
     """GET /portal/admin/users: the tenant's people and their roles."""
     _, client = administrator(request)
     return await page(request, "admin/users.html", title="Users", people=await _people(client))
+
+
+@public
+async def groups(request: web.Request) -> web.Response:
+    """GET /portal/admin/groups: the tenant's groups, their people and the groups they
+    hold (printers are shared with them; `printcloud groups` changes them)."""
+    _, client = administrator(request)
+    found = list((await _get(client, "/v1/groups", limit=500)).get("items", []))
+    names = {u["id"]: u.get("display_name") or u.get("email") for u in await _people(client)}
+    group_names = {g["id"]: g["name"] for g in found}
+    rows = [
+        {
+            "name": g["name"],
+            "source": "identity provider" if g["source"] == "identity_provider" else "local",
+            "people": sorted(names.get(u, u) for u in g["member_user_ids"]),
+            "groups": sorted(group_names.get(m, m) for m in g["member_group_ids"]),
+        }
+        for g in sorted(found, key=lambda g: g["name"].lower())
+    ]
+    return await page(request, "admin/groups.html", title="Groups", groups=rows)
 
 
 async def _usage(request: web.Request) -> tuple[str, list[dict[str, Any]]]:

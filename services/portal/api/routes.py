@@ -49,5 +49,6 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/portal/admin/quotas", admin.quotas)
     r.add_post("/portal/admin/quotas", admin.set_quota)
     r.add_get("/portal/admin/users", admin.users)
+    r.add_get("/portal/admin/groups", admin.groups)
     r.add_get("/portal/admin/usage", admin.usage)
     r.add_get("/portal/admin/usage.csv", admin.usage_csv)

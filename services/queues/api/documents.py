@@ -108,7 +108,7 @@ async def submit_multipart(request: web.Request) -> web.Response:
     assert who.tenant_id is not None
     async with tx() as uow:
         # Refuse before a byte is stored: unknown target, unfit settings or format.
-        target = await resolve_target(uow, cmd, who.tenant_id)
+        target = await resolve_target(uow, cmd, who)
         check_settings(
             target, cmd.settings, printable_format(target, document_format.strip().lower())
         )

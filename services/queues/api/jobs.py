@@ -12,7 +12,7 @@ from services.queues.api.documents import submit_multipart
 from services.queues.api.idempotency import created, idempotency_key
 from services.queues.api.shapes import JobPage, Released, dump, job_out
 from services.queues.domain.commands import JobFilter, ReleaseJobs, SubmitJob
-from services.queues.handlers.jobs import cancel_job, submit_job, visible_job
+from services.queues.handlers.jobs import cancel_job, shared_printer, submit_job, visible_job
 from services.queues.handlers.jobs import list_jobs as find_jobs
 from services.queues.handlers.release import release_at
 from shared.errors import FieldError, ValidationFailed
@@ -40,6 +40,8 @@ async def list_jobs(request: web.Request) -> web.Response:
     query = query_model(request, JobFilter)
     tenant = who.tenant_scope()
     mine = not who.is_operator and (query.owner == "me" or "admin" not in who.roles)
+    if query.printer_id is not None:
+        await shared_printer(transactions(request), query.printer_id, who)
     jobs = await find_jobs(
         transactions(request),
         tenant_id=tenant,

@@ -37,19 +37,32 @@ class Target:
     capabilities: Capabilities
 
 
-async def resolve_target(uow: Work, cmd: SubmitJob, tenant_id: uuid.UUID) -> Target:
+async def resolve_target(uow: Work, cmd: SubmitJob, who: Principal) -> Target:
     """The caller's printer or virtual printer, with the capabilities a job is checked
-    against (a virtual printer's: what every member can do)."""
+    against (a virtual printer's: what every member can do). One of another tenant, or
+    not shared with the caller, is not found, exactly as a missing one."""
+    assert who.tenant_id is not None
+    tenant_id = who.tenant_id
+    viewer = await uow.repo.viewer(who)
     if cmd.printer_id is not None:
         printer = await uow.repo.get_printer(cmd.printer_id)
-        if printer is None or printer.tenant_id != tenant_id or not printer.revision:
+        if (
+            printer is None
+            or printer.tenant_id != tenant_id
+            or not printer.revision
+            or not await uow.repo.may_use(cmd.printer_id, viewer)
+        ):
             raise TargetNotFound("no such printer", [FieldError("printer_id", "unknown printer")])
         if printer.capabilities is None:
             raise PrinterNotReady("the printer has not reported what it can print yet")
         return Target(cmd.printer_id, None, cmd.release, printer.capabilities)
     assert cmd.virtual_printer_id is not None
     virtual = await uow.repo.get_virtual_printer(cmd.virtual_printer_id)
-    if virtual is None or virtual.tenant_id != tenant_id:
+    if (
+        virtual is None
+        or virtual.tenant_id != tenant_id
+        or not await uow.repo.may_use(virtual.id, viewer)
+    ):
         raise TargetNotFound(
             "no such virtual printer",
             [FieldError("virtual_printer_id", "unknown virtual printer")],
@@ -155,7 +168,7 @@ async def create_job(
     and settings checked, pending, with job.submitted."""
     assert who.tenant_id is not None
     owner = uuid.UUID(who.subject)
-    target = await resolve_target(uow, cmd, who.tenant_id)
+    target = await resolve_target(uow, cmd, who)
     check_settings(target, cmd.settings, printable_format(target, document.format))
     pages = document.pages  # counted by the server from the content, never the client's
     if cmd.pages is not None and cmd.pages != pages:
@@ -251,6 +264,17 @@ async def visible_job(tx: Transactions[QueuesRepository], job_id: uuid.UUID, who
     if job is None or not visible(job, who):
         raise JobNotFound("no such job")
     return job
+
+
+async def shared_printer(
+    tx: Transactions[QueuesRepository], printer_id: uuid.UUID, who: Principal
+) -> None:
+    """TargetNotFound (field ``printer_id``) when the printer is not one the caller may
+    see: a listing by a printer not shared with them answers as for an unknown one."""
+    async with tx() as uow:
+        if await uow.repo.may_use(printer_id, await uow.repo.viewer(who)):
+            return
+    raise TargetNotFound("no such printer", [FieldError("printer_id", "unknown printer")])
 
 
 async def list_jobs(

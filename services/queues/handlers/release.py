@@ -20,8 +20,10 @@ def _refusal(
     owner: uuid.UUID,
     members: dict[uuid.UUID, list[uuid.UUID]],
     printer_id: uuid.UUID,
+    unshared: set[uuid.UUID] | frozenset[uuid.UUID] = frozenset(),
 ) -> str | None:
-    """Why ``job`` cannot be released at ``printer_id`` by ``owner`` (None: it can)."""
+    """Why ``job`` cannot be released at ``printer_id`` by ``owner`` (None: it can);
+    ``unshared``: the virtual printers no longer shared with the owner."""
     if job is None or job.owner_id != owner:
         return "no such job of yours"
     if job.release == "secure":
@@ -35,6 +37,9 @@ def _refusal(
         return f"the job is held ({job.hold_reason or 'not for release'}), not for release"
     if printer_id not in members.get(job.virtual_printer_id, []):
         return "this printer is not a member of the job's virtual printer"
+    if job.virtual_printer_id in unshared:
+        # The job stays held (and expires as usual); its owner lost access meanwhile.
+        return "the job's virtual printer is no longer shared with you"
     return None
 
 
@@ -51,8 +56,13 @@ async def release_jobs(
     queue, in the caller's transaction: one job.moved and one job.queued each, then one
     work_available hint. ``strict``: any job that cannot move refuses the whole release
     with 409 naming each; otherwise such jobs are skipped."""
+    viewer = await uow.repo.viewer_of_user(tenant_id, owner_id)
     printer = await uow.repo.get_printer(printer_id)
     if printer is None or printer.tenant_id != tenant_id:
+        raise TargetNotFound("no such printer")
+    if not await uow.repo.may_use(printer_id, viewer):
+        if not strict:
+            return []  # a login at a printer not shared with the user releases nothing
         raise TargetNotFound("no such printer")
     wanted = (
         list(job_ids)
@@ -61,14 +71,17 @@ async def release_jobs(
     )
     locked = await uow.repo.lock_jobs(wanted)
     members: dict[uuid.UUID, list[uuid.UUID]] = {}
+    unshared: set[uuid.UUID] = set()
     for job in locked.values():
         if job.virtual_printer_id and job.virtual_printer_id not in members:
             virtual = await uow.repo.get_virtual_printer(job.virtual_printer_id)
             members[job.virtual_printer_id] = list(virtual.members) if virtual else []
+            if not await uow.repo.may_use(job.virtual_printer_id, viewer):
+                unshared.add(job.virtual_printer_id)
     refusals = {
         job_id: reason
         for job_id in wanted
-        if (reason := _refusal(locked.get(job_id), owner_id, members, printer_id))
+        if (reason := _refusal(locked.get(job_id), owner_id, members, printer_id, unshared))
     }
     if refusals and strict:
         raise ReleaseConflict(

@@ -32,7 +32,7 @@ async def create_reservation(
     reservation_id = uuid.uuid4()
     async with tx() as uow:
         target = await resolve_target(
-            uow, SubmitJob(printer_id=cmd.printer_id, settings=cmd.settings), who.tenant_id
+            uow, SubmitJob(printer_id=cmd.printer_id, settings=cmd.settings), who
         )
         chosen: list[Document] = []
         pages = 0

@@ -12,16 +12,21 @@ import asyncpg
 
 from services.queues.domain.model import Printer, Session, VirtualPrinter
 from shared.events.contracts.devices import ConnectorDevicesChanged
+from shared.events.contracts.groups import GroupCreated, GroupDeleted, GroupUpdated
 from shared.events.contracts.registry import (
     PrinterCapabilitiesChanged,
     PrinterRegistered,
+    PrinterSharingChanged,
     PrinterUpdated,
     VirtualPrinterCreated,
+    VirtualPrinterSharingChanged,
     VirtualPrinterUpdated,
 )
+from shared.http.auth import Principal
 from shared.printing.capabilities import Capabilities
-from shared.readmodels import devices
+from shared.readmodels import devices, groups, sharing
 from shared.readmodels.devices import PrinterTable, VirtualPrinterTable, guard_tenant
+from shared.sharing import Viewer
 
 PRINTERS = PrinterTable(key="id", fields=("name", "model", "region"))
 """The queues' printers read model (``printers``, keyed by ``id``)."""
@@ -151,13 +156,15 @@ class Replicas:
         display_name: str,
         revision: int,
         deleted: bool,
+        roles: Sequence[str] = (),
     ) -> None:
-        """A user's display name, unless an equal or newer revision is stored."""
+        """A user's display name and roles, unless an equal or newer revision is stored."""
         await self.conn.execute(
             """
-            INSERT INTO users (id, tenant_id, display_name, revision, deleted)
-            VALUES ($1, $2, $3, $4, $5)
-            ON CONFLICT (id) DO UPDATE SET display_name = $3, revision = $4, deleted = $5
+            INSERT INTO users (id, tenant_id, display_name, revision, deleted, roles)
+            VALUES ($1, $2, $3, $4, $5, $6)
+            ON CONFLICT (id) DO UPDATE
+                SET display_name = $3, revision = $4, deleted = $5, roles = $6
             WHERE users.revision < $4 OR ($5 AND NOT users.deleted)
             """,
             user_id,
@@ -165,7 +172,33 @@ class Replicas:
             display_name,
             revision,
             deleted,
+            list(roles),
         )
+
+    async def apply_sharing(
+        self, data: PrinterSharingChanged | VirtualPrinterSharingChanged
+    ) -> bool:
+        """With whom a printer or virtual printer is shared (newest revision wins)."""
+        return await sharing.apply_sharing(self.conn, data)
+
+    async def apply_group(self, data: GroupCreated | GroupUpdated | GroupDeleted) -> bool:
+        """A group's members (newest revision wins)."""
+        return await groups.apply_group(self.conn, data)
+
+    async def viewer(self, who: Principal) -> Viewer | None:
+        """The caller as sharing limits them (None: not limited)."""
+        return await sharing.viewer_of(self.conn, who)
+
+    async def viewer_of_user(self, tenant_id: uuid.UUID, user_id: uuid.UUID) -> Viewer | None:
+        """A user of the read model as sharing limits them (None: an administrator)."""
+        roles = await self.conn.fetchval("SELECT roles FROM users WHERE id = $1", user_id)
+        if roles is not None and "admin" in roles:
+            return None
+        return Viewer(user_id, await groups.groups_of(self.conn, tenant_id, user_id))
+
+    async def may_use(self, subject_id: uuid.UUID, viewer: Viewer | None) -> bool:
+        """Whether the viewer (None: not limited) may see and use the printer."""
+        return await sharing.may_use(self.conn, subject_id, viewer)
 
     async def open_session(self, **values: Any) -> bool:
         """Record a session at a printer; False when it was already recorded."""

@@ -24,6 +24,7 @@ from services.registry.api.shapes import (
     VirtualPrinterList,
     VirtualPrinterWithCapabilities,
 )
+from services.registry.api.sharing_operations import SHARING_OPERATIONS
 from services.registry.domain.commands import (
     AssignConnectorDevices,
     ClaimDevice,
@@ -490,4 +491,5 @@ registration with `device_id`, `tenant_id`, `gateway_url` and `api_url`.""",
         "keeps a command for a printer it cannot reach pending until the printer answers.",
         descriptions={404: "No such command for this device and caller (`command-not-found`)."},
     ),
+    *SHARING_OPERATIONS,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.registry.api import commands, onboarding, views, virtual_printers
+from services.registry.api import commands, onboarding, sharing, views, virtual_printers
 
 
 def add_routes(app: web.Application) -> None:
@@ -17,10 +17,18 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/printers/{printer_id}", views.get_printer)
     app.router.add_patch("/v1/printers/{printer_id}", views.update_printer)
     app.router.add_get("/v1/printers/{printer_id}/capabilities", views.get_capabilities)
+    app.router.add_get("/v1/printers/{printer_id}/sharing", sharing.get_printer_sharing)
+    app.router.add_put("/v1/printers/{printer_id}/sharing", sharing.put_printer_sharing)
     app.router.add_post("/v1/virtual-printers", virtual_printers.create)
     app.router.add_get("/v1/virtual-printers", virtual_printers.list_all)
     app.router.add_get("/v1/virtual-printers/{virtual_printer_id}", virtual_printers.get)
     app.router.add_patch("/v1/virtual-printers/{virtual_printer_id}", virtual_printers.update)
+    app.router.add_get(
+        "/v1/virtual-printers/{virtual_printer_id}/sharing", sharing.get_virtual_printer_sharing
+    )
+    app.router.add_put(
+        "/v1/virtual-printers/{virtual_printer_id}/sharing", sharing.put_virtual_printer_sharing
+    )
     app.router.add_post("/v1/registrations", onboarding.start_registration)
     app.router.add_post("/v1/registrations/claim", onboarding.claim)
     app.router.add_post("/v1/registrations/relay", onboarding.relay)

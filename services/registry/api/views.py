@@ -18,6 +18,8 @@ from services.registry.domain.errors import (
     TenantNotFound,
 )
 from services.registry.domain.model import Printer, Tenant, VirtualPrinter
+from services.registry.repository import RegistryRepository
+from shared.db.uow import UnitOfWork
 from shared.errors import FieldError
 from shared.http.body import parse_json, path_uuid, query_model
 from shared.http.middleware import caller, principal
@@ -31,6 +33,8 @@ def listing_tenant(request: web.Request, page: PrinterPage) -> uuid.UUID | None:
         raise TenantNotFound("no such tenant", [FieldError("tenant_id", "unknown tenant")])
     return tenant_id
 
+
+Work = UnitOfWork[RegistryRepository]
 
 _INTERNAL = frozenset({"presence_session"})
 
@@ -91,13 +95,23 @@ async def register_printer(request: web.Request) -> web.Response:
     )
 
 
+async def visible_printer(request: web.Request, uow: Work, printer_id: uuid.UUID) -> Printer:
+    """A printer of the caller's tenant that is shared with the caller, or PrinterNotFound
+    (another tenant's, or one not shared with them, exactly as a missing one)."""
+    who = caller(request, "printers:read")
+    printer = await uow.repo.printers.get(printer_id)
+    if printer is None or not who.can_access(printer.tenant_id):
+        raise PrinterNotFound("no such printer")
+    if not await uow.repo.sharing.may_use(printer_id, await uow.repo.sharing.viewer(who)):
+        raise PrinterNotFound("no such printer")
+    return printer
+
+
 async def get_printer(request: web.Request) -> web.Response:
     """GET /v1/printers/{printer_id}."""
     printer_id = path_uuid(request, "printer_id")
     async with transactions(request)() as uow:
-        printer = await uow.repo.printers.get(printer_id)
-    if printer is None or not caller(request, "printers:read").can_access(printer.tenant_id):
-        raise PrinterNotFound("no such printer")
+        printer = await visible_printer(request, uow, printer_id)
     return web.json_response(to_json(printer))
 
 
@@ -106,8 +120,9 @@ async def list_printers(request: web.Request) -> web.Response:
     page = query_model(request, PrinterPage)
     tenant_id = listing_tenant(request, page)
     async with transactions(request)() as uow:
+        viewer = await uow.repo.sharing.viewer(principal(request))
         printers = await uow.repo.printers.list(
-            tenant_id=tenant_id, after=page.after, limit=page.limit
+            tenant_id=tenant_id, after=page.after, limit=page.limit, viewer=viewer
         )
     return web.json_response(page_of(printers, page.limit))
 
@@ -126,9 +141,7 @@ async def get_capabilities(request: web.Request) -> web.Response:
     printer_id = path_uuid(request, "printer_id")
     query = query_model(request, CapabilitiesQuery)
     async with transactions(request)() as uow:
-        printer = await uow.repo.printers.get(printer_id)
-        if printer is None or not caller(request, "printers:read").can_access(printer.tenant_id):
-            raise PrinterNotFound("no such printer")
+        await visible_printer(request, uow, printer_id)
         found = await uow.repo.printers.capabilities(printer_id, query.version)
     if found is None:
         raise CapabilitiesNotFound(

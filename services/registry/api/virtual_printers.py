@@ -13,7 +13,7 @@ from services.registry.domain.commands import CreateVirtualPrinter, UpdateVirtua
 from services.registry.domain.errors import VirtualPrinterNotFound
 from services.registry.domain.model import VirtualPrinter
 from shared.http.body import parse_json, path_uuid, query_model
-from shared.http.middleware import caller
+from shared.http.middleware import caller, principal
 from shared.printing.capabilities import Capabilities, intersect
 
 
@@ -50,10 +50,14 @@ async def create(request: web.Request) -> web.Response:
 async def get(request: web.Request) -> web.Response:
     """GET /v1/virtual-printers/{virtual_printer_id}."""
     vp_id = path_uuid(request, "virtual_printer_id")
+    who = caller(request, "printers:read")
     async with transactions(request)() as uow:
         vp = await uow.repo.virtual_printers.get(vp_id)
-    if vp is None or not caller(request, "printers:read").can_access(vp.tenant_id):
-        raise VirtualPrinterNotFound("no such virtual printer")
+        if vp is None or not who.can_access(vp.tenant_id):
+            raise VirtualPrinterNotFound("no such virtual printer")
+        # Not shared with the caller: not found either.
+        if not await uow.repo.sharing.may_use(vp_id, await uow.repo.sharing.viewer(who)):
+            raise VirtualPrinterNotFound("no such virtual printer")
     return web.json_response(await _with_capabilities(request, vp))
 
 
@@ -62,8 +66,9 @@ async def list_all(request: web.Request) -> web.Response:
     page = query_model(request, PrinterPage)
     tenant_id = listing_tenant(request, page)
     async with transactions(request)() as uow:
+        viewer = await uow.repo.sharing.viewer(principal(request))
         items = await uow.repo.virtual_printers.list(
-            tenant_id=tenant_id, after=page.after, limit=page.limit
+            tenant_id=tenant_id, after=page.after, limit=page.limit, viewer=viewer
         )
     body = page_of(items, page.limit)
     body["items"] = [_vp_json(vp) for vp in items]

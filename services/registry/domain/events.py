@@ -14,9 +14,11 @@ from shared.events.contracts.registry import (
     PrinterCapabilitiesChanged,
     PrinterConnectionChanged,
     PrinterRegistered,
+    PrinterSharingChanged,
     PrinterUpdated,
     TenantCreated,
     VirtualPrinterCreated,
+    VirtualPrinterSharingChanged,
     VirtualPrinterUpdated,
 )
 
@@ -28,6 +30,8 @@ EVENTS = (
     PrinterConnectionChanged,
     VirtualPrinterCreated,
     VirtualPrinterUpdated,
+    PrinterSharingChanged,
+    VirtualPrinterSharingChanged,
     ConnectorRegistered,
     ConnectorDevicesChanged,
     DeviceClaimed,
@@ -43,8 +47,10 @@ __all__ = [
     "PrinterCapabilitiesChanged",
     "PrinterConnectionChanged",
     "PrinterRegistered",
+    "PrinterSharingChanged",
     "PrinterUpdated",
     "TenantCreated",
     "VirtualPrinterCreated",
+    "VirtualPrinterSharingChanged",
     "VirtualPrinterUpdated",
 ]

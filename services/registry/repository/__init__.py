@@ -10,6 +10,7 @@ from services.registry.repository.commands import DeviceCommands
 from services.registry.repository.connectors import Connectors
 from services.registry.repository.onboarding import OnboardingAttempts, Registrations
 from services.registry.repository.printers import Printers
+from services.registry.repository.sharing import Sharing
 from services.registry.repository.tenants import Tenants
 from services.registry.repository.virtual_printers import VirtualPrinters
 
@@ -25,6 +26,7 @@ class RegistryRepository:
         self.attempts = OnboardingAttempts(conn)
         self.connectors = Connectors(conn)
         self.commands = DeviceCommands(conn)
+        self.sharing = Sharing(conn)
 
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "Printers",
     "Registrations",
     "RegistryRepository",
+    "Sharing",
     "Tenants",
     "VirtualPrinters",
 ]

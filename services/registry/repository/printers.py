@@ -8,6 +8,8 @@ import asyncpg
 
 from services.registry.domain.model import CapabilitiesVersion, Printer
 from shared.db.uow import AlreadyExists
+from shared.readmodels.sharing import shared_clause, viewer_params
+from shared.sharing import Viewer
 
 _PRINTER_COLUMNS = (
     "id, tenant_id, name, model, region, location, connection_state, revision, "
@@ -62,18 +64,27 @@ class Printers:
             raise AlreadyExists("name") from None
 
     async def list(
-        self, *, tenant_id: uuid.UUID | None, after: uuid.UUID | None, limit: int
+        self,
+        *,
+        tenant_id: uuid.UUID | None,
+        after: uuid.UUID | None,
+        limit: int,
+        viewer: Viewer | None = None,
     ) -> list[Printer]:
-        """Printers of one tenant (or all, for operators) in id order, keyset-paginated."""
+        """Printers of one tenant (or all, for operators) in id order, keyset-paginated;
+        only those shared with ``viewer`` when given."""
+        shared = f"AND {shared_clause('id', 4)}" if viewer is not None else ""
         rows = await self.conn.fetch(
             f"""
             SELECT {_PRINTER_COLUMNS} FROM printers
             WHERE ($1::uuid IS NULL OR tenant_id = $1) AND ($2::uuid IS NULL OR id > $2)
+            {shared}
             ORDER BY id LIMIT $3
             """,
             tenant_id,
             after,
             limit,
+            *(viewer_params(viewer) if viewer is not None else []),
         )
         return [_printer(r) for r in rows]
 

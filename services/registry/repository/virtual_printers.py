@@ -8,6 +8,8 @@ import asyncpg
 
 from services.registry.domain.model import VirtualPrinter
 from shared.db.uow import AlreadyExists
+from shared.readmodels.sharing import shared_clause, viewer_params
+from shared.sharing import Viewer
 
 _VP_SELECT = """
     SELECT v.id, v.tenant_id, v.name, v.revision, v.created_at, v.updated_at,
@@ -76,14 +78,22 @@ class VirtualPrinters:
         return _vp(row) if row else None
 
     async def list(
-        self, *, tenant_id: uuid.UUID | None, after: uuid.UUID | None, limit: int
+        self,
+        *,
+        tenant_id: uuid.UUID | None,
+        after: uuid.UUID | None,
+        limit: int,
+        viewer: Viewer | None = None,
     ) -> list[VirtualPrinter]:
-        """Virtual printers in id order, keyset-paginated."""
+        """Virtual printers in id order, keyset-paginated; only those shared with
+        ``viewer`` when given."""
+        shared = f" AND {shared_clause('v.id', 4)}" if viewer is not None else ""
         rows = await self.conn.fetch(
             _VP_SELECT + " WHERE ($1::uuid IS NULL OR v.tenant_id = $1) AND "
-            "($2::uuid IS NULL OR v.id > $2) GROUP BY v.id ORDER BY v.id LIMIT $3",
+            "($2::uuid IS NULL OR v.id > $2)" + shared + " GROUP BY v.id ORDER BY v.id LIMIT $3",
             tenant_id,
             after,
             limit,
+            *(viewer_params(viewer) if viewer is not None else []),
         )
         return [_vp(r) for r in rows]

@@ -13,6 +13,7 @@ from pydantic import AwareDatetime, Field
 from shared.events.contracts.devices import ConnectorDevicesChanged, ConnectorRegistered
 from shared.events.envelope import EventData
 from shared.printing.capabilities import Capabilities
+from shared.sharing import SharedWith
 
 
 class TenantCreated(EventData):
@@ -126,6 +127,40 @@ class VirtualPrinterUpdated(_VirtualPrinterState):
     changed: list[str]
 
 
+class PrinterSharingChanged(EventData):
+    """With whom a printer is shared changed (the full sharing). A printer that never
+    had one is shared with its whole tenant."""
+
+    event_type: ClassVar[str] = "printer.sharing_changed"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = "registry.printers"
+
+    printer_id: uuid.UUID
+    tenant_id: uuid.UUID
+    revision: int = Field(ge=1, description="1 for the first change, +1 for each next one.")
+    shared_with: SharedWith
+
+    def partition_key(self) -> str:
+        return str(self.printer_id)
+
+
+class VirtualPrinterSharingChanged(EventData):
+    """With whom a virtual printer is shared changed (the full sharing). A virtual
+    printer that never had one is shared with its whole tenant."""
+
+    event_type: ClassVar[str] = "virtual_printer.sharing_changed"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = "registry.virtual-printers"
+
+    virtual_printer_id: uuid.UUID
+    tenant_id: uuid.UUID
+    revision: int = Field(ge=1, description="1 for the first change, +1 for each next one.")
+    shared_with: SharedWith
+
+    def partition_key(self) -> str:
+        return str(self.virtual_printer_id)
+
+
 EVENTS = (
     TenantCreated,
     PrinterRegistered,
@@ -134,6 +169,8 @@ EVENTS = (
     PrinterConnectionChanged,
     VirtualPrinterCreated,
     VirtualPrinterUpdated,
+    PrinterSharingChanged,
+    VirtualPrinterSharingChanged,
     ConnectorRegistered,
     ConnectorDevicesChanged,
 )

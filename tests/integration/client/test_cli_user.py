@@ -36,7 +36,14 @@ from shared.testing.documents import pdf
 from shared.testing.infra import TestInfra
 from tests.support.apps import serving
 from tests.support.client import Queues, queues_app
-from tests.support.platform import Platform, new_caller, new_tenant, prepare_platform
+from tests.support.platform import (
+    Platform,
+    admin_scopes,
+    new_caller,
+    new_tenant,
+    prepare_platform,
+)
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -48,9 +55,12 @@ class Rig:
     queues: Queues
     config: Path
 
-    async def cli(self, *args: str, columns: str | None = "200") -> tuple[int, str, str]:
-        """The command through pipes (``columns`` None: no COLUMNS, as a plain pipe)."""
-        env = {**os.environ, "PRINTCLOUD_CONFIG_DIR": str(self.config), "TZ": "UTC"}
+    async def cli(
+        self, *args: str, columns: str | None = "200", config: Path | None = None
+    ) -> tuple[int, str, str]:
+        """The command through pipes (``columns`` None: no COLUMNS, as a plain pipe);
+        ``config``: another person's credentials directory."""
+        env = {**os.environ, "PRINTCLOUD_CONFIG_DIR": str(config or self.config), "TZ": "UTC"}
         env.pop("COLUMNS", None)
         if columns is not None:
             env["COLUMNS"] = columns
@@ -366,3 +376,53 @@ async def test_common_mistakes_say_what_to_do_next(rig: Rig, user: dict[str, Any
     assert code == 1 and "printcloud login --url" in err
     code, out, _ = await rig.cli("--help")
     assert code == 0 and "Exit codes: 0 done" in out and "130 interrupted" in out
+
+
+async def test_an_admin_groups_people_and_shares_a_printer_with_a_group(
+    rig: Rig, user: dict[str, Any]
+) -> None:
+    """Groups and sharing through the CLI, auth and the registry as processes: the
+    registry learns the group from auth.groups, and the user sees only what is shared."""
+    lobby, hall = user["printers"]
+    config = rig.config.parent / "admin-config"
+    async with aiohttp.ClientSession() as http:
+        admin = await new_caller(http, rig.platform, user["tenant"], ["admin"], admin_scopes())
+    code, _, err = await rig.cli("login", "--url", rig.edge, "--token", admin.api_token,
+                                 config=config)  # fmt: skip
+    assert code == 0, err
+    code, out, err = await rig.cli("groups", "create", "Finance", "--json", config=config)
+    assert code == 0, err
+    finance = json.loads(out)
+    code, out, err = await rig.cli(
+        "groups", "create", "Staff", "--group", finance["id"], "--json", config=config
+    )
+    staff = json.loads(out)
+    code, out, err = await rig.cli("groups", "add", finance["id"], "--group", staff["id"],
+                                   config=config)  # fmt: skip
+    assert code != 0 and "cannot contain itself" in (out + err)
+    code, out, err = await rig.cli(
+        "groups", "add", finance["id"], "--user", user["caller"].user_id, "--json", config=config
+    )
+    assert code == 0, err
+    assert json.loads(out)["member_user_ids"] == [user["caller"].user_id]
+
+    async def shared() -> bool:
+        code, _, _ = await rig.cli("printers", "share", hall, "--group", staff["id"], config=config)
+        return code == 0  # refused until the registry has learnt the group from auth
+
+    await eventually(shared)
+    code, out, err = await rig.cli("printers", "list", "--json")
+    assert sorted(p["id"] for p in json.loads(out)) == sorted([lobby, hall])
+    code, out, err = await rig.cli("groups", "remove", finance["id"], "--user",
+                                   user["caller"].user_id, config=config)  # fmt: skip
+    assert code == 0, err
+
+    async def hidden() -> bool:
+        code, out, _ = await rig.cli("printers", "list", "--json")
+        return code == 0 and [p["id"] for p in json.loads(out)] == [lobby]
+
+    await eventually(hidden)
+    code, out, err = await rig.cli("printers", "capabilities", hall)
+    assert code != 0 and "not found" in (out + err).lower()
+    code, out, err = await rig.cli("printers", "share", hall, "--tenant", config=config)
+    assert code == 0 and "whole tenant" in out

@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from services.auth.domain.groups import Group
 from services.auth.domain.keys import KeySlot
 from services.auth.domain.model import (
     ApiToken,
@@ -19,6 +20,7 @@ from services.auth.domain.model import (
     User,
 )
 from shared.db.uow import AlreadyExists
+from shared.sharing import Membership
 
 
 class FakeUsers:
@@ -336,6 +338,83 @@ class FakeUserIdentities:
         self.rows[(tenant_id, identity.issuer, identity.subject)] = (user_id, identity.groups)
 
 
+class FakeGroups:
+    def __init__(self, users: FakeUsers) -> None:
+        self.rows: dict[uuid.UUID, Group] = {}
+        self.users = users
+
+    def _name_taken(self, g: Group) -> bool:
+        return any(
+            o.id != g.id and o.tenant_id == g.tenant_id and o.name.lower() == g.name.lower()
+            for o in self.rows.values()
+        )
+
+    async def insert(self, g: Group) -> Group:
+        if self._name_taken(g):
+            raise AlreadyExists("name")
+        self.rows[g.id] = g
+        return g
+
+    async def get(self, group_id: uuid.UUID, *, for_update: bool = False) -> Group | None:
+        return self.rows.get(group_id)
+
+    async def by_names(
+        self, tenant_id: uuid.UUID, names: list[str], *, for_update: bool = False
+    ) -> dict[str, Group]:
+        wanted = {n.lower() for n in names}
+        return {
+            g.name.lower(): g
+            for g in self.rows.values()
+            if g.tenant_id == tenant_id and g.name.lower() in wanted
+        }
+
+    async def save(self, g: Group) -> None:
+        if self._name_taken(g):
+            raise AlreadyExists("name")
+        self.rows[g.id] = g
+
+    async def delete(self, group_id: uuid.UUID) -> None:
+        self.rows.pop(group_id, None)
+
+    async def lock_tenant(self, tenant_id: uuid.UUID) -> None:
+        return None
+
+    async def memberships(self, tenant_id: uuid.UUID) -> dict[uuid.UUID, Membership]:
+        return {g.id: g.membership for g in self.rows.values() if g.tenant_id == tenant_id}
+
+    async def holding(
+        self, tenant_id: uuid.UUID, *, user_id: uuid.UUID | None = None,
+        group_id: uuid.UUID | None = None,
+    ) -> list[Group]:  # fmt: skip
+        return sorted(
+            (
+                g
+                for g in self.rows.values()
+                if g.tenant_id == tenant_id
+                and (user_id in g.member_user_ids or group_id in g.member_group_ids)
+            ),
+            key=lambda g: g.id,
+        )
+
+    async def list(
+        self, *, tenant_id: uuid.UUID | None, after: uuid.UUID | None, limit: int
+    ) -> list[Group]:
+        found = sorted(
+            (g for g in self.rows.values() if tenant_id is None or g.tenant_id == tenant_id),
+            key=lambda g: g.id,
+        )
+        return [g for g in found if after is None or g.id > after][:limit]
+
+    async def existing_users(
+        self, tenant_id: uuid.UUID, user_ids: list[uuid.UUID]
+    ) -> set[uuid.UUID]:
+        return {
+            u for u in user_ids
+            if (user := self.users.rows.get(u)) is not None and user.tenant_id == tenant_id
+            and u not in self.users.deleted
+        }  # fmt: skip
+
+
 class FakeAuthRepository:
     """Every table of auth's schema, in memory."""
 
@@ -351,3 +430,4 @@ class FakeAuthRepository:
         self.passkey_challenges = FakePasskeyChallenges()
         self.identity_providers = FakeIdentityProviders()
         self.identities = FakeUserIdentities()
+        self.groups = FakeGroups(self.users)

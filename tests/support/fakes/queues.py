@@ -18,6 +18,7 @@ from services.queues.domain.model import (
     VirtualPrinter,
 )
 from shared.printing.capabilities import Capabilities
+from shared.sharing import TENANT_WIDE, SharedWith, Viewer
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,10 @@ class FakeQueuesRepository:
     keys: dict[tuple[uuid.UUID, uuid.UUID, str], tuple[KeyClaim, datetime]] = field(
         default_factory=dict
     )
+    sharing: dict[uuid.UUID, SharedWith] = field(default_factory=dict)
+    """printer or virtual printer id -> its sharing (absent: the whole tenant)."""
+    viewers: dict[str, Viewer] = field(default_factory=dict)
+    """user id -> the user as sharing limits them (absent: not limited)."""
 
     # --- test set-up ----------------------------------------------------------------
 
@@ -159,6 +164,15 @@ class FakeQueuesRepository:
 
     async def get_virtual_printer(self, virtual_printer_id: uuid.UUID) -> VirtualPrinter | None:
         return self.virtual_printers.get(virtual_printer_id)
+
+    async def viewer(self, who: Any) -> Viewer | None:
+        return self.viewers.get(who.subject)
+
+    async def viewer_of_user(self, tenant_id: uuid.UUID, user_id: uuid.UUID) -> Viewer | None:
+        return self.viewers.get(str(user_id))
+
+    async def may_use(self, subject_id: uuid.UUID, viewer: Viewer | None) -> bool:
+        return viewer is None or viewer.may_use(self.sharing.get(subject_id, TENANT_WIDE))
 
     async def holder_of(self, printer_id: uuid.UUID) -> uuid.UUID:
         return self.holders.get(printer_id, printer_id)

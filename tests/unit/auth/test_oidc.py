@@ -15,7 +15,7 @@ import pytest
 from authlib.jose import JsonWebKey, jwt
 
 from services.auth.domain.errors import SignInRefused
-from services.auth.domain.events import UserCreated, UserUpdated
+from services.auth.domain.events import GroupCreated, GroupUpdated, UserCreated, UserUpdated
 from services.auth.domain.oidc import (
     IdentityProvider,
     check_provider_shape,
@@ -174,8 +174,11 @@ async def test_first_sign_in_creates_the_person_with_mapped_roles_and_a_token(tx
     claims = {"sub": "42", "email": "ann@example.com", "name": "Ann", "groups": ["staff"]}
     user, issued = await oidc.sign_in_with_claims(tx, ring, PROVIDER, claims, SETTINGS)
     assert (user.tenant_id, user.roles, user.display_name) == (TENANT, {"user"}, "Ann")
-    (created,) = tx.announced()
+    created, staff = tx.announced()
     assert isinstance(created, UserCreated) and created.user_id == user.id
+    # The group claim fills a group of the identity provider's, made on first use.
+    assert isinstance(staff, GroupCreated) and staff.source == "identity_provider"
+    assert (staff.name, staff.member_user_ids) == ("staff", [user.id])
     keys = parse_jwks(await ring.jwks(tx.repo.signing_keys))
     who = verify_access_token(issued.jwt, next(iter(keys.values())), issuer=SETTINGS.auth_issuer,
                               audience=SETTINGS.auth_audience, leeway_s=0)  # fmt: skip
@@ -188,12 +191,14 @@ async def test_later_sign_ins_find_the_same_person_and_follow_their_roles(tx: Tx
     claims: dict[str, Any] = {"sub": "42", "email": "ann@example.com", "groups": ["staff"]}
     first, _ = await oidc.sign_in_with_claims(tx, ring, PROVIDER, claims, SETTINGS)
     again, _ = await oidc.sign_in_with_claims(tx, ring, PROVIDER, claims, SETTINGS)
-    assert again == first and len(tx.announced()) == 1
+    assert again == first and len(tx.announced()) == 2
     claims["groups"] = ["print-admins"]
     promoted, _ = await oidc.sign_in_with_claims(tx, ring, PROVIDER, claims, SETTINGS)
     assert promoted.id == first.id and promoted.roles == {"admin"}
     updated = tx.announced(UserUpdated)
     assert len(updated) == 1 and updated[0].changed == ["roles"]
+    (left,) = tx.announced(GroupUpdated)
+    assert left.name == "staff" and left.member_user_ids == []
 
 
 async def test_an_email_taken_by_another_user_or_a_disabled_user_is_refused(tx: Tx) -> None:
@@ -206,4 +211,4 @@ async def test_an_email_taken_by_another_user_or_a_disabled_user_is_refused(tx: 
     tx.repo.users.rows[user.id] = replace(user, disabled=True)
     with pytest.raises(SignInRefused, match="disabled"):
         await oidc.sign_in_with_claims(tx, ring, PROVIDER, ann, SETTINGS)
-    assert len(tx.announced()) == 1
+    assert len(tx.announced(UserCreated)) == 1 and len(tx.announced()) == 2
