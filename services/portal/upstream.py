@@ -26,6 +26,14 @@ class PrintcloudApi(PublicApi):
         """``POST path`` with a JSON body."""
         return await self.call("POST", path, json=body, **kwargs)
 
+    async def patch(self, path: str, body: Any) -> Any:
+        """``PATCH path`` with a JSON body."""
+        return await self.call("PATCH", path, json=body)
+
+    async def delete(self, path: str) -> Any:
+        """``DELETE path``."""
+        return await self.call("DELETE", path)
+
     async def upload(self, chunks: AsyncIterator[bytes], media_type: str, title: str) -> Any:
         """Stream a document to ``POST /v1/documents``; the stored document."""
         return await self.call(

@@ -26,6 +26,14 @@ MESSAGES = {
     "printer-claimed": "The printer was added.",
     "printer-renamed": "The printer was renamed.",
     "quota-set": "The quota was saved.",
+    "printer-moved": "The printer was moved.",
+    "members-saved": "The member printers were saved.",
+    "rule-added": "The rule was added.",
+    "rule-changed": "The rule was changed.",
+    "rule-deleted": "The rule was deleted.",
+    "user-changed": "The person's role and status were saved.",
+    "reservation-made": "The printer was reserved; your kept documents are queued there.",
+    "reservation-canceled": "The reservation was cancelled.",
 }
 """The notices a page shows after a form (``?message=``); anything else is not shown."""
 
