@@ -799,7 +799,7 @@ async def test_an_administrator_moves_a_printer_sets_members_rules_and_roles(
         await page.fill(f"#region-{printer_id}", "Not a region!")
         async with page.expect_navigation():
             await page.click(f"form[action$='/{printer_id}/move'] button")
-        await expect(page.locator(f"#{printer_id}-region-error")).to_be_visible()
+        await expect(page.locator(f"#err-{printer_id}-region")).to_be_visible()
         _, unchanged = await world.call("GET", f"/v1/printers/{printer_id}", world.admin)
         assert unchanged["region"] == before["region"]
         await page.fill(f"#region-{printer_id}", before["region"])
@@ -838,7 +838,7 @@ async def test_an_administrator_moves_a_printer_sets_members_rules_and_roles(
         await page.fill("#rule-threshold", "150")
         async with page.expect_navigation():
             await page.click("form[action='/portal/admin/consumables/rules'] button")
-        await expect(page.locator("#rule-threshold_percent-error")).to_be_visible()
+        await expect(page.locator("#err-rule-threshold_percent")).to_be_visible()
         await page.fill("#rule-threshold", "15")
         await page.click("form[action='/portal/admin/consumables/rules'] button")
         await page.wait_for_url("**/admin/consumables?message=rule-added")
