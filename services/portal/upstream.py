@@ -34,10 +34,14 @@ class PrintcloudApi(PublicApi):
         """``DELETE path``."""
         return await self.call("DELETE", path)
 
-    async def upload(self, chunks: AsyncIterator[bytes], media_type: str, title: str) -> Any:
-        """Stream a document to ``POST /v1/documents``; the stored document."""
+    async def upload(
+        self, chunks: AsyncIterator[bytes], media_type: str, title: str, *, keep: bool = False
+    ) -> Any:
+        """Stream a document to ``POST /v1/documents``; the stored document (``keep``:
+        kept for a later reservation)."""
+        params = {"title": title[:500], **({"keep": "true"} if keep else {})}
         return await self.call(
-            "POST", "/v1/documents", data=chunks, params={"title": title[:500]},
+            "POST", "/v1/documents", data=chunks, params=params,
             headers={"Content-Type": media_type},
         )  # fmt: skip
 

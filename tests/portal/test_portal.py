@@ -699,8 +699,14 @@ async def test_reserve_a_printer_and_cancel_the_reservation_in_place(
     context, page = await new_page(browser)
     try:
         await sign_in_with_token(page, world, world.ada)
-        await page.get_by_role("link", name="Reservations").click()
-        await page.wait_for_url("**/portal/reservations")
+        # a document kept for later instead of printed now
+        await page.goto(f"{world.portal}/print?printer={world.printer.device_id}")
+        await page.set_input_files("#document", files=[{
+            "name": "kept-for-later.pdf", "mimeType": "application/pdf",
+            "buffer": minimal_pdf("Kept for later")}])  # fmt: skip
+        await page.check("#keep")
+        await page.click("form[data-upload] button[type=submit]")
+        await settled(page, "document-kept", world)
         await check(page, "reservations")
         # the API's reason shows beside the field it names, and nothing is reserved
         await page.select_option("#res-printer", world.printer.device_id)
@@ -718,9 +724,10 @@ async def test_reserve_a_printer_and_cancel_the_reservation_in_place(
         _, body = await world.call("GET", "/v1/reservations", world.ada)
         (made,) = [r for r in body["items"] if r["reservation_id"] not in before]
         assert made["printer_id"] == world.printer.device_id and made["canceled_at"] is None
+        assert [j["title"] for j in made["jobs"]] == ["kept-for-later.pdf"]
         row = page.locator(f"#reservation-{made['reservation_id']}")
-        # Ada kept no document for later: the reservation has nothing to print
-        await expect(row.locator("[data-reservation-state]")).to_have_text("nothing to print")
+        await expect(row).to_contain_text("kept-for-later.pdf")
+        await expect(row.locator("[data-reservation-state]")).not_to_have_text("canceled")
         # htmx swaps the row in place: no navigation, the rest of the page stays
         await page.evaluate("() => { window.notReloaded = true; }")
         await row.get_by_role("button", name="Cancel").click()

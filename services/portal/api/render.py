@@ -34,6 +34,7 @@ MESSAGES = {
     "user-changed": "The person's role and status were saved.",
     "reservation-made": "The printer was reserved; your kept documents are queued there.",
     "reservation-canceled": "The reservation was cancelled.",
+    "document-kept": "The document is kept; reserve a printer to print it.",
 }
 """The notices a page shows after a form (``?message=``); anything else is not shown."""
 

@@ -224,6 +224,8 @@ async def print_submit(request: web.Request) -> web.Response:
                             "was printed.")  # fmt: skip
         settings = _settings(fields, caps)
         title = (fields.get("title") or part.filename or "Document")[:200]
+        if fields.get("keep") == "on":
+            return await _keep(request, client, upload, media_type, title)
         try:
             document = await client.upload(upload.chunks(), media_type, title)
             job = await client.post("/v1/jobs", {
@@ -240,6 +242,22 @@ async def print_submit(request: web.Request) -> web.Response:
             return web.json_response({"location": location})
         return redirect(location)
     raise PageError(422, "Choose a document to print; nothing was printed.")
+
+
+async def _keep(request: web.Request, client: PrintcloudApi, upload: _Upload, media_type: str,
+                title: str) -> web.Response:  # fmt: skip
+    """Store the document kept for a later reservation, and print nothing now."""
+    try:
+        await client.upload(upload.chunks(), media_type, title, keep=True)
+    except ApiError as exc:
+        if upload.too_large:
+            raise PageError(413, f"The document is larger than {size_text(upload.limit)}; "
+                            "nothing was kept.") from None  # fmt: skip
+        raise refused(exc) from None
+    location = "/portal/reservations?message=document-kept"
+    if request.headers.get("Accept", "").startswith("application/json"):
+        return web.json_response({"location": location})
+    return redirect(location)
 
 
 @public
