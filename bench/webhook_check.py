@@ -10,10 +10,12 @@ event's id, so the comparison is by id)."""
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +130,32 @@ def _webhook_id(request: dict[str, Any]) -> str | None:
     return headers.get("webhook-id")
 
 
+TOLERANCE_S = 300
+"""How far a webhook-timestamp may be from the moment the request arrived (the
+Standard Webhooks library's own tolerance)."""
+
+
+def verified(verifier: Webhook, request: dict[str, Any]) -> dict[str, Any] | None:
+    """The body of a request whose signature is right and whose timestamp was fresh
+    when it arrived; None otherwise. The library's ``verify`` compares the timestamp
+    with the clock now, long after a chaos run's early deliveries arrived, so the
+    signature is checked with the library's own ``sign`` and the timestamp against
+    the arrival time."""
+    headers = {k.lower(): v for k, v in request["headers"].items()}
+    try:
+        sent_at = datetime.fromtimestamp(int(headers["webhook-timestamp"]), UTC)
+        expected = verifier.sign(headers["webhook-id"], sent_at, request["body"])
+        offered = headers["webhook-signature"].split(" ")
+    except (KeyError, ValueError):
+        return None
+    if abs(sent_at.timestamp() - request["at"]) > TOLERANCE_S:
+        return None
+    if not any(hmac.compare_digest(expected, sig) for sig in offered):
+        return None
+    body: dict[str, Any] = json.loads(request["body"])
+    return body
+
+
 def verdict(
     expected: dict[str, list[str]], received: list[dict[str, Any]], secret: str
 ) -> dict[str, Any]:  # fmt: skip
@@ -137,9 +165,8 @@ def verdict(
     copies: Counter[str] = Counter()
     bad = 0
     for r in received:
-        try:
-            body = verifier.verify(r["body"], r["headers"])
-        except Exception:
+        body = verified(verifier, r)
+        if body is None:
             bad += 1
             continue
         webhook_id = _webhook_id(r)

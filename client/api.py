@@ -226,6 +226,20 @@ class Client:
                 return raw.decode()
         raise AssertionError("unreachable")
 
+    async def content(self, path: str) -> bytes:
+        """A GET whose answer is bytes (a document); a refusal raises CliError."""
+        for attempt in (1, 2):
+            auth = {"Authorization": f"Bearer {await self.token()}"}
+            async with self.http.get(f"{self.base}{path}", headers=auth) as resp:
+                raw = await resp.read()
+                if resp.status == 401 and attempt == 1:
+                    self.creds.access_token = ""
+                    continue
+                if resp.status != 200:
+                    raise CliError.refused(resp.status, raw, resp.content_type)
+                return raw
+        raise AssertionError("unreachable")
+
     async def pages(self, path: str, params: dict[str, str] | None = None) -> list[Any]:
         """Every item of a keyset-paginated list."""
         items: list[Any] = []

@@ -19,6 +19,7 @@ import typer
 
 from client.commands.jobs import jobs_app
 from client.commands.login import login, logout
+from client.commands.policies import policies_app
 from client.commands.printers import printers_app
 from client.commands.printing import print_file
 from client.commands.release import release
@@ -38,4 +39,5 @@ def user_commands(app: typer.Typer) -> None:
     app.command("release")(friendly(release))
     app.add_typer(reservations_app, name="reservations")
     app.add_typer(webhooks_app, name="webhooks")
+    app.add_typer(policies_app, name="policies")
     app.add_typer(usage_app, name="usage")

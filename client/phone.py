@@ -1,14 +1,19 @@
-"""``printcloud phone``: a phone's part of logging in at a printer, from a terminal.
+"""``printcloud phone``: what a phone does for printers, from a terminal.
 
 ``keygen`` makes a phone key, ``register`` registers its public half for the user
 of a token, ``approve`` signs the code a printer shows and sends the approval, just
-as the phone app does. ``register`` uses the stored ``printcloud login`` unless given
-a URL and token. Every failure is a readable sentence, never a traceback.
+as the phone app does. ``relay`` sends the registration sheet a printer printed when
+it could not reach the cloud, claiming the printer for the user's tenant. ``print``
+reads the end-to-end key code a printer shows and prints a document only that printer
+can read; ``scan`` asks a printer for a page encrypted to a key made for it in memory
+(see docs/e2e.md). ``register`` and ``relay`` use the stored ``printcloud login``
+unless given a URL and token. Every failure is a readable sentence, never a traceback.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import sys
 import uuid
@@ -20,8 +25,12 @@ import aiohttp
 import typer
 
 from client.api import Client, CliError, Credentials, run
+from client.commands.printing import document_format, submit_protected
 from client.output import friendly
+from shared.crypto.e2e import E2EError, EphemeralKey, decode_offer_payload, decrypt
 from shared.crypto.signatures import PrivateKey
+from shared.errors import ValidationFailed
+from shared.protocols.onboarding import Sheet
 from shared.protocols.phone import (
     LOGIN_ACTIONS,
     PayloadError,
@@ -38,7 +47,9 @@ from shared.protocols.phone import (
 )
 
 phone_app = typer.Typer(
-    help="Log in at a printer with a phone key: keygen, register, approve.",
+    help="Log in at a printer with a phone key (keygen, register, approve); relay a "
+    "printer's registration sheet (relay); print to a printer or scan at it, end-to-end "
+    "protected (print, scan).",
     no_args_is_help=True,
 )
 API_TOKEN_PREFIX = "pc_"
@@ -211,4 +222,156 @@ def approve(
     typer.echo(
         f"Logged in at printer {answer['printer_id']} as {answer['display_name']} "
         f"until {until}; {what}."
+    )
+
+
+@phone_app.command("print")
+@friendly
+def print_at_printer(
+    payload: Annotated[str, typer.Argument(help="the printer's key code ('-': read stdin)")],
+    file: Annotated[Path, typer.Argument(help="the document to print")],
+    title: Annotated[str | None, typer.Option(help="the job's title, which the cloud sees")] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="MIME type (default: from the file name)")
+    ] = None,
+) -> None:
+    """Print a document only the printer showing the code can read (stored login)."""
+    text = sys.stdin.read() if payload == "-" else payload
+    try:
+        url, offer = decode_offer_payload(text)
+    except E2EError as exc:
+        raise CliError(str(exc)) from None
+    if not file.is_file():
+        raise CliError(f"{file} is not a readable file")
+    creds = Credentials.load()
+    if _origin(url) != _origin(creds.url):
+        raise CliError(
+            f"this key code names {_origin(url)}, but you are logged in at "
+            f"{_origin(creds.url)}: refusing to print there"
+        )
+
+    async def work(client: Client) -> Any:
+        return await submit_protected(
+            client, file, str(offer.device_id), {}, title=title,
+            given_format=document_format(file, fmt), offer=offer,
+        )  # fmt: skip
+
+    job = run(work, creds)
+    typer.echo(
+        f"job {job.get('id')} {job.get('state', 'submitted')}: encrypted for printer "
+        f"{offer.device_id} only (key {offer.key_id})."
+    )
+
+
+SCAN_POLL_S = 1.0
+
+
+@phone_app.command("scan")
+@friendly
+def scan(
+    printer: Annotated[str, typer.Option("--printer", help="the printer to scan at")],
+    out: Annotated[Path, typer.Option("--out", help="where to write the scanned page")],
+    timeout: Annotated[float, typer.Option(help="seconds to wait for the page")] = 300.0,
+) -> None:
+    """Scan a page at a printer: it comes encrypted to a key this command holds in memory
+    only, so the cloud never sees it (stored login)."""
+    if out.exists():
+        raise CliError(f"{out} exists already; choose another --out")
+    key = EphemeralKey.generate(ttl_s=int(timeout) + 60)
+    body = {"printer_id": printer, "key_id": str(key.key_id), "public_key": key.public_text()}
+
+    async def work(client: Client) -> Any:
+        asked = await client.request("POST", "/v1/scans", json_body=body)
+        scan_id = asked["scan_id"]
+        typer.echo(f"scan {scan_id} asked at printer {printer}; waiting for the page...")
+        async with asyncio.timeout(timeout):
+            while True:
+                if (await client.request("GET", f"/v1/scans/{scan_id}"))["state"] == "delivered":
+                    break
+                await asyncio.sleep(SCAN_POLL_S)
+        sealed = await client.content(f"/v1/scans/{scan_id}/document")
+        return scan_id, sealed
+
+    try:
+        scan_id, sealed = run(work)
+    except TimeoutError:
+        raise CliError(f"no page came from printer {printer} within {timeout:.0f} s") from None
+    partial = out.with_name(out.name + ".part")
+    try:
+        with partial.open("xb") as handle:
+            page_format = decrypt(io.BytesIO(sealed).read, handle.write, key.private, key.key_id)
+    except E2EError as exc:
+        partial.unlink(missing_ok=True)
+        raise CliError(f"the scanned page does not open: {exc}") from None
+    partial.rename(out)
+    typer.echo(f"scan {scan_id}: wrote {out} ({page_format}), decrypted here only.")
+
+
+@phone_app.command("relay")
+@friendly
+def relay(
+    payload: Annotated[
+        str, typer.Argument(help="the sheet's QR code content, printcloud:register?… ('-': stdin)")
+    ],
+    name: Annotated[str, typer.Option(help="the name of the new printer (or connector)")],
+    region: Annotated[str, typer.Option(help="its region, e.g. eu-west")],
+    location: Annotated[str | None, typer.Option(help="where it stands")] = None,
+    tenant_id: Annotated[
+        str | None, typer.Option("--tenant-id", help="the tenant (operators only)")
+    ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            help="the API's base URL, when this machine reaches the sheet's cloud by another "
+            "address (default: from printcloud login, which must be the sheet's cloud)"
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(help="your access token or API token (default: from printcloud login)"),
+    ] = None,
+) -> None:
+    """Claim a printer that could not reach the cloud from the sheet it printed or shows.
+
+    The sheet names the cloud the printer was told to join and is signed by the
+    printer's key; the cloud claims exactly that printer for your tenant (you need the
+    admin role), and the printer collects its identity when it next reaches the cloud.
+    Relaying the same sheet twice is harmless."""
+    text = sys.stdin.read() if payload == "-" else payload
+    try:
+        sheet = Sheet.parse(text)
+    except ValidationFailed as exc:
+        reasons = "; ".join(f"{e.field}: {e.reason}" for e in exc.errors)
+        raise CliError(f"not a usable registration sheet: {exc.detail} ({reasons})") from None
+    creds = None if token else Credentials.load()
+    # Credentials go to the cloud of the login or the one named here, never to an
+    # address read off a sheet.
+    base = (url or (creds.url if creds else "")).rstrip("/")
+    if not base:
+        raise CliError("give --url with --token: the cloud your token belongs to")
+    if sheet.signed and not url and _origin(sheet.cloud_url) != _origin(base):
+        raise CliError(
+            f"the sheet is for the cloud at {sheet.cloud_url}, you are logged in to {base}: "
+            "log in to that cloud, or give --url when this machine reaches it by another address"
+        )
+    body: dict[str, Any] = {"sheet": sheet.payload(), "name": name, "region": region}
+    if location:
+        body["location"] = location
+    if tenant_id:
+        body["tenant_id"] = tenant_id
+    path = "/v1/registrations/relay"
+    if token:
+        answer = asyncio.run(_with_token(base, token, path, body))
+    else:
+        assert creds is not None
+        creds.url = base
+
+        async def work(client: Client) -> Any:
+            return await client.request("POST", path, json_body=body)
+
+        answer = run(work, creds)
+    typer.echo(
+        f"Relayed: {answer['kind']} {answer['device_id']} ({sheet.model}, fingerprint "
+        f"{answer['fingerprint'][:16]}...) belongs to tenant {answer['tenant_id']}; it joins "
+        "when it next reaches the cloud."
     )

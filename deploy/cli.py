@@ -250,7 +250,7 @@ def device_relay(
 
     status, answer = asyncio.run(post())
     console.print_json(json.dumps(answer))
-    if status != 201:
+    if status not in (200, 201):  # 200: this sheet had claimed the device already
         raise typer.Exit(1)
 
 

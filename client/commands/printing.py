@@ -9,6 +9,7 @@ import contextlib
 import mimetypes
 import re
 import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -31,7 +32,15 @@ from client.api import (
     RetryableAnswer,
     run,
 )
+from client.commands.protect import (
+    PROTECTED_TITLE,
+    Recipient,
+    real_format,
+    seal,
+    verified_recipient,
+)
 from client.output import NEXT_STEPS, err, out
+from shared.crypto.e2e import E2E_FORMAT, KeyOffer
 
 CHUNK = 256 * 1024
 
@@ -144,12 +153,64 @@ def print_file(
     fmt: Annotated[
         str | None, typer.Option("--format", help="MIME type (default: from the file name)")
     ] = None,
+    protect: Annotated[
+        bool,
+        typer.Option("--protect", help="encrypt it so that only the printer can read it"),
+    ] = False,
+    device_fingerprint: Annotated[
+        str | None,
+        typer.Option(
+            "--device-fingerprint",
+            help="with --protect: the printer's device key fingerprint (from its panel)",
+        ),
+    ] = None,
 ) -> None:
     """Print a file: upload it, then submit a job to a printer or a virtual printer."""
     if (printer is None) == (virtual_printer is None):
         raise CliError("name exactly one of --printer and --virtual-printer")
     if not file.is_file():
         raise CliError(f"{file} is not a readable file")
+    if protect and printer is None:
+        raise CliError(
+            "a protected document is encrypted to one printer: name it with --printer "
+            "(for pull printing, print it protected when you stand at the printer)"
+        )
+    settings = _settings(copies, sides, media, color_mode, page_ranges, orientation)
+    if protect:
+        assert printer is not None
+        job = run(
+            lambda client: submit_protected(
+                client, file, printer, settings, title=title,
+                given_format=document_format(file, fmt),
+                secure=secure, pin=device_fingerprint,
+            )
+        )  # fmt: skip
+        _show(job, secure=secure, virtual=False)
+        return
+    size = file.stat().st_size
+    content_type = document_format(file, fmt)
+    job_title = title or file.name
+
+    async def work(client: Client) -> dict[str, Any]:
+        document = await _upload(client, file, size, content_type, {"title": job_title})
+        job: dict[str, Any] = {"document_id": document_id_of(document), "settings": settings,
+                               "title": job_title}  # fmt: skip
+        if printer:
+            job["printer_id"] = printer
+        else:
+            job["virtual_printer_id"] = virtual_printer
+        if secure:
+            job["release"] = "secure"
+        answer: dict[str, Any] = await _submit(client, "/v1/jobs", json_body=job)
+        return answer
+
+    _show(run(work), secure=secure, virtual=virtual_printer is not None)
+
+
+def _settings(
+    copies: int | None, sides: str | None, media: str | None, color_mode: str | None,
+    page_ranges: str | None, orientation: str | None,
+) -> dict[str, Any]:  # fmt: skip
     settings: dict[str, Any] = {}
     if copies is not None:
         settings["copies"] = copies
@@ -163,36 +224,66 @@ def print_file(
         settings["page_ranges"] = parse_page_ranges(page_ranges)
     if orientation:
         settings["orientation"] = orientation
-    size = file.stat().st_size
-    content_type = document_format(file, fmt)
-    job_title = title or file.name
+    return settings
 
-    async def work(client: Client) -> dict[str, Any]:
-        progress = upload_progress()
-        body = _file_chunks(file, size, progress)
-        with progress or contextlib.nullcontext():
-            document = await _submit(
-                client,
-                "/v1/documents",
-                params={"title": job_title},
-                data=body,
-                headers={"Content-Type": content_type, "Content-Length": str(size)},
-            )
-        document_id = document.get("document_id") or document.get("id")
-        job: dict[str, Any] = {"document_id": document_id, "settings": settings, "title": job_title}
-        if printer:
-            job["printer_id"] = printer
-        else:
-            job["virtual_printer_id"] = virtual_printer
-        if secure:
-            job["release"] = "secure"
-        answer: dict[str, Any] = await _submit(client, "/v1/jobs", json_body=job)
-        return answer
 
-    job = run(work)
+def document_id_of(document: dict[str, Any]) -> Any:
+    """The id in an upload's answer."""
+    return document.get("document_id") or document.get("id")
+
+
+async def _upload(
+    client: Client, path: Path, size: int, content_type: str, params: dict[str, str]
+) -> dict[str, Any]:
+    """``POST /v1/documents``: the file streamed, with a progress bar on a terminal."""
+    progress = upload_progress()
+    with progress or contextlib.nullcontext():
+        answer: dict[str, Any] = await _submit(
+            client, "/v1/documents", params=params, data=_file_chunks(path, size, progress),
+            headers={"Content-Type": content_type, "Content-Length": str(size)},
+        )  # fmt: skip
+    return answer
+
+
+async def submit_protected(
+    client: Client,
+    path: Path,
+    printer: str,
+    settings: dict[str, Any],
+    *,
+    title: str | None,
+    given_format: str,
+    secure: bool = False,
+    offer: KeyOffer | None = None,
+    pin: str | None = None,
+) -> dict[str, Any]:
+    """Check and count the document here, encrypt it to the printer's verified key (the
+    one its QR code showed, else the one it published), upload the ciphertext, submit
+    the job to that printer."""
+    recipient: Recipient = await verified_recipient(client, printer, offer, pin)
+    err.print(
+        f"encrypting to printer {printer}'s key {recipient.offer.key_id} "
+        f"(device key {recipient.device_fingerprint[:16]}...)", highlight=False,
+    )  # fmt: skip
+    content_type, pages = await asyncio.to_thread(real_format, path, given_format)
+    job_title = title or PROTECTED_TITLE
+    with tempfile.TemporaryDirectory(prefix="printcloud-e2e-") as tmp:
+        sealed = Path(tmp) / "document.e2e"
+        size = await asyncio.to_thread(seal, path, recipient, content_type, sealed)
+        params = {"title": job_title, "pages": str(pages)}
+        document = await _upload(client, sealed, size, E2E_FORMAT, params)
+    job: dict[str, Any] = {"document_id": document_id_of(document), "settings": settings,
+                           "title": job_title, "printer_id": printer}  # fmt: skip
+    if secure:
+        job["release"] = "secure"
+    answer: dict[str, Any] = await _submit(client, "/v1/jobs", json_body=job)
+    return answer
+
+
+def _show(job: dict[str, Any], *, secure: bool, virtual: bool) -> None:
     job_id = job.get("id") or job.get("job_id")
     out.print(f"job {job_id} {job.get('state', 'submitted')}", highlight=False)
-    after = what_next(job, secure=secure, virtual=virtual_printer is not None)
+    after = what_next(job, secure=secure, virtual=virtual)
     if after:
         out.print(after, highlight=False)
 

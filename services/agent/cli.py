@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -11,6 +12,8 @@ import aiohttp
 import typer
 
 from services.agent.cloud import CloudApi, CloudError
+from services.agent.executor import DEFAULT_CONCURRENCY
+from services.agent.fallback import SheetOutputs
 from services.agent.onboarding import (
     AlreadyClaimed,
     Registrar,
@@ -59,17 +62,46 @@ def register(
     model: ModelOpt,
     kind: KindOpt = "printer",
     poll_interval: Annotated[float, typer.Option(help="seconds between polls")] = 3.0,
+    fallback: Annotated[
+        bool,
+        typer.Option(
+            help="when the cloud cannot be reached, show, write and print the registration "
+            "sheet and keep trying (else exit with an error)"
+        ),
+    ] = True,
+    printer_uri: Annotated[
+        str | None,
+        typer.Option(
+            envvar="PRINTCLOUD_AGENT_PRINTER_URI",
+            help="the IPP printer to print the registration sheet on when the cloud cannot "
+            "be reached",
+        ),
+    ] = None,
+    retry_interval: Annotated[
+        float, typer.Option(help="seconds between attempts while the cloud cannot be reached")
+    ] = 10.0,
+    connect_timeout: Annotated[
+        float, typer.Option(help="seconds a request to the registry may take")
+    ] = 15.0,
     log_level: Annotated[str, typer.Option(envvar="PRINTCLOUD_AGENT_LOG_LEVEL")] = "WARNING",
 ) -> None:
-    """Ask the registry to join: show the claim code and URL, wait until claimed."""
+    """Ask the registry to join: show the claim code and URL, wait until claimed. When the
+    registry cannot be reached, output the registration sheet (display, file, printer)
+    for a phone or laptop to relay, and join once it was relayed and the cloud answers."""
     configure_logging("agent", log_level, json=True)
 
+    def say(line: str) -> None:
+        typer.echo(line)
+
     async def go() -> None:
-        async with aiohttp.ClientSession() as http:
-            registrar = Registrar(
-                registry_url, StateDir(state), _kind(kind), model, http, poll_interval
-            )
-            await registrar.run(lambda line: typer.echo(line))
+        timeout = aiohttp.ClientTimeout(total=connect_timeout)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            store = StateDir(state)
+            registrar = Registrar(registry_url, store, _kind(kind), model, http, poll_interval)
+            outputs = SheetOutputs(store, say, printer_uri) if fallback else None
+            await registrar.run(say, outputs, retry_interval)
+            if outputs is not None:
+                outputs.clear()
 
     try:
         asyncio.run(go())
@@ -89,10 +121,20 @@ def sheet(
     kind: KindOpt = "printer",
     qr: Annotated[bool, typer.Option(help="draw the QR code (needs qrcode)")] = True,
     new_code: Annotated[bool, typer.Option(help="print a sheet with a fresh claim code")] = False,
+    registry_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="PRINTCLOUD_AGENT_REGISTRY_URL",
+            help="the cloud to join: the sheet names it and is signed with the device key",
+        ),
+    ] = None,
 ) -> None:
     """Print the offline registration sheet (claim code, fingerprint, QR payload)."""
     try:
-        the_sheet = sheet_for(StateDir(state), _kind(kind), model, new_code=new_code)
+        store = StateDir(state)
+        the_sheet = sheet_for(store, _kind(kind), model, new_code=new_code)
+        if registry_url:
+            the_sheet = the_sheet.sign_with(store.private_key(), registry_url, int(time.time()))
     except StateError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
@@ -135,6 +177,9 @@ def run(
     probe_timeout: Annotated[float, typer.Option(help="seconds an IPP probe may take")] = 3.0,
     print_timeout: Annotated[float, typer.Option(help="seconds a Print-Job may take")] = 60.0,
     print_seconds: Annotated[float, typer.Option(help="simulator: time one print takes")] = 0.0,
+    concurrency: Annotated[
+        int, typer.Option(min=1, help="jobs, settings and files sent to printers at once")
+    ] = DEFAULT_CONCURRENCY,
     log_level: Annotated[str, typer.Option(envvar="PRINTCLOUD_AGENT_LOG_LEVEL")] = "INFO",
     log_json: Annotated[bool, typer.Option(help="JSON log lines (else human-readable)")] = True,
     advertise: Annotated[
@@ -174,7 +219,8 @@ def run(
         api_url=api_url, jobs_interval=jobs_interval, login_qr=login_qr,
         spool=spool, capabilities=capabilities, printer_uri=printer_uri,
         probe_interval=probe_interval, probe_timeout=probe_timeout,
-        print_timeout=print_timeout, print_seconds=print_seconds, advertise=advertise,
+        print_timeout=print_timeout, print_seconds=print_seconds, concurrency=concurrency,
+        advertise=advertise,
         advertise_interfaces=tuple(advertise_interface or ()), advertise_name=advertise_name,
         advertise_note=advertise_note,
     )  # fmt: skip

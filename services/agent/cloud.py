@@ -186,6 +186,14 @@ class CloudApi:
                 raise refusal("listing virtual printers failed", resp.status, data)
         return list(data.get("items", []))
 
+    async def scans(self) -> list[dict[str, Any]]:
+        """The scans waiting at this device's printers (each names the phone's key)."""
+        async with self.request("GET", "/v1/devices/me/scans") as resp:
+            data = await read_json(resp)
+            if resp.status != 200:
+                raise refusal("listing scans failed", resp.status, data)
+        return list(data.get("items", []))
+
     async def login_challenge(self, printer_id: uuid.UUID | None = None) -> dict[str, Any]:
         """A phone-login code for the printer (``printer_id``: a bridged printer)."""
         body = {"printer_id": str(printer_id)} if printer_id else {}

@@ -4,6 +4,9 @@ The fleet probes its printers concurrently (a short IPP Get-Printer-Attributes
 each), turns the answers into ``capabilities`` and ``status`` frames (an
 unreachable printer is reported ``stopped`` with reason ``offline-report``) and
 remembers what it last reported, so the periodic re-check only sends changes.
+After every probe of a connector's printer that answers, ``on_reachable`` is told
+(and whether the printer is back), so what waits for it (held commands, jobs) goes
+out.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 
 from services.agent.executor import Rejected, Target
 from services.agent.printers import DeviceUnreachable, Printer, Probe
+from services.agent.printers.files import FileTransport, file_transport
 from services.agent.printers.ipp import IppPrinter
 from services.agent.state import BridgedDevice, Identity
 from shared.logging import get_logger
@@ -32,6 +36,13 @@ class Slot:
     printer: Printer
     device_id: uuid.UUID | None
     last: tuple[str, str, tuple[str, ...]] | None = None
+    files: FileTransport | None = None
+    files_uri: str | None = None
+
+    @property
+    def reachable(self) -> bool | None:
+        """Whether the last probe reached the printer (None: not probed yet)."""
+        return None if self.last is None else self.last[2] != (OFFLINE,)
 
 
 class Fleet:
@@ -40,6 +51,9 @@ class Fleet:
     def __init__(self) -> None:
         self.slots: dict[uuid.UUID | None, Slot] = {}
         self.wake = asyncio.Event()
+        self.on_reachable: Callable[[uuid.UUID, bool], None] | None = None
+        """Told after each probe of a connector's printer that answered, and whether it
+        is back (it did not answer, or was not probed, before)."""
 
     @classmethod
     def single(cls, printer: Printer) -> Fleet:
@@ -54,14 +68,18 @@ class Fleet:
         self.slots = {}
         for device in devices:
             kept = old.pop(device.printer_id, None)
-            if kept is not None and kept.printer.address == device.uri:
+            same = kept is not None and kept.printer.address == device.uri
+            if kept is not None and same and kept.files_uri == device.files_uri:
                 self.slots[device.printer_id] = kept
             else:
                 if kept is not None:
-                    await kept.printer.close()
-                self.slots[device.printer_id] = Slot(make(device.uri), device.printer_id)
+                    await _close(kept)
+                self.slots[device.printer_id] = Slot(
+                    make(device.uri), device.printer_id, files=_files(device),
+                    files_uri=device.files_uri,
+                )  # fmt: skip
         for slot in old.values():
-            await slot.printer.close()
+            await _close(slot)
         self.wake.set()
 
     async def reports(self, *, full: bool) -> list[Report]:
@@ -70,13 +88,30 @@ class Fleet:
         probes = await asyncio.gather(*(_probe(s.printer) for s in slots))
         frames: list[Report] = []
         for slot, probe in zip(slots, probes, strict=True):
+            was = slot.reachable
             frames.extend(_frames(slot, probe, full=full))
+            if slot.reachable and slot.device_id is not None and self.on_reachable is not None:
+                self.on_reachable(slot.device_id, not was)
         return frames
 
     async def close(self) -> None:
         """Close every printer's connections."""
         for slot in self.slots.values():
-            await slot.printer.close()
+            await _close(slot)
+
+
+async def _close(slot: Slot) -> None:
+    await slot.printer.close()
+    if slot.files is not None:
+        await slot.files.close()
+
+
+def _files(device: BridgedDevice) -> FileTransport | None:
+    try:
+        return file_transport(device.files_uri)
+    except ValueError as exc:
+        log.warning("files cannot be delivered to this printer", error=str(exc))
+        return None
 
 
 async def _probe(printer: Printer) -> Probe | None:
@@ -141,7 +176,9 @@ def connector_resolver(fleet: Fleet) -> Callable[[Command], Target | None]:
         slot = fleet.slots.get(cmd.target_device_id)
         if slot is None:
             raise Rejected(f"not a device of this connector: {cmd.target_device_id}")
-        return Target(slot.printer, cmd.target_device_id, cmd.target_device_id)
+        return Target(
+            slot.printer, cmd.target_device_id, cmd.target_device_id, slot.files, slot.reachable
+        )
 
     return resolve
 
@@ -153,8 +190,9 @@ def job_targets(
 
     def targets() -> dict[uuid.UUID, Target]:
         if connector:
+            # A printer not probed yet counts as unreachable: its jobs wait for the probe.
             return {
-                pid: Target(slot.printer, pid, pid)
+                pid: Target(slot.printer, pid, pid, slot.files, slot.reachable is True)
                 for pid, slot in fleet.slots.items()
                 if pid is not None
             }

@@ -52,10 +52,15 @@ class Downloads:
         """Where the verified document is kept until it is printed."""
         return self.root / f"{job_id}.doc"
 
+    def opened(self, job_id: uuid.UUID) -> Path:
+        """Where a protected document is kept decrypted until it is printed."""
+        return self.root / f"{job_id}.open"
+
     def forget(self, job_id: uuid.UUID) -> None:
         """Delete what is kept for a job (printed, failed, canceled)."""
         self.partial(job_id).unlink(missing_ok=True)
         self.complete(job_id).unlink(missing_ok=True)
+        self.opened(job_id).unlink(missing_ok=True)
 
     def kept(self) -> list[uuid.UUID]:
         """The jobs something is kept for."""

@@ -23,13 +23,17 @@ from services.agent.printers import (
     Printer,
     PrintRefused,
     PrintRequest,
+    Unsupported,
 )
-from services.agent.state import BridgedDevice, StateDir
+from services.agent.printers.files import FileDelivery, FileTransport
+from services.agent.state import BridgedDevice, StateDir, safe_name
 from shared.crypto.encoding import b64_decode_any
 from shared.logging import get_logger
 from shared.protocols.device import Command, JobStatus
 
 log = get_logger(__name__)
+DEFAULT_CONCURRENCY = 8
+"""Commands and jobs delivered to printers at once, unless told otherwise."""
 
 
 @dataclass(frozen=True)
@@ -39,10 +43,18 @@ class Target:
     printer: Printer
     printer_id: uuid.UUID
     device_id: uuid.UUID | None = None
+    files: FileTransport | None = None
+    """How files reach the printer (None: kept in the agent's state directory)."""
+    reachable: bool | None = None
+    """What the last probe said (None: not known, or not probed: a printer agent's)."""
 
 
 class Rejected(Exception):
     """The command cannot be for this agent (the message says why)."""
+
+
+class Held(Exception):
+    """A connector's printer cannot be reached now: the command waits for it."""
 
 
 Resolve = Callable[[Command], Target | None]
@@ -59,15 +71,20 @@ class Executor:
         resolve: Resolve,
         notify: Callable[[], None],
         devices_changed: DevicesChanged | None = None,
+        *,
+        hold: bool = False,
     ) -> None:
         self.journal = journal
         self.state = state
         self.resolve = resolve
         self.notify = notify
         self.devices_changed = devices_changed
+        self.hold = hold
+        """A connector holds what an unreachable printer cannot take (else: ``failed``)."""
 
-    async def execute(self, cmd: Command) -> CommandRecord:
-        """Execute ``cmd`` (or acknowledge it again if it was executed before)."""
+    async def execute(self, cmd: Command) -> CommandRecord | None:
+        """Execute ``cmd`` (or acknowledge it again if it was executed before); None when
+        it is held for a printer that cannot be reached now."""
         known = self.journal.command(cmd.command_id)
         if known is not None:
             log.info(
@@ -78,6 +95,14 @@ class Executor:
             return known
         try:
             record = await self._run(cmd)
+        except Held as exc:
+            assert cmd.target_device_id is not None
+            if self.journal.hold(cmd, cmd.target_device_id):
+                log.warning(
+                    "printer unreachable; the command waits for it", command=cmd.name,
+                    command_id=str(cmd.command_id), error=str(exc),
+                )  # fmt: skip
+            return None
         except Exception as exc:  # one bad command must never stop the agent
             log.exception("command failed unexpectedly", command_id=str(cmd.command_id))
             record = self._finish(cmd, "failed", f"internal error: {type(exc).__name__}")
@@ -93,6 +118,7 @@ class Executor:
             "print_job": self._print_job,
             "identify": self._identify,
             "deliver_file": self._deliver_file,
+            "apply_settings": self._apply_settings,
             "sync_devices": self._sync_devices,
         }
         handler = handlers.get(cmd.name)
@@ -122,7 +148,15 @@ class Executor:
         target = self.resolve(cmd)
         if target is None:
             raise Rejected("this command needs a target_device_id naming a bridged printer")
+        if self.hold and target.reachable is False:
+            raise Held(f"device unreachable: {target.printer.address}")
         return target
+
+    def _unreachable(self, cmd: Command, exc: Exception) -> CommandRecord:
+        """The printer did not answer: a connector holds the command, a printer fails it."""
+        if self.hold:
+            raise Held(str(exc)) from exc
+        return self._finish(cmd, "failed", str(exc))
 
     # ------------------------------------------------------------------ print_job
 
@@ -150,6 +184,8 @@ class Executor:
             try:
                 ref = await target.printer.find_job(job.job_id)
             except DeviceUnreachable as exc:
+                if self.hold:
+                    raise Held(str(exc)) from exc
                 return self._finish(cmd, "failed", f"{exc} (could not check an earlier attempt)")
             if ref is not None:
                 change = JobChange(job.job_id, "printed", ref)
@@ -165,7 +201,13 @@ class Executor:
         request = PrintRequest(job.job_id, document, job.document_format, job.title, job.copies)
         try:
             ref = await target.printer.submit(request)
-        except (DeviceUnreachable, PrintRefused) as exc:
+        except DeviceUnreachable as exc:
+            if self.hold:  # the job stays "printing": the next attempt asks the printer first
+                raise Held(str(exc)) from exc
+            frame = status("failed", str(exc))
+            change = JobChange(job.job_id, "failed", detail=frame.detail)
+            return self._finish(cmd, "failed", str(exc), change, [frame])
+        except PrintRefused as exc:
             frame = status("failed", str(exc))
             change = JobChange(job.job_id, "failed", detail=frame.detail)
             return self._finish(cmd, "failed", str(exc), change, [frame])
@@ -190,24 +232,57 @@ class Executor:
             content = b64_decode_any(delivery.content_b64)
         except ValueError:
             raise Rejected("invalid payload: content_b64: not base64") from None
-        try:
+        if not safe_name(delivery.name):
+            raise Rejected(f"invalid payload: name: not a plain file name: {delivery.name!r}")
+        if target.files is not None:
+            return await self._send_file(cmd, target.files, delivery, content)
+        if self.hold:
+            return self._finish(
+                cmd, "rejected", "unsupported: the printer takes no files (no files_uri)"
+            )
+        try:  # a printer agent: the agent's own store is the printer's
             await target.printer.probe()
         except DeviceUnreachable as exc:
             return self._finish(cmd, "failed", str(exc))
-        try:
-            path = await asyncio.to_thread(
-                self.state.store_delivery, target.printer_id, delivery.purpose, delivery.name,
-                content,
-            )  # fmt: skip
-        except ValueError as exc:
-            raise Rejected(f"invalid payload: name: {exc}") from None
+        path = await asyncio.to_thread(
+            self.state.store_delivery, target.printer_id, delivery.purpose, delivery.name, content
+        )
         return self._finish(cmd, "done", f"stored {path.relative_to(self.state.root)}")
+
+    async def _send_file(
+        self, cmd: Command, files: FileTransport, delivery: payloads.DeliverFile, content: bytes
+    ) -> CommandRecord:
+        """Send a file once: a device that already has it (a send cut short by a crash or
+        a lost answer) is not sent it again."""
+        item = FileDelivery(cmd.command_id, delivery.purpose, delivery.name, content)
+        try:
+            if await files.has(cmd.command_id):
+                return self._finish(cmd, "done", f"delivered to {files.address} (already there)")
+            await files.send(item)
+        except (DeviceUnreachable, OutcomeUnknown) as exc:
+            return self._unreachable(cmd, exc)
+        except PrintRefused as exc:
+            return self._finish(cmd, "failed", str(exc))
+        return self._finish(cmd, "done", f"delivered to {files.address}")
+
+    async def _apply_settings(self, cmd: Command) -> CommandRecord:
+        settings = payloads.ApplySettings.model_validate(cmd.payload)
+        target = self._target(cmd)
+        try:
+            await target.printer.set_attributes(dict(settings.attributes))
+        except DeviceUnreachable as exc:
+            return self._unreachable(cmd, exc)
+        except Unsupported as exc:
+            return self._finish(cmd, "rejected", f"unsupported: {exc}")
+        except PrintRefused as exc:
+            return self._finish(cmd, "failed", str(exc))
+        return self._finish(cmd, "done", "applied " + ", ".join(sorted(settings.attributes)))
 
     async def _sync_devices(self, cmd: Command) -> CommandRecord:
         if self.devices_changed is None:
             raise Rejected("only a connector keeps a list of devices")
         sync = payloads.SyncDevices.model_validate(cmd.payload)
-        devices = [BridgedDevice(d.printer_id, d.uri) for d in sync.devices]
+        devices = [BridgedDevice(d.printer_id, d.uri, d.files_uri) for d in sync.devices]
         await asyncio.to_thread(self.state.save_devices, devices)
         record = self._finish(cmd, "done", f"{len(devices)} devices")
         await self.devices_changed(devices)
@@ -215,15 +290,22 @@ class Executor:
 
 
 class Dispatcher:
-    """Queues commands per target printer and runs each queue in order."""
+    """Queues commands per target printer and runs each queue in order; at most
+    ``bound`` commands run at once (all printers together)."""
 
-    def __init__(self, executor: Executor) -> None:
+    def __init__(self, executor: Executor, bound: asyncio.Semaphore | None = None) -> None:
         self.executor = executor
+        self.bound = bound or asyncio.Semaphore(DEFAULT_CONCURRENCY)
         self._queues: dict[uuid.UUID | None, asyncio.Queue[Command]] = {}
         self._workers: list[asyncio.Task[None]] = []
+        self._queued: set[uuid.UUID] = set()
 
     def submit(self, cmd: Command) -> None:
-        """Run ``cmd`` after the commands already queued for the same printer."""
+        """Run ``cmd`` after the commands already queued for the same printer (once: a
+        command already waiting in its queue is not queued again)."""
+        if cmd.command_id in self._queued:
+            return
+        self._queued.add(cmd.command_id)
         queue = self._queues.get(cmd.target_device_id)
         if queue is None:
             queue = self._queues[cmd.target_device_id] = asyncio.Queue()
@@ -234,10 +316,12 @@ class Dispatcher:
         while True:
             cmd = await queue.get()
             try:
-                await self.executor.execute(cmd)
+                async with self.bound:
+                    await self.executor.execute(cmd)
             except Exception:  # e.g. the journal's disk is full: the cloud delivers it again
                 log.exception("command not recorded", command_id=str(cmd.command_id))
             finally:
+                self._queued.discard(cmd.command_id)
                 queue.task_done()
 
     async def drain(self, timeout: float) -> None:

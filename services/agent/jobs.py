@@ -17,6 +17,9 @@ A job the journal holds as ``printing`` (the agent stopped in step 3) is first
 looked for at the printer, exactly as for the ``print_job`` command. Jobs that are
 not fetchable yet (secure release, owner not logged in) are shown on the panel.
 A ``job_canceled`` notify drops a job not started and cancels one being printed.
+A connector starts no job for a printer its last probe did not reach: the job stays
+listed in the cloud, and the printer's jobs are listed again when it answers. At
+most ``bound`` jobs and commands go to printers at once (one semaphore for both).
 
 A job whose document cannot be fetched or printed (the cloud refuses the download,
 the bytes are not what was announced, the printer or the agent fails on it) is tried
@@ -39,11 +42,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from services.agent.cloud import CloudApi, CloudError, DeviceJob, NotClaimed
 from services.agent.download import DocumentCorrupt, Downloads
-from services.agent.executor import Target
+from services.agent.e2e import EndToEnd
+from services.agent.executor import DEFAULT_CONCURRENCY, Target
 from services.agent.journal import CANCELED, JobChange, Journal
 from services.agent.panel import Panel
 from services.agent.printers import (
@@ -53,6 +58,7 @@ from services.agent.printers import (
     PrintRefused,
     PrintRequest,
 )
+from shared.crypto.e2e import E2E_FORMAT, E2EError
 from shared.logging import get_logger
 from shared.protocols.device import JobStatus, Notify
 
@@ -98,6 +104,8 @@ class JobLoop:
         login_qr: bool = True,
         max_attempts: int = MAX_ATTEMPTS,
         retry_after_s: float = RETRY_AFTER_S,
+        bound: asyncio.Semaphore | None = None,
+        e2e: EndToEnd | None = None,
     ) -> None:
         self.api = api
         self.journal = journal
@@ -112,6 +120,8 @@ class JobLoop:
         self.canceled: set[uuid.UUID] = set()
         self.max_attempts = max_attempts
         self.retry_after_s = retry_after_s
+        self.bound = bound or asyncio.Semaphore(DEFAULT_CONCURRENCY)
+        self.e2e = e2e
         self.attempts: dict[uuid.UUID, int] = {}
         self.retry_at: dict[uuid.UUID, float] = {}
         self.synced = 0  # completed listings (for status and tests)
@@ -155,16 +165,22 @@ class JobLoop:
     async def run(self, stop: asyncio.Event) -> None:
         """List, dispatch, wait for a trigger or the interval; until ``stop``."""
         await asyncio.to_thread(self._clean_downloads)
-        next_login = 0.0
+        next_login = next_key = 0.0
         try:
             while not stop.is_set():
                 self.wake.clear()
+                if self.e2e is not None and time.monotonic() >= next_key:
+                    next_key = time.monotonic() + await self.refresh_key(self.e2e)
                 await self.sync()
+                if self.e2e is not None:
+                    await self.e2e.scans(self.targets())
                 if self.login_qr and time.monotonic() >= next_login:
                     next_login = time.monotonic() + await self.refresh_login()
                 wait = self.interval
                 if self.login_qr:
                     wait = max(0.1, min(wait, next_login - time.monotonic()))
+                if self.e2e is not None:
+                    wait = max(0.1, min(wait, next_key - time.monotonic()))
                 stopping = asyncio.create_task(stop.wait())
                 waking = asyncio.create_task(self.wake.wait())
                 await asyncio.wait({stopping, waking}, timeout=wait, return_when="FIRST_COMPLETED")
@@ -267,11 +283,12 @@ class JobLoop:
             while station.pending:
                 job = station.pending.pop(0)
                 target = self.targets().get(station.printer_id)
-                if target is None:
-                    break
+                if target is None or target.reachable is False:
+                    break  # listed again once the printer answers (a connector's)
                 station.idle.clear()
                 try:
-                    await self._one(station, target, job)
+                    async with self.bound:
+                        await self._one(station, target, job)
                 except Exception as exc:  # one bad job must never stop the printer's loop
                     reason = f"the agent failed on the job: {type(exc).__name__}: {exc}"
                     if self.attempts.get(job.job_id, 0) == 0:
@@ -336,13 +353,20 @@ class JobLoop:
         if job_id in self.canceled:
             await asyncio.to_thread(self.downloads.forget, job_id)
             return
+        document_format = document.format
+        if document_format == E2E_FORMAT:
+            try:
+                document_format, path = await self._open(job_id, path, station.printer_id)
+            except E2EError as exc:
+                self._give_up(target, job_id, f"the protected document does not open: {exc}")
+                return
 
         self.journal.begin_job(
             job_id, target.device_id, None, [status("received"), status("printing")]
         )
         self.outbox()
         request = PrintRequest(
-            job_id, path, document.format, job.title, job.settings.copies, job.settings
+            job_id, path, document_format, job.title, job.settings.copies, job.settings
         )
         log.info("printing", job_id=str(job_id), printer_id=str(station.printer_id))
         station.submitting = asyncio.create_task(target.printer.submit(request))
@@ -357,6 +381,11 @@ class JobLoop:
         if isinstance(error, PrintCanceled):
             frame = status("canceled", str(error))
             change = JobChange(job_id, "failed", CANCELED, frame.detail)
+        elif isinstance(error, DeviceUnreachable) and target.reachable is not None:
+            # A connector's printer went away since its last check: it certainly did not
+            # get the job, which stays "printing" and is tried again once it answers.
+            log.warning("printer unreachable; the job waits for it", job_id=str(job_id))
+            return
         elif isinstance(error, DeviceUnreachable | PrintRefused):
             frame = status("failed", str(error))
             change = JobChange(job_id, "failed", detail=frame.detail)
@@ -374,6 +403,15 @@ class JobLoop:
         await asyncio.to_thread(self.downloads.forget, job_id)
         self._settled(job_id)
         log.info("job finished", job_id=str(job_id), state=frame.state, detail=frame.detail)
+
+    async def _open(self, job_id: uuid.UUID, path: Path, printer_id: uuid.UUID) -> tuple[str, Path]:
+        """A protected document decrypted (its real format and where it is), or E2EError."""
+        if self.e2e is None:
+            raise E2EError("only a printer opens protected documents; this agent holds no key")
+        opened = self.downloads.opened(job_id)
+        real = await self.e2e.open(path, opened, printer_id)
+        log.info("protected document opened", job_id=str(job_id), format=real)
+        return real, opened
 
     def _attempt_failed(self, target: Target, job_id: uuid.UUID, reason: str) -> None:
         """One more failed try at a job: a pause that doubles, or (the last) give up."""
@@ -413,6 +451,23 @@ class JobLoop:
         if not station.canceled_at_printer and task is not None and not task.done():
             task.cancel()
         log.info("job canceled while printing", job_id=str(job_id))
+
+    # ------------------------------------------------------------------ end-to-end key
+
+    async def refresh_key(self, e2e: EndToEnd) -> float:
+        """Publish the printer's end-to-end key and show it on the panel; seconds until
+        the next look (soon again when it could not be published)."""
+        try:
+            next_in = await e2e.refresh()
+        except NotClaimed:
+            return self.interval
+        except CloudError as exc:
+            log.warning("end-to-end key not published", error=str(exc), status=exc.status)
+            return min(self.interval, 5.0)
+        for printer_id in self.targets():
+            self.panel.e2e(printer_id, e2e.payload())
+        await asyncio.to_thread(self.panel.save)
+        return next_in
 
     # ------------------------------------------------------------------ panel login
 

@@ -1,11 +1,15 @@
-"""The durable journal: executed commands, printed jobs and the frames still to send.
+"""The durable journal: executed commands, printed jobs, commands held for printers
+that cannot be reached and the frames still to send.
 
 One SQLite database (``journal.sqlite3``) in WAL mode with ``synchronous=FULL``: a
 committed transaction survives a crash or a power cut. Each state change and the
 frames that report it (``job_status``, ``command_ack``) commit in one transaction,
 like a service's outbox, so the agent never forgets what it printed nor the answer
-it owes the cloud. Frames are sent from the ``outbox`` table and marked sent once
-written to a websocket; after a reconnect the unsent ones go first.
+it owes the cloud. A connector holds a command for a printer it cannot reach in
+``held`` (unacknowledged, so the cloud keeps it too) until the printer answers again;
+the command's outcome removes it in the transaction that records it. Frames are
+sent from the ``outbox`` table and marked sent once written to a websocket; after a
+reconnect the unsent ones go first.
 
 A job moves ``printing`` (recorded before the document goes to the printer) ->
 ``printed`` (right after the printer accepted it) or ``failed`` (the printer
@@ -27,7 +31,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from shared.protocols.device import CommandAck
+from shared.protocols.device import Command, CommandAck
 
 Outcome = Literal["done", "failed", "rejected"]
 JobState = Literal["printing", "printed", "failed"]
@@ -57,6 +61,12 @@ CREATE TABLE IF NOT EXISTS outbox (
     frame      TEXT NOT NULL,
     created_at REAL NOT NULL,
     sent_at    REAL
+);
+CREATE TABLE IF NOT EXISTS held (
+    command_id TEXT PRIMARY KEY,
+    device_id  TEXT NOT NULL,
+    frame      TEXT NOT NULL,
+    held_at    REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (seq) WHERE sent_at IS NULL;
 """
@@ -155,7 +165,26 @@ class Journal:
         ).fetchone()
         return row is not None
 
+    def held(self, device_id: uuid.UUID | None = None) -> list[Command]:
+        """Commands held for unreachable printers (of ``device_id``), oldest first."""
+        rows = self._db.execute(
+            "SELECT frame FROM held WHERE ? IS NULL OR device_id = ? ORDER BY held_at, command_id",
+            (_str(device_id), _str(device_id)),
+        ).fetchall()
+        return [Command.model_validate_json(row[0]) for row in rows]
+
     # ------------------------------------------------------------------ writes
+
+    def hold(self, cmd: Command, device_id: uuid.UUID) -> bool:
+        """Keep a command for a printer that cannot be reached now, unacknowledged, to be
+        carried out when it can (kept across restarts); whether it was not held yet."""
+        with self._transaction():
+            cursor = self._db.execute(
+                "INSERT INTO held (command_id, device_id, frame, held_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (command_id) DO NOTHING",
+                (str(cmd.command_id), str(device_id), cmd.model_dump_json(), time.time()),
+            )
+        return cursor.rowcount > 0
 
     def begin_job(
         self,
@@ -221,6 +250,7 @@ class Journal:
                     record.outcome, record.detail, time.time(),
                 ),
             )  # fmt: skip
+            self._db.execute("DELETE FROM held WHERE command_id = ?", (str(record.command_id),))
             self._append([*frames, record.ack()])
         return record
 

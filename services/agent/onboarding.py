@@ -3,8 +3,12 @@
 Online, the agent posts its public key, shows the claim code and URL, and polls
 its registration (each poll signed with the key, with increasing timestamps)
 until an administrator claims it; an expired code is replaced by a new one.
-Offline, the agent prints a sheet whose QR payload an administrator relays; the
-device then learns its identity from the gateway's ``welcome``.
+When the registration request gets no answer (no route, TLS failure, timeout),
+the agent on its own outputs its signed registration sheet (see
+:mod:`services.agent.fallback`) and keeps trying; once someone relayed the sheet
+and the cloud is reachable again, it redeems its identity with its key.
+Offline by choice, ``agent sheet`` prints the sheet; the device then learns its
+identity from the gateway's ``welcome``.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import asyncio
 import io
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +34,7 @@ from shared.protocols.onboarding import (
     display_claim_code,
     new_claim_code,
     poll_message,
+    redeem_headers,
     registration_headers,
 )
 
@@ -43,6 +48,18 @@ class RegistrationFailed(RuntimeError):
 
 class AlreadyClaimed(RegistrationFailed):
     """The key belongs to a claimed device: it learns its identity when it connects."""
+
+
+class CloudUnreachable(RegistrationFailed):
+    """The registration request got no answer: no route, a TLS failure, a timeout, or a
+    proxy saying the cloud is not there (502, 503, 504)."""
+
+
+UNREACHABLE = (aiohttp.ClientConnectionError, TimeoutError)
+"""What a request raises when it cannot reach the cloud (TLS errors are connection errors)."""
+GATEWAY_ANSWERS = (502, 503, 504)
+Fallback = Callable[[Sheet], Awaitable[None]]
+"""What the agent does with its sheet when the cloud cannot be reached."""
 
 
 @dataclass
@@ -65,12 +82,17 @@ class Registrar:
         # Signed with the key: the registry tells the claim code only to the key's holder.
         headers = registration_headers(self.state.private_key())
         url = self._url("/v1/registrations")
-        async with self.http.post(url, json=body, headers=headers) as resp:
-            data = await read_json(resp)
-            if resp.status == 409:
-                raise AlreadyClaimed(data.get("detail", "the device is already claimed"))
-            if resp.status not in (200, 201):
-                raise RegistrationFailed(f"HTTP {resp.status}: {data.get('detail', data)}")
+        try:
+            async with self.http.post(url, json=body, headers=headers) as resp:
+                data = await read_json(resp)
+        except UNREACHABLE as exc:
+            raise CloudUnreachable(_reason(exc)) from exc
+        if resp.status in GATEWAY_ANSWERS:
+            raise CloudUnreachable(f"HTTP {resp.status} from {self.registry_url}")
+        if resp.status == 409:
+            raise AlreadyClaimed(data.get("detail", "the device is already claimed"))
+        if resp.status not in (200, 201):
+            raise RegistrationFailed(f"HTTP {resp.status}: {data.get('detail', data)}")
         previous = self.state.read_json("registration.json") or {}
         data["last_poll"] = int(previous.get("last_poll", 0))
         data["registry_url"] = self.registry_url
@@ -96,27 +118,99 @@ class Registrar:
                 raise RegistrationFailed(f"HTTP {resp.status}: {data.get('detail', data)}")
             return data
 
-    async def run(self, say: Say) -> Identity:
-        """Register, show the claim code, poll until claimed (new code on expiry)."""
-        registration = await self.start()
+    async def redeem(self) -> dict[str, Any] | None:
+        """POST /v1/registrations/redeem, signed: the registration once an administrator
+        claimed the device from its sheet; None while nobody did."""
+        saved = self.state.read_json("registration.json") or {}
+        stamp = max(int(time.time()), int(saved.get("last_poll", 0)) + 1)
+        self.state.write_json("registration.json", {**saved, "last_poll": stamp})
+        body = {"public_key": self.state.public_pem()}
+        headers = redeem_headers(self.state.private_key(), stamp)
+        url = self._url("/v1/registrations/redeem")
+        try:
+            async with self.http.post(url, json=body, headers=headers) as resp:
+                data = await read_json(resp)
+        except UNREACHABLE as exc:
+            raise CloudUnreachable(_reason(exc)) from exc
+        if resp.status == 404:
+            return None
+        if resp.status in GATEWAY_ANSWERS:
+            raise CloudUnreachable(f"HTTP {resp.status} from {self.registry_url}")
+        if resp.status != 200:
+            raise RegistrationFailed(f"HTTP {resp.status}: {data.get('detail', data)}")
+        return data
+
+    def signed_sheet(self) -> Sheet:
+        """The registration sheet naming this registry, signed with the device key."""
+        sheet = sheet_for(self.state, self.kind, self.model)
+        return sheet.sign_with(self.state.private_key(), self.registry_url, int(time.time()))
+
+    async def run(
+        self, say: Say, fallback: Fallback | None = None, retry_interval: float = 10.0
+    ) -> Identity:
+        """Register, show the claim code, poll until claimed (new code on expiry). When
+        the cloud cannot be reached and there is a ``fallback``, hand it the signed sheet
+        once and try again every ``retry_interval`` seconds: the sheet may be relayed
+        meanwhile, and then the device redeems its identity."""
+        registration = await self._reach(say, fallback, retry_interval)
+        if registration.get("status") == "claimed":
+            return self._claimed(registration, say)
         _announce(registration, say)
         while True:
             await asyncio.sleep(self.poll_interval)
-            status = await self.poll(registration)
+            try:
+                status = await self.poll(registration)
+            except UNREACHABLE as exc:
+                say(f"The cloud cannot be reached ({_reason(exc)}); trying again.")
+                continue
             if status.get("status") == "claimed":
-                identity = Identity(
-                    uuid.UUID(status["device_id"]), uuid.UUID(status["tenant_id"]), self.kind
-                )
-                self.state.save_identity(identity)
-                self.state.save_cloud(
-                    gateway_url=status.get("gateway_url"), api_url=status.get("api_url")
-                )
-                say(f"Claimed: device {identity.device_id} in tenant {identity.tenant_id}.")
-                return identity
+                return self._claimed(status, say)
             if status.get("status") == "expired":
                 say("The claim code expired; asking for a new one.")
-                registration = await self.start()
+                registration = await self._reach(say, fallback, retry_interval)
+                if registration.get("status") == "claimed":
+                    return self._claimed(registration, say)
                 _announce(registration, say)
+
+    async def _reach(
+        self, say: Say, fallback: Fallback | None, retry_interval: float
+    ) -> dict[str, Any]:
+        """A pending registration, or the claimed one when the device was claimed already."""
+        sheet_out = False
+        while True:
+            try:
+                try:
+                    return await self.start()
+                except AlreadyClaimed:
+                    claimed = await self.redeem()
+                    if claimed is None:
+                        raise
+                    return claimed
+            except CloudUnreachable as exc:
+                if fallback is None:
+                    raise
+                say(f"The cloud cannot be reached ({exc}); trying again every "
+                    f"{retry_interval:g} s.")  # fmt: skip
+                if not sheet_out:
+                    await fallback(self.signed_sheet())
+                    sheet_out = True
+            await asyncio.sleep(retry_interval)
+
+    def _claimed(self, status: dict[str, Any], say: Say) -> Identity:
+        identity = Identity(
+            uuid.UUID(status["device_id"]), uuid.UUID(status["tenant_id"]), self.kind
+        )
+        self.state.save_identity(identity)
+        self.state.save_cloud(gateway_url=status.get("gateway_url"), api_url=status.get("api_url"))
+        say(f"Claimed: device {identity.device_id} in tenant {identity.tenant_id}.")
+        return identity
+
+
+def _reason(exc: BaseException) -> str:
+    """A short reason for a failed request, for people (a timeout has no message)."""
+    if isinstance(exc, TimeoutError):
+        return "no answer in time"
+    return str(exc) or type(exc).__name__
 
 
 def _announce(registration: dict[str, Any], say: Say) -> None:
@@ -146,22 +240,30 @@ def grouped(fingerprint: str, group: int = 4, per_line: int = 8) -> list[str]:
     return [" ".join(groups[i : i + per_line]) for i in range(0, len(groups), per_line)]
 
 
-def sheet_text(sheet: Sheet, *, qr: bool = True) -> str:
-    """The sheet as text: code, model, fingerprint, the QR payload line, the QR code."""
+def sheet_lines(sheet: Sheet) -> list[str]:
+    """What a person reads on the sheet: code, model, fingerprint, the cloud, how to relay."""
     lines = [
         "PRINTCLOUD REGISTRATION SHEET",
         "",
         f"Claim code:  {display_claim_code(sheet.claim_code)}",
         f"Kind:        {sheet.kind}",
         f"Model:       {sheet.model}",
+    ]
+    if sheet.signed:
+        lines.append(f"Cloud:       {sheet.cloud_url}")
+    return [
+        *lines,
         "Key fingerprint (SHA-256):",
         *(f"  {line}" for line in grouped(sheet.key.fingerprint)),
         "",
-        "An administrator relays this sheet (scan the QR code, or pass the line below",
-        "to `printcloud device relay`); the device joins when it next connects.",
-        "",
-        sheet.payload(),
+        "An administrator relays this sheet (scan the QR code with `printcloud phone relay`,",
+        "or pass the line below to it); the device joins when it next reaches the cloud.",
     ]
+
+
+def sheet_text(sheet: Sheet, *, qr: bool = True) -> str:
+    """The sheet as text: code, model, fingerprint, the QR payload line, the QR code."""
+    lines = [*sheet_lines(sheet), "", sheet.payload()]
     if qr:
         code = terminal_qr(sheet.payload())
         if code:

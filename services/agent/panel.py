@@ -1,9 +1,12 @@
 """What the printer's panel shows, kept in ``panel.json`` in the state directory.
 
 Per printer: the jobs waiting for their owner to log in (secure release: title,
-pages, owner), the users' sessions open at the printer, and the current phone-login
-code (``qr_payload``, to show as a QR code, and when it expires). A real panel, or
-a test, reads the file; it is replaced atomically on every change.
+pages, owner), the users' sessions open at the printer, the current phone-login
+code (``qr_payload``, to show as a QR code, and when it expires) and the printer's
+end-to-end key offer (``e2e``: its ``qr_payload``, key id and expiry; see ``e2e``).
+Before the device joined, ``registration`` holds the registration sheet it shows when
+the cloud cannot be reached. A real panel, or a test, reads the file; it is replaced
+atomically on every change.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ class Panel:
     def __init__(self, state: StateDir) -> None:
         self.state = state
         self.printers: dict[str, dict[str, Any]] = {}
+        self.registration: dict[str, Any] | None = None
 
     def _printer(self, printer_id: uuid.UUID) -> dict[str, Any]:
         return self.printers.setdefault(
@@ -58,6 +62,10 @@ class Panel:
         """The printer's current phone-login code."""
         self._printer(printer_id)["login"] = code
 
+    def e2e(self, printer_id: uuid.UUID, offer: dict[str, Any] | None) -> None:
+        """The printer's current end-to-end key offer (a phone scans it to print)."""
+        self._printer(printer_id)["e2e"] = offer
+
     def keep_only(self, printer_ids: set[uuid.UUID]) -> None:
         """Forget printers the agent no longer serves."""
         for key in list(self.printers):
@@ -66,6 +74,8 @@ class Panel:
 
     def save(self) -> None:
         """Replace panel.json (atomically)."""
-        self.state.write_json(
-            PANEL_FILE, {"updated_at": datetime.now(UTC).isoformat(), "printers": self.printers}
-        )
+        now = datetime.now(UTC).isoformat()
+        shown: dict[str, Any] = {"updated_at": now, "printers": self.printers}
+        if self.registration is not None:
+            shown["registration"] = self.registration
+        self.state.write_json(PANEL_FILE, shown)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 _MIME = r"^[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*$"
 
@@ -32,11 +32,22 @@ class DeliverFile(_Payload):
     purpose: Literal["settings", "template", "firmware"]
 
 
+class ApplySettings(_Payload):
+    """``apply_settings``: printer settings (IPP printer attributes, e.g.
+    ``printer-location``) applied with Set-Printer-Attributes."""
+
+    attributes: dict[
+        Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$", max_length=100)],
+        str | int | bool,
+    ] = Field(min_length=1, max_length=50)
+
+
 class DeviceEntry(_Payload):
     """One printer a connector is responsible for."""
 
     printer_id: uuid.UUID
     uri: str = Field(pattern=r"^ipps?://[^\s/]+(/\S*)?$", max_length=1000)
+    files_uri: str | None = Field(default=None, pattern=r"^\S+://\S+$", max_length=1000)
     name: str | None = Field(default=None, max_length=200)
 
 

@@ -24,7 +24,8 @@ from services.agent.connector import (
 )
 from services.agent.dnssd import Advertiser, Queue, advertise_loop
 from services.agent.download import Downloads
-from services.agent.executor import Dispatcher, Executor, Resolve
+from services.agent.e2e import EndToEnd
+from services.agent.executor import DEFAULT_CONCURRENCY, Dispatcher, Executor, Resolve
 from services.agent.jobs import JobLoop
 from services.agent.journal import Journal
 from services.agent.panel import Panel
@@ -56,6 +57,8 @@ class RunConfig:
     print_timeout: float = 60.0
     print_seconds: float = 0.0
     shutdown_grace: float = 10.0
+    concurrency: int = DEFAULT_CONCURRENCY
+    """Jobs, settings and files sent to printers at once."""
     api_url: str | None = None
     jobs_interval: float = 30.0
     login_qr: bool = True
@@ -117,6 +120,24 @@ def fronted_queues(
     return queues
 
 
+def _release_held(
+    journal: Journal, dispatcher: Dispatcher, link: Link
+) -> Callable[[uuid.UUID, bool], None]:
+    """When a connector's printer answers: the commands held for it go out, and when it
+    is back, its jobs are listed again."""
+
+    def answered(device_id: uuid.UUID, back: bool) -> None:
+        held = journal.held(device_id)
+        if back or held:
+            log.info("printer reachable", printer_id=str(device_id), held=len(held), back=back)
+        for cmd in held:
+            dispatcher.submit(cmd)
+        if back and link.jobs is not None:
+            link.jobs.poke()
+
+    return answered
+
+
 async def run_agent(config: RunConfig) -> None:
     """Serve the gateway until SIGTERM/SIGINT, then finish running commands and close (1001)."""
     state = StateDir(config.state)
@@ -141,14 +162,19 @@ async def run_agent(config: RunConfig) -> None:
 
         async def devices_changed(devices: list[BridgedDevice]) -> None:
             await fleet.replace(devices, make_printer)
+            kept = {d.printer_id for d in devices}
+            for cmd in journal.held():  # for a printer no longer bridged: answered rejected
+                if cmd.target_device_id not in kept:
+                    dispatcher.submit(cmd)
 
-        executor = Executor(journal, state, resolve, outbox.set, devices_changed)
+        executor = Executor(journal, state, resolve, outbox.set, devices_changed, hold=True)
     else:
         simulated = config.mode == "simulator"
         fleet = Fleet.single(telemetry.counting(_single_printer(config), keep_counters=simulated))
         resolve = printer_resolver(fleet, state.identity)
         executor = Executor(journal, state, resolve, outbox.set)
-    dispatcher = Dispatcher(executor)
+    bound = asyncio.Semaphore(config.concurrency)
+    dispatcher = Dispatcher(executor, bound)
     link = Link(
         url=config.gateway, state=state, journal=journal, fleet=fleet, dispatcher=dispatcher,
         outbox=outbox, kind="connector" if config.mode == "connector" else "printer",
@@ -171,11 +197,13 @@ async def run_agent(config: RunConfig) -> None:
         link.jobs = JobLoop(
             cloud, journal, Downloads(config.state / "downloads"),
             Panel(state), job_targets(fleet, state.identity, connector=config.mode == "connector"),
-            outbox.set, interval=config.jobs_interval, login_qr=config.login_qr,
+            outbox.set, interval=config.jobs_interval, login_qr=config.login_qr, bound=bound,
+            e2e=None if config.mode == "connector" else EndToEnd(cloud, state),
         )  # fmt: skip
         jobs_task = asyncio.create_task(link.jobs.run(stop))
     else:
         log.warning("no API URL (--api-url): jobs come only as print_job commands")
+    fleet.on_reachable = _release_held(journal, dispatcher, link)
     telemetry_task = asyncio.create_task(telemetry.run(fleet, stop))
     advertise_task: asyncio.Task[None] | None = None
     if config.advertise and not api_url:

@@ -106,6 +106,8 @@ class BridgedDevice:
 
     printer_id: uuid.UUID
     uri: str
+    files_uri: str | None = None
+    """Where the printer takes files (firmware, templates), if it does."""
 
 
 class StateDir:
@@ -215,13 +217,21 @@ class StateDir:
     def devices(self) -> list[BridgedDevice]:
         """A connector's bridged printers, as last synchronised."""
         data = self.read_json("devices.json") or {"devices": []}
-        return [BridgedDevice(uuid.UUID(d["printer_id"]), d["uri"]) for d in data["devices"]]
+        return [
+            BridgedDevice(uuid.UUID(d["printer_id"]), d["uri"], d.get("files_uri"))
+            for d in data["devices"]
+        ]
 
     def save_devices(self, devices: list[BridgedDevice]) -> None:
         """Replace the connector's list of bridged printers."""
         self.write_json(
             "devices.json",
-            {"devices": [{"printer_id": str(d.printer_id), "uri": d.uri} for d in devices]},
+            {
+                "devices": [
+                    {"printer_id": str(d.printer_id), "uri": d.uri, "files_uri": d.files_uri}
+                    for d in devices
+                ]
+            },
         )
 
     # ------------------------------------------------------------------ deliveries

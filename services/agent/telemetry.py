@@ -47,7 +47,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.agent.connector import Fleet
 from services.agent.journal import Journal
-from services.agent.printers import Printer, PrintRequest, Probe
+from services.agent.printers import Printer, PrintRequest, Probe, SettingValue
 from services.agent.printers.ipp import IppPrinter
 from services.agent.state import write_atomic
 from shared.events.contracts.gateway import CounterValue, SupplyLevel
@@ -201,6 +201,9 @@ class CountingPrinter:
 
     async def identify(self) -> None:
         await self.inner.identify()
+
+    async def set_attributes(self, attributes: dict[str, SettingValue]) -> None:
+        await self.inner.set_attributes(attributes)
 
     async def cancel(self, job_id: uuid.UUID) -> bool:
         return await self.inner.cancel(job_id)

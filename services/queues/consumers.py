@@ -16,7 +16,7 @@ from services.queues.settings import QueuesSettings
 from shared.errors import PermanentEventError
 from shared.events.contracts.devices import ConnectorDevicesChanged
 from shared.events.contracts.gateway import DeviceJobStatusReported
-from shared.events.contracts.jobs import JobRouted
+from shared.events.contracts.jobs import JobRouted, JobRoutedV1
 from shared.events.contracts.registry import (
     PrinterCapabilitiesChanged,
     PrinterConnectionChanged,
@@ -92,8 +92,9 @@ def consumers(rt: Runtime[QueuesSettings]) -> list[ConsumerSpec]:
 
         return tx.applying(on_payload)
 
-    async def routed(uow: Work, data: JobRouted) -> None:
-        await apply_routed(uow, data, settings.held_job_ttl_s)
+    async def routed(uow: Work, data: JobRouted | JobRoutedV1) -> None:
+        decision = data.upgraded() if isinstance(data, JobRoutedV1) else data
+        await apply_routed(uow, decision, settings.held_job_ttl_s)
 
     return [
         ConsumerSpec(

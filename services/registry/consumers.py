@@ -15,6 +15,7 @@ from shared.events.contracts.gateway import (
     DeviceCapabilitiesReported,
     DeviceConnected,
     DeviceDisconnected,
+    DeviceStatusReported,
 )
 from shared.events.registry import DecodedEvent
 from shared.kafka.consumer import Handler
@@ -22,12 +23,15 @@ from shared.service import ConsumerSpec, Runtime
 
 
 def device_state_handler(tx: PostgresTransactions[RegistryRepository]) -> Handler:
-    """Apply a capabilities report or a presence change in the inbox transaction; what it
+    """Apply a capabilities report, a presence change or a connector's status report on
+    a bridged printer in the inbox transaction; what it
     announces is caused by the device's event."""
 
     async def apply(uow: UnitOfWork[RegistryRepository], event: DecodedEvent[Any]) -> None:
         if isinstance(event.data, DeviceCapabilitiesReported):
             await devices.capabilities_reported(uow, event.data)
+        elif isinstance(event.data, DeviceStatusReported):
+            await devices.status_reported(uow, event.data)
         else:
             await devices.presence_changed(uow, event.data)
 
@@ -55,6 +59,7 @@ def consumers(rt: Runtime[RegistrySettings]) -> list[ConsumerSpec]:
                 DeviceCapabilitiesReported.event_type: device_state,
                 DeviceConnected.event_type: device_state,
                 DeviceDisconnected.event_type: device_state,
+                DeviceStatusReported.event_type: device_state,
             },
         ),
     ]

@@ -10,7 +10,7 @@ from services.routing.api.routes import add_routes
 from services.routing.consumers import REGISTRY_EVENTS, consumers, router_of, transactions_of
 from services.routing.domain.events import EVENTS
 from services.routing.settings import RoutingSettings
-from shared.events.contracts import jobs, quotas
+from shared.events.contracts import groups, jobs, quotas
 from shared.events.registry import EventRegistry
 from shared.service import Runtime, ServiceSpec
 from shared.supervisor import TaskFactory
@@ -34,7 +34,9 @@ def tasks(rt: Runtime[RoutingSettings]) -> dict[str, TaskFactory]:
 SPEC = ServiceSpec(
     name="routing",
     settings_cls=RoutingSettings,
-    registry=EventRegistry([*jobs.EVENTS, *EVENTS, *quotas.EVENTS, *REGISTRY_EVENTS]),
+    registry=EventRegistry(
+        [*jobs.EVENTS, *EVENTS, *quotas.EVENTS, *REGISTRY_EVENTS, *groups.EVENTS]
+    ),
     migrations_dir=Path(__file__).parent / "migrations",
     add_routes=add_routes,
     consumers=consumers,

@@ -1,9 +1,10 @@
 """What routing learns from other services' topics, and which handler applies it.
 
-Replicas of printers (name, connection, capabilities), virtual printers and quotas
-are kept from their owners' events; ``job.submitted`` is answered with a decision,
-and the rest of a job's lifecycle tells routing where the job is. A connection
-change or a quota change re-decides the jobs that depend on it at once. Each event
+Replicas of printers (name, connection, capabilities), virtual printers, quotas and
+groups (for group print policies) are kept from their owners' events;
+``job.submitted`` is answered with a decision (after the print policies), and the
+rest of a job's lifecycle tells routing where the job is. A connection change
+or a quota change re-decides the jobs that depend on it at once. Each event
 is applied in a unit of work inside the consumer's inbox transaction.
 """
 
@@ -11,13 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.routing.handlers import replicas
+from services.routing.handlers import print_policies, replicas
 from services.routing.handlers.decisions import Router, Work
 from services.routing.handlers.lifecycle import track_lifecycle
 from services.routing.repository import RoutingRepository
 from services.routing.settings import RoutingSettings
 from shared.db.uow import PostgresTransactions
 from shared.events.contracts import jobs
+from shared.events.contracts.groups import GroupCreated, GroupDeleted, GroupUpdated
 from shared.events.contracts.quotas import QuotaStateChanged
 from shared.events.contracts.registry import (
     PrinterCapabilitiesChanged,
@@ -71,6 +73,9 @@ def consumers(rt: Runtime[RoutingSettings]) -> list[ConsumerSpec]:
     async def quota(uow: Work, event: Event) -> None:
         await replicas.quota_changed(uow, router, event.data)
 
+    async def group(uow: Work, event: Event) -> None:
+        await print_policies.group_changed(uow, event.data)
+
     async def submitted(uow: Work, event: Event) -> None:
         await router.submitted(uow, event.data)
 
@@ -85,7 +90,12 @@ def consumers(rt: Runtime[RoutingSettings]) -> list[ConsumerSpec]:
     return [
         ConsumerSpec(
             name=f"{rt.schema}-replicas",
-            topics=[PrinterRegistered.topic, VirtualPrinterCreated.topic, QuotaStateChanged.topic],
+            topics=[
+                PrinterRegistered.topic,
+                VirtualPrinterCreated.topic,
+                QuotaStateChanged.topic,
+                GroupCreated.topic,
+            ],
             handlers={
                 PrinterRegistered.event_type: applying(described),
                 PrinterUpdated.event_type: applying(described),
@@ -94,6 +104,9 @@ def consumers(rt: Runtime[RoutingSettings]) -> list[ConsumerSpec]:
                 VirtualPrinterCreated.event_type: applying(virtual),
                 VirtualPrinterUpdated.event_type: applying(virtual),
                 QuotaStateChanged.event_type: applying(quota),
+                GroupCreated.event_type: applying(group),
+                GroupUpdated.event_type: applying(group),
+                GroupDeleted.event_type: applying(group),
             },
         ),
         ConsumerSpec(

@@ -120,6 +120,7 @@ KAFKA_USERS: tuple[KafkaUser, ...] = (
         "registry.virtual-printers",
         "counters.quotas",
         "queues.jobs",
+        "auth.groups",
     ),
     _service(
         "counters",

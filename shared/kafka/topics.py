@@ -132,6 +132,17 @@ TOPICS: tuple[TopicSpec, ...] = (
         compacted=True,
     ),
     TopicSpec(
+        name="auth.groups",
+        owner="auth",
+        key="group_id",
+        description=(
+            "Groups of users: created, updated, deleted, each with the group's full state; "
+            "compacted, so a new reader learns every group's latest state."
+        ),
+        partitions=3,
+        compacted=True,
+    ),
+    TopicSpec(
         name="queues.jobs",
         owner="queues",
         key="job_id",

@@ -8,6 +8,10 @@ with pypdf (its page tree walked, not its ``/Count`` believed); raster formats
 by their headers; plain text by decoding it. ``application/octet-stream`` is
 typed from the content, as an IPP printer does; any other format is refused,
 since nothing could vouch for it.
+
+A protected document (``application/vnd.printcloud.e2e``, see ``shared.crypto.e2e``)
+is ciphertext the platform cannot read: its check is structural only (the framing,
+the chunk sizes), and its page count is the one its sender declares.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from shared.crypto.e2e import E2E_FORMAT, E2EError, check_structure
 from shared.errors import DomainError, FieldError
 
 PDF = "application/pdf"
@@ -64,7 +69,9 @@ class DocumentFormatUnsupported(DomainError):
     status: int = 415
     title: str = "Document format not supported"
     errors: list[FieldError] = field(
-        default_factory=lambda: [FieldError("format", "one of " + ", ".join(sorted(CHECKED)))]
+        default_factory=lambda: [
+            FieldError("format", "one of " + ", ".join(sorted([*CHECKED, E2E_FORMAT])))
+        ]
     )
 
 
@@ -240,12 +247,27 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
-def inspect(handle: BinaryIO, declared: str) -> Inspected:
+def _protected(handle: BinaryIO, pages: int | None) -> Inspected:
+    """A protected document: its structure checked, its pages as its sender declares."""
+    try:
+        check_structure(handle)
+    except E2EError as exc:
+        raise _refuse(f"is not a valid protected document: {exc}") from None
+    if pages is None or pages < 1:
+        reason = "a protected document's pages cannot be counted: declare them"
+        raise DocumentInvalid(reason, [FieldError("pages", reason)])
+    return Inspected(E2E_FORMAT, pages)
+
+
+def inspect(handle: BinaryIO, declared: str, declared_pages: int | None = None) -> Inspected:
     """The document in ``handle`` (a seekable file) checked against its ``declared``
-    format: DocumentInvalid or DocumentFormatUnsupported when it is not what it says."""
+    format: DocumentInvalid or DocumentFormatUnsupported when it is not what it says.
+    ``declared_pages`` counts only for a protected document, whose pages cannot be read."""
     size = _size(handle)
     if size == 0:
         raise _refuse("is empty")
+    if declared == E2E_FORMAT:
+        return _protected(handle, declared_pages)
     document_format = declared
     if declared == AUTO:
         handle.seek(0)

@@ -91,16 +91,18 @@ class IppPrinterProcess:
 def start_ippeveprinter(
     env: dict[str, str], spool: Path, *, duplex: bool = True, colour: bool = True,
     formats: str = "application/pdf,image/jpeg,image/pwg-raster",
-    command: str | None = None, name: str | None = None,
+    command: str | None = None, name: str | None = None, port: int | None = None,
 ) -> IppPrinterProcess:  # fmt: skip
-    """An IPP Everywhere printer on a free loopback port, keeping every document.
+    """An IPP Everywhere printer on a free loopback port (or ``port``: a printer started
+    again, or started late at an address already given out), keeping every document.
 
     Without ``command`` ippeveprinter pretends to print each job for a few seconds;
     with one (``/bin/true``) a job completes as soon as that command has run."""
     spool.mkdir(parents=True, exist_ok=True)
     log_path = spool.parent / f"{spool.name}.log"
-    for _attempt in range(5):
-        port = free_port_range()
+    fixed = port
+    for _attempt in range(1 if fixed else 5):
+        port = fixed or free_port_range()
         argv = [
             ippeveprinter_path(), "-p", str(port), "-r", "off", "-k", "-d", str(spool),
             "-f", formats, "-s", "10,5" if colour else "10,0", "-m", "Test Model",

@@ -805,3 +805,72 @@ async def test_attributes_larger_than_the_limit_are_request_entity_too_large(
     status, answer = await w.ipp(body, who=w.ada)
     assert status == 200 and answer is not None
     assert answer.code == Status.REQUEST_ENTITY_TOO_LARGE
+
+
+async def test_print_policies_judge_ipp_jobs_and_the_ipp_client_reads_the_refusal(
+    ipp_world: IppWorld,
+) -> None:
+    w = ipp_world
+    base, tenant, printer = w.platform.base_url, w.ada.tenant_id, w.printer.device_id
+    made: list[str] = []
+
+    async def policy(name: str, rules: dict[str, Any]) -> None:
+        body = {"name": name, "scope": "printer", "printer_id": printer, "rules": rules}
+        async with w.http.post(
+            f"{base}/v1/policies", params={"tenant_id": tenant}, json=body,
+            headers=w.platform.operator,
+        ) as resp:  # fmt: skip
+            assert resp.status == 201, await resp.text()
+            made.append((await resp.json())["policy_id"])
+
+    async def print_job(*job: Attribute) -> dict[str, object]:
+        pdf = Attribute.of("document-format", Tag.MIME_TYPE, "application/pdf")
+        body = request(Op.PRINT_JOB, w.uri(), pdf, job=list(job)) + w.pdf.read_bytes()
+        _, answer = await w.ipp(body, who=w.ada)
+        assert answer is not None and answer.code == Status.OK
+        return attrs(answer)
+
+    async def job_state(ipp_job: dict[str, object]) -> dict[str, object]:
+        ref = Attribute.of("job-id", Tag.INTEGER, ipp_job["job-id"])
+        _, answer = await w.ipp(request(Op.GET_JOB_ATTRIBUTES, w.uri(), ref), who=w.ada)
+        assert answer is not None and answer.code == Status.OK
+        return attrs(answer)
+
+    async def api_job(ipp_job: dict[str, object], states: set[str]) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+
+        async def decided() -> bool:
+            uuid_uri = str((await job_state(ipp_job))["job-uuid"])
+            async with w.http.get(
+                f"{base}/v1/jobs/{uuid_uri.removeprefix('urn:uuid:')}", headers=w.ada.headers
+            ) as resp:
+                found.update(await resp.json() if resp.status == 200 else {})
+            return found.get("state") in states
+
+        await eventually(decided, 120, f"the IPP job in {sorted(states)}")
+        return found
+
+    try:
+        await policy("IPP copies", {"max_copies": 1})
+        adjusted = await api_job(
+            await print_job(Attribute.of("copies", Tag.INTEGER, 3)), {"queued", "completed"}
+        )
+        assert adjusted["settings"]["copies"] == 1
+        [change] = adjusted["policy"]["adjustments"]
+        assert (change["policy_name"], change["setting"], change["before"], change["after"]) == (
+            "IPP copies", "copies", 3, 1)  # fmt: skip
+
+        await policy("IPP raster only", {"document_formats": ["image/pwg-raster"]})
+        ipp_job = await print_job()
+        refused = await api_job(ipp_job, {"failed"})
+        assert refused["policy"]["refusal"]["policy_name"] == "IPP raster only"
+        seen = await job_state(ipp_job)
+        assert seen["job-state"] == JobState.ABORTED
+        assert str(seen["job-state-message"]).startswith("refused by policy 'IPP raster only'")
+        assert w.printer.spooled(refused["id"]) == []  # it never reached the printer
+    finally:
+        for policy_id in made:
+            async with w.http.delete(
+                f"{base}/v1/policies/{policy_id}", headers=w.platform.operator
+            ) as resp:
+                assert resp.status == 204, await resp.text()

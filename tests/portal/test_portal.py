@@ -1,7 +1,8 @@
 """The web portal in a real browser (Debian's chromium, driven by Playwright): people
 sign in with an API token and then with a passkey (chromium's virtual authenticator),
 print a PDF and watch it reach ``completed`` live, release a held job at a member
-printer; an administrator claims a printer by its code and sets a quota; a person of
+printer; an administrator claims a printer by its code and another from its
+registration sheet, and sets a quota; a person of
 another tenant sees none of it; bad input gets a clear message and changes nothing.
 Every page visited passes axe-core without a serious or critical violation, fits a
 375 px wide screen, and the sign-in form works with the keyboard alone.
@@ -15,6 +16,7 @@ import asyncio
 import base64
 import os
 import re
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +29,9 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from playwright.async_api import Browser, BrowserContext, Page, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
+from shared.crypto.encoding import b64url_encode
+from shared.crypto.keys import spki_der
+from shared.protocols.onboarding import DeviceKey, Sheet
 from shared.testing.ipp import minimal_pdf
 from tests.support.oidc import OidcProvider
 from tests.support.platform import Caller
@@ -297,6 +302,20 @@ async def test_an_administrator_claims_a_printer_and_sets_a_quota(
         await page.wait_for_url("**/admin/printers?message=printer-renamed")
         _, renamed = await world.call("GET", f"/v1/printers/{claimed['id']}", world.admin)
         assert renamed["name"] == "Floor 3 printer"
+
+        # A printer that could not reach the cloud: its sheet, pasted as scanned.
+        key = ed25519.Ed25519PrivateKey.generate()
+        sheet = Sheet(
+            "KMNPQRST", "printer", "Offline Laser",
+            DeviceKey.parse(b64url_encode(spki_der(key.public_key()))),
+        ).sign_with(key, world.platform.base_url, int(time.time()))  # fmt: skip
+        await page.fill("#sheet", sheet.payload())
+        await page.fill("#relay-name", "Relayed in the portal")
+        await page.click("form[action='/portal/admin/printers/relay'] button")
+        await page.wait_for_url("**/admin/printers?message=printer-relayed")
+        _, printers = await world.call("GET", "/v1/printers?limit=100", world.admin)
+        relayed = [p for p in printers["items"] if p["name"] == "Relayed in the portal"]
+        assert [p["model"] for p in relayed] == ["Offline Laser"]
 
         await page.goto(world.portal + "/admin/quotas")
         await check(page, "admin-quotas")

@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 from aiohttp import web
@@ -448,9 +448,10 @@ async def onboard_printer(
     state: Path,
     name: str,
     model: str = "Printcloud Test",
+    kind: Literal["printer", "connector"] = "printer",
 ) -> str:
-    """Register a device with the agent's own onboarding code (its key in ``state``)
-    and claim it for ``tenant_id`` as the operator; the printer's id."""
+    """Register a device (a printer, or a connector) with the agent's own onboarding
+    code (its key in ``state``) and claim it for ``tenant_id`` as the operator; its id."""
     import re
 
     from services.agent.onboarding import Registrar
@@ -464,7 +465,7 @@ async def onboard_printer(
         if found:
             codes.put_nowait(found.group(1))
 
-    registrar = Registrar(registry, StateDir(state), "printer", model, http, 0.3)
+    registrar = Registrar(registry, StateDir(state), kind, model, http, 0.3)
     waiting = asyncio.create_task(registrar.run(say))
     try:
         code = await asyncio.wait_for(codes.get(), 60)

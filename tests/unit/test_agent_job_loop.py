@@ -22,6 +22,7 @@ from services.agent.executor import Target
 from services.agent.jobs import JobLoop
 from services.agent.journal import JobChange, Journal
 from services.agent.panel import Panel
+from services.agent.printers import DeviceUnreachable, PrintRequest
 from services.agent.printers.simulator import DEFAULT_CAPABILITIES, SimulatedPrinter
 from services.agent.state import Identity, StateDir
 from shared.protocols.device import Notify
@@ -37,6 +38,7 @@ class Rig:
     printers: dict[uuid.UUID, SimulatedPrinter]
     loop: JobLoop
     sent: list[int]
+    targets: dict[uuid.UUID, Target]
 
     def frames(self) -> list[dict[str, Any]]:
         return [json.loads(text) for _, text in self.journal.unsent(1000)]
@@ -95,7 +97,7 @@ async def make_rig(tmp_path: Path) -> AsyncIterator[RigFactory]:
             journal.close()
 
         stack.append(close)
-        return Rig(cloud, state, journal, sims, loop, sent)
+        return Rig(cloud, state, journal, sims, loop, sent, targets)
 
     yield make
     for close in stack:
@@ -344,3 +346,38 @@ async def test_a_job_that_cannot_be_fetched_fails_for_good_after_bounded_retries
     await eventually(lambda: rig.loop.synced > listed, what="one more listing")
     await eventually(lambda: all(s.idle.is_set() for s in rig.loop.stations.values()))
     assert rig.cloud.fetched == before
+
+
+async def test_a_connector_starts_no_job_for_a_printer_it_cannot_reach(
+    make_rig: RigFactory,
+) -> None:
+    rig = await make_rig(connector=True)
+    (pid,) = rig.printers
+    sim = rig.printers[pid]
+    rig.targets[pid] = Target(sim, pid, pid, reachable=False)
+    job = rig.cloud.add_job(pid)
+    rig.loop.poke()
+    await eventually(lambda: rig.loop.synced >= 1)
+    await eventually(lambda: all(s.idle.is_set() for s in rig.loop.stations.values()))
+    assert rig.cloud.fetched == [] and rig.journal.job(job) is None
+
+    # Back, but gone again by the time the job is sent: it waits, it does not fail.
+    calls = 0
+    submit = sim.submit
+
+    async def flaky(request: PrintRequest) -> str:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise DeviceUnreachable("ipp://bridged")
+        return await submit(request)
+
+    sim.submit = flaky  # type: ignore[method-assign]
+    rig.targets[pid] = Target(sim, pid, pid, reachable=True)
+    rig.loop.poke()
+    await eventually(lambda: calls == 1)
+    await eventually(lambda: all(s.idle.is_set() for s in rig.loop.stations.values()))
+    assert "failed" not in rig.statuses(job)
+    rig.loop.poke()
+    await eventually(lambda: _printed(rig, pid, job))
+    assert rig.statuses(job) == ["received", "printing", "received", "printing", "completed"]

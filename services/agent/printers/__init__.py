@@ -36,6 +36,14 @@ class PrintRefused(Exception):
     """The printer answered and refused the job (the message says why)."""
 
 
+class Unsupported(Exception):
+    """The printer cannot do what was asked (e.g. it takes no settings): retrying will
+    not help (the message says why)."""
+
+
+SettingValue = str | int | bool
+
+
 class PrintCanceled(Exception):
     """The job was canceled while it was being handed to the printer."""
 
@@ -101,6 +109,11 @@ class Printer(Protocol):
 
     async def identify(self) -> None:
         """Make the printer show itself (a beep, a flash, a message)."""
+        ...
+
+    async def set_attributes(self, attributes: dict[str, SettingValue]) -> None:
+        """Change printer settings (IPP Set-Printer-Attributes); Unsupported when the
+        printer cannot, PrintRefused when it refuses the values."""
         ...
 
     async def cancel(self, job_id: uuid.UUID) -> bool:

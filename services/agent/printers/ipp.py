@@ -41,6 +41,8 @@ from services.agent.printers import (
     PrintRefused,
     PrintRequest,
     Probe,
+    SettingValue,
+    Unsupported,
 )
 from services.agent.printers.attributes import REQUESTED, probe_from_attributes
 from shared.logging import get_logger
@@ -60,12 +62,33 @@ def _status_code(exc: IPPError) -> int | None:
 
 def _status_name(exc: IPPError) -> str:
     code = _status_code(exc)
-    if code is None:
-        return str(exc)
+    return str(exc) if code is None else _code_name(code)
+
+
+def _code_name(code: int) -> str:
     try:
         return IppStatus(code).name.lower().replace("_", "-")
     except ValueError:
         return f"status 0x{code:04x}"
+
+
+UNSUPPORTED_SETTINGS = {
+    IppStatus.ERROR_OPERATION_NOT_SUPPORTED,
+    IppStatus.ERROR_ATTRIBUTES_OR_VALUES,
+    IppStatus.ERROR_ATTRIBUTES_NOT_SETTABLE,
+}
+"""Answers to Set-Printer-Attributes meaning the printer cannot take the settings."""
+TEXT_SETTINGS = {"printer-info", "printer-location", "printer-organization",
+                 "printer-organizational-unit", "printer-name"}  # fmt: skip
+
+
+def _setting_tag(name: str, value: SettingValue) -> IppTag:
+    """The IPP syntax of a setting: text for descriptions, else by the value's type."""
+    if isinstance(value, bool):
+        return IppTag.BOOLEAN
+    if isinstance(value, int):
+        return IppTag.INTEGER
+    return IppTag.TEXT if name in TEXT_SETTINGS else IppTag.KEYWORD
 
 
 def _never_connected(exc: IPPConnectionError) -> bool:
@@ -265,6 +288,32 @@ class IppPrinter:
             raise PrintRefused(f"the printer refused the job: {_status_name(exc)}") from exc
         jobs = response.get("jobs") or [{}]
         return f"job-id {jobs[0].get('job-id')}"
+
+    async def set_attributes(self, attributes: dict[str, SettingValue]) -> None:
+        client = self._client(self.probe_timeout)
+        message = client._message(
+            IppOperation.SET_PRINTER_ATTRIBUTES,
+            {"operation-attributes-tag": {"requesting-user-name": USER}},
+        )
+        encoded = encode_dict(message)
+        group = bytes([IppTag.PRINTER.value]) + b"".join(
+            construct_attribute(name, value, _setting_tag(name, value))
+            for name, value in attributes.items()
+        )
+        try:
+            raw = await client._request(data=encoded[:-1] + group + bytes([IppTag.END.value]))
+            code = int(parse_response(raw)["status-code"])
+        except IPPConnectionError as exc:
+            raise DeviceUnreachable(self.uri) from exc
+        except (StructError, KeyError, ValueError, IPPError) as exc:
+            what = f"unreadable answer from {self.uri} to Set-Printer-Attributes"
+            raise PrintRefused(what) from exc
+        if code < 0x200:
+            return
+        name = _code_name(code)
+        if code in UNSUPPORTED_SETTINGS:
+            raise Unsupported(f"the printer does not take these settings: {name}")
+        raise PrintRefused(f"the printer refused the settings: {name}")
 
     async def cancel(self, job_id: uuid.UUID) -> bool:
         try:

@@ -14,10 +14,17 @@ import mimetypes
 import uuid
 from pathlib import Path
 
-from services.agent.printers import PrintCanceled, PrintRefused, PrintRequest, Probe
+from services.agent.printers import (
+    PrintCanceled,
+    PrintRefused,
+    PrintRequest,
+    Probe,
+    SettingValue,
+)
 from services.agent.state import copy_atomic, write_atomic
 from shared.logging import get_logger
 from shared.printing.capabilities import Capabilities, CopiesRange, Resolution
+from shared.testing.documents import pdf
 
 log = get_logger(__name__)
 
@@ -76,6 +83,16 @@ class SimulatedPrinter:
     async def probe(self) -> Probe:
         return Probe(self.capabilities)
 
+    async def scan(self) -> tuple[bytes, str]:
+        """A scanned page (a one-page PDF naming a fresh token) and its format; a copy is
+        kept in ``scans/`` beside the spool, as a real scanner's would be on its glass."""
+        token = f"scan-{uuid.uuid4().hex}"
+        page = pdf(1, f"Printcloud {token}")
+        folder = self.spool.parent / "scans"
+        await asyncio.to_thread(folder.mkdir, 0o700, True, True)
+        await asyncio.to_thread((folder / f"{token}.pdf").write_bytes, page)
+        return page, "application/pdf"
+
     async def find_job(self, job_id: uuid.UUID) -> str | None:
         found = sorted(self.spool.glob(f"{job_id}.*"))
         return found[0].name if found else None
@@ -132,6 +149,9 @@ class SimulatedPrinter:
 
     async def identify(self) -> None:
         log.info("identify: the simulated printer waves")
+
+    async def set_attributes(self, attributes: dict[str, SettingValue]) -> None:
+        log.info("settings: the simulated printer takes them", names=sorted(attributes))
 
     async def close(self) -> None:
         return None

@@ -9,6 +9,7 @@ from services.auth.api.context import CONTEXT, admin, keyring, transactions
 from services.auth.api.shapes import (
     DeviceLoginAnswer,
     DeviceTokenAnswer,
+    E2EKeyView,
     LoginChallengeAnswer,
     PhoneKeyList,
     PhoneKeyView,
@@ -16,10 +17,11 @@ from services.auth.api.shapes import (
 from services.auth.domain.commands import (
     ApproveDeviceLogin,
     DeviceTokenRequest,
+    PublishE2EKey,
     RegisterPhoneKey,
     RequestLoginChallenge,
 )
-from services.auth.handlers import devices, phone, users
+from services.auth.handlers import devices, e2e, phone, users
 from shared.http.auth import DEVICE_ROLE, DEVICE_SCOPE
 from shared.http.body import parse_json, path_uuid
 from shared.http.middleware import caller, public
@@ -64,6 +66,21 @@ async def create_login_challenge(request: web.Request) -> web.Response:
         qr_payload=issued.qr_payload,
     )
     return _json(answer, 201, NO_STORE)
+
+
+async def publish_e2e_key(request: web.Request) -> web.Response:
+    """PUT /v1/devices/me/e2e-key: the printer's ephemeral key offer, signed."""
+    who = caller(request, DEVICE_SCOPE, DEVICE_ROLE)
+    cmd = await parse_json(request, PublishE2EKey)
+    published = await e2e.publish_e2e_key(transactions(request), who, cmd)
+    return _json(E2EKeyView.of(published.offer, published.credential))
+
+
+async def get_e2e_key(request: web.Request) -> web.Response:
+    """GET /v1/devices/{device_id}/e2e-key: a printer's current key offer."""
+    who = caller(request, "jobs:submit")
+    published = await e2e.e2e_key_of(transactions(request), who, path_uuid(request, "device_id"))
+    return _json(E2EKeyView.of(published.offer, published.credential), headers=NO_STORE)
 
 
 # --------------------------------------------------------------------------- phone logins

@@ -14,6 +14,7 @@ from services.auth.api.shapes import (
     DeviceCredential,
     DeviceLoginAnswer,
     DeviceTokenAnswer,
+    E2EKeyView,
     IdentityProviderView,
     Jwks,
     LoginChallengeAnswer,
@@ -36,6 +37,7 @@ from services.auth.domain.commands import (
     DeviceTokenRequest,
     OidcLogin,
     PasskeyLogin,
+    PublishE2EKey,
     RegisterPasskey,
     RegisterPhoneKey,
     RequestLoginChallenge,
@@ -364,6 +366,55 @@ A phone that scans it approves the login at `POST /v1/device-logins`.""",
             422: "A connector gave no `printer_id`.",
         },
         example={"printer_id": "0b9c3f1e-3a4d-4f5e-8a6b-7c8d9e0f1a2b"},
+    ),
+    Operation(
+        "PUT",
+        "/v1/devices/me/e2e-key",
+        "Publish the printer's ephemeral end-to-end key, signed with its device key",
+        TAG,
+        {200: E2EKeyView},
+        body=PublishE2EKey,
+        errors=BODY_ERRORS,
+        operation_id="publishE2EKey",
+        description="""\
+Device token of a printer only. The printer makes an X25519 key pair in memory and
+offers its public half, signing the UTF-8 bytes
+`printcloud-e2e-key:v1\\n{device_id}\\n{key_id}\\n{public_key}\\n{expires_at}` with its
+device key (as for the device token). Auth checks the signature with the device key it
+holds and keeps the offer as the printer's current one (replacing the one before);
+senders fetch it with `GET /v1/devices/{device_id}/e2e-key` and check the signature
+themselves. See docs/e2e.md.""",
+        descriptions={
+            200: "The offer as senders will see it.",
+            401: "The device's credential is revoked (`device-revoked`).",
+            403: "Not a device token (`forbidden`).",
+            422: "The signature does not verify with the device key, the offer is valid "
+            "for longer than a week, or the caller is a connector (`validation-failed`).",
+        },
+        example={
+            "key_id": "5b0c7e52-0f5c-4d8a-9d55-0f0e7e0c1a2b",
+            "public_key": "hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo",
+            "expires_at": 1767312000,
+            "signature": "q3J6bW9yZS1ieXRlcy10aGFuLXRoaXMtaW4tYS1yZWFsLXNpZ25hdHVyZQ",
+        },
+    ),
+    Operation(
+        "GET",
+        "/v1/devices/{device_id}/e2e-key",
+        "A printer's current end-to-end key offer, with the device key that signed it",
+        TAG,
+        {200: E2EKeyView},
+        errors=READ_ERRORS,
+        operation_id="getE2EKey",
+        description="""\
+For the people of the printer's tenant (`jobs:submit`). The answer carries the device
+key auth holds for the printer: a sender verifies `signature` over the offer with it
+before encrypting a document to `public_key` (`printcloud print --protect` does).""",
+        descriptions={
+            404: "The printer published no current key (it is not running, the offer "
+            "expired, its credential is revoked) or is not of the caller's tenant "
+            "(`e2e-key-not-found`).",
+        },
     ),
     Operation(
         "POST",

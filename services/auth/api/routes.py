@@ -20,6 +20,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/v1/signing-keys/rotate", views.rotate_signing_keys)
     app.router.add_post("/v1/device-token", devices.issue_device_token)
     app.router.add_post("/v1/devices/me/login-challenges", devices.create_login_challenge)
+    app.router.add_put("/v1/devices/me/e2e-key", devices.publish_e2e_key)
+    app.router.add_get("/v1/devices/{device_id}/e2e-key", devices.get_e2e_key)
     app.router.add_post("/v1/device-logins", devices.approve_device_login)
     app.router.add_post("/v1/passkey-challenges", passkeys.sign_in_options)
     app.router.add_post("/v1/passkey-logins", passkeys.passkey_login)

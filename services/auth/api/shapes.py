@@ -79,6 +79,29 @@ def credential_json(c: domain.DeviceCredential) -> dict[str, Any]:
     }
 
 
+class E2EKeyView(BaseModel):
+    """A printer's ephemeral end-to-end key offer and the device key that signed it."""
+
+    device_id: uuid.UUID
+    key_id: uuid.UUID
+    public_key: str = Field(description="The X25519 public key: base64url of 32 raw bytes.")
+    expires_at: int = Field(description="When the offer expires (unix seconds).")
+    signature: str = Field(description="base64url: the device key's signature over the offer.")
+    device_public_key: str = Field(description="base64url of the device key's SPKI DER.")
+    device_key_algorithm: Literal["ed25519", "ecdsa-p256"]
+    device_key_fingerprint: str = Field(description="Lowercase hex SHA-256 of that SPKI DER.")
+
+    @classmethod
+    def of(cls, offer: Any, credential: domain.DeviceCredential) -> E2EKeyView:
+        """The view of a published offer (a ``shared.crypto.e2e.KeyOffer``)."""
+        return cls(
+            **offer.as_json(),
+            device_public_key=b64url_encode(credential.public_key),
+            device_key_algorithm=credential.key_algorithm,
+            device_key_fingerprint=credential.fingerprint,
+        )
+
+
 class PhoneKeyView(BaseModel):
     """A phone key as the API shows it (never anything secret: it is a public key)."""
 

@@ -115,6 +115,21 @@ class RequestLoginChallenge(_Command):
     )
 
 
+class PublishE2EKey(_Command):
+    """A printer's ephemeral end-to-end key, signed with its device key."""
+
+    key_id: uuid.UUID = Field(description="The ephemeral key's id (chosen by the printer).")
+    public_key: str = Field(
+        pattern=B64URL_PATTERN, min_length=43, max_length=43,
+        description="The X25519 public key: base64url of its 32 raw bytes.",
+    )  # fmt: skip
+    expires_at: int = Field(ge=0, description="When the offer expires (unix seconds).")
+    signature: str = Field(
+        pattern=B64URL_PATTERN, min_length=40, max_length=200,
+        description="The device key's signature over the offer (see the operation).",
+    )  # fmt: skip
+
+
 class ApproveDeviceLogin(_Command):
     """A phone's proof that its user stands at the printer showing the challenge."""
 

@@ -191,3 +191,10 @@ class SignInRefused(Unauthenticated):
     audience, nonce, expiry) or names no usable person; the message says which."""
 
     code: str = "sign-in-refused"
+
+
+@dataclass
+class E2EKeyNotFound(NotFound):
+    """The printer published no end-to-end key (it is not running, or is a connector's)."""
+
+    code: str = "e2e-key-not-found"

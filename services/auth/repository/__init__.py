@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncpg
 
 from services.auth.repository.devices import ConnectorPrinters, DeviceCredentials
+from services.auth.repository.e2e import E2EKeys
 from services.auth.repository.identity import IdentityProviders, UserIdentities
 from services.auth.repository.passkeys import PasskeyChallenges, Passkeys
 from services.auth.repository.phone import LoginChallenges, PhoneKeys
@@ -30,6 +31,7 @@ class AuthRepository:
         self.passkey_challenges = PasskeyChallenges(conn)
         self.identity_providers = IdentityProviders(conn)
         self.identities = UserIdentities(conn)
+        self.e2e_keys = E2EKeys(conn)
 
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "AuthRepository",
     "ConnectorPrinters",
     "DeviceCredentials",
+    "E2EKeys",
     "IdentityProviders",
     "LoginChallenges",
     "PasskeyChallenges",

@@ -1,4 +1,5 @@
-"""The administrators' pages: dashboard, printers (claim by code, rename), quotas,
+"""The administrators' pages: dashboard, printers (claim by code or from a registration
+sheet, rename), quotas,
 users, usage with CSV export. Each needs the ``admin`` role in the session (the API
 checks it again: the page only saves a refused round trip)."""
 
@@ -89,6 +90,26 @@ async def claim(request: web.Request) -> web.Response:
     except ApiError as exc:
         raise refused(exc) from None
     return redirect("/portal/admin/printers?message=printer-claimed")
+
+
+@public
+async def relay(request: web.Request) -> web.Response:
+    """POST /portal/admin/printers/relay: add a printer that cannot reach the cloud from
+    its registration sheet (the QR code's content, pasted or scanned)."""
+    _, client = administrator(request)
+    form = await request.post()
+    body = {
+        "sheet": _field(form, "sheet", "The registration sheet", 4000),
+        "name": _field(form, "name", "The printer's name"),
+        "region": _field(form, "region", "The region", 64),
+    }
+    if str(form.get("location", "")).strip():
+        body["location"] = str(form["location"]).strip()[:500]
+    try:
+        await client.post("/v1/registrations/relay", body)
+    except ApiError as exc:
+        raise refused(exc) from None
+    return redirect("/portal/admin/printers?message=printer-relayed")
 
 
 @public

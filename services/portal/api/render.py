@@ -24,6 +24,7 @@ MESSAGES = {
     "signed-out-everywhere": "You are signed out in every browser.",
     "passkey-added": "Your passkey was added; use it next time you sign in.",
     "printer-claimed": "The printer was added.",
+    "printer-relayed": "The printer was added; it joins when it next reaches the cloud.",
     "printer-renamed": "The printer was renamed.",
     "quota-set": "The quota was saved.",
     "printer-moved": "The printer was moved.",

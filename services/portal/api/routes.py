@@ -44,6 +44,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/portal/admin", admin.dashboard)
     r.add_get("/portal/admin/printers", admin.printers)
     r.add_post("/portal/admin/printers/claim", admin.claim)
+    r.add_post("/portal/admin/printers/relay", admin.relay)
     r.add_post("/portal/admin/printers/{printer_id}/rename", admin.rename)
     r.add_get("/portal/admin/quotas", admin.quotas)
     r.add_post("/portal/admin/quotas", admin.set_quota)

@@ -13,7 +13,7 @@ from services.queues.api.idempotency import created, idempotency_key
 from services.queues.api.shapes import document_out, dump, job_out
 from services.queues.domain.commands import StoreDocument, SubmitJob
 from services.queues.handlers.documents import Limits, store_document, submit_upload
-from services.queues.handlers.jobs import check_settings, resolve_target
+from services.queues.handlers.jobs import check_settings, printable_format, resolve_target
 from shared.blobstore import announced_sha256
 from shared.errors import DomainError, FieldError, ValidationFailed
 from shared.http.body import MAX_JSON_DEPTH, field_errors, too_deep
@@ -108,10 +108,9 @@ async def submit_multipart(request: web.Request) -> web.Response:
     assert who.tenant_id is not None
     async with tx() as uow:
         # Refuse before a byte is stored: unknown target, unfit settings or format.
+        target = await resolve_target(uow, cmd, who.tenant_id)
         check_settings(
-            await resolve_target(uow, cmd, who.tenant_id),
-            cmd.settings,
-            document_format.strip().lower(),
+            target, cmd.settings, printable_format(target, document_format.strip().lower())
         )
     meta = _meta(request, document_format.strip().lower(), cmd.title or doc.filename or "")
     if key is not None:

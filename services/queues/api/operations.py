@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from services.queues.api.shapes import (
     DeviceJobs,
+    DeviceScans,
     DeviceVirtualPrinters,
     DocumentOut,
     JobOut,
@@ -12,12 +13,14 @@ from services.queues.api.shapes import (
     ReservationItem,
     ReservationOut,
     ReservationPage,
+    ScanOut,
     Sessions,
 )
 from services.queues.domain.commands import (
     CreateReservation,
     JobFilter,
     ReleaseJobs,
+    RequestScan,
     ReservationFilter,
     SubmitJob,
 )
@@ -271,5 +274,79 @@ OPERATIONS: list[Operation] = [
         description="Device token only. What an agent announces over DNS-SD beside its "
         "printers (`agent run --advertise`): each virtual printer's name, members and what "
         "every member that has reported capabilities supports.",
+    ),
+    Operation(
+        "POST",
+        "/v1/scans",
+        "Ask a printer for a scanned page, encrypted to the phone's ephemeral key",
+        "jobs",
+        {201: ScanOut},
+        body=RequestScan,
+        errors=BODY_ERRORS,
+        operation_id="requestScan",
+        description="The phone makes an X25519 key pair in memory and sends its public "
+        "half; the printer scans a page, encrypts it to that key "
+        "(`application/vnd.printcloud.e2e`, see docs/e2e.md) and uploads it. The cloud "
+        "stores only ciphertext; `GET /v1/scans/{scan_id}/document` gives it to the phone.",
+        descriptions={404: "No such printer of the caller's tenant."},
+        response_headers={201: {"Location": "The scan."}},
+        example={
+            "printer_id": "0b9c3f1e-3a4d-4f5e-8a6b-7c8d9e0f1a2b",
+            "key_id": "5b0c7e52-0f5c-4d8a-9d55-0f0e7e0c1a2b",
+            "public_key": "hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo",
+        },
+    ),
+    Operation(
+        "GET",
+        "/v1/scans/{scan_id}",
+        "The caller's scan: requested, or delivered with its encrypted page",
+        "jobs",
+        {200: ScanOut},
+        errors=READ_ERRORS,
+        operation_id="getScan",
+        descriptions={404: "No such scan of the caller's (`scan-not-found`)."},
+    ),
+    Operation(
+        "GET",
+        "/v1/scans/{scan_id}/document",
+        "The scan's encrypted page (only the phone's key opens it)",
+        "jobs",
+        {200: "The ciphertext."},
+        errors=READ_ERRORS,
+        operation_id="getScanDocument",
+        media_types={200: "application/vnd.printcloud.e2e"},
+        descriptions={
+            404: "No such scan of the caller's (`scan-not-found`), or no page "
+            "stored yet (`blob-missing`)."
+        },
+    ),
+    Operation(
+        "GET",
+        "/v1/devices/me/scans",
+        "Scans waiting at the device's printers",
+        "devices",
+        {200: DeviceScans},
+        errors=(401, 403),
+        operation_id="listDeviceScans",
+        description="Device token only. Each names the phone's ephemeral key to encrypt "
+        "the page to.",
+    ),
+    Operation(
+        "PUT",
+        "/v1/devices/me/scans/{scan_id}/document",
+        "Deliver a scan's page, encrypted to the phone's key (device token)",
+        "devices",
+        {200: ScanOut},
+        body="application/vnd.printcloud.e2e",
+        errors=BODY_ERRORS,
+        operation_id="deliverScan",
+        description="The body is the page encrypted to the scan's key; `?pages=N` declares "
+        "its pages (the cloud cannot count them). Checked by structure only, kept as a "
+        "document of the person who asked.",
+        descriptions={
+            404: "No such scan at the device's printers (`scan-not-found`).",
+            409: "The scan was delivered already (`scan-delivered`).",
+            422: "Not a protected document, or no page count.",
+        },
     ),
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.queues.api import devices, documents, jobs, reservations, streams
+from services.queues.api import devices, documents, jobs, reservations, scans, streams
 from services.queues.api.feed import JobFeed
 from shared.http.streams import StreamSlots
 
@@ -30,3 +30,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/devices/me/jobs/{job_id}/document", devices.document)
     app.router.add_get("/v1/devices/me/sessions", devices.my_sessions)
     app.router.add_get("/v1/devices/me/virtual-printers", devices.my_virtual_printers)
+    app.router.add_get("/v1/devices/me/scans", scans.waiting)
+    app.router.add_put("/v1/devices/me/scans/{scan_id}/document", scans.deliver)
+    app.router.add_post("/v1/scans", scans.create)
+    app.router.add_get("/v1/scans/{scan_id}", scans.get)
+    app.router.add_get("/v1/scans/{scan_id}/document", scans.document)

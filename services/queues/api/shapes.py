@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
 from services.queues.domain.model import Document, Job, Reservation
-from shared.events.contracts.jobs import JobState, Release
+from shared.events.contracts.jobs import JobState, PolicyAdjustment, PolicyRefusal, Release
 from shared.printing.capabilities import Capabilities
 from shared.printing.settings import JobSettings
 
@@ -25,6 +26,16 @@ class DocumentOut(BaseModel):
     keep: bool
     priority: int
     created_at: AwareDatetime
+
+
+class JobPolicyOut(BaseModel):
+    """The print policy version a job was decided with, and what its policies did."""
+
+    version: int = Field(ge=0, description="The tenant's print policy version (0: none set).")
+    adjustments: list[PolicyAdjustment] = Field(
+        description="Settings a policy changed, each naming the policy (settings shows the result)."
+    )
+    refusal: PolicyRefusal | None = Field(description="The policy that refused the job.")
 
 
 class JobOut(BaseModel):
@@ -53,6 +64,11 @@ class JobOut(BaseModel):
     submitted_at: AwareDatetime | None
     queued_at: AwareDatetime | None
     finished_at: AwareDatetime | None
+    policy: JobPolicyOut | None = Field(
+        default=None,
+        description="What the tenant's print policies did to the job; null until routing "
+        "decided it.",
+    )
 
 
 class JobPage(BaseModel):
@@ -198,6 +214,15 @@ def job_out(job: Job) -> JobOut:
         submitted_at=job.submitted_at,
         queued_at=job.queued_at,
         finished_at=job.finished_at,
+        policy=None
+        if job.policy_version is None
+        else JobPolicyOut(
+            version=job.policy_version,
+            adjustments=[PolicyAdjustment.model_validate(a) for a in job.policy_adjustments],
+            refusal=PolicyRefusal.model_validate(job.policy_refusal)
+            if job.policy_refusal
+            else None,
+        ),
     )
 
 
@@ -219,3 +244,24 @@ def document_out(document: Document) -> DocumentOut:
 def dump(model: BaseModel) -> dict[str, Any]:
     """JSON-ready form of an answer."""
     return model.model_dump(mode="json")
+
+
+class ScanOut(BaseModel):
+    """A scan to a phone: requested at a printer, then delivered as a protected document."""
+
+    scan_id: uuid.UUID
+    printer_id: uuid.UUID
+    key_id: uuid.UUID = Field(description="The phone's ephemeral key the page is encrypted to.")
+    public_key: str = Field(description="That key's X25519 public half (base64url).")
+    state: Literal["requested", "delivered"]
+    document_id: uuid.UUID | None = Field(
+        description="The encrypted page (application/vnd.printcloud.e2e), once delivered."
+    )
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+class DeviceScans(BaseModel):
+    """The scans waiting at the device's printers."""
+
+    items: list[ScanOut]

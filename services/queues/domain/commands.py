@@ -113,3 +113,14 @@ class JobFilter(_Command):
     )
     limit: int = Field(default=50, ge=1, le=500)
     after: uuid.UUID | None = None
+
+
+class RequestScan(_Command):
+    """Ask a printer for a scanned page, encrypted to the phone's ephemeral key."""
+
+    printer_id: uuid.UUID
+    key_id: uuid.UUID = Field(description="The phone's ephemeral key's id (its choice).")
+    public_key: str = Field(
+        pattern=r"^[A-Za-z0-9_-]{43}$",
+        description="The phone's ephemeral X25519 public key: base64url of 32 raw bytes.",
+    )

@@ -71,6 +71,12 @@ class Job:
     finished_at: datetime | None = None
     state_detail: str = ""
     """Why the job is in its state, in words for its owner (empty: nothing to say)."""
+    policy_version: int | None = None
+    """The tenant's print policy version routing decided the job with (None: not yet)."""
+    policy_adjustments: tuple[dict[str, Any], ...] = ()
+    """The settings print policies changed (each naming its policy)."""
+    policy_refusal: dict[str, Any] | None = None
+    """The print policy that refused the job."""
 
     @property
     def is_final(self) -> bool:
@@ -138,6 +144,22 @@ def fetchable(job: Job, owner_has_session: bool) -> bool:
     """Whether the printer may download the document now: secure release waits for the
     owner's session at the printer."""
     return job.state in AT_PRINTER and (job.release != "secure" or owner_has_session)
+
+
+@dataclass(frozen=True)
+class Scan:
+    """A page a person asked a printer to scan, to be encrypted to their phone's key."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    owner_id: uuid.UUID
+    printer_id: uuid.UUID
+    key_id: uuid.UUID
+    public_key: str
+    state: Literal["requested", "delivered"]
+    document_id: uuid.UUID | None
+    created_at: datetime
+    delivered_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -119,7 +119,7 @@ class _Inspection:
         self.found: Inspected | None = None
 
     def __call__(self, handle: BinaryIO) -> None:
-        found = inspect(handle, self._format)
+        found = inspect(handle, self._format, self._pages)
         if self._pages is not None and self._pages != found.pages:
             reason = f"the document has {found.pages} pages, not {self._pages}"
             raise ValidationFailed(reason, [FieldError("pages", reason)])

@@ -18,6 +18,7 @@ from services.queues.domain.model import Document, Job, transition
 from services.queues.handlers.common import Work, notify, now, record
 from services.queues.handlers.idempotency import IdempotencyKey, claim
 from services.queues.repository import QueuesRepository
+from shared.crypto.e2e import E2E_FORMAT
 from shared.db.uow import Transactions
 from shared.errors import FieldError, ValidationFailed
 from shared.events.contracts.jobs import JobCanceled, JobOriginRecorded, JobSubmitted, Release
@@ -89,6 +90,21 @@ def check_settings(target: Target, settings: JobSettings, document_format: str |
     )
 
 
+def printable_format(target: Target, document_format: str) -> str | None:
+    """The format to check against the target's: none for a protected document (its real
+    format is sealed inside, the device checks it), which goes to one printer only (it
+    is encrypted to that printer's key)."""
+    if document_format != E2E_FORMAT:
+        return document_format
+    if target.virtual_printer_id is not None:
+        reason = (
+            "a protected document is encrypted to one printer's key: send it to that "
+            "printer (encrypt it at release time, standing at the printer)"
+        )
+        raise ValidationFailed(reason, [FieldError("virtual_printer_id", reason)])
+    return None
+
+
 @dataclass(frozen=True)
 class Submitted:
     """The job a submission created, or (``replayed``) the one its key's first request
@@ -140,7 +156,7 @@ async def create_job(
     assert who.tenant_id is not None
     owner = uuid.UUID(who.subject)
     target = await resolve_target(uow, cmd, who.tenant_id)
-    check_settings(target, cmd.settings, document.format)
+    check_settings(target, cmd.settings, printable_format(target, document.format))
     pages = document.pages  # counted by the server from the content, never the client's
     if cmd.pages is not None and cmd.pages != pages:
         reason = f"the document has {pages} pages, not {cmd.pages}"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 from services.queues.domain.model import (
     FINAL,
     WAITING,
+    Job,
     completion_usage,
     hold_reason,
     queue_reason,
@@ -28,6 +30,7 @@ from shared.events.contracts.jobs import (
     JobSent,
 )
 from shared.events.envelope import EventData
+from shared.printing.settings import JobSettings
 
 
 async def apply_routed(uow: Work, decision: JobRouted, held_ttl_s: int) -> None:
@@ -39,9 +42,18 @@ async def apply_routed(uow: Work, decision: JobRouted, held_ttl_s: int) -> None:
         raise PermanentEventError(f"no job {decision.job_id} in tenant {decision.tenant_id}")
     if decision.decision <= job.decision or job.state not in WAITING:
         return
+    job = with_policies(job, decision)
     at = now()
     deadline = job.expires_at if job.reservation_id is not None else None
     common = {"job_id": job.id, "tenant_id": job.tenant_id, "owner_id": job.owner_id, "at": at}
+    if decision.action == "refuse":
+        after = transition(
+            job, "failed", at, decision=decision.decision, state_detail=decision.detail
+        )
+        failed = JobFailed(**common, printer_id=None, reason=decision.detail or "refused")
+        refusal = decision.refusal.model_dump(mode="json") if decision.refusal else None
+        await record(uow, job, after, [failed], {"detail": decision.detail, "refusal": refusal})
+        return
     if decision.action == "hold":
         expires = deadline or at + timedelta(seconds=held_ttl_s)
         after = replace(job, decision=decision.decision, state_detail=decision.detail)
@@ -61,7 +73,7 @@ async def apply_routed(uow: Work, decision: JobRouted, held_ttl_s: int) -> None:
                 detail=decision.detail,
                 expires_at=expires,
             )
-            history = {"reason": after.hold_reason, "detail": decision.detail}
+            history = {"reason": after.hold_reason, "detail": decision.detail, **_noted(decision)}
             await record(uow, job, after, [event], history)
         else:
             # Still held, maybe for another reason (a quota's hold become a pull's: now
@@ -104,8 +116,41 @@ async def apply_routed(uow: Work, decision: JobRouted, held_ttl_s: int) -> None:
     events.append(
         JobQueued(**common, printer_id=decision.printer_id, reason=reason, detail=decision.detail)
     )
-    await record(uow, job, after, events, {"reason": reason, "detail": decision.detail})
+    history = {"reason": reason, "detail": decision.detail, **_noted(decision)}
+    await record(uow, job, after, events, history)
     await notify_if_fetchable(uow, after)
+
+
+def with_policies(job: Job, decision: JobRouted) -> Job:
+    """The job as the print policies of its first decision left it: the settings (and
+    release) they changed, the policy version, what changed or the refusal."""
+    if decision.policy_version is None or job.policy_version is not None:
+        return job
+    settings = job.settings
+    release = job.release
+    for change in decision.adjustments:
+        if change.setting == "release":
+            release = "secure" if change.after == "secure" else release
+        else:
+            settings = settings.model_copy(update={change.setting: change.after})
+    return replace(
+        job,
+        settings=JobSettings.model_validate(settings.model_dump()),
+        release=release,
+        policy_version=decision.policy_version,
+        policy_adjustments=tuple(a.model_dump(mode="json") for a in decision.adjustments),
+        policy_refusal=decision.refusal.model_dump(mode="json") if decision.refusal else None,
+    )
+
+
+def _noted(decision: JobRouted) -> dict[str, Any]:
+    """What the job's history tells of its print policies (first decision only)."""
+    if decision.policy_version is None or decision.decision != 1:
+        return {}
+    return {
+        "policy_version": decision.policy_version,
+        "adjustments": [a.model_dump(mode="json") for a in decision.adjustments],
+    }
 
 
 _REPORTED = {

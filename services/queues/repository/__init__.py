@@ -11,9 +11,10 @@ import asyncpg
 from services.queues.repository.idempotency import Idempotency
 from services.queues.repository.jobs import HistoryCursor, Jobs, changes_channel
 from services.queues.repository.replicas import PRINTERS, VIRTUAL_PRINTERS, Replicas
+from services.queues.repository.scans import Scans
 
 
-class QueuesRepository(Jobs, Replicas, Idempotency):
+class QueuesRepository(Jobs, Replicas, Idempotency, Scans):
     """The queues' repository on one connection (the caller's transaction). ``schema``
     names the channel on which recorded history wakes the event streams."""
 

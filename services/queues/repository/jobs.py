@@ -16,7 +16,8 @@ from shared.printing.settings import JobSettings
 _JOB_COLUMNS = (
     "id, tenant_id, owner_id, document_id, release, title, pages, settings, state, printer_id, "
     "virtual_printer_id, decision, hold_reason, expires_at, reservation_id, sequence, "
-    "submitted_at, queued_at, finished_at, state_detail"
+    "submitted_at, queued_at, finished_at, state_detail, policy_version, policy_adjustments, "
+    "policy_refusal"
 )
 
 _RESERVATION_COLUMNS = "id, tenant_id, owner_id, printer_id, deadline, created_at, canceled_at"
@@ -31,6 +32,7 @@ def job_of(row: asyncpg.Record) -> Job:
     """A Job from a jobs row."""
     values = dict(row)
     values["settings"] = JobSettings.model_validate(values["settings"])
+    values["policy_adjustments"] = tuple(values["policy_adjustments"])
     return Job(**values)
 
 
@@ -61,6 +63,9 @@ def _job_values(job: Job) -> list[Any]:
         job.queued_at,
         job.finished_at,
         job.state_detail,
+        job.policy_version,
+        list(job.policy_adjustments),
+        job.policy_refusal,
     ]
 
 
@@ -192,7 +197,7 @@ class Jobs:
         await self.conn.execute(
             f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES "
             "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
-            "coalesce($17, now()), $18, $19, $20)",
+            "coalesce($17, now()), $18, $19, $20, $21, $22, $23)",
             *_job_values(job),
         )
 
@@ -202,7 +207,8 @@ class Jobs:
             """
             UPDATE jobs SET state = $2, printer_id = $3, decision = $4, hold_reason = $5,
                 expires_at = $6, queued_at = $7, finished_at = $8, sequence = $9,
-                state_detail = $10
+                state_detail = $10, settings = $11, release = $12, policy_version = $13,
+                policy_adjustments = $14, policy_refusal = $15
             WHERE id = $1
             """,
             job.id,
@@ -215,6 +221,11 @@ class Jobs:
             job.finished_at,
             job.sequence,
             job.state_detail,
+            job.settings.model_dump(mode="json"),
+            job.release,
+            job.policy_version,
+            list(job.policy_adjustments),
+            job.policy_refusal,
         )
 
     async def get_job(self, job_id: uuid.UUID, *, for_update: bool = False) -> Job | None:

@@ -36,6 +36,26 @@ async def issue(request: web.Request) -> web.Response:
     return web.json_response({"command_id": str(command_id), "state": "pending"}, status=202)
 
 
+async def outcome(request: web.Request) -> web.Response:
+    """GET /v1/devices/{device_id}/commands/{command_id}: a command and its outcome."""
+    who = caller(request, "printers:read")
+    device_id = path_uuid(request, "device_id")
+    command_id = path_uuid(request, "command_id")
+    async with transactions(request)() as uow:
+        found = await uow.repo.commands.outcome(command_id)
+    if found is None:
+        raise commands.no_command()
+    command, state, detail, acked_at = found
+    mine = device_id in (command.device_id, command.target_device_id)
+    if not mine or not who.can_access(command.tenant_id):
+        raise commands.no_command()
+    body = _command_json(command) | {
+        "state": state, "detail": detail,
+        "acked_at": acked_at.isoformat() if acked_at else None,
+    }  # fmt: skip
+    return web.json_response(body)
+
+
 async def pending(request: web.Request) -> web.Response:
     """GET /v1/devices/{device_id}/commands: what the device has not acknowledged
     (the gateway reads this when the device connects)."""

@@ -12,12 +12,13 @@ from services.registry.api.context import CONTEXT, transactions
 from services.registry.domain.commands import (
     AssignConnectorDevices,
     ClaimDevice,
+    RedeemRegistration,
     RelaySheet,
     StartRegistration,
 )
 from services.registry.domain.errors import ConnectorNotFound
 from services.registry.domain.model import BridgedPrinter, Connector
-from services.registry.domain.onboarding import Registration, display_claim_code
+from services.registry.domain.onboarding import DeviceKey, Registration, display_claim_code
 from services.registry.handlers import connectors as connector_handlers
 from services.registry.handlers import onboarding as handlers
 from shared.crypto.encoding import b64url_decode
@@ -125,19 +126,45 @@ async def claim(request: web.Request) -> web.Response:
 
 
 async def relay(request: web.Request) -> web.Response:
-    """POST /v1/registrations/relay: an administrator relays a device's sheet."""
+    """POST /v1/registrations/relay: an administrator relays a device's sheet (the same
+    sheet again answers the same claim, 200)."""
     who = caller(request, "printers:write", "admin")
     cmd = await parse_json(request, RelaySheet)
-    r = await handlers.relay_sheet(transactions(request), cmd, who, CONTEXT.settings(request))
+    r, created = await handlers.relay_sheet(
+        transactions(request), cmd, who, CONTEXT.settings(request)
+    )
     body = _claimed_json(r)
-    return web.json_response(body, status=201, headers={"Location": body["location"]})
+    return web.json_response(
+        body, status=201 if created else 200, headers={"Location": body["location"]}
+    )
+
+
+@public
+async def redeem_registration(request: web.Request) -> web.Response:
+    """POST /v1/registrations/redeem: a device claimed while it could not reach the cloud
+    collects its identity, signing its key's fingerprint and a timestamp."""
+    cmd = await parse_json(request, RedeemRegistration)
+    timestamp, signature = _key_proof(request)
+    if timestamp is None or signature is None:
+        raise Unauthenticated("send X-Printcloud-Timestamp and X-Printcloud-Signature (base64url)")
+    settings = CONTEXT.settings(request)
+    key = DeviceKey.parse(cmd.public_key)
+    r = await handlers.redeem_registration(
+        transactions(request), key, timestamp, signature, settings
+    )
+    return web.json_response(
+        _registration_json(
+            r, with_code=False, base=settings.public_url, gateway_url=settings.gateway_url
+        )
+    )
 
 
 def _connector_json(c: Connector, devices: list[BridgedPrinter]) -> dict[str, Any]:
     body = {k: (v.isoformat() if hasattr(v, "isoformat") else str(v) if k.endswith("id") else v)
             for k, v in asdict(c).items()}  # fmt: skip
     body["devices"] = [
-        {"printer_id": str(d.printer_id), "uri": d.uri, "name": d.name} for d in devices
+        {"printer_id": str(d.printer_id), "uri": d.uri, "name": d.name, "files_uri": d.files_uri}
+        for d in devices
     ]
     return body
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from services.registry.api.shapes import (
     CapabilitiesQuery,
     ClaimedDevice,
+    CommandOutcome,
     CommandQueued,
     Connector,
     Page,
@@ -29,6 +30,7 @@ from services.registry.domain.commands import (
     CreateTenant,
     CreateVirtualPrinter,
     IssueCommand,
+    RedeemRegistration,
     RegisterPrinter,
     RelaySheet,
     StartRegistration,
@@ -359,21 +361,60 @@ be replayed.""",
         "/v1/registrations/relay",
         "Claim a device from its registration sheet (the device may be offline)",
         "onboarding",
-        {201: ClaimedDevice},
+        {201: ClaimedDevice, 200: ClaimedDevice},
         body=RelaySheet,
         errors=BODY_ERRORS,
         operation_id="relaySheet",
         description="A device that cannot reach the cloud prints or shows a registration "
-        "sheet; its QR code holds `printcloud:register?v=1&kind=…&model=…&code=…&fp=…&key=…`. "
-        "Relaying it claims the device for the tenant; when the device later connects it is "
-        "recognised by its key. A sheet whose key does not match its fingerprint was altered "
-        "and is refused (`422`, field `sheet.fp`). Also `printcloud device relay`. Requires "
-        "the `admin` role.",
+        "sheet; its QR code holds `printcloud:register?v=2&kind=…&model=…&code=…&fp=…&key=…"
+        "&url=…&ts=…&sig=…`: the device's public key, a claim code, the cloud it was told to "
+        "join and the signature of all of it by the device's key (`v=1` sheets carry no "
+        "`url`, `ts` or `sig`). Relaying it claims the device for the tenant; the device "
+        "collects its identity with `POST /v1/registrations/redeem` when it reaches the "
+        "cloud, or is recognised by its key when it connects. A sheet whose key does not "
+        "match its fingerprint (`sheet.fp`) or whose signature is not the key's (`sheet.sig`) "
+        "was altered and is refused (`422`). A device waiting online with another code is "
+        "claimed only with a signed sheet. Relaying the same sheet again for the same tenant "
+        "answers the same device (`200`). Also `printcloud phone relay`. Requires the "
+        "`admin` role.",
         descriptions={
             201: "The device was claimed.",
+            200: "This sheet had claimed the device for this tenant already.",
             409: "The device is already claimed (`device-already-claimed`) or the name is taken.",
         },
-        response_headers={201: {"Location": "Path of the new printer or connector."}},
+        response_headers={
+            201: {"Location": "Path of the new printer or connector."},
+            200: {"Location": "Path of the printer or connector."},
+        },
+    ),
+    Operation(
+        "POST",
+        "/v1/registrations/redeem",
+        "A device claimed from its sheet collects its identity",
+        "onboarding",
+        {200: Registration},
+        body=RedeemRegistration,
+        errors=(400, 401, 404, 413, 415, 422),
+        public=True,
+        operation_id="redeemRegistration",
+        description="""\
+A device whose registration sheet was relayed while it could not reach the cloud posts
+its public key and proves it holds the private key: it signs
+`"printcloud-registration-redeem\\n" + fingerprint + "\\n" + timestamp` (Unix seconds,
+the fingerprint as lowercase hex SHA-256 of the key's SPKI DER) and sends the timestamp
+and the base64url signature in headers. Timestamps must be within two minutes of the
+server's clock and increase from one request to the next. The answer is the claimed
+registration with `device_id`, `tenant_id`, `gateway_url` and `api_url`.""",
+        headers={
+            "X-Printcloud-Timestamp": "Unix seconds, signed with the key's fingerprint.",
+            "X-Printcloud-Signature": "base64url signature by the device's key.",
+        },
+        descriptions={
+            200: "The claimed registration.",
+            401: "Missing, stale, replayed or wrong signature.",
+            404: "No claimed device has this key (`registration-not-found`): not relayed "
+            "yet, or waiting online (then `POST /v1/registrations`).",
+        },
     ),
     Operation(
         "GET",
@@ -434,5 +475,19 @@ be replayed.""",
         description="What the gateway sends a device when it connects, oldest first. For a "
         "connector this includes the commands for the printers it bridges.",
         descriptions={404: "No such printer or connector for this caller (`device-not-found`)."},
+    ),
+    Operation(
+        "GET",
+        "/v1/devices/{device_id}/commands/{command_id}",
+        "A command and its outcome",
+        "devices",
+        {200: CommandOutcome},
+        errors=READ_ERRORS,
+        operation_id="getDeviceCommand",
+        description="What became of a command: `pending` until the device acknowledges it, "
+        "then `done`, `failed` or `rejected` with the device's detail. `device_id` is the "
+        "device the command was issued for, or the connector that carries it. A connector "
+        "keeps a command for a printer it cannot reach pending until the printer answers.",
+        descriptions={404: "No such command for this device and caller (`command-not-found`)."},
     ),
 )

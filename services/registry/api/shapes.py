@@ -61,8 +61,9 @@ class Printer(BaseModel):
     region: str
     location: str | None
     connection_state: Literal["unknown", "online", "offline"] = Field(
-        description="`online` while the printer (or its connector) holds a websocket to a "
-        "gateway; `unknown` until it first connects."
+        description="`online` while the printer holds a websocket to a gateway (a printer "
+        "bridged by a connector: while its connector reports it reachable); `unknown` until "
+        "it first connects or is first reported."
     )
     revision: int = Field(ge=1, description="1 at registration, one more with every change.")
     created_at: datetime
@@ -163,6 +164,9 @@ class BridgedPrinter(BaseModel):
     printer_id: uuid.UUID
     uri: str
     name: str
+    files_uri: str | None = Field(
+        default=None, description="Where the printer takes files; null: it takes none."
+    )
 
 
 class Connector(BaseModel):
@@ -199,6 +203,17 @@ class PendingCommand(BaseModel):
     name: str
     payload: dict[str, Any]
     issued_at: datetime
+
+
+class CommandOutcome(PendingCommand):
+    """A command and what became of it."""
+
+    state: Literal["pending", "done", "failed", "rejected"] = Field(
+        description="`pending` until the device acknowledges it; `rejected` with a detail "
+        "starting `unsupported:` when the printer cannot do it (no settings, no files)."
+    )
+    detail: str | None = Field(description="The device's words on the outcome.")
+    acked_at: datetime | None
 
 
 class PendingCommands(BaseModel):

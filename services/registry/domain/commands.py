@@ -72,6 +72,12 @@ class StartRegistration(_Command):
     model: str = Field(min_length=1, max_length=200)
 
 
+class RedeemRegistration(_Command):
+    """A device claimed while offline asks for its identity (its key proves it is the device)."""
+
+    public_key: str = Field(min_length=40, max_length=1000, description="PEM or base64url.")
+
+
 class _NewDevice(_Command):
     tenant_id: uuid.UUID | None = None
     name: str = Field(min_length=1, max_length=200, pattern=NAME_PATTERN)
@@ -96,6 +102,10 @@ class ConnectorDevice(_Command):
 
     printer_id: uuid.UUID
     uri: str = Field(min_length=1, max_length=2000, pattern=r"^(ipps?|https?)://\S+$")
+    files_uri: str | None = Field(
+        default=None, min_length=1, max_length=2000, pattern=r"^https?://\S+$",
+        description="Where the printer takes files (firmware, templates); none: it takes none.",
+    )  # fmt: skip
 
 
 class AssignConnectorDevices(_Command):

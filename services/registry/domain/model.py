@@ -131,6 +131,7 @@ class BridgedPrinter:
     uri: str
     name: str
     model: str
+    files_uri: str | None = None
 
 
 @dataclass(frozen=True)

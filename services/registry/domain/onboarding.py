@@ -24,6 +24,7 @@ from shared.protocols.onboarding import (
     new_claim_code,
     normalize_claim_code,
     poll_message,
+    redeem_message,
     register_message,
 )
 
@@ -41,6 +42,7 @@ __all__ = [
     "new_claim_code",
     "normalize_claim_code",
     "poll_message",
+    "redeem_message",
     "register_message",
 ]
 

@@ -21,6 +21,11 @@ def no_device() -> NotFound:
     return NotFound("no such device", code="device-not-found")
 
 
+def no_command() -> NotFound:
+    """The one answer for a command that is missing or not the caller's to see."""
+    return NotFound("no such command", code="command-not-found")
+
+
 async def issue(
     uow: UnitOfWork[RegistryRepository],
     device_id: uuid.UUID,

@@ -46,7 +46,9 @@ async def assign_devices(
             )  # fmt: skip
         try:
             await repo.connectors.replace_devices(
-                connector_id, [(d.printer_id, d.uri) for d in cmd.devices], datetime.now(UTC)
+                connector_id,
+                [(d.printer_id, d.uri, d.files_uri) for d in cmd.devices],
+                datetime.now(UTC),
             )
         except AlreadyExists:
             raise Conflict(
@@ -56,7 +58,11 @@ async def assign_devices(
         after = await repo.connectors.get(connector_id)
         devices = await repo.connectors.devices(connector_id)
         assert after is not None
-        listing = [{"printer_id": str(d.printer_id), "uri": d.uri} for d in devices]
+        listing = [
+            {"printer_id": str(d.printer_id), "uri": d.uri}
+            | ({"files_uri": d.files_uri} if d.files_uri else {})
+            for d in devices
+        ]
         # The connector learns its list through the command ledger, so it gets it
         # even if it is offline now.
         await commands.issue(uow, connector_id, "sync_devices", {"devices": listing})

@@ -1,9 +1,14 @@
 """What devices tell the registry through the gateway: capabilities reports and presence.
-Applied inside the consumer's inbox transaction."""
+Applied inside the consumer's inbox transaction.
+
+A printer bridged by a connector holds no websocket of its own: its connection state
+is what its connector reports (``offline`` while the connector cannot reach it: the
+status reason ``offline-report``, else ``online``)."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 from services.registry.domain.events import (
     PrinterCapabilitiesChanged,
@@ -17,7 +22,10 @@ from shared.events.contracts.gateway import (
     DeviceCapabilitiesReported,
     DeviceConnected,
     DeviceDisconnected,
+    DeviceStatusReported,
 )
+
+OFFLINE_REPORT = "offline-report"
 
 
 async def _printer_of(
@@ -98,3 +106,27 @@ async def presence_changed(
             ),
             tenant_id=after.tenant_id,
         )
+
+
+async def status_reported(
+    uow: UnitOfWork[RegistryRepository], report: DeviceStatusReported
+) -> None:
+    """A connector's report on a printer it bridges: whether it can reach it."""
+    if report.via_connector is None:
+        return  # a printer's own websocket says whether it is online
+    printer = await _printer_of(uow.repo, report.device_id, report.tenant_id)
+    if printer is None:
+        return
+    if printer.last_seen_at is not None and report.reported_at < printer.last_seen_at:
+        return
+    state = "offline" if OFFLINE_REPORT in report.reasons else "online"
+    after = replace(printer, connection_state=state, last_seen_at=report.reported_at)
+    await uow.repo.printers.save_presence(after)
+    if state != printer.connection_state:
+        await uow.emit(
+            PrinterConnectionChanged(
+                printer_id=printer.id, tenant_id=printer.tenant_id, connection_state=state,
+                at=report.reported_at,
+            ),
+            tenant_id=printer.tenant_id,
+        )  # fmt: skip

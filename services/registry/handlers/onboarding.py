@@ -25,6 +25,7 @@ from services.registry.domain.onboarding import (
     new_claim_code,
     normalize_claim_code,
     poll_message,
+    redeem_message,
     register_message,
 )
 from services.registry.handlers.printers import add_printer
@@ -184,10 +185,12 @@ async def relay_sheet(
     cmd: RelaySheet,
     who: Principal,
     settings: RegistrySettings,
-) -> Registration:
-    """Claim a device from its registration sheet (the device may be offline). A device
-    already waiting online is claimed only with its own code; a wrong code counts
-    against the tenant like a wrong claim and is answered like an unknown one."""
+) -> tuple[Registration, bool]:
+    """Claim a device from its registration sheet (the device may be offline); True when
+    it was claimed now. A device already waiting online is claimed only with its own
+    code, or with a sheet its key signed; a wrong code counts against the tenant like a
+    wrong claim and is answered like an unknown one. Relaying the same sheet again for
+    the same tenant answers the same claim (a phone may send it twice)."""
     sheet = Sheet.parse(cmd.sheet)
     tenant_id = target_tenant(who, cmd.tenant_id)
     now = datetime.now(UTC)
@@ -197,9 +200,13 @@ async def relay_sheet(
     try:
         async with tx() as uow:
             r = await uow.repo.registrations.by_fingerprint(sheet.key.fingerprint, for_update=True)
+            same_code = r is not None and hmac.compare_digest(r.claim_code, sheet.claim_code)
             if r is not None and r.status == "claimed":
+                if same_code and r.tenant_id == tenant_id:
+                    await uow.repo.attempts.release(attempt)
+                    return r, False
                 raise AlreadyClaimed("this device is already claimed")
-            if r is not None and not hmac.compare_digest(r.claim_code, sheet.claim_code):
+            if r is not None and not same_code and not sheet.signed:
                 wrong_code = True
             else:
                 new = r is None
@@ -211,9 +218,13 @@ async def relay_sheet(
                         claim_code=sheet.claim_code, source="relay", status="pending",
                         created_at=now, expires_at=now,
                     )  # fmt: skip
+                else:
+                    # Signed by the device: it waits online with another code, and the
+                    # sheet's code is what a repeated relay is recognised by.
+                    r = replace(r, claim_code=sheet.claim_code)
                 claimed = await _claim(uow, r, cmd, tenant_id, now, new=new)
                 await uow.repo.attempts.release(attempt)
-                return claimed
+                return claimed, True
     except Exception:
         await _give_back(tx, attempt)
         raise
@@ -221,6 +232,35 @@ async def relay_sheet(
     raise ClaimCodeNotFound(
         "no device is waiting with this code", [FieldError("sheet", "unknown code")]
     )
+
+
+async def redeem_registration(
+    tx: Transactions[RegistryRepository],
+    key: DeviceKey,
+    timestamp: int,
+    signature: bytes,
+    settings: RegistrySettings,
+) -> Registration:
+    """A claimed device's registration, for the device only: it signs (fingerprint,
+    timestamp) with its key, timestamps increasing. This is how a device claimed from
+    its sheet while it could not reach the cloud collects its identity."""
+    now = datetime.now(UTC)
+    refused = Unauthenticated("sign the request with the device key")
+    if abs(timestamp - now.timestamp()) > settings.poll_clock_skew_s:
+        raise refused
+    if not verify(
+        load_public_key_bytes(key.der), redeem_message(key.fingerprint, timestamp), signature
+    ):
+        raise refused
+    async with tx() as uow:
+        r = await uow.repo.registrations.by_fingerprint(key.fingerprint, for_update=True)
+        if r is None or r.status != "claimed":
+            raise RegistrationNotFound("no claimed device has this key")
+        if timestamp <= r.last_poll:
+            raise refused
+        redeemed = replace(r, last_poll=timestamp)
+        await uow.repo.registrations.save(redeemed)
+    return redeemed
 
 
 async def _claim(

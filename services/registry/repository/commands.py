@@ -51,6 +51,21 @@ class DeviceCommands:
         )
         return [DeviceCommand(**dict(r)) for r in rows]
 
+    async def outcome(
+        self, command_id: uuid.UUID
+    ) -> tuple[DeviceCommand, str, str | None, datetime | None] | None:
+        """A command, its state, the device's detail and when it was acknowledged."""
+        row = await self.conn.fetchrow(
+            f"SELECT {_COLUMNS}, state, detail, acked_at FROM device_commands"
+            " WHERE command_id = $1",
+            command_id,
+        )
+        if row is None:
+            return None
+        values = dict(row)
+        state, detail, acked_at = values.pop("state"), values.pop("detail"), values.pop("acked_at")
+        return DeviceCommand(**values), state, detail, acked_at
+
     async def ack(
         self, command_id: uuid.UUID, device_id: uuid.UUID, outcome: str, detail: str, at: datetime
     ) -> str | None:

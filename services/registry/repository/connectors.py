@@ -50,28 +50,34 @@ class Connectors:
     async def devices(self, connector_id: uuid.UUID) -> list[BridgedPrinter]:
         """The printers a connector is responsible for, by printer name."""
         rows = await self.conn.fetch(
-            "SELECT d.printer_id, d.uri, p.name, p.model FROM connector_devices d "
+            "SELECT d.printer_id, d.uri, p.name, p.model, d.files_uri FROM connector_devices d "
             "JOIN printers p ON p.id = d.printer_id WHERE d.connector_id = $1 ORDER BY p.name",
             connector_id,
         )
         return [BridgedPrinter(**dict(r)) for r in rows]
 
     async def replace_devices(
-        self, connector_id: uuid.UUID, devices: list[tuple[uuid.UUID, str]], now: datetime
+        self,
+        connector_id: uuid.UUID,
+        devices: list[tuple[uuid.UUID, str, str | None]],
+        now: datetime,
     ) -> None:
-        """Make ``devices`` (printer id, URI) the connector's whole list; AlreadyExists if a
-        printer is bridged by another connector (the enclosing transaction stays usable)."""
+        """Make ``devices`` (printer id, URI, file endpoint) the connector's whole list;
+        AlreadyExists if a printer is bridged by another connector (the enclosing
+        transaction stays usable)."""
         try:
             async with self.conn.transaction():
                 await self.conn.execute(
                     "DELETE FROM connector_devices WHERE connector_id = $1", connector_id
                 )
                 await self.conn.execute(
-                    "INSERT INTO connector_devices (connector_id, printer_id, uri) "
-                    "SELECT $1, p, u FROM unnest($2::uuid[], $3::text[]) AS x(p, u)",
+                    "INSERT INTO connector_devices (connector_id, printer_id, uri, files_uri) "
+                    "SELECT $1, p, u, f FROM unnest($2::uuid[], $3::text[], $4::text[])"
+                    " AS x(p, u, f)",
                     connector_id,
                     [d[0] for d in devices],
                     [d[1] for d in devices],
+                    [d[2] for d in devices],
                 )
                 await self.conn.execute(
                     "UPDATE connectors SET revision = revision + 1, updated_at = $2 WHERE id = $1",

@@ -15,3 +15,8 @@ class PrinterNotFound(NotFound):
 @dataclass
 class JobNotFound(NotFound):
     code: str = "job-not-found"
+
+
+@dataclass
+class PrintPolicyNotFound(NotFound):
+    code: str = "print-policy-not-found"

@@ -10,17 +10,17 @@ stayed offline past its policy's limit while a capable alternative is online.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from shared.printing.capabilities import Capabilities
 from shared.printing.settings import JobSettings, check
 
-Action = Literal["queue", "hold"]
+Action = Literal["queue", "hold", "refuse"]
 Reason = Literal[
     "direct", "pull", "failover", "printer_offline", "quota", "quota_warning",
-    "quota_override", "printer_online",
+    "quota_override", "printer_online", "policy",
 ]  # fmt: skip
 OnOffline = Literal["failover", "hold"]
 REDECIDED_HOLDS = frozenset({"printer_offline", "quota"})
@@ -168,6 +168,9 @@ class RecordedDecision:
     reason: Reason
     detail: str
     at: datetime
+    policy_version: int | None = None
+    adjustments: list[dict[str, Any]] = field(default_factory=list)
+    refusal: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

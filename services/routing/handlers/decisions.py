@@ -13,7 +13,10 @@ from datetime import UTC, datetime
 
 from services.routing.domain.events import JobRouted
 from services.routing.domain.model import Decision, Job, Place, Policy, Tracked, decide, redecide
+from services.routing.domain.print_policies import Verdict
+from services.routing.handlers.print_policies import adjustment_json, judge, refusal_json
 from services.routing.repository import RoutingRepository
+from services.routing.repository.jobs import PolicyOutcome
 from shared.db.uow import Transactions, UnitOfWork
 from shared.errors import PermanentEventError
 from shared.events.contracts.jobs import JobSubmitted
@@ -49,10 +52,20 @@ class Router:
         failover = printers.get(policy.failover_printer_id) if policy.failover_printer_id else None
         return Place(printer_id, printers.get(printer_id), policy, failover)
 
-    async def record(self, uow: Work, job: Job, number: int, decision: Decision) -> None:
-        """Store decision ``number`` for ``job`` and announce it."""
+    async def record(
+        self, uow: Work, job: Job, number: int, decision: Decision, verdict: Verdict | None = None
+    ) -> None:
+        """Store decision ``number`` for ``job`` (the first with its policies' ``verdict``)
+        and announce it."""
         at = utcnow()
-        await uow.repo.record_decision(job, number, decision, at)
+        outcome = None
+        if verdict is not None:
+            outcome = PolicyOutcome(
+                verdict.version,
+                [adjustment_json(a) for a in verdict.adjustments],
+                refusal_json(verdict.refusal) if verdict.refusal else None,
+            )
+        await uow.repo.record_decision(job, number, decision, at, outcome)
         routed = JobRouted(
             job_id=job.job_id,
             tenant_id=job.tenant_id,
@@ -62,6 +75,11 @@ class Router:
             reason=decision.reason,
             detail=decision.detail[:2000],
             at=at,
+            policy_version=verdict.version
+            if verdict
+            else await uow.repo.policy_version_of(job.job_id),
+            adjustments=outcome.adjustments if outcome else [],
+            refusal=outcome.refusal if outcome else None,
         )
         await uow.emit(routed, tenant_id=job.tenant_id)
         log.info("job routed", job_id=str(job.job_id), decision=number,
@@ -73,7 +91,7 @@ class Router:
         if await repo.ever_decided(data.job_id):
             log.info("job already routed", job_id=str(data.job_id))
             return
-        job = Job(
+        asked = Job(
             job_id=data.job_id,
             tenant_id=data.tenant_id,
             owner_id=data.owner_id,
@@ -85,18 +103,34 @@ class Router:
             settings=data.settings,
             pull=data.release == "pull" or data.hold_until_release,
         )
-        place = None if job.pulled else await self.place(repo, job.target_printer_id)
+        place = None if asked.pulled else await self.place(repo, asked.target_printer_id)
         if place is not None and place.printer is not None:
-            if place.printer.tenant_id != job.tenant_id:
+            if place.printer.tenant_id != asked.tenant_id:
                 raise PermanentEventError(f"printer {place.printer_id} is not in the job's tenant")
-        await repo.insert_job(job, data.release, data.at)
+        verdict = await judge(repo, asked, data, place)
+        if verdict.refusal is not None:
+            refused = Decision("refuse", None, "policy", verdict.describe())
+            await self.record(uow, asked, 1, refused, verdict)
+            return
+        job = replace(
+            asked,
+            settings=verdict.settings,
+            colour=verdict.colour,
+            printed_pages=verdict.settings.printed_pages(data.pages)
+            if verdict.adjustments and data.pages is not None
+            else asked.printed_pages,
+        )
+        await repo.insert_job(job, verdict.release, data.at, verdict.version)
         decision = decide(job, place, await repo.quotas_for(job), utcnow())
         if decision.reason == "pull" and job.virtual_printer_id is not None:
             name = await repo.virtual_printer_name(job.virtual_printer_id)
             where = f"at a printer of '{name}'" if name else "at a member printer"
             said = f"waits for its owner to release it {where}"
             decision = replace(decision, detail="; ".join(p for p in (said, decision.detail) if p))
-        await self.record(uow, job, 1, decision)
+        if verdict.adjustments:
+            said = verdict.describe()
+            decision = replace(decision, detail="; ".join(p for p in (decision.detail, said) if p))
+        await self.record(uow, job, 1, decision, verdict)
 
     async def reconsider(self, uow: Work, tracked: list[Tracked]) -> int:
         """Decide locked jobs afresh; returns how many got a new decision."""

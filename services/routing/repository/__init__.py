@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncpg
 
 from services.routing.repository.jobs import SWEEP_LOCK, Jobs
+from services.routing.repository.print_policies import PrintPolicies
 from services.routing.repository.replicas import PRINTERS, VIRTUAL_PRINTERS, Replicas
 
 
-class RoutingRepository(Replicas, Jobs):
+class RoutingRepository(Replicas, Jobs, PrintPolicies):
     """Routing's repository on one connection (the caller's transaction): domain
     objects in, domain objects out."""
 

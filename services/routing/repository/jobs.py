@@ -6,7 +6,9 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
@@ -19,6 +21,16 @@ from services.routing.domain.model import (
     Whereabouts,
 )
 from shared.printing.settings import JobSettings
+
+
+@dataclass(frozen=True)
+class PolicyOutcome:
+    """What the print policies did to a job, as stored with its first decision."""
+
+    version: int
+    adjustments: list[dict[str, Any]]
+    refusal: dict[str, Any] | None
+
 
 _SWEEP_DIGEST = hashlib.sha256(b"printcloud.routing.sweep").digest()
 SWEEP_LOCK = int.from_bytes(_SWEEP_DIGEST[:8], "big", signed=True)
@@ -107,19 +119,28 @@ class Jobs:
             )
         )
 
-    async def insert_job(self, job: Job, release: str, submitted_at: datetime) -> None:
-        """Start tracking a submitted job (state pending)."""
+    async def insert_job(
+        self, job: Job, release: str, submitted_at: datetime, policy_version: int | None = None
+    ) -> None:
+        """Start tracking a submitted job (state pending), as its policies left it."""
         await self.conn.execute(
             """
             INSERT INTO jobs (job_id, tenant_id, owner_id, target_printer_id, virtual_printer_id,
                               release, document_format, printed_pages, colour, settings, state,
-                              submitted_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11)
+                              submitted_at, policy_version)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $12)
             """,
             job.job_id, job.tenant_id, job.owner_id, job.target_printer_id,
             job.virtual_printer_id, release, job.document_format, job.printed_pages, job.colour,
-            job.settings.model_dump(mode="json"), submitted_at,
+            job.settings.model_dump(mode="json"), submitted_at, policy_version,
         )  # fmt: skip
+
+    async def policy_version_of(self, job_id: uuid.UUID) -> int | None:
+        """The policy version a tracked job was decided with."""
+        value: int | None = await self.conn.fetchval(
+            "SELECT policy_version FROM decisions WHERE job_id = $1 AND decision = 1", job_id
+        )
+        return value
 
     async def lock_jobs(self, ids: list[uuid.UUID], *, skip_locked: bool = False) -> list[Tracked]:
         """Tracked jobs among ``ids``, locked in id order (so two writers never deadlock)."""
@@ -132,15 +153,27 @@ class Jobs:
         return [_tracked(r) for r in rows]
 
     async def record_decision(
-        self, job: Job, number: int, decision: Decision, at: datetime
+        self,
+        job: Job,
+        number: int,
+        decision: Decision,
+        at: datetime,
+        policy: PolicyOutcome | None = None,
     ) -> None:
-        """Store decision ``number`` and where it puts the job."""
+        """Store decision ``number`` (with what the policies did, for the first one) and
+        where it puts the job."""
         await self.conn.execute(
             "INSERT INTO decisions (job_id, decision, tenant_id, action, printer_id, reason,"
-            " detail, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            " detail, at, policy_version, adjustments, refusal)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             job.job_id, number, job.tenant_id, decision.action, decision.printer_id,
             decision.reason, decision.detail, at,
+            policy.version if policy else None,
+            policy.adjustments if policy else [],
+            policy.refusal if policy else None,
         )  # fmt: skip
+        if decision.action == "refuse":
+            return
         queued = decision.action == "queue"
         await self.conn.execute(
             "UPDATE jobs SET decision = $2, state = $3, printer_id = $4, hold_reason = $5,"
@@ -240,7 +273,8 @@ class Jobs:
     async def decisions_of(self, job_id: uuid.UUID) -> list[RecordedDecision]:
         """A job's decisions, first to last."""
         rows = await self.conn.fetch(
-            "SELECT job_id, tenant_id, decision, action, printer_id, reason, detail, at"
+            "SELECT job_id, tenant_id, decision, action, printer_id, reason, detail, at,"
+            " policy_version, adjustments, refusal"
             " FROM decisions WHERE job_id = $1 ORDER BY decision",
             job_id,
         )

@@ -78,7 +78,8 @@ class ConnectorDevicesChanged(EventData):
     tenant_id: uuid.UUID
     revision: int = Field(ge=2)
     devices: list[dict[str, str]] = Field(
-        description="Each printer as {printer_id, uri}: the whole list after the change."
+        description="Each printer as {printer_id, uri} (and files_uri where it takes files): "
+        "the whole list after the change."
     )
 
     def partition_key(self) -> str:

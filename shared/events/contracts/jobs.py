@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from typing import ClassVar, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.events.envelope import EventData
 from shared.printing.settings import JobSettings
@@ -216,8 +216,14 @@ class DocumentDeleted(EventData):
         return str(self.document_id)
 
 
-class JobRouted(EventData):
-    """Routing's decision for a job: into a printer's queue now, or hold it."""
+RoutedReason = Literal[
+    "direct", "pull", "failover", "printer_offline", "quota", "quota_warning",
+    "quota_override", "printer_online",
+]  # fmt: skip
+
+
+class JobRoutedV1(EventData):
+    """Routing's decision for a job, before print policies (still read from the topic)."""
 
     event_type: ClassVar[str] = "job.routed"
     event_version: ClassVar[int] = 1
@@ -228,12 +234,79 @@ class JobRouted(EventData):
     decision: int = Field(ge=1, description="1 for the first decision, +1 for each re-decision.")
     action: Literal["queue", "hold"]
     printer_id: uuid.UUID | None = Field(description="The printer to queue at (action queue).")
+    reason: RoutedReason
+    detail: str = Field(default="", max_length=2000, description="Readable reason.")
+    at: AwareDatetime
+
+    def partition_key(self) -> str:
+        return str(self.job_id)
+
+    def upgraded(self) -> JobRouted:
+        """The same decision as a version 2 event (no policy had a say)."""
+        return JobRouted(**self.model_dump())
+
+
+class PolicyAdjustment(BaseModel):
+    """One setting of a job a print policy changed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    policy_id: uuid.UUID
+    policy_name: str = Field(max_length=200)
+    policy_revision: int = Field(ge=1)
+    rule: str = Field(max_length=64, description="The policy's rule that made the change.")
+    setting: Literal["copies", "sides", "print_color_mode", "release"]
+    before: str | int | None = Field(description="null: the printer's default.")
+    after: str | int
+
+
+class PolicyRefusal(BaseModel):
+    """The print policy that refused a job, and why."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    policy_id: uuid.UUID
+    policy_name: str = Field(max_length=200)
+    policy_revision: int = Field(ge=1)
+    rule: str = Field(max_length=64)
+    reason: str = Field(max_length=1000)
+
+
+class JobRouted(EventData):
+    """Routing's decision for a job: into a printer's queue now, hold it, or refuse it
+    (a print policy forbids it). The first decision carries the tenant's print policy
+    version it was taken with and what the policies changed: queues applies those
+    changes to the job's settings (and release) before anything else."""
+
+    event_type: ClassVar[str] = "job.routed"
+    event_version: ClassVar[int] = 2
+    topic: ClassVar[str] = "routing.decisions"
+
+    job_id: uuid.UUID
+    tenant_id: uuid.UUID
+    decision: int = Field(ge=1, description="1 for the first decision, +1 for each re-decision.")
+    action: Literal["queue", "hold", "refuse"]
+    printer_id: uuid.UUID | None = Field(description="The printer to queue at (action queue).")
     reason: Literal[
         "direct", "pull", "failover", "printer_offline", "quota", "quota_warning",
-        "quota_override", "printer_online",
+        "quota_override", "printer_online", "policy",
     ]  # fmt: skip
     detail: str = Field(default="", max_length=2000, description="Readable reason.")
     at: AwareDatetime
+    policy_version: int | None = Field(
+        default=None,
+        ge=0,
+        description="The tenant's print policy version the job was decided with (0: the "
+        "tenant had no policy yet; null: decided before print policies existed).",
+    )
+    adjustments: list[PolicyAdjustment] = Field(
+        default_factory=list,
+        max_length=16,
+        description="Settings the print policies changed (first decision only).",
+    )
+    refusal: PolicyRefusal | None = Field(
+        default=None, description="The policy that refused the job (action refuse)."
+    )
 
     def partition_key(self) -> str:
         return str(self.job_id)
@@ -243,4 +316,4 @@ EVENTS = (
     JobOriginRecorded, JobSubmitted, JobHeld, JobQueued, JobMoved, JobSent, JobPrinting,
     JobCompleted, JobFailed, JobCanceled, JobExpired, DocumentDeleted,
 )  # fmt: skip
-ROUTING_EVENTS = (JobRouted,)
+ROUTING_EVENTS = (JobRoutedV1, JobRouted)

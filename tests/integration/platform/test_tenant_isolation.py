@@ -40,6 +40,7 @@ REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/v1/connectors/{connector_id}/devices"): {"json": {"devices": []}},
     ("GET", "/v1/devices/{device_id}/commands"): {},
     ("POST", "/v1/devices/{device_id}/commands"): {"json": {"name": "identify"}},
+    ("GET", "/v1/devices/{device_id}/commands/{command_id}"): {},
 }
 # Routes a device reaches by proving its key, not with a user's token.
 DEVICE_ROUTES = {("GET", "/v1/registrations/{registration_id}")}
@@ -79,7 +80,12 @@ async def _tenant_resources(registry: TestClient) -> dict[str, str]:
     connector = await (
         await registry.post("/v1/registrations/claim", json=claim, headers=OPERATOR)
     ).json()
+    issued = await registry.post(
+        f"/v1/devices/{printer['id']}/commands", json={"name": "identify"}, headers=OPERATOR
+    )
+    command = await issued.json()
     return {
+        "command_id": command["command_id"],
         "tenant_id": tenant["id"],
         "printer_id": printer["id"],
         "virtual_printer_id": vp["id"],

@@ -11,6 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from services.registry.domain.onboarding import DeviceKey, Sheet
+from shared.protocols.onboarding import redeem_headers
 from tests.support.kafka import envelopes
 from tests.support.onboarding import AUTH, TOKEN, Cloud
 from tests.support.registry import Device, RegistryFactory
@@ -123,7 +124,11 @@ async def test_offline_sheet_is_relayed_and_a_tampered_one_refused(cloud: Cloud)
     assert r.status == 201, await r.text()
     identity = await r.json()
     again = await cloud.client.post("/v1/registrations/relay", json=body, headers=AUTH)
-    assert again.status == 409
+    assert again.status == 200  # the same sheet twice: the same device
+    assert (await again.json())["device_id"] == identity["device_id"]
+    other = {**body, "tenant_id": await cloud.tenant()}
+    elsewhere = await cloud.client.post("/v1/registrations/relay", json=other, headers=AUTH)
+    assert elsewhere.status == 409
     event, *_ = await envelopes(
         cloud.bootstrap, "registry.devices", lambda e: e["type"] == "device.claimed",
         key=identity["device_id"],
@@ -182,11 +187,60 @@ async def test_the_cli_relays_a_sheet(cloud: Cloud, tmp_path: Any) -> None:
     out, _ = await proc.communicate()
     assert proc.returncode == 0, out.decode()
     assert json.loads(out)["tenant_id"] == tenant
+    first = json.loads(out)["device_id"]
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "deploy.cli", "device", "relay", "--sheet", sheet,
         "--name", "Again", "--region", "eu-west", "--tenant-id", tenant, "--url", base,
         "--token", TOKEN, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     out, _ = await proc.communicate()
+    assert proc.returncode == 0, out.decode()  # the same sheet again: the same device
+    assert json.loads(out)["device_id"] == first
+    other = await cloud.tenant()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "deploy.cli", "device", "relay", "--sheet", sheet,
+        "--name", "Again", "--region", "eu-west", "--tenant-id", other, "--url", base,
+        "--token", TOKEN, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await proc.communicate()
     assert proc.returncode == 1
     assert b"device-already-claimed" in out
+
+
+async def test_a_signed_sheet_binds_its_device_and_cloud_and_the_device_redeems(
+    cloud: Cloud,
+) -> None:
+    device, tenant = Device(), await cloud.tenant()
+    key = DeviceKey.parse(device.public_text)
+    now = int(time.time())
+    sheet = Sheet("ABCDEFGH", "printer", "Acme Ink 2", key).sign_with(
+        device.private, "https://print.example.org", now
+    )
+    redeem = "/v1/registrations/redeem"
+    ask = {"public_key": device.public_text}
+    early = await cloud.client.post(redeem, json=ask, headers=redeem_headers(device.private, now))
+    assert early.status == 404  # nobody relayed the sheet yet
+
+    body = {"tenant_id": tenant, "name": "Basement", "region": "eu-west"}
+    altered = sheet.payload().replace("print.example.org", "evil.example.org")
+    r = await cloud.client.post(
+        "/v1/registrations/relay", json={**body, "sheet": altered}, headers=AUTH
+    )
+    assert r.status == 422
+    assert [e["field"] for e in (await r.json(content_type=None))["errors"]] == ["sheet.sig"]
+    r = await cloud.client.post(
+        "/v1/registrations/relay", json={**body, "sheet": sheet.payload()}, headers=AUTH
+    )
+    assert r.status == 201, await r.text()
+    identity = await r.json()
+
+    stranger = Device()
+    forged = redeem_headers(stranger.private, now + 1)  # another key's signature
+    assert (await cloud.client.post(redeem, json=ask, headers=forged)).status == 401
+    proof = redeem_headers(device.private, now + 1)
+    r = await cloud.client.post(redeem, json=ask, headers=proof)
+    assert r.status == 200, await r.text()
+    redeemed = await r.json()
+    assert (redeemed["status"], redeemed["device_id"]) == ("claimed", identity["device_id"])
+    assert redeemed["gateway_url"].startswith("ws") and redeemed["api_url"]
+    assert (await cloud.client.post(redeem, json=ask, headers=proof)).status == 401  # replayed

@@ -213,7 +213,8 @@ class FakeConnectors:
     def __init__(self, printers: FakePrinters) -> None:
         self.printers = printers
         self.rows: dict[uuid.UUID, Connector] = {}
-        self.bridged: dict[uuid.UUID, tuple[uuid.UUID, str]] = {}  # printer -> connector, uri
+        # printer -> connector, uri, file endpoint
+        self.bridged: dict[uuid.UUID, tuple[uuid.UUID, str, str | None]] = {}
 
     async def insert(
         self,
@@ -237,19 +238,24 @@ class FakeConnectors:
 
     async def devices(self, connector_id: uuid.UUID) -> list[BridgedPrinter]:
         found = [
-            BridgedPrinter(p, uri, self.printers.rows[p].name, self.printers.rows[p].model)
-            for p, (c, uri) in self.bridged.items()
+            BridgedPrinter(p, uri, self.printers.rows[p].name, self.printers.rows[p].model, files)
+            for p, (c, uri, files) in self.bridged.items()
             if c == connector_id
         ]
         return sorted(found, key=lambda d: d.name)
 
     async def replace_devices(
-        self, connector_id: uuid.UUID, devices: list[tuple[uuid.UUID, str]], now: datetime
+        self,
+        connector_id: uuid.UUID,
+        devices: list[tuple[uuid.UUID, str, str | None]],
+        now: datetime,
     ) -> None:
-        if any(self.bridged.get(p, (connector_id, ""))[0] != connector_id for p, _ in devices):
+        if any(
+            self.bridged.get(p, (connector_id, "", None))[0] != connector_id for p, *_ in devices
+        ):
             raise AlreadyExists("printer_id")
         self.bridged = {p: v for p, v in self.bridged.items() if v[0] != connector_id}
-        self.bridged.update({p: (connector_id, uri) for p, uri in devices})
+        self.bridged.update({p: (connector_id, uri, files) for p, uri, files in devices})
         c = self.rows[connector_id]
         self.rows[connector_id] = replace(c, revision=c.revision + 1, updated_at=now)
 

@@ -18,6 +18,9 @@ from services.routing.domain.model import (
     Tracked,
     Whereabouts,
 )
+from services.routing.domain.print_policies import PrintPolicy
+from services.routing.repository.jobs import PolicyOutcome
+from services.routing.repository.print_policies import StoredGroup
 from shared.events.contracts.quotas import QuotaStateChanged
 from shared.events.contracts.registry import (
     PrinterCapabilitiesChanged,
@@ -50,6 +53,10 @@ class FakeRoutingRepository:
     jobs: dict[uuid.UUID, Tracked] = field(default_factory=dict)
     checked_at: dict[uuid.UUID, datetime] = field(default_factory=dict)
     decisions: dict[uuid.UUID, list[RecordedDecision]] = field(default_factory=dict)
+    print_policies: dict[uuid.UUID, tuple[int, list[PrintPolicy]]] = field(default_factory=dict)
+    """Per tenant: its policy version and policies."""
+    groups: dict[uuid.UUID, list[StoredGroup]] = field(default_factory=dict)
+    """Per tenant: its groups."""
     sweep_lock_taken: bool = False
     """Another replica holds the sweep lock this round."""
 
@@ -217,7 +224,25 @@ class FakeRoutingRepository:
     async def ever_decided(self, job_id: uuid.UUID) -> bool:
         return job_id in self.jobs or job_id in self.decisions
 
-    async def insert_job(self, job: Job, release: str, submitted_at: datetime) -> None:
+    # --- print policies and groups -------------------------------------------------
+
+    async def policy_state(self, tenant_id: uuid.UUID) -> tuple[int, list[PrintPolicy]]:
+        return self.print_policies.get(tenant_id, (0, []))
+
+    async def tenant_groups(self, tenant_id: uuid.UUID) -> list[StoredGroup]:
+        return self.groups.get(tenant_id, [])
+
+    async def virtual_printer_members(self, vp_id: uuid.UUID) -> list[uuid.UUID]:
+        known = self.virtual_printers.get(vp_id)
+        return list(known.members) if known else []
+
+    async def policy_version_of(self, job_id: uuid.UUID) -> int | None:
+        first = [d for d in self.decisions.get(job_id, []) if d.decision == 1]
+        return first[0].policy_version if first else None
+
+    async def insert_job(
+        self, job: Job, release: str, submitted_at: datetime, policy_version: int | None = None
+    ) -> None:
         assert job.job_id not in self.jobs, "jobs.job_id is the primary key"
         self.jobs[job.job_id] = Tracked(job, "pending", None, None, 0)
         self.checked_at[job.job_id] = datetime.now(UTC)
@@ -226,7 +251,12 @@ class FakeRoutingRepository:
         return [self.jobs[i] for i in sorted(ids) if i in self.jobs]
 
     async def record_decision(
-        self, job: Job, number: int, decision: Decision, at: datetime
+        self,
+        job: Job,
+        number: int,
+        decision: Decision,
+        at: datetime,
+        policy: PolicyOutcome | None = None,
     ) -> None:
         made = self.decisions.setdefault(job.job_id, [])
         assert all(d.decision != number for d in made), "(job_id, decision) is the primary key"
@@ -240,8 +270,13 @@ class FakeRoutingRepository:
                 decision.reason,
                 decision.detail,
                 at,
+                policy.version if policy else None,
+                policy.adjustments if policy else [],
+                policy.refusal if policy else None,
             )
         )
+        if decision.action == "refuse":
+            return
         queued = decision.action == "queue"
         self.jobs[job.job_id] = replace(
             self.jobs[job.job_id],

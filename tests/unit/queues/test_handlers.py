@@ -40,7 +40,13 @@ from services.queues.handlers.release import open_session, release_at
 from services.queues.handlers.routing import apply_routed, apply_status
 from shared.errors import PermanentEventError
 from shared.events.contracts.gateway import DeviceJobStatusReported
-from shared.events.contracts.jobs import JobRouted
+from shared.events.contracts.jobs import (
+    JobFailed,
+    JobRouted,
+    JobRoutedV1,
+    PolicyAdjustment,
+    PolicyRefusal,
+)
 from shared.events.contracts.sessions import DeviceLoginApproved
 from shared.http.auth import Principal
 from shared.printing.capabilities import Capabilities
@@ -125,6 +131,61 @@ async def test_a_queue_decision_queues_the_job_and_tells_the_printer(tx: Tx) -> 
     [hint] = tx.announced(DeviceNotified)
     assert (hint.device_id, hint.kind, hint.job_ids) == (pid, "work_available", [job.id])
     assert [(c.state, c.printer_id) for c in tx.repo.history] == [("queued", pid)]
+
+
+async def test_a_first_decision_applies_what_the_print_policies_changed(tx: Tx) -> None:
+    pid = tx.repo.add_printer(TENANT, CAPS)
+    job = a_job(tx, printer_id=pid, settings=JobSettings(copies=4, print_color_mode="color"))
+    policy = {"policy_id": uuid.uuid4(), "policy_revision": 3}
+    adjustments = [
+        PolicyAdjustment(**policy, policy_name="Few copies", rule="max_copies",
+                         setting="copies", before=4, after=2),
+        PolicyAdjustment(**policy, policy_name="Colour at the printer",
+                         rule="colour_release_at_printer", setting="release", before="direct",
+                         after="secure"),
+    ]  # fmt: skip
+    first = decision(job, 1, "queue", pid).model_copy(
+        update={"policy_version": 7, "adjustments": adjustments}
+    )
+    await routed(tx, first)
+    after = tx.repo.jobs[job.id]
+    assert (after.state, after.settings.copies, after.release) == ("queued", 2, "secure")
+    assert after.settings.print_color_mode == "color"
+    assert after.policy_version == 7 and after.policy_refusal is None
+    assert [a["policy_name"] for a in after.policy_adjustments] == [
+        "Few copies", "Colour at the printer"]  # fmt: skip
+    assert tx.repo.history[-1].detail["policy_version"] == 7
+    assert tx.announced(DeviceNotified) == []  # secure: it waits for its owner's login
+    # A later decision does not apply them again, nor forget them.
+    await routed(tx, decision(job, 2, "queue", pid))
+    assert tx.repo.jobs[job.id].policy_adjustments == after.policy_adjustments
+
+
+async def test_a_refusal_fails_the_job_naming_the_policy(tx: Tx) -> None:
+    job = a_job(tx)
+    refusal = PolicyRefusal(policy_id=uuid.uuid4(), policy_name="Short jobs", policy_revision=1,
+                            rule="max_pages", reason="the job prints 12 pages")  # fmt: skip
+    said = "refused by policy 'Short jobs': the job prints 12 pages"
+    refuse = decision(job, 1, "refuse", reason="policy", detail=said).model_copy(
+        update={"policy_version": 2, "refusal": refusal}
+    )
+    await routed(tx, refuse)
+    after = tx.repo.jobs[job.id]
+    assert (after.state, after.state_detail, after.policy_version) == ("failed", said, 2)
+    assert after.policy_refusal is not None and after.policy_refusal["policy_name"] == "Short jobs"
+    [failed] = tx.announced(JobFailed)
+    assert (failed.reason, failed.printer_id) == (said, None)
+    assert tx.announced(DeviceNotified) == []
+
+
+async def test_a_first_version_decision_is_still_applied(tx: Tx) -> None:
+    pid = tx.repo.add_printer(TENANT, CAPS)
+    job = a_job(tx)
+    old = JobRoutedV1(job_id=job.id, tenant_id=TENANT, decision=1, action="queue",
+                      printer_id=pid, reason="direct", at=datetime.now(UTC))  # fmt: skip
+    await routed(tx, old.upgraded())
+    after = tx.repo.jobs[job.id]
+    assert (after.state, after.policy_version, after.policy_adjustments) == ("queued", None, ())
 
 
 async def test_a_hold_decision_holds_the_job_until_it_expires(tx: Tx) -> None:

@@ -50,10 +50,17 @@ from shared.events.contracts.gateway import (
     DeviceCapabilitiesReported,
     DeviceConnected,
     DeviceDisconnected,
+    DeviceStatusReported,
 )
 from shared.http.auth import Principal
 from shared.printing.capabilities import Capabilities
-from shared.protocols.onboarding import DeviceKey, Sheet, display_claim_code, poll_message
+from shared.protocols.onboarding import (
+    DeviceKey,
+    Sheet,
+    display_claim_code,
+    poll_message,
+    redeem_message,
+)
 from shared.testing.uow import InMemoryTransactions
 from tests.support.fakes.registry import FakeRegistryRepository
 
@@ -275,18 +282,71 @@ async def test_a_connector_claimed_under_a_taken_name_is_refused_whole(tx: Tx) -
 
 
 async def test_a_relayed_sheet_claims_an_offline_device_once(tx: Tx) -> None:
-    acme = await tenant(tx)
+    acme, other = await tenant(tx), await tenant(tx, "Other")
     key = DeviceKey.parse(_key()[1])
     sheet = Sheet("ABCDEFGH", "printer", "Model", key).payload()
     cmd = RelaySheet(sheet=sheet, name="Relayed", region="eu-west")
-    claimed = await onboarding.relay_sheet(tx, cmd, admin(acme), SETTINGS)
-    assert claimed.status == "claimed" and claimed.source == "relay"
+    claimed, created = await onboarding.relay_sheet(tx, cmd, admin(acme), SETTINGS)
+    assert created and claimed.status == "claimed" and claimed.source == "relay"
     assert len(tx.announced(DeviceClaimed)) == 1
+    # The same sheet again (a phone sending twice) answers the same device.
+    again, created = await onboarding.relay_sheet(
+        tx, cmd.model_copy(update={"name": "Again"}), admin(acme), SETTINGS
+    )
+    assert not created and again.device_id == claimed.device_id
     with refused("device-already-claimed"):
+        await onboarding.relay_sheet(tx, cmd, admin(other), SETTINGS)
+    with refused("device-already-claimed"):
+        other_code = Sheet("KMNPQRST", "printer", "Model", key).payload()
         await onboarding.relay_sheet(
-            tx, cmd.model_copy(update={"name": "Again"}), admin(acme), SETTINGS
+            tx, cmd.model_copy(update={"sheet": other_code}), admin(acme), SETTINGS
         )
     assert len(tx.announced(DeviceClaimed)) == 1
+
+
+async def test_a_signed_sheet_claims_its_device_even_while_it_waits_online(tx: Tx) -> None:
+    acme = await tenant(tx)
+    private, public = _key()
+    waiting, _ = await _register(tx, public)
+    key = DeviceKey.parse(public)
+    unsigned = Sheet("ABCDEFGH", "printer", "Model", key)
+    assert unsigned.claim_code != waiting.claim_code
+    cmd = RelaySheet(sheet=unsigned.payload(), name="Relayed", region="eu-west")
+    with refused("claim-code-not-found"):  # the public key alone claims nothing
+        await onboarding.relay_sheet(tx, cmd, admin(acme), SETTINGS)
+    signed = unsigned.sign_with(private, "https://print.example.com", int(time.time()))
+    cmd = cmd.model_copy(update={"sheet": signed.payload()})
+    claimed, created = await onboarding.relay_sheet(tx, cmd, admin(acme), SETTINGS)
+    assert created and claimed.id == waiting.id and claimed.status == "claimed"
+    again, created = await onboarding.relay_sheet(tx, cmd, admin(acme), SETTINGS)
+    assert not created and again.device_id == claimed.device_id
+    assert len(tx.announced(DeviceClaimed)) == 1
+
+
+async def test_only_the_device_redeems_its_claimed_registration_and_never_twice_alike(
+    tx: Tx,
+) -> None:
+    acme = await tenant(tx)
+    private, public = _key()
+    key = DeviceKey.parse(public)
+    now = int(time.time())
+
+    def proof(stamp: int, signer: ed25519.Ed25519PrivateKey = private) -> bytes:
+        return sign(signer, redeem_message(key.fingerprint, stamp))
+
+    with refused("registration-not-found"):  # nobody relayed its sheet yet
+        await onboarding.redeem_registration(tx, key, now, proof(now), SETTINGS)
+    sheet = Sheet("ABCDEFGH", "printer", "Model", key).sign_with(private, "https://x.test", now)
+    cmd = RelaySheet(sheet=sheet.payload(), name="Relayed", region="eu-west")
+    claimed, _ = await onboarding.relay_sheet(tx, cmd, admin(acme), SETTINGS)
+    redeemed = await onboarding.redeem_registration(tx, key, now + 1, proof(now + 1), SETTINGS)
+    assert redeemed.device_id == claimed.device_id and redeemed.tenant_id == acme
+    with refused("unauthenticated"):  # the same request again: a replay
+        await onboarding.redeem_registration(tx, key, now + 1, proof(now + 1), SETTINGS)
+    with refused("unauthenticated"):  # signed by another key
+        await onboarding.redeem_registration(tx, key, now + 2, proof(now + 2, _key()[0]), SETTINGS)
+    with refused("unauthenticated"):  # too old
+        await onboarding.redeem_registration(tx, key, now - 3600, proof(now - 3600), SETTINGS)
 
 
 async def test_only_the_device_reads_its_registration_and_never_twice_alike(tx: Tx) -> None:
@@ -444,3 +504,29 @@ async def test_presence_follows_the_newest_session(tx: Tx) -> None:
     )
     states = [e.connection_state for e in tx.announced(PrinterConnectionChanged)]
     assert states == ["online", "offline"]
+
+
+async def test_a_bridged_printer_is_online_while_its_connector_reaches_it(tx: Tx) -> None:
+    acme = await tenant(tx)
+    bridge, p = await _connector(tx, acme), await printer(tx, acme)
+    t0 = datetime.now(UTC)
+
+    async def report(reasons: list[str], seconds: float, via: uuid.UUID | None = bridge) -> None:
+        state = "stopped" if reasons else "idle"
+        event = DeviceStatusReported(
+            device_id=p.id, tenant_id=acme, state=state, reasons=reasons, via_connector=via,
+            reported_at=t0 + timedelta(seconds=seconds),
+        )  # fmt: skip
+        async with tx() as uow:
+            await devices.status_reported(uow, event)
+
+    await report(["offline-report"], 1)
+    assert tx.repo.printers.rows[p.id].connection_state == "offline"
+    await report(["offline-report"], 2)  # no change, no announcement
+    await report([], 4)
+    await report(["offline-report"], 3)  # older than what is known: ignored
+    assert tx.repo.printers.rows[p.id].connection_state == "online"
+    await report(["offline-report"], 5, via=None)  # a printer's own status: presence says
+    states = [e.connection_state for e in tx.announced(PrinterConnectionChanged)]
+    assert states == ["offline", "online"]
+    assert tx.repo.printers.rows[p.id].connection_state == "online"
