@@ -26,10 +26,22 @@ class PrintcloudApi(PublicApi):
         """``POST path`` with a JSON body."""
         return await self.call("POST", path, json=body, **kwargs)
 
-    async def upload(self, chunks: AsyncIterator[bytes], media_type: str, title: str) -> Any:
-        """Stream a document to ``POST /v1/documents``; the stored document."""
+    async def patch(self, path: str, body: Any) -> Any:
+        """``PATCH path`` with a JSON body."""
+        return await self.call("PATCH", path, json=body)
+
+    async def delete(self, path: str) -> Any:
+        """``DELETE path``."""
+        return await self.call("DELETE", path)
+
+    async def upload(
+        self, chunks: AsyncIterator[bytes], media_type: str, title: str, *, keep: bool = False
+    ) -> Any:
+        """Stream a document to ``POST /v1/documents``; the stored document (``keep``:
+        kept for a later reservation)."""
+        params = {"title": title[:500], **({"keep": "true"} if keep else {})}
         return await self.call(
-            "POST", "/v1/documents", data=chunks, params={"title": title[:500]},
+            "POST", "/v1/documents", data=chunks, params=params,
             headers={"Content-Type": media_type},
         )  # fmt: skip
 

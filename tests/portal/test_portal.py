@@ -18,6 +18,7 @@ import os
 import re
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -651,7 +652,18 @@ async def test_every_portal_page_with_an_id_answers_foreign_ids_as_absent_ones(
 
     world = portal_world
     job = await held_job(world, world.ada, "Isolated")
-    ids = {"job_id": job, "printer_id": world.printer.device_id}
+    status, rule = await world.call("POST", "/v1/supply-rules", world.admin, json={
+        "region": "*", "model": "*", "colour": "*", "kind": "staples", "action": "warn",
+        "threshold_percent": 7})  # fmt: skip
+    assert status == 201, rule
+    deadline = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    status, reservation = await world.call("POST", "/v1/reservations", world.ada, json={
+        "printer_id": world.printer.device_id, "max_count": 1, "max_pages": 1,
+        "deadline": deadline})  # fmt: skip
+    assert status == 201, reservation
+    ids = {"job_id": job, "printer_id": world.printer.device_id,
+           "virtual_printer_id": world.virtual_printer_id, "user_id": world.ada.user_id,
+           "rule_id": rule["id"], "reservation_id": reservation["reservation_id"]}  # fmt: skip
     app = web.Application()
     spec = load_spec("portal")
     assert spec.add_routes is not None
@@ -668,7 +680,9 @@ async def test_every_portal_page_with_an_id_answers_foreign_ids_as_absent_ones(
             answers = []
             for values in (ids, {k: str(uuid.uuid4()) for k in ids}):
                 url = world.portal.removesuffix("/portal") + path.format(**values)
-                form = {"csrf": token, "name": "Renamed by another tenant"}
+                form = {"csrf": token, "name": "Renamed by another tenant", "role": "admin",
+                        "region": "moved-away", "location": "Elsewhere", "member": "",
+                        "threshold_percent": "1", "action": "ignore"}  # fmt: skip
                 resp = await (page.request.get(url) if method == "GET"
                               else page.request.post(url, form=form))  # fmt: skip
                 text = await resp.text()
@@ -676,8 +690,219 @@ async def test_every_portal_page_with_an_id_answers_foreign_ids_as_absent_ones(
                 answers.append((resp.status, error.group(1) if error else text[:80]))
             assert answers[0] == answers[1], (method, path, answers)
             assert answers[0][0] in (403, 404), (method, path, answers)
+        # the pages without ids list nothing of the other tenant
+        for path in ("/reservations", "/admin/printers", "/admin/virtual-printers",
+                     "/admin/consumables", "/admin/users"):  # fmt: skip
+            text = await (await page.request.get(world.portal + path)).text()
+            assert not [v for v in ids.values() if v in text], path
+            assert "Office printer" not in text and "Ada Lovelace" not in text, path
         assert (await world.job(job))["state"] == "held"
         _, printers = await world.call("GET", "/v1/printers?limit=100", world.admin)
         assert "Renamed by another tenant" not in [p["name"] for p in printers["items"]]
+        assert "Elsewhere" not in [p.get("location") for p in printers["items"]]
+        _, virtual = await world.call(
+            "GET", f"/v1/virtual-printers/{world.virtual_printer_id}", world.admin
+        )
+        assert virtual["members"] == [world.printer.device_id]
+        _, still = await world.call("GET", f"/v1/supply-rules/{rule['id']}", world.admin)
+        assert (still["threshold_percent"], still["action"]) == (7, "warn")
+        _, ada = await world.call("GET", f"/v1/users/{world.ada.user_id}", world.admin)
+        assert ada["roles"] == ["user"] and not ada["disabled"]
+        _, mine = await world.call("GET", "/v1/reservations", world.ada)
+        assert [r["canceled_at"] for r in mine["items"]
+                if r["reservation_id"] == reservation["reservation_id"]] == [None]  # fmt: skip
+    finally:
+        await context.close()
+
+
+# --------------------------------------------------------------------------- reservations
+
+
+async def test_reserve_a_printer_and_cancel_the_reservation_in_place(
+    browser: Browser, portal_world: PortalWorld
+) -> None:
+    world = portal_world
+    context, page = await new_page(browser)
+    try:
+        await sign_in_with_token(page, world, world.ada)
+        # a document kept for later instead of printed now
+        await page.goto(f"{world.portal}/print?printer={world.printer.device_id}")
+        await page.set_input_files("#document", files=[{
+            "name": "kept-for-later.pdf", "mimeType": "application/pdf",
+            "buffer": minimal_pdf("Kept for later")}])  # fmt: skip
+        await page.check("#keep")
+        await page.click("form[data-upload] button[type=submit]")
+        await settled(page, "document-kept", world)
+        await check(page, "reservations")
+        # the API's reason shows beside the field it names, and nothing is reserved
+        await page.select_option("#res-printer", world.printer.device_id)
+        await page.fill("#res-count", "0")
+        async with page.expect_navigation():
+            await page.click("form[action='/portal/reservations'] button")
+        await expect(page.locator("[data-field-error=max_count]")).to_be_visible()
+        assert await page.get_attribute("#res-count", "aria-invalid") == "true"
+        _, body = await world.call("GET", "/v1/reservations", world.ada)
+        before = {r["reservation_id"] for r in body["items"]}
+        await page.fill("#res-count", "5")
+        await page.fill("#res-hours", "2")
+        await page.click("form[action='/portal/reservations'] button")
+        await page.wait_for_url("**/reservations?message=reservation-made")
+        _, body = await world.call("GET", "/v1/reservations", world.ada)
+        (made,) = [r for r in body["items"] if r["reservation_id"] not in before]
+        assert made["printer_id"] == world.printer.device_id and made["canceled_at"] is None
+        assert [j["title"] for j in made["jobs"]] == ["kept-for-later.pdf"]
+        row = page.locator(f"#reservation-{made['reservation_id']}")
+        await expect(row).to_contain_text("kept-for-later.pdf")
+        await expect(row.locator("[data-reservation-state]")).not_to_have_text("canceled")
+        # htmx swaps the row in place: no navigation, the rest of the page stays
+        await page.evaluate("() => { window.notReloaded = true; }")
+        await row.get_by_role("button", name="Cancel").click()
+        await expect(row.locator("[data-reservation-state]")).to_have_text("canceled")
+        assert await page.evaluate("() => window.notReloaded === true")
+        _, body = await world.call("GET", "/v1/reservations", world.ada)
+        (after,) = [r for r in body["items"] if r["reservation_id"] == made["reservation_id"]]
+        assert after["canceled_at"] is not None
+        await page.context.clear_cookies()
+        await sign_in_with_token(page, world, world.eve)
+        await page.goto(world.portal + "/reservations")
+        assert made["reservation_id"] not in await page.content()
+    finally:
+        await context.close()
+
+
+async def test_the_jobs_list_cancels_a_job_in_place_and_without_javascript(
+    browser: Browser, portal_world: PortalWorld
+) -> None:
+    world = portal_world
+    first = await held_job(world, world.ada, "Cancel me in place")
+    second = await held_job(world, world.ada, "Cancel me without script")
+    context, page = await new_page(browser)
+    try:
+        await sign_in_with_token(page, world, world.ada)
+        await page.goto(world.portal + "/jobs")
+        await page.evaluate("() => { window.notReloaded = true; }")
+        row = page.locator(f"#job-{first}")
+        await row.get_by_role("button", name="Cancel").click()
+        await expect(row.locator(".state")).to_have_text("canceled")
+        await expect(row.get_by_role("button", name="Reprint")).to_be_visible()
+        assert await page.evaluate("() => window.notReloaded === true")
+        assert (await world.job(first))["state"] == "canceled"
+        # the refreshed rows alone, as htmx asks for them
+        rows = await page.request.get(world.portal + "/jobs", headers={"HX-Request": "true"})
+        text = await rows.text()
+        assert text.lstrip().startswith('<tbody id="job-rows"') and second in text
+    finally:
+        await context.close()
+    context = await browser.new_context(viewport=DESKTOP, java_script_enabled=False)
+    try:
+        page = await context.new_page()
+        await sign_in_with_token(page, world, world.ada)
+        await page.goto(world.portal + "/jobs")
+        async with page.expect_navigation():
+            await page.locator(f"#job-{second}").get_by_role("button", name="Cancel").click()
+        assert page.url.endswith(f"/portal/jobs/{second}")
+        assert (await world.job(second))["state"] == "canceled"
+    finally:
+        await context.close()
+
+
+# --------------------------------------------------------------------------- administrators, more
+
+
+async def test_an_administrator_moves_a_printer_sets_members_rules_and_roles(
+    browser: Browser, portal_world: PortalWorld
+) -> None:
+    world = portal_world
+    printer_id = world.printer.device_id
+    status, vp = await world.call(
+        "POST", "/v1/virtual-printers", world.admin,
+        json={"name": f"Lobby pull {uuid.uuid4().hex[:4]}", "members": [printer_id]},
+    )  # fmt: skip
+    assert status == 201, vp
+    status, person = await world.call("POST", "/v1/users", world.admin, json={
+        "display_name": "Temp Worker", "roles": ["user"],
+        "email": f"temp-{uuid.uuid4().hex[:8]}@example.com"})  # fmt: skip
+    assert status == 201, person
+    context, page = await new_page(browser)
+    try:
+        await sign_in_with_token(page, world, world.admin)
+        # move: a bad region gets the API's reason beside it, then a good move
+        await page.goto(world.portal + "/admin/printers")
+        _, before = await world.call("GET", f"/v1/printers/{printer_id}", world.admin)
+        await page.fill(f"#region-{printer_id}", "Not a region!")
+        async with page.expect_navigation():
+            await page.click(f"form[action$='/{printer_id}/move'] button")
+        await expect(page.locator(f"#err-{printer_id}-region")).to_be_visible()
+        _, unchanged = await world.call("GET", f"/v1/printers/{printer_id}", world.admin)
+        assert unchanged["region"] == before["region"]
+        await page.fill(f"#region-{printer_id}", before["region"])
+        await page.fill(f"#location-{printer_id}", "Room 101, second floor")
+        await page.click(f"form[action$='/{printer_id}/move'] button")
+        await page.wait_for_url("**/admin/printers?message=printer-moved")
+        _, moved = await world.call("GET", f"/v1/printers/{printer_id}", world.admin)
+        assert moved["location"] == "Room 101, second floor" and moved["name"] == "Office printer"
+
+        # virtual printer members: an unknown printer is named, then the member is removed
+        await page.get_by_role("link", name="Virtual printers").click()
+        await page.wait_for_url("**/admin/virtual-printers")
+        await check(page, "admin-virtual-printers")
+        token = await csrf(page)
+        resp = await page.request.post(
+            f"{world.portal}/admin/virtual-printers/{vp['id']}/members",
+            form={"csrf": token, "member": str(uuid.uuid4())},
+        )
+        assert resp.status == 422 and "unknown printer" in await resp.text()
+        box = page.locator(f"#member-{vp['id']}-{printer_id}")
+        assert await box.is_checked()
+        await box.uncheck()
+        await page.click(f"form[action$='/{vp['id']}/members'] button")
+        await page.wait_for_url("**/admin/virtual-printers?message=members-saved")
+        _, saved = await world.call("GET", f"/v1/virtual-printers/{vp['id']}", world.admin)
+        assert saved["members"] == []
+        _, kept = await world.call("GET", f"/v1/virtual-printers/{world.virtual_printer_id}",
+                                   world.admin)  # fmt: skip
+        assert kept["members"] == [printer_id]
+
+        # consumables: a rule refused beside its threshold, then added, changed, deleted
+        await page.get_by_role("link", name="Consumables").click()
+        await page.wait_for_url("**/admin/consumables")
+        await check(page, "admin-consumables")
+        await page.select_option("#rule-kind", "drum")
+        await page.fill("#rule-threshold", "150")
+        async with page.expect_navigation():
+            await page.click("form[action='/portal/admin/consumables/rules'] button")
+        await expect(page.locator("#err-rule-threshold_percent")).to_be_visible()
+        await page.fill("#rule-threshold", "15")
+        await page.click("form[action='/portal/admin/consumables/rules'] button")
+        await page.wait_for_url("**/admin/consumables?message=rule-added")
+        _, rules = await world.call("GET", "/v1/supply-rules?limit=200", world.admin)
+        (rule,) = [r for r in rules["items"] if r["tenant_id"] and r["kind"] == "drum"]
+        assert (rule["threshold_percent"], rule["action"]) == (15, "warn")
+        await page.fill(f"#threshold-{rule['id']}", "20")
+        await page.select_option(f"#action-{rule['id']}", "ignore")
+        await page.click(f"form[action$='/rules/{rule['id']}'] button")
+        await page.wait_for_url("**/admin/consumables?message=rule-changed")
+        _, changed = await world.call("GET", f"/v1/supply-rules/{rule['id']}", world.admin)
+        assert (changed["threshold_percent"], changed["action"]) == (20, "ignore")
+        await page.click(f"form[action$='/rules/{rule['id']}/delete'] button")
+        await page.wait_for_url("**/admin/consumables?message=rule-deleted")
+        status, _ = await world.call("GET", f"/v1/supply-rules/{rule['id']}", world.admin)
+        assert status == 404
+
+        # roles: promoted and disabled; administrators cannot demote themselves
+        await page.goto(world.portal + "/admin/users")
+        await page.select_option(f"#role-{person['id']}", "admin")
+        await page.check(f"#disabled-{person['id']}")
+        await page.click(f"form[action='/portal/admin/users/{person['id']}'] button")
+        await page.wait_for_url("**/admin/users?message=user-changed")
+        await check(page, "admin-users")
+        _, changed_user = await world.call("GET", f"/v1/users/{person['id']}", world.admin)
+        assert changed_user["roles"] == ["admin"] and changed_user["disabled"] is True
+        await page.select_option(f"#role-{world.admin.user_id}", "user")
+        async with page.expect_navigation():
+            await page.click(f"form[action='/portal/admin/users/{world.admin.user_id}'] button")
+        await expect(page.locator("[data-form-error]")).to_contain_text("your own")
+        _, me = await world.call("GET", f"/v1/users/{world.admin.user_id}", world.admin)
+        assert me["roles"] == ["admin"] and not me["disabled"]
     finally:
         await context.close()

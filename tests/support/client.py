@@ -20,6 +20,7 @@ class Queues:
     documents: dict[str, bytes] = field(default_factory=dict)
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[tuple[str, str, Any]] = field(default_factory=list)
+    reservations: dict[str, dict[str, Any]] = field(default_factory=dict)
     tokens: set[str] = field(default_factory=set)
 
 
@@ -108,10 +109,31 @@ def queues_app(q: Queues) -> web.Application:
         who(request)
         body = await request.json()
         q.requests.append(("POST", "/v1/reservations", body))
-        jobs = [{"id": str(uuid.uuid4()), "title": t, "pages": p} for t, p in (("b", 3), ("a", 1))]
+        jobs = [{"id": str(uuid.uuid4()), "title": t, "pages": p, "state": "pending"}
+                for t, p in (("b", 3), ("a", 1))]  # fmt: skip
         answer = {"reservation_id": str(uuid.uuid4()), "printer_id": body["printer_id"],
                   "deadline": body["deadline"], "jobs": jobs}  # fmt: skip
+        q.reservations[answer["reservation_id"]] = {**answer, "canceled_at": None}
         return web.json_response(answer, status=201)
+
+    async def reservations(request: web.Request) -> web.Response:
+        who(request)
+        q.requests.append(("GET", "/v1/reservations", dict(request.query)))
+        return web.json_response({"items": list(q.reservations.values()), "next_after": None})
+
+    async def cancel_reservation(request: web.Request) -> web.Response:
+        who(request)
+        found = q.reservations.get(request.match_info["reservation_id"])
+        if found is None:
+            return web.json_response(
+                {"title": "Not found", "status": 404, "detail": "no such reservation",
+                 "code": "reservation-not-found"},
+                status=404, content_type="application/problem+json",
+            )  # fmt: skip
+        found["canceled_at"] = "2030-01-01T12:00:00+00:00"
+        for job in found["jobs"]:
+            job["state"] = "canceled"
+        return web.json_response(found)
 
     app = web.Application()
     app.router.add_post("/v1/documents", upload)
@@ -122,4 +144,6 @@ def queues_app(q: Queues) -> web.Application:
     app.router.add_get("/v1/jobs/{job_id}/events", events)
     app.router.add_post("/v1/printers/{printer_id}/release", release)
     app.router.add_post("/v1/reservations", reserve)
+    app.router.add_get("/v1/reservations", reservations)
+    app.router.add_delete("/v1/reservations/{reservation_id}", cancel_reservation)
     return app

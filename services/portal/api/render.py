@@ -27,6 +27,15 @@ MESSAGES = {
     "printer-relayed": "The printer was added; it joins when it next reaches the cloud.",
     "printer-renamed": "The printer was renamed.",
     "quota-set": "The quota was saved.",
+    "printer-moved": "The printer was moved.",
+    "members-saved": "The member printers were saved.",
+    "rule-added": "The rule was added.",
+    "rule-changed": "The rule was changed.",
+    "rule-deleted": "The rule was deleted.",
+    "user-changed": "The person's role and status were saved.",
+    "reservation-made": "The printer was reserved; your kept documents are queued there.",
+    "reservation-canceled": "The reservation was cancelled.",
+    "document-kept": "The document is kept; reserve a printer to print it.",
 }
 """The notices a page shows after a form (``?message=``); anything else is not shown."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.portal.api import admin, signin, views
+from services.portal.api import admin, manage, signin, views
 from services.portal.api.context import install
 from services.portal.api.render import setup, static_file
 from services.portal.api.security import page_middleware
@@ -52,3 +52,19 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/portal/admin/groups", admin.groups)
     r.add_get("/portal/admin/usage", admin.usage)
     r.add_get("/portal/admin/usage.csv", admin.usage_csv)
+    add_manage_routes(r)
+
+
+def add_manage_routes(r: web.UrlDispatcher) -> None:
+    """Reservations, moving printers, virtual printer members, consumables, roles."""
+    r.add_get("/portal/reservations", manage.reservations)
+    r.add_post("/portal/reservations", manage.reserve)
+    r.add_post("/portal/reservations/{reservation_id}/cancel", manage.cancel_reservation)
+    r.add_post("/portal/admin/printers/{printer_id}/move", manage.move)
+    r.add_get("/portal/admin/virtual-printers", manage.virtual_printers)
+    r.add_post("/portal/admin/virtual-printers/{virtual_printer_id}/members", manage.set_members)
+    r.add_get("/portal/admin/consumables", manage.consumables)
+    r.add_post("/portal/admin/consumables/rules", manage.add_rule)
+    r.add_post("/portal/admin/consumables/rules/{rule_id}", manage.change_rule)
+    r.add_post("/portal/admin/consumables/rules/{rule_id}/delete", manage.delete_rule)
+    r.add_post("/portal/admin/users/{user_id}", manage.change_user)

@@ -46,6 +46,8 @@ def signed_in(request: web.Request) -> Session:
     """The request's session; a page without one asks to sign in."""
     session = session_of(request)
     if session is None:
+        if request.headers.get("HX-Request") == "true":  # a part of a page: no redirect
+            raise PageError(401, "Your session has expired. Sign in again.", sign_in=True)
         raise web.HTTPSeeOther("/portal/sign-in")
     return session
 
@@ -222,6 +224,8 @@ async def print_submit(request: web.Request) -> web.Response:
                             "was printed.")  # fmt: skip
         settings = _settings(fields, caps)
         title = (fields.get("title") or part.filename or "Document")[:200]
+        if fields.get("keep") == "on":
+            return await _keep(request, client, upload, media_type, title)
         try:
             document = await client.upload(upload.chunks(), media_type, title)
             job = await client.post("/v1/jobs", {
@@ -240,13 +244,31 @@ async def print_submit(request: web.Request) -> web.Response:
     raise PageError(422, "Choose a document to print; nothing was printed.")
 
 
+async def _keep(request: web.Request, client: PrintcloudApi, upload: _Upload, media_type: str,
+                title: str) -> web.Response:  # fmt: skip
+    """Store the document kept for a later reservation, and print nothing now."""
+    try:
+        await client.upload(upload.chunks(), media_type, title, keep=True)
+    except ApiError as exc:
+        if upload.too_large:
+            raise PageError(413, f"The document is larger than {size_text(upload.limit)}; "
+                            "nothing was kept.") from None  # fmt: skip
+        raise refused(exc) from None
+    location = "/portal/reservations?message=document-kept"
+    if request.headers.get("Accept", "").startswith("application/json"):
+        return web.json_response({"location": location})
+    return redirect(location)
+
+
 @public
 async def jobs(request: web.Request) -> web.Response:
     """GET /portal/jobs: my jobs, newest first."""
     client = api(request, signed_in(request))
     body = await _get(client, "/v1/jobs", owner="me", limit=100)
     items = sorted(body.get("items", []), key=lambda j: j.get("submitted_at") or "", reverse=True)
-    return await page(request, "jobs.html", title="My jobs", jobs=items, final=FINAL_STATES)
+    # htmx refreshing the list asks for its rows alone
+    template = "_job_rows.html" if request.headers.get("HX-Request") == "true" else "jobs.html"
+    return await page(request, template, title="My jobs", jobs=items, final=FINAL_STATES)
 
 
 @public
@@ -285,9 +307,11 @@ async def cancel(request: web.Request) -> web.Response:
     client = api(request, signed_in(request))
     job_id = path_id(request, "job_id")
     try:
-        await client.post(f"/v1/jobs/{job_id}/cancel")
+        found = await client.post(f"/v1/jobs/{job_id}/cancel")
     except ApiError as exc:
         raise refused(exc) from None
+    if request.headers.get("HX-Request") == "true":  # the list's row alone, swapped in place
+        return await page(request, "_job_row.html", j=found, final=FINAL_STATES)
     return redirect(f"/portal/jobs/{job_id}")
 
 

@@ -1,4 +1,4 @@
-// Printcloud portal: passkey ceremonies, upload progress and live job status.
+// Printcloud portal: passkey ceremonies, upload progress, live job status, htmx errors.
 // No inline code anywhere: this file binds to data-* attributes.
 "use strict";
 (function () {
@@ -124,6 +124,14 @@
       }
     });
   }
+
+  // htmx swaps rows in place; a refusal (an error page) takes the page's main content,
+  // so its message shows exactly as without JavaScript.
+  document.addEventListener("htmx:responseError", (e) => {
+    const doc = new DOMParser().parseFromString(e.detail.xhr.responseText, "text/html");
+    const main = doc.querySelector("main");
+    if (main) document.querySelector("main").replaceWith(document.importNode(main, true));
+  });
 
   document.addEventListener("DOMContentLoaded", () => {
     document.querySelectorAll("[data-passkey-sign-in]").forEach((b) => b.addEventListener("click", () => signIn(b)));

@@ -10,7 +10,9 @@ from services.queues.api.shapes import (
     JobOut,
     JobPage,
     Released,
+    ReservationItem,
     ReservationOut,
+    ReservationPage,
     ScanOut,
     Sessions,
 )
@@ -19,6 +21,7 @@ from services.queues.domain.commands import (
     JobFilter,
     ReleaseJobs,
     RequestScan,
+    ReservationFilter,
     SubmitJob,
 )
 from shared.http.operations import Operation
@@ -198,6 +201,33 @@ OPERATIONS: list[Operation] = [
         "`max_pages` (pages as the server counted them); jobs not printed by `deadline` "
         "expire. The jobs are submitted `pending` and go through routing like every job "
         "(quotas, the printer's offline policy and failover) before they are queued.",
+    ),
+    Operation(
+        "GET",
+        "/v1/reservations",
+        "List reservations",
+        "jobs",
+        {200: ReservationPage},
+        query=ReservationFilter,
+        errors=(401, 403, 422),
+        operation_id="listReservations",
+        description="The caller's reservations (a tenant administrator's: the tenant's, "
+        "unless `owner=me`), in id order, each with its jobs in print order; narrowed by "
+        "`printer_id`; `next_after` pages on. Another tenant's are never listed.",
+    ),
+    Operation(
+        "DELETE",
+        "/v1/reservations/{reservation_id}",
+        "Cancel a reservation",
+        "jobs",
+        {200: ReservationItem},
+        errors=READ_ERRORS,
+        operation_id="cancelReservation",
+        description="Cancels the reservation and, in the same transaction, every job of it "
+        "not final yet (`job.canceled` each; a printer holding one is told to drop it). "
+        "Cancelling it again changes nothing. Another tenant's or another user's "
+        "reservation answers 404 like one that does not exist (administrators may cancel "
+        "their tenant's).",
     ),
     Operation(
         "GET",

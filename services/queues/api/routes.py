@@ -24,6 +24,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/jobs/{job_id}/events", streams.job_events)
     app.router.add_post("/v1/printers/{printer_id}/release", jobs.release)
     app.router.add_post("/v1/reservations", reservations.create)
+    app.router.add_get("/v1/reservations", reservations.list_all)
+    app.router.add_delete("/v1/reservations/{reservation_id}", reservations.cancel)
     app.router.add_get("/v1/devices/me/jobs", devices.my_jobs)
     app.router.add_get("/v1/devices/me/jobs/{job_id}/document", devices.document)
     app.router.add_get("/v1/devices/me/sessions", devices.my_sessions)

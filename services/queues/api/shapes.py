@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from services.queues.domain.model import Document, Job
+from services.queues.domain.model import Document, Job, Reservation
 from shared.events.contracts.jobs import JobState, PolicyAdjustment, PolicyRefusal, Release
 from shared.printing.capabilities import Capabilities
 from shared.printing.settings import JobSettings
@@ -157,6 +157,39 @@ class ReservationOut(BaseModel):
     printer_id: uuid.UUID
     deadline: AwareDatetime
     jobs: list[JobOut]
+
+
+class ReservationItem(BaseModel):
+    """A reservation as listed: who made it, for which printer, and its jobs in print
+    order (``canceled_at`` set: cancelled, with its jobs not printed by then)."""
+
+    reservation_id: uuid.UUID
+    owner_id: uuid.UUID
+    printer_id: uuid.UUID
+    deadline: AwareDatetime
+    created_at: AwareDatetime
+    canceled_at: AwareDatetime | None
+    jobs: list[JobOut]
+
+
+class ReservationPage(BaseModel):
+    """A page of reservations; pass ``next_after`` as ``after`` for the next one."""
+
+    items: list[ReservationItem]
+    next_after: uuid.UUID | None
+
+
+def reservation_item(reservation: Reservation, jobs: list[Job]) -> ReservationItem:
+    """The public shape of a listed reservation."""
+    return ReservationItem(
+        reservation_id=reservation.id,
+        owner_id=reservation.owner_id,
+        printer_id=reservation.printer_id,
+        deadline=reservation.deadline,
+        created_at=reservation.created_at,
+        canceled_at=reservation.canceled_at,
+        jobs=[job_out(j) for j in jobs],
+    )
 
 
 def job_out(job: Job) -> JobOut:

@@ -92,6 +92,17 @@ class CreateReservation(_Command):
     settings: JobSettings = Field(default_factory=JobSettings)
 
 
+class ReservationFilter(_Command):
+    """GET /v1/reservations: narrow and page the list."""
+
+    printer_id: uuid.UUID | None = None
+    owner: Literal["me", "all"] | None = Field(
+        default=None, description="me: only the caller's (admins see the tenant's)."
+    )
+    limit: int = Field(default=50, ge=1, le=500)
+    after: uuid.UUID | None = None
+
+
 class JobFilter(_Command):
     """GET /v1/jobs: narrow and page the list."""
 

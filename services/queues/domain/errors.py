@@ -75,3 +75,10 @@ class IdempotencyKeyReused(DomainError):
     code: str = "idempotency-key-reused"
     status: int = 422
     title: str = "Idempotency key reused for another request"
+
+
+@dataclass
+class ReservationNotFound(NotFound):
+    """No such reservation for this caller (also: another tenant's or another user's)."""
+
+    code: str = "reservation-not-found"

@@ -181,6 +181,20 @@ class Document:
 
 
 @dataclass(frozen=True)
+class Reservation:
+    """Kept documents queued at a printer by their owner, printed by a deadline or
+    expired; ``canceled_at`` set: cancelled, with its jobs not printed yet."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    owner_id: uuid.UUID
+    printer_id: uuid.UUID
+    deadline: datetime
+    created_at: datetime
+    canceled_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Printer:
     """The queues' replica of a registry printer (revision 0: only heard of through
     capabilities or a connection change, not registered yet)."""

@@ -239,22 +239,27 @@ async def cancel_job(tx: Transactions[QueuesRepository], job_id: uuid.UUID, who:
         job = await uow.repo.get_job(job_id, for_update=True)
         if job is None or not visible(job, who):
             raise JobNotFound("no such job")
-        at = now()
-        after = transition(job, "canceled", at)
-        by = uuid.UUID(who.subject) if not who.is_operator else None
-        event = JobCanceled(
-            job_id=job.id,
-            tenant_id=job.tenant_id,
-            owner_id=job.owner_id,
-            at=at,
-            previous_state=job.state,
-            by_user_id=by,
-            printer_id=job.printer_id,
-        )
-        await record(uow, job, after, [event])
-        if job.state in ("sent", "printing") and job.printer_id is not None:
-            await notify(uow, job.tenant_id, job.printer_id, "job_canceled", [job.id])
-        return after
+        return await cancel_locked(uow, job, who, now())
+
+
+async def cancel_locked(uow: Work, job: Job, who: Principal, at: datetime) -> Job:
+    """Cancel a job locked in ``uow`` (``job.canceled`` through the outbox); a printer
+    that has it is told to drop it."""
+    after = transition(job, "canceled", at)
+    by = uuid.UUID(who.subject) if not who.is_operator else None
+    event = JobCanceled(
+        job_id=job.id,
+        tenant_id=job.tenant_id,
+        owner_id=job.owner_id,
+        at=at,
+        previous_state=job.state,
+        by_user_id=by,
+        printer_id=job.printer_id,
+    )
+    await record(uow, job, after, [event])
+    if job.state in ("sent", "printing") and job.printer_id is not None:
+        await notify(uow, job.tenant_id, job.printer_id, "job_canceled", [job.id])
+    return after
 
 
 async def visible_job(tx: Transactions[QueuesRepository], job_id: uuid.UUID, who: Principal) -> Job:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 
 from services.queues.domain.commands import CreateReservation, SubmitJob
-from services.queues.domain.model import Document, Job
+from services.queues.domain.errors import ReservationNotFound
+from services.queues.domain.model import Document, Job, Reservation
 from services.queues.handlers.common import now, record
-from services.queues.handlers.jobs import resolve_target
+from services.queues.handlers.jobs import cancel_locked, resolve_target
 from services.queues.repository import QueuesRepository
 from shared.db.uow import Transactions
 from shared.errors import FieldError, ValidationFailed
@@ -93,3 +94,52 @@ async def create_reservation(
             await uow.repo.set_document_kept(doc.id, False)
             jobs.append(job)
     return reservation_id, jobs
+
+
+def _visible(reservation: Reservation | None, who: Principal) -> bool:
+    """The owner's and their tenant's administrators'; nobody else's (not even in name)."""
+    if reservation is None or not who.can_access(reservation.tenant_id):
+        return False
+    return who.is_operator or "admin" in who.roles or str(reservation.owner_id) == who.subject
+
+
+async def list_reservations(
+    tx: Transactions[QueuesRepository],
+    who: Principal,
+    *,
+    mine: bool,
+    printer_id: uuid.UUID | None,
+    after: uuid.UUID | None,
+    limit: int,
+) -> list[tuple[Reservation, list[Job]]]:
+    """A page of the caller's reservations (an administrator's: the tenant's, unless
+    ``mine``), each with its jobs in print order."""
+    assert who.tenant_id is not None
+    owner = uuid.UUID(who.subject) if mine or "admin" not in who.roles else None
+    async with tx() as uow:
+        found = await uow.repo.list_reservations(
+            tenant_id=who.tenant_id, owner_id=owner, printer_id=printer_id, after=after,
+            limit=limit,
+        )  # fmt: skip
+        jobs = await uow.repo.reservation_jobs([r.id for r in found])
+    return [(r, [j for j in jobs if j.reservation_id == r.id]) for r in found]
+
+
+async def cancel_reservation(
+    tx: Transactions[QueuesRepository], reservation_id: uuid.UUID, who: Principal
+) -> tuple[Reservation, list[Job]]:
+    """Cancel a reservation and, in the same transaction, every job of it not final yet
+    (``job.canceled`` each; a printer that has one is told to drop it). Cancelling it
+    again changes nothing."""
+    async with tx() as uow:
+        reservation = await uow.repo.get_reservation(reservation_id, for_update=True)
+        if reservation is None or not _visible(reservation, who):
+            raise ReservationNotFound("no such reservation")
+        at = now()
+        jobs = []
+        for job in await uow.repo.reservation_jobs([reservation_id], for_update=True):
+            jobs.append(job if job.is_final else await cancel_locked(uow, job, who, at))
+        await uow.repo.set_reservation_canceled(reservation_id, at)
+        reservation = await uow.repo.get_reservation(reservation_id)
+        assert reservation is not None
+    return reservation, jobs

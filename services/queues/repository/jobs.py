@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 
-from services.queues.domain.model import Document, HistoryEntry, Job, QueuedJob
+from services.queues.domain.model import Document, HistoryEntry, Job, QueuedJob, Reservation
 from shared.printing.settings import JobSettings
 
 _JOB_COLUMNS = (
@@ -19,6 +19,8 @@ _JOB_COLUMNS = (
     "submitted_at, queued_at, finished_at, state_detail, policy_version, policy_adjustments, "
     "policy_refusal"
 )
+
+_RESERVATION_COLUMNS = "id, tenant_id, owner_id, printer_id, deadline, created_at, canceled_at"
 
 
 def changes_channel(schema: str) -> str:
@@ -416,6 +418,62 @@ class Jobs:
             values["owner_id"],
             values["printer_id"],
             values["deadline"],
+        )
+
+    async def get_reservation(
+        self, reservation_id: uuid.UUID, *, for_update: bool = False
+    ) -> Reservation | None:
+        """One reservation (locked for update when asked)."""
+        row = await self.conn.fetchrow(
+            f"SELECT {_RESERVATION_COLUMNS} FROM reservations WHERE id = $1"
+            + (" FOR UPDATE" if for_update else ""),
+            reservation_id,
+        )
+        return Reservation(**dict(row)) if row else None
+
+    async def list_reservations(
+        self,
+        *,
+        tenant_id: uuid.UUID,
+        owner_id: uuid.UUID | None,
+        printer_id: uuid.UUID | None,
+        after: uuid.UUID | None,
+        limit: int,
+    ) -> list[Reservation]:
+        """A tenant's reservations in id order, keyset-paginated, narrowed by owner and
+        printer when set."""
+        rows = await self.conn.fetch(
+            f"""
+            SELECT {_RESERVATION_COLUMNS} FROM reservations
+            WHERE tenant_id = $1 AND ($2::uuid IS NULL OR owner_id = $2)
+              AND ($3::uuid IS NULL OR printer_id = $3) AND ($4::uuid IS NULL OR id > $4)
+            ORDER BY id LIMIT $5
+            """,
+            tenant_id,
+            owner_id,
+            printer_id,
+            after,
+            limit,
+        )
+        return [Reservation(**dict(r)) for r in rows]
+
+    async def reservation_jobs(
+        self, reservation_ids: Sequence[uuid.UUID], *, for_update: bool = False
+    ) -> list[Job]:
+        """The jobs of reservations, in their print order."""
+        rows = await self.conn.fetch(
+            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE reservation_id = ANY($1::uuid[]) "
+            "ORDER BY reservation_id, sequence, id" + (" FOR UPDATE" if for_update else ""),
+            list(reservation_ids),
+        )
+        return [job_of(r) for r in rows]
+
+    async def set_reservation_canceled(self, reservation_id: uuid.UUID, at: datetime) -> None:
+        """Mark a reservation cancelled (the first time only)."""
+        await self.conn.execute(
+            "UPDATE reservations SET canceled_at = coalesce(canceled_at, $2) WHERE id = $1",
+            reservation_id,
+            at,
         )
 
     async def set_document_kept(self, document_id: uuid.UUID, keep: bool) -> None:

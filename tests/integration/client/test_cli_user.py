@@ -303,6 +303,18 @@ async def test_release_and_reservations(rig: Rig, user: dict[str, Any]) -> None:
         "--deadline", "2030-01-01T12:00:00",
     )  # fmt: skip
     assert code == 1 and "time zone" in err
+    code, out, err = await rig.cli("reservations", "list", "--printer", printer, "--mine")
+    assert code == 0, err
+    (made,) = rig.queues.reservations
+    assert made in out and "0/2 done" in out
+    listed = [b for m, p, b in rig.queues.requests if (m, p) == ("GET", "/v1/reservations")]
+    assert listed[-1]["printer_id"] == printer and listed[-1]["owner"] == "me"
+    code, out, err = await rig.cli("reservations", "cancel", made)
+    assert code == 0 and "2 of 2 job(s) canceled" in out, err
+    code, out, _ = await rig.cli("reservations", "list", "--json")
+    assert json.loads(out)[0]["canceled_at"]
+    code, _, err = await rig.cli("reservations", "cancel", str(uuid.uuid4()))
+    assert code == 1 and "no such reservation" in err
 
 
 async def test_printer_ids_are_never_cut_through_a_pipe_or_on_a_terminal(
