@@ -168,6 +168,17 @@ TOPICS: tuple[TopicSpec, ...] = (
         retention_ms=7 * DAY_MS,
     ),
     TopicSpec(
+        name="routing.policies",
+        owner="routing",
+        key="policy_id",
+        description=(
+            "Print policies created, updated and deleted, each with the policy's full state "
+            "and the tenant's policy version; compacted."
+        ),
+        partitions=3,
+        compacted=True,
+    ),
+    TopicSpec(
         name="devices.notifications",
         owner="queues",
         key="device_id",

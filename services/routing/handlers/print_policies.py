@@ -23,6 +23,11 @@ from shared.db.uow import Transactions, UnitOfWork
 from shared.errors import Conflict, FieldError, ValidationFailed
 from shared.events.contracts.groups import GroupCreated, GroupDeleted, GroupUpdated
 from shared.events.contracts.jobs import JobSubmitted
+from shared.events.contracts.policies import (
+    PrintPolicyCreated,
+    PrintPolicyDeleted,
+    PrintPolicyUpdated,
+)
 from shared.groups.membership import effective_groups
 from shared.http.auth import Principal
 from shared.logging import get_logger
@@ -89,6 +94,15 @@ async def judge(
 
 
 # --- administration -------------------------------------------------------------------
+
+
+def _state(p: PrintPolicy, version: int) -> dict[str, Any]:
+    """A saved policy's full state as its change event carries it."""
+    return {
+        "policy_id": p.policy_id, "tenant_id": p.tenant_id, "revision": p.revision,
+        "policy_version": version, "name": p.name, "scope": p.scope,
+        "subject_id": p.subject_id, "rules": p.rules.model_dump(mode="json"),
+    }  # fmt: skip
 
 
 async def _check_subject(
@@ -172,6 +186,7 @@ async def create_policy(
             uuid.uuid4(), tenant_id, cmd.name, cmd.scope, cmd.subject_id, cmd.rules, 1
         )
         saved = await repo.save_print_policy(policy, version, by)
+        await uow.emit(PrintPolicyCreated(**_state(saved, version)), tenant_id=tenant_id)
     log.info("print policy created", policy_id=str(saved.policy_id), version=version)
     return version, saved
 
@@ -200,6 +215,7 @@ async def update_policy(
             revision=current.revision + 1,
         )
         saved = await repo.save_print_policy(policy, version, who.subject)
+        await uow.emit(PrintPolicyUpdated(**_state(saved, version)), tenant_id=tenant_id)
     log.info("print policy updated", policy_id=str(policy_id), version=version)
     return version, saved
 
@@ -214,6 +230,13 @@ async def delete_policy(
         version = await repo.lock_policy_version(current.tenant_id)
         current = await visible_policy(repo, policy_id, who)
         await repo.delete_print_policy(current, version, who.subject)
+        await uow.emit(
+            PrintPolicyDeleted(
+                policy_id=current.policy_id, tenant_id=current.tenant_id,
+                revision=current.revision, policy_version=version,
+            ),
+            tenant_id=current.tenant_id,
+        )  # fmt: skip
     log.info("print policy deleted", policy_id=str(policy_id), version=version)
     return version
 

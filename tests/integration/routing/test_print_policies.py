@@ -319,6 +319,19 @@ async def test_a_policy_change_leaves_decided_jobs_as_they_were(rig: Rig) -> Non
     then = await resp.json()
     assert [p["rules"]["force_duplex"] for p in then["policies"]] == [True]
     assert then["version"] == paper["version"]
+    # Every change is an event with the policy's full state and the version it made.
+    status, _ = await rig.call("DELETE", f"/v1/policies/{paper['policy_id']}")
+    assert status == 204
+    changes_ = await envelopes(
+        rig.q.bootstrap, "routing.policies", key=paper["policy_id"], count=3, settle_s=1.0
+    )
+    assert [(e["type"], e["data"]["revision"], e["data"]["policy_version"]) for e in changes_] == [
+        ("print_policy.created", 1, paper["version"]),
+        ("print_policy.updated", 2, saved["version"]),
+        ("print_policy.deleted", 2, saved["version"] + 1),
+    ]
+    assert [e["data"].get("rules", {}).get("force_duplex") for e in changes_] == [True, False, None]
+    assert {e["tenant_id"] for e in changes_} == {str(rig.tenant)}
 
 
 async def test_group_policies_follow_the_groups_auth_announces(rig: Rig) -> None:
