@@ -11,7 +11,7 @@ from services.counters.consumers import consumers, transactions
 from services.counters.domain.events import EVENTS
 from services.counters.handlers.quotas import roll_over
 from services.counters.settings import CountersSettings
-from shared.events.contracts import gateway, jobs
+from shared.events.contracts import gateway, groups, jobs
 from shared.events.registry import EventRegistry
 from shared.logging import get_logger
 from shared.service import Runtime, ServiceSpec, WorkerSpec
@@ -39,7 +39,7 @@ def tasks(rt: Runtime[CountersSettings]) -> dict[str, TaskFactory]:
 SPEC = ServiceSpec(
     name="counters",
     settings_cls=CountersSettings,
-    registry=EventRegistry([*EVENTS, *gateway.EVENTS, *jobs.EVENTS]),
+    registry=EventRegistry([*EVENTS, *gateway.EVENTS, *jobs.EVENTS, *groups.EVENTS]),
     migrations_dir=Path(__file__).parent / "migrations",
     add_routes=add_routes,
     consumers=consumers,

@@ -1,4 +1,5 @@
-"""What counters reads: devices' counter readings, completed jobs, its own roll-ups.
+"""What counters reads: devices' counter readings, completed jobs, its own roll-ups,
+and the groups of auth (for the accounting export's group rows).
 
 Each handler runs in the consumer's inbox transaction: its unit of work is opened on
 the inbox connection, and the events it announces are caused by the one consumed.
@@ -18,6 +19,7 @@ from services.counters.repository import CountersRepository
 from services.counters.settings import CountersSettings
 from shared.db.uow import PostgresTransactions, Transactions
 from shared.events.contracts.gateway import DeviceCountersReported
+from shared.events.contracts.groups import GroupCreated, GroupDeleted, GroupUpdated
 from shared.events.contracts.jobs import JobCompleted
 from shared.events.registry import DecodedEvent
 from shared.kafka.consumer import BatchHandler, Handler
@@ -77,6 +79,14 @@ def consumers(rt: Runtime[CountersSettings]) -> list[ConsumerSpec]:
                 JobCompleted.event_type: on_event(
                     tx, lambda t, event: usage.record_completed(t, event.data)
                 )
+            },
+        ),
+        ConsumerSpec(
+            name=f"{rt.schema}-groups",
+            topics=[GroupCreated.topic],
+            handlers={
+                kind.event_type: on_event(tx, lambda t, event: usage.group_changed(t, event.data))
+                for kind in (GroupCreated, GroupUpdated, GroupDeleted)
             },
         ),
         ConsumerSpec(

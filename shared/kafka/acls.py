@@ -129,6 +129,7 @@ KAFKA_USERS: tuple[KafkaUser, ...] = (
         "devices.telemetry",
         "queues.jobs",
         "counters.usage",
+        "auth.groups",
         internal_prefix="printcloud-counters",
     ),
     _service("consumables", "registry.printers", "devices.telemetry"),

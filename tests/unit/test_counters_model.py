@@ -10,12 +10,15 @@ from services.counters.domain.model import (
     Kept,
     Quota,
     Step,
+    UsageWindow,
+    group_windows,
     interpret,
     period_end,
     period_start,
     window_of,
 )
 from shared.events.contracts.gateway import CounterValue
+from shared.sharing import Membership
 
 T0 = datetime(2026, 3, 31, 23, 30, tzinfo=UTC)
 
@@ -96,3 +99,28 @@ def test_simulated_pages_are_counted_from_the_pdf() -> None:
     pdf = b"<</Type /Pages /Count 2>> <</Type /Page>> <</Type/Page>>"
     assert _pages(pdf, "application/pdf") == 2
     assert _pages(b"\xff\xd8", "image/jpeg") == 1
+
+
+def test_a_groups_usage_sums_its_members_through_nested_groups_once_each() -> None:
+    tenant, ada, bob, eve = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    team, department, loop = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+
+    def user(subject: uuid.UUID, pages: int, sheets: int, duplex: int) -> UsageWindow:
+        return UsageWindow(
+            tenant, "month", "user", subject, T0, T0 + timedelta(days=30), pages, 0, 1,
+            sheets, duplex,
+        )  # fmt: skip
+
+    windows = [user(ada, 10, 5, 5), user(bob, 3, 3, 0), user(eve, 7, 7, 0)]
+    groups = {
+        team: Membership(frozenset({ada, bob}), frozenset()),
+        # the department holds the team twice over (directly and through a loop that a
+        # stale read model might hold): each member still counts once
+        department: Membership(frozenset({ada}), frozenset({team, loop})),
+        loop: Membership(frozenset(), frozenset({department})),
+    }
+    rows = {w.subject_id: w for w in group_windows(windows, groups)}
+    assert {g: (w.pages, w.sheets, w.duplex_sheets, w.jobs) for g, w in rows.items()} == {
+        team: (13, 8, 5, 2), department: (13, 8, 5, 2), loop: (13, 8, 5, 2),
+    }  # fmt: skip
+    assert {w.dimension for w in rows.values()} == {"group"}

@@ -162,9 +162,11 @@ def export_csv(rows: list[dict[str, Any]]) -> str:
 
 
 class ExportRow(BaseModel):
-    """One tenant's, user's or printer's usage in the month."""
+    """One tenant's, user's, group's or printer's usage in the month. A group's row is
+    the sum of its members' rows (members directly or through other groups, as the
+    groups stand when the export is made), so a person in two groups counts in both."""
 
-    dimension: Literal["tenant", "user", "printer"]
+    dimension: Literal["tenant", "user", "group", "printer"]
     subject_id: uuid.UUID
     jobs: int
     pages: int

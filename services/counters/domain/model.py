@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from shared.events.contracts.gateway import CounterValue
+from shared.sharing import Membership, effective_groups
 
 Period = Literal["day", "week", "month", "year"]
 Metric = Literal["pages", "colour_pages"]
@@ -258,3 +259,24 @@ def window_of(granularity: str, ts: datetime) -> tuple[datetime, datetime]:
         start = ts.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         return start, next_month(start)
     raise ValueError(f"unknown granularity {granularity!r}")
+
+
+def group_windows(
+    windows: list[UsageWindow], groups: Mapping[uuid.UUID, Membership]
+) -> list[UsageWindow]:
+    """Each group's window: the sum of the user windows of its effective members."""
+    totals: dict[uuid.UUID, UsageWindow] = {}
+    for w in windows:
+        if w.dimension != "user":
+            continue
+        for group_id in effective_groups(w.subject_id, groups):
+            before = totals.get(group_id)
+            totals[group_id] = replace(
+                w, dimension="group", subject_id=group_id,
+                pages=w.pages + (before.pages if before else 0),
+                colour_pages=w.colour_pages + (before.colour_pages if before else 0),
+                jobs=w.jobs + (before.jobs if before else 0),
+                sheets=w.sheets + (before.sheets if before else 0),
+                duplex_sheets=w.duplex_sheets + (before.duplex_sheets if before else 0),
+            )  # fmt: skip
+    return [totals[g] for g in sorted(totals, key=str)]

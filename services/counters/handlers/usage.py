@@ -6,10 +6,11 @@ import uuid
 from datetime import datetime
 
 from services.counters.domain.events import UsageRolledUp, UsageRolledUpV1
-from services.counters.domain.model import JobUsage, Quota, UsageWindow
+from services.counters.domain.model import JobUsage, Quota, UsageWindow, group_windows
 from services.counters.handlers.quotas import charge
 from services.counters.repository import CountersRepository, UsageRepository
 from shared.db.uow import Transactions
+from shared.events.contracts.groups import GroupCreated, GroupDeleted, GroupUpdated
 from shared.events.contracts.jobs import JobCompleted
 
 
@@ -70,6 +71,18 @@ async def usage_windows(
 async def month_export(
     tx: Transactions[UsageRepository], tenant_id: uuid.UUID, start: datetime
 ) -> list[UsageWindow]:
-    """A tenant's monthly windows (tenant, users, printers) of the month at ``start``."""
+    """A tenant's monthly windows of the month at ``start``: the tenant's, each user's
+    and each printer's, and each group's (the sum of its members' windows, members
+    directly or through other groups, as the groups stand now)."""
     async with tx() as uow:
-        return await uow.repo.month_windows(tenant_id, start)
+        windows = await uow.repo.month_windows(tenant_id, start)
+        groups = await uow.repo.tenant_groups(tenant_id)
+    return windows + group_windows(windows, groups)
+
+
+async def group_changed(
+    tx: Transactions[UsageRepository], data: GroupCreated | GroupUpdated | GroupDeleted
+) -> None:
+    """group.created / updated / deleted: who is in which group, for the export."""
+    async with tx() as uow:
+        await uow.repo.apply_group(data)

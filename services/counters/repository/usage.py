@@ -8,6 +8,9 @@ from datetime import datetime
 import asyncpg
 
 from services.counters.domain.model import JobUsage, UsageWindow
+from shared.events.contracts.groups import GroupCreated, GroupDeleted, GroupUpdated
+from shared.readmodels import groups
+from shared.sharing import Membership
 
 
 class UsageRepository:
@@ -75,6 +78,14 @@ class UsageRepository:
             tenant_id, granularity, dimension, subject_id, start, end, limit,
         )  # fmt: skip
         return [UsageWindow(tenant_id, granularity, dimension, subject_id, **dict(r)) for r in rows]
+
+    async def tenant_groups(self, tenant_id: uuid.UUID) -> dict[uuid.UUID, Membership]:
+        """The tenant's live groups and their direct members (from auth.groups)."""
+        return await groups.tenant_groups(self.conn, tenant_id)
+
+    async def apply_group(self, data: GroupCreated | GroupUpdated | GroupDeleted) -> bool:
+        """A group's members (newest revision wins)."""
+        return await groups.apply_group(self.conn, data)
 
     async def month_windows(self, tenant_id: uuid.UUID, start: datetime) -> list[UsageWindow]:
         """Every monthly window of the tenant starting at ``start``: the tenant's, each

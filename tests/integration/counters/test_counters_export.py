@@ -1,7 +1,8 @@
-"""The accounting export of a month, per user and per printer, from the roll-ups the real
-faust worker made of real job.completed events (one- and two-sided): pages, colour,
-sheets and duplex sheets agree with the counters' own per-job record of the same jobs
-and with ``GET /v1/usage``, as JSON and as CSV; another month is empty."""
+"""The accounting export of a month, per user, group (nested groups included) and
+printer, from the roll-ups the real faust worker made of real job.completed events (one-
+and two-sided): pages, colour, sheets and duplex sheets agree with the counters' own
+per-job record of the same jobs and with ``GET /v1/usage``, as JSON and as CSV; another
+month is empty."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from shared.events.contracts.groups import GroupCreated
 from shared.events.contracts.jobs import JobCompleted
 from shared.testing.fixtures import ServiceDbFactory
 from tests.support.counters import counters_app, rollup_worker
@@ -54,7 +56,16 @@ async def test_a_months_export_agrees_with_the_counters_own_totals(
         completed(rng, tenant, users, printers, now - timedelta(seconds=rng.uniform(0, spread)))
         for _ in range(30)
     ]
+    # Two groups: "team" holds two users; "department" holds the team and the third.
+    team, department = uuid.uuid4(), uuid.uuid4()
+    groups = [
+        GroupCreated(group_id=team, tenant_id=tenant, revision=1, name="Team", source="local",
+                     member_user_ids=sorted(users[:2]), member_group_ids=[]),
+        GroupCreated(group_id=department, tenant_id=tenant, revision=1, name="Department",
+                     source="local", member_user_ids=[users[2]], member_group_ids=[team]),
+    ]  # fmt: skip
     async with counters_app(service_db, bootstrap) as c, rollup_worker(bootstrap, tmp_path):
+        await publish(bootstrap, *groups, source="auth")
         await publish(bootstrap, *jobs_of_month, source="queues")
         headers = c.admin(tenant)
         export: dict[str, Any] = {}
@@ -64,7 +75,11 @@ async def test_a_months_export_agrees_with_the_counters_own_totals(
             assert resp.status == 200, await resp.text()
             export.update(await resp.json())
             tenant_rows = [r for r in export["rows"] if r["dimension"] == "tenant"]
-            return bool(tenant_rows) and tenant_rows[0]["jobs"] == len(jobs_of_month)
+            group_rows = [r for r in export["rows"] if r["dimension"] == "group"]
+            return (
+                bool(tenant_rows) and tenant_rows[0]["jobs"] == len(jobs_of_month)
+                and len(group_rows) == 2
+            )  # fmt: skip
 
         await eventually(rolled_up, 240, "the month rolled up")
         async with c.db() as conn:
@@ -76,9 +91,12 @@ async def test_a_months_export_agrees_with_the_counters_own_totals(
         assert len(jobs) == len(jobs_of_month)
         duplex = {j.job_id for j in jobs_of_month if j.sides != "one-sided"}
         own: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+        in_groups = {users[0]: [team, department], users[1]: [team, department],
+                     users[2]: [department]}  # fmt: skip
         for j in jobs:
             for key in (("tenant", str(tenant)), ("user", str(j["user_id"])),
-                        ("printer", str(j["printer_id"]))):  # fmt: skip
+                        ("printer", str(j["printer_id"])),
+                        *(("group", str(g)) for g in in_groups[j["user_id"]])):  # fmt: skip
                 own[key][0] += 1
                 own[key][1] += j["pages"]
                 own[key][2] += j["colour_pages"]
