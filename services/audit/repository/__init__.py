@@ -1,9 +1,8 @@
-"""SQL for audit's own schema (asyncpg, no ORM; search_path is the service's schema), all
-returning domain objects."""
+"""SQL for audit's own schema (asyncpg, no ORM; search_path is the service's schema; JSON
+columns come and go as dicts through the pool's codecs), all returning domain objects."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime
 from typing import Any
@@ -20,10 +19,6 @@ _COLUMNS = (
 )
 
 
-def _json(value: dict[str, Any] | None) -> str | None:
-    return None if value is None else json.dumps(value)
-
-
 def _entry(row: asyncpg.Record) -> Entry:
     return Entry(
         id=row["id"],
@@ -34,8 +29,8 @@ def _entry(row: asyncpg.Record) -> Entry:
         event_type=row["event_type"],
         event_version=row["event_version"],
         subject=Subject(row["subject_kind"], row["subject_id"]),
-        before=json.loads(row["before"]) if row["before"] is not None else None,
-        after=json.loads(row["after"]) if row["after"] is not None else None,
+        before=row["before"],
+        after=row["after"],
         source=row["source"],
         correlation_id=row["correlation_id"],
     )
@@ -77,12 +72,12 @@ class AuditRepository:
 
     async def state_of(self, subject: Subject) -> dict[str, Any] | None:
         """The subject's last known state (None: unknown or deleted)."""
-        raw = await self.conn.fetchval(
+        state: dict[str, Any] | None = await self.conn.fetchval(
             "SELECT state FROM subjects WHERE subject_kind = $1 AND subject_id = $2",
             subject.kind,
             subject.id,
         )
-        return json.loads(raw) if raw is not None else None
+        return state
 
     async def save_state(
         self,
@@ -109,7 +104,7 @@ class AuditRepository:
             subject.kind,
             subject.id,
             tenant_id,
-            json.dumps(state),
+            state,
             at,
         )
 
@@ -133,8 +128,8 @@ class AuditRepository:
             entry.event_version,
             entry.subject.kind,
             entry.subject.id,
-            _json(entry.before),
-            _json(entry.after),
+            entry.before,
+            entry.after,
             entry.source,
             entry.correlation_id,
         )
