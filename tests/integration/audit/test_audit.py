@@ -146,8 +146,9 @@ async def test_entries_past_the_retention_are_deleted_by_the_periodic_task(rig: 
     now = datetime.now(UTC)
 
     def change(days_ago: int) -> Any:
-        data = PrinterUpdated(printer_id=uuid.uuid4(), tenant_id=tenant, revision=2, name="P",
-                              model="M", region="eu-west", location=None, changed=["name"])  # fmt: skip
+        data = PrinterUpdated(printer_id=uuid.uuid4(), tenant_id=tenant, revision=2,
+                              name="P", model="M", region="eu-west", location=None,
+                              changed=["name"])  # fmt: skip
         return envelope(data, source="registry", actor=who,
                         occurred_at=now - timedelta(days=days_ago))  # fmt: skip
 
