@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import typer
 
+from client.commands.audit import audit_app
 from client.commands.jobs import jobs_app
 from client.commands.login import login, logout
 from client.commands.printers import printers_app
@@ -39,3 +40,4 @@ def user_commands(app: typer.Typer) -> None:
     app.add_typer(reservations_app, name="reservations")
     app.add_typer(webhooks_app, name="webhooks")
     app.add_typer(usage_app, name="usage")
+    app.add_typer(audit_app, name="audit")
