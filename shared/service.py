@@ -116,8 +116,9 @@ class Runtime(Generic[S]):
         self, correlation_id: uuid.UUID | None = None, actor: Actor | None = None
     ) -> Emitter:
         """An outbox emitter of this service (events carry ``correlation_id`` and, for a
-        request's caller, ``actor``)."""
-        return Emitter(self.schema, self.spec.name, correlation_id, actor=actor)
+        request's caller, ``actor``, unless the ``event_actors`` setting is off)."""
+        named = actor if self.settings.event_actors else None
+        return Emitter(self.schema, self.spec.name, correlation_id, actor=named)
 
     def transactions(
         self, repository: Callable[[asyncpg.Connection], R]
