@@ -337,7 +337,7 @@ async def test_an_administrator_claims_a_printer_and_sets_a_quota(
         onboarding.cancel()
     context, page = await new_page(browser)
     try:  # another tenant's administrator
-        await sign_in_with_token(page, world, world.mallory)
+        await sign_in_with_token(page, world, world.admin_of_other_tenant)
         await page.goto(f"{world.portal}/admin/audit?subject={claimed['id']}")
         assert "Floor 3 printer" not in await page.inner_text("main")
         await expect(page.locator("main")).to_contain_text("No changes")
