@@ -34,11 +34,11 @@ from shared.events.envelope import Actor, EventData, new_envelope
 from shared.infra.database import create_database, prepare_service, with_database
 from shared.infra.kafka import free_port
 from shared.infra.processes import ServiceProcess
+from shared.kafka.access import KafkaAccess
 from shared.kafka.admin import ensure_topics
 from shared.kafka.producer import create_producer
 from shared.kafka.topics import TOPICS
 from shared.testing.infra import start_test_infra
-from tests.support.kafka import operator
 
 RESULTS = Path(__file__).parent / "results"
 TOKEN = "op-" + secrets.token_hex(16)
@@ -54,9 +54,9 @@ def _changes(tenant: uuid.UUID, n: int) -> list[EventData]:
     return out[:n]
 
 
-async def _publish(bootstrap: str, tenant: uuid.UUID, n: int) -> None:
+async def _publish(kafka: KafkaAccess, tenant: uuid.UUID, n: int) -> None:
     actor = Actor(kind="user", id=str(uuid.uuid4()), token_id=uuid.uuid4())
-    producer = create_producer(operator(bootstrap), client_id="bench-audit")
+    producer = create_producer(kafka, client_id="bench-audit")
     await producer.start()
     try:
         sent = []
@@ -109,18 +109,19 @@ async def run(args: argparse.Namespace, infra: Any, tmp: Path) -> dict[str, Any]
     schema = f"audit_{secrets.token_hex(3)}"
     dsn = await prepare_service(with_database(infra.admin_dsn, database), schema,
                                 SPEC.migrations_dir)  # fmt: skip
-    await ensure_topics(infra.bootstrap, TOPICS)
+    await ensure_topics(infra.kafka, TOPICS)
     port = free_port()
     env = {"DATABASE_URL": dsn, "DB_SCHEMA": schema, "KAFKA_BOOTSTRAP": infra.bootstrap,
            "OPERATOR_TOKEN": TOKEN, "HTTP_PORT": str(port), "LOG_LEVEL": "WARNING"}  # fmt: skip
     service = ServiceProcess("audit", "services.audit",
-                             {f"PRINTCLOUD_AUDIT_{k}": v for k, v in env.items()},
+                             {**infra.kafka_environment(),
+                              **{f"PRINTCLOUD_AUDIT_{k}": v for k, v in env.items()}},
                              tmp / "audit.log", port)  # fmt: skip
     service.start()
     try:
         service.wait_ready(120)
         tenant = uuid.uuid4()
-        await _publish(infra.bootstrap, tenant, args.changes)
+        await _publish(infra.kafka, tenant, args.changes)
         seconds = await _recorded(dsn, schema, tenant, args.changes, args.changes / 10 + 120)
         lines, size, export_s = await _export(port, tenant)
         ids = {e["event_id"] for e in lines}
