@@ -16,7 +16,10 @@ Postgres server once; ``--drops`` websockets closed from the device side.
 
 The check, from the devices' own journals and the API (``GET /v1/jobs``):
 every accepted job printed exactly once, none lost, none stuck (not completed)
-more than 30 s after the last fault. Counts are printed; any violation exits 1.
+more than 30 s after the last fault. With ``--webhooks`` a receiver subscribed to
+``job.*`` must also have every event of every accepted job, signed, in order per job,
+repeated only with the same ``webhook-id`` (bench/webhook_check.py). Counts are
+printed; any violation exits 1.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from typing import Any
 
 import aiohttp
 
+from bench import webhook_check
 from bench.devices import Fleet, onboard_fleet
 from bench.platform_harness import (
     BenchPlatform,
@@ -48,6 +52,7 @@ from bench.platform_harness import (
     wait_printer_ready,
 )
 from bench.submit import SubmitRefused, submit_job, submit_warm_up
+from bench.webhook_check import WebhookReceiver, notifications_env
 from shared.infra.processes import ServiceProcess
 from shared.testing.ipp import minimal_pdf
 
@@ -185,7 +190,7 @@ async def chaos_monkey(
             await asyncio.to_thread(server.kill)
             setattr(faults, kind, getattr(faults, kind) + 1)
             await asyncio.sleep(2)
-            await asyncio.to_thread(server.start)
+            await asyncio.to_thread(server.start, 300)  # a loaded machine reloads slowly
             say(f"{kind} server back")
         faults.ended()
     await asyncio.gather(*restarts)
@@ -267,7 +272,9 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     rng = random.Random(args.seed)
     say("starting a private Kafka broker and Postgres server")
     infra = own_infra(workdir / "infra")
-    platform = BenchPlatform(infra, workdir / "platform", replicas=2)
+    receiver = WebhookReceiver(workdir / "webhooks") if args.webhooks else None
+    extra_env = {"notifications": notifications_env()} if receiver else {}
+    platform = BenchPlatform(infra, workdir / "platform", replicas=2, extra_env=extra_env)
     faults = Faults()
     ledger = Ledger()
     result: dict[str, Any] = {"args": vars(args)}
@@ -275,10 +282,14 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         await platform.prepare()
         say("starting two replicas of every service, the balancer and the edge")
         await platform.start()
+        if receiver is not None:
+            receiver.start()
         async with aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=60)
         ) as http:
             admin = await new_tenant_admin(http, platform)
+            if receiver is not None:
+                await receiver.subscribe(http, admin)
             fleet = await onboard_fleet(
                 http, platform, admin.tenant_id, args.printers, workdir / "journal.jsonl",
                 jobs_interval=args.jobs_interval,
@@ -306,6 +317,11 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 final = {j: s for j, s in final.items() if j not in warm_up}
                 await asyncio.sleep(2)  # a duplicate still in flight lands in a journal
                 counts = verdict(ledger, fleet.prints(), at_deadline, final)
+                if receiver is not None:
+                    say("checking the webhook deliveries")
+                    result["webhooks"] = await webhook_check.check(
+                        receiver, infra.kafka, set(ledger.accepted), args.extra_wait_s
+                    )
             finally:
                 await fleet.close()
             result.update(
@@ -321,6 +337,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 wall_s=round(time.monotonic() - started, 1),
             )  # fmt: skip
     finally:
+        if receiver is not None:
+            receiver.stop()
         await platform.stop()
         infra.stop()
     c = result["counts"]
@@ -329,6 +347,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         and c["lost_not_printed"] == 0
         and c["stuck_30s_after_last_fault"] == 0
         and c["printed_once"] == c["accepted"] == args.jobs
+        and result.get("webhooks", {"ok": True})["ok"]
     )
     return result
 
@@ -350,6 +369,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--timeout", type=float, default=3600)
     p.add_argument("--no-doc", action="store_true", help="do not update docs/benchmarks.md")
+    p.add_argument(
+        "--webhooks", action="store_true",
+        help="subscribe a webhook receiver to job.* and check every job event reached it",
+    )  # fmt: skip
     return p.parse_args(argv)
 
 
@@ -359,7 +382,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"chaos-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     out.write_text(json.dumps(result, indent=2))
-    print(json.dumps({k: result[k] for k in ("counts", "faults", "submit", "ok")}, indent=2))
+    shown = ("counts", "faults", "submit", "webhooks", "ok")
+    print(json.dumps({k: result[k] for k in shown if k in result}, indent=2))
     if not args.no_doc:
         record(result, out)
     say(f"written {out}")

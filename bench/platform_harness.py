@@ -31,6 +31,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import aiohttp
 
@@ -284,7 +285,8 @@ class BenchPlatform:
             prefix = f"PRINTCLOUD_{name.upper()}_"
             values = {k[len(prefix) :].lower(): v for k, v in self.env[name].items()
                       if k.startswith(prefix)}  # fmt: skip
-            settings = spec.settings_cls(**values)
+            with mock.patch.dict(os.environ, self.env[name]):  # parsed as the service would
+                settings = spec.settings_cls()
             rt = Runtime(spec=spec, settings=settings, pool=None, schema=values["db_schema"])  # type: ignore[arg-type]
             for consumer in spec.consumers(rt):
                 groups[consumer.name] = list(consumer.topics)

@@ -44,8 +44,10 @@ def usage_export(
         else:
             print_json(answer)
         return
-    table = new_table("dimension", "subject", "jobs", "pages", "colour", "mono", ids=("subject",))
+    table = new_table("dimension", "subject", "jobs", "pages", "colour", "mono", "sheets",
+                      "duplex sheets", ids=("subject",))  # fmt: skip
     for r in answer["rows"]:
         table.add_row(r["dimension"], r["subject_id"], str(r["jobs"]), str(r["pages"]),
-                      str(r["colour_pages"]), str(r["mono_pages"]))  # fmt: skip
+                      str(r["colour_pages"]), str(r["mono_pages"]), str(r["sheets"]),
+                      str(r["duplex_sheets"]))  # fmt: skip
     print_table(table)

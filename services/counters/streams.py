@@ -75,6 +75,8 @@ class Completed(faust.Record, serializer="json"):
     at: float
     pages: int
     colour_pages: int
+    sheets: int = 0
+    duplex_sheets: int = 0
     origin: str = ""
     """topic/partition/offset of the original event, for the dead-letter headers."""
     raw: str = ""
@@ -93,11 +95,15 @@ class Totals(faust.Record, serializer="json"):
     pages: int = 0
     colour_pages: int = 0
     jobs: int = 0
+    sheets: int = 0
+    duplex_sheets: int = 0
 
     def __add__(self, other: Totals) -> Totals:
         return Totals(
-            self.pages + other.pages, self.colour_pages + other.colour_pages, self.jobs + other.jobs
-        )
+            self.pages + other.pages, self.colour_pages + other.colour_pages,
+            self.jobs + other.jobs, self.sheets + other.sheets,
+            self.duplex_sheets + other.duplex_sheets,
+        )  # fmt: skip
 
 
 def dimensions(c: Completed) -> list[tuple[str, str]]:
@@ -116,6 +122,8 @@ def completed_of(event: JobCompleted, envelope: Any, msg: Any) -> Completed:
         at=event.at.timestamp(),
         pages=event.printed_pages,
         colour_pages=event.colour_pages,
+        sheets=event.sheets,
+        duplex_sheets=0 if event.sides == "one-sided" else event.sheets,
         origin=f"{msg.topic}/{msg.partition}/{msg.offset}",
         raw=(msg.value or b"").decode(),
         raw_key=(msg.key or b"").decode(),
@@ -131,7 +139,7 @@ def rolled_up(
         tenant_id=uuid.UUID(c.tenant_id), granularity=granularity,
         window_start=start, window_end=end, dimension=dimension,
         subject_id=uuid.UUID(subject), pages=totals.pages, colour_pages=totals.colour_pages,
-        jobs=totals.jobs,
+        jobs=totals.jobs, sheets=totals.sheets, duplex_sheets=totals.duplex_sheets,
     )  # fmt: skip
 
 
@@ -304,7 +312,7 @@ class Rollups:
             return
         if c.at > newest:
             self.watermarks[mark] = c.at
-        add = Totals(c.pages, c.colour_pages, 1)
+        add = Totals(c.pages, c.colour_pages, 1, c.sheets, c.duplex_sheets)
         out: list[UsageRolledUp] = []
         for dimension, subject in dimensions(c):
             key = f"{c.tenant_id}/{dimension}/{subject}"

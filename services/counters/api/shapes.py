@@ -55,6 +55,8 @@ class UsageWindow(BaseModel):
     pages: int
     colour_pages: int
     jobs: int
+    sheets: int = Field(description="Sheets of paper used.")
+    duplex_sheets: int = Field(description="Of those, sheets printed on both sides.")
 
 
 class UsageView(BaseModel):
@@ -120,6 +122,8 @@ def window_json(w: model.UsageWindow) -> dict[str, Any]:
         "pages": w.pages,
         "colour_pages": w.colour_pages,
         "jobs": w.jobs,
+        "sheets": w.sheets,
+        "duplex_sheets": w.duplex_sheets,
     }
 
 
@@ -131,7 +135,10 @@ def counter_json(c: model.PrinterCounter) -> dict[str, Any]:
     }  # fmt: skip
 
 
-EXPORT_COLUMNS = ("dimension", "subject_id", "jobs", "pages", "colour_pages", "mono_pages")
+EXPORT_COLUMNS = (
+    "dimension", "subject_id", "jobs", "pages", "colour_pages", "mono_pages", "sheets",
+    "duplex_sheets", "simplex_sheets",
+)  # fmt: skip
 """The columns of an accounting export, in CSV order."""
 
 
@@ -140,7 +147,8 @@ def export_row(w: model.UsageWindow) -> dict[str, Any]:
     return {
         "dimension": w.dimension, "subject_id": str(w.subject_id), "jobs": w.jobs,
         "pages": w.pages, "colour_pages": w.colour_pages,
-        "mono_pages": w.pages - w.colour_pages,
+        "mono_pages": w.pages - w.colour_pages, "sheets": w.sheets,
+        "duplex_sheets": w.duplex_sheets, "simplex_sheets": w.sheets - w.duplex_sheets,
     }  # fmt: skip
 
 
@@ -162,6 +170,9 @@ class ExportRow(BaseModel):
     pages: int
     colour_pages: int
     mono_pages: int
+    sheets: int = Field(description="Sheets of paper used.")
+    duplex_sheets: int = Field(description="Sheets printed on both sides.")
+    simplex_sheets: int = Field(description="Sheets printed on one side.")
 
 
 class UsageExport(BaseModel):

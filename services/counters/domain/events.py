@@ -38,16 +38,7 @@ class CounterResetDetected(EventData):
         return str(self.printer_id)
 
 
-class UsageRolledUp(EventData):
-    """The totals of one window for one tenant, user or printer, after a change.
-
-    Republished whenever a job (late ones included) changes the window: the
-    latest event of a window is its value; ``jobs`` only grows, so a reader keeps
-    the event with the most jobs.
-    """
-
-    event_type: ClassVar[str] = "usage.rolled_up"
-    event_version: ClassVar[int] = 1
+class _UsageWindowTotals(EventData):
     topic: ClassVar[str] = "counters.usage"
 
     tenant_id: uuid.UUID
@@ -64,7 +55,30 @@ class UsageRolledUp(EventData):
         return str(self.tenant_id)
 
 
-EVENTS = (CounterResetDetected, UsageRolledUp, QuotaStateChanged)
+class UsageRolledUpV1(_UsageWindowTotals):
+    """The totals of one window, without sheets: published before version 2; still
+    read (a topic's history holds them), no longer published."""
+
+    event_type: ClassVar[str] = "usage.rolled_up"
+    event_version: ClassVar[int] = 1
+
+
+class UsageRolledUp(_UsageWindowTotals):
+    """The totals of one window for one tenant, user or printer, after a change.
+
+    Republished whenever a job (late ones included) changes the window: the
+    latest event of a window is its value; ``jobs`` only grows, so a reader keeps
+    the event with the most jobs. Version 2 adds the sheets of paper used.
+    """
+
+    event_type: ClassVar[str] = "usage.rolled_up"
+    event_version: ClassVar[int] = 2
+
+    sheets: int = Field(ge=0, description="Sheets of paper used.")
+    duplex_sheets: int = Field(ge=0, description="Of those, sheets printed on both sides.")
+
+
+EVENTS = (CounterResetDetected, UsageRolledUpV1, UsageRolledUp, QuotaStateChanged)
 
 __all__ = [
     "EVENTS",
@@ -73,4 +87,5 @@ __all__ = [
     "Granularity",
     "QuotaStateChanged",
     "UsageRolledUp",
+    "UsageRolledUpV1",
 ]

@@ -150,6 +150,8 @@ class UsageWindow:
     pages: int
     colour_pages: int
     jobs: int
+    sheets: int = 0
+    duplex_sheets: int = 0
 
 
 def period_start(period: Period, at: datetime) -> datetime:

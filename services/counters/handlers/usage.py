@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from services.counters.domain.events import UsageRolledUp
+from services.counters.domain.events import UsageRolledUp, UsageRolledUpV1
 from services.counters.domain.model import JobUsage, Quota, UsageWindow
 from services.counters.handlers.quotas import charge
 from services.counters.repository import CountersRepository, UsageRepository
@@ -29,16 +29,19 @@ async def record_completed(tx: Transactions[CountersRepository], job: JobComplet
         )
 
 
-def window_of_event(u: UsageRolledUp) -> UsageWindow:
-    """The window a usage.rolled_up tells the totals of."""
+def window_of_event(u: UsageRolledUp | UsageRolledUpV1) -> UsageWindow:
+    """The window a usage.rolled_up tells the totals of (version 1: no sheets, 0)."""
     return UsageWindow(
         tenant_id=u.tenant_id, granularity=u.granularity, dimension=u.dimension,
         subject_id=u.subject_id, window_start=u.window_start, window_end=u.window_end,
         pages=u.pages, colour_pages=u.colour_pages, jobs=u.jobs,
+        sheets=getattr(u, "sheets", 0), duplex_sheets=getattr(u, "duplex_sheets", 0),
     )  # fmt: skip
 
 
-async def keep_windows(tx: Transactions[UsageRepository], rolled: list[UsageRolledUp]) -> None:
+async def keep_windows(
+    tx: Transactions[UsageRepository], rolled: list[UsageRolledUp | UsageRolledUpV1]
+) -> None:
     """Keep the latest totals of each window (the one with the most jobs)."""
     windows = [window_of_event(u) for u in rolled]
     async with tx() as uow:

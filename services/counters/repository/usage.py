@@ -34,16 +34,19 @@ class UsageRepository:
         await self.conn.executemany(
             """
             INSERT INTO usage_windows (tenant_id, granularity, dimension, subject_id,
-                                       window_start, window_end, pages, colour_pages, jobs)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                                       window_start, window_end, pages, colour_pages, jobs,
+                                       sheets, duplex_sheets)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
             ON CONFLICT (tenant_id, granularity, dimension, subject_id, window_start) DO UPDATE
             SET pages = EXCLUDED.pages, colour_pages = EXCLUDED.colour_pages,
-                jobs = EXCLUDED.jobs, window_end = EXCLUDED.window_end, updated_at = now()
+                jobs = EXCLUDED.jobs, sheets = EXCLUDED.sheets,
+                duplex_sheets = EXCLUDED.duplex_sheets, window_end = EXCLUDED.window_end,
+                updated_at = now()
             WHERE usage_windows.jobs < EXCLUDED.jobs
             """,
             [
                 (w.tenant_id, w.granularity, w.dimension, w.subject_id, w.window_start,
-                 w.window_end, w.pages, w.colour_pages, w.jobs)
+                 w.window_end, w.pages, w.colour_pages, w.jobs, w.sheets, w.duplex_sheets)
                 for w in windows
             ],
         )  # fmt: skip
@@ -62,7 +65,8 @@ class UsageRepository:
         """Windows of one subject starting in [start, end), oldest first."""
         rows = await self.conn.fetch(
             """
-            SELECT window_start, window_end, pages, colour_pages, jobs FROM usage_windows
+            SELECT window_start, window_end, pages, colour_pages, jobs, sheets, duplex_sheets
+              FROM usage_windows
             WHERE tenant_id = $1 AND granularity = $2 AND dimension = $3 AND subject_id = $4
               AND ($5::timestamptz IS NULL OR window_start >= $5)
               AND ($6::timestamptz IS NULL OR window_start < $6)
@@ -77,7 +81,8 @@ class UsageRepository:
         user's and each printer's."""
         rows = await self.conn.fetch(
             """
-            SELECT dimension, subject_id, window_start, window_end, pages, colour_pages, jobs
+            SELECT dimension, subject_id, window_start, window_end, pages, colour_pages, jobs,
+                   sheets, duplex_sheets
               FROM usage_windows
              WHERE tenant_id = $1 AND granularity = 'month' AND window_start = $2
              ORDER BY dimension, subject_id

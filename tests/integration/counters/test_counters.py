@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-from services.counters.domain.events import UsageRolledUp
+from services.counters.domain.events import UsageRolledUp, UsageRolledUpV1
 from shared.events.contracts.gateway import CounterValue, DeviceCountersReported
 from shared.events.contracts.jobs import JobCompleted
 from shared.testing.fixtures import ServiceDbFactory
@@ -277,8 +277,16 @@ async def test_usage_is_read_per_tenant_and_users_see_their_own(counters: Counte
         return UsageRolledUp(
             tenant_id=t, granularity="day", window_start=start,
             window_end=start + timedelta(days=1), dimension=dim,  # type: ignore[arg-type]
-            subject_id=subject, pages=pages, colour_pages=0, jobs=jobs,
+            subject_id=subject, pages=pages, colour_pages=0, jobs=jobs, sheets=pages,
+            duplex_sheets=pages // 2,
         )  # fmt: skip
+
+    # A window rolled up before sheets were counted (version 1, in the topic's history).
+    before_sheets = UsageRolledUpV1(
+        tenant_id=tenant, granularity="day", window_start=day - timedelta(days=3),
+        window_end=day - timedelta(days=2), dimension="tenant", subject_id=tenant, pages=7,
+        colour_pages=0, jobs=1,
+    )  # fmt: skip
 
     await publish(
         counters.bootstrap,
@@ -287,7 +295,7 @@ async def test_usage_is_read_per_tenant_and_users_see_their_own(counters: Counte
         window(tenant, "user", me, 12, 2),
         window(tenant, "user", colleague, 18, 1),
         window(tenant, "printer", printer, 30, 3),
-        window(tenant, "tenant", tenant, 7, 1, day - timedelta(days=3)),
+        before_sheets,
         window(other, "tenant", other, 999, 9),
     )
     admin, mine = counters.admin(tenant), counters.user(tenant, me)
@@ -301,6 +309,10 @@ async def test_usage_is_read_per_tenant_and_users_see_their_own(counters: Counte
     r = await c.get("/v1/usage", params={"granularity": "day", "from": day.isoformat()},
                     headers=admin)  # fmt: skip
     assert [(i["pages"], i["jobs"]) for i in (await r.json())["items"]] == [(30, 3)]
+    r = await c.get("/v1/usage", params={"granularity": "day"}, headers=admin)
+    assert [(i["sheets"], i["duplex_sheets"]) for i in (await r.json())["items"]] == [
+        (0, 0), (30, 15)
+    ]  # fmt: skip
     r = await c.get("/v1/usage", params={"granularity": "day", "printer_id": str(printer)},
                     headers=admin)  # fmt: skip
     assert (await r.json())["dimension"] == "printer"

@@ -1,7 +1,7 @@
 """The accounting export of a month, per user and per printer, from the roll-ups the real
-faust worker made of real job.completed events: it agrees with the counters' own per-job
-record of the same jobs and with ``GET /v1/usage``, as JSON and as CSV; another month is
-empty."""
+faust worker made of real job.completed events (one- and two-sided): pages, colour,
+sheets and duplex sheets agree with the counters' own per-job record of the same jobs
+and with ``GET /v1/usage``, as JSON and as CSV; another month is empty."""
 
 from __future__ import annotations
 
@@ -28,10 +28,12 @@ pytestmark = pytest.mark.integration
 def completed(rng: random.Random, tenant: uuid.UUID, users: list[uuid.UUID],
               printers: list[uuid.UUID], at: datetime) -> JobCompleted:  # fmt: skip
     pages = rng.randint(1, 40)
+    sides = rng.choice(["one-sided", "two-sided-long-edge", "two-sided-short-edge"])
     return JobCompleted(
         job_id=uuid.uuid4(), tenant_id=tenant, owner_id=rng.choice(users), at=at,
         printer_id=rng.choice(printers), pages=pages, printed_pages=pages,
-        colour_pages=rng.randint(0, pages), sheets=pages, copies=1, sides="one-sided",
+        colour_pages=rng.randint(0, pages),
+        sheets=pages if sides == "one-sided" else (pages + 1) // 2, copies=1, sides=sides,
         media="iso_a4_210x297mm",
     )  # fmt: skip
 
@@ -67,24 +69,29 @@ async def test_a_months_export_agrees_with_the_counters_own_totals(
         await eventually(rolled_up, 240, "the month rolled up")
         async with c.db() as conn:
             jobs = await conn.fetch(
-                "SELECT user_id, printer_id, pages, colour_pages FROM job_usage "
+                "SELECT job_id, user_id, printer_id, pages, colour_pages, sheets FROM job_usage "
                 "WHERE tenant_id = $1 AND completed_at >= $2 AND completed_at < $3",
                 tenant, start, start + timedelta(days=32),
             )  # fmt: skip
         assert len(jobs) == len(jobs_of_month)
-        own: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+        duplex = {j.job_id for j in jobs_of_month if j.sides != "one-sided"}
+        own: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
         for j in jobs:
             for key in (("tenant", str(tenant)), ("user", str(j["user_id"])),
                         ("printer", str(j["printer_id"]))):  # fmt: skip
                 own[key][0] += 1
                 own[key][1] += j["pages"]
                 own[key][2] += j["colour_pages"]
+                own[key][3] += j["sheets"]
+                own[key][4] += j["sheets"] if j["job_id"] in duplex else 0
         got = {(r["dimension"], r["subject_id"]): r for r in export["rows"]}
         assert set(got) == set(own)
-        for key, (n, pages, colour) in own.items():
+        for key, (n, pages, colour, sheets, duplex_sheets) in own.items():
             row = got[key]
             assert (row["jobs"], row["pages"], row["colour_pages"]) == (n, pages, colour), key
             assert row["mono_pages"] == pages - colour
+            assert (row["sheets"], row["duplex_sheets"]) == (sheets, duplex_sheets), key
+            assert row["simplex_sheets"] == sheets - duplex_sheets
 
         usage = await c.client.get(
             "/v1/usage", params={"granularity": "month", "from": start.isoformat()},
@@ -92,8 +99,10 @@ async def test_a_months_export_agrees_with_the_counters_own_totals(
         )  # fmt: skip
         [window] = (await usage.json())["items"]
         total = got[("tenant", str(tenant))]
-        assert (window["jobs"], window["pages"], window["colour_pages"]) == (
-            total["jobs"], total["pages"], total["colour_pages"]
+        assert (window["jobs"], window["pages"], window["colour_pages"], window["sheets"],
+                window["duplex_sheets"]) == (
+            total["jobs"], total["pages"], total["colour_pages"], total["sheets"],
+            total["duplex_sheets"],
         )  # fmt: skip
 
         resp = await c.client.get(f"/v1/usage/export?month={month}&format=csv", headers=headers)

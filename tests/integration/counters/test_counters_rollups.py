@@ -26,6 +26,7 @@ pytestmark = pytest.mark.integration
 
 LATENESS = timedelta(days=4)
 Window = tuple[str, str, str, str]  # granularity, dimension, subject, window start
+Totals = tuple[int, int, int, int, int]  # pages, colour pages, jobs, sheets, duplex sheets
 
 
 def floor(granularity: str, at: datetime) -> datetime:
@@ -37,8 +38,8 @@ def floor(granularity: str, at: datetime) -> datetime:
     return datetime(at.year, at.month, 1, tzinfo=UTC)
 
 
-def reference(jobs: list[JobCompleted]) -> dict[Window, tuple[int, int, int]]:
-    totals: dict[Window, list[int]] = defaultdict(lambda: [0, 0, 0])
+def reference(jobs: list[JobCompleted]) -> dict[Window, Totals]:
+    totals: dict[Window, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
     for job in jobs:
         for dimension, subject in (
             ("tenant", job.tenant_id), ("user", job.owner_id), ("printer", job.printer_id)
@@ -49,17 +50,19 @@ def reference(jobs: list[JobCompleted]) -> dict[Window, tuple[int, int, int]]:
                 t[0] += job.printed_pages
                 t[1] += job.colour_pages
                 t[2] += 1
-    return {k: (v[0], v[1], v[2]) for k, v in totals.items()}
+                t[3] += job.sheets
+                t[4] += job.sheets if job.sides != "one-sided" else 0
+    return {k: (v[0], v[1], v[2], v[3], v[4]) for k, v in totals.items()}
 
 
-def latest(found: list[dict[str, Any]]) -> dict[Window, tuple[int, int, int]]:
+def latest(found: list[dict[str, Any]]) -> dict[Window, Totals]:
     """Each window's latest totals (the one with the most jobs)."""
-    out: dict[Window, tuple[int, int, int]] = {}
+    out: dict[Window, Totals] = {}
     for env in found:
         d = env["data"]
         start = datetime.fromisoformat(d["window_start"]).astimezone(UTC).isoformat()
         key = (d["granularity"], d["dimension"], d["subject_id"], start)
-        value = (d["pages"], d["colour_pages"], d["jobs"])
+        value = (d["pages"], d["colour_pages"], d["jobs"], d["sheets"], d["duplex_sheets"])
         if key not in out or value[2] > out[key][2]:
             out[key] = value
     return out
@@ -68,11 +71,13 @@ def latest(found: list[dict[str, Any]]) -> dict[Window, tuple[int, int, int]]:
 def completed(rng: random.Random, tenant: uuid.UUID, users: list[uuid.UUID],
               printers: list[uuid.UUID], at: datetime) -> JobCompleted:  # fmt: skip
     pages = rng.randint(1, 40)
+    sides = rng.choice(["one-sided", "two-sided-long-edge"])
     return JobCompleted(
         job_id=uuid.uuid4(), tenant_id=tenant, owner_id=rng.choice(users),
         at=at.replace(microsecond=0), printer_id=rng.choice(printers), pages=pages,
-        printed_pages=pages, colour_pages=rng.randint(0, pages), sheets=pages, copies=1,
-        sides="one-sided", media="iso_a4_210x297mm",
+        printed_pages=pages, colour_pages=rng.randint(0, pages),
+        sheets=pages if sides == "one-sided" else (pages + 1) // 2, copies=1, sides=sides,
+        media="iso_a4_210x297mm",
     )  # fmt: skip
 
 

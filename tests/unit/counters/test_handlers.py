@@ -205,7 +205,7 @@ async def test_rolled_up_windows_keep_the_totals_with_the_most_jobs(tx: Tx) -> N
         return UsageRolledUp(
             tenant_id=TENANT, granularity="hour", window_start=start,
             window_end=start + timedelta(hours=1), dimension="tenant", subject_id=TENANT,
-            pages=jobs * 2, colour_pages=0, jobs=jobs,
+            pages=jobs * 2, colour_pages=0, jobs=jobs, sheets=jobs, duplex_sheets=jobs // 2,
         )  # fmt: skip
 
     await usage.keep_windows(tx, [rolled(3), rolled(2)])
@@ -214,7 +214,7 @@ async def test_rolled_up_windows_keep_the_totals_with_the_most_jobs(tx: Tx) -> N
         tx, tenant_id=TENANT, granularity="hour", dimension="tenant", subject_id=TENANT,
         start=None, end=None, limit=10,
     )  # fmt: skip
-    assert (window.jobs, window.pages) == (3, 6)
+    assert (window.jobs, window.pages, window.sheets, window.duplex_sheets) == (3, 6, 3, 1)
 
 
 # ------------------------------------------------------------------ quotas
