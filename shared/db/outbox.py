@@ -55,7 +55,7 @@ async def add_events(
         [e.event_id for _, e in events],
         [t for t, _ in events],
         [e.key for _, e in events],
-        [e.model_dump_json() for _, e in events],
+        [e.to_json() for _, e in events],
         [json.dumps({k: v.decode() for k, v in e.kafka_headers()}) for _, e in events],
     )
     # Delivered at commit, folded into one notification per transaction.

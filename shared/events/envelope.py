@@ -75,9 +75,14 @@ class Envelope(BaseModel):
     key: str = Field(min_length=1, max_length=500)
     data: dict[str, Any]
 
+    def to_json(self) -> str:
+        """The envelope as JSON text. ``actor`` is left out when there is none: consumers
+        of releases that do not know the field then still read the event."""
+        return self.model_dump_json(exclude={"actor"} if self.actor is None else None)
+
     def to_bytes(self) -> bytes:
         """Serialise for Kafka (UTF-8 JSON)."""
-        return self.model_dump_json().encode()
+        return self.to_json().encode()
 
     def kafka_headers(self) -> list[tuple[str, bytes]]:
         """Headers that let routers and analytics filter without parsing the body."""
