@@ -228,16 +228,32 @@ class Client:
 
     async def content(self, path: str) -> bytes:
         """A GET whose answer is bytes (a document); a refusal raises CliError."""
+        parts: list[bytes] = []
+        await self.copy(path, None, parts.append)
+        return b"".join(parts)
+
+    async def copy(
+        self, path: str, params: dict[str, str] | None, write: Callable[[bytes], Any]
+    ) -> int:
+        """A GET whose answer is streamed into ``write`` chunk by chunk (an export of any
+        size, never held whole); returns the bytes written. A refusal raises CliError."""
         for attempt in (1, 2):
             auth = {"Authorization": f"Bearer {await self.token()}"}
-            async with self.http.get(f"{self.base}{path}", headers=auth) as resp:
-                raw = await resp.read()
+            timeout = aiohttp.ClientTimeout(total=None, sock_read=300)
+            async with self.http.get(
+                f"{self.base}{path}", params=params, headers=auth, timeout=timeout
+            ) as resp:
                 if resp.status == 401 and attempt == 1:
                     self.creds.access_token = ""
                     continue
                 if resp.status != 200:
+                    raw = await resp.read()
                     raise CliError.refused(resp.status, raw, resp.content_type)
-                return raw
+                written = 0
+                async for chunk in resp.content.iter_chunked(65536):
+                    write(chunk)
+                    written += len(chunk)
+                return written
         raise AssertionError("unreachable")
 
     async def pages(self, path: str, params: dict[str, str] | None = None) -> list[Any]:

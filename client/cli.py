@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import typer
 
+from client.commands.audit import audit_app
 from client.commands.groups import groups_app
 from client.commands.jobs import jobs_app
 from client.commands.login import login, logout
@@ -43,3 +44,4 @@ def user_commands(app: typer.Typer) -> None:
     app.add_typer(policies_app, name="policies")
     app.add_typer(groups_app, name="groups")
     app.add_typer(usage_app, name="usage")
+    app.add_typer(audit_app, name="audit")

@@ -25,6 +25,7 @@ SERVICES: dict[str, str] = {
     "ipp": "services.ipp.app:SPEC",
     "notifications": "services.notifications.app:SPEC",
     "portal": "services.portal.app:SPEC",
+    "audit": "services.audit.app:SPEC",
 }
 
 

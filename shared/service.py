@@ -33,6 +33,7 @@ from shared.db.outbox import Emitter, OutboxRelay
 from shared.db.pool import create_pool
 from shared.db.uow import PostgresTransactions
 from shared.dependencies import DATABASE, EVENT_BROKER, Waiting, wait_until_available
+from shared.events.envelope import Actor
 from shared.events.registry import EventRegistry
 from shared.http.auth import (
     MAX_TOKEN_LIFETIME_S,
@@ -111,9 +112,13 @@ class Runtime(Generic[S]):
     supervisor: Supervisor | None = None
     kafka: AIOKafkaClient | None = None
 
-    def emitter(self, correlation_id: uuid.UUID | None = None) -> Emitter:
-        """An outbox emitter of this service (events carry ``correlation_id``)."""
-        return Emitter(self.schema, self.spec.name, correlation_id)
+    def emitter(
+        self, correlation_id: uuid.UUID | None = None, actor: Actor | None = None
+    ) -> Emitter:
+        """An outbox emitter of this service (events carry ``correlation_id`` and, for a
+        request's caller, ``actor``, unless the ``event_actors`` setting is off)."""
+        named = actor if self.settings.event_actors else None
+        return Emitter(self.schema, self.spec.name, correlation_id, actor=named)
 
     def transactions(
         self, repository: Callable[[asyncpg.Connection], R]

@@ -123,6 +123,14 @@ class ServiceSettings(ProcessSettings):
         ge=1,
         description="Keep inbox rows longer than any topic keeps messages (30 days).",
     )
+    event_actors: bool = Field(
+        default=True,
+        description=(
+            "Name the request's caller as the `actor` of the events it causes (the audit "
+            "trail's 'who'). Off only while upgrading a running platform from a release "
+            "whose consumers refuse the field (docs/audit.md)."
+        ),
+    )
     trusted_proxies: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = Field(
         default_factory=_loopback,
         description=(

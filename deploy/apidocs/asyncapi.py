@@ -106,6 +106,12 @@ def _channel(topic: TopicSpec, models: Sequence[type[EventData]]) -> dict[str, A
         "x-owner": topic.owner,
         "x-key": topic.key,
     }
+    if topic.audited:
+        channel["description"] += (
+            "\n\nAdministrative: the audit service records every event of this topic whose "
+            "envelope names an `actor` (docs/audit.md)."
+        )
+        channel["x-audited"] = True
     if topic.name == DEAD_LETTER_TOPIC:
         channel["messages"] = {"dead-letter": {"$ref": "#/components/messages/dead-letter"}}
     return channel

@@ -117,6 +117,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/supply-rules", "consumables", description="when to reorder supplies"),
     Route("/v1/supply-orders", "consumables", description="supply orders"),
     Route("/v1/webhook-endpoints", "notifications", description="webhooks: endpoints, deliveries"),
+    Route("/v1/audit", "audit", stream=True, description="the audit trail and its export"),
     Route("/portal", "portal", stream=True, description="the web portal (HTML pages)"),
     Route("/ipp", "ipp", stream=True, description="IPP Everywhere printers (application/ipp)"),
     Route("/v1", "registry", description="tenants, printers, virtual printers, onboarding"),

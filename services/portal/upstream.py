@@ -45,11 +45,15 @@ class PrintcloudApi(PublicApi):
             headers={"Content-Type": media_type},
         )  # fmt: skip
 
-    async def stream(self, path: str) -> aiohttp.ClientResponse:
-        """An open streaming answer (server-sent events); the caller releases it."""
-        headers = self.headers({"Accept": "text/event-stream"})
+    async def stream(
+        self, path: str, *, accept: str = "text/event-stream", **params: Any
+    ) -> aiohttp.ClientResponse:
+        """An open streaming answer (server-sent events, JSON lines); the caller releases
+        it."""
+        headers = self.headers({"Accept": accept})
+        query = {k: str(v) for k, v in params.items() if v is not None}
         try:
-            resp = await self.http.get(self.base + path, headers=headers)
+            resp = await self.http.get(self.base + path, headers=headers, params=query)
         except aiohttp.ClientError as exc:
             raise ApiError(0, str(exc)) from exc
         if resp.status >= 300:

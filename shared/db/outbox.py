@@ -27,7 +27,7 @@ from aiokafka import AIOKafkaProducer
 
 from shared import metrics
 from shared.db.pool import connect
-from shared.events.envelope import Envelope, EventData, new_envelope
+from shared.events.envelope import Actor, Envelope, EventData, new_envelope
 from shared.kafka.access import KafkaAccess
 from shared.kafka.producer import create_producer
 from shared.logging import get_logger
@@ -55,7 +55,7 @@ async def add_events(
         [e.event_id for _, e in events],
         [t for t, _ in events],
         [e.key for _, e in events],
-        [e.model_dump_json() for _, e in events],
+        [e.to_json() for _, e in events],
         [json.dumps({k: v.decode() for k, v in e.kafka_headers()}) for _, e in events],
     )
     # Delivered at commit, folded into one notification per transaction.
@@ -71,6 +71,7 @@ async def add_event(
     tenant_id: uuid.UUID | None,
     correlation_id: uuid.UUID | None = None,
     causation_id: uuid.UUID | None = None,
+    actor: Actor | None = None,
 ) -> Envelope:
     """Wrap ``data`` in an envelope and add it to the outbox; returns the envelope."""
     envelope = new_envelope(
@@ -79,6 +80,7 @@ async def add_event(
         tenant_id=tenant_id,
         correlation_id=correlation_id,
         causation_id=causation_id,
+        actor=actor,
     )
     await add_events(conn, schema, [(data.topic, envelope)])
     return envelope
@@ -202,12 +204,14 @@ class OutboxRelay:
 
 @dataclass(frozen=True)
 class Emitter:
-    """Adds events to one schema's outbox with the caller's correlation/causation ids."""
+    """Adds events to one schema's outbox with the caller's correlation/causation ids and,
+    while serving a request, the caller as the events' ``actor``."""
 
     schema: str
     source: str
     correlation_id: uuid.UUID | None = None
     causation_id: uuid.UUID | None = None
+    actor: Actor | None = None
 
     async def emit(
         self, conn: asyncpg.Connection, data: EventData, *, tenant_id: uuid.UUID | None
@@ -221,8 +225,11 @@ class Emitter:
             tenant_id=tenant_id,
             correlation_id=self.correlation_id,
             causation_id=self.causation_id,
+            actor=self.actor,
         )
 
     def caused_by(self, envelope: Envelope) -> Emitter:
-        """An emitter for events caused by ``envelope`` (same correlation id)."""
+        """An emitter for events caused by ``envelope`` (same correlation id). The actor is
+        not carried over: what a service does on its own, reacting to an event, is the
+        service's doing, and the cause (``causation_id``) leads back to whoever started it."""
         return Emitter(self.schema, self.source, envelope.correlation_id, envelope.event_id)

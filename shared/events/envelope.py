@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -33,6 +33,26 @@ class EventData(BaseModel):
         raise NotImplementedError
 
 
+ActorKind = Literal["user", "operator", "service", "device"]
+
+
+class Actor(BaseModel):
+    """Who caused a change: the authenticated caller of the request that emitted the event.
+
+    ``user``: a person or service account of a tenant (``id`` is the user id);
+    ``operator``: the platform operator; ``service``: another service acting as itself
+    (``id`` is the service's name); ``device``: a printer or connector (``id`` is the
+    device id)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: ActorKind
+    id: str = Field(min_length=1, max_length=200)
+    token_id: uuid.UUID | None = Field(
+        default=None, description="The API token a user acted through, when known."
+    )
+
+
 class Envelope(BaseModel):
     """Metadata common to all events, plus the raw payload under ``data``."""
 
@@ -46,12 +66,23 @@ class Envelope(BaseModel):
     source: str = Field(min_length=1, max_length=100)
     correlation_id: uuid.UUID
     causation_id: uuid.UUID | None = None
+    actor: Actor | None = Field(
+        default=None,
+        description="Who caused the change: set on events emitted while serving an "
+        "authenticated request; absent on events a service emits by itself (and on events "
+        "written before it existed).",
+    )
     key: str = Field(min_length=1, max_length=500)
     data: dict[str, Any]
 
+    def to_json(self) -> str:
+        """The envelope as JSON text. ``actor`` is left out when there is none: consumers
+        of releases that do not know the field then still read the event."""
+        return self.model_dump_json(exclude={"actor"} if self.actor is None else None)
+
     def to_bytes(self) -> bytes:
         """Serialise for Kafka (UTF-8 JSON)."""
-        return self.model_dump_json().encode()
+        return self.to_json().encode()
 
     def kafka_headers(self) -> list[tuple[str, bytes]]:
         """Headers that let routers and analytics filter without parsing the body."""
@@ -71,6 +102,7 @@ def new_envelope(
     correlation_id: uuid.UUID | None = None,
     causation_id: uuid.UUID | None = None,
     occurred_at: datetime | None = None,
+    actor: Actor | None = None,
 ) -> Envelope:
     """Wrap a payload in a fresh envelope (new event_id, now, key from the payload)."""
     event_id = uuid.uuid4()
@@ -83,6 +115,7 @@ def new_envelope(
         source=source,
         correlation_id=correlation_id or event_id,
         causation_id=causation_id,
+        actor=actor,
         key=data.partition_key(),
         data=data.model_dump(mode="json"),
     )

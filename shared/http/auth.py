@@ -27,6 +27,7 @@ import jwt
 from aiohttp import web
 
 from shared.errors import DomainError, Forbidden, Unauthenticated
+from shared.events.envelope import Actor
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -75,6 +76,17 @@ class Principal:
     the operator token and devices. A revoked API token ends every token minted from it."""
     service: str | None = None
     """The calling service, for a service token (:mod:`shared.http.identities`)."""
+
+    @property
+    def actor(self) -> Actor:
+        """This caller as the ``actor`` of the events its request causes."""
+        if self.device_id is not None:
+            return Actor(kind="device", id=str(self.device_id))
+        if self.service is not None:
+            return Actor(kind="service", id=self.service)
+        if self.is_operator:
+            return Actor(kind="operator", id=self.subject)
+        return Actor(kind="user", id=self.subject, token_id=self.token_id)
 
     @property
     def is_operator(self) -> bool:

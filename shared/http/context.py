@@ -5,7 +5,7 @@ Each service declares ``CONTEXT = ServiceContext(<its settings class>)`` in
 
     async with CONTEXT.pool(request).acquire() as conn: ...
     settings = CONTEXT.settings(request)      # typed as the service's settings
-    out = CONTEXT.emitter(request)            # events carry the request's correlation id
+    out = CONTEXT.emitter(request)            # events carry the correlation id and the caller
     tx = CONTEXT.transactions(request, Repo)  # units of work (shared.db.uow)
 
 The runtime is stored on the app by :mod:`shared.service` from the service's own
@@ -23,7 +23,7 @@ from aiohttp import web
 
 from shared.db.outbox import Emitter
 from shared.db.uow import PostgresTransactions
-from shared.http.middleware import correlation_id
+from shared.http.middleware import PRINCIPAL, correlation_id
 from shared.service import RUNTIME, Runtime
 from shared.settings import ServiceSettings
 
@@ -51,8 +51,11 @@ class ServiceContext(Generic[S]):
         return self.runtime(request).pool
 
     def emitter(self, request: web.Request) -> Emitter:
-        """An outbox emitter whose events carry the request's correlation id."""
-        return self.runtime(request).emitter(correlation_id(request))
+        """An outbox emitter whose events carry the request's correlation id and its
+        authenticated caller as their ``actor`` (none on a public route)."""
+        who = request.get(PRINCIPAL)
+        actor = who.actor if who is not None else None
+        return self.runtime(request).emitter(correlation_id(request), actor)
 
     def transactions(
         self, request: web.Request, repository: Callable[[asyncpg.Connection], R]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.kafka.topics import DEAD_LETTER_TOPIC, TOPICS
+from shared.kafka.topics import AUDITED_TOPICS, DEAD_LETTER_TOPIC, TOPICS
 
 ADMIN_USER = "admin"
 """The broker's super user: creates topics, ACLs; used by operators, never services."""
@@ -143,6 +143,7 @@ KAFKA_USERS: tuple[KafkaUser, ...] = (
         "consumables.orders",
         "counters.quotas",
     ),
+    _service("audit", *(t for t in AUDITED_TOPICS if t != TOKENS_TOPIC)),
     KafkaUser(
         ANALYTICS_USER,
         reads=tuple(t.name for t in TOPICS if t.name != DEAD_LETTER_TOPIC),

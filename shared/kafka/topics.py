@@ -23,6 +23,9 @@ class TopicSpec:
     partitions: int = 6
     retention_ms: int = 7 * DAY_MS
     compacted: bool = False
+    audited: bool = False
+    """Its events are administrative changes: the audit service records those a person,
+    a service account or the operator caused (docs/audit.md)."""
     extra_config: dict[str, str] = field(default_factory=dict)
 
     def config(self, replication_factor: int = 1) -> dict[str, str]:
@@ -45,6 +48,7 @@ DEAD_LETTER_TOPIC = "printcloud.dead-letter"
 TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(
         name="registry.tenants",
+        audited=True,
         owner="registry",
         key="tenant_id",
         description="Tenant lifecycle: created, renamed, suspended.",
@@ -53,6 +57,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     ),
     TopicSpec(
         name="registry.printers",
+        audited=True,
         owner="registry",
         key="printer_id",
         description="Printer lifecycle, capabilities and connection state.",
@@ -60,6 +65,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     ),
     TopicSpec(
         name="registry.virtual-printers",
+        audited=True,
         owner="registry",
         key="virtual_printer_id",
         description="Virtual printers (shared pull-print queues) and their members.",
@@ -100,6 +106,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     ),
     TopicSpec(
         name="registry.devices",
+        audited=True,
         owner="registry",
         key="device_id",
         description="Devices (printers and connectors) claimed for a tenant, with their keys.",
@@ -107,6 +114,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     ),
     TopicSpec(
         name="auth.users",
+        audited=True,
         owner="auth",
         key="user_id",
         description="Users and service accounts: created, updated (full state), deleted.",
@@ -115,6 +123,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     ),
     TopicSpec(
         name="auth.tokens",
+        audited=True,
         owner="auth",
         key="token_id",
         description="API tokens created and revoked (never the secret).",
@@ -123,6 +132,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     ),
     TopicSpec(
         name="auth.device-credentials",
+        audited=True,
         owner="auth",
         key="device_id",
         description=(
@@ -141,6 +151,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         ),
         partitions=3,
         compacted=True,
+        audited=True,
     ),
     TopicSpec(
         name="queues.jobs",
@@ -177,6 +188,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         ),
         partitions=3,
         compacted=True,
+        audited=True,
     ),
     TopicSpec(
         name="devices.notifications",
@@ -197,6 +209,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     ),
     TopicSpec(
         name="consumables.orders",
+        audited=True,
         owner="consumables",
         key="printer_id",
         description=(
@@ -208,6 +221,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     ),
     TopicSpec(
         name="counters.quotas",
+        audited=True,
         owner="counters",
         key="quota_id",
         description=(
@@ -256,6 +270,10 @@ TOPICS: tuple[TopicSpec, ...] = (
         retention_ms=30 * DAY_MS,
     ),
 )
+
+
+AUDITED_TOPICS: tuple[str, ...] = tuple(t.name for t in TOPICS if t.audited)
+"""The topics of administrative changes, which the audit service reads."""
 
 
 def topic(name: str) -> TopicSpec:

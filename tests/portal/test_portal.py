@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import os
 import re
 import time
@@ -340,9 +341,35 @@ async def test_an_administrator_claims_a_printer_and_sets_a_quota(
         await check(page, "admin-usage")
         csv = await page.request.get(world.portal + "/admin/usage.csv?granularity=day")
         assert csv.ok and (await csv.text()).startswith("window_start,window_end,jobs,pages")
+
+        trail = f"{world.portal}/admin/audit?subject={claimed['id']}"
+
+        async def renamed_in_the_trail() -> bool:
+            await page.goto(trail)
+            return "Floor 3 printer" in await page.inner_text("main")
+
+        await eventually(renamed_in_the_trail, 60, "the rename in the audit trail")
+        await check(page, "admin-audit")
+        row = page.locator("tbody tr", has_text="printer.updated")
+        await expect(row).to_contain_text("Grace")
+        await expect(row).to_contain_text("name: Claimed in the portal → Floor 3 printer")
+        lines = await page.request.get(f"{world.portal}/admin/audit.jsonl?subject={claimed['id']}")
+        assert lines.ok and lines.headers["content-type"].startswith("application/x-ndjson")
+        types = [json.loads(line)["type"] for line in (await lines.text()).splitlines()]
+        assert "printer.updated" in types, types
+        await page.goto(world.portal + "/admin/audit?type=printer%20updated")
+        await expect(page.locator("[data-error]")).to_contain_text("type")
     finally:
         await context.close()
         onboarding.cancel()
+    context, page = await new_page(browser)
+    try:  # another tenant's administrator
+        await sign_in_with_token(page, world, world.admin_of_other_tenant)
+        await page.goto(f"{world.portal}/admin/audit?subject={claimed['id']}")
+        assert "Floor 3 printer" not in await page.inner_text("main")
+        await expect(page.locator("main")).to_contain_text("No changes")
+    finally:
+        await context.close()
 
 
 # --------------------------------------------------------------------------- isolation

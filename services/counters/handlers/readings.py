@@ -72,7 +72,7 @@ async def park_refused(
         event_id=envelope.event_id,
         topic=DEAD_LETTER_TOPIC,
         key=envelope.key,
-        payload=envelope.model_dump_json(),
+        payload=envelope.to_json(),
         headers={k: v.decode() for k, v in headers},
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.portal.api import admin, manage, signin, views
+from services.portal.api import admin, audit, manage, signin, views
 from services.portal.api.context import install
 from services.portal.api.render import setup, static_file
 from services.portal.api.security import page_middleware
@@ -52,6 +52,8 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/portal/admin/groups", admin.groups)
     r.add_get("/portal/admin/usage", admin.usage)
     r.add_get("/portal/admin/usage.csv", admin.usage_csv)
+    r.add_get("/portal/admin/audit", audit.audit)
+    r.add_get("/portal/admin/audit.jsonl", audit.audit_export)
     add_manage_routes(r)
 
 
