@@ -61,6 +61,9 @@ DOCUMENT = ROOT / "docs" / "openapi.yaml"
 # IPP requests (POST /ipp/print/{id}) are binary bodies: fuzzed as raw octets, which the
 # endpoint must answer with an IPP status (or 401), never a server error.
 schemathesis.serializer.alias("application/ipp", "application/octet-stream")
+# Protected documents (docs/e2e.md) are binary too: fuzzed octets must be refused as a
+# malformed protected document, never a server error.
+schemathesis.serializer.alias("application/vnd.printcloud.e2e", "application/octet-stream")
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
