@@ -81,7 +81,9 @@ class WebhookReceiver:
 
 
 async def job_events(kafka: KafkaAccess, jobs: set[str]) -> dict[str, list[str]]:
-    """job id -> the ids of its subscribable events, in the order queues published them."""
+    """job id -> the ids of its subscribable events, in the order queues first published
+    them (an outbox relay stopped between publishing and recording publishes again: the
+    later copy is the same event)."""
     out: dict[str, list[str]] = {}
 
     def apply(value: bytes | None) -> None:
@@ -93,8 +95,9 @@ async def job_events(kafka: KafkaAccess, jobs: set[str]) -> dict[str, list[str]]
             kind, event_id = envelope["type"], str(envelope["event_id"])
         except (ValueError, KeyError, TypeError):
             return  # not a job event this check knows
-        if job in jobs and kind in JOB_TYPES:
-            out.setdefault(job, []).append(event_id)
+        seen = out.setdefault(job, []) if job in jobs and kind in JOB_TYPES else None
+        if seen is not None and event_id not in seen:  # a relay may publish an event again
+            seen.append(event_id)
 
     ready, stop = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(

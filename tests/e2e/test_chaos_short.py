@@ -36,7 +36,7 @@ async def test_short_chaos_run_prints_every_accepted_job_exactly_once(tmp_path: 
     assert counts["printed_once"] == 300
     assert counts["prints_of_unknown_jobs_more_than_once"] == 0
     hooks = result["webhooks"]  # every job event reached the receiver, whatever was killed
-    assert hooks["job_events"] >= 5 * 300, hooks
+    assert hooks["job_events"] >= 4 * 300, hooks  # submitted, queued, sent, (printing,) completed
     assert hooks["missing"] == 0 and hooks["not_published_but_delivered"] == 0, hooks
     assert hooks["bad_signatures"] == 0 and hooks["jobs_out_of_order"] == 0, hooks
     assert result["ok"] is True

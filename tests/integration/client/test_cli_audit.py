@@ -6,68 +6,27 @@ administrator is refused, and a bad filter is refused naming it."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
-from deploy.apidocs.openapi import document_json
-from services.edge.app import create_edge_app
-from services.edge.settings import EdgeSettings
-from shared.infra.processes import ServiceProcess
 from shared.testing.infra import TestInfra
-from tests.support.apps import serving
-from tests.support.platform import Caller, Platform, new_caller, new_tenant, prepare_platform
+from tests.support.cli import CliRig, cli_rig
+from tests.support.platform import Caller, new_caller, new_tenant
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.timeout(300)
 SERVICES = ("registry", "auth", "audit")
 
 
-@dataclass
-class Rig:
-    edge: str
-    platform: Platform
-    config: Path
-
-    async def cli(self, *args: str, config: Path | None = None) -> tuple[int, str, str]:
-        env = {**os.environ, "PRINTCLOUD_CONFIG_DIR": str(config or self.config),
-               "COLUMNS": "250"}  # fmt: skip
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "deploy.cli", *args, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-        out, err = await asyncio.wait_for(proc.communicate(), 120)
-        assert proc.returncode is not None
-        return proc.returncode, out.decode(), err.decode()
-
-
 @pytest.fixture(scope="module")
-async def rig(infra: TestInfra, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Rig]:
-    workdir = tmp_path_factory.mktemp("cli-audit")
-    platform = await prepare_platform(infra.bootstrap, infra.admin_dsn, workdir)
-    try:
-        for name in SERVICES:
-            port = int(platform.env[name][f"PRINTCLOUD_{name.upper()}_HTTP_PORT"])
-            proc = ServiceProcess(
-                name, f"services.{name}", platform.env[name], platform.log_dir / f"{name}.log", port
-            )
-            platform.processes[name] = proc
-            proc.start()
-        for proc in platform.processes.values():
-            await asyncio.to_thread(proc.wait_ready, 120)
-        settings = EdgeSettings(upstreams={n: platform.url(n) for n in SERVICES})
-        async with serving(create_edge_app(settings, openapi=document_json())) as edge:
-            yield Rig(edge, platform, workdir / "config")
-    finally:
-        await asyncio.to_thread(platform.stop)
+async def rig(infra: TestInfra, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[CliRig]:
+    async with cli_rig(infra, tmp_path_factory.mktemp("cli-audit"), SERVICES) as made:
+        yield made
 
 
 async def change_a_printer(http: aiohttp.ClientSession, edge: str, admin: Caller) -> str:
@@ -82,7 +41,7 @@ async def change_a_printer(http: aiohttp.ClientSession, edge: str, admin: Caller
 
 
 async def test_an_administrator_reads_and_exports_who_changed_a_printer(
-    rig: Rig, tmp_path: Path
+    rig: CliRig, tmp_path: Path
 ) -> None:
     async with aiohttp.ClientSession() as http:
         tenant = await new_tenant(http, rig.platform)
@@ -123,7 +82,7 @@ async def test_an_administrator_reads_and_exports_who_changed_a_printer(
     assert code == 1 and "- type:" in err, (out, err)
 
 
-async def test_a_user_who_is_not_an_administrator_is_refused(rig: Rig, tmp_path: Path) -> None:
+async def test_a_user_who_is_not_an_administrator_is_refused(rig: CliRig, tmp_path: Path) -> None:
     async with aiohttp.ClientSession() as http:
         tenant = await new_tenant(http, rig.platform)
         user = await new_caller(http, rig.platform, tenant, ["user"], ["printers:read"])
