@@ -18,15 +18,14 @@ import argparse
 import asyncio
 import json
 import secrets
-import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
+from bench.results import on_test_infra, write_result
 from services.audit.app import SPEC
 from shared.db.pool import connect
 from shared.events.contracts.registry import PrinterRegistered, PrinterUpdated
@@ -38,9 +37,7 @@ from shared.kafka.access import KafkaAccess
 from shared.kafka.admin import ensure_topics
 from shared.kafka.producer import create_producer
 from shared.kafka.topics import TOPICS
-from shared.testing.infra import start_test_infra
 
-RESULTS = Path(__file__).parent / "results"
 TOKEN = "op-" + secrets.token_hex(16)
 
 
@@ -137,17 +134,9 @@ async def run(args: argparse.Namespace, infra: Any, tmp: Path) -> dict[str, Any]
 
 
 async def main(args: argparse.Namespace) -> None:
-    infra = start_test_infra()
-    try:
-        with tempfile.TemporaryDirectory(prefix="printcloud-bench-") as tmp:
-            result = await run(args, infra, Path(tmp))
-    finally:
-        infra.stop()
+    result = await on_test_infra(run, args)
     print(json.dumps(result), flush=True)
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"audit-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
-    out.write_text(json.dumps(result, indent=2))
-    print(f"written {out}")
+    print(f"written {write_result('audit', result)}")
     if not result["ok"]:
         raise SystemExit("not every change became exactly one exported entry")
 

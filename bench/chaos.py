@@ -51,12 +51,12 @@ from bench.platform_harness import (
     own_infra,
     wait_printer_ready,
 )
+from bench.results import write_result
 from bench.submit import SubmitRefused, submit_job, submit_warm_up
 from bench.webhook_check import WebhookReceiver, notifications_env
 from shared.infra.processes import ServiceProcess
 from shared.testing.ipp import minimal_pdf
 
-RESULTS = Path(__file__).parent / "results"
 STUCK_AFTER_S = 30.0
 CHAOS_START, CHAOS_END = "<!-- chaos:start -->", "<!-- chaos:end -->"
 
@@ -379,9 +379,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="printcloud-chaos-") as tmp:
         result = await asyncio.wait_for(run(args, Path(tmp)), args.timeout)
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"chaos-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
-    out.write_text(json.dumps(result, indent=2))
+    out = write_result("chaos", result)
     shown = ("counts", "faults", "submit", "webhooks", "ok")
     print(json.dumps({k: result[k] for k in shown if k in result}, indent=2))
     if not args.no_doc:

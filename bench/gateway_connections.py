@@ -56,6 +56,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from bench.results import write_result
 from services.registry.app import SPEC as REGISTRY
 from shared.crypto.encoding import b64url_encode
 from shared.crypto.keys import fingerprint, spki_der
@@ -71,7 +72,6 @@ from shared.kafka.admin import ensure_topics
 from shared.kafka.topics import TOPICS
 from shared.protocols.device import auth_message
 
-RESULTS = Path(__file__).parent / "results"
 TARGET_CONNECTIONS = 50_000
 TARGET_KIB_PER_CONNECTION = 20
 TARGET_P99_MS = 20
@@ -687,9 +687,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             result = await asyncio.wait_for(run(infra, args, Path(tmp)), args.timeout)
     finally:
         infra.stop()
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"gateway-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
-    out.write_text(json.dumps({"args": vars(args), **result}, indent=2))
+    out = write_result("gateway", {"args": vars(args), **result})
     print_summary(result)
     print(f"written {out}")
     return result

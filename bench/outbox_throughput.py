@@ -21,20 +21,18 @@ import json
 import secrets
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
+from bench.results import write_result
 from shared.db.outbox import add_events
 from shared.events.envelope import new_envelope
 from shared.infra.database import create_database, prepare_service, with_database
 from shared.testing.infra import start_test_infra
 from tests.support.ledger.events import EntryRecorded
 from tests.support.ledger.harness import HERE, LedgerPair
-
-RESULTS = Path(__file__).parent / "results"
 
 
 async def _prefill(dsn: str, schema: str, topic: str, events: int, keys: int, pad: int) -> None:
@@ -145,9 +143,7 @@ async def main(args: argparse.Namespace) -> None:
                     print(json.dumps(r), flush=True)
     finally:
         infra.stop()
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"outbox-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
-    out.write_text(json.dumps(results, indent=2))
+    out = write_result("outbox", results)
     print(
         f"{'mode':6} {'relay':>6} {'cons':>6} {'events/s (steady)':>18} {'events/s (wall)':>16} ok"
     )

@@ -22,7 +22,6 @@ import contextlib
 import json
 import secrets
 import statistics
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -32,28 +31,28 @@ from typing import Any
 import aiohttp
 from standardwebhooks.webhooks import Webhook
 
+from bench.results import on_test_infra, write_result
 from services.notifications.app import SPEC
 from shared.crypto.sealing import new_key_text
 from shared.events.envelope import new_envelope
 from shared.infra.database import create_database, prepare_service, with_database
 from shared.infra.kafka import free_port
 from shared.infra.processes import ServiceProcess
+from shared.kafka.access import KafkaAccess
 from shared.kafka.admin import ensure_topics
 from shared.kafka.producer import create_producer
 from shared.kafka.topics import TOPICS
-from shared.testing.infra import start_test_infra
 from tests.support.notifications import job_story
 
-RESULTS = Path(__file__).parent / "results"
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "op-" + secrets.token_hex(16)
 
 
-async def _warm_up(bootstrap: str, jobs: int = 200) -> None:
+async def _warm_up(kafka: KafkaAccess, jobs: int = 200) -> None:
     """Jobs of a tenant without endpoints, until the broker acknowledged them all: every
     partition of queues.jobs has a working leader before the measured run (a fresh broker
     on a busy machine takes a while to get there)."""
-    producer = create_producer(bootstrap, client_id="bench-webhooks-warm-up")
+    producer = create_producer(kafka, client_id="bench-webhooks-warm-up")
     await producer.start()
     try:
         tenant = uuid.uuid4()
@@ -67,9 +66,9 @@ async def _warm_up(bootstrap: str, jobs: int = 200) -> None:
         await producer.stop()
 
 
-async def _publish(bootstrap: str, tenant: uuid.UUID, jobs_per_s: float, seconds: float) -> int:
+async def _publish(kafka: KafkaAccess, tenant: uuid.UUID, jobs_per_s: float, seconds: float) -> int:
     """Publish jobs at the rate; each job's events stamped now. Returns the job count."""
-    producer = create_producer(bootstrap, client_id="bench-webhooks")
+    producer = create_producer(kafka, client_id="bench-webhooks")
     await producer.start()
     started = time.monotonic()
     sent = 0
@@ -166,7 +165,7 @@ async def run(args: argparse.Namespace, infra: Any, tmp: Path) -> dict[str, Any]
     dsn = await prepare_service(
         with_database(infra.admin_dsn, database), schema, SPEC.migrations_dir
     )
-    await ensure_topics(infra.bootstrap, TOPICS)
+    await ensure_topics(infra.kafka, TOPICS)
     recv_port, http_port = free_port(), free_port()
     log = tmp / "received.jsonl"
     receiver = ServiceProcess(
@@ -182,18 +181,19 @@ async def run(args: argparse.Namespace, infra: Any, tmp: Path) -> dict[str, Any]
         "DELIVERY_POLL_S": "0.05",
     }  # fmt: skip
     service = ServiceProcess("notifications", "services.notifications",
-                             {prefix + k: v for k, v in env.items()}, tmp / "notifications.log",
-                             http_port)  # fmt: skip
+                             {**infra.kafka_environment(),
+                              **{prefix + k: v for k, v in env.items()}},
+                             tmp / "notifications.log", http_port)  # fmt: skip
     receiver.start()
     service.start()
     try:
         service.wait_ready(120)
-        await _warm_up(infra.bootstrap)
+        await _warm_up(infra.kafka)
         tenant = uuid.uuid4()
         secrets_ = await _subscribe(
             http_port, tenant, f"http://127.0.0.1:{recv_port}", args.endpoints
         )
-        jobs = await _publish(infra.bootstrap, tenant, args.jobs_per_s, args.seconds)
+        jobs = await _publish(infra.kafka, tenant, args.jobs_per_s, args.seconds)
         expected = jobs * 5 * args.endpoints
         await _arrived(log, expected, args.seconds * 10 + 60)
         result = _summary(_received(log), secrets_, expected)
@@ -206,17 +206,9 @@ async def run(args: argparse.Namespace, infra: Any, tmp: Path) -> dict[str, Any]
 
 
 async def main(args: argparse.Namespace) -> None:
-    infra = start_test_infra()
-    try:
-        with tempfile.TemporaryDirectory(prefix="printcloud-bench-") as tmp:
-            result = await run(args, infra, Path(tmp))
-    finally:
-        infra.stop()
+    result = await on_test_infra(run, args)
     print(json.dumps(result), flush=True)
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"webhooks-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
-    out.write_text(json.dumps(result, indent=2))
-    print(f"written {out}")
+    print(f"written {write_result('webhooks', result)}")
     if not result["ok"]:
         raise SystemExit("not every event reached every endpoint once, signed, in order")
 
